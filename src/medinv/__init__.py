@@ -1,0 +1,54 @@
+"""medinv: the domain core of medical-device and medical-consumables inventory.
+
+The names most programs need are re-exported here; each lives in a public module
+documented on its own reference page.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from medinv import errors
+from medinv.dates import DatePrecision, Expiry, facility_date, is_expired, remaining_shelf_life
+from medinv.errors import (
+    InvalidValueError,
+    MedinvError,
+    StockError,
+    StorageError,
+)
+from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.locations import Location
+from medinv.movements import Movement, MovementKind, StockPosition
+from medinv.quantity import PackagingHierarchy, PackagingLevel, Quantity
+from medinv.status import StockStatus
+
+try:
+    __version__ = version("medinv")
+except PackageNotFoundError:  # pragma: no cover  (running from a source tree without install)
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DatePrecision",
+    "Expiry",
+    "Gtin",
+    "InvalidValueError",
+    "ItemKey",
+    "Location",
+    "Lot",
+    "MedinvError",
+    "Movement",
+    "MovementKind",
+    "PackagingHierarchy",
+    "PackagingLevel",
+    "Quantity",
+    "Serial",
+    "StockError",
+    "StockPosition",
+    "StockStatus",
+    "StorageError",
+    "__version__",
+    "errors",
+    "facility_date",
+    "is_expired",
+    "remaining_shelf_life",
+]

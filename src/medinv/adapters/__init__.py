@@ -1,0 +1,4 @@
+"""Storage adapters.
+
+Import the one you use (``medinv.adapters.sqlite`` ...); this package imports none.
+"""

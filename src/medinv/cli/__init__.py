@@ -1,0 +1,40 @@
+"""The ``medinv`` command line: a thin layer over the library.
+
+``medinv demo`` walks through what medinv does, on real data it creates;
+each capability adds its own section to the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from medinv import __version__
+from medinv.cli import _demo
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="medinv",
+        description="Domain core for medical-device and consumables inventory.",
+    )
+    parser.add_argument("--version", action="version", version=f"medinv {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser("demo", help="run the guided demo")
+    _demo.configure(demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    handler = args.handler
+    result: int = handler(args, sys.stdout)
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,528 @@
+"""Movements: the immutable facts the stock ledger is made of (DOMAIN §3.1).
+
+A movement takes a quantity of one stock item out of a (location, status), puts
+it into one, or both. Each kind has a named constructor that fills in the shape
+that kind needs, and every movement is checked against its kind's shape:
+
+```pycon
+>>> import pendulum
+>>> from medinv.identifiers import ItemKey
+>>> from medinv.locations import Location
+>>> from medinv.movements import Movement
+>>> item = ItemKey("04006381333931", lot="L2026A")
+>>> at = pendulum.datetime(2026, 11, 23, 9, 0, tz="Europe/Paris")
+>>> receipt = Movement.receipt(
+...     "DN-1001/1", item=item, quantity=40, to=Location.parse("Main/Store/A1"),
+...     occurred_at=at, actor="j.martin", expiry="2027-06-30", reference="DN-1001",
+... )
+>>> [(str(loc), status.value, qty) for loc, status, qty in receipt.deltas()]
+[('Main/Store/A1', 'AVAILABLE', 40)]
+>>> Movement.reversal("DN-1001/1-R", of=receipt, occurred_at=at, actor="j.martin").deltas()[0][2]
+-40
+
+```
+
+Movement ids are supplied by the caller and are the idempotency key: posting the
+same id twice with the same content is a no-op (DOMAIN §3.2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable
+from typing import Any, Final
+
+import attrs
+import pendulum
+
+from medinv.dates import to_date, to_datetime
+from medinv.errors import InvalidIdentifierError, InvalidMovementError, InvalidQuantityError
+from medinv.identifiers import ItemKey
+from medinv.locations import Location
+from medinv.status import StockStatus
+
+__all__ = ["Delta", "Movement", "MovementKind", "StockPosition"]
+
+_MAX_ID: Final = 200
+
+Delta = tuple[Location, StockStatus, int]
+"""One effect of a movement on a balance: (location, status, signed quantity)."""
+
+
+class MovementKind(enum.Enum):
+    """What a movement does."""
+
+    RECEIPT = "RECEIPT"
+    """Stock arrives from outside (supplier delivery, opening balance)."""
+    ISSUE = "ISSUE"
+    """Stock leaves to outside the ledger's locations (another organisation, a ward not tracked)."""
+    TRANSFER = "TRANSFER"
+    """Stock moves between two locations, status unchanged."""
+    ADJUSTMENT = "ADJUSTMENT"
+    """A correction in or out, with a reason (e.g. a posted stocktake variance)."""
+    STATUS_CHANGE = "STATUS_CHANGE"
+    """Stock changes status in place (release from quarantine, hold, recall)."""
+    CONSUMPTION = "CONSUMPTION"
+    """Stock is used, e.g. implanted or used on a patient; carries the patient or procedure ref."""
+    RETURN = "RETURN"
+    """Stock comes back into the ledger's locations (from a ward or a customer)."""
+    SCRAP = "SCRAP"
+    """Stock is destroyed."""
+    REVERSAL = "REVERSAL"
+    """Undoes another movement exactly (its mirror image)."""
+
+
+_INBOUND_ONLY: Final = frozenset({MovementKind.RECEIPT, MovementKind.RETURN})
+_OUTBOUND_ONLY: Final = frozenset(
+    {MovementKind.ISSUE, MovementKind.CONSUMPTION, MovementKind.SCRAP}
+)
+_ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
+
+
+def _check_text(
+    kind: str, *, required: bool, limit: int | None = None
+) -> Callable[[Any, Any, Any], None]:
+    def check(_instance: object, _attribute: object, value: Any) -> None:
+        if value is None:
+            if required:
+                raise InvalidIdentifierError(kind, value, "is required")
+            return
+        if not isinstance(value, str):
+            raise InvalidIdentifierError(kind, value, f"expected text, got {type(value).__name__}")
+        if required and not value.strip():
+            raise InvalidIdentifierError(kind, value, "must not be blank")
+        if limit is not None and len(value) > limit:
+            raise InvalidIdentifierError(
+                kind, value[:40] + "...", f"longer than {limit} characters"
+            )
+        nul = value.find("\x00")
+        if nul >= 0:
+            raise InvalidIdentifierError(kind, value[:40], "contains a NUL character", offset=nul)
+
+    return check
+
+
+def _optional_date(value: object) -> pendulum.Date | None:
+    return None if value is None else to_date(value)
+
+
+def _check_quantity(_instance: object, _attribute: object, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidQuantityError(
+            f"invalid movement quantity {value!r}: expected a whole number, "
+            f"got {type(value).__name__}"
+        )
+    if value <= 0:
+        raise InvalidQuantityError(f"invalid movement quantity {value}: must be at least 1")
+
+
+@attrs.frozen(kw_only=True, cache_hash=True)
+class Movement:
+    """One immutable stock movement. Build it with a named constructor (``Movement.receipt`` ...).
+
+    Raises:
+        InvalidMovementError: the fields do not fit the kind.
+        InvalidValueError: a field is malformed (id, quantity, date ...).
+    """
+
+    id: str = attrs.field(validator=_check_text("movement id", required=True, limit=_MAX_ID))
+    """Caller-supplied unique id; the idempotency key."""
+    kind: MovementKind = attrs.field(validator=attrs.validators.instance_of(MovementKind))
+    """What the movement does."""
+    item: ItemKey = attrs.field(validator=attrs.validators.instance_of(ItemKey))
+    """The stock item moved."""
+    quantity: int = attrs.field(validator=_check_quantity)
+    """How many units of the item's GTIN (always positive; direction comes from the locations)."""
+    occurred_at: pendulum.DateTime = attrs.field(converter=to_datetime)
+    """When it happened physically (aware date-time)."""
+    actor: str = attrs.field(validator=_check_text("actor", required=True, limit=_MAX_ID))
+    """Who did it (user id, device id)."""
+    from_location: Location | None = None
+    """Where the stock comes from, or ``None`` when it enters the ledger."""
+    from_status: StockStatus | None = None
+    """The status it comes out of."""
+    to_location: Location | None = None
+    """Where the stock goes, or ``None`` when it leaves the ledger."""
+    to_status: StockStatus | None = None
+    """The status it goes into."""
+    reason: str | None = attrs.field(default=None, validator=_check_text("reason", required=False))
+    """Reason code or free text (required for adjustments)."""
+    reference: str | None = attrs.field(
+        default=None, validator=_check_text("reference", required=False)
+    )
+    """Business reference: delivery note, order, patient or procedure, stocktake id ..."""
+    expiry: pendulum.Date | None = attrs.field(default=None, converter=_optional_date)
+    """The lot's expiry date as stated by this movement (receipts, returns), else ``None``."""
+    reverses: str | None = attrs.field(
+        default=None, validator=_check_text("reversed movement id", required=False, limit=_MAX_ID)
+    )
+    """For a reversal: the id of the movement it undoes."""
+
+    def __attrs_post_init__(self) -> None:  # noqa: C901, PLR0912  (one rule per kind, kept together)
+        kind, fail = self.kind, self._fail
+        has_from = self.from_location is not None
+        has_to = self.to_location is not None
+        if has_from != (self.from_status is not None):
+            fail("from_location and from_status go together")
+        if has_to != (self.to_status is not None):
+            fail("to_location and to_status go together")
+        if not has_from and not has_to:
+            fail("a movement needs a source, a destination or both")
+        if self.item.is_serialised and self.quantity != 1:
+            fail(f"a serialised item moves one unit at a time, not {self.quantity}")
+        if (kind is MovementKind.REVERSAL) != (self.reverses is not None):
+            fail("'reverses' is required for reversals and only for them")
+        if kind in _INBOUND_ONLY and has_from:
+            fail(f"a {kind.value} has a destination only")
+        elif kind in _OUTBOUND_ONLY and has_to:
+            fail(f"a {kind.value} has a source only")
+        elif kind is MovementKind.TRANSFER:
+            if not (has_from and has_to):
+                fail("a TRANSFER needs a source and a destination")
+            elif self.from_location == self.to_location:
+                fail("a TRANSFER must change location (use STATUS_CHANGE to change status)")
+            elif self.from_status is not self.to_status:
+                fail("a TRANSFER keeps the status (post a STATUS_CHANGE as well)")
+        elif kind is MovementKind.STATUS_CHANGE:
+            if not (has_from and has_to):
+                fail("a STATUS_CHANGE needs the location on both sides")
+            elif self.from_location != self.to_location:
+                fail("a STATUS_CHANGE keeps the location (post a TRANSFER as well)")
+            elif self.from_status is self.to_status:
+                fail("a STATUS_CHANGE must change the status")
+        elif kind is MovementKind.ADJUSTMENT:
+            if has_from and has_to:
+                fail("an ADJUSTMENT goes in or out, not both")
+            if self.reason is None or not self.reason.strip():
+                fail("an ADJUSTMENT needs a reason")
+        if kind is MovementKind.CONSUMPTION and not self.reference:
+            fail("a CONSUMPTION needs the patient or procedure reference")
+
+    def _fail(self, reason: str) -> None:
+        raise InvalidMovementError(self.id, reason)
+
+    # ------------------------------------------------------------------ derived
+
+    @property
+    def is_issuing(self) -> bool:
+        """Whether this movement issues or consumes stock (only AVAILABLE, non-expired stock)."""
+        return self.kind in _ISSUING
+
+    @property
+    def occurred_on(self) -> pendulum.Date:
+        """The calendar date of ``occurred_at`` in its own offset.
+
+        Give ``occurred_at`` in the facility's time zone and this is the facility's date,
+        the one the ledger checks expiry against.
+        """
+        return self.occurred_at.date()
+
+    def deltas(self) -> tuple[Delta, ...]:
+        """The movement's effect on balances: out of the source, into the destination."""
+        out: list[Delta] = []
+        if self.from_location is not None and self.from_status is not None:
+            out.append((self.from_location, self.from_status, -self.quantity))
+        if self.to_location is not None and self.to_status is not None:
+            out.append((self.to_location, self.to_status, self.quantity))
+        return tuple(out)
+
+    def mirrors(self, original: Movement) -> bool:
+        """Whether this movement is the exact inverse of ``original`` (a valid reversal of it)."""
+        return (
+            self.item == original.item
+            and self.quantity == original.quantity
+            and self.from_location == original.to_location
+            and self.from_status is original.to_status
+            and self.to_location == original.from_location
+            and self.to_status is original.from_status
+        )
+
+    # ------------------------------------------------------------------ named constructors
+
+    @classmethod
+    def receipt(
+        cls,
+        id: str,  # noqa: A002  (the domain's name for it)
+        *,
+        item: ItemKey,
+        quantity: int,
+        to: Location,
+        occurred_at: dt.datetime | str,
+        actor: str,
+        status: StockStatus = StockStatus.AVAILABLE,
+        expiry: dt.date | str | None = None,
+        reference: str | None = None,
+        reason: str | None = None,
+    ) -> Movement:
+        """Stock arrives at ``to`` in ``status`` (e.g. QUARANTINE until quality releases it)."""
+        return cls(
+            id=id,
+            kind=MovementKind.RECEIPT,
+            item=item,
+            quantity=quantity,
+            to_location=to,
+            to_status=status,
+            occurred_at=occurred_at,
+            actor=actor,
+            expiry=expiry,
+            reference=reference,
+            reason=reason,
+        )
+
+    @classmethod
+    def issue(
+        cls,
+        id: str,  # noqa: A002
+        *,
+        item: ItemKey,
+        quantity: int,
+        source: Location,
+        occurred_at: dt.datetime | str,
+        actor: str,
+        reference: str | None = None,
+        reason: str | None = None,
+    ) -> Movement:
+        """AVAILABLE stock leaves ``source`` for outside the ledger."""
+        return cls(
+            id=id,
+            kind=MovementKind.ISSUE,
+            item=item,
+            quantity=quantity,
+            from_location=source,
+            from_status=StockStatus.AVAILABLE,
+            occurred_at=occurred_at,
+            actor=actor,
+            reference=reference,
+            reason=reason,
+        )
+
+    @classmethod
+    def consumption(
+        cls,
+        id: str,  # noqa: A002
+        *,
+        item: ItemKey,
+        quantity: int,
+        source: Location,
+        occurred_at: dt.datetime | str,
+        actor: str,
+        reference: str,
+        reason: str | None = None,
+    ) -> Movement:
+        """AVAILABLE stock is used; ``reference`` names the patient or procedure."""
+        return cls(
+            id=id,
+            kind=MovementKind.CONSUMPTION,
+            item=item,
+            quantity=quantity,
+            from_location=source,
+            from_status=StockStatus.AVAILABLE,
+            occurred_at=occurred_at,
+            actor=actor,
+            reference=reference,
+            reason=reason,
+        )
+
+    @classmethod
+    def transfer(
+        cls,
+        id: str,  # noqa: A002
+        *,
+        item: ItemKey,
+        quantity: int,
+        source: Location,
+        to: Location,
+        occurred_at: dt.datetime | str,
+        actor: str,
+        status: StockStatus = StockStatus.AVAILABLE,
+        reference: str | None = None,
+        reason: str | None = None,
+    ) -> Movement:
+        """Stock moves from ``source`` to ``to`` keeping its status."""
+        return cls(
+            id=id,
+            kind=MovementKind.TRANSFER,
+            item=item,
+            quantity=quantity,
+            from_location=source,
+            from_status=status,
+            to_location=to,
+            to_status=status,
+            occurred_at=occurred_at,
+            actor=actor,
+            reference=reference,
+            reason=reason,
+        )
+
+    @classmethod
+    def status_change(
+        cls,
+        id: str,  # noqa: A002
+        *,
+        item: ItemKey,
+        quantity: int,
+        at: Location,
+        from_status: StockStatus,
+        to_status: StockStatus,
+        occurred_at: dt.datetime | str,
+        actor: str,
+        reason: str | None = None,
+        reference: str | None = None,
+    ) -> Movement:
+        """Stock at ``at`` changes status (release, hold, recall ...)."""
+        return cls(
+            id=id,
+            kind=MovementKind.STATUS_CHANGE,
+            item=item,
+            quantity=quantity,
+            from_location=at,
+            from_status=from_status,
+            to_location=at,
+            to_status=to_status,
+            occurred_at=occurred_at,
+            actor=actor,
+            reason=reason,
+            reference=reference,
+        )
+
+    @classmethod
+    def adjustment(
+        cls,
+        id: str,  # noqa: A002
+        *,
+        item: ItemKey,
+        change: int,
+        at: Location,
+        occurred_at: dt.datetime | str,
+        actor: str,
+        reason: str,
+        status: StockStatus = StockStatus.AVAILABLE,
+        reference: str | None = None,
+        expiry: dt.date | str | None = None,
+    ) -> Movement:
+        """Correct the balance at ``at`` by ``change`` (positive: found, negative: missing)."""
+        if isinstance(change, bool) or not isinstance(change, int) or change == 0:
+            raise InvalidMovementError(
+                id, f"an adjustment changes by a non-zero whole number, not {change!r}"
+            )
+        side: dict[str, object] = (
+            {"to_location": at, "to_status": status}
+            if change > 0
+            else {"from_location": at, "from_status": status}
+        )
+        return cls(
+            id=id,
+            kind=MovementKind.ADJUSTMENT,
+            item=item,
+            quantity=abs(change),
+            occurred_at=occurred_at,
+            actor=actor,
+            reason=reason,
+            reference=reference,
+            expiry=expiry,
+            **side,  # type: ignore[arg-type]
+        )
+
+    @classmethod
+    def return_(
+        cls,
+        id: str,  # noqa: A002
+        *,
+        item: ItemKey,
+        quantity: int,
+        to: Location,
+        occurred_at: dt.datetime | str,
+        actor: str,
+        status: StockStatus = StockStatus.QUARANTINE,
+        reference: str | None = None,
+        reason: str | None = None,
+        expiry: dt.date | str | None = None,
+    ) -> Movement:
+        """Stock comes back in; by default into QUARANTINE until inspected."""
+        return cls(
+            id=id,
+            kind=MovementKind.RETURN,
+            item=item,
+            quantity=quantity,
+            to_location=to,
+            to_status=status,
+            occurred_at=occurred_at,
+            actor=actor,
+            reference=reference,
+            reason=reason,
+            expiry=expiry,
+        )
+
+    @classmethod
+    def scrap(
+        cls,
+        id: str,  # noqa: A002
+        *,
+        item: ItemKey,
+        quantity: int,
+        source: Location,
+        occurred_at: dt.datetime | str,
+        actor: str,
+        status: StockStatus = StockStatus.AVAILABLE,
+        reason: str | None = None,
+        reference: str | None = None,
+    ) -> Movement:
+        """Stock in any status is destroyed."""
+        return cls(
+            id=id,
+            kind=MovementKind.SCRAP,
+            item=item,
+            quantity=quantity,
+            from_location=source,
+            from_status=status,
+            occurred_at=occurred_at,
+            actor=actor,
+            reason=reason,
+            reference=reference,
+        )
+
+    @classmethod
+    def reversal(
+        cls,
+        id: str,  # noqa: A002
+        *,
+        of: Movement,
+        occurred_at: dt.datetime | str,
+        actor: str,
+        reason: str | None = None,
+    ) -> Movement:
+        """The exact inverse of movement ``of``; the ledger accepts it once per original."""
+        return cls(
+            id=id,
+            kind=MovementKind.REVERSAL,
+            item=of.item,
+            quantity=of.quantity,
+            from_location=of.to_location,
+            from_status=of.to_status,
+            to_location=of.from_location,
+            to_status=of.from_status,
+            occurred_at=occurred_at,
+            actor=actor,
+            reason=reason,
+            reference=of.reference,
+            reverses=of.id,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class StockPosition:
+    """A non-zero balance of one item at one (location, status), with what allocation needs."""
+
+    item: ItemKey
+    """The stock item."""
+    location: Location
+    """Where it is."""
+    status: StockStatus
+    """In which status."""
+    quantity: int
+    """How many units (of the item's GTIN); always positive."""
+    expiry: pendulum.Date | None = None
+    """The lot's expiry date, if known."""
+    received_at: pendulum.DateTime | None = None
+    """When the item first entered the ledger (first receipt), for FIFO and tie-breaks."""
