@@ -1,0 +1,102 @@
+"""The one value every scanner read becomes: [`Scan`][medinv.barcodes.Scan]."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import attrs
+import pendulum
+
+from medinv.dates import DatePrecision
+from medinv.identifiers import ItemKey
+
+__all__ = ["Agency", "Carrier", "Scan"]
+
+
+class Agency(enum.Enum):
+    """The issuing agency whose rules the code follows."""
+
+    GS1 = "GS1"
+    HIBCC = "HIBCC"
+    MA = "MA"
+    """China's IDcode (MA code), accepted by NMPA for UDI."""
+
+
+class Carrier(enum.Enum):
+    """How the data was written."""
+
+    GS1_ELEMENT_STRING = "GS1 element string"
+    """AI-prefixed data, with FNC1 separators (GS1-128, GS1 DataMatrix, GS1 QR)."""
+    GS1_HUMAN_READABLE = "GS1 human-readable"
+    """``(01)...(17)...`` form."""
+    GS1_DIGITAL_LINK = "GS1 Digital Link"
+    """A ``https://.../01/...`` URI."""
+    PLAIN_GTIN = "plain GTIN"
+    """EAN-8, UPC-A, EAN-13 or ITF-14: a GTIN with nothing else."""
+    PLAIN_SSCC = "plain SSCC"
+    """An 18-digit SSCC alone."""
+    HIBC_PRIMARY = "HIBC primary"
+    HIBC_SECONDARY = "HIBC secondary"
+    HIBC_CONCATENATED = "HIBC concatenated"
+    """Primary and secondary data in one symbol (or two symbols read back to back)."""
+    MA_CODE = "MA code"
+
+
+def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(value or {}))
+
+
+@attrs.frozen(kw_only=True)
+class Scan:
+    """What one scanner read says, validated. Missing fields are ``None``, never ``""``."""
+
+    agency: Agency
+    """Whose rules the code follows."""
+    carrier: Carrier
+    """How the data was written."""
+    di: str | None = None
+    """Device identifier: GTIN-14 for GS1; LIC + product number + unit-of-measure digit for HIBC;
+    ``MA.156.M0.<company>.<product>`` for MA codes. ``None`` for an SSCC-only or
+    HIBC-secondary-only read."""
+    gtin: str | None = None
+    """GTIN-14 (GS1 only)."""
+    lot: str | None = None
+    """Lot / batch, verbatim."""
+    serial: str | None = None
+    """Serial number, verbatim."""
+    expiry: pendulum.Date | None = None
+    """Expiry date (month-only expiries resolved to the last day of the month)."""
+    expiry_precision: DatePrecision | None = None
+    """``DAY`` or ``MONTH`` (GS1 day ``00``, HIBC ``MMYY``); ``None`` when no expiry."""
+    expiry_datetime: pendulum.DateTime | None = None
+    """Expiry date and time (GS1 AI 7003, HIBC forms with an hour)."""
+    production_date: pendulum.Date | None = None
+    """Production / manufacturing date."""
+    best_before: pendulum.Date | None = None
+    """Best-before date (GS1 AI 15)."""
+    quantity: int | None = None
+    """Count or variable quantity (GS1 AI 30/37, HIBC quantity)."""
+    sscc: str | None = None
+    """Serial Shipping Container Code (18 digits)."""
+    ais: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    """GS1 only: AI code → raw value, in the order read. Read-only."""
+    raw: str
+    """The scanner input exactly as received."""
+    warnings: tuple[str, ...] = ()
+    """What lenient mode accepted that strict mode refuses; empty in strict mode."""
+
+    def item_key(self) -> ItemKey:
+        """The stock item this scan names (GS1 GTIN, lot and serial).
+
+        Raises:
+            InvalidValueError: the scan has no GTIN, or its lot or serial is not a valid
+                medinv lot or serial.
+        """
+        from medinv.errors import InvalidValueError  # noqa: PLC0415  (keep module import light)
+
+        if self.gtin is None:
+            msg = f"the {self.carrier.value} scan {self.raw!r} names no GTIN"
+            raise InvalidValueError(msg)
+        return ItemKey(self.gtin, lot=self.lot, serial=self.serial)
