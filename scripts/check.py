@@ -11,16 +11,18 @@ the exit code is non-zero when any step failed.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _steps(*, fast: bool, site_dir: str) -> list[tuple[str, list[str]]]:
+def _steps(*, fast: bool, site_dir: str, junit: str) -> list[tuple[str, list[str]]]:
     python = sys.executable
     pytest_args = [
         python,
@@ -32,6 +34,7 @@ def _steps(*, fast: bool, site_dir: str) -> list[tuple[str, list[str]]]:
         "--cov-fail-under=90",
         "-p",
         "no:cacheprovider",
+        f"--junitxml={junit}",
     ]
     if fast:
         pytest_args += ["-m", "not slow"]
@@ -50,8 +53,10 @@ def main(argv: list[str]) -> int:
     fast = "--fast" in argv
     failed: list[str] = []
     timings: list[tuple[str, float, int]] = []
-    with tempfile.TemporaryDirectory(prefix="medinv-site-") as site_dir:
-        for name, command in _steps(fast=fast, site_dir=site_dir):
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    with tempfile.TemporaryDirectory(prefix="medinv-check-") as tmp:
+        site_dir, junit = str(Path(tmp) / "site"), str(Path(tmp) / "junit.xml")
+        for name, command in _steps(fast=fast, site_dir=site_dir, junit=junit):
             shown = " ".join([Path(command[0]).name, *command[1:]])
             print(f"\n=== {name}: {shown}", flush=True)
             start = time.perf_counter()
@@ -59,14 +64,28 @@ def main(argv: list[str]) -> int:
             timings.append((name, time.perf_counter() - start, code))
             if code != 0:
                 failed.append(name)
+        counts = _test_counts(junit)
     print("\n=== summary")
     for name, seconds, code in timings:
         print(f"  {'ok  ' if code == 0 else 'FAIL'} {name:<24} {seconds:7.1f} s")
-    if failed:
-        print(f"FAILED: {', '.join(failed)}")
-        return 1
-    print("all checks passed")
-    return 0
+    print(f"{'FAILED: ' + ', '.join(failed) if failed else 'all checks passed'}")
+    # The last line is the test runner's count, for readers and CI log scrapers alike.
+    passed, failures, skipped = counts
+    print(f"tests: {passed} passed, {failures} failed, {skipped} skipped")
+    return 1 if failed or passed == 0 else 0
+
+
+def _test_counts(junit: str) -> tuple[int, int, int]:
+    """(passed, failed or errored, skipped) from pytest's JUnit XML report."""
+    path = Path(junit)
+    if not path.is_file():
+        return (0, 0, 0)
+    root = ET.parse(path).getroot()  # noqa: S314  (our own pytest's report)
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    total = sum(int(s.get("tests", 0)) for s in suites)
+    bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+    skipped = sum(int(s.get("skipped", 0)) for s in suites)
+    return (total - bad - skipped, bad, skipped)
 
 
 if __name__ == "__main__":
