@@ -885,16 +885,22 @@ def _read_state(
     # be replaced by them: dict lookups then succeed on identity, without __eq__ calls.
     items = {m.item: m.item for m in new_movements}
     places: dict[Location, Location] = {}
+    # Balances are read for the items the batch takes from, and for serialised items
+    # (at most one in stock): an item that is only put somewhere needs none.
+    taken: set[ItemKey] = set()
     for m in new_movements:
         if m.from_location is not None:
             places[m.from_location] = m.from_location
+            taken.add(m.item)
+        elif m.item.serial is not None:
+            taken.add(m.item)
         if m.to_location is not None:
             places[m.to_location] = m.to_location
     lot_keys = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
     new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
     balances = {
         (items.get(i, i), places.get(loc, loc), status): [qty, qty]
-        for (i, loc, status), qty in store.balances_of(items).items()
+        for (i, loc, status), qty in (store.balances_of(taken) if taken else {}).items()
     }
     serial_totals: dict[ItemKey, int] = defaultdict(int)
     for (held, _, _), (quantity, _) in balances.items():
