@@ -672,7 +672,9 @@ class Ledger:
             location: this location and its whole subtree.
             status: only this status (default: every status).
             as_of_position: the balance right after the movement at this position
-                (``0``: before any); default the current balance.
+                (``0``: before any); default the current balance. Computed from the
+                history of the matching items: give an item, GTIN, lot or serial to
+                keep it to an indexed read (a location alone reads every movement).
 
         Raises:
             InvalidValueError: a filter is malformed, or ``as_of_position`` is not
