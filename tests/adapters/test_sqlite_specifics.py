@@ -464,3 +464,43 @@ def test_an_online_backup_is_a_consistent_openable_ledger(store: SqliteStore, tm
     with pytest.raises(StorageError, match="cannot back up") as info:
         store.backup(tmp_path / "missing" / "x.sqlite3")
     assert isinstance(info.value.__cause__, sqlite3.Error)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("kind", "TELEPORT"), ("quantity", -3), ("occurred_at", "yesterday"), ("to_location", "")],
+)
+def test_a_row_edited_into_nonsense_is_a_storage_error_naming_its_position(
+    store: SqliteStore, column: str, value: object
+):
+    commit_receipts(store, receipt("R-1"), receipt("R-2"))
+    sql = f"UPDATE movements SET {column} = ? WHERE position = 2"  # noqa: S608  (column from the test table)
+    store._db.execute(sql, (value,))
+    with pytest.raises(StorageError, match="movement at position 2 is corrupt"):
+        list(store.movements(MovementQuery()))
+    assert set(store.movements_by_id(["R-1"])) == {"R-1"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-23T09:00:00+01:00",
+        "2026-11-23T09:00:00.000123+01:00",
+        "2026-11-23T09:00:00+00:00",
+        "2026-03-29T02:30:00-09:30",
+        "2026-11-23T09:00:00.5+05:45",
+    ],
+)
+def test_stored_instants_decode_exactly_like_pendulum(text: str):
+    from medinv.adapters.sqlite import _instant  # noqa: PLC0415  (private helper under test)
+
+    expected = pendulum.instance(__import__("datetime").datetime.fromisoformat(text))
+    for _ in range(2):  # first sight, then the cached zone / instant
+        got = _instant(text)
+        assert (got, got.isoformat(), repr(got)) == (expected, expected.isoformat(), repr(expected))
+        assert type(got) is type(expected)
+    other = text.replace("T09", "T10")
+    assert (
+        _instant(other).isoformat()
+        == pendulum.instance(__import__("datetime").datetime.fromisoformat(other)).isoformat()
+    )

@@ -46,7 +46,7 @@ from typing import Any, Final, Self, TypeVar
 import attrs
 import pendulum
 
-from medinv.errors import ConcurrencyError, StorageError
+from medinv.errors import ConcurrencyError, MedinvError, StorageError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind, StockPosition
@@ -213,6 +213,9 @@ _POSITION_SELECT: Final = (
     "WHERE b.quantity <> 0"
 )
 
+_KINDS: Final = {kind.value: kind for kind in MovementKind}
+_STATUSES: Final = {status.value: status for status in StockStatus}
+_MISSING_ZONE: Final = dt.timezone(dt.timedelta(hours=-23, minutes=-59), "missing")
 _isoformat = dt.datetime.isoformat
 _fromisoformat = dt.datetime.fromisoformat
 _instance = pendulum.instance
@@ -262,6 +265,16 @@ class _Decoder:
         return found
 
     def movement(self, row: _Row) -> RecordedMovement:
+        """Decode one movement row; a row no valid movement could have stored is corrupt."""
+        try:
+            return self._movement(row)
+        except (MedinvError, ValueError, TypeError, AttributeError, KeyError) as e:
+            raise StorageError(
+                f"the stored movement at position {row[0]!r} is corrupt "
+                f"(edited outside medinv?): {e}"
+            ) from e
+
+    def _movement(self, row: _Row) -> RecordedMovement:
         (
             position,
             id_,
@@ -286,15 +299,15 @@ class _Decoder:
         ) = row
         movement = Movement(
             id=id_,
-            kind=MovementKind(kind),
+            kind=_KINDS[kind],
             item=self.item(gtin, lot, serial),
             quantity=quantity,
             occurred_at=_instant(occurred_at),
             actor=actor,
             from_location=None if from_location is None else self.location(from_location),
-            from_status=None if from_status is None else StockStatus(from_status),
+            from_status=None if from_status is None else _STATUSES[from_status],
             to_location=None if to_location is None else self.location(to_location),
-            to_status=None if to_status is None else StockStatus(to_status),
+            to_status=None if to_status is None else _STATUSES[to_status],
             reason=reason,
             reference=reference,
             expiry=_date(expiry),
@@ -309,9 +322,43 @@ class _Decoder:
         )
 
 
+_INSTANTS: dict[str, pendulum.DateTime] = {}
+_ZONES: dict[dt.timedelta | None, dt.tzinfo | None] = {}
+_DateTime = pendulum.DateTime
+
+
 def _instant(text: str) -> pendulum.DateTime:
-    """A stored date-time, with the UTC offset it was stored with."""
-    return _instance(_fromisoformat(text))
+    """A stored date-time, with the UTC offset it was stored with.
+
+    The same as ``pendulum.instance(datetime.fromisoformat(text))``, several times
+    faster: the time zone object is made once per offset, and the texts seen last
+    (a batch's ``recorded_at``, a delivery's ``occurred_at``) are remembered.
+    """
+    found = _INSTANTS.get(text)
+    if found is not None:
+        return found
+    parsed = _fromisoformat(text)
+    offset = parsed.utcoffset()
+    zone = _ZONES.get(offset, _MISSING_ZONE)
+    if zone is _MISSING_ZONE:
+        found = _instance(parsed)
+        zone = _ZONES[offset] = found.tzinfo
+    else:
+        found = _DateTime(
+            parsed.year,
+            parsed.month,
+            parsed.day,
+            parsed.hour,
+            parsed.minute,
+            parsed.second,
+            parsed.microsecond,
+            tzinfo=zone,
+            fold=parsed.fold,
+        )
+    if len(_INSTANTS) > 4096:  # noqa: PLR2004  (bound the cache)
+        _INSTANTS.clear()
+    _INSTANTS[text] = found
+    return found
 
 
 def _date(text: str | None) -> pendulum.Date | None:
