@@ -104,13 +104,17 @@ def _opt(value: object) -> str:
     return "-" if value is None else f"+{value}"
 
 
-def movement_content(movement: Movement) -> str:
+def movement_content(movement: Movement, *, occurred_at_text: str | None = None) -> str:
     """The canonical text of a movement's content: every field of [`CONTENT_FIELDS`][medinv.chain.CONTENT_FIELDS].
 
     Two movements with the same id are the same posting exactly when their contents
     are equal (this is how the ledger tells a replay from an
     [`IdempotencyConflictError`][medinv.errors.IdempotencyConflictError]). A location's
     ``pick_sequence`` is location master data, not movement content, and is not encoded.
+
+    ``occurred_at_text``, if given, must be ``format_instant(movement.occurred_at)``
+    (callers encoding many movements that share one date-time object pass it to
+    save the formatting).
     """  # noqa: E501  (a cross-reference cannot be wrapped)
     m = movement
     item = m.item
@@ -129,7 +133,7 @@ def movement_content(movement: Movement) -> str:
             "-" if lot is None else "+" + lot.value,
             "-" if serial is None else "+" + serial.value,
             str(m.quantity),
-            _isoformat(m.occurred_at),
+            _isoformat(m.occurred_at) if occurred_at_text is None else occurred_at_text,
             m.actor,
             "-" if from_location is None else "+" + "/".join(from_location.path),
             "-" if from_status is None else "+" + from_status.value,
