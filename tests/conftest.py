@@ -5,17 +5,21 @@ PostgreSQL: tests that need a server take the ``postgres_dsn`` fixture (and carr
 is set; otherwise, when the PostgreSQL server binaries are installed, a throwaway
 cluster ([`medinv.testing.pgserver.ThrowawayPostgres`]) started once per test session
 in a temporary directory and removed at the end of the session, also after failures.
-Without either, the tests are skipped, except under ``CI=true``, where a missing
+Each test that takes ``postgres_schema`` gets a schema of its own, dropped afterwards,
+so tests never see each other's data. Without either, the tests are skipped, except under ``CI=true``, where a missing
 server fails them.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
+from psycopg import sql
 
 from medinv.testing.pgserver import ThrowawayPostgres, find_bindir
 
@@ -42,3 +46,12 @@ def postgres_dsn() -> Iterator[str]:
         pytest.skip(reason)
     with ThrowawayPostgres() as server:
         yield server.dsn
+
+
+@pytest.fixture
+def postgres_schema(postgres_dsn: str) -> Iterator[str]:
+    """A fresh schema name for one test (created by the store), dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:20]}"
+    yield name
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
