@@ -16,6 +16,7 @@ from medinv.adapters.postgres import SCHEMA_VERSION, PostgresStore, translate_er
 from medinv.chain import GENESIS_HASH, chain_hash
 from medinv.errors import ConcurrencyError, StorageError
 from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger, ProjectionMismatch
 from medinv.locations import Location
 from medinv.movements import Movement
 from medinv.ports import (
@@ -334,3 +335,137 @@ def test_a_tampered_unreadable_row_is_reported_with_its_position(
 
 def test_genesis_is_the_empty_head():
     assert LedgerHead.empty().hash == GENESIS_HASH
+
+
+# --------------------------------------------------------------------------- through the ledger
+
+CLOCK = lambda: RECORDED  # noqa: E731  (a fixed clock)
+
+
+def _seed(ledger: Ledger) -> None:
+    room = Location.parse("Main/Storeroom")
+    ledger.post([receipt(f"r{n}", quantity=10, expiry="2027-06-30") for n in range(3)])
+    ledger.post(
+        [
+            Movement.transfer(
+                "t1", item=ITEM, quantity=4, source=STORE_A1, to=room, occurred_at=AT, actor="x"
+            ),
+            Movement.issue("i1", item=ITEM, quantity=3, source=room, occurred_at=AT, actor="y"),
+        ]
+    )
+    issued = ledger.movement("i1")
+    assert issued is not None
+    ledger.post([Movement.reversal("i1-R", of=issued.movement, occurred_at=AT, actor="z")])
+
+
+TAMPERING = {
+    "edit quantity": "UPDATE {t} SET quantity = quantity + 1 WHERE position = %(p)s",
+    "edit actor": "UPDATE {t} SET actor = actor || ' ' WHERE position = %(p)s",
+    "edit reason": "UPDATE {t} SET reason = 'changed' WHERE position = %(p)s",
+    "edit location": "UPDATE {t} SET to_location = CASE WHEN to_location IS NULL THEN NULL"
+    " ELSE 'Main/Elsewhere' END, from_location = CASE WHEN from_location IS NULL THEN NULL"
+    " ELSE 'Main/Other' END WHERE position = %(p)s",
+    "edit occurred_at offset": "UPDATE {t} SET occurred_at = replace(occurred_at, '+01:00', '+00:00')"
+    " WHERE position = %(p)s",
+    "edit recorded_at": "UPDATE {t} SET recorded_at = '2026-11-23T08:00:01+00:00' WHERE position = %(p)s",
+    "delete": "DELETE FROM {t} WHERE position = %(p)s",
+    "reorder": "UPDATE {t} SET position = CASE WHEN position = %(p)s THEN -1 ELSE %(p)s END"
+    " WHERE position IN (%(p)s, %(p)s + 1); UPDATE {t} SET position = %(p)s + 1 WHERE position = -1",
+}
+
+
+@pytest.mark.parametrize("tampering", sorted(TAMPERING))
+def test_tampering_with_any_stored_movement_row_is_detected(
+    store, postgres_dsn, postgres_schema, tampering
+):
+    ledger = Ledger(store, clock=CLOCK)
+    _seed(ledger)
+    head = ledger.head()
+    assert ledger.verify().ok
+    table = sql.Identifier(postgres_schema, "movements")
+    backup = sql.Identifier(postgres_schema, "pristine")
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE TABLE {} AS SELECT * FROM {}").format(backup, table))
+        last = head.position - 1 if tampering == "reorder" else head.position
+        for position in range(1, last + 1):
+            with conn.transaction():
+                for statement in TAMPERING[tampering].split("; "):
+                    done = conn.execute(sql.SQL(statement).format(t=table), {"p": position})
+                    assert done.rowcount >= 1, (tampering, position)
+            report = ledger.verify()
+            assert not report.ok, (tampering, position)
+            with conn.transaction():
+                conn.execute(sql.SQL("TRUNCATE {}").format(table))
+                conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(table, backup))
+            assert ledger.verify().ok
+
+
+def test_tampering_with_the_projection_is_detected(store, postgres_dsn, postgres_schema):
+    ledger = Ledger(store, clock=CLOCK)
+    _seed(ledger)
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} SET quantity = quantity + 2 WHERE location = 'Main/Storeroom'"
+            ).format(sql.Identifier(postgres_schema, "balances"))
+        )
+    (found,) = ledger.verify().discrepancies
+    assert isinstance(found, ProjectionMismatch)
+    assert (found.stored, found.rebuilt) == (6, 4)
+
+
+HOSTILE = [
+    'it\'s "quoted"; DROP TABLE movements; --',
+    "back\\slash \\N \\. tab\there\nnew line\r\n",
+    "ünïcödé \u2013 日本語 \u2013 עברית \u2013 🧪💉 \u2013 e\u0301 \u2013 \u200b\ufeff",
+    "%_ LIKE wildcards %% __",
+    "x" * 200_000,
+]
+
+
+def test_hostile_text_is_stored_and_returned_verbatim(store, postgres_dsn, postgres_schema):
+    ledger = Ledger(store, clock=CLOCK)
+    odd = Location(("Main", "Shelf 'A'; %_\\", 'Bin "1" ü'))
+    sibling = Location(("Main", "Shelf 'A'; %_\\x"))
+    item = ItemKey("04006381333931", lot="L'%;_\"&", serial="S/1*+")
+    moves = []
+    for n, text in enumerate(HOSTILE):
+        moves.append(
+            Movement.receipt(
+                f"id {text[:150]} {n}",
+                item=ItemKey("04006381333931", lot=f"L{n}"),
+                quantity=1,
+                to=odd,
+                occurred_at=AT,
+                actor=text[:200],
+                reason=text,
+                reference=text,
+            )
+        )
+    moves.append(
+        Movement.receipt("serial", item=item, quantity=1, to=odd, occurred_at=AT, actor="a")
+    )
+    moves.append(
+        Movement.receipt(
+            "sib",
+            item=ItemKey("04006381333931", lot="L0"),
+            quantity=7,
+            to=sibling,
+            occurred_at=AT,
+            actor="a",
+        )
+    )
+    ledger.post(moves)
+    store.close()
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as again:
+        reread = Ledger(again, clock=CLOCK)
+        back = again.movements_by_id([m.id for m in moves])
+        for m in moves:
+            assert back[m.id].movement == m
+            assert (back[m.id].movement.reason, back[m.id].movement.actor) == (m.reason, m.actor)
+        assert reread.balance(location=odd) == len(HOSTILE) + 1  # not the sibling's 7
+        assert reread.balance(location=Location(("Main", "Shelf 'A'; %_\\"))) == len(HOSTILE) + 1
+        assert reread.balance(lot="L'%;_\"&") == 1
+        assert reread.balance(serial="S/1*+") == 1
+        assert [r.movement.id for r in reread.history(serial="S/1*+")] == ["serial"]
+        assert reread.verify().ok
