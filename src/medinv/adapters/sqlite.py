@@ -10,7 +10,7 @@ file through the standard library's `sqlite3`:
   head before writing anything: a writer whose batch was validated against an older
   head gets [`ConcurrencyError`][medinv.errors.ConcurrencyError] and nothing is
   written (optimistic concurrency between processes that share the file);
-- every query of the `medinv.ports.LedgerStore` port is answered
+- every query of the [`LedgerStore`][medinv.ports.LedgerStore] port is answered
   through an index (movements by id, position, item, lot, serial and reversed id;
   balances by item, lot, serial and location subtree);
 - the schema is versioned: opening a file applies the migrations it lacks, and a
@@ -18,17 +18,25 @@ file through the standard library's `sqlite3`:
 - every `sqlite3` exception is translated into a
   [`StorageError`][medinv.errors.StorageError] (``raise ... from e``).
 
+Use it through the ledger service, which checks the rules and hands the store
+what to write:
+
 ```pycon
->>> import pendulum
+>>> from medinv import ItemKey, Location, Movement
 >>> from medinv.adapters.sqlite import SqliteStore
->>> from medinv.ports import LedgerHead
->>> with SqliteStore(":memory:") as store:
-...     store.head() == LedgerHead.empty(), store.schema_version
-(True, 1)
+>>> from medinv.ledger import Ledger
+>>> receipt = Movement.receipt(
+...     "DN-1/1", item=ItemKey("04006381333931", lot="L1"), quantity=12,
+...     to=Location.parse("CHU/Store/A1"), occurred_at="2026-11-23T09:00:00+01:00", actor="jm",
+... )
+>>> with SqliteStore(":memory:") as store:  # a file path in real use
+...     ledger = Ledger(store)
+...     _ = ledger.post([receipt])
+...     ledger.balance(gtin="04006381333931", location="CHU/Store"), store.schema_version
+(12, 1)
 
 ```
 
-Use it through the ledger service (``Ledger(SqliteStore("stock.sqlite3"))``);
 [How to use SQLite and PostgreSQL](../how-to/use-sqlite-and-postgresql.md) covers
 files, backups and concurrent writers.
 """
@@ -452,7 +460,7 @@ def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
 
 
 class SqliteStore:
-    """A `medinv.ports.LedgerStore` in one SQLite file.
+    """A [`LedgerStore`][medinv.ports.LedgerStore] in one SQLite file.
 
     Args:
         path: The database file (created with its directories' parent existing), or
