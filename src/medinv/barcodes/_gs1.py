@@ -13,7 +13,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import unquote
 
 import pendulum
@@ -40,8 +40,7 @@ class Problem(Exception):  # noqa: N818  (internal signal, never escapes parse_s
         self.lint = lint
 
 
-@dataclass(frozen=True, slots=True)
-class Element:
+class Element(NamedTuple):
     """One AI and its data, with the data's offset in the parsed text."""
 
     info: AiInfo
@@ -109,17 +108,35 @@ def _describe_mismatch(info: AiInfo, value: str) -> str:
     return f"{info.label()} data {value!r} does not match the format {info.fmt}"
 
 
+def element_valid(info: AiInfo, value: str) -> bool:
+    """Whether one element passes its format, check digit and date rules (no message)."""
+    n = info.digits_only
+    if n:
+        if len(value) != n or not (value.isdigit() and value.isascii()):
+            return False
+    elif not info.min_len <= len(value) <= info.max_len or info.pattern.fullmatch(value) is None:
+        return False
+    check = info.check
+    if check is not None and _check_digit_ok(value[check[0] : check[1]]) is not None:
+        return False
+    return info.date_rule is None or _date_reason(info.date_rule, value) is None
+
+
 def check_element(info: AiInfo, value: str, offset: int) -> None:
     """Format, check digit and date rules of one element.
 
     Raises:
-        Problem: the element is invalid.
+        Problem: the element is invalid; the message says why.
     """
+    if element_valid(info, value):
+        return
     n = info.digits_only
-    if n:
-        if len(value) != n or not (value.isdigit() and value.isascii()):
-            raise Problem(_describe_mismatch(info, value), offset=offset, ai=info.code)
-    elif info.pattern.fullmatch(value) is None:
+    if (n and (len(value) != n or not (value.isdigit() and value.isascii()))) or (
+        not n
+        and (
+            not info.min_len <= len(value) <= info.max_len or info.pattern.fullmatch(value) is None
+        )
+    ):
         raise Problem(_describe_mismatch(info, value), offset=offset, ai=info.code)
     if info.check is not None:
         start, end = info.check
@@ -131,8 +148,14 @@ def check_element(info: AiInfo, value: str, offset: int) -> None:
                 offset=offset + end - 1,
                 ai=info.code,
             )
-    if info.date_rule is not None:
-        _check_date(info, value, offset)
+    rule = info.date_rule
+    if rule is not None:
+        raise Problem(
+            f"{info.label()} {value!r} is not a valid date ({rule.value}): "
+            f"{_date_reason(rule, value)}",
+            offset=offset,
+            ai=info.code,
+        )
 
 
 def _valid_ymd(value: str, *, day_zero: bool) -> str | None:
@@ -163,51 +186,68 @@ def _valid_hhmi(value: str) -> str | None:
     return None
 
 
-def _check_date(info: AiInfo, value: str, offset: int) -> None:
-    rule = info.date_rule
-    if rule is None:  # pragma: no cover  (called for date AIs only)
-        return
-    reason: str | None
+def _date_reason(rule: DateRule, value: str) -> str | None:  # noqa: PLR0911  (one per rule)
+    """``None`` when the date (and time) data is valid for ``rule``, else the reason."""
     if rule is DateRule.YYMMD0:
-        reason = _valid_ymd(value, day_zero=True)
-    elif rule is DateRule.YYMMDD:
-        reason = _valid_ymd(value[:6], day_zero=False)
-    elif rule is DateRule.YYMMDD_HHMI:
-        reason = _valid_ymd(value[:6], day_zero=False) or _valid_hhmi(value[6:10])
-    elif rule is DateRule.YYMMD0_HHMI_OR_9999:
-        reason = _valid_ymd(value[:6], day_zero=True) or (
+        return _valid_ymd(value, day_zero=True)
+    if rule is DateRule.YYMMDD:
+        return _valid_ymd(value[:6], day_zero=False)
+    if rule is DateRule.YYMMDD_HHMI:
+        return _valid_ymd(value[:6], day_zero=False) or _valid_hhmi(value[6:10])
+    if rule is DateRule.YYMMD0_HHMI_OR_9999:
+        return _valid_ymd(value[:6], day_zero=True) or (
             None if value[6:10] == "9999" else _valid_hhmi(value[6:10])
         )
-    elif rule is DateRule.YYMMDD_OPT_HHMI:
-        reason = _valid_ymd(value[:6], day_zero=False) or (
+    if rule is DateRule.YYMMDD_OPT_HHMI:
+        return _valid_ymd(value[:6], day_zero=False) or (
             _valid_hhmi(value[6:10]) if len(value) > 6 else None  # noqa: PLR2004
         )
-    elif rule is DateRule.YYMMDD_OPT_YYMMDD:
-        reason = _valid_ymd(value[:6], day_zero=False) or (
+    if rule is DateRule.YYMMDD_OPT_YYMMDD:
+        return _valid_ymd(value[:6], day_zero=False) or (
             _valid_ymd(value[6:12], day_zero=False) if len(value) > 6 else None  # noqa: PLR2004
         )
-    else:  # YYMMDD_HH_OPT_MI_SS: the pattern already bounds the hour, minutes and seconds
-        reason = _valid_ymd(value[:6], day_zero=False)
-    if reason is not None:
-        raise Problem(
-            f"{info.label()} {value!r} is not a valid date ({rule.value}): {reason}",
-            offset=offset,
-            ai=info.code,
-        )
+    # YYMMDD_HH_OPT_MI_SS: the pattern already bounds the hour, minutes and seconds.
+    return _valid_ymd(value[:6], day_zero=False)
 
 
 # --------------------------------------------------------------------------- message rules
 
 
-def _clash(by_ai: dict[str, Element], code: str, other: str) -> str | None:
-    """The AI present in ``by_ai`` that ``other`` (an AI or an ``nnnn`` family) names."""
+def _clash(codes: tuple[str, ...], code: str, other: str) -> str | None:
+    """The AI among ``codes`` that ``other`` (an AI or an ``nnnn`` family) names."""
     if other.endswith("n"):
         stem = other[:-1]
         return next(
-            (c for c in by_ai if c != code and len(c) == len(other) and c.startswith(stem)),
+            (c for c in codes if c != code and len(c) == len(other) and c.startswith(stem)),
             None,
         )
-    return other if other != code and other in by_ai else None
+    return other if other != code and other in codes else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _associations(
+    codes: tuple[str, ...],
+) -> tuple[tuple[str, str] | None, tuple[tuple[str, str], ...]]:
+    """Association verdict for a set of AIs (it depends on which AIs are present only).
+
+    Returns:
+        ``(code, clashing AI)`` of the first invalid pair or ``None``, and
+        ``(code, wanted)`` for each unmet mandatory association.
+    """
+    unmet: list[tuple[str, str]] = []
+    for code in codes:
+        rule = ASSOCIATIONS.get(code)
+        if rule is None:
+            continue
+        for other in rule.excludes:
+            clash = _clash(codes, code, other)
+            if clash is not None:
+                return (code, clash), ()
+        for alternatives in rule.requires:
+            if not any(all(a in codes for a in group) for group in alternatives):
+                wanted = " or ".join("+".join(f"({a})" for a in group) for group in alternatives)
+                unmet.append((code, wanted))
+    return None, tuple(unmet)
 
 
 def check_message(elements: Sequence[Element]) -> tuple[dict[str, Element], list[Problem]]:
@@ -232,33 +272,27 @@ def check_message(elements: Sequence[Element]) -> tuple[dict[str, Element], list
                 offset=element.offset,
                 ai=code,
             )
-    lints: list[Problem] = []
-    for code, element in by_ai.items():
-        rule = ASSOCIATIONS.get(code)
-        if rule is None:
-            continue
-        for other in rule.excludes:
-            clash = _clash(by_ai, code, other)
-            if clash is not None:
-                raise Problem(
-                    f"{element.info.label()} must not appear together with AI ({clash}) "
-                    "in one scan (GS1 invalid AI pair)",
-                    offset=element.offset,
-                    ai=code,
-                )
-        for alternatives in rule.requires:
-            if not any(all(a in by_ai for a in group) for group in alternatives):
-                wanted = " or ".join("+".join(f"({a})" for a in group) for group in alternatives)
-                lints.append(
-                    Problem(
-                        f"{element.info.label()} requires AI {wanted} in the same scan "
-                        "(GS1 mandatory association)",
-                        offset=element.offset,
-                        ai=code,
-                        lint=True,
-                    )
-                )
-    return by_ai, lints
+    clash, unmet = _associations(tuple(by_ai))
+    if clash is not None:
+        element = by_ai[clash[0]]
+        raise Problem(
+            f"{element.info.label()} must not appear together with AI ({clash[1]}) "
+            "in one scan (GS1 invalid AI pair)",
+            offset=element.offset,
+            ai=clash[0],
+        )
+    if not unmet:
+        return by_ai, []
+    return by_ai, [
+        Problem(
+            f"{by_ai[code].info.label()} requires AI {wanted} in the same scan "
+            "(GS1 mandatory association)",
+            offset=by_ai[code].offset,
+            ai=code,
+            lint=True,
+        )
+        for code, wanted in unmet
+    ]
 
 
 # --------------------------------------------------------------------------- element strings
@@ -382,9 +416,7 @@ def search_splits(  # noqa: C901  (a small backtracking search, clearer in one p
             if end > n:
                 return
             value = data[start:end]
-            try:
-                check_element(info, value, start)
-            except Problem:
+            if not element_valid(info, value):
                 continue
             elements.append(Element(info, value, start))
             walk(end, elements)
@@ -483,13 +515,9 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
     # Split the path into segments, remembering where each starts.
     segments: list[tuple[str, int]] = []
     pos = slash + 1
-    while True:
-        nxt = text.find("/", pos, path_end)
-        if nxt < 0:
-            segments.append((text[pos:path_end], pos))
-            break
-        segments.append((text[pos:nxt], pos))
-        pos = nxt + 1
+    for part in text[pos:path_end].split("/"):
+        segments.append((part, pos))
+        pos += len(part) + 1
     key_index = next((i for i, (seg, _) in enumerate(segments) if seg in DL_KEYS), None)
     if key_index is None:
         raise Problem(
@@ -543,10 +571,8 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
         elements.append(Element(info, value, value_at))
     if query_at >= 0:
         pos = query_at + 1
-        while pos <= body_end:
-            amp = text.find("&", pos, body_end)
-            stop = body_end if amp < 0 else amp
-            param = text[pos:stop]
+        for param in text[pos:body_end].split("&"):
+            stop = pos + len(param)
             if param:
                 name, eq, raw_value = param.partition("=")
                 if name.isdigit() and name.isascii():

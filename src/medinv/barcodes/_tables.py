@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import re
+import re._parser as sre_parser  # type: ignore[import-not-found]  # stdlib regex parser, no stub
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -158,16 +159,25 @@ def _lengths(fmt: str) -> tuple[int, int]:
     return low, high
 
 
+def _pattern_width(pattern: re.Pattern[str]) -> tuple[int, int]:
+    """Fewest and most characters a pattern matches (from the stdlib's regex parser)."""
+    low, high = sre_parser.parse(pattern.pattern, pattern.flags).getwidth()
+    return int(low), int(high)
+
+
 def _build_ai_table() -> dict[str, AiInfo]:
     table: dict[str, AiInfo] = {}
     for code, entry in _GS1_APPLICATION_IDENTIFIERS.items():
         fmt = entry.format.split("+", 1)[1]
-        low, high = _lengths(fmt)
+        _, high = _lengths(fmt)
         body = entry.pattern
         if not (body.startswith("^" + code) and body.endswith("$")):  # pragma: no cover
             msg = f"biip's pattern for AI {code} has an unexpected shape: {body!r}"
             raise RuntimeError(msg)
         pattern = re.compile(body[1 + len(code) : -1], re.ASCII)
+        # The least data the pattern admits, but never empty (biip lets AI 30 and 7004
+        # match no digits at all; the Syntax Dictionary says N..8 and N..4, at least one).
+        low = max(1, _pattern_width(pattern)[0])
         single_match = re.fullmatch(r"([NXYZ])(\.\.)?\d+", fmt)
         single = single_match.group(1) if single_match else ""
         digits_only = int(fmt[1:]) if single == "N" and single_match and ".." not in fmt else 0
