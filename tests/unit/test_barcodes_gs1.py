@@ -55,7 +55,7 @@ def test_datamatrix_udi_with_and_without_symbology_identifier(prefix):
     assert s.expiry == pendulum.date(2026, 12, 31)
     assert s.expiry_precision is DatePrecision.DAY
     assert dict(s.ais) == {"01": GTIN, "17": "261231", "10": "AB-123", "21": "S0001"}
-    assert s.symbology_identifier == (prefix[1:3] or None)
+    assert s.symbology_identifier == (prefix[:3] or None)
     assert s.warnings == ()
     assert s.raw.endswith("\r\n")
 

@@ -28,9 +28,9 @@ from medinv.errors import InvalidBarcodeError
 __all__ = ["parse_scan"]
 
 # AIM symbology identifiers (ISO/IEC 15424) whose data is GS1 element strings.
-_GS1_MODE: Final = frozenset({"C1", "e0", "e1", "e2", "d2", "Q3", "J1"})
+_GS1_MODE: Final = frozenset({"]C1", "]e0", "]e1", "]e2", "]d2", "]Q3", "]J1"})
 # EAN/UPC and ITF-14: a bare GTIN.
-_GTIN_SYMBOLOGIES: Final = {"E0": (12, 13), "E4": (8,), "I1": (14,), "E3": (13, 15, 18)}
+_GTIN_SYMBOLOGIES: Final = {"]E0": (12, 13), "]E4": (8,), "]I1": (14,), "]E3": (13, 15, 18)}
 _GTIN_LENGTHS: Final = (8, 12, 13, 14)
 _WEDGE_SUFFIX: Final = "\r\n\t"
 _SHOW: Final = 80
@@ -215,7 +215,7 @@ def parse_scan(  # noqa: C901  (the routing table of carriers, in one place)
     if symbology is not None and symbology not in _GS1_MODE:
         extra.append(
             Problem(
-                f"the symbol (symbology identifier ]{symbology}) is not a GS1 symbol, "
+                f"the symbol (symbology identifier {symbology}) is not a GS1 symbol, "
                 "yet its data looks like GS1 element strings; print it as GS1-128 or "
                 "GS1 DataMatrix, or check the scanner's symbology settings",
                 offset=None,
@@ -264,8 +264,9 @@ def _split_symbology(raw: str, scanned: str, base: int) -> tuple[str | None, str
     symbology: str | None = None
     data = scanned
     if scanned[0] == "]":
-        symbology = scanned[1:3]
-        if len(symbology) < 2 or not symbology.isascii() or not symbology.isalnum():  # noqa: PLR2004
+        symbology = scanned[:3]
+        code = symbology[1:]
+        if len(code) < 2 or not code.isascii() or not code.isalnum():  # noqa: PLR2004
             raise InvalidBarcodeError(
                 f"malformed symbology identifier {scanned[:3]!r} at offset {base}: expected "
                 f"']' then a letter and a digit, such as ']d2'; scan {_show(raw)}",
@@ -305,12 +306,12 @@ def _plain(ctx: _Context, data: str, where: _Located) -> Scan | None:
 
 
 def _plain_gtin(ctx: _Context, data: str, lengths: Sequence[int], where: _Located) -> Scan:
-    if ctx.symbology == "E3" and len(data) in (15, 18):  # EAN-13 with a 2- or 5-digit add-on
+    if ctx.symbology == "]E3" and len(data) in (15, 18):  # EAN-13 with a 2- or 5-digit add-on
         data = data[:13]
     if not (data.isdigit() and data.isascii()) or len(data) not in lengths:
         wanted = " or ".join(str(n) for n in lengths)
         problem = Problem(
-            f"a ]{ctx.symbology} (EAN/UPC/ITF-14) symbol must hold a GTIN of {wanted} digits, "
+            f"a {ctx.symbology} (EAN/UPC/ITF-14) symbol must hold a GTIN of {wanted} digits, "
             f"got {data!r}",
             offset=0,
             ai=None,
