@@ -466,3 +466,97 @@ def test_error_attributes_and_message():
     assert "AI (21) SERIAL" in str(err)
     assert err.offset is not None
     assert text[err.offset :].startswith("S 1")
+
+
+# --------------------------------------------------------------------------- more date rules
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (f"01{GTIN}70032612312430", "time 24:30 does not exist"),
+        (f"01{GTIN}70032612311260", "time 12:60 does not exist"),
+        (f"01{GTIN}7006261200", "day 00"),
+        (f"01{GTIN}7007261201261300", "month 13"),
+        (f"01{GTIN}7011261231{GS}10A", None),
+        (f"01{GTIN}70112612312500", "time 25:00"),
+        (f"01{GTIN}800826123123", None),
+        (f"01{GTIN}800826023000", "day 30 does not exist in month 02"),
+        (f"00106141412345678908{GS}43242612009999", None),
+        (f"00106141412345678908{GS}43242612002460", "time 24:60"),
+        (f"00106141412345678908{GS}4326261200", "day 00"),
+    ],
+)
+def test_date_rules_of_other_date_ais(text, fragment):
+    if fragment is None:
+        assert scan(text).ais
+    else:
+        assert fragment in str(refused(text))
+
+
+def test_other_dates_are_resolved_too():
+    err = refused(f"01{GTIN}13000229", as_of=dt.date(2080, 1, 1))  # 2100 is not a leap year
+    assert err.ai == "13"
+    assert scan(f"01{GTIN}13000229").ais["13"] == "000229"  # 2000 is
+
+
+def test_century_window_next_century():
+    assert century_year(30, 2090) == 2130
+    assert scan(f"01{GTIN}17300101", as_of=dt.date(2090, 6, 1)).expiry == pendulum.date(2130, 1, 1)
+
+
+def test_ai_17_wins_over_7003_for_the_expiry_date():
+    s = scan(f"01{GTIN}17261130{GS}70032612311430{GS}10A")
+    assert s.expiry == pendulum.date(2026, 11, 30)
+    assert s.expiry_datetime is not None
+    assert s.expiry_datetime.day == 31
+
+
+def test_multi_component_format_mismatch():
+    err = refused(f"8006{GTIN}01AB")
+    assert err.ai == "8006"
+    assert "format N14+N2+N2" in str(err)
+
+
+def test_grai_check_digit_after_the_zero_digit():
+    assert "check digit" in str(refused("8003095011015300040ABC"))
+    assert scan("8003095011015300030ABC").ais["8003"] == "095011015300030ABC"
+
+
+def test_recovered_scan_with_separator_lint():
+    text = f"01{GTIN}10ABCDEFGHIJKLMNOP17261231{GS}"
+    assert "superfluous" in str(refused(text))
+    s = scan(text, lenient=True)
+    assert s.lot == "ABCDEFGHIJKLMNOP"
+    assert len(s.warnings) == 2
+
+
+def test_recovery_prefers_a_clean_reading_over_a_missing_association():
+    # Greedy: 21 swallows "1712..." (valid serial), but then 21 has no 01: lint.
+    # Split: (01) comes out of the serial's data only if it is all there.
+    s = scan(f"21ABC01{GTIN}", lenient=True)
+    assert (s.serial, s.gtin) == ("ABC", GTIN)
+    assert "recovered" in s.warnings[0]
+
+
+def test_pathological_input_is_refused_not_searched_forever():
+    text = "90" + "91" * 300
+    err = refused(text)
+    assert isinstance(err, InvalidBarcodeError)
+
+
+def test_empty_query_parameters_are_ignored():
+    assert scan(f"https://id.gs1.org/01/{GTIN}?&17=261231&&").expiry == pendulum.date(2026, 12, 31)
+
+
+def test_offsets_at_the_end_of_substituted_text():
+    err = refused(f"01{GTIN}10A^^", fnc1="^")
+    assert err.offset is not None
+    assert err.offset <= len(f"01{GTIN}10A^^")
+
+
+def test_fnc1_substitute_in_first_position():
+    s = scan(f"^01{GTIN}10AB^21C", fnc1="^")
+    assert (s.gtin, s.lot, s.serial) == (GTIN, "AB", "C")
+    err = refused(f"{{GS}}01{GTIN[:-1]}4", fnc1="{GS}")
+    assert err.offset == 4 + 15

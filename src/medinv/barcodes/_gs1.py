@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Final, NamedTuple
 from urllib.parse import unquote
 
@@ -158,6 +157,7 @@ def check_element(info: AiInfo, value: str, offset: int) -> None:
         )
 
 
+@functools.lru_cache(maxsize=8192)
 def _valid_ymd(value: str, *, day_zero: bool) -> str | None:
     """``None`` when ``YYMMDD`` is a real date (day 00 only if allowed), else the reason."""
     month, day = int(value[2:4]), int(value[4:6])
@@ -315,6 +315,21 @@ def _skip_separators(data: str, pos: int, lints: list[Problem] | None) -> int:
             )
         )
     return pos
+
+
+def separator_lints(data: str) -> list[Problem]:
+    """The superfluous separators of a scan (doubled, or at the end), as lint."""
+    lints: list[Problem] = []
+    pos = data.find(GS + GS)
+    while pos >= 0:
+        _skip_separators(data, pos, lints)
+        end = pos
+        while end < len(data) and data[end] == GS:
+            end += 1
+        pos = data.find(GS + GS, end)
+    if data.endswith(GS) and not data.endswith(GS + GS):
+        _skip_separators(data, len(data) - 1, lints)
+    return lints
 
 
 def _unknown_ai(data: str, pos: int) -> Problem:
@@ -672,12 +687,20 @@ def resolve_date(element: Element, reference_year: int) -> tuple[pendulum.Date, 
         ) from e
 
 
-@dataclass(frozen=True, slots=True)
 class ScanOptions:
-    """Options that shape values: time zone, reference year for the century window."""
+    """Options that shape values: the time zone, and the reference date of the century window."""
 
-    tz: str
-    reference_year: Callable[[], int]
+    __slots__ = ("as_of", "tz")
+
+    def __init__(self, tz: str, as_of: dt.date | None) -> None:
+        self.tz = tz
+        self.as_of = as_of
+
+    def reference_year(self) -> int:
+        """The year of ``as_of``; today's year in ``tz`` when ``as_of`` is ``None`` (documented)."""
+        if self.as_of is not None:
+            return self.as_of.year
+        return pendulum.now(self.tz).year
 
 
 def build_scan(

@@ -21,6 +21,7 @@ from medinv.barcodes._gs1 import (
     read_greedy,
     read_hri,
     search_splits,
+    separator_lints,
 )
 from medinv.barcodes._scan import Agency, Carrier, Scan
 from medinv.errors import InvalidBarcodeError
@@ -78,21 +79,23 @@ def _check_tz(tz: str) -> str:
 class _Located:
     """Maps offsets in the normalised data back to offsets in the raw text."""
 
-    __slots__ = ("base", "table")
+    __slots__ = ("base", "end", "table")
 
-    def __init__(self, base: int, table: list[int] | None = None) -> None:
+    def __init__(self, base: int, table: list[int] | None = None, end: int = 0) -> None:
         self.base = base
         self.table = table
+        self.end = end
 
     def raw(self, offset: int) -> int:
         if self.table is None:
             return self.base + offset
         if offset < len(self.table):
             return self.table[offset]
-        return self.table[-1] + 1 if self.table else self.base
+        return self.end
 
 
 def _replace_fnc1(data: str, base: int, substitutes: tuple[str, ...]) -> tuple[str, _Located]:
+    """Replace the FNC1 substitutes by GS, and drop FNC1s in first position."""
     if not any(s in data for s in substitutes):
         return data, _Located(base)
     out: list[str] = []
@@ -109,7 +112,9 @@ def _replace_fnc1(data: str, base: int, substitutes: tuple[str, ...]) -> tuple[s
             out.append(data[pos])
             table.append(base + pos)
             pos += 1
-    return "".join(out), _Located(base, table)
+    while out and out[0] == GS and len(out) > 1:
+        del out[0], table[0]
+    return "".join(out), _Located(base, table, base + n)
 
 
 def _refuse(problem: Problem, raw: str, where: _Located, *, hint: str = "") -> InvalidBarcodeError:
@@ -123,7 +128,7 @@ def _refuse(problem: Problem, raw: str, where: _Located, *, hint: str = "") -> I
     return InvalidBarcodeError(message, text=raw, offset=offset, ai=problem.ai)
 
 
-def parse_scan(  # noqa: C901  (the routing table of carriers, in one place)
+def parse_scan(
     text: str,
     *,
     lenient: bool = False,
@@ -186,14 +191,7 @@ def parse_scan(  # noqa: C901  (the routing table of carriers, in one place)
     if data[0] == "+" or data.startswith("MA."):
         return _parse_other_agency(data, raw=text, lenient=lenient)
 
-    def reference_year() -> int:
-        if as_of is not None:
-            return as_of.year
-        import pendulum  # noqa: PLC0415
-
-        return pendulum.now(tz).year  # documented: as_of=None reads today's year
-
-    ctx = _Context(text, symbology, ScanOptions(tz=tz, reference_year=reference_year), lenient)
+    ctx = _Context(text, symbology, ScanOptions(tz, as_of), lenient)
     if is_digital_link(data):
         here = _Located(base)
         try:
@@ -343,7 +341,7 @@ def _element_string(ctx: _Context, data: str, extra: list[Problem], where: _Loca
         elements, lints = read_greedy(data)
         by_ai, association_lints = check_message(elements)
     except Problem as problem:
-        return _recover_or_refuse(ctx, data, extra, where, problem)
+        return _recover_or_refuse(ctx, data, extra + separator_lints(data), where, problem)
     if not lints and not association_lints and not extra:
         return _scan(ctx, by_ai, Carrier.GS1_ELEMENT_STRING, (), where)
     input_lints = extra + lints  # problems of the input itself, whatever the reading
