@@ -6,6 +6,8 @@ or an [`InvalidBarcodeError`][medinv.errors.InvalidBarcodeError].
 
 from __future__ import annotations
 
+from medinv.barcodes._gs1 import century_year
+from medinv.barcodes._parse import parse_scan
 from medinv.barcodes._scan import Agency, Carrier, Scan
 
-__all__ = ["Agency", "Carrier", "Scan"]
+__all__ = ["Agency", "Carrier", "Scan", "century_year", "parse_scan"]

@@ -84,8 +84,12 @@ class Scan:
     """GS1 only: AI code → raw value, in the order read. Read-only."""
     raw: str
     """The scanner input exactly as received."""
+    symbology_identifier: str | None = None
+    """The AIM symbology identifier the scanner sent (e.g. ``"]d2"``), or ``None``."""
     warnings: tuple[str, ...] = ()
-    """What lenient mode accepted that strict mode refuses; empty in strict mode."""
+    """What was accepted although the scan is not as the standard writes it: lint problems
+    that lenient mode accepts (strict mode refuses them), and FNC1 separators recovered
+    because exactly one reading of the scan is valid. Empty for a clean scan."""
 
     def item_key(self) -> ItemKey:
         """The stock item this scan names (GS1 GTIN, lot and serial).
