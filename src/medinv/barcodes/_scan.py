@@ -86,6 +86,14 @@ class Scan:
     """The scanner input exactly as received."""
     warnings: tuple[str, ...] = ()
     """What lenient mode accepted that strict mode refuses; empty in strict mode."""
+    valid_until: pendulum.Date | None = None
+    """MA code ``.V`` (有效期至, valid until): the last day of validity as printed.
+    `expiry` is the earlier of this and the ``.E`` expiry date."""
+    sterilisation_lot: str | None = None
+    """MA code ``.D``: the sterilisation lot (batch), verbatim."""
+    hibc_link: str | None = None
+    """HIBC link character: the primary's check character, which a separately printed
+    secondary symbol repeats. For a secondary read alone, the link character it carries."""
 
     def item_key(self) -> ItemKey:
         """The stock item this scan names (GS1 GTIN, lot and serial).
