@@ -377,3 +377,22 @@ def test_lenient_accepts_lint_in_lots_with_warnings():
         parse(text[:-1] + ("A" if text[-1] != "A" else "B"), lenient=True)
     with pytest.raises(InvalidBarcodeError, match="'\\$' in the lot"):
         parse(label("+A99912345/$LOT$"), lenient=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("+A1231/$$3251231LOT1", "primary data is too short"),
+        ("+A12312345678901234567890/$$3251231LOT1", "19 characters long"),
+        ("+A99912345/$$3251331LOT1", "not a calendar date"),
+        ("+A99912345/$$1325LOT1", "no month 13"),
+        ("+A99912345/$$3251231LOT4567890123456789", "19 characters long"),
+        ("+A99912345/$$+3251231SER1/SSER2", "second serial 'SER2' conflicts"),
+        ("+A99912345/$$3251231LOT1/16D20251301", "not a calendar date"),
+    ],
+)
+def test_common_forms_are_validated_like_every_other(body, message):
+    with pytest.raises(InvalidBarcodeError, match=message):
+        parse(label(body))
+    with pytest.raises(InvalidBarcodeError):
+        parse(body + ("A" if hibc_check_character(body) != "A" else "B"))

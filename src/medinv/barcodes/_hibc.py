@@ -24,7 +24,9 @@ __all__ = ["hibc_check_character", "link_hibc", "parse_hibc"]
 HIBC_CHARACTERS: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%"
 """The 43 characters of HIBC data, in mod-43 value order (``"0"`` is 0, ``"%"`` is 42)."""
 
-_VALUE: Final = tuple(HIBC_CHARACTERS.find(chr(code)) for code in range(128))
+_HIBC_SET: Final = frozenset(HIBC_CHARACTERS)
+# Byte -> mod-43 value, for bytes.translate (characters outside the set are refused earlier).
+_VALUES: Final = bytes(max(HIBC_CHARACTERS.find(chr(code)), 0) for code in range(256))
 _BAD_CHARACTER: Final = re.compile(r"[^0-9A-Z\-. $/+%]")
 _NOT_ALNUM: Final = re.compile(r"[^0-9A-Z]")
 _DIGITS_ONLY: Final = re.compile(r"[0-9]+")
@@ -85,12 +87,12 @@ def hibc_check_character(data: str) -> str:
             text=data,
             offset=bad.start(),
         )
-    return HIBC_CHARACTERS[sum(map(_VALUE.__getitem__, data.encode("ascii"))) % 43]
+    return HIBC_CHARACTERS[sum(data.encode("ascii").translate(_VALUES)) % 43]
 
 
 def _check_of(data: str, start: int, end: int) -> str:
     # Only called on text already restricted to the HIBC characters.
-    return HIBC_CHARACTERS[sum(map(_VALUE.__getitem__, data[start:end].encode("ascii"))) % 43]
+    return HIBC_CHARACTERS[sum(data[start:end].encode("ascii").translate(_VALUES)) % 43]
 
 
 # --------------------------------------------------------------------------- dates
@@ -448,6 +450,16 @@ def parse_hibc(data: str, *, raw: str, lenient: bool = False) -> Scan:
         InvalidBarcodeError: the text is not valid HIBC data; the message and ``offset``
             say what was expected where.
     """
+    fast = _FAST.match(data)
+    if fast is not None and data[-1] in _HIBC_SET:
+        scan = _fast_concatenated(fast, data, raw)
+        if scan is not None:
+            return scan
+    return _parse_general(data, raw, lenient=lenient)
+
+
+def _parse_general(data: str, raw: str, *, lenient: bool) -> Scan:
+    """Every form and every refusal (``parse_hibc`` tries a faster path first)."""
     reader = _Reader(data, raw, lenient=lenient)
     size = len(data)
     if size < 2 or data[0] != "+":  # noqa: PLR2004  (flag and one character)
@@ -471,6 +483,50 @@ def parse_hibc(data: str, *, raw: str, lenient: bool = False) -> Scan:
             f"expected a labeler code starting with a letter or secondary data, not {head!r}", 1
         )
     return _primary_led(reader)
+
+
+# The most common label, in one regular expression: concatenated primary and "$$" or "$$+"
+# secondary data with a YYMMDD or MMYY expiry (or none), optional "/S" serial and "/16D"
+# manufacture date. Anything else, and anything this path doubts, takes the general path.
+_FAST: Final = re.compile(
+    r"\+([A-Z][0-9A-Z]{5,22})/\$\$(\+?)(?:3([0-9]{6})|([01][0-9]{3})|7)([0-9A-Z]{1,18})"
+    r"(?:/S([0-9A-Z]{1,18}))?(?:/16D([0-9]{8}))?.",
+    re.DOTALL,
+)
+
+
+def _fast_concatenated(match: re.Match[str], data: str, raw: str) -> Scan | None:
+    """The scan for a ``_FAST`` match, or ``None`` to leave the label to the general path."""
+    if match.end() != len(data):
+        return None
+    di, plus, yymmdd, mmyy, text, serial, made = match.groups()
+    if not "0" <= di[-1] <= "9" or (plus and serial is not None):
+        return None
+    values = data.encode("ascii").translate(_VALUES)
+    primary_end = len(di) + 1
+    primary_sum = sum(values[:primary_end])
+    if HIBC_CHARACTERS[(primary_sum + sum(values[primary_end:-1])) % 43] != data[-1]:
+        return None
+    expiry = (
+        None
+        if yymmdd is None and mmyy is None
+        else _date("YYMMDD" if mmyy is None else "MMYY", yymmdd or mmyy)
+    )
+    production = None if made is None else _date("YYYYMMDD", made)
+    if isinstance(expiry, str) or isinstance(production, str):
+        return None
+    return Scan(
+        agency=Agency.HIBCC,
+        carrier=Carrier.HIBC_CONCATENATED,
+        di=di,
+        lot=None if plus else text,
+        serial=text if plus else serial,
+        expiry=None if expiry is None else expiry[0],
+        expiry_precision=None if expiry is None else expiry[1],
+        production_date=None if production is None else production[0],
+        raw=raw,
+        hibc_link=HIBC_CHARACTERS[primary_sum % 43],
+    )
 
 
 def _primary_led(reader: _Reader) -> Scan:
