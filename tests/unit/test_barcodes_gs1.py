@@ -14,7 +14,6 @@ import pytest
 
 import medinv
 from medinv.barcodes import Agency, Carrier, Scan, century_year, parse_scan
-from medinv.barcodes import _parse as parse_module
 from medinv.dates import DatePrecision
 from medinv.errors import InvalidBarcodeError
 
@@ -437,25 +436,23 @@ def test_bad_options():
         parse_scan("x", as_of="2026-01-01")  # type: ignore[arg-type]
 
 
-def test_hibc_and_ma_go_to_the_other_agency_parser(monkeypatch):
-    seen: list[tuple[str, str, bool]] = []
-
-    def fake(data: str, *, raw: str, lenient: bool = False) -> Scan:
-        seen.append((data, raw, lenient))
-        return Scan(agency=Agency.HIBCC, carrier=Carrier.HIBC_PRIMARY, raw=raw)
-
-    monkeypatch.setattr(parse_module, "_parse_other_agency", fake)
-    parse_scan("]C0+A99912345/$$52001510X3\r\n")
-    parse_scan("MA.156.M0.100001.0001", lenient=True)
-    assert seen == [
-        ("+A99912345/$$52001510X3", "]C0+A99912345/$$52001510X3\r\n", False),
-        ("MA.156.M0.100001.0001", "MA.156.M0.100001.0001", True),
-    ]
+def test_hibc_and_ma_codes_are_routed_to_their_parsers():
+    hibc = parse_scan("]C0+A123BJC5D6E71G\r\n")
+    assert (hibc.agency, hibc.carrier, hibc.di) == (
+        Agency.HIBCC,
+        Carrier.HIBC_PRIMARY,
+        "A123BJC5D6E71",
+    )
+    assert hibc.symbology_identifier == "]C0"
+    assert hibc.raw == "]C0+A123BJC5D6E71G\r\n"
+    ma = parse_scan("MA.156.M0.100001.0100001.L220101")
+    assert (ma.agency, ma.carrier, ma.lot) == (Agency.MA, Carrier.MA_CODE, "220101")
+    assert ma.symbology_identifier is None
 
 
-def test_other_agency_placeholder_refuses_cleanly():
-    err = refused("+A99912345/$$52001510X3")
-    assert err.offset == 0
+def test_hibc_errors_count_offsets_in_the_raw_input():
+    err = refused("]C0+A123BJC5D6E71X")
+    assert err.offset == len("]C0+A123BJC5D6E71")
 
 
 def test_error_attributes_and_message():

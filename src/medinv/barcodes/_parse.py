@@ -7,6 +7,7 @@ import functools
 from collections.abc import Sequence
 from typing import Final
 
+import attrs
 from stdnum import ean
 
 from medinv.barcodes._gs1 import (
@@ -23,6 +24,8 @@ from medinv.barcodes._gs1 import (
     search_splits,
     separator_lints,
 )
+from medinv.barcodes._hibc import parse_hibc
+from medinv.barcodes._ma import parse_ma
 from medinv.barcodes._scan import Agency, Carrier, Scan
 from medinv.errors import InvalidBarcodeError
 
@@ -37,18 +40,14 @@ _WEDGE_SUFFIX: Final = "\r\n\t"
 _SHOW: Final = 80
 
 
-def _parse_other_agency(data: str, *, raw: str, lenient: bool) -> Scan:  # noqa: ARG001
-    """Parse an HIBC or MA code (their parsers live in their own modules).
-
-    Raises:
-        InvalidBarcodeError: always on this branch: HIBC and MA codes are not parsed here.
-    """
-    kind = "an HIBC" if data.startswith("+") else "an MA (IDcode)"
-    raise InvalidBarcodeError(
-        f"{_show(raw)} is {kind} code; HIBC and MA codes are not parsed here",
-        text=raw,
-        offset=len(raw) - len(data),
+def _parse_other_agency(data: str, *, raw: str, symbology: str | None, lenient: bool) -> Scan:
+    """Parse an HIBC (``+...``) or MA (``MA....``) code with its own parser."""
+    scan = (
+        parse_hibc(data, raw=raw, lenient=lenient)
+        if data[0] == "+"
+        else parse_ma(data, raw=raw, lenient=lenient)
     )
+    return attrs.evolve(scan, symbology_identifier=symbology) if symbology else scan
 
 
 def _show(text: str) -> str:
@@ -189,7 +188,7 @@ def parse_scan(
     base = text.find(scanned)
     symbology, data, base = _split_symbology(text, scanned, base)
     if data[0] == "+" or data.startswith("MA."):
-        return _parse_other_agency(data, raw=text, lenient=lenient)
+        return _parse_other_agency(data, raw=text, symbology=symbology, lenient=lenient)
 
     ctx = _Context(text, symbology, ScanOptions(tz, as_of), lenient)
     if is_digital_link(data):
