@@ -195,3 +195,18 @@ def test_arbitrary_text_only_raises_invalid_barcode_error(text, lenient):
 @given(st.text(max_size=40), st.booleans())
 def test_any_unicode_only_raises_invalid_barcode_error(text, lenient):
     assert_only_invalid_barcode_error(text, lenient=lenient)
+
+
+@settings(max_examples=100)
+@given(st.sampled_from([8, 12, 13, 14, 18]), st.data())
+def test_plain_gtins_and_ssccs_agree_with_biip(size, data):
+    body = data.draw(st.text("0123456789", min_size=size - 1, max_size=size - 1))
+    text = body + str(ean.calc_check_digit(body))
+    ours = parse_scan(text)
+    theirs = biip.parse(text)
+    if size == 18:
+        assert theirs.sscc is not None
+        assert ours.sscc == theirs.sscc.value
+    else:
+        assert theirs.gtin is not None
+        assert ours.gtin == theirs.gtin.as_gtin_14()

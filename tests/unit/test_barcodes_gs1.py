@@ -557,3 +557,9 @@ def test_fnc1_substitute_in_first_position():
     assert (s.gtin, s.lot, s.serial) == (GTIN, "AB", "C")
     err = refused(f"{{GS}}01{GTIN[:-1]}4", fnc1="{GS}")
     assert err.offset == 4 + 15
+
+
+def test_biip_sscc_example():
+    s = scan("]C100376130321109103420")
+    assert s.sscc == "376130321109103420"
+    assert s.gtin is None

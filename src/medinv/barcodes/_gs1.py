@@ -1,9 +1,9 @@
 """GS1 element strings, human-readable ``(AI)`` text and Digital Link URIs.
 
 Each reader turns its carrier into a list of elements ``(AI, value, offset)``;
-[`check_message`][] applies the message-level rules (repeats, mandatory
-associations, invalid pairs) and [`build_scan`][] turns the elements into a
-[`Scan`][medinv.barcodes.Scan].
+``check_message`` applies the message-level rules (repeats, mandatory
+associations, invalid pairs) and ``build_scan`` turns the elements into a
+``Scan``.
 """
 
 from __future__ import annotations
