@@ -132,6 +132,7 @@ _MONTH = DatePrecision.MONTH
     ("secondary", "lot", "serial", "expiry", "precision", "hour", "quantity"),
     [
         ("25123LOT1", "LOT1", None, pendulum.date(2025, 5, 3), _DAY, None, None),  # YYJJJ
+        ("25123", None, None, pendulum.date(2025, 5, 3), _DAY, None, None),
         ("$LOT1", "LOT1", None, None, None, None, None),
         ("$$0326LOT1", "LOT1", None, pendulum.date(2026, 3, 31), _MONTH, None, None),  # MMYY
         ("$$1228LOT1", "LOT1", None, pendulum.date(2028, 12, 31), _MONTH, None, None),
@@ -396,3 +397,12 @@ def test_common_forms_are_validated_like_every_other(body, message):
         parse(label(body))
     with pytest.raises(InvalidBarcodeError):
         parse(body + ("A" if hibc_check_character(body) != "A" else "B"))
+
+
+def test_date_cache_is_bounded():
+    from medinv.barcodes import _hibc  # noqa: PLC0415  (private cache, for this test)
+
+    _hibc._DATE_CACHE.update({("X", str(i)): "x" for i in range(_hibc._DATE_CACHE_LIMIT)})
+    scan = parse(label("+A99912345/$$3991231LOT1"))
+    assert scan.expiry == pendulum.date(2099, 12, 31)
+    assert len(_hibc._DATE_CACHE) == 1

@@ -429,7 +429,7 @@ def parse_hibc(data: str, *, raw: str, lenient: bool = False) -> Scan:
     """Parse HIBC Supplier Labeling data: primary, secondary, concatenated or two symbols.
 
     ``data`` is the scanner text after any symbology identifier and starts with ``+``;
-    ``raw`` is the input as received (kept in [`Scan.raw`][medinv.barcodes.Scan.raw] and
+    ``raw`` is the input as received (kept in `Scan.raw` and
     used for error offsets).
 
     ```pycon
