@@ -84,6 +84,7 @@ def test_primary_forms(text):
         (label("+A123BJC5D6E7X"), 13, "unit-of-measure indicator must be a digit"),
         ("+1123BJC5D6E71G", 14, "check character"),  # digit first: read as secondary data
         ("+-123X1", 1, "expected a labeler code starting with a letter"),
+        ("+/ABC123456W", 1, "Provider Applications Standard"),
         ("+A123BJC5D6E71G!", 15, "'!' is not an HIBC character"),
         ("+a123bjc5d6e71g", 1, "Caps Lock"),
         ("A123BJC5D6E71G", 0, "starts with '\\+'"),
@@ -164,6 +165,8 @@ _MONTH = DatePrecision.MONTH
         ("$$0326LOT1/14D20260331", "LOT1", None, pendulum.date(2026, 3, 31), _DAY, None, None),
         ("$$3260331LOT1/14D20260331", "LOT1", None, pendulum.date(2026, 3, 31), _DAY, None, None),
         ("S77DE1G45", None, "77DE1G45", None, None, None, None),
+        ("$$7LOT1/Q500", "LOT1", None, None, None, None, 500),  # supplemental quantity
+        ("$LOT1/Q12345678", "LOT1", None, None, None, None, 12345678),
         ("$+SER1/$+SER1", None, "SER1", None, None, None, None),  # a repeat that agrees
     ],
 )
@@ -195,6 +198,13 @@ def test_every_secondary_format(  # noqa: PLR0917  (one parametrised column per 
             expiry,
             quantity,
         )
+
+
+def test_idautomation_example():
+    # IDAutomation's HIBC example data, with the check character its generators append.
+    text = "+A123BJC5D6E71/$$52001510X3" + hibc_check_character("+A123BJC5D6E71/$$52001510X3")
+    scan = parse(text)
+    assert (scan.di, scan.lot, scan.expiry) == ("A123BJC5D6E71", "10X3", pendulum.date(2020, 1, 15))
 
 
 def test_production_date_and_month_expiry_from_hibc_example():
@@ -337,7 +347,12 @@ def test_link_hibc_combines_separate_scans():
         ("S", "serial is empty"),
         ("$LOT1/", "empty secondary data field"),
         ("$LOT1//S1", "empty secondary data field"),
-        ("$LOT1/Q12", "unknown supplemental data field starting 'Q12'"),
+        ("$LOT1/X12", "unknown supplemental data field starting 'X12'"),
+        ("$LOT1/Q", "'/Q' takes a quantity of 1 to 8 digits"),
+        ("$LOT1/Q123456789", "'/Q' takes a quantity of 1 to 8 digits"),
+        ("$LOT1/Q12A", "'/Q' takes a quantity"),
+        ("$LOT1/Q0", "quantity is 0"),
+        ("$$8127LOT1/Q12", "a second quantity"),
         ("$LOT1/21S", "unknown supplemental data field"),
         ("X123", "secondary data must start with"),
         ("$LOT1/16D2011121", "needs 8 digits"),
