@@ -84,6 +84,7 @@ def test_primary_forms(text):
         (label("+A123BJC5D6E7X"), 13, "unit-of-measure indicator must be a digit"),
         ("+1123BJC5D6E71G", 14, "check character"),  # digit first: read as secondary data
         ("+-123X1", 1, "expected a labeler code starting with a letter"),
+        ("+/ABC123456W", 1, "Provider Applications Standard"),
         ("+A123BJC5D6E71G!", 15, "'!' is not an HIBC character"),
         ("+a123bjc5d6e71g", 1, "Caps Lock"),
         ("A123BJC5D6E71G", 0, "starts with '\\+'"),
@@ -132,6 +133,7 @@ _MONTH = DatePrecision.MONTH
     ("secondary", "lot", "serial", "expiry", "precision", "hour", "quantity"),
     [
         ("25123LOT1", "LOT1", None, pendulum.date(2025, 5, 3), _DAY, None, None),  # YYJJJ
+        ("25123", None, None, pendulum.date(2025, 5, 3), _DAY, None, None),
         ("$LOT1", "LOT1", None, None, None, None, None),
         ("$$0326LOT1", "LOT1", None, pendulum.date(2026, 3, 31), _MONTH, None, None),  # MMYY
         ("$$1228LOT1", "LOT1", None, pendulum.date(2028, 12, 31), _MONTH, None, None),
@@ -163,6 +165,8 @@ _MONTH = DatePrecision.MONTH
         ("$$0326LOT1/14D20260331", "LOT1", None, pendulum.date(2026, 3, 31), _DAY, None, None),
         ("$$3260331LOT1/14D20260331", "LOT1", None, pendulum.date(2026, 3, 31), _DAY, None, None),
         ("S77DE1G45", None, "77DE1G45", None, None, None, None),
+        ("$$7LOT1/Q500", "LOT1", None, None, None, None, 500),  # supplemental quantity
+        ("$LOT1/Q12345678", "LOT1", None, None, None, None, 12345678),
         ("$+SER1/$+SER1", None, "SER1", None, None, None, None),  # a repeat that agrees
     ],
 )
@@ -194,6 +198,13 @@ def test_every_secondary_format(  # noqa: PLR0917  (one parametrised column per 
             expiry,
             quantity,
         )
+
+
+def test_idautomation_example():
+    # IDAutomation's HIBC example data, with the check character its generators append.
+    text = "+A123BJC5D6E71/$$52001510X3" + hibc_check_character("+A123BJC5D6E71/$$52001510X3")
+    scan = parse(text)
+    assert (scan.di, scan.lot, scan.expiry) == ("A123BJC5D6E71", "10X3", pendulum.date(2020, 1, 15))
 
 
 def test_production_date_and_month_expiry_from_hibc_example():
@@ -336,7 +347,12 @@ def test_link_hibc_combines_separate_scans():
         ("S", "serial is empty"),
         ("$LOT1/", "empty secondary data field"),
         ("$LOT1//S1", "empty secondary data field"),
-        ("$LOT1/Q12", "unknown supplemental data field starting 'Q12'"),
+        ("$LOT1/X12", "unknown supplemental data field starting 'X12'"),
+        ("$LOT1/Q", "'/Q' takes a quantity of 1 to 8 digits"),
+        ("$LOT1/Q123456789", "'/Q' takes a quantity of 1 to 8 digits"),
+        ("$LOT1/Q12A", "'/Q' takes a quantity"),
+        ("$LOT1/Q0", "quantity is 0"),
+        ("$$8127LOT1/Q12", "a second quantity"),
         ("$LOT1/21S", "unknown supplemental data field"),
         ("X123", "secondary data must start with"),
         ("$LOT1/16D2011121", "needs 8 digits"),
@@ -396,3 +412,12 @@ def test_common_forms_are_validated_like_every_other(body, message):
         parse(label(body))
     with pytest.raises(InvalidBarcodeError):
         parse(body + ("A" if hibc_check_character(body) != "A" else "B"))
+
+
+def test_date_cache_is_bounded():
+    from medinv.barcodes import _hibc  # noqa: PLC0415  (private cache, for this test)
+
+    _hibc._DATE_CACHE.update({("X", str(i)): "x" for i in range(_hibc._DATE_CACHE_LIMIT)})
+    scan = parse(label("+A99912345/$$3991231LOT1"))
+    assert scan.expiry == pendulum.date(2099, 12, 31)
+    assert len(_hibc._DATE_CACHE) == 1

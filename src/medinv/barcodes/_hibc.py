@@ -52,6 +52,7 @@ _DATE_FORMATS: Final[dict[str, tuple[str, int]]] = {
 _FLAG_LENGTH: Final[dict[str, int]] = {"0": 0, "1": 0, "2": 1, "3": 1, "4": 1, "5": 1, "6": 1}
 _NO_DATE: Final = "7"
 _QUANTITY_LENGTH: Final[dict[str, int]] = {"8": 2, "9": 5}
+_MAX_QUANTITY_DIGITS: Final = 8
 _JULIAN_LENGTH: Final = 5
 # Supplemental data (ANSI MH10.8.2 data identifiers after "/"): prefix -> field.
 _SUPPLEMENTAL_DATES: Final[dict[str, str]] = {"14D": "expiry", "16D": "production date"}
@@ -322,17 +323,11 @@ class _Reader:
         if head == "$":
             self.dollar_segment(start, end)
         elif data[start : start + 3] in _SUPPLEMENTAL_DATES:
-            value = self.date_at("YYYYMMDD", start + 3, _LONG_DATE_LENGTH, end)
-            if start + 3 + _LONG_DATE_LENGTH != end:
-                raise self.error(
-                    f"'/{data[start : start + 3]}' takes exactly 8 digits YYYYMMDD", start + 3
-                )
-            if head == "1" and data[start + 1] == "4":
-                self.set_expiry(value, start + 3)
-            else:
-                self.production_date = value[0]
+            self.supplemental_date(start, end)
         elif head == "S":
             self.set_serial(self.text_field("serial", start + 1, end), start + 1)
+        elif head == "Q":
+            self.supplemental_quantity(start + 1, end)
         elif first and "0" <= head <= "9":
             # The oldest secondary format: a five-digit Julian expiry YYJJJ, then the lot.
             self.set_expiry(self.date_at("YYJJJ", start, _JULIAN_LENGTH, end), start)
@@ -347,9 +342,32 @@ class _Reader:
         else:
             raise self.error(
                 f"unknown supplemental data field starting {data[start:end][:4]!r}; "
-                "expected '14D' (expiry), '16D' (manufacture date) or 'S' (serial)",
+                "expected '14D' (expiry), '16D' (manufacture date), 'S' (serial) or 'Q' (quantity)",
                 start,
             )
+
+    def supplemental_date(self, start: int, end: int) -> None:
+        """Read a ``/14D`` expiry or ``/16D`` manufacture date ``YYYYMMDD``."""
+        value = self.date_at("YYYYMMDD", start + 3, _LONG_DATE_LENGTH, end)
+        if start + 3 + _LONG_DATE_LENGTH != end:
+            raise self.error(
+                f"'/{self.data[start : start + 3]}' takes exactly 8 digits YYYYMMDD", start + 3
+            )
+        if self.data[start + 1] == "4":
+            self.set_expiry(value, start + 3)
+        else:
+            self.production_date = value[0]
+
+    def supplemental_quantity(self, start: int, end: int) -> None:
+        """Read a ``/Q`` quantity: 1 to 8 digits, at least 1."""
+        digits = self.data[start:end]
+        if not 1 <= len(digits) <= _MAX_QUANTITY_DIGITS or _DIGITS_ONLY.fullmatch(digits) is None:
+            raise self.error("'/Q' takes a quantity of 1 to 8 digits", start)
+        if self.quantity is not None:
+            raise self.error("a second quantity", start - 1)
+        if int(digits) == 0:
+            raise self.error("the quantity is 0; a package holds at least 1", start)
+        self.quantity = int(digits)
 
     def dollar_segment(self, start: int, end: int) -> None:
         """Read a ``$`` lot, ``$+`` serial, ``$$`` dated lot or ``$$+`` dated serial field."""
@@ -429,7 +447,7 @@ def parse_hibc(data: str, *, raw: str, lenient: bool = False) -> Scan:
     """Parse HIBC Supplier Labeling data: primary, secondary, concatenated or two symbols.
 
     ``data`` is the scanner text after any symbology identifier and starts with ``+``;
-    ``raw`` is the input as received (kept in [`Scan.raw`][medinv.barcodes.Scan.raw] and
+    ``raw`` is the input as received (kept in `Scan.raw` and
     used for error offsets).
 
     ```pycon
@@ -478,6 +496,12 @@ def _parse_general(data: str, raw: str, *, lenient: bool) -> Scan:
     if "0" <= head <= "9" or head == "$":
         link = reader.secondary_symbol(0, None)
         return _scan(reader, Carrier.HIBC_SECONDARY, None, link)
+    if head == "/":
+        raise reader.error(
+            "'+/' starts HIBC Provider Applications Standard data (a hospital's own label), "
+            "not a supplier's product label",
+            1,
+        )
     if not "A" <= head <= "Z":
         raise reader.error(
             f"expected a labeler code starting with a letter or secondary data, not {head!r}", 1
