@@ -15,7 +15,10 @@ import pendulum
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from medinv.adapters.memory import MemoryStore
+from medinv.adapters.memory_stocktake import MemoryStocktakeStore
 from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
 from medinv.status import StockStatus
@@ -23,6 +26,7 @@ from medinv.stocktake import (
     CountLine,
     Stocktake,
     StocktakeScope,
+    StocktakeService,
     TimedMovement,
     Tolerance,
     TolerancePolicy,
@@ -66,6 +70,8 @@ class World:
     lines: list[CountLine] = attrs.Factory(list)
     last_line: dict[Key, CountLine] = attrs.Factory(dict)
     minute: int = 0
+    ledger: Ledger | None = None
+    clock: list[pendulum.DateTime] = attrs.Factory(lambda: [T0])
 
     def now(self) -> pendulum.DateTime:
         return T0.add(hours=1, minutes=self.minute)
@@ -99,7 +105,11 @@ class World:
         for location, status, delta in movement.deltas():
             self.book[(item, location, status)] += delta
             self.truth[(item, location, status)] += delta
-        self.movements.append(TimedMovement(movement, self.now().add(minutes=delay)))
+        recorded = self.now().add(minutes=delay)
+        self.movements.append(TimedMovement(movement, recorded))
+        if self.ledger is not None:
+            self.clock[0] = recorded
+            self.ledger.post([movement])
 
     def count(self, key: Key, counter: str | None = None) -> None:
         if not SCOPE.covers(key[0], key[1]):
@@ -206,3 +216,47 @@ def test_diff_counts_agrees_with_a_naive_diff(book_rows, count_rows, known):
             assert (e, c) == (booked.get((i, p), 0), counted.get((i, p), 0))
     assert got == expected_rows
     assert diff.matches == matches
+
+
+@settings(max_examples=25)
+@given(
+    opening=st.lists(st.integers(0, 8), min_size=6, max_size=6),
+    during=operations("receive", "issue", "transfer", "count", "lose", "find"),
+    after=operations("receive", "issue", "transfer"),
+)
+def test_through_the_ledger_posting_makes_book_equal_truth(opening, during, after):
+    world = World()
+    ledger = Ledger(MemoryStore(), clock=lambda: world.clock[0])
+    world.ledger = ledger
+    for index, quantity in enumerate(opening):
+        key = (ITEMS[index // 3], PLACES[index % 3], AV)
+        if quantity:
+            world.minute += 1
+            world.move("receive", key, key[1], quantity, 0)
+    service = StocktakeService(ledger, MemoryStocktakeStore())
+    service.plan(
+        "ST-L",
+        scope=SCOPE,
+        created_by="lea",
+        at=T0,
+        tolerances=TolerancePolicy(Tolerance(absolute=10**6)),
+    )
+    service.begin("ST-L", at=world.now())
+    world.run(during)
+    world.minute += 1
+    for key in sorted(
+        set(world.book) | set(world.truth), key=lambda k: (k[0].sort_key(), k[1].path)
+    ):
+        if key not in world.last_line and (world.book[key] or world.truth[key]):
+            world.count(key, counter="sweeper")
+    service.add_lines("ST-L", world.lines)
+    world.minute += 1
+    service.close_counting("ST-L", at=world.now())
+    world.minute += 1
+    world.run(after)
+    service.approve("ST-L", approver="boss", at=world.now(), default_reason="COUNT")
+    service.post("ST-L", at=world.now())
+    for key in set(world.book) | set(world.truth):
+        if SCOPE.covers(key[0], key[1]):
+            assert ledger.balance(key[0], location=key[1], status=key[2]) == world.truth[key]
+    assert ledger.verify().ok

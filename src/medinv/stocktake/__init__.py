@@ -55,6 +55,7 @@ from medinv.stocktake._model import (
     line_rounds,
 )
 from medinv.stocktake._report import Variance, VarianceKind, VarianceReport, variance_report
+from medinv.stocktake._service import BookAtStart, StocktakeService
 from medinv.stocktake._timing import (
     CountTiming,
     MovementRecord,
@@ -65,6 +66,7 @@ from medinv.stocktake._view import CounterView, counter_view
 
 __all__ = [
     "CSV_COLUMNS",
+    "BookAtStart",
     "CountDiff",
     "CountLine",
     "CountSource",
@@ -75,6 +77,7 @@ __all__ = [
     "StockKey",
     "Stocktake",
     "StocktakeScope",
+    "StocktakeService",
     "StocktakeState",
     "TimedMovement",
     "Tolerance",

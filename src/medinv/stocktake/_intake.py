@@ -12,7 +12,13 @@ from typing import IO, Final
 
 from medinv.barcodes import Scan
 from medinv.dates import to_date, to_datetime
-from medinv.errors import CountImportError, CountLineError, InvalidValueError, MedinvError
+from medinv.errors import (
+    CountImportError,
+    CountLineError,
+    InvalidDateError,
+    InvalidValueError,
+    MedinvError,
+)
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
 from medinv.locations import Location
 from medinv.status import StockStatus
@@ -219,7 +225,7 @@ def _row_to_line(
     location = field("location", Location.parse, required=True)
     item = _item(cells, row, problems)
     quantity = field("quantity", _whole_number, required=True)
-    when = field("counted_at", to_datetime, required=True)
+    when = field("counted_at", _instant, required=True)
     counter = field("counter", str, required=True)
     device = field("device", str, required=True)
     status = field("status", StockStatus.parse) or StockStatus.AVAILABLE
@@ -274,6 +280,13 @@ def _item(
     if not good:
         return None
     return ItemKey(parts["gtin"], lot=parts["lot"], serial=parts["serial"])  # type: ignore[arg-type]
+
+
+def _instant(text: str) -> object:
+    try:
+        return to_datetime(text)
+    except InvalidDateError as e:
+        raise InvalidDateError(text, e.reason) from None  # name the cell's text, not a parse
 
 
 def _whole_number(text: str) -> int:
