@@ -89,6 +89,16 @@ SECTIONS: list[Section] = [value_objects, barcodes, ledger_on_sqlite]
 """The demo's sections, in order."""
 
 
+def _register_late_sections() -> None:
+    # Sections that need the whole library import it lazily, after SECTIONS exists.
+    from medinv.cli._demo_stocktake import stocktake  # noqa: PLC0415
+
+    SECTIONS.append(stocktake)
+
+
+_register_late_sections()
+
+
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run every section against one demo database."""
     if args.db is not None:
