@@ -110,7 +110,7 @@ def today() -> pendulum.Date:
     return pendulum.now("UTC").date()
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(messages(), st.sampled_from(["", "]d2", "]C1", "]Q3"]))
 def test_element_strings_agree_with_biip(elements, prefix):
     text = prefix + element_string(elements)
@@ -179,13 +179,13 @@ def assert_only_invalid_barcode_error(text: str, *, lenient: bool) -> None:
         assert ean.is_valid(scan.gtin)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(mutated(), st.booleans())
 def test_mutated_messages_only_raise_invalid_barcode_error(text, lenient):
     assert_only_invalid_barcode_error(text, lenient=lenient)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.text(NOISE + "0123456789()+.MA" + "httpsHTTPS:", max_size=60), st.booleans())
 def test_arbitrary_text_only_raises_invalid_barcode_error(text, lenient):
     assert_only_invalid_barcode_error(text, lenient=lenient)
