@@ -566,3 +566,9 @@ def test_biip_sscc_example():
     s = scan("]C100376130321109103420")
     assert s.sscc == "376130321109103420"
     assert s.gtin is None
+
+
+def test_biip_documented_convenience_alpha_example_is_refused_clearly():
+    err = refused("https://id.gs1.org/01/614141123452/lot/ABC1/ser/12345?exp=180426")
+    assert "'lot' is not a GS1 AI" in str(err)
+    assert err.offset == len("https://id.gs1.org/01/614141123452/")
