@@ -453,9 +453,10 @@ def test_hibc_and_ma_go_to_the_other_agency_parser(monkeypatch):
     ]
 
 
-def test_other_agency_placeholder_refuses_cleanly():
-    err = refused("+A99912345/$$52001510X3")
-    assert err.offset == 0
+@pytest.mark.parametrize("text", ["+", "]C0+", "MA.", "]d1MA."])
+def test_bare_other_agency_prefixes_are_refused(text):
+    # Whatever parses HIBC and MA codes, a bare prefix is not a code.
+    assert isinstance(refused(text), InvalidBarcodeError)
 
 
 def test_error_attributes_and_message():
