@@ -455,6 +455,12 @@ def test_hibc_errors_count_offsets_in_the_raw_input():
     assert err.offset == len("]C0+A123BJC5D6E71")
 
 
+@pytest.mark.parametrize("text", ["+", "]C0+", "MA.", "]d1MA."])
+def test_bare_other_agency_prefixes_are_refused(text):
+    # Whatever parses HIBC and MA codes, a bare prefix is not a code.
+    assert isinstance(refused(text), InvalidBarcodeError)
+
+
 def test_error_attributes_and_message():
     text = f"]d201{GTIN}17261231{GS}10AB-123{GS}21S 1"
     err = refused(text)
@@ -563,3 +569,9 @@ def test_biip_sscc_example():
     s = scan("]C100376130321109103420")
     assert s.sscc == "376130321109103420"
     assert s.gtin is None
+
+
+def test_biip_documented_convenience_alpha_example_is_refused_clearly():
+    err = refused("https://id.gs1.org/01/614141123452/lot/ABC1/ser/12345?exp=180426")
+    assert "'lot' is not a GS1 AI" in str(err)
+    assert err.offset == len("https://id.gs1.org/01/614141123452/")

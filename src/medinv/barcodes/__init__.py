@@ -1,7 +1,20 @@
 """Barcode and UDI intake: GS1 (element strings, Digital Link), HIBC and MA codes.
 
 Everything a scanner delivers becomes one validated [`Scan`][medinv.barcodes.Scan],
-or an [`InvalidBarcodeError`][medinv.errors.InvalidBarcodeError].
+or an [`InvalidBarcodeError`][medinv.errors.InvalidBarcodeError]:
+
+```pycon
+>>> import datetime as dt
+>>> from medinv.barcodes import parse_scan
+>>> scan = parse_scan("(01)09501101530003(17)270300(10)AB-123", as_of=dt.date(2026, 11, 23))
+>>> scan.gtin, scan.lot, scan.expiry, scan.expiry_precision.value
+('09501101530003', 'AB-123', Date(2027, 3, 31), 'month')
+>>> parse_scan("]E05901234123458")
+Traceback (most recent call last):
+...
+medinv.errors.InvalidBarcodeError: GTIN-13 5901234123458 has a wrong check digit: ...
+
+```
 """
 
 from __future__ import annotations

@@ -483,6 +483,9 @@ def read_hri(text: str) -> list[Element]:
 # --------------------------------------------------------------------------- Digital Link
 
 _DL_START: Final = re.compile(r"https?://", re.IGNORECASE)
+_HOST: Final = re.compile(r"[!-~]+", re.ASCII)  # printable ASCII, no spaces
+_DL_KEYS: Final = dict(DL_KEYS)
+_ALL_AIS: Final = dict(AI_TABLE)
 
 
 def is_digital_link(text: str) -> bool:
@@ -511,16 +514,16 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
     scheme = _DL_START.match(text)
     if scheme is None:  # pragma: no cover  (routed here only when it matches)
         raise Problem("expected an http(s):// URI", offset=0, ai=None)
-    body_end = len(text)
-    hash_at = text.find("#")
-    if hash_at >= 0:
-        body_end = hash_at
+    body_end = text.find("#")
+    if body_end < 0:
+        body_end = len(text)
     query_at = text.find("?", 0, body_end)
     path_end = query_at if query_at >= 0 else body_end
-    slash = text.find("/", scheme.end(), path_end)
-    host = text[scheme.end() : slash if slash >= 0 else path_end]
-    if not host or any(c in host for c in " \t\x1d") or not host.isascii():
-        raise Problem(f"the URI has no valid host name ({host!r})", offset=scheme.end(), ai=None)
+    host_at = scheme.end()
+    slash = text.find("/", host_at, path_end)
+    host = text[host_at : slash if slash >= 0 else path_end]
+    if _HOST.fullmatch(host) is None:
+        raise Problem(f"the URI has no valid host name ({host!r})", offset=host_at, ai=None)
     if slash < 0:
         raise Problem(
             "the URI has no path; a GS1 Digital Link needs a primary key such as /01/<GTIN>",
@@ -530,11 +533,13 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
     # Split the path into segments, remembering where each starts.
     segments: list[tuple[str, int]] = []
     pos = slash + 1
+    key_index = -1
     for part in text[pos:path_end].split("/"):
+        if key_index < 0 and part in _DL_KEYS:
+            key_index = len(segments)
         segments.append((part, pos))
         pos += len(part) + 1
-    key_index = next((i for i, (seg, _) in enumerate(segments) if seg in DL_KEYS), None)
-    if key_index is None:
+    if key_index < 0:
         raise Problem(
             "the URI path holds no GS1 primary key (such as /01/<GTIN> or /00/<SSCC>)",
             offset=slash,
@@ -546,9 +551,9 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
         raise Problem(
             f"the URI path ends with AI segment {seg!r} without a value",
             offset=at,
-            ai=seg if seg in AI_TABLE else None,
+            ai=seg if seg in _ALL_AIS else None,
         )
-    key = DL_KEYS[pairs[0][0]]
+    key = _DL_KEYS[pairs[0][0]]
     elements: list[Element] = []
     lints: list[Problem] = []
     last_rank = -1
@@ -561,11 +566,19 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
         else:
             if code not in key.qualifiers:
                 allowed = ", ".join(f"/{q}/" for q in key.qualifiers) or "none"
+                if not code.isdigit():
+                    raise Problem(
+                        f"URI path segment {code!r} is not a GS1 AI: Digital Link paths use "
+                        f"numeric AIs (allowed after /{key.ai}/: {allowed}); the convenience "
+                        "names of early Digital Link versions (/lot/, /ser/) are not supported",
+                        offset=code_at,
+                        ai=None,
+                    )
                 raise Problem(
                     f"AI segment {code!r} is not a key qualifier of primary key ({key.ai}) "
                     f"in the URI path (allowed: {allowed}); put data attributes in the query",
                     offset=code_at,
-                    ai=code if code in AI_TABLE else None,
+                    ai=code if code in _ALL_AIS else None,
                 )
             rank = key.qualifiers.index(code)
             if rank <= last_rank:
@@ -581,7 +594,7 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
                     )
                 )
             last_rank = max(rank, last_rank)
-        info = AI_TABLE[code]
+        info = _ALL_AIS[code]
         check_element(info, value, value_at)
         elements.append(Element(info, value, value_at))
     if query_at >= 0:
@@ -591,7 +604,7 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
             if param:
                 name, eq, raw_value = param.partition("=")
                 if name.isdigit() and name.isascii():
-                    qinfo = AI_TABLE.get(name)
+                    qinfo = _ALL_AIS.get(name)
                     if qinfo is None:
                         raise Problem(
                             f"unknown GS1 Application Identifier ({name}) in the URI query",

@@ -191,7 +191,7 @@ def parse_scan(
         return _parse_other_agency(data, raw=text, symbology=symbology, lenient=lenient)
 
     ctx = _Context(text, symbology, ScanOptions(tz, as_of), lenient)
-    if is_digital_link(data):
+    if data[0] in "hH" and is_digital_link(data):
         here = _Located(base)
         try:
             elements, lints = read_digital_link(data)
