@@ -421,3 +421,10 @@ def test_date_cache_is_bounded():
     scan = parse(label("+A99912345/$$3991231LOT1"))
     assert scan.expiry == pendulum.date(2099, 12, 31)
     assert len(_hibc._DATE_CACHE) == 1
+
+
+def test_a_space_check_character_is_data():
+    text = "+A123BJCMD6E79++$$52001510X3+ "
+    assert parse(text).lot == "10X3"
+    with pytest.raises(InvalidBarcodeError, match="secondary check character"):
+        parse(text.rstrip())
