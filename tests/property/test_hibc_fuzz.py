@@ -20,7 +20,7 @@ from medinv.errors import InvalidBarcodeError
 
 ALNUM = string.digits + string.ascii_uppercase
 HIBC = ALNUM + "-. $/+%"
-FORMS = ("primary", "concatenated", "back to back", "secondary")
+FORMS = ("primary", "concatenated", "back to back", "secondary first", "secondary")
 DATE_FORMATS = ("MMYY", "MMDDYY", "YYMMDD", "YYMMDDHH", "YYJJJ", "YYJJJHH", "14D", None)
 
 
@@ -83,15 +83,14 @@ def labels(draw: st.DrawFn) -> Label:
     link = hibc_check_character(primary)
     symbol = f"+{secondary}{link}"
     symbol += hibc_check_character(symbol)
-    if form == "primary":
-        label = primary + link
-    elif form == "concatenated":
-        body = f"{primary}/{secondary}"
-        label = body + hibc_check_character(body)
-    elif form == "back to back":
-        label = primary + link + symbol
-    else:
-        label = symbol
+    body = f"{primary}/{secondary}"
+    label = {
+        "primary": primary + link,
+        "concatenated": body + hibc_check_character(body),
+        "back to back": primary + link + symbol,
+        "secondary first": symbol + primary + link,
+        "secondary": symbol,
+    }[form]
     expiry: pendulum.Date | None = None
     precision = None
     if fmt == "MMYY":
@@ -121,6 +120,7 @@ CARRIERS = {
     "primary": Carrier.HIBC_PRIMARY,
     "concatenated": Carrier.HIBC_CONCATENATED,
     "back to back": Carrier.HIBC_CONCATENATED,
+    "secondary first": Carrier.HIBC_CONCATENATED,
     "secondary": Carrier.HIBC_SECONDARY,
 }
 

@@ -421,3 +421,52 @@ def test_date_cache_is_bounded():
     scan = parse(label("+A99912345/$$3991231LOT1"))
     assert scan.expiry == pendulum.date(2099, 12, 31)
     assert len(_hibc._DATE_CACHE) == 1
+
+
+def test_a_space_check_character_is_data():
+    text = "+A123BJCMD6E79++$$52001510X3+ "
+    assert parse(text).lot == "10X3"
+    with pytest.raises(InvalidBarcodeError, match="secondary check character"):
+        parse(text.rstrip())
+
+
+@pytest.mark.parametrize(
+    ("text", "expiry"),
+    [
+        ("+$$52001510X3GD+A123BJC5D6E71G", pendulum.date(2020, 1, 15)),
+        ("+2001510X3GG+A123BJC5D6E71G", pendulum.date(2020, 1, 15)),
+        ("+$$710X3G7+A123BJC5D6E71G", None),
+    ],
+)
+def test_secondary_read_before_its_primary(text, expiry):
+    scan = parse(text, prefix="]C0")
+    assert scan.carrier is Carrier.HIBC_CONCATENATED
+    assert (scan.di, scan.lot, scan.expiry, scan.hibc_link) == (
+        "A123BJC5D6E71",
+        "10X3",
+        expiry,
+        "G",
+    )
+    assert scan.raw == "]C0" + text
+
+
+def test_secondary_before_another_products_primary():
+    with pytest.raises(InvalidBarcodeError, match="belong to different products") as info:
+        parse("+$$52001510X3GD" + label("+B1231231"), prefix="]C0")
+    assert info.value.offset == 16  # the secondary's link character, counted in the raw input
+
+
+def test_secondary_followed_by_a_concatenated_label():
+    secondary = label("+$$7LOT1" + hibc_check_character("+A123451"))
+    with pytest.raises(InvalidBarcodeError, match="followed only by its primary"):
+        parse(secondary + label("+A123451/$$7LOT2"))
+
+
+def test_secondary_first_when_the_whole_text_happens_to_check():
+    # Found by Hypothesis: the final check character also checks the whole text, so the
+    # text first reads as one secondary symbol (and fails on its '+'); the split is tried.
+    text = "+$$01000/S2259AHIIPQSSTU 0+A4KW67JN5 "
+    assert hibc_check_character(text[:-1]) == text[-1]
+    scan = parse(text)
+    assert (scan.di, scan.lot, scan.serial) == ("A4KW67JN5", "0", "2259AHIIPQSSTU")
+    assert scan.expiry == pendulum.date(2000, 1, 31)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Iterator
 from typing import Final, NamedTuple
 
 import pendulum
@@ -36,6 +37,7 @@ _LENIENT_TEXT: Final = re.compile(r"[0-9A-Z\-. ]{1,20}")
 _LIC_LENGTH: Final = 4
 _MAX_PRODUCT_LENGTH: Final = 18
 _MIN_SECONDARY_SYMBOL: Final = 4  # "+", one data character, link, check
+_MIN_PRIMARY_SYMBOL: Final = 8  # "+", LIC, one product character, unit, check
 _SHOWN_LENGTH: Final = 60
 
 # Secondary data date formats after "$$" / "$$+" (and after a quantity): flag -> (name, length).
@@ -494,7 +496,13 @@ def _parse_general(data: str, raw: str, *, lenient: bool) -> Scan:
         )
     head = data[1]
     if "0" <= head <= "9" or head == "$":
-        link = reader.secondary_symbol(0, None)
+        try:
+            link = reader.secondary_symbol(0, None)
+        except InvalidBarcodeError:
+            scan = _secondary_then_primary(data, raw, lenient=lenient)
+            if scan is None:
+                raise
+            return scan
         return _scan(reader, Carrier.HIBC_SECONDARY, None, link)
     if head == "/":
         raise reader.error(
@@ -551,6 +559,46 @@ def _fast_concatenated(match: re.Match[str], data: str, raw: str) -> Scan | None
         raw=raw,
         hibc_link=HIBC_CHARACTERS[primary_sum % 43],
     )
+
+
+def _primary_after_secondary(data: str) -> Iterator[int]:
+    """Where a primary symbol may start after a secondary read first: both checks agree."""
+    size = len(data)
+    start = data.find("+", _MIN_SECONDARY_SYMBOL)
+    while 0 <= start <= size - _MIN_PRIMARY_SYMBOL:
+        if (
+            "A" <= data[start + 1] <= "Z"
+            and data[start - 1] == _check_of(data, 0, start - 1)
+            and data[-1] == _check_of(data, start, size - 1)
+        ):
+            yield start
+        start = data.find("+", start + 1)
+
+
+def _secondary_then_primary(data: str, raw: str, *, lenient: bool) -> Scan | None:
+    """Two symbols read back to back in the other order: secondary, then its primary.
+
+    Tried when the text starts like a secondary symbol but fails as one; every split whose
+    two check characters agree is tried. ``None`` when there is no such split (the
+    secondary's own error then stands); the first split's error when none reads.
+    """
+    first_error: InvalidBarcodeError | None = None
+    for split in _primary_after_secondary(data):
+        secondary = _Reader(data[:split], raw, lenient=lenient)
+        try:
+            primary = _parse_general(data[split:], raw, lenient=lenient)
+            if primary.carrier is not Carrier.HIBC_PRIMARY or primary.hibc_link is None:
+                raise secondary.error(
+                    "a secondary symbol may be followed only by its primary symbol", split
+                )
+            secondary.secondary_symbol(0, primary.hibc_link)
+        except InvalidBarcodeError as error:
+            first_error = first_error or error
+            continue
+        return _scan(secondary, Carrier.HIBC_CONCATENATED, primary.di, primary.hibc_link)
+    if first_error is not None:
+        raise first_error
+    return None
 
 
 def _primary_led(reader: _Reader) -> Scan:
