@@ -580,7 +580,9 @@ class Ledger:
         item = m.item
         record = state.items.get(item)
         stated = m.expiry
-        enters = m.to_location is not None
+        # Entering the ledger (receipt, return, adjustment in, reversal of an outbound
+        # movement): the only movements that can be an item's or a lot's first.
+        enters = m.from_location is None
         lot = item.lot
         if lot is not None:
             key = (item.gtin.value, lot.value)
@@ -888,17 +890,29 @@ def _read_state(
     items = {m.item: m.item for m in new_movements}
     places: dict[Location, Location] = {}
     # Balances are read for the items the batch takes from, and for serialised items
-    # (at most one in stock): an item that is only put somewhere needs none.
+    # (at most one in stock): an item that is only put somewhere needs none. Master
+    # data is read for movements entering the ledger (first receipt?), issuing ones
+    # (expiry) and those stating an expiry (conflict?): a transfer needs none.
     taken: set[ItemKey] = set()
+    need_items: set[ItemKey] = set()
+    lot_keys: set[LotKey] = set()
     for m in new_movements:
-        if m.from_location is not None:
-            places[m.from_location] = m.from_location
-            taken.add(m.item)
-        elif m.item.serial is not None:
-            taken.add(m.item)
+        item = m.item
+        source = m.from_location
+        if source is not None:
+            places[source] = source
+            taken.add(item)
+        elif item.serial is not None:
+            taken.add(item)
         if m.to_location is not None:
             places[m.to_location] = m.to_location
-    lot_keys = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
+        if source is None or m.expiry is not None or m.kind in _ISSUING:
+            if item.lot is None:
+                need_items.add(item)
+            else:
+                lot_keys.add((item.gtin.value, item.lot.value))
+                if source is None:
+                    need_items.add(item)
     new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
     balances = {
         (items.get(i, i), places.get(loc, loc), status): [qty, qty]
@@ -911,7 +925,10 @@ def _read_state(
     return _Batch(
         balances=balances,
         serial_totals=serial_totals,
-        items={items.get(i, i): r for i, r in store.item_records(items).items()},
+        items={
+            items.get(i, i): r
+            for i, r in (store.item_records(need_items) if need_items else {}).items()
+        },
         lots=dict(store.lot_expiries(lot_keys)) if lot_keys else {},
         stored=stored,
         reversed_by=dict(store.reversals_of(new_reversed)) if new_reversed else {},
