@@ -1,13 +1,21 @@
-"""PostgresStore: what only PostgreSQL has (schema, migrations, error mapping, connections)."""
+"""PostgresStore: the shipped contract suite and stateful comparison, then PostgreSQL specifics.
+
+Every test works in a schema of its own (the ``postgres_schema`` fixture), on the
+server of the ``postgres_dsn`` session fixture (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
 import multiprocessing
+import uuid
+import warnings
 from collections.abc import Iterator
 
 import pendulum
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
 from psycopg import errors as pg_errors
 from psycopg import sql
 
@@ -30,6 +38,8 @@ from medinv.ports import (
     RecordedMovement,
 )
 from medinv.status import StockStatus
+from medinv.testing.contract import LedgerStoreContract
+from medinv.testing.stateful import ledger_machine
 
 pytestmark = pytest.mark.postgres
 
@@ -43,6 +53,50 @@ STORE_A1 = Location.parse("Main/Store/A1")
 def store(postgres_dsn, postgres_schema) -> Iterator[PostgresStore]:
     with PostgresStore(postgres_dsn, schema=postgres_schema) as opened:
         yield opened
+
+
+class TestPostgresStore(LedgerStoreContract):
+    @pytest.fixture
+    def store(self, postgres_dsn, postgres_schema):
+        with PostgresStore(postgres_dsn, schema=postgres_schema) as opened:
+            yield opened
+
+    @pytest.fixture
+    def reopen(self, postgres_dsn, postgres_schema):
+        opened: list[PostgresStore] = []
+
+        def reopen(store):
+            store.close()
+            opened.append(PostgresStore(postgres_dsn, schema=postgres_schema))
+            return opened[-1]
+
+        yield reopen
+        for again in opened:
+            again.close()
+
+
+def test_postgres_store_agrees_with_the_memory_store(postgres_dsn):
+    schemas: list[str] = []
+
+    def fresh_store() -> PostgresStore:
+        schemas.append(f"machine_{len(schemas)}_{uuid.uuid4().hex[:12]}")
+        return PostgresStore(postgres_dsn, schema=schemas[-1])
+
+    try:
+        run_state_machine_as_test(
+            ledger_machine(fresh_store, name="PostgresComparison"),
+            settings=settings(
+                max_examples=10,
+                stateful_step_count=20,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow],
+            ),
+        )
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            for name in schemas:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+    assert len(schemas) >= 5  # the machine ran on fresh PostgreSQL schemas
 
 
 def receipt(movement_id: str, quantity: int = 5, item: ItemKey = ITEM, **kw) -> Movement:
@@ -127,8 +181,11 @@ def _open_and_read_head(dsn: str, schema: str) -> int:
 
 
 def test_many_processes_may_create_the_same_schema_at_once(postgres_dsn, postgres_schema):
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(4) as pool:
+    context = multiprocessing.get_context("fork")
+    with warnings.catch_warnings():  # Python 3.12+ warns about fork with threads; we have none
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pool = context.Pool(4)
+    with pool:
         heads = pool.starmap(_open_and_read_head, [(postgres_dsn, postgres_schema)] * 4)
     assert heads == [0, 0, 0, 0]
     with PostgresStore(postgres_dsn, schema=postgres_schema) as opened:
