@@ -1,13 +1,57 @@
-"""Shared test configuration: Hypothesis profiles."""
+"""Shared test configuration: Hypothesis profiles and the PostgreSQL test server.
+
+PostgreSQL: tests that need a server take the ``postgres_dsn`` fixture (and carry the
+``postgres`` marker). It is the server named by ``MEDINV_TEST_POSTGRES_DSN`` when that
+is set; otherwise, when the PostgreSQL server binaries are installed, a throwaway
+cluster ([`medinv.testing.pgserver.ThrowawayPostgres`]) started once per test session
+in a temporary directory and removed at the end of the session, also after failures.
+Each test that takes ``postgres_schema`` gets a schema of its own, dropped afterwards,
+so tests never see each other's data. Without either, the tests are skipped, except under ``CI=true``, where a missing
+server fails them.
+"""
 
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 
+import psycopg
+import pytest
 from hypothesis import HealthCheck, settings
+from psycopg import sql
+
+from medinv.testing.pgserver import ThrowawayPostgres, find_bindir
 
 settings.register_profile("default", deadline=None)
 settings.register_profile(
     "ci", deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
+
+DSN_ENV = "MEDINV_TEST_POSTGRES_DSN"
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """The libpq DSN of a PostgreSQL database the tests may use freely (session-wide)."""
+    configured = os.environ.get(DSN_ENV)
+    if configured:
+        yield configured
+        return
+    if find_bindir() is None:
+        reason = f"no PostgreSQL: {DSN_ENV} is not set and no server binaries (initdb) were found"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; under CI=true PostgreSQL is required", pytrace=False)
+        pytest.skip(reason)
+    with ThrowawayPostgres() as server:
+        yield server.dsn
+
+
+@pytest.fixture
+def postgres_schema(postgres_dsn: str) -> Iterator[str]:
+    """A fresh schema name for one test (created by the store), dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:20]}"
+    yield name
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))

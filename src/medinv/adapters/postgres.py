@@ -1,0 +1,818 @@
+"""`PostgresStore`: the movement ledger in PostgreSQL, safe under concurrent processes.
+
+Needs the ``postgres`` extra (psycopg 3): ``pip install "medinv[postgres]"``.
+``import medinv`` never imports psycopg; only importing this module does.
+
+```pycon
+>>> from medinv.adapters.postgres import PostgresStore
+>>> from medinv.ledger import Ledger
+>>> with PostgresStore("host=/run/postgresql dbname=stock") as store:  # doctest: +SKIP
+...     ledger = Ledger(store)
+...     ledger.head().position
+0
+
+```
+
+How it stores the ledger (all tables in one schema, ``medinv`` unless told
+otherwise, so that several ledgers can share a database):
+
+- ``movements``: one row per stored movement, keyed by ``position``; ``id`` and
+  ``reverses`` are unique. Date-times are kept as ISO 8601 text with their UTC
+  offset (the hash chain encodes the offset; ``timestamptz`` would drop it).
+- ``balances``: the projection, one row per non-zero (item, location, status);
+  a ``CHECK`` keeps quantities non-negative as a last line of defence.
+- ``lots`` and ``items``: master data written the first time a lot or item enters.
+- ``head``: a single row with the ledger's position and hash. Every append locks it
+  (``SELECT ... FOR UPDATE``) inside the append's transaction, compares it with the
+  commit's expected position and raises
+  [`ConcurrencyError`][medinv.errors.ConcurrencyError] if another writer got there
+  first; so writers in any number of processes are serialised and none loses an
+  update.
+- ``schema_version``: the applied migrations. Opening a store applies the missing
+  ones under an advisory lock, so many processes may open the same ledger at once.
+
+Absent lots and serials are stored as the empty text (a real lot or serial is never
+empty), which keeps every key column ``NOT NULL`` and every lookup indexable.
+Location paths are stored as ``Main/Store/A1`` in a ``"C"``-collated column; a
+subtree query is an index range scan (``path = 'Main/Store' OR path >= 'Main/Store/'
+AND path < 'Main/Store0'``, ``'0'`` being the character after ``'/'``).
+
+Every psycopg exception is translated: unique violations, serialisation failures,
+deadlocks and lock time-outs become [`ConcurrencyError`][medinv.errors.ConcurrencyError]
+(retry the whole post), everything else
+[`StorageError`][medinv.errors.StorageError], with the SQLSTATE in the message and
+the original exception as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import types
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Any, Final, NoReturn, Self
+
+import pendulum
+
+from medinv.chain import GENESIS_HASH
+from medinv.dates import to_datetime
+from medinv.errors import ConcurrencyError, MedinvError, StorageError
+from medinv.identifiers import ItemKey
+from medinv.locations import Location
+from medinv.movements import Movement, MovementKind, StockPosition
+from medinv.ports import (
+    BalanceKey,
+    Commit,
+    ItemRecord,
+    LedgerHead,
+    LotKey,
+    MovementQuery,
+    PositionQuery,
+    RecordedMovement,
+)
+from medinv.status import StockStatus
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+    from psycopg import sql
+except ImportError as e:  # pragma: no cover - the dev environment always has psycopg
+    raise ImportError(
+        'medinv.adapters.postgres needs psycopg 3: pip install "medinv[postgres]"'
+    ) from e
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+_PAGE: Final = 5000
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+# ---------------------------------------------------------------------- schema
+
+_MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
+    (
+        1,
+        "movements, balances, lots, items, head",
+        (
+            """CREATE TABLE {s}.movements (
+                position bigint NOT NULL,
+                id text NOT NULL,
+                kind text NOT NULL,
+                gtin text NOT NULL,
+                lot text NOT NULL,
+                serial text NOT NULL,
+                quantity bigint NOT NULL,
+                occurred_at text NOT NULL,
+                actor text NOT NULL,
+                from_location text COLLATE "C",
+                from_status text,
+                to_location text COLLATE "C",
+                to_status text,
+                reason text,
+                reference text,
+                expiry date,
+                reverses text,
+                recorded_at text NOT NULL,
+                prev_hash text NOT NULL,
+                hash text NOT NULL,
+                CONSTRAINT movements_position_key PRIMARY KEY (position),
+                CONSTRAINT movements_id_key UNIQUE (id),
+                CONSTRAINT movements_reverses_key UNIQUE (reverses)
+            )""",
+            "CREATE INDEX movements_item_idx ON {s}.movements (gtin, lot, serial, position)",
+            "CREATE INDEX movements_lot_idx ON {s}.movements (lot, position) WHERE lot <> ''",
+            "CREATE INDEX movements_serial_idx ON {s}.movements (serial, position) WHERE serial <> ''",  # noqa: E501
+            """CREATE TABLE {s}.balances (
+                gtin text NOT NULL,
+                lot text NOT NULL,
+                serial text NOT NULL,
+                location text COLLATE "C" NOT NULL,
+                status text NOT NULL,
+                quantity bigint NOT NULL CHECK (quantity >= 0),
+                CONSTRAINT balances_key PRIMARY KEY (gtin, lot, serial, location, status)
+            )""",
+            "CREATE INDEX balances_lot_idx ON {s}.balances (lot) WHERE lot <> ''",
+            "CREATE INDEX balances_serial_idx ON {s}.balances (serial) WHERE serial <> ''",
+            "CREATE INDEX balances_location_idx ON {s}.balances (location)",
+            """CREATE TABLE {s}.lots (
+                gtin text NOT NULL,
+                lot text NOT NULL,
+                expiry date,
+                CONSTRAINT lots_key PRIMARY KEY (gtin, lot)
+            )""",
+            """CREATE TABLE {s}.items (
+                gtin text NOT NULL,
+                lot text NOT NULL,
+                serial text NOT NULL,
+                first_received_at text NOT NULL,
+                expiry date,
+                CONSTRAINT items_key PRIMARY KEY (gtin, lot, serial)
+            )""",
+            """CREATE TABLE {s}.head (
+                singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+                position bigint NOT NULL,
+                hash text NOT NULL
+            )""",
+            # The genesis hash is a constant of 64 zeros, not input.
+            "INSERT INTO {s}.head (position, hash) VALUES (0, '" + GENESIS_HASH + "')",  # noqa: S608
+        ),
+    ),
+)
+
+SCHEMA_VERSION: Final = _MIGRATIONS[-1][0]
+"""The schema version this medinv writes; opening an older schema migrates it."""
+
+_MOVEMENT_COLUMNS: Final = (
+    "position, id, kind, gtin, lot, serial, quantity, occurred_at, actor, from_location,"
+    " from_status, to_location, to_status, reason, reference, expiry, reverses, recorded_at,"
+    " prev_hash, hash"
+)
+
+_SQL: Final = {
+    "head": "SELECT position, hash FROM {s}.head",
+    "lock_head": "SELECT position, hash FROM {s}.head FOR UPDATE",
+    "set_head": "UPDATE {s}.head SET position = %s, hash = %s",
+    "copy_movements": f"COPY {{s}}.movements ({_MOVEMENT_COLUMNS}) FROM STDIN",
+    "add_balances": """INSERT INTO {s}.balances AS b (gtin, lot, serial, location, status, quantity)
+        SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                             %s::bigint[])
+        ON CONFLICT ON CONSTRAINT balances_key
+        DO UPDATE SET quantity = b.quantity + excluded.quantity""",
+    "take_balances": """UPDATE {s}.balances AS b SET quantity = b.quantity + d.delta
+        FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[])
+            AS d(gtin, lot, serial, location, status, delta)
+        WHERE b.gtin = d.gtin AND b.lot = d.lot AND b.serial = d.serial
+          AND b.location = d.location AND b.status = d.status
+        RETURNING b.gtin, b.lot, b.serial, b.location, b.status, b.quantity""",
+    "drop_zero_balances": """DELETE FROM {s}.balances AS b
+        USING unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+            AS z(gtin, lot, serial, location, status)
+        WHERE b.gtin = z.gtin AND b.lot = z.lot AND b.serial = z.serial
+          AND b.location = z.location AND b.status = z.status AND b.quantity = 0""",
+    "add_lots": """INSERT INTO {s}.lots (gtin, lot, expiry)
+        SELECT * FROM unnest(%s::text[], %s::text[], %s::date[])
+        ON CONFLICT DO NOTHING""",
+    "add_items": """INSERT INTO {s}.items (gtin, lot, serial, first_received_at, expiry)
+        SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::date[])
+        ON CONFLICT DO NOTHING""",
+    # Column lists are constants; values are always bound parameters.
+    "by_id": f"SELECT {_MOVEMENT_COLUMNS} FROM {{s}}.movements WHERE id = ANY(%s::text[])",  # noqa: S608
+    "reversals": "SELECT reverses, id FROM {s}.movements WHERE reverses = ANY(%s::text[])",
+    "lot_expiries": """SELECT l.gtin, l.lot, l.expiry
+        FROM unnest(%s::text[], %s::text[]) AS k(gtin, lot)
+        JOIN {s}.lots AS l ON l.gtin = k.gtin AND l.lot = k.lot""",
+    "item_records": """SELECT i.gtin, i.lot, i.serial, i.first_received_at, i.expiry
+        FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(gtin, lot, serial)
+        JOIN {s}.items AS i ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial""",
+    "balances_of": """SELECT b.gtin, b.lot, b.serial, b.location, b.status, b.quantity
+        FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(gtin, lot, serial)
+        JOIN {s}.balances AS b ON b.gtin = k.gtin AND b.lot = k.lot AND b.serial = k.serial
+        WHERE b.quantity <> 0""",
+    "positions": """SELECT b.gtin, b.lot, b.serial, b.location, b.status, b.quantity,
+               CASE WHEN l.gtin IS NOT NULL THEN l.expiry ELSE i.expiry END,
+               i.first_received_at
+        FROM {s}.balances AS b
+        LEFT JOIN {s}.lots AS l ON l.gtin = b.gtin AND l.lot = b.lot AND b.lot <> ''
+        LEFT JOIN {s}.items AS i ON i.gtin = b.gtin AND i.lot = b.lot AND i.serial = b.serial
+        WHERE b.quantity <> 0""",
+    "movements": f"SELECT {_MOVEMENT_COLUMNS} FROM {{s}}.movements WHERE position > %s",  # noqa: S608
+    "snapshot_first": """SELECT gtin, lot, serial, location, status, quantity FROM {s}.balances
+        ORDER BY gtin, lot, serial, location, status LIMIT %s""",
+    "snapshot_next": """SELECT gtin, lot, serial, location, status, quantity FROM {s}.balances
+        WHERE (gtin, lot, serial, location, status) > (%s, %s, %s, %s, %s)
+        ORDER BY gtin, lot, serial, location, status LIMIT %s""",
+}
+
+# ---------------------------------------------------------------------- error translation
+
+_CONCURRENCY_ERRORS: Final = (
+    pg_errors.UniqueViolation,
+    pg_errors.SerializationFailure,
+    pg_errors.DeadlockDetected,
+    pg_errors.LockNotAvailable,
+)
+
+_CONSTRAINT_MEANING: Final = {
+    "movements_id_key": "a movement with this id is already stored",
+    "movements_reverses_key": "the movement this reversal undoes is already reversed",
+    "movements_position_key": "a movement is already stored at this position",
+}
+
+
+def translate_error(
+    error: psycopg.Error, doing: str, *, expected: int | None = None, actual: int | None = None
+) -> StorageError:
+    """The medinv error for a psycopg exception raised while ``doing`` something.
+
+    Unique violations, serialisation failures, deadlocks and lock time-outs mean that
+    another writer got there first: [`ConcurrencyError`][medinv.errors.ConcurrencyError].
+    Every other psycopg error (connection lost, server shut down, permission denied,
+    disk full ...) is a [`StorageError`][medinv.errors.StorageError]. The message
+    names the operation, the error class and its SQLSTATE.
+
+    ```pycon
+    >>> from psycopg import errors as pg_errors
+    >>> err = translate_error(pg_errors.DeadlockDetected("deadlock"), "appending")
+    >>> type(err).__name__, str(err)
+    ('ConcurrencyError', 'PostgreSQL refused appending: DeadlockDetected [40P01]: deadlock')
+
+    ```
+    """
+    state = error.sqlstate or type(error).__name__
+    detail = str(error).strip() or "no detail"
+    constraint = getattr(error.diag, "constraint_name", None)
+    if constraint in _CONSTRAINT_MEANING:
+        detail = f"{_CONSTRAINT_MEANING[constraint]} ({detail})"
+    what = f"{type(error).__name__} [{state}]: {detail}"
+    if isinstance(error, _CONCURRENCY_ERRORS):
+        return ConcurrencyError(
+            f"PostgreSQL refused {doing}: {what}", expected=expected, actual=actual
+        )
+    return StorageError(f"PostgreSQL failed {doing}: {what}")
+
+
+# ---------------------------------------------------------------------- row conversion
+
+
+def _key_parts(item: ItemKey) -> tuple[str, str, str]:
+    lot, serial = item.lot, item.serial
+    return (
+        item.gtin.value,
+        "" if lot is None else lot.value,
+        "" if serial is None else serial.value,
+    )
+
+
+def _path(location: Location | None) -> str | None:
+    return None if location is None else "/".join(location.path)
+
+
+def _location(path: str) -> Location:
+    return Location(tuple(path.split("/")))
+
+
+class _Decoder:
+    """Rows to medinv values, reusing equal keys and locations within one read."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str, str], ItemKey] = {}
+        self._locations: dict[str, Location] = {}
+
+    def item(self, gtin: str, lot: str, serial: str) -> ItemKey:
+        key = (gtin, lot, serial)
+        found = self._items.get(key)
+        if found is None:
+            found = self._items[key] = ItemKey(gtin, lot or None, serial or None)
+        return found
+
+    def location(self, path: str | None) -> Location | None:
+        if path is None:
+            return None
+        found = self._locations.get(path)
+        if found is None:
+            found = self._locations[path] = _location(path)
+        return found
+
+    def recorded(self, row: Sequence[Any]) -> RecordedMovement:
+        (
+            position,
+            id_,
+            kind,
+            gtin,
+            lot,
+            serial,
+            quantity,
+            occurred_at,
+            actor,
+            from_location,
+            from_status,
+            to_location,
+            to_status,
+            reason,
+            reference,
+            expiry,
+            reverses,
+            recorded_at,
+            prev_hash,
+            hash_,
+        ) = row
+        try:
+            movement = Movement(
+                id=id_,
+                kind=MovementKind(kind),
+                item=self.item(gtin, lot, serial),
+                quantity=quantity,
+                occurred_at=to_datetime(occurred_at),
+                actor=actor,
+                from_location=self.location(from_location),
+                from_status=None if from_status is None else StockStatus(from_status),
+                to_location=self.location(to_location),
+                to_status=None if to_status is None else StockStatus(to_status),
+                reason=reason,
+                reference=reference,
+                expiry=expiry,
+                reverses=reverses,
+            )
+            return RecordedMovement(
+                movement=movement,
+                position=position,
+                recorded_at=to_datetime(recorded_at),
+                prev_hash=prev_hash,
+                hash=hash_,
+            )
+        except (MedinvError, ValueError) as e:
+            raise StorageError(
+                f"the movement stored at position {position} cannot be read back: {e}"
+            ) from e
+
+
+def _movement_row(recorded: RecordedMovement) -> tuple[object, ...]:
+    m = recorded.movement
+    gtin, lot, serial = _key_parts(m.item)
+    return (
+        recorded.position,
+        m.id,
+        m.kind.value,
+        gtin,
+        lot,
+        serial,
+        m.quantity,
+        m.occurred_at.isoformat(),
+        m.actor,
+        _path(m.from_location),
+        None if m.from_status is None else m.from_status.value,
+        _path(m.to_location),
+        None if m.to_status is None else m.to_status.value,
+        m.reason,
+        m.reference,
+        m.expiry,
+        m.reverses,
+        recorded.recorded_at.isoformat(),
+        recorded.prev_hash,
+        recorded.hash,
+    )
+
+
+def _columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]:
+    """Transpose rows into one list per column (for ``unnest`` of arrays)."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+# ---------------------------------------------------------------------- the store
+
+
+class PostgresStore:
+    """A [`LedgerStore`][medinv.ports.LedgerStore] in a PostgreSQL schema (psycopg 3).
+
+    Args:
+        target: A libpq connection string or URI (``"host=db dbname=stock"``,
+            ``"postgresql://user@db/stock"``), which the store connects to and
+            closes on ``close()``; or an open ``psycopg.Connection`` that stays the
+            caller's (the store switches it to autocommit: each read sees committed
+            data, each append is one transaction of its own; it must not be in a
+            transaction when given).
+        schema: The schema that holds the ledger's tables (created if missing, then
+            migrated to [`SCHEMA_VERSION`][medinv.adapters.postgres.SCHEMA_VERSION]).
+            Lower-case letters, digits and ``_``; one ledger per schema.
+
+    Raises:
+        StorageError: The server cannot be reached, the schema name is invalid, the
+            connection is in a transaction, or the schema is newer than this medinv.
+
+    One store holds one connection and is not meant to be shared between threads;
+    open one store per process or thread (PostgreSQL serialises their appends).
+    """
+
+    def __init__(self, target: str | psycopg.Connection[Any], *, schema: str = "medinv") -> None:
+        if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
+            raise StorageError(
+                f"invalid PostgreSQL schema name {schema!r}: expected lower-case letters, "
+                "digits and '_', starting with a letter or '_', at most 63 characters"
+            )
+        self.schema = schema
+        """The schema holding the ledger's tables."""
+        self._owns = isinstance(target, str)
+        self._closed = False
+        with self._errors("connecting"):
+            if isinstance(target, str):
+                conn: psycopg.Connection[Any] = psycopg.connect(target, autocommit=True)
+            elif isinstance(target, psycopg.Connection):
+                conn = target
+                if not conn.autocommit:
+                    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                        raise StorageError(
+                            "the connection given to PostgresStore is inside a transaction; "
+                            "commit or roll back first"
+                        )
+                    conn.autocommit = True
+            else:
+                raise StorageError(
+                    "PostgresStore needs a connection string or a psycopg.Connection, "
+                    f"not {type(target).__name__}"
+                )
+        self._conn = conn
+        identifier = sql.Identifier(schema)
+        with self._errors("preparing statements"):
+            self._sql = {
+                name: sql.SQL(text).format(s=identifier).as_string(conn)
+                for name, text in _SQL.items()
+            }
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str, *, expected: int | None = None) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.Error as e:
+            raise translate_error(e, doing, expected=expected, actual=expected) from e
+
+    def _open(self) -> psycopg.Connection[Any]:
+        if self._closed:
+            raise StorageError(f"the PostgreSQL store of schema {self.schema!r} is closed")
+        return self._conn
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        schema = sql.Identifier(self.schema)
+        with self._errors(f"migrating schema {self.schema!r}"), conn.transaction():
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"medinv.schema.{self.schema}",)
+            )
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.schema_version (version integer PRIMARY KEY,"
+                    " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+                ).format(schema)
+            )
+            row = conn.execute(
+                sql.SQL("SELECT coalesce(max(version), 0) FROM {}.schema_version").format(schema)
+            ).fetchone()
+            current = 0 if row is None else int(row[0])
+            if current > SCHEMA_VERSION:
+                raise StorageError(
+                    f"schema {self.schema!r} is at version {current}, newer than the "
+                    f"version {SCHEMA_VERSION} this medinv supports; upgrade medinv"
+                )
+            for version, description, statements in _MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    conn.execute(sql.SQL(statement).format(s=schema))
+                conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {}.schema_version (version, description) VALUES (%s, %s)"
+                    ).format(schema),
+                    (version, description),
+                )
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the database (equal to ``SCHEMA_VERSION`` once open)."""
+        conn = self._open()
+        query = sql.SQL("SELECT max(version) FROM {}.schema_version").format(
+            sql.Identifier(self.schema)
+        )
+        with self._errors("reading the schema version"):
+            row = conn.execute(query).fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    def _fetch(self, name: str, params: Sequence[object] = (), doing: str = "") -> list[Any]:
+        conn = self._open()
+        with self._errors(doing or f"running {name}"):
+            return conn.execute(self._sql[name], params).fetchall()
+
+    # ------------------------------------------------------------------ write
+
+    def head(self) -> LedgerHead:
+        """The position and hash of the last stored movement."""
+        rows = self._fetch("head", doing="reading the ledger head")
+        if not rows:
+            raise StorageError(f"the ledger head row of schema {self.schema!r} is missing")
+        position, hash_ = rows[0]
+        return LedgerHead(int(position), hash_)
+
+    def append(self, commit: Commit) -> None:
+        """Store the commit in one transaction; see [`LedgerStore.append`][medinv.ports.LedgerStore.append].
+
+        Locks the head row, checks the expected position, writes the movements with
+        ``COPY``, the balance changes, lots and items with one array statement each,
+        and moves the head; all of it or none of it.
+
+        Raises:
+            ConcurrencyError: The head moved, or a movement id, position or reversed
+                id is already stored (another writer got there first; nothing written).
+            StorageError: The commit is not chained from the head, or PostgreSQL failed.
+        """  # noqa: E501  (a cross-reference cannot be wrapped)
+        conn = self._open()
+        if not commit.movements:
+            return
+        movement_rows = [_movement_row(r) for r in commit.movements]
+        balance_rows = [
+            (*_key_parts(c.item), _path(c.location), c.status.value, c.delta)
+            for c in commit.balance_changes
+        ]
+        lot_rows = [(lot.gtin, lot.lot, lot.expiry) for lot in commit.lots]
+        item_rows = [
+            (*_key_parts(r.item), r.first_received_at.isoformat(), r.expiry) for r in commit.items
+        ]
+        last = commit.movements[-1]
+        with (
+            self._errors("appending a commit", expected=commit.expected_position),
+            conn.transaction(),
+        ):
+            row = conn.execute(self._sql["lock_head"]).fetchone()
+            if row is None:
+                raise StorageError(f"the ledger head row of schema {self.schema!r} is missing")
+            position, hash_ = int(row[0]), row[1]
+            if position != commit.expected_position:
+                raise ConcurrencyError(
+                    f"the ledger moved: expected position {commit.expected_position}, "
+                    f"found {position}",
+                    expected=commit.expected_position,
+                    actual=position,
+                )
+            _check_chained(commit, position, hash_)
+            with conn.cursor() as cur:
+                with cur.copy(self._sql["copy_movements"]) as copy:
+                    for movement_row in movement_rows:
+                        copy.write_row(movement_row)
+                self._apply_balances(cur, balance_rows)
+                if lot_rows:
+                    cur.execute(self._sql["add_lots"], _columns(lot_rows, 3))
+                if item_rows:
+                    cur.execute(self._sql["add_items"], _columns(item_rows, 5))
+                cur.execute(self._sql["set_head"], (last.position, last.hash))
+
+    def _apply_balances(
+        self, cur: psycopg.Cursor[Any], rows: Sequence[tuple[str, str, str, str | None, str, int]]
+    ) -> None:
+        """Add the deltas: increases by upsert, decreases by update (the CHECK sees the result)."""
+        gains = [r for r in rows if r[5] > 0]
+        losses = [r for r in rows if r[5] < 0]
+        if gains:
+            cur.execute(self._sql["add_balances"], _columns(gains, 6))
+        if not losses:
+            return
+        cur.execute(self._sql["take_balances"], _columns(losses, 6))
+        taken = cur.fetchall()
+        if len(taken) != len(losses):
+            found = {tuple(r[:5]) for r in taken}
+            missing = next(r for r in losses if tuple(r[:5]) not in found)
+            raise StorageError(
+                f"the stored balance of {missing[:3]} at {missing[3]} [{missing[4]}] is "
+                f"missing, so {missing[5]} cannot be taken from it; run Ledger.verify()"
+            )
+        zeros = [r[:5] for r in taken if r[5] == 0]
+        if zeros:
+            cur.execute(self._sql["drop_zero_balances"], _columns(zeros, 5))
+
+    # ------------------------------------------------------------------ reads for posting
+
+    def movements_by_id(self, ids: Collection[str]) -> Mapping[str, RecordedMovement]:
+        """The stored movements with these ids."""
+        if not ids:
+            return {}
+        decoder = _Decoder()
+        rows = self._fetch("by_id", (list(ids),), "reading movements by id")
+        return {row[1]: decoder.recorded(row) for row in rows}
+
+    def reversals_of(self, ids: Collection[str]) -> Mapping[str, str]:
+        """Original id -> reversal id, for the given ids that are reversed."""
+        if not ids:
+            return {}
+        return dict(self._fetch("reversals", (list(ids),), "reading reversals"))
+
+    def lot_expiries(self, keys: Collection[LotKey]) -> Mapping[LotKey, pendulum.Date | None]:
+        """Expiry master data of the known lots among ``keys``."""
+        if not keys:
+            return {}
+        rows = self._fetch("lot_expiries", _columns(list(keys), 2), "reading lot expiries")
+        return {(gtin, lot): _date(expiry) for gtin, lot, expiry in rows}
+
+    def item_records(self, items: Collection[ItemKey]) -> Mapping[ItemKey, ItemRecord]:
+        """Master data of the known items among ``items``."""
+        if not items:
+            return {}
+        decoder = _Decoder()
+        rows = self._fetch(
+            "item_records", _columns([_key_parts(i) for i in items], 3), "reading item records"
+        )
+        out: dict[ItemKey, ItemRecord] = {}
+        for gtin, lot, serial, first_received_at, expiry in rows:
+            item = decoder.item(gtin, lot, serial)
+            out[item] = ItemRecord(
+                item=item, first_received_at=to_datetime(first_received_at), expiry=_date(expiry)
+            )
+        return out
+
+    def balances_of(self, items: Collection[ItemKey]) -> Mapping[BalanceKey, int]:
+        """Every non-zero balance of the given items."""
+        if not items:
+            return {}
+        decoder = _Decoder()
+        rows = self._fetch(
+            "balances_of", _columns([_key_parts(i) for i in items], 3), "reading balances"
+        )
+        return {
+            (decoder.item(g, lot, s), _location(path), StockStatus(status)): int(quantity)
+            for g, lot, s, path, status, quantity in rows
+        }
+
+    # ------------------------------------------------------------------ queries
+
+    def positions(self, query: PositionQuery) -> list[StockPosition]:
+        """Non-zero balances matching ``query`` with expiry and first-received time.
+
+        Every filter is answered through an index: the balance key (item, GTIN), the
+        lot or serial indexes, or a range scan of the location index for a subtree.
+        """
+        conditions: list[str] = []
+        params: list[object] = []
+        if query.item is not None:
+            conditions.append("b.gtin = %s AND b.lot = %s AND b.serial = %s")
+            params.extend(_key_parts(query.item))
+        if query.gtin is not None:
+            conditions.append("b.gtin = %s")
+            params.append(query.gtin.value)
+        if query.lot is not None:
+            conditions.append("b.lot = %s AND b.lot <> ''")
+            params.append(query.lot.value)
+        if query.serial is not None:
+            conditions.append("b.serial = %s AND b.serial <> ''")
+            params.append(query.serial.value)
+        if query.location is not None:
+            path = "/".join(query.location.path)
+            conditions.append("(b.location = %s OR (b.location >= %s AND b.location < %s))")
+            params.extend((path, path + "/", path + "0"))
+        if query.status is not None:
+            conditions.append("b.status = %s")
+            params.append(query.status.value)
+        text = self._sql["positions"] + "".join(f" AND {c}" for c in conditions)
+        conn = self._open()
+        with self._errors("reading stock positions"):
+            rows = conn.execute(text, params).fetchall()
+        decoder = _Decoder()
+        return [
+            StockPosition(
+                item=decoder.item(gtin, lot, serial),
+                location=_location(path),
+                status=StockStatus(status),
+                quantity=int(quantity),
+                expiry=_date(expiry),
+                received_at=None if received is None else to_datetime(received),
+            )
+            for gtin, lot, serial, path, status, quantity, expiry, received in rows
+        ]
+
+    def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
+        """Stored movements matching ``query``, in position order.
+
+        Read in pages of a few thousand rows (keyset pagination on the position), so
+        iterating a large ledger holds neither a transaction nor the whole result.
+        """
+        conditions: list[str] = []
+        params: list[object] = []
+        if query.item is not None:
+            conditions.append("gtin = %s AND lot = %s AND serial = %s")
+            params.extend(_key_parts(query.item))
+        if query.gtin is not None:
+            conditions.append("gtin = %s")
+            params.append(query.gtin.value)
+        if query.lot is not None:
+            conditions.append("lot = %s AND lot <> ''")
+            params.append(query.lot.value)
+        if query.serial is not None:
+            conditions.append("serial = %s AND serial <> ''")
+            params.append(query.serial.value)
+        if query.up_to_position is not None:
+            conditions.append("position <= %s")
+            params.append(query.up_to_position)
+        text = (
+            self._sql["movements"]
+            + "".join(f" AND {c}" for c in conditions)
+            + " ORDER BY position LIMIT %s"
+        )
+        self._open()
+        return self._pages(text, query.after_position, params)
+
+    def _pages(self, text: str, after: int, params: list[object]) -> Iterator[RecordedMovement]:
+        decoder = _Decoder()
+        while True:
+            conn = self._open()
+            with self._errors("reading movements"):
+                rows = conn.execute(text, [after, *params, _PAGE]).fetchall()
+            for row in rows:
+                yield decoder.recorded(row)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][0]
+
+    def balances_snapshot(self) -> Iterator[tuple[ItemKey, Location, StockStatus, int]]:
+        """The whole stored balance projection, read in pages in key order."""
+        self._open()
+        return self._snapshot_pages()
+
+    def _snapshot_pages(self) -> Iterator[tuple[ItemKey, Location, StockStatus, int]]:
+        decoder = _Decoder()
+        rows = self._fetch("snapshot_first", (_PAGE,), "reading the balances")
+        while rows:
+            for gtin, lot, serial, path, status, quantity in rows:
+                location = decoder.location(path)
+                assert location is not None  # noqa: S101  (a NOT NULL column)
+                yield decoder.item(gtin, lot, serial), location, StockStatus(status), int(quantity)
+            if len(rows) < _PAGE:
+                return
+            rows = self._fetch("snapshot_next", (*rows[-1][:5], _PAGE), "reading the balances")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the connection if the store opened it; refuse further use. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _date(value: object) -> pendulum.Date | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.date):
+        raise StorageError(f"expected a date from PostgreSQL, got {value!r}")
+    return pendulum.date(value.year, value.month, value.day)
+
+
+def _check_chained(commit: Commit, position: int, prev: str) -> None:
+    for recorded in commit.movements:
+        position += 1
+        if recorded.position != position or recorded.prev_hash != prev:
+            _malformed(recorded, position)
+        prev = recorded.hash
+
+
+def _malformed(recorded: RecordedMovement, expected: int) -> NoReturn:
+    raise StorageError(
+        f"malformed commit: movement {recorded.movement.id!r} at position "
+        f"{recorded.position} does not follow position {expected - 1} and its hash"
+    )
