@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pendulum
 import pytest
@@ -161,7 +162,10 @@ def test_a_newer_schema_is_refused_with_a_clear_error(path: Path):
     SqliteStore(path).close()
     with sqlite3.connect(path) as raw:
         raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(StorageError, match=r"schema version 2, newer than this medinv knows \(1\)"):
+    with pytest.raises(
+        StorageError,
+        match=rf"schema version {SCHEMA_VERSION + 1}, newer than this medinv knows \({SCHEMA_VERSION}\)",
+    ):
         SqliteStore(path)
 
 
@@ -363,20 +367,20 @@ def plan(store: SqliteStore, sql: str, params: list[object]) -> str:
         ("SELECT * FROM movements WHERE id IN (?, ?)", "USING INDEX sqlite_autoindex_movements_1"),
         ("SELECT * FROM movements WHERE reverses IN (?)", "USING INDEX movements_by_reverses"),
         (
-            "SELECT * FROM movements WHERE gtin = ? AND lot IS ? AND serial IS ? AND position > ? ORDER BY position",
-            "USING INDEX movements_by_item",
+            "SELECT * FROM movements WHERE item_no IN (SELECT item_no FROM item_keys WHERE gtin = ? AND lot = ? AND serial = ?) AND position > ? ORDER BY position",
+            "SEARCH movements USING INDEX movements_by_item_no (item_no=? AND rowid>?) | LIST SUBQUERY 1 | SEARCH item_keys USING COVERING INDEX sqlite_autoindex_item_keys_1 (gtin=? AND lot=? AND serial=?)",
         ),
         (
-            "SELECT * FROM movements WHERE lot = ? AND position > ? ORDER BY position",
-            "USING INDEX movements_by_lot",
+            "SELECT * FROM movements WHERE item_no IN (SELECT item_no FROM item_keys WHERE gtin = ?) AND position > ? ORDER BY position",
+            "SEARCH item_keys USING COVERING INDEX sqlite_autoindex_item_keys_1 (gtin=?)",
         ),
         (
-            "SELECT * FROM movements WHERE serial = ? AND position > ? ORDER BY position",
-            "USING INDEX movements_by_serial",
+            "SELECT * FROM movements WHERE item_no IN (SELECT item_no FROM item_keys WHERE lot = ? AND lot <> '') AND position > ? ORDER BY position",
+            "SEARCH item_keys USING COVERING INDEX item_keys_by_lot (lot=?)",
         ),
         (
-            "SELECT * FROM movements WHERE gtin = ? AND position > ? ORDER BY position",
-            "USING INDEX movements_by_item",
+            "SELECT * FROM movements WHERE item_no IN (SELECT item_no FROM item_keys WHERE serial = ? AND serial <> '') AND position > ? ORDER BY position",
+            "SEARCH item_keys USING COVERING INDEX item_keys_by_serial (serial=?)",
         ),
         (
             "SELECT * FROM movements WHERE position > ? ORDER BY position LIMIT 10",
@@ -504,3 +508,105 @@ def test_stored_instants_decode_exactly_like_pendulum(text: str):
         _instant(other).isoformat()
         == pendulum.instance(__import__("datetime").datetime.fromisoformat(other)).isoformat()
     )
+
+
+def test_many_connections_opening_a_new_file_at_once_migrate_it_once(path: Path):
+    import threading  # noqa: PLC0415  (only this test needs threads)
+
+    barrier = threading.Barrier(6)
+    versions: list[int] = []
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        barrier.wait()
+        try:
+            with SqliteStore(path) as store:
+                versions.append(store.schema_version)
+                assert store.head() == LedgerHead.empty()
+        except BaseException as e:  # noqa: BLE001  (reported to the test thread)
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert versions == [SCHEMA_VERSION] * 6
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT count(*) FROM head").fetchone() == (1,)
+    raw.close()
+
+
+def test_a_schema_created_by_another_process_mid_check_is_not_mistaken_for_foreign(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Another process commits the schema between our reads of the version and the tables."""
+    real_connect = sqlite3.connect
+
+    class Interleaved:
+        def __init__(self, *args, **kwargs) -> None:
+            self._db = real_connect(*args, **kwargs)
+            self._fired = False
+
+        def execute(self, sql: str, *params):
+            cursor = self._db.execute(sql, *params)
+            if sql == "PRAGMA application_id" and not self._fired:
+                self._fired = True
+                monkeypatch.setattr(sqlite3, "connect", real_connect)
+                SqliteStore(path).close()  # the other process, right now
+            return cursor
+
+        def __getattr__(self, name: str):
+            return getattr(self._db, name)
+
+    monkeypatch.setattr(sqlite3, "connect", Interleaved)
+    with SqliteStore(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.head() == LedgerHead.empty()
+
+
+def test_a_version_1_file_is_migrated_to_the_current_schema_with_its_history(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import medinv.adapters.sqlite as module  # noqa: PLC0415  (to pin the old schema)
+
+    lots = ["L1", "L2", "L1"]
+    movements = [receipt(f"R-{i}", lot=lot, qty=i + 1) for i, lot in enumerate(lots)]
+    movements.append(
+        Movement.receipt(
+            "R-S", item=ItemKey(GTIN, serial="S9"), quantity=1, to=Location.parse("Main/Vault"),
+            occurred_at="2026-11-23T09:00:00+01:00", actor="jm",
+        )
+    )  # fmt: skip
+    recorded = chained(LedgerHead.empty(), movements)
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "MIGRATIONS", MIGRATIONS[:1])
+        patch.setattr(module, "SCHEMA_VERSION", 1)
+        with SqliteStore(path) as old:
+            assert old.schema_version == 1
+            encode = module._Encoder()
+            old._db.executemany(
+                "INSERT INTO movements VALUES (" + ", ".join("?" * 20) + ")",  # noqa: S608  (placeholders)
+                [encode.movement(r, r.recorded_at.isoformat()) for r in recorded],
+            )
+            old._db.execute("UPDATE head SET position = ?, hash = ?", (4, recorded[-1].hash))
+    with SqliteStore(path) as store:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.head() == LedgerHead(4, recorded[-1].hash)
+
+        def by(**query: Any) -> list[str]:
+            return [r.movement.id for r in store.movements(MovementQuery(**query))]
+
+        assert by(lot="L1") == ["R-0", "R-2"]
+        assert by(item=ItemKey(GTIN, lot="L2")) == ["R-1"]
+        assert by(gtin=GTIN) == ["R-0", "R-1", "R-2", "R-S"]
+        assert by(serial="S9") == ["R-S"]
+        assert list(store.movements(MovementQuery())) == list(recorded)
+        names = {row[0] for row in store._db.execute("SELECT name FROM sqlite_schema")}
+        assert "movements_by_item_no" in names
+        assert not names & {"movements_by_item", "movements_by_lot", "movements_by_serial"}
+        # New movements of known and new items get numbers as well.
+        commit_receipts(store, receipt("R-4", lot="L1"), receipt("R-5", lot="L3"))
+        assert by(lot="L1") == ["R-0", "R-2", "R-4"]
+        assert by(lot="L3") == ["R-5"]

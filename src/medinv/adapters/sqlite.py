@@ -11,7 +11,8 @@ file through the standard library's `sqlite3`:
   head gets [`ConcurrencyError`][medinv.errors.ConcurrencyError] and nothing is
   written (optimistic concurrency between processes that share the file);
 - every query of the [`LedgerStore`][medinv.ports.LedgerStore] port is answered
-  through an index (movements by id, position, item, lot, serial and reversed id;
+  through an index (movements by id, position and reversed id, and by item number,
+  reached from an item, GTIN, lot or serial through the small `item_keys` table;
   balances by item, lot, serial and location subtree);
 - the schema is versioned: opening a file applies the migrations it lacks, and a
   file written by a newer medinv is refused with a clear error;
@@ -33,7 +34,7 @@ what to write:
 ...     ledger = Ledger(store)
 ...     _ = ledger.post([receipt])
 ...     ledger.balance(gtin="04006381333931", location="CHU/Store"), store.schema_version
-(12, 1)
+(12, 2)
 
 ```
 
@@ -170,11 +171,51 @@ _SCHEMA_V1: Final = (
     "INSERT INTO head (singleton, position, hash) VALUES (1, 0, '" + "0" * 64 + "')",
 )
 
+# Version 2: one compact history index instead of three text indexes. Every item
+# that appears in a movement gets a small integer (`item_keys`, store-internal, not
+# master data); `movements.item_no` is indexed, and history queries by item, GTIN,
+# lot or serial find their item numbers in the small `item_keys` table first.
+# An index entry shrinks from ~30 bytes of text to a few bytes, so a batch dirties
+# (and writes to the WAL, and fsyncs) about a third of the pages it did.
+_SCHEMA_V2: Final = (
+    """
+    CREATE TABLE item_keys (
+        item_no INTEGER PRIMARY KEY,
+        gtin    TEXT NOT NULL,
+        lot     TEXT NOT NULL,
+        serial  TEXT NOT NULL,
+        UNIQUE (gtin, lot, serial)
+    )
+    """,
+    "CREATE INDEX item_keys_by_lot ON item_keys (lot) WHERE lot <> ''",
+    "CREATE INDEX item_keys_by_serial ON item_keys (serial) WHERE serial <> ''",
+    "ALTER TABLE movements ADD COLUMN item_no INTEGER",
+    (
+        "INSERT INTO item_keys (gtin, lot, serial) "
+        "SELECT DISTINCT gtin, coalesce(lot, ''), coalesce(serial, '') FROM movements "
+        "ORDER BY 1, 2, 3"
+    ),
+    (
+        "UPDATE movements SET item_no = (SELECT k.item_no FROM item_keys AS k "
+        "WHERE k.gtin = movements.gtin AND k.lot = coalesce(movements.lot, '') "
+        "AND k.serial = coalesce(movements.serial, ''))"
+    ),
+    "CREATE INDEX movements_by_item_no ON movements (item_no)",
+    "DROP INDEX movements_by_item",
+    "DROP INDEX movements_by_lot",
+    "DROP INDEX movements_by_serial",
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
         "movements, balance projection, lot and item master data, ledger head",
         _SCHEMA_V1,
+    ),
+    Migration(
+        2,
+        "item numbers: one compact history index replaces the item, lot and serial indexes",
+        _SCHEMA_V2,
     ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
@@ -192,8 +233,12 @@ _MOVEMENT_COLUMNS: Final = (
     "reverses, recorded_at, prev_hash, hash"
 )
 _INSERT_MOVEMENT: Final = (
-    f"INSERT INTO movements ({_MOVEMENT_COLUMNS}) "  # noqa: S608  (constant column list)
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO movements ({_MOVEMENT_COLUMNS}, item_no) "  # noqa: S608  (constant column list)
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ITEM_KEY: Final = (
+    "INSERT INTO item_keys (gtin, lot, serial) VALUES (?, ?, ?) "
+    "ON CONFLICT (gtin, lot, serial) DO NOTHING"
 )
 _UPSERT_BALANCE: Final = (
     "INSERT INTO balances (gtin, lot, serial, location, status, quantity) "
@@ -386,7 +431,6 @@ class _Encoder:
 
     def __init__(self) -> None:
         self._paths: dict[Location, str] = {}
-        self._items: dict[ItemKey, tuple[str, str | None, str | None]] = {}
         self._last_instant: dt.datetime | None = None
         self._last_text = ""
 
@@ -398,24 +442,25 @@ class _Encoder:
             found = self._paths[location] = "/".join(location.path)
         return found
 
-    def item(self, item: ItemKey) -> tuple[str, str | None, str | None]:
+    @staticmethod
+    def item(item: ItemKey) -> tuple[str, str | None, str | None]:
         """``(gtin, lot, serial)`` with ``None`` for an absent lot or serial."""
-        found = self._items.get(item)
-        if found is None:
-            if len(self._items) > 50_000:  # noqa: PLR2004  (bound the cache)
-                self._items.clear()
-            lot, serial = item.lot, item.serial
-            found = self._items[item] = (
-                item.gtin.value,
-                None if lot is None else lot.value,
-                None if serial is None else serial.value,
-            )
-        return found
+        lot, serial = item.lot, item.serial
+        return (
+            item.gtin.value,
+            None if lot is None else lot.value,
+            None if serial is None else serial.value,
+        )
 
-    def key(self, item: ItemKey) -> tuple[str, str, str]:
+    @staticmethod
+    def key(item: ItemKey) -> tuple[str, str, str]:
         """``(gtin, lot, serial)`` as key columns: '' for an absent lot or serial."""
-        gtin, lot, serial = self.item(item)
-        return gtin, lot or "", serial or ""
+        lot, serial = item.lot, item.serial
+        return (
+            item.gtin.value,
+            "" if lot is None else lot.value,
+            "" if serial is None else serial.value,
+        )
 
     def instant(self, value: dt.datetime) -> str:
         # A batch shares one recorded_at and often one occurred_at object.
@@ -491,6 +536,7 @@ class SqliteStore:
         self._path = str(path)
         self._decoder = _Decoder()
         self._encoder = _Encoder()
+        self._item_nos: dict[tuple[str, str, str], int] = {}
         self._closed = False
         try:
             self._db = sqlite3.connect(
@@ -574,12 +620,13 @@ class SqliteStore:
 
     def _migrate(self) -> int:
         with self._translate("migrate the schema of"):
-            version = self._stored_version()
-            if version > SCHEMA_VERSION:
-                raise StorageError(
-                    f"the SQLite ledger {self._path!r} has schema version {version}, newer than "
-                    f"this medinv knows ({SCHEMA_VERSION}); upgrade medinv to open it"
-                )
+            # One read transaction: the version and the tables seen in one snapshot,
+            # even while another process is creating the schema.
+            self._db.execute("BEGIN")
+            try:
+                version = self._stored_version()
+            finally:
+                self._rollback()
             if version == SCHEMA_VERSION:
                 return version
             self._db.execute("BEGIN IMMEDIATE")
@@ -605,6 +652,11 @@ class SqliteStore:
             self._db.execute("PRAGMA user_version").fetchone()[0],
         )
         if application_id == _APPLICATION_ID:
+            if version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"the SQLite ledger {self._path!r} has schema version {version}, newer than "
+                    f"this medinv knows ({SCHEMA_VERSION}); upgrade medinv to open it"
+                )
             return int(version)
         tables = self._db.execute(
             "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'"
@@ -678,10 +730,15 @@ class SqliteStore:
             )
             for record in commit.items
         ]
+        keys = [encode.key(recorded.movement.item) for recorded in commit.movements]
         with self._translate("append to", commit=commit):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._check_head(commit.expected_position)
+                numbers = self._item_numbers(keys)
+                movement_rows = [
+                    (*row, numbers[key]) for row, key in zip(movement_rows, keys, strict=True)
+                ]
                 self._write(movement_rows, balance_rows, emptied, lot_rows, item_rows)
                 self._db.execute(
                     "UPDATE head SET position = ?, hash = ? WHERE singleton = 1",
@@ -691,6 +748,31 @@ class SqliteStore:
             except BaseException:
                 self._rollback()
                 raise
+        # Numbers are permanent once committed (never reused, never deleted).
+        if len(self._item_nos) > 100_000:  # noqa: PLR2004  (bound the cache)
+            self._item_nos.clear()
+        self._item_nos.update(numbers)
+
+    def _item_numbers(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+        """Inside the write transaction: the item number of every key, new ones created."""
+        known = self._item_nos
+        numbers = {key: known[key] for key in keys if key in known}
+        missing = [key for key in dict.fromkeys(keys) if key not in numbers]
+        if missing:
+            db = self._db
+            db.executemany(_INSERT_ITEM_KEY, missing)
+            for chunk in _chunks(missing):
+                values = ", ".join(["(?, ?, ?)"] * len(chunk))
+                numbers.update(
+                    ((gtin, lot, serial), item_no)
+                    for item_no, gtin, lot, serial in db.execute(
+                        f"WITH k (gtin, lot, serial) AS (VALUES {values}) "  # noqa: S608  (placeholders only)
+                        "SELECT i.item_no, i.gtin, i.lot, i.serial FROM item_keys AS i "
+                        "JOIN k ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial",
+                        [part for key in chunk for part in key],
+                    )
+                )
+        return numbers
 
     def _check_head(self, expected: int) -> None:
         """Inside the write transaction: refuse a batch checked against another head."""
@@ -866,27 +948,26 @@ class SqliteStore:
         """
         where: list[str] = []
         params: list[object] = []
+        keyed: list[str] = []  # conditions on item_keys, the small table of item numbers
         if query.item is not None:
-            item = query.item
-            where.append("gtin = ? AND lot IS ? AND serial IS ?")
-            params += [
-                item.gtin.value,
-                None if item.lot is None else item.lot.value,
-                None if item.serial is None else item.serial.value,
-            ]
+            keyed.append("gtin = ? AND lot = ? AND serial = ?")
+            params += self._encoder.key(query.item)
         if query.gtin is not None:
-            where.append("gtin = ?")
+            keyed.append("gtin = ?")
             params.append(query.gtin.value)
         if query.lot is not None:
-            where.append("lot = ?")
+            keyed.append("lot = ? AND lot <> ''")
             params.append(query.lot.value)
         if query.serial is not None:
-            where.append("serial = ?")
+            keyed.append("serial = ? AND serial <> ''")
             params.append(query.serial.value)
+        if keyed:
+            conditions = " AND ".join(keyed)
+            where.append(f"item_no IN (SELECT item_no FROM item_keys WHERE {conditions})")  # noqa: S608  (constant fragments)
         if query.up_to_position is not None:
             where.append("position <= ?")
             params.append(query.up_to_position)
-        if query.item is None and query.gtin is None and query.lot is None and query.serial is None:
+        if not keyed:
             return self._pages(where, params, query.after_position)
         where.append("position > ?")
         params.append(query.after_position)
