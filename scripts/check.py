@@ -35,6 +35,7 @@ def _steps(*, fast: bool, site_dir: str, junit: str) -> list[tuple[str, list[str
         "-p",
         "no:cacheprovider",
         f"--junitxml={junit}",
+        "--durations=15",
     ]
     if fast:
         pytest_args += ["-m", "not slow"]

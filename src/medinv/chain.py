@@ -85,6 +85,7 @@ CONTENT_FIELDS: Final = (
 _SEP: Final = "\x00"
 _sha256 = hashlib.sha256
 _isoformat = dt.datetime.isoformat
+_date_isoformat = dt.date.isoformat
 
 
 def format_instant(value: dt.datetime) -> str:
@@ -98,10 +99,6 @@ def format_instant(value: dt.datetime) -> str:
     ```
     """
     return _isoformat(value)
-
-
-def _opt(value: object) -> str:
-    return "-" if value is None else f"+{value}"
 
 
 def movement_content(movement: Movement, *, occurred_at_text: str | None = None) -> str:
@@ -120,30 +117,30 @@ def movement_content(movement: Movement, *, occurred_at_text: str | None = None)
     item = m.item
     lot = item.lot
     serial = item.serial
-    from_location = m.from_location
-    from_status = m.from_status
-    to_location = m.to_location
-    to_status = m.to_status
+    fl = m.from_location
+    fs = m.from_status
+    tl = m.to_location
+    ts = m.to_status
+    reason = m.reason
+    reference = m.reference
     expiry = m.expiry
-    return _SEP.join(
-        (
-            m.id,
-            m.kind.value,
-            item.gtin.value,
-            "-" if lot is None else "+" + lot.value,
-            "-" if serial is None else "+" + serial.value,
-            str(m.quantity),
-            _isoformat(m.occurred_at) if occurred_at_text is None else occurred_at_text,
-            m.actor,
-            "-" if from_location is None else "+" + "/".join(from_location.path),
-            "-" if from_status is None else "+" + from_status.value,
-            "-" if to_location is None else "+" + "/".join(to_location.path),
-            "-" if to_status is None else "+" + to_status.value,
-            _opt(m.reason),
-            _opt(m.reference),
-            "-" if expiry is None else "+" + expiry.isoformat(),
-            _opt(m.reverses),
-        )
+    reverses = m.reverses
+    # One f-string and enum ``_value_`` (no descriptor): this runs once per posted movement.
+    return (
+        f"{m.id}\x00{m.kind._value_}\x00{item.gtin.value}\x00"
+        f"{'-' if lot is None else '+' + lot.value}\x00"
+        f"{'-' if serial is None else '+' + serial.value}\x00"
+        f"{m.quantity}\x00"
+        f"{_isoformat(m.occurred_at) if occurred_at_text is None else occurred_at_text}\x00"
+        f"{m.actor}\x00"
+        f"{'-' if fl is None else '+' + '/'.join(fl.path)}\x00"
+        f"{'-' if fs is None else '+' + fs._value_}\x00"
+        f"{'-' if tl is None else '+' + '/'.join(tl.path)}\x00"
+        f"{'-' if ts is None else '+' + ts._value_}\x00"
+        f"{'-' if reason is None else '+' + reason}\x00"
+        f"{'-' if reference is None else '+' + reference}\x00"
+        f"{'-' if expiry is None else '+' + _date_isoformat(expiry)}\x00"
+        f"{'-' if reverses is None else '+' + reverses}"
     )
 
 

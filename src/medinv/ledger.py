@@ -47,6 +47,7 @@ read-check-append again.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -56,6 +57,7 @@ import attrs
 import pendulum
 
 from medinv.chain import (
+    ENCODING_VERSION,
     GENESIS_HASH,
     chain_hash,
     content_differences,
@@ -352,14 +354,14 @@ class VerifyReport:
 class _Batch:
     """Working state of one post: the store's data for the batch, updated movement by movement."""
 
-    balances: dict[BalanceKey, int]
+    balances: dict[BalanceKey, list[int]]
+    """Per key: [balance now, balance as stored] (one dict lookup per movement side)."""
     items: dict[ItemKey, ItemRecord]
     lots: dict[LotKey, pendulum.Date | None]
     stored: dict[str, RecordedMovement]
     reversed_by: dict[str, str]
     serial_totals: dict[ItemKey, int]
     new_by_id: dict[str, Movement] = attrs.Factory(dict)
-    net: defaultdict[BalanceKey, int] = attrs.Factory(lambda: defaultdict(int))
     new_items: list[ItemRecord] = attrs.Factory(list)
     new_lots: list[LotRecord] = attrs.Factory(list)
 
@@ -459,7 +461,7 @@ class Ledger:
         ids = {m.id for m in batch}
         reversed_ids = {m.reverses for m in batch if m.reverses is not None}
         stored = dict(store.movements_by_id(ids | reversed_ids))
-        slots, replayed, new = _classify(batch, ids, stored)
+        slots, replayed, new = _classify(batch, stored)
         if not new:
             return PostResult(
                 movements=tuple(s for s in slots if isinstance(s, RecordedMovement)),
@@ -469,22 +471,7 @@ class Ledger:
             )
 
         new_movements = [m for m, _ in new]
-        items = {m.item for m in new_movements}
-        lot_keys = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
-        new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
-        balances = dict(store.balances_of(items))
-        serial_totals: dict[ItemKey, int] = defaultdict(int)
-        for (held, _, _), quantity in balances.items():
-            if held.serial is not None:
-                serial_totals[held] += quantity
-        state = _Batch(
-            balances=balances,
-            serial_totals=serial_totals,
-            items=dict(store.item_records(items)),
-            lots=dict(store.lot_expiries(lot_keys)) if lot_keys else {},
-            stored=stored,
-            reversed_by=dict(store.reversals_of(new_reversed)) if new_reversed else {},
-        )
+        state = _read_state(store, new_movements, stored)
         for m in new_movements:
             self._apply(m, state)
             state.new_by_id[m.id] = m
@@ -495,9 +482,15 @@ class Ledger:
         position = head.position
         recorded: list[RecordedMovement] = []
         append = recorded.append
+        sha256 = hashlib.sha256
         for m, content in new:
             position += 1
-            digest = entry_hash(prev, position, recorded_text, content)
+            # entry_hash() inlined (verify() recomputes every hash through it).
+            text = f"{prev}\x00{ENCODING_VERSION}\x00{position}\x00{recorded_text}\x00{content}"
+            try:
+                digest = sha256(text.encode()).hexdigest()
+            except UnicodeEncodeError:
+                digest = entry_hash(prev, position, recorded_text, content)  # raises, clearly
             append(
                 RecordedMovement(
                     movement=m,
@@ -512,9 +505,9 @@ class Ledger:
             expected_position=head.position,
             movements=tuple(recorded),
             balance_changes=tuple(
-                BalanceChange(item, location, status, delta)
-                for (item, location, status), delta in state.net.items()
-                if delta
+                BalanceChange(item, location, status, now - before)
+                for (item, location, status), (now, before) in state.balances.items()
+                if now != before
             ),
             lots=tuple(state.new_lots),
             items=tuple(state.new_items),
@@ -549,12 +542,11 @@ class Ledger:
                 )
 
         balances = state.balances
-        net = state.net
         quantity = m.quantity
         if m.from_location is not None and m.from_status is not None:
-            key_from = (item, m.from_location, m.from_status)
-            have = balances.get(key_from, 0)
-            if have < quantity:
+            entry = balances.get((item, m.from_location, m.from_status))
+            have = 0 if entry is None else entry[0]
+            if entry is None or have < quantity:
                 raise InsufficientStockError(
                     item=item,
                     location=m.from_location,
@@ -563,8 +555,7 @@ class Ledger:
                     available=have,
                     movement_id=m.id,
                 )
-            balances[key_from] = have - quantity
-            net[key_from] -= quantity
+            entry[0] = have - quantity
             if item.serial is not None and m.to_location is None:
                 state.serial_totals[item] -= quantity
         if m.to_location is not None and m.to_status is not None:
@@ -573,8 +564,11 @@ class Ledger:
                     self._serial_conflict(m, state)
                 state.serial_totals[item] += quantity
             key_to = (item, m.to_location, m.to_status)
-            balances[key_to] = balances.get(key_to, 0) + quantity
-            net[key_to] += quantity
+            entry = balances.get(key_to)
+            if entry is None:
+                balances[key_to] = [quantity, 0]
+            else:
+                entry[0] += quantity
 
     @staticmethod
     def _master_data(m: Movement, state: _Batch) -> pendulum.Date | None:
@@ -623,7 +617,7 @@ class Ledger:
         item = m.item
         where = [
             f"{location} [{status.value}]"
-            for (other, location, status), qty in state.balances.items()
+            for (other, location, status), (qty, _) in state.balances.items()
             if qty > 0 and other == item
         ]
         raise SerialConflictError(
@@ -678,7 +672,9 @@ class Ledger:
             location: this location and its whole subtree.
             status: only this status (default: every status).
             as_of_position: the balance right after the movement at this position
-                (``0``: before any); default the current balance.
+                (``0``: before any); default the current balance. Computed from the
+                history of the matching items: give an item, GTIN, lot or serial to
+                keep it to an indexed read (a location alone reads every movement).
 
         Raises:
             InvalidValueError: a filter is malformed, or ``as_of_position`` is not
@@ -883,8 +879,47 @@ def _verify_projection(
     return len(keys)
 
 
+def _read_state(
+    store: LedgerStore, new_movements: list[Movement], stored: dict[str, RecordedMovement]
+) -> _Batch:
+    """Read, in one call per kind, what the rules need for the batch's new movements."""
+    # The batch's own ItemKey and Location objects, so that the store's equal keys can
+    # be replaced by them: dict lookups then succeed on identity, without __eq__ calls.
+    items = {m.item: m.item for m in new_movements}
+    places: dict[Location, Location] = {}
+    # Balances are read for the items the batch takes from, and for serialised items
+    # (at most one in stock): an item that is only put somewhere needs none.
+    taken: set[ItemKey] = set()
+    for m in new_movements:
+        if m.from_location is not None:
+            places[m.from_location] = m.from_location
+            taken.add(m.item)
+        elif m.item.serial is not None:
+            taken.add(m.item)
+        if m.to_location is not None:
+            places[m.to_location] = m.to_location
+    lot_keys = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
+    new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
+    balances = {
+        (items.get(i, i), places.get(loc, loc), status): [qty, qty]
+        for (i, loc, status), qty in (store.balances_of(taken) if taken else {}).items()
+    }
+    serial_totals: dict[ItemKey, int] = defaultdict(int)
+    for (held, _, _), (quantity, _) in balances.items():
+        if held.serial is not None:
+            serial_totals[held] += quantity
+    return _Batch(
+        balances=balances,
+        serial_totals=serial_totals,
+        items={items.get(i, i): r for i, r in store.item_records(items).items()},
+        lots=dict(store.lot_expiries(lot_keys)) if lot_keys else {},
+        stored=stored,
+        reversed_by=dict(store.reversals_of(new_reversed)) if new_reversed else {},
+    )
+
+
 def _classify(
-    batch: list[Movement], ids: set[str], stored: dict[str, RecordedMovement]
+    batch: list[Movement], stored: dict[str, RecordedMovement]
 ) -> tuple[list[RecordedMovement | int], list[str], list[tuple[Movement, str]]]:
     """Split a batch into replays of stored movements, repeats, and new movements.
 
@@ -906,7 +941,7 @@ def _classify(
             text = instants[id(occurred_at)] = format_instant(occurred_at)
         content = movement_content(m, occurred_at_text=text)
         mid = m.id
-        original = stored.get(mid) if mid in ids else None
+        original = stored.get(mid)
         if original is not None:
             _check_replay(m, content, original.movement)
             slots.append(original)

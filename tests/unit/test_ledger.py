@@ -482,3 +482,9 @@ def test_verify_reports_a_wrong_anchor(ledger: Ledger):
     assert found.rebuilt.position == 1 and "position 1" in found.description
     beyond = ledger.verify(anchor=LedgerHead(9, "f" * 64)).discrepancies
     assert beyond == (HeadMismatch(stored=LedgerHead(9, "f" * 64), rebuilt=LedgerHead.empty()),)
+
+
+def test_text_utf8_cannot_encode_is_refused_before_storing(ledger: Ledger):
+    with pytest.raises(InvalidMovementError, match="UTF-8"):
+        ledger.post([rcv("R1", reason="half a pair \ud83d")])
+    assert ledger.head().position == 0

@@ -197,6 +197,7 @@ class LedgerStoreContract:
 
     def test_empty_store(self, store: LedgerStore) -> None:
         """An empty store has the genesis head and answers every query with nothing."""
+        assert isinstance(store, LedgerStore)  # every method of the protocol is there
         assert store.head() == LedgerHead.empty()
         assert store.head().hash == GENESIS_HASH
         assert dict(store.movements_by_id(["x"])) == {}

@@ -376,6 +376,13 @@ class LedgerComparison(RuleBasedStateMachine):
             assert self.subject.balance(item, as_of_position=past) == self.reference.balance(
                 item, as_of_position=past
             )
+        past = head // 2
+        assert self.subject.positions(location="H", as_of_position=past) == (
+            self.reference.positions(location="H", as_of_position=past)
+        )
+        assert [_entry(r) for r in self.subject.history(lot="B;2", after_position=past)] == [
+            _entry(r) for r in self.reference.history(lot="B;2", after_position=past)
+        ]
         assert self.subject.positions(lot="A'1") == self.reference.positions(lot="A'1")
         assert self.subject.positions(serial="S2") == self.reference.positions(serial="S2")
         assert self.subject.positions(gtin=_GTIN, location="H/Store") == (

@@ -1,0 +1,942 @@
+"""The SQLite store: the embedded default home of the movement ledger (DOMAIN §3.6).
+
+[`SqliteStore`][medinv.adapters.sqlite.SqliteStore] keeps the ledger in one SQLite
+file through the standard library's `sqlite3`:
+
+- the file is opened in WAL mode with ``synchronous=FULL``: when
+  [`append`][medinv.adapters.sqlite.SqliteStore.append] returns, the batch survives
+  a crash of the process or a power cut;
+- ``append`` runs in one ``BEGIN IMMEDIATE`` transaction that re-reads the ledger
+  head before writing anything: a writer whose batch was validated against an older
+  head gets [`ConcurrencyError`][medinv.errors.ConcurrencyError] and nothing is
+  written (optimistic concurrency between processes that share the file);
+- every query of the `medinv.ports.LedgerStore` port is answered
+  through an index (movements by id, position, item, lot, serial and reversed id;
+  balances by item, lot, serial and location subtree);
+- the schema is versioned: opening a file applies the migrations it lacks, and a
+  file written by a newer medinv is refused with a clear error;
+- every `sqlite3` exception is translated into a
+  [`StorageError`][medinv.errors.StorageError] (``raise ... from e``).
+
+```pycon
+>>> import pendulum
+>>> from medinv.adapters.sqlite import SqliteStore
+>>> from medinv.ports import LedgerHead
+>>> with SqliteStore(":memory:") as store:
+...     store.head() == LedgerHead.empty(), store.schema_version
+(True, 1)
+
+```
+
+Use it through the ledger service (``Ledger(SqliteStore("stock.sqlite3"))``);
+[How to use SQLite and PostgreSQL](../how-to/use-sqlite-and-postgresql.md) covers
+files, backups and concurrent writers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+import types
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Any, Final, Self, TypeVar
+
+import attrs
+import pendulum
+
+from medinv.errors import ConcurrencyError, MedinvError, StorageError
+from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.locations import Location
+from medinv.movements import Movement, MovementKind, StockPosition
+from medinv.ports import (
+    BalanceKey,
+    Commit,
+    ItemRecord,
+    LedgerHead,
+    LotKey,
+    MovementQuery,
+    PositionQuery,
+    RecordedMovement,
+)
+from medinv.status import StockStatus
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "SqliteStore"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Migration:
+    """One step of the schema's history: the SQL that takes a file to ``version``."""
+
+    version: int
+    """The schema version after this step (1, 2, 3 ...)."""
+    description: str
+    """What the step changes, for people reading the history."""
+    statements: tuple[str, ...]
+    """The DDL statements, run in order inside the migrating transaction."""
+
+
+# Conventions of the schema:
+# - text is stored verbatim; date-times as ISO 8601 text with their UTC offset (the
+#   hash chain encodes the offset), dates as ISO 8601 text;
+# - in `movements`, an absent lot, serial, location, status, reason, reference,
+#   expiry or reversed id is NULL;
+# - in the keyed tables (`balances`, `items`), an absent lot or serial is '' (a lot
+#   or serial is 1 to 20 characters, never empty), so that keys are plain equality
+#   and UNIQUE constraints hold (NULLs are distinct in SQL);
+# - a location is its path joined with '/' (segments never contain '/'); the
+#   subtree of 'A/B' is 'A/B' plus the range ['A/B/', 'A/B0') ('0' follows '/').
+_SCHEMA_V1: Final = (
+    """
+    CREATE TABLE movements (
+        position    INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        kind        TEXT NOT NULL,
+        gtin        TEXT NOT NULL,
+        lot         TEXT,
+        serial      TEXT,
+        quantity    INTEGER NOT NULL,
+        occurred_at TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        from_location TEXT,
+        from_status TEXT,
+        to_location TEXT,
+        to_status   TEXT,
+        reason      TEXT,
+        reference   TEXT,
+        expiry      TEXT,
+        reverses    TEXT,
+        recorded_at TEXT NOT NULL,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX movements_by_item ON movements (gtin, lot, serial)",
+    "CREATE INDEX movements_by_lot ON movements (lot) WHERE lot IS NOT NULL",
+    "CREATE INDEX movements_by_serial ON movements (serial) WHERE serial IS NOT NULL",
+    "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
+    """
+    CREATE TABLE balances (
+        gtin     TEXT NOT NULL,
+        lot      TEXT NOT NULL,
+        serial   TEXT NOT NULL,
+        location TEXT NOT NULL,
+        status   TEXT NOT NULL,
+        quantity INTEGER NOT NULL,
+        PRIMARY KEY (gtin, lot, serial, location, status)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX balances_by_location ON balances (location)",
+    # Partial: '' (no lot, no serial) is most rows and must not attract the planner;
+    # queries add the literal term "lot <> ''" / "serial <> ''" to use them.
+    "CREATE INDEX balances_by_lot ON balances (lot) WHERE lot <> ''",
+    "CREATE INDEX balances_by_serial ON balances (serial) WHERE serial <> ''",
+    """
+    CREATE TABLE lots (
+        gtin   TEXT NOT NULL,
+        lot    TEXT NOT NULL,
+        expiry TEXT,
+        PRIMARY KEY (gtin, lot)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE items (
+        gtin   TEXT NOT NULL,
+        lot    TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        first_received_at TEXT NOT NULL,
+        expiry TEXT,
+        PRIMARY KEY (gtin, lot, serial)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE head (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        position  INTEGER NOT NULL,
+        hash      TEXT NOT NULL
+    )
+    """,
+    "INSERT INTO head (singleton, position, hash) VALUES (1, 0, '" + "0" * 64 + "')",
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(
+        1,
+        "movements, balance projection, lot and item master data, ledger head",
+        _SCHEMA_V1,
+    ),
+)
+"""The schema's history, oldest first; a file is at the version of the last step applied."""
+
+SCHEMA_VERSION: Final = MIGRATIONS[-1].version
+"""The schema version this medinv writes; newer files are refused."""
+
+_APPLICATION_ID: Final = 0x4D444E56  # "MDNV": marks the file as a medinv ledger
+_CHUNK: Final = 500  # keys per IN (...) / VALUES list (3 variables each: well under the limit)
+_PAGE: Final = 2000  # rows per page when streaming the whole ledger
+
+_MOVEMENT_COLUMNS: Final = (
+    "position, id, kind, gtin, lot, serial, quantity, occurred_at, actor, "
+    "from_location, from_status, to_location, to_status, reason, reference, expiry, "
+    "reverses, recorded_at, prev_hash, hash"
+)
+_INSERT_MOVEMENT: Final = (
+    f"INSERT INTO movements ({_MOVEMENT_COLUMNS}) "  # noqa: S608  (constant column list)
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPSERT_BALANCE: Final = (
+    "INSERT INTO balances (gtin, lot, serial, location, status, quantity) "
+    "VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (gtin, lot, serial, location, status) "
+    "DO UPDATE SET quantity = quantity + excluded.quantity"
+)
+_DELETE_ZERO_BALANCE: Final = (
+    "DELETE FROM balances WHERE gtin = ? AND lot = ? AND serial = ? AND location = ? "
+    "AND status = ? AND quantity = 0"
+)
+_INSERT_LOT: Final = (
+    "INSERT INTO lots (gtin, lot, expiry) VALUES (?, ?, ?) ON CONFLICT (gtin, lot) DO NOTHING"
+)
+_INSERT_ITEM: Final = (
+    "INSERT INTO items (gtin, lot, serial, first_received_at, expiry) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (gtin, lot, serial) DO NOTHING"
+)
+_POSITION_SELECT: Final = (
+    "SELECT b.gtin, b.lot, b.serial, b.location, b.status, b.quantity, "
+    "CASE WHEN l.gtin IS NOT NULL THEN l.expiry ELSE i.expiry END, i.first_received_at "
+    "FROM balances AS b "
+    "LEFT JOIN lots AS l ON l.gtin = b.gtin AND l.lot = b.lot "
+    "LEFT JOIN items AS i ON i.gtin = b.gtin AND i.lot = b.lot AND i.serial = b.serial "
+    "WHERE b.quantity <> 0"
+)
+
+_KINDS: Final = {kind.value: kind for kind in MovementKind}
+_STATUSES: Final = {status.value: status for status in StockStatus}
+_MISSING_ZONE: Final = dt.timezone(dt.timedelta(hours=-23, minutes=-59), "missing")
+_isoformat = dt.datetime.isoformat
+_fromisoformat = dt.datetime.fromisoformat
+_instance = pendulum.instance
+
+_Row = tuple[Any, ...]
+
+
+def _text(value: Lot | Serial | None) -> str:
+    """A lot or serial as a key column: its text, or '' when absent."""
+    return "" if value is None else value.value
+
+
+def _subtree_bounds(location: Location) -> tuple[str, str, int]:
+    """``(path, high, n)``: the subtree is ``path <= x < high`` with x == path or x[n] == '/'.
+
+    Segments never contain '/', and '0' is the character after '/', so every path
+    below ``path`` lies in ``[path + '/', path + '0')``; the range starting at
+    ``path`` itself also holds siblings such as ``path + '-2'``, which the second
+    condition (1-based character ``n`` is '/') removes.
+    """
+    path = "/".join(location.path)
+    return path, path + "0", len(path) + 1
+
+
+class _Decoder:
+    """Turns stored rows back into values, caching the small repeated ones."""
+
+    def __init__(self) -> None:
+        self._locations: dict[str, Location] = {}
+        self._items: dict[tuple[str, str | None, str | None], ItemKey] = {}
+
+    def location(self, path: str) -> Location:
+        found = self._locations.get(path)
+        if found is None:
+            if len(self._locations) > 50_000:  # noqa: PLR2004  (bound the cache)
+                self._locations.clear()
+            found = self._locations[path] = Location(tuple(path.split("/")))
+        return found
+
+    def item(self, gtin: str, lot: str | None, serial: str | None) -> ItemKey:
+        key = (gtin, lot or None, serial or None)
+        found = self._items.get(key)
+        if found is None:
+            if len(self._items) > 50_000:  # noqa: PLR2004  (bound the cache)
+                self._items.clear()
+            found = self._items[key] = ItemKey(Gtin(gtin), key[1], key[2])
+        return found
+
+    def movement(self, row: _Row) -> RecordedMovement:
+        """Decode one movement row; a row no valid movement could have stored is corrupt."""
+        try:
+            return self._movement(row)
+        except (MedinvError, ValueError, TypeError, AttributeError, KeyError) as e:
+            raise StorageError(
+                f"the stored movement at position {row[0]!r} is corrupt "
+                f"(edited outside medinv?): {e}"
+            ) from e
+
+    def _movement(self, row: _Row) -> RecordedMovement:
+        (
+            position,
+            id_,
+            kind,
+            gtin,
+            lot,
+            serial,
+            quantity,
+            occurred_at,
+            actor,
+            from_location,
+            from_status,
+            to_location,
+            to_status,
+            reason,
+            reference,
+            expiry,
+            reverses,
+            recorded_at,
+            prev_hash,
+            hash_,
+        ) = row
+        movement = Movement(
+            id=id_,
+            kind=_KINDS[kind],
+            item=self.item(gtin, lot, serial),
+            quantity=quantity,
+            occurred_at=_instant(occurred_at),
+            actor=actor,
+            from_location=None if from_location is None else self.location(from_location),
+            from_status=None if from_status is None else _STATUSES[from_status],
+            to_location=None if to_location is None else self.location(to_location),
+            to_status=None if to_status is None else _STATUSES[to_status],
+            reason=reason,
+            reference=reference,
+            expiry=_date(expiry),
+            reverses=reverses,
+        )
+        return RecordedMovement(
+            movement=movement,
+            position=position,
+            recorded_at=_instant(recorded_at),
+            prev_hash=prev_hash,
+            hash=hash_,
+        )
+
+
+_INSTANTS: dict[str, pendulum.DateTime] = {}
+_ZONES: dict[dt.timedelta | None, dt.tzinfo | None] = {}
+_DateTime = pendulum.DateTime
+
+
+def _instant(text: str) -> pendulum.DateTime:
+    """A stored date-time, with the UTC offset it was stored with.
+
+    The same as ``pendulum.instance(datetime.fromisoformat(text))``, several times
+    faster: the time zone object is made once per offset, and the texts seen last
+    (a batch's ``recorded_at``, a delivery's ``occurred_at``) are remembered.
+    """
+    found = _INSTANTS.get(text)
+    if found is not None:
+        return found
+    parsed = _fromisoformat(text)
+    offset = parsed.utcoffset()
+    zone = _ZONES.get(offset, _MISSING_ZONE)
+    if zone is _MISSING_ZONE:
+        found = _instance(parsed)
+        zone = _ZONES[offset] = found.tzinfo
+    else:
+        found = _DateTime(
+            parsed.year,
+            parsed.month,
+            parsed.day,
+            parsed.hour,
+            parsed.minute,
+            parsed.second,
+            parsed.microsecond,
+            tzinfo=zone,
+            fold=parsed.fold,
+        )
+    if len(_INSTANTS) > 4096:  # noqa: PLR2004  (bound the cache)
+        _INSTANTS.clear()
+    _INSTANTS[text] = found
+    return found
+
+
+def _date(text: str | None) -> pendulum.Date | None:
+    if text is None:
+        return None
+    parsed = dt.date.fromisoformat(text)
+    return pendulum.Date(parsed.year, parsed.month, parsed.day)
+
+
+def _movement_row(recorded: RecordedMovement) -> _Row:
+    m = recorded.movement
+    item = m.item
+    from_location = m.from_location
+    from_status = m.from_status
+    to_location = m.to_location
+    to_status = m.to_status
+    expiry = m.expiry
+    return (
+        recorded.position,
+        m.id,
+        m.kind.value,
+        item.gtin.value,
+        None if item.lot is None else item.lot.value,
+        None if item.serial is None else item.serial.value,
+        m.quantity,
+        _isoformat(m.occurred_at),
+        m.actor,
+        None if from_location is None else "/".join(from_location.path),
+        None if from_status is None else from_status.value,
+        None if to_location is None else "/".join(to_location.path),
+        None if to_status is None else to_status.value,
+        m.reason,
+        m.reference,
+        None if expiry is None else expiry.isoformat(),
+        m.reverses,
+        _isoformat(recorded.recorded_at),
+        recorded.prev_hash,
+        recorded.hash,
+    )
+
+
+def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class SqliteStore:
+    """A `medinv.ports.LedgerStore` in one SQLite file.
+
+    Args:
+        path: The database file (created with its directories' parent existing), or
+            ``":memory:"`` for a private in-memory database (tests, examples).
+        timeout: Seconds a statement waits for another process's write lock before
+            giving up with [`ConcurrencyError`][medinv.errors.ConcurrencyError].
+        check_same_thread: Passed to `sqlite3.connect`: by default only the thread
+            that opened the store may use it; give ``False`` to share the store
+            between threads that serialise their calls themselves.
+
+    Raises:
+        StorageError: the file cannot be opened, is not a medinv ledger, or was
+            written by a newer medinv (its schema version is higher than
+            [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]).
+
+    One `SqliteStore` holds one connection. Several stores (in threads or
+    processes) may open the same file; their appends are serialised by SQLite's
+    write lock and checked against the ledger head inside the transaction.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 10.0,
+        check_same_thread: bool = True,
+    ) -> None:
+        self._path = str(path)
+        self._decoder = _Decoder()
+        self._closed = False
+        try:
+            self._db = sqlite3.connect(
+                self._path,
+                timeout=timeout,
+                isolation_level=None,
+                check_same_thread=check_same_thread,
+            )
+        except sqlite3.Error as e:
+            raise StorageError(f"cannot open the SQLite ledger {self._path!r}: {e}") from e
+        try:
+            self._configure()
+            self._version = self._migrate()
+        except BaseException:
+            self._db.close()
+            self._closed = True
+            raise
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def path(self) -> str:
+        """The database file as given (``":memory:"`` for an in-memory database)."""
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open file (after migration: ``SCHEMA_VERSION``)."""
+        return self._version
+
+    def close(self) -> None:
+        """Close the connection; further calls raise `StorageError`. Closing twice is harmless."""
+        if not self._closed:
+            self._closed = True
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        """Return the store itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"schema {self._version}"
+        return f"SqliteStore({self._path!r}, {state})"
+
+    def backup(self, target: str | os.PathLike[str]) -> None:
+        """Write a consistent copy of the ledger to the file ``target`` while it is in use.
+
+        Uses SQLite's online backup: the copy is one committed state of the ledger
+        (writers may carry on meanwhile), with the recent commits that still sit in
+        the ``-wal`` file included. Copying the database file alone with ``cp`` is
+        not a backup in WAL mode.
+
+        Raises:
+            StorageError: ``target`` cannot be written.
+        """
+        with self._translate(f"back up to {str(target)!r}"):
+            copy = sqlite3.connect(target)
+            try:
+                self._db.backup(copy)
+            finally:
+                copy.close()
+
+    def _configure(self) -> None:
+        with self._translate("configure"):
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode not in {"wal", "memory"}:  # pragma: no cover  (read-only media only)
+                raise StorageError(
+                    f"cannot switch the SQLite ledger {self._path!r} to WAL mode (got {mode!r})"
+                )
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = OFF")
+
+    def _migrate(self) -> int:
+        with self._translate("migrate the schema of"):
+            version = self._stored_version()
+            if version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"the SQLite ledger {self._path!r} has schema version {version}, newer than "
+                    f"this medinv knows ({SCHEMA_VERSION}); upgrade medinv to open it"
+                )
+            if version == SCHEMA_VERSION:
+                return version
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-read inside the write lock: another process may have migrated meanwhile.
+                version = self._stored_version()
+                for migration in MIGRATIONS:
+                    if migration.version > version:
+                        for statement in migration.statements:
+                            self._db.execute(statement)
+                        version = migration.version
+                self._db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+                self._db.execute(f"PRAGMA user_version = {version}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+            return version
+
+    def _stored_version(self) -> int:
+        application_id, version = (
+            self._db.execute("PRAGMA application_id").fetchone()[0],
+            self._db.execute("PRAGMA user_version").fetchone()[0],
+        )
+        if application_id == _APPLICATION_ID:
+            return int(version)
+        tables = self._db.execute(
+            "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'"
+        ).fetchone()[0]
+        if application_id != 0 or tables:
+            raise StorageError(
+                f"{self._path!r} is an SQLite database but not a medinv ledger "
+                f"(application id {application_id}, {tables} table(s) or index(es))"
+            )
+        return 0
+
+    # ------------------------------------------------------------------ errors
+
+    def _translate(self, action: str, *, commit: Commit | None = None) -> _Translate:
+        return _Translate(self, action, commit=commit)
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+    # ------------------------------------------------------------------ writes
+
+    def head(self) -> LedgerHead:
+        """The position and hash of the last stored movement."""
+        with self._translate("read the head of"):
+            position, hash_ = self._db.execute(
+                "SELECT position, hash FROM head WHERE singleton = 1"
+            ).fetchone()
+        return LedgerHead(position, hash_)
+
+    def append(self, commit: Commit) -> None:
+        """Store a commit atomically and durably, refusing a stale one.
+
+        Raises:
+            ConcurrencyError: the head is no longer ``commit.expected_position``, a
+                movement id, position or reversed id is already stored, or another
+                writer held the file's write lock for longer than ``timeout``.
+            StorageError: any other failure; nothing of the commit is stored.
+        """
+        if not commit.movements:
+            return
+        last = commit.movements[-1]
+        movement_rows = [_movement_row(recorded) for recorded in commit.movements]
+        balance_rows = [
+            (
+                change.item.gtin.value,
+                _text(change.item.lot),
+                _text(change.item.serial),
+                "/".join(change.location.path),
+                change.status.value,
+                change.delta,
+            )
+            for change in commit.balance_changes
+        ]
+        emptied = [row[:5] for row in balance_rows if row[5] < 0]
+        lot_rows = [
+            (lot.gtin, lot.lot, None if lot.expiry is None else lot.expiry.isoformat())
+            for lot in commit.lots
+        ]
+        item_rows = [
+            (
+                record.item.gtin.value,
+                _text(record.item.lot),
+                _text(record.item.serial),
+                _isoformat(record.first_received_at),
+                None if record.expiry is None else record.expiry.isoformat(),
+            )
+            for record in commit.items
+        ]
+        with self._translate("append to", commit=commit):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._check_head(commit.expected_position)
+                self._write(movement_rows, balance_rows, emptied, lot_rows, item_rows)
+                self._db.execute(
+                    "UPDATE head SET position = ?, hash = ? WHERE singleton = 1",
+                    (last.position, last.hash),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _check_head(self, expected: int) -> None:
+        """Inside the write transaction: refuse a batch checked against another head."""
+        (position,) = self._db.execute("SELECT position FROM head WHERE singleton = 1").fetchone()
+        if position != expected:
+            raise ConcurrencyError(
+                f"the ledger moved on: the batch was checked at position {expected}, "
+                f"the head is now at {position}; read again and retry",
+                expected=expected,
+                actual=position,
+            )
+
+    def _write(
+        self,
+        movement_rows: list[_Row],
+        balance_rows: list[_Row],
+        emptied: list[_Row],
+        lot_rows: list[_Row],
+        item_rows: list[_Row],
+    ) -> None:
+        db = self._db
+        db.executemany(_INSERT_MOVEMENT, movement_rows)
+        db.executemany(_UPSERT_BALANCE, balance_rows)
+        if emptied:
+            db.executemany(_DELETE_ZERO_BALANCE, emptied)
+        if lot_rows:
+            db.executemany(_INSERT_LOT, lot_rows)
+        if item_rows:
+            db.executemany(_INSERT_ITEM, item_rows)
+
+    # ------------------------------------------------------------------ keyed reads
+
+    def movements_by_id(self, ids: Collection[str]) -> Mapping[str, RecordedMovement]:
+        """The stored movements with the given ids."""
+        wanted = list(dict.fromkeys(ids))
+        rows: list[_Row] = []
+        with self._translate("read movements from"):
+            for chunk in _chunks(wanted):
+                marks = ", ".join("?" * len(chunk))
+                rows += self._db.execute(
+                    f"SELECT {_MOVEMENT_COLUMNS} FROM movements WHERE id IN ({marks})",  # noqa: S608  (placeholders only)
+                    chunk,
+                ).fetchall()
+        decode = self._decoder.movement
+        return {recorded.movement.id: recorded for recorded in map(decode, rows)}
+
+    def reversals_of(self, ids: Collection[str]) -> Mapping[str, str]:
+        """For each given id that a stored reversal reverses: original id -> reversal id."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, str] = {}
+        with self._translate("read reversals from"):
+            for chunk in _chunks(wanted):
+                marks = ", ".join("?" * len(chunk))
+                found.update(
+                    self._db.execute(
+                        f"SELECT reverses, id FROM movements WHERE reverses IN ({marks})",  # noqa: S608  (placeholders only)
+                        chunk,
+                    ).fetchall()
+                )
+        return found
+
+    def lot_expiries(self, keys: Collection[LotKey]) -> Mapping[LotKey, pendulum.Date | None]:
+        """Expiry master data of the given lots; unknown lots are absent."""
+        rows = self._keyed(
+            "lot master data",
+            "SELECT l.gtin, l.lot, l.expiry FROM lots AS l JOIN k "
+            "ON l.gtin = k.gtin AND l.lot = k.lot",
+            ("gtin", "lot"),
+            list(dict.fromkeys(keys)),
+        )
+        return {(gtin, lot): _date(expiry) for gtin, lot, expiry in rows}
+
+    def item_records(self, items: Collection[ItemKey]) -> Mapping[ItemKey, ItemRecord]:
+        """Master data of the given items; items never received are absent."""
+        rows = self._keyed(
+            "item master data",
+            "SELECT i.gtin, i.lot, i.serial, i.first_received_at, i.expiry FROM items AS i "
+            "JOIN k ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial",
+            ("gtin", "lot", "serial"),
+            [
+                (item.gtin.value, _text(item.lot), _text(item.serial))
+                for item in dict.fromkeys(items)
+            ],
+        )
+        item = self._decoder.item
+        records = (
+            ItemRecord(
+                item=item(gtin, lot, serial),
+                first_received_at=_instant(first),
+                expiry=_date(expiry),
+            )
+            for gtin, lot, serial, first, expiry in rows
+        )
+        return {record.item: record for record in records}
+
+    def balances_of(self, items: Collection[ItemKey]) -> Mapping[BalanceKey, int]:
+        """Every non-zero balance of the given items, at every location and in every status."""
+        rows = self._keyed(
+            "balances",
+            "SELECT b.gtin, b.lot, b.serial, b.location, b.status, b.quantity "
+            "FROM balances AS b JOIN k "
+            "ON b.gtin = k.gtin AND b.lot = k.lot AND b.serial = k.serial "
+            "WHERE b.quantity <> 0",
+            ("gtin", "lot", "serial"),
+            [
+                (item.gtin.value, _text(item.lot), _text(item.serial))
+                for item in dict.fromkeys(items)
+            ],
+        )
+        decoder = self._decoder
+        return {
+            (
+                decoder.item(gtin, lot, serial),
+                decoder.location(location),
+                StockStatus(status),
+            ): quantity
+            for gtin, lot, serial, location, status, quantity in rows
+        }
+
+    def _keyed(
+        self, what: str, select: str, columns: tuple[str, ...], keys: Sequence[tuple[str, ...]]
+    ) -> list[_Row]:
+        """Run ``select`` joined with a VALUES list ``k(columns)`` of ``keys``, chunk by chunk."""
+        rows: list[_Row] = []
+        row_marks = "(" + ", ".join("?" * len(columns)) + ")"
+        with self._translate(f"read {what} from"):
+            for chunk in _chunks(keys):
+                values = ", ".join([row_marks] * len(chunk))
+                sql = f"WITH k ({', '.join(columns)}) AS (VALUES {values}) {select}"
+                rows += self._db.execute(sql, [part for key in chunk for part in key]).fetchall()
+        return rows
+
+    # ------------------------------------------------------------------ queries
+
+    def positions(self, query: PositionQuery) -> list[StockPosition]:
+        """The non-zero balances that match ``query``, with expiry and first-received time."""
+        sql = [_POSITION_SELECT]
+        params: list[object] = []
+        if query.item is not None:
+            sql.append("AND b.gtin = ? AND b.lot = ? AND b.serial = ?")
+            item = query.item
+            params += [item.gtin.value, _text(item.lot), _text(item.serial)]
+        if query.gtin is not None:
+            sql.append("AND b.gtin = ?")
+            params.append(query.gtin.value)
+        if query.lot is not None:
+            sql.append("AND b.lot = ? AND b.lot <> ''")
+            params.append(query.lot.value)
+        if query.serial is not None:
+            sql.append("AND b.serial = ? AND b.serial <> ''")
+            params.append(query.serial.value)
+        if query.location is not None:
+            path, high, length = _subtree_bounds(query.location)
+            sql.append(
+                "AND b.location >= ? AND b.location < ? "
+                "AND (b.location = ? OR substr(b.location, ?, 1) = '/')"
+            )
+            params += [path, high, path, length]
+        if query.status is not None:
+            sql.append("AND b.status = ?")
+            params.append(query.status.value)
+        with self._translate("query stock positions in"):
+            rows = self._db.execute(" ".join(sql), params).fetchall()
+        decoder = self._decoder
+        return [
+            StockPosition(
+                item=decoder.item(gtin, lot, serial),
+                location=decoder.location(location),
+                status=StockStatus(status),
+                quantity=quantity,
+                expiry=_date(expiry),
+                received_at=None if received is None else _instant(received),
+            )
+            for gtin, lot, serial, location, status, quantity, expiry, received in rows
+        ]
+
+    def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
+        """The stored movements that match ``query``, in ascending position order.
+
+        A query on an item, GTIN, lot or serial reads its matches at once, through
+        the index; the whole ledger is streamed page by page in position order, so
+        that verifying a large ledger needs no more memory than one page.
+        """
+        where: list[str] = []
+        params: list[object] = []
+        if query.item is not None:
+            item = query.item
+            where.append("gtin = ? AND lot IS ? AND serial IS ?")
+            params += [
+                item.gtin.value,
+                None if item.lot is None else item.lot.value,
+                None if item.serial is None else item.serial.value,
+            ]
+        if query.gtin is not None:
+            where.append("gtin = ?")
+            params.append(query.gtin.value)
+        if query.lot is not None:
+            where.append("lot = ?")
+            params.append(query.lot.value)
+        if query.serial is not None:
+            where.append("serial = ?")
+            params.append(query.serial.value)
+        if query.up_to_position is not None:
+            where.append("position <= ?")
+            params.append(query.up_to_position)
+        if query.item is None and query.gtin is None and query.lot is None and query.serial is None:
+            return self._pages(where, params, query.after_position)
+        where.append("position > ?")
+        params.append(query.after_position)
+        sql = (
+            f"SELECT {_MOVEMENT_COLUMNS} FROM movements "  # noqa: S608  (constant fragments)
+            f"WHERE {' AND '.join(where)} ORDER BY position"
+        )
+        with self._translate("read the history in"):
+            rows = self._db.execute(sql, params).fetchall()
+        return map(self._decoder.movement, rows)
+
+    def _pages(
+        self, where: list[str], params: list[object], after: int
+    ) -> Iterator[RecordedMovement]:
+        sql = (
+            f"SELECT {_MOVEMENT_COLUMNS} FROM movements "  # noqa: S608  (constant fragments)
+            f"WHERE {' AND '.join([*where, 'position > ?'])} ORDER BY position LIMIT {_PAGE}"
+        )
+        decode = self._decoder.movement
+        while True:
+            with self._translate("read the movements in"):
+                rows = self._db.execute(sql, [*params, after]).fetchall()
+            yield from map(decode, rows)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][0]
+
+    def balances_snapshot(self) -> Iterator[tuple[ItemKey, Location, StockStatus, int]]:
+        """The whole stored balance projection (zero balances excluded)."""
+        with self._translate("read the balances in"):
+            rows = self._db.execute(
+                "SELECT gtin, lot, serial, location, status, quantity FROM balances "
+                "WHERE quantity <> 0"
+            ).fetchall()
+        decoder = self._decoder
+        return (
+            (
+                decoder.item(gtin, lot, serial),
+                decoder.location(location),
+                StockStatus(status),
+                quantity,
+            )
+            for gtin, lot, serial, location, status, quantity in rows
+        )
+
+
+class _Translate:
+    """Context manager: translate `sqlite3` exceptions into medinv's storage errors."""
+
+    def __init__(self, store: SqliteStore, action: str, *, commit: Commit | None = None) -> None:
+        self._store = store
+        self._action = action
+        self._commit = commit
+
+    def __enter__(self) -> None:
+        if self._store._closed:  # noqa: SLF001  (the store's own helper)
+            raise StorageError(f"the SQLite ledger {self._store.path!r} is closed")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        if exc is None or not isinstance(exc, sqlite3.Error):
+            return
+        raise _translate(
+            exc, f"cannot {self._action} the SQLite ledger {self._store.path!r}", self._commit
+        ) from exc
+
+
+_BUSY_CODES: Final = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
+_UNIQUE_COLUMNS: Final = {
+    "movements.id": "a movement id of the batch is already stored",
+    "movements.position": "a position of the batch is already taken",
+    "movements.reverses": "a movement the batch reverses is already reversed",
+}
+
+
+def _translate(error: sqlite3.Error, message: str, commit: Commit | None) -> StorageError:
+    """The medinv error for a `sqlite3` error (the caller raises it ``from error``).
+
+    - a UNIQUE violation on a movement's id, position or reversed id while
+      appending: another writer stored it first, `ConcurrencyError`;
+    - ``SQLITE_BUSY`` / ``SQLITE_LOCKED``: another connection held the lock for
+      longer than the timeout, `ConcurrencyError` (retrying is the remedy);
+    - anything else: `StorageError` naming the action, the file and the cause.
+    """
+    expected = None if commit is None else commit.expected_position
+    name = getattr(error, "sqlite_errorname", "")
+    if isinstance(error, sqlite3.IntegrityError) and commit is not None:
+        text = str(error)
+        for column, reason in _UNIQUE_COLUMNS.items():
+            if text == f"UNIQUE constraint failed: {column}":
+                return ConcurrencyError(f"{message}: {reason}", expected=expected)
+    if name in _BUSY_CODES:
+        return ConcurrencyError(
+            f"{message}: another writer held the database lock too long ({error})",
+            expected=expected,
+        )
+    return StorageError(f"{message}: {error} [{name or type(error).__name__}]")

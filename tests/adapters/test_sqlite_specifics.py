@@ -1,0 +1,506 @@
+"""What the SQLite store guarantees beyond the shared contract: file, schema, errors, indexes."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from medinv.adapters.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
+from medinv.chain import GENESIS_HASH, chain_hash
+from medinv.errors import ConcurrencyError, StorageError
+from medinv.identifiers import ItemKey
+from medinv.locations import Location
+from medinv.movements import Movement
+from medinv.ports import (
+    BalanceChange,
+    Commit,
+    ItemRecord,
+    LedgerHead,
+    LotRecord,
+    MovementQuery,
+    PositionQuery,
+    RecordedMovement,
+)
+from medinv.status import StockStatus
+
+GTIN = "04006381333931"
+AV = StockStatus.AVAILABLE
+RECORDED = pendulum.datetime(2026, 11, 23, 8, 30, 0, 123, tz="UTC")
+HOSTILE = 'O\'Brien; DROP TABLE movements; -- "x" é 漢字 🧪 \t\n' + "r" * 5000
+
+
+def chained(head: LedgerHead, movements: Iterable[Movement]) -> tuple[RecordedMovement, ...]:
+    out = []
+    prev, position = head.hash, head.position
+    for movement in movements:
+        position += 1
+        digest = chain_hash(prev, movement, position=position, recorded_at=RECORDED)
+        out.append(
+            RecordedMovement(
+                movement=movement,
+                position=position,
+                recorded_at=RECORDED,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        prev = digest
+    return tuple(out)
+
+
+def receipt(
+    id_: str, *, lot: str = "L1", qty: int = 5, to: str = "Main/Store/A1", **extra
+) -> Movement:
+    return Movement.receipt(
+        id_,
+        item=ItemKey(GTIN, lot=lot),
+        quantity=qty,
+        to=Location.parse(to),
+        occurred_at=pendulum.datetime(2026, 11, 23, 9, tz="Europe/Paris"),
+        actor="jm",
+        **extra,
+    )
+
+
+def commit_receipts(store: SqliteStore, *movements: Movement) -> Commit:
+    """Append receipts as the ledger would: chained, with their balance changes and master data."""
+    head = store.head()
+    recorded = chained(head, movements)
+    sums: dict[tuple[ItemKey, Location, StockStatus], int] = {}
+    for m in movements:
+        for location, status, delta in m.deltas():
+            key = (m.item, location, status)
+            sums[key] = sums.get(key, 0) + delta
+    lots = {
+        (m.item.gtin.value, str(m.item.lot)): LotRecord(
+            m.item.gtin.value, str(m.item.lot), m.expiry
+        )
+        for m in movements
+    }
+    known_lots = store.lot_expiries(list(lots))
+    commit = Commit(
+        expected_position=head.position,
+        movements=recorded,
+        balance_changes=tuple(BalanceChange(*key, delta) for key, delta in sums.items() if delta),
+        lots=tuple(record for key, record in lots.items() if key not in known_lots),
+        items=tuple(
+            ItemRecord(item=m.item, first_received_at=m.occurred_at)
+            for m in {m.item: m for m in movements}.values()
+            if m.item not in store.item_records([m.item])
+        ),
+    )
+    store.append(commit)
+    return commit
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "ledger.sqlite3"
+
+
+@pytest.fixture
+def store(path: Path):
+    with SqliteStore(path) as opened:
+        yield opened
+
+
+# --------------------------------------------------------------------------- file and schema
+
+
+def test_a_new_file_is_wal_durable_and_at_the_current_schema(store: SqliteStore, path: Path):
+    assert store.schema_version == SCHEMA_VERSION == MIGRATIONS[-1].version
+    assert store.head() == LedgerHead.empty()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert store._db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    assert repr(store) == f"SqliteStore({str(path)!r}, schema {SCHEMA_VERSION})"
+
+
+def test_data_survives_closing_and_reopening_the_file(path: Path):
+    with SqliteStore(path) as store:
+        commit = commit_receipts(store, receipt("R-1", reason=HOSTILE, reference=HOSTILE))
+        head = store.head()
+    with SqliteStore(path) as again:
+        assert again.head() == head
+        stored = again.movements_by_id(["R-1"])["R-1"]
+        assert stored == commit.movements[0]
+        assert stored.movement.reason == HOSTILE
+        assert stored.movement.occurred_at.isoformat() == "2026-11-23T09:00:00+01:00"
+        assert stored.recorded_at.isoformat() == RECORDED.isoformat()
+        assert chain_hash(
+            GENESIS_HASH, stored.movement, position=1, recorded_at=stored.recorded_at
+        ) == (stored.hash)
+    assert repr(again) == f"SqliteStore({str(path)!r}, closed)"
+
+
+def test_hostile_text_is_stored_verbatim_everywhere(store: SqliteStore):
+    lot = "'; --\"%_"
+    location = "Site 'x'/Zone; DROP/漢字 🧪"
+    m = receipt(
+        "R-'1'; DROP TABLE movements; --",
+        lot=lot,
+        to=location,
+        reason=HOSTILE,
+        reference=HOSTILE[::-1],
+    )
+    commit_receipts(store, m)
+    stored = store.movements_by_id([m.id])[m.id].movement
+    assert stored == m
+    assert (stored.reason, stored.reference, stored.actor) == (m.reason, m.reference, m.actor)
+    [position] = store.positions(PositionQuery(lot=lot, location="Site 'x'"))
+    assert str(position.location) == location
+    assert [r.movement.id for r in store.movements(MovementQuery(lot=lot))] == [m.id]
+
+
+def test_a_newer_schema_is_refused_with_a_clear_error(path: Path):
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match=r"schema version 2, newer than this medinv knows \(1\)"):
+        SqliteStore(path)
+
+
+def test_a_foreign_sqlite_database_is_refused(path: Path):
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE customers (name TEXT)")
+    with pytest.raises(StorageError, match="not a medinv ledger"):
+        SqliteStore(path)
+
+
+def test_migrations_run_once_and_are_idempotent_on_reopen(path: Path):
+    for _ in range(2):
+        with SqliteStore(path) as store:
+            assert store.schema_version == SCHEMA_VERSION
+    with sqlite3.connect(path) as raw:
+        names = {row[0] for row in raw.execute("SELECT name FROM sqlite_schema")}
+    assert {"movements", "balances", "lots", "items", "head"} <= names
+
+
+# --------------------------------------------------------------------------- error translation
+
+
+def test_a_file_that_is_not_a_database_raises_storage_error_from_the_driver(path: Path):
+    path.write_bytes(b"this is not an SQLite file at all" * 100)
+    with pytest.raises(StorageError, match="cannot configure") as info:
+        SqliteStore(path)
+    assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
+    assert not isinstance(info.value, ConcurrencyError)
+
+
+def test_an_unopenable_path_raises_storage_error(tmp_path: Path):
+    with pytest.raises(StorageError, match="cannot open") as info:
+        SqliteStore(tmp_path / "missing-dir" / "ledger.sqlite3")
+    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+
+
+def test_a_closed_store_raises_storage_error(path: Path):
+    store = SqliteStore(path)
+    store.close()
+    store.close()  # harmless
+    for call in (
+        store.head,
+        lambda: store.movements_by_id(["x"]),
+        lambda: list(store.movements(MovementQuery())),
+        lambda: store.positions(PositionQuery()),
+    ):
+        with pytest.raises(StorageError, match="is closed"):
+            call()
+
+
+def test_a_driver_error_inside_a_query_is_translated(store: SqliteStore):
+    store._db.execute("DROP TABLE lots")
+    with pytest.raises(StorageError, match="cannot read lot master data") as info:
+        store.lot_expiries([(GTIN, "L1")])
+    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+    assert "no such table: lots" in str(info.value)
+
+
+def test_a_failed_append_writes_nothing_and_is_translated(store: SqliteStore):
+    commit_receipts(store, receipt("R-1"))
+    # Fails after the movements and balances of the batch were written.
+    store._db.execute(
+        "CREATE TRIGGER sabotage BEFORE INSERT ON items BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+    )
+    with pytest.raises(StorageError, match=r"cannot append.*disk on fire") as info:
+        commit_receipts(store, receipt("R-2", lot="L2"))
+    assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
+    assert not isinstance(info.value, ConcurrencyError)
+    assert store.balances_of([ItemKey(GTIN, lot="L2")]) == {}
+    assert store.head().position == 1
+    assert set(store.movements_by_id(["R-1", "R-2"])) == {"R-1"}
+
+
+def test_a_stale_head_is_a_concurrency_error_and_writes_nothing(store: SqliteStore):
+    first = commit_receipts(store, receipt("R-1"))
+    stale = Commit(
+        expected_position=0, movements=chained(LedgerHead.empty(), [receipt("R-2", lot="L2")])
+    )
+    with pytest.raises(
+        ConcurrencyError, match="checked at position 0, the head is now at 1"
+    ) as info:
+        store.append(stale)
+    assert (info.value.expected, info.value.actual) == (0, 1)
+    assert store.head().hash == first.movements[0].hash
+    assert "R-2" not in store.movements_by_id(["R-2"])
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("id", "a movement id of the batch is already stored"),
+        ("reverses", "a movement the batch reverses is already reversed"),
+    ],
+)
+def test_unique_violations_while_appending_are_concurrency_errors(
+    store: SqliteStore, case: str, reason: str
+):
+    original = receipt("R-1", qty=2)
+    commit_receipts(store, original)
+    at = pendulum.datetime(2026, 11, 23, 10, tz="UTC")
+    first_reversal = Movement.reversal("V-1", of=original, occurred_at=at, actor="jm")
+    store.append(Commit(expected_position=1, movements=chained(store.head(), [first_reversal])))
+    again = (
+        receipt("R-1", qty=3)
+        if case == "id"
+        else Movement.reversal("V-2", of=original, occurred_at=at, actor="jm")
+    )
+    with pytest.raises(ConcurrencyError, match=reason) as info:
+        store.append(Commit(expected_position=2, movements=chained(store.head(), [again])))
+    assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
+    assert store.head().position == 2
+    assert store.reversals_of(["R-1"]) == {"R-1": "V-1"}
+
+
+def test_a_held_write_lock_is_a_concurrency_error_after_the_timeout(path: Path):
+    with SqliteStore(path, timeout=0.05) as store:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            with pytest.raises(ConcurrencyError, match="held the database lock") as info:
+                commit_receipts(store, receipt("R-1"))
+            assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        commit_receipts(store, receipt("R-1"))
+        assert store.head().position == 1
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def test_location_subtree_excludes_siblings_sharing_a_prefix(store: SqliteStore):
+    paths = [
+        "Main/Store",
+        "Main/Store/A1",
+        "Main/Store/A1/x",
+        "Main/Store-2",
+        "Main/Storeroom",
+        "Main/Stor",
+        "Main/Store 3/A",
+    ]
+    commit_receipts(store, *(receipt(f"R-{i}", to=p, qty=i + 1) for i, p in enumerate(paths)))
+    found = {
+        str(p.location): p.quantity for p in store.positions(PositionQuery(location="Main/Store"))
+    }
+    assert found == {"Main/Store": 1, "Main/Store/A1": 2, "Main/Store/A1/x": 3}
+    assert {str(p.location) for p in store.positions(PositionQuery(location="Main"))} == set(paths)
+
+
+def test_positions_carry_lot_expiry_and_first_receipt(store: SqliteStore):
+    commit_receipts(store, receipt("R-1", expiry="2027-06-30"), receipt("R-2", lot="L2"))
+    positions = {p.item.lot.value: p for p in store.positions(PositionQuery(gtin=GTIN, status=AV))}  # type: ignore[union-attr]
+    assert positions["L1"].expiry == pendulum.date(2027, 6, 30)
+    assert positions["L2"].expiry is None
+    assert positions["L1"].received_at == pendulum.datetime(2026, 11, 23, 8, tz="UTC")
+
+
+def test_balances_reaching_zero_disappear_from_the_projection(store: SqliteStore):
+    original = receipt("R-1", qty=4)
+    commit_receipts(store, original)
+    at = pendulum.datetime(2026, 11, 23, 10, tz="UTC")
+    reversal = Movement.reversal("V-1", of=original, occurred_at=at, actor="jm")
+    item, location = original.item, original.to_location
+    assert location is not None
+    store.append(
+        Commit(
+            expected_position=1,
+            movements=chained(store.head(), [reversal]),
+            balance_changes=(BalanceChange(item, location, AV, -4),),
+        )
+    )
+    assert list(store.balances_snapshot()) == []
+    assert store.balances_of([item]) == {}
+    assert [r.movement.id for r in store.movements(MovementQuery(item=item))] == ["R-1", "V-1"]
+    assert [r.movement.id for r in store.movements(MovementQuery(after_position=1))] == ["V-1"]
+    assert [r.movement.id for r in store.movements(MovementQuery(up_to_position=1))] == ["R-1"]
+
+
+def test_whole_ledger_reads_are_paged_in_position_order(store: SqliteStore):
+    movements = [receipt(f"R-{i:05}", qty=1) for i in range(4500)]
+    commit_receipts(store, *movements)
+    ids = [r.movement.id for r in store.movements(MovementQuery())]
+    assert ids == [m.id for m in movements]
+    later = [
+        r.position for r in store.movements(MovementQuery(after_position=4000, up_to_position=4400))
+    ]
+    assert later == list(range(4001, 4401))
+
+
+def plan(store: SqliteStore, sql: str, params: list[object]) -> str:
+    rows = store._db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+    return " | ".join(row[-1] for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("sql", "uses"),
+    [
+        ("SELECT * FROM movements WHERE id IN (?, ?)", "USING INDEX sqlite_autoindex_movements_1"),
+        ("SELECT * FROM movements WHERE reverses IN (?)", "USING INDEX movements_by_reverses"),
+        (
+            "SELECT * FROM movements WHERE gtin = ? AND lot IS ? AND serial IS ? AND position > ? ORDER BY position",
+            "USING INDEX movements_by_item",
+        ),
+        (
+            "SELECT * FROM movements WHERE lot = ? AND position > ? ORDER BY position",
+            "USING INDEX movements_by_lot",
+        ),
+        (
+            "SELECT * FROM movements WHERE serial = ? AND position > ? ORDER BY position",
+            "USING INDEX movements_by_serial",
+        ),
+        (
+            "SELECT * FROM movements WHERE gtin = ? AND position > ? ORDER BY position",
+            "USING INDEX movements_by_item",
+        ),
+        (
+            "SELECT * FROM movements WHERE position > ? ORDER BY position LIMIT 10",
+            "USING INTEGER PRIMARY KEY",
+        ),
+        (
+            "SELECT * FROM balances WHERE location >= ? AND location < ? AND (location = ? OR substr(location, ?, 1) = '/')",
+            "USING INDEX balances_by_location",
+        ),
+        ("SELECT * FROM balances WHERE lot = ? AND lot <> ''", "USING INDEX balances_by_lot"),
+        (
+            "SELECT * FROM balances WHERE serial = ? AND serial <> ''",
+            "USING INDEX balances_by_serial",
+        ),
+        (
+            "SELECT * FROM balances WHERE gtin = ? AND lot = ? AND serial = ?",
+            "USING PRIMARY KEY (gtin=? AND lot=? AND serial=?)",
+        ),
+        ("SELECT * FROM balances WHERE gtin = ?", "USING PRIMARY KEY"),
+    ],
+)
+def test_every_keyed_query_uses_an_index(store: SqliteStore, sql: str, uses: str):
+    shown = plan(store, sql, [None] * sql.count("?"))
+    assert uses in shown
+    assert "SCAN" not in shown
+
+
+def test_store_queries_as_issued_never_scan(store: SqliteStore, monkeypatch: pytest.MonkeyPatch):
+    commit_receipts(store, receipt("R-1"))
+    issued: list[tuple[str, list[object]]] = []
+    real = store._db
+
+    class Spy:
+        def execute(self, sql: str, params: Sequence[object] = ()):
+            issued.append((sql, list(params)))
+            return real.execute(sql, params)
+
+        def __getattr__(self, name: str):
+            return getattr(real, name)
+
+    monkeypatch.setattr(store, "_db", Spy())
+    item = ItemKey(GTIN, lot="L1")
+    store.movements_by_id(["R-1"])
+    store.reversals_of(["R-1"])
+    store.lot_expiries([(GTIN, "L1")])
+    store.item_records([item])
+    store.balances_of([item])
+    for query in (
+        PositionQuery(item=item),
+        PositionQuery(gtin=GTIN),
+        PositionQuery(lot="L1"),
+        PositionQuery(serial="S1"),
+        PositionQuery(location="Main/Store"),
+    ):
+        store.positions(query)
+    for mquery in (
+        MovementQuery(item=item),
+        MovementQuery(gtin=GTIN),
+        MovementQuery(lot="L1"),
+        MovementQuery(serial="S1"),
+    ):
+        list(store.movements(mquery))
+    monkeypatch.undo()
+    scans = [
+        (sql, shown)
+        for sql, params in issued
+        if "SCAN b" in (shown := plan(store, sql, params))
+        or "SCAN movements" in shown
+        or "SCAN l" in shown
+        or "SCAN i " in shown
+    ]
+    assert scans == []
+    assert len(issued) == 14
+
+
+def test_an_online_backup_is_a_consistent_openable_ledger(store: SqliteStore, tmp_path: Path):
+    commit_receipts(store, receipt("R-1"), receipt("R-2", lot="L2"))
+    target = tmp_path / "copies" / "backup.sqlite3"
+    target.parent.mkdir()
+    store.backup(target)
+    commit_receipts(store, receipt("R-3", lot="L3"))
+    with SqliteStore(target) as copy:
+        assert copy.head().position == 2
+        assert set(copy.movements_by_id(["R-1", "R-2", "R-3"])) == {"R-1", "R-2"}
+    with pytest.raises(StorageError, match="cannot back up") as info:
+        store.backup(tmp_path / "missing" / "x.sqlite3")
+    assert isinstance(info.value.__cause__, sqlite3.Error)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("kind", "TELEPORT"), ("quantity", -3), ("occurred_at", "yesterday"), ("to_location", "")],
+)
+def test_a_row_edited_into_nonsense_is_a_storage_error_naming_its_position(
+    store: SqliteStore, column: str, value: object
+):
+    commit_receipts(store, receipt("R-1"), receipt("R-2"))
+    sql = f"UPDATE movements SET {column} = ? WHERE position = 2"  # noqa: S608  (column from the test table)
+    store._db.execute(sql, (value,))
+    with pytest.raises(StorageError, match="movement at position 2 is corrupt"):
+        list(store.movements(MovementQuery()))
+    assert set(store.movements_by_id(["R-1"])) == {"R-1"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-23T09:00:00+01:00",
+        "2026-11-23T09:00:00.000123+01:00",
+        "2026-11-23T09:00:00+00:00",
+        "2026-03-29T02:30:00-09:30",
+        "2026-11-23T09:00:00.5+05:45",
+    ],
+)
+def test_stored_instants_decode_exactly_like_pendulum(text: str):
+    from medinv.adapters.sqlite import _instant  # noqa: PLC0415  (private helper under test)
+
+    expected = pendulum.instance(__import__("datetime").datetime.fromisoformat(text))
+    for _ in range(2):  # first sight, then the cached zone / instant
+        got = _instant(text)
+        assert (got, got.isoformat(), repr(got)) == (expected, expected.isoformat(), repr(expected))
+        assert type(got) is type(expected)
+    other = text.replace("T09", "T10")
+    assert (
+        _instant(other).isoformat()
+        == pendulum.instance(__import__("datetime").datetime.fromisoformat(other)).isoformat()
+    )
