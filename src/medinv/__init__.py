@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from medinv import errors
+from medinv.barcodes import Scan, parse_scan
 from medinv.dates import DatePrecision, Expiry, facility_date, is_expired, remaining_shelf_life
 from medinv.errors import (
     InvalidValueError,
@@ -50,6 +51,7 @@ __all__ = [
     "PostResult",
     "Quantity",
     "RecordedMovement",
+    "Scan",
     "Serial",
     "StockError",
     "StockPosition",
@@ -60,6 +62,7 @@ __all__ = [
     "errors",
     "facility_date",
     "is_expired",
+    "parse_scan",
     "remaining_shelf_life",
     "retry",
 ]

@@ -15,14 +15,21 @@ MedinvError
 │   │   └── IndivisibleQuantityError
 │   ├── InvalidLocationError
 │   ├── InvalidMovementError
-│   └── InvalidBarcodeError
+│   ├── InvalidBarcodeError
+│   └── CountImportError                     a count file with bad rows (each row and column named)
 ├── StockError                              a domain rule refused the operation
 │   ├── InsufficientStockError
 │   ├── StockNotIssuableError
 │   ├── SerialConflictError
 │   ├── LotMasterDataConflictError
 │   ├── IdempotencyConflictError
-│   └── ReversalError
+│   ├── ReversalError
+│   └── StocktakeError                       a stocktake rule refused the operation
+│       ├── StocktakeStateError              not allowed in the stocktake's current state
+│       ├── UnknownStocktakeError
+│       ├── CountLineError                   a line outside the scope, a bad recount, a reused id
+│       ├── FourEyesError                    the approver created the stocktake or counted a line
+│       └── ApprovalRefusedError             recounts pending or reason codes missing
 └── StorageError                            raised only by stores (driver errors translated)
     └── ConcurrencyError
 ```
@@ -43,8 +50,14 @@ invalid GTIN '0761234567890': the check digit should be 4, not 0
 
 from __future__ import annotations
 
+from typing import Final
+
 __all__ = [
+    "ApprovalRefusedError",
     "ConcurrencyError",
+    "CountImportError",
+    "CountLineError",
+    "FourEyesError",
     "IdempotencyConflictError",
     "IncompatibleUnitsError",
     "IndivisibleQuantityError",
@@ -63,8 +76,15 @@ __all__ = [
     "SerialConflictError",
     "StockError",
     "StockNotIssuableError",
+    "StocktakeError",
+    "StocktakeStateError",
     "StorageError",
+    "UnknownStocktakeError",
 ]
+
+
+_SHOWN: Final = 20
+"""How many items an error message lists before eliding the rest."""
 
 
 class MedinvError(Exception):
@@ -189,6 +209,22 @@ class InvalidBarcodeError(InvalidValueError):
         super().__init__(message)
 
 
+class CountImportError(InvalidValueError):
+    """A count file (CSV) with one or more bad rows; nothing of it was imported.
+
+    ``problems`` lists every bad cell, so that one pass over the file fixes them all.
+    """
+
+    def __init__(self, problems: tuple[tuple[int, str, str], ...], *, source: str = "CSV") -> None:
+        self.problems = problems
+        """``(row, column, what is wrong)`` for every problem; ``row`` is the file's line number."""
+        shown = "; ".join(
+            f"row {row}, column {column!r}: {reason}" for row, column, reason in problems[:_SHOWN]
+        )
+        more = f" (and {len(problems) - _SHOWN} more)" if len(problems) > _SHOWN else ""
+        super().__init__(f"{source} refused, {len(problems)} problem(s): {shown}{more}")
+
+
 # --------------------------------------------------------------------------- stock rules
 
 
@@ -297,6 +333,80 @@ class ReversalError(StockError):
         self.reason = reason
         """What is wrong."""
         super().__init__(f"reversal {movement_id!r} of {reverses!r} refused: {reason}")
+
+
+class StocktakeError(StockError):
+    """A stocktake rule refused the operation (a variance is data, never this error)."""
+
+
+class StocktakeStateError(StocktakeError):
+    """The operation is not allowed in the stocktake's current lifecycle state."""
+
+    def __init__(self, stocktake_id: str, state: object, action: str) -> None:
+        self.stocktake_id = stocktake_id
+        """The stocktake concerned."""
+        self.state = state
+        """Its current state."""
+        self.action = action
+        """What was attempted (``"approve"``, ``"add lines"`` ...)."""
+        super().__init__(f"stocktake {stocktake_id!r} is {state}: cannot {action}")
+
+
+class UnknownStocktakeError(StocktakeError):
+    """No stocktake with that id exists in the store."""
+
+    def __init__(self, stocktake_id: str) -> None:
+        self.stocktake_id = stocktake_id
+        """The id asked for."""
+        super().__init__(f"no stocktake with id {stocktake_id!r}")
+
+
+class CountLineError(StocktakeError):
+    """A count line the stocktake refuses: outside its scope, a bad recount, a reused line id."""
+
+    def __init__(self, line_id: str, reason: str) -> None:
+        self.line_id = line_id
+        """The offending line."""
+        self.reason = reason
+        """What is wrong with it."""
+        super().__init__(f"count line {line_id!r} refused: {reason}")
+
+
+class FourEyesError(StocktakeError):
+    """The approver is the stocktake's creator or counted one of the lines to approve."""
+
+    def __init__(self, stocktake_id: str, approver: str, reason: str) -> None:
+        self.stocktake_id = stocktake_id
+        """The stocktake concerned."""
+        self.approver = approver
+        """Who tried to approve."""
+        self.reason = reason
+        """Why they may not."""
+        super().__init__(f"{approver!r} may not approve stocktake {stocktake_id!r}: {reason}")
+
+
+class ApprovalRefusedError(StocktakeError):
+    """Approval refused for a reason other than four eyes: recounts pending, reasons missing."""
+
+    def __init__(
+        self,
+        stocktake_id: str,
+        reason: str,
+        keys: tuple[tuple[object, object, object], ...] = (),
+    ) -> None:
+        self.stocktake_id = stocktake_id
+        """The stocktake concerned."""
+        self.reason = reason
+        """Why approval was refused."""
+        self.keys = keys
+        """The stock keys ``(item, location, status)`` concerned."""
+        shown = ", ".join(
+            f"{item} at {location} [{getattr(status, 'value', status)}]"
+            for item, location, status in keys[:_SHOWN]
+        )
+        more = " ..." if len(keys) > _SHOWN else ""
+        suffix = f" ({shown}{more})" if keys else ""
+        super().__init__(f"stocktake {stocktake_id!r} cannot be approved: {reason}{suffix}")
 
 
 # --------------------------------------------------------------------------- storage

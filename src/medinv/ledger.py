@@ -50,7 +50,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final, NoReturn, TypeVar
 
 import attrs
@@ -354,8 +354,10 @@ class VerifyReport:
 class _Batch:
     """Working state of one post: the store's data for the batch, updated movement by movement."""
 
-    balances: dict[BalanceKey, list[int]]
-    """Per key: [balance now, balance as stored] (one dict lookup per movement side)."""
+    before: Mapping[BalanceKey, int]
+    """The stored balances of the items the batch takes from (as the store returned them)."""
+    balances: dict[BalanceKey, int]
+    """The balances the batch touched, as its movements so far leave them."""
     items: dict[ItemKey, ItemRecord]
     lots: dict[LotKey, pendulum.Date | None]
     stored: dict[str, RecordedMovement]
@@ -364,6 +366,17 @@ class _Batch:
     new_by_id: dict[str, Movement] = attrs.Factory(dict)
     new_items: list[ItemRecord] = attrs.Factory(list)
     new_lots: list[LotRecord] = attrs.Factory(list)
+
+    def changes(self) -> tuple[BalanceChange, ...]:
+        """The net balance changes of the batch (none that are zero)."""
+        before = self.before
+        out = []
+        for key, now in self.balances.items():
+            delta = now - before.get(key, 0)
+            if delta:
+                item, location, status = key
+                out.append(BalanceChange(item, location, status, delta))
+        return tuple(out)
 
 
 class Ledger:
@@ -504,11 +517,7 @@ class Ledger:
         commit = Commit(
             expected_position=head.position,
             movements=tuple(recorded),
-            balance_changes=tuple(
-                BalanceChange(item, location, status, now - before)
-                for (item, location, status), (now, before) in state.balances.items()
-                if now != before
-            ),
+            balance_changes=state.changes(),
             lots=tuple(state.new_lots),
             items=tuple(state.new_items),
         )
@@ -544,9 +553,11 @@ class Ledger:
         balances = state.balances
         quantity = m.quantity
         if m.from_location is not None and m.from_status is not None:
-            entry = balances.get((item, m.from_location, m.from_status))
-            have = 0 if entry is None else entry[0]
-            if entry is None or have < quantity:
+            key = (item, m.from_location, m.from_status)
+            have = balances.get(key)
+            if have is None:
+                have = state.before.get(key, 0)
+            if have < quantity:
                 raise InsufficientStockError(
                     item=item,
                     location=m.from_location,
@@ -555,7 +566,7 @@ class Ledger:
                     available=have,
                     movement_id=m.id,
                 )
-            entry[0] = have - quantity
+            balances[key] = have - quantity
             if item.serial is not None and m.to_location is None:
                 state.serial_totals[item] -= quantity
         if m.to_location is not None and m.to_status is not None:
@@ -563,12 +574,11 @@ class Ledger:
                 if state.serial_totals[item] > 0:
                     self._serial_conflict(m, state)
                 state.serial_totals[item] += quantity
-            key_to = (item, m.to_location, m.to_status)
-            entry = balances.get(key_to)
-            if entry is None:
-                balances[key_to] = [quantity, 0]
-            else:
-                entry[0] += quantity
+            key = (item, m.to_location, m.to_status)
+            have = balances.get(key)
+            if have is None:
+                have = state.before.get(key, 0)
+            balances[key] = have + quantity
 
     @staticmethod
     def _master_data(m: Movement, state: _Batch) -> pendulum.Date | None:
@@ -580,7 +590,9 @@ class Ledger:
         item = m.item
         record = state.items.get(item)
         stated = m.expiry
-        enters = m.to_location is not None
+        # Entering the ledger (receipt, return, adjustment in, reversal of an outbound
+        # movement): the only movements that can be an item's or a lot's first.
+        enters = m.from_location is None
         lot = item.lot
         if lot is not None:
             key = (item.gtin.value, lot.value)
@@ -617,7 +629,7 @@ class Ledger:
         item = m.item
         where = [
             f"{location} [{status.value}]"
-            for (other, location, status), (qty, _) in state.balances.items()
+            for (other, location, status), qty in {**state.before, **state.balances}.items()
             if qty > 0 and other == item
         ]
         raise SerialConflictError(
@@ -883,35 +895,36 @@ def _read_state(
     store: LedgerStore, new_movements: list[Movement], stored: dict[str, RecordedMovement]
 ) -> _Batch:
     """Read, in one call per kind, what the rules need for the batch's new movements."""
-    # The batch's own ItemKey and Location objects, so that the store's equal keys can
-    # be replaced by them: dict lookups then succeed on identity, without __eq__ calls.
-    items = {m.item: m.item for m in new_movements}
-    places: dict[Location, Location] = {}
     # Balances are read for the items the batch takes from, and for serialised items
-    # (at most one in stock): an item that is only put somewhere needs none.
+    # (at most one in stock): an item that is only put somewhere needs none. Master
+    # data is read for movements entering the ledger (first receipt?), issuing ones
+    # (expiry) and those stating an expiry (conflict?): a transfer needs none.
     taken: set[ItemKey] = set()
+    need_items: set[ItemKey] = set()
+    lot_keys: set[LotKey] = set()
     for m in new_movements:
-        if m.from_location is not None:
-            places[m.from_location] = m.from_location
-            taken.add(m.item)
-        elif m.item.serial is not None:
-            taken.add(m.item)
-        if m.to_location is not None:
-            places[m.to_location] = m.to_location
-    lot_keys = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
+        item = m.item
+        source = m.from_location
+        if source is not None or item.serial is not None:
+            taken.add(item)
+        if source is None or m.expiry is not None or m.kind in _ISSUING:
+            if item.lot is None:
+                need_items.add(item)
+            else:
+                lot_keys.add((item.gtin.value, item.lot.value))
+                if source is None:
+                    need_items.add(item)
     new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
-    balances = {
-        (items.get(i, i), places.get(loc, loc), status): [qty, qty]
-        for (i, loc, status), qty in (store.balances_of(taken) if taken else {}).items()
-    }
+    before = store.balances_of(taken) if taken else {}
     serial_totals: dict[ItemKey, int] = defaultdict(int)
-    for (held, _, _), (quantity, _) in balances.items():
+    for (held, _, _), quantity in before.items():
         if held.serial is not None:
             serial_totals[held] += quantity
     return _Batch(
-        balances=balances,
+        before=before,
+        balances={},
         serial_totals=serial_totals,
-        items={items.get(i, i): r for i, r in store.item_records(items).items()},
+        items=dict(store.item_records(need_items)) if need_items else {},
         lots=dict(store.lot_expiries(lot_keys)) if lot_keys else {},
         stored=stored,
         reversed_by=dict(store.reversals_of(new_reversed)) if new_reversed else {},

@@ -10,7 +10,7 @@ file through the standard library's `sqlite3`:
   head before writing anything: a writer whose batch was validated against an older
   head gets [`ConcurrencyError`][medinv.errors.ConcurrencyError] and nothing is
   written (optimistic concurrency between processes that share the file);
-- every query of the `medinv.ports.LedgerStore` port is answered
+- every query of the [`LedgerStore`][medinv.ports.LedgerStore] port is answered
   through an index (movements by id, position, item, lot, serial and reversed id;
   balances by item, lot, serial and location subtree);
 - the schema is versioned: opening a file applies the migrations it lacks, and a
@@ -18,17 +18,25 @@ file through the standard library's `sqlite3`:
 - every `sqlite3` exception is translated into a
   [`StorageError`][medinv.errors.StorageError] (``raise ... from e``).
 
+Use it through the ledger service, which checks the rules and hands the store
+what to write:
+
 ```pycon
->>> import pendulum
+>>> from medinv import ItemKey, Location, Movement
 >>> from medinv.adapters.sqlite import SqliteStore
->>> from medinv.ports import LedgerHead
->>> with SqliteStore(":memory:") as store:
-...     store.head() == LedgerHead.empty(), store.schema_version
-(True, 1)
+>>> from medinv.ledger import Ledger
+>>> receipt = Movement.receipt(
+...     "DN-1/1", item=ItemKey("04006381333931", lot="L1"), quantity=12,
+...     to=Location.parse("CHU/Store/A1"), occurred_at="2026-11-23T09:00:00+01:00", actor="jm",
+... )
+>>> with SqliteStore(":memory:") as store:  # a file path in real use
+...     ledger = Ledger(store)
+...     _ = ledger.post([receipt])
+...     ledger.balance(gtin="04006381333931", location="CHU/Store"), store.schema_version
+(12, 1)
 
 ```
 
-Use it through the ledger service (``Ledger(SqliteStore("stock.sqlite3"))``);
 [How to use SQLite and PostgreSQL](../how-to/use-sqlite-and-postgresql.md) covers
 files, backups and concurrent writers.
 """
@@ -47,7 +55,7 @@ import attrs
 import pendulum
 
 from medinv.errors import ConcurrencyError, MedinvError, StorageError
-from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.identifiers import Gtin, ItemKey
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind, StockPosition
 from medinv.ports import (
@@ -223,11 +231,6 @@ _instance = pendulum.instance
 _Row = tuple[Any, ...]
 
 
-def _text(value: Lot | Serial | None) -> str:
-    """A lot or serial as a key column: its text, or '' when absent."""
-    return "" if value is None else value.value
-
-
 def _subtree_bounds(location: Location) -> tuple[str, str, int]:
     """``(path, high, n)``: the subtree is ``path <= x < high`` with x == path or x[n] == '/'.
 
@@ -256,12 +259,13 @@ class _Decoder:
         return found
 
     def item(self, gtin: str, lot: str | None, serial: str | None) -> ItemKey:
-        key = (gtin, lot or None, serial or None)
+        """The item of stored columns (absent lot or serial: ``None`` or '')."""
+        key = (gtin, lot, serial)
         found = self._items.get(key)
         if found is None:
             if len(self._items) > 50_000:  # noqa: PLR2004  (bound the cache)
                 self._items.clear()
-            found = self._items[key] = ItemKey(Gtin(gtin), key[1], key[2])
+            found = self._items[key] = ItemKey(Gtin(gtin), lot or None, serial or None)
         return found
 
     def movement(self, row: _Row) -> RecordedMovement:
@@ -361,43 +365,93 @@ def _instant(text: str) -> pendulum.DateTime:
     return found
 
 
+_DATES: dict[str, pendulum.Date] = {}
+
+
 def _date(text: str | None) -> pendulum.Date | None:
+    """A stored date (expiries repeat: a lot's date is read with every position of it)."""
     if text is None:
         return None
-    parsed = dt.date.fromisoformat(text)
-    return pendulum.Date(parsed.year, parsed.month, parsed.day)
+    found = _DATES.get(text)
+    if found is None:
+        parsed = dt.date.fromisoformat(text)
+        if len(_DATES) > 4096:  # noqa: PLR2004  (bound the cache)
+            _DATES.clear()
+        found = _DATES[text] = pendulum.Date(parsed.year, parsed.month, parsed.day)
+    return found
 
 
-def _movement_row(recorded: RecordedMovement) -> _Row:
-    m = recorded.movement
-    item = m.item
-    from_location = m.from_location
-    from_status = m.from_status
-    to_location = m.to_location
-    to_status = m.to_status
-    expiry = m.expiry
-    return (
-        recorded.position,
-        m.id,
-        m.kind.value,
-        item.gtin.value,
-        None if item.lot is None else item.lot.value,
-        None if item.serial is None else item.serial.value,
-        m.quantity,
-        _isoformat(m.occurred_at),
-        m.actor,
-        None if from_location is None else "/".join(from_location.path),
-        None if from_status is None else from_status.value,
-        None if to_location is None else "/".join(to_location.path),
-        None if to_status is None else to_status.value,
-        m.reason,
-        m.reference,
-        None if expiry is None else expiry.isoformat(),
-        m.reverses,
-        _isoformat(recorded.recorded_at),
-        recorded.prev_hash,
-        recorded.hash,
-    )
+class _Encoder:
+    """Turns values into stored columns, caching the small repeated ones (paths, items)."""
+
+    def __init__(self) -> None:
+        self._paths: dict[Location, str] = {}
+        self._items: dict[ItemKey, tuple[str, str | None, str | None]] = {}
+        self._last_instant: dt.datetime | None = None
+        self._last_text = ""
+
+    def path(self, location: Location) -> str:
+        found = self._paths.get(location)
+        if found is None:
+            if len(self._paths) > 50_000:  # noqa: PLR2004  (bound the cache)
+                self._paths.clear()
+            found = self._paths[location] = "/".join(location.path)
+        return found
+
+    def item(self, item: ItemKey) -> tuple[str, str | None, str | None]:
+        """``(gtin, lot, serial)`` with ``None`` for an absent lot or serial."""
+        found = self._items.get(item)
+        if found is None:
+            if len(self._items) > 50_000:  # noqa: PLR2004  (bound the cache)
+                self._items.clear()
+            lot, serial = item.lot, item.serial
+            found = self._items[item] = (
+                item.gtin.value,
+                None if lot is None else lot.value,
+                None if serial is None else serial.value,
+            )
+        return found
+
+    def key(self, item: ItemKey) -> tuple[str, str, str]:
+        """``(gtin, lot, serial)`` as key columns: '' for an absent lot or serial."""
+        gtin, lot, serial = self.item(item)
+        return gtin, lot or "", serial or ""
+
+    def instant(self, value: dt.datetime) -> str:
+        # A batch shares one recorded_at and often one occurred_at object.
+        if value is not self._last_instant:
+            self._last_text = _isoformat(value)
+            self._last_instant = value
+        return self._last_text
+
+    def movement(self, recorded: RecordedMovement, recorded_at: str) -> _Row:
+        m = recorded.movement
+        from_location = m.from_location
+        from_status = m.from_status
+        to_location = m.to_location
+        to_status = m.to_status
+        expiry = m.expiry
+        path = self.path
+        return (
+            recorded.position,
+            m.id,
+            m.kind._value_,
+            *self.item(m.item),
+            m.quantity,
+            self.instant(m.occurred_at),
+            m.actor,
+            None if from_location is None else path(from_location),
+            None if from_status is None else from_status._value_,
+            None if to_location is None else path(to_location),
+            None if to_status is None else to_status._value_,
+            m.reason,
+            m.reference,
+            None if expiry is None else expiry.isoformat(),
+            m.reverses,
+            recorded_at,
+            recorded.prev_hash,
+            recorded.hash,
+        )
 
 
 def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
@@ -406,7 +460,7 @@ def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
 
 
 class SqliteStore:
-    """A `medinv.ports.LedgerStore` in one SQLite file.
+    """A [`LedgerStore`][medinv.ports.LedgerStore] in one SQLite file.
 
     Args:
         path: The database file (created with its directories' parent existing), or
@@ -436,6 +490,7 @@ class SqliteStore:
     ) -> None:
         self._path = str(path)
         self._decoder = _Decoder()
+        self._encoder = _Encoder()
         self._closed = False
         try:
             self._db = sqlite3.connect(
@@ -593,14 +648,19 @@ class SqliteStore:
         if not commit.movements:
             return
         last = commit.movements[-1]
-        movement_rows = [_movement_row(recorded) for recorded in commit.movements]
+        encode = self._encoder
+        recorded_at = _isoformat(last.recorded_at)
+        movement_rows = [
+            encode.movement(recorded, recorded_at)
+            if recorded.recorded_at is last.recorded_at
+            else encode.movement(recorded, _isoformat(recorded.recorded_at))
+            for recorded in commit.movements
+        ]
         balance_rows = [
             (
-                change.item.gtin.value,
-                _text(change.item.lot),
-                _text(change.item.serial),
-                "/".join(change.location.path),
-                change.status.value,
+                *encode.key(change.item),
+                encode.path(change.location),
+                change.status._value_,
                 change.delta,
             )
             for change in commit.balance_changes
@@ -612,9 +672,7 @@ class SqliteStore:
         ]
         item_rows = [
             (
-                record.item.gtin.value,
-                _text(record.item.lot),
-                _text(record.item.serial),
+                *encode.key(record.item),
                 _isoformat(record.first_received_at),
                 None if record.expiry is None else record.expiry.isoformat(),
             )
@@ -712,10 +770,7 @@ class SqliteStore:
             "SELECT i.gtin, i.lot, i.serial, i.first_received_at, i.expiry FROM items AS i "
             "JOIN k ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial",
             ("gtin", "lot", "serial"),
-            [
-                (item.gtin.value, _text(item.lot), _text(item.serial))
-                for item in dict.fromkeys(items)
-            ],
+            [self._encoder.key(item) for item in dict.fromkeys(items)],
         )
         item = self._decoder.item
         records = (
@@ -737,18 +792,11 @@ class SqliteStore:
             "ON b.gtin = k.gtin AND b.lot = k.lot AND b.serial = k.serial "
             "WHERE b.quantity <> 0",
             ("gtin", "lot", "serial"),
-            [
-                (item.gtin.value, _text(item.lot), _text(item.serial))
-                for item in dict.fromkeys(items)
-            ],
+            [self._encoder.key(item) for item in dict.fromkeys(items)],
         )
-        decoder = self._decoder
+        item, location_of, statuses = self._decoder.item, self._decoder.location, _STATUSES
         return {
-            (
-                decoder.item(gtin, lot, serial),
-                decoder.location(location),
-                StockStatus(status),
-            ): quantity
+            (item(gtin, lot, serial), location_of(location), statuses[status]): quantity
             for gtin, lot, serial, location, status, quantity in rows
         }
 
@@ -774,7 +822,7 @@ class SqliteStore:
         if query.item is not None:
             sql.append("AND b.gtin = ? AND b.lot = ? AND b.serial = ?")
             item = query.item
-            params += [item.gtin.value, _text(item.lot), _text(item.serial)]
+            params += self._encoder.key(item)
         if query.gtin is not None:
             sql.append("AND b.gtin = ?")
             params.append(query.gtin.value)
@@ -801,7 +849,7 @@ class SqliteStore:
             StockPosition(
                 item=decoder.item(gtin, lot, serial),
                 location=decoder.location(location),
-                status=StockStatus(status),
+                status=_STATUSES[status],
                 quantity=quantity,
                 expiry=_date(expiry),
                 received_at=None if received is None else _instant(received),
@@ -878,7 +926,7 @@ class SqliteStore:
             (
                 decoder.item(gtin, lot, serial),
                 decoder.location(location),
-                StockStatus(status),
+                _STATUSES[status],
                 quantity,
             )
             for gtin, lot, serial, location, status, quantity in rows

@@ -84,8 +84,20 @@ class Scan:
     """GS1 only: AI code → raw value, in the order read. Read-only."""
     raw: str
     """The scanner input exactly as received."""
+    symbology_identifier: str | None = None
+    """The AIM symbology identifier the scanner sent (e.g. ``"]d2"``), or ``None``."""
     warnings: tuple[str, ...] = ()
-    """What lenient mode accepted that strict mode refuses; empty in strict mode."""
+    """What was accepted although the scan is not as the standard writes it: lint problems
+    that lenient mode accepts (strict mode refuses them), and FNC1 separators recovered
+    because exactly one reading of the scan is valid. Empty for a clean scan."""
+    valid_until: pendulum.Date | None = None
+    """MA code ``.V`` (有效期至, valid until): the last day of validity as printed.
+    `expiry` is the earlier of this and the ``.E`` expiry date."""
+    sterilisation_lot: str | None = None
+    """MA code ``.D``: the sterilisation lot (batch), verbatim."""
+    hibc_link: str | None = None
+    """HIBC link character: the primary's check character, which a separately printed
+    secondary symbol repeats. For a secondary read alone, the link character it carries."""
 
     def item_key(self) -> ItemKey:
         """The stock item this scan names (GS1 GTIN, lot and serial).

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from medinv import __version__
-from medinv.cli import _demo
+from medinv.cli import _demo, _parse
 
 __all__ = ["main"]
 
@@ -25,6 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser("demo", help="run the guided demo")
     _demo.configure(demo)
+    parse = commands.add_parser(
+        "parse", help="parse scanner input (GS1, Digital Link, GTIN, SSCC) and show the fields"
+    )
+    _parse.configure(parse)
     return parser
 
 

@@ -1,0 +1,381 @@
+"""Benchmark: the movement ledger on its stores against raw inserts, and lookup scaling.
+
+Usage::
+
+    python benchmarks/bench_ledger.py [--quick] [--seed N] [--postgres DSN]
+
+Two measurements, one row per backend (SQLite always; PostgreSQL with
+``--postgres``), all in one run:
+
+1. **Posting.** ``N`` movements (receipts, transfers, issues over a pool of items
+   and locations; 200,000 full, 20,000 quick) posted in batches of 1,000 through
+   ``Ledger(store).post`` (every rule checked, hash chain, balance projection,
+   master data, one durable transaction per batch) against the raw driver's
+   ``executemany`` of the same movements as pre-built tuples into a bare table
+   (no index, no rule, no projection; one transaction per batch, same durability
+   settings). Target: medinv <= 3x raw.
+2. **Lookup.** The same balance queries (one item at a location subtree, one
+   GTIN everywhere, one lot's positions) on a ledger of 1,000 movements and on
+   one of 1,000,000 (100,000 quick), over the same pool of items, so that the
+   answers have the same size. Target: large <= 2x small (indexed, not scanned).
+
+Backends are rows of a table (`BACKENDS`): each is a `Backend` with a function
+that opens a fresh empty store and one that measures the raw baseline. The
+PostgreSQL peer plugs in through `postgres_backend` (filled in with the
+PostgreSQL store); nothing else in the script knows about it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+import pendulum
+
+from medinv.adapters.sqlite import SqliteStore
+from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger
+from medinv.locations import Location
+from medinv.movements import Movement
+from medinv.ports import LedgerStore
+from medinv.status import StockStatus
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._harness import table
+
+BATCH = 1_000
+GTINS = ("04006381333931", "00614141000418", "09506000134352", "05901234123457")
+AVAILABLE = StockStatus.AVAILABLE
+CLOCK = pendulum.datetime(2026, 11, 23, 7, 0, tz="UTC")
+
+Row = tuple[object, ...]
+
+
+# --------------------------------------------------------------------------- workload
+
+
+@dataclass
+class Workload:
+    """Valid movements in batches, generated with a running balance so that rules pass.
+
+    Each item is stocked at three neighbouring locations of ``locations`` (a central
+    store shelf and nearby ward cabinets), as in a hospital; receipts, transfers
+    between those and issues out of them keep every balance non-negative.
+    """
+
+    seed: int
+    name: str = "M"
+    gtins: tuple[str, ...] = GTINS
+    items: int = 1_000
+    locations: int = 20
+    counter: int = 0
+    rng: random.Random = field(init=False)
+    stock: dict[tuple[int, int], int] = field(default_factory=dict)
+    _keys: list[tuple[int, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.item_keys = [
+            ItemKey(self.gtins[i % len(self.gtins)], lot=f"{self.name}-{i // len(self.gtins):05d}")
+            for i in range(self.items)
+        ]
+        self.places = [
+            Location.parse(f"CHU-Nord/{'Pharmacy' if j % 2 else 'Store'}/Z{j % 4}/B{j:03d}")
+            for j in range(self.locations)
+        ]
+        self.at = pendulum.datetime(2026, 11, 23, 9, tz="Europe/Paris")
+
+    def batches(self, total: int, size: int = BATCH) -> Iterator[list[Movement]]:
+        while total > 0:
+            n = min(size, total)
+            yield [self.next() for _ in range(n)]
+            total -= n
+
+    def home(self, i: int) -> int:
+        return (i + self.rng.randrange(3)) % self.locations
+
+    def next(self) -> Movement:
+        self.counter += 1
+        rng, mid = self.rng, f"{self.name}-{self.counter:08d}"
+        roll = rng.random()
+        if roll < 0.4 or not self.stock:
+            i = rng.randrange(self.items)
+            j = self.home(i)
+            self.stock[(i, j)] = self.stock.get((i, j), 0) + 50
+            return Movement.receipt(
+                mid,
+                item=self.item_keys[i],
+                quantity=50,
+                to=self.places[j],
+                occurred_at=self.at,
+                actor="bench",
+                expiry="2030-12-31",
+                reference=f"DN-{self.counter // 100}",
+            )
+        (i, j), have = self._some_stock()
+        quantity = rng.randint(1, min(have, 10))
+        self.stock[(i, j)] = have - quantity
+        if self.stock[(i, j)] == 0:
+            del self.stock[(i, j)]
+        k = self.home(i)
+        if roll < 0.8 and k != j:
+            self.stock[(i, k)] = self.stock.get((i, k), 0) + quantity
+            return Movement.transfer(
+                mid,
+                item=self.item_keys[i],
+                quantity=quantity,
+                source=self.places[j],
+                to=self.places[k],
+                occurred_at=self.at,
+                actor="bench",
+            )
+        return Movement.issue(
+            mid,
+            item=self.item_keys[i],
+            quantity=quantity,
+            source=self.places[j],
+            occurred_at=self.at,
+            actor="bench",
+            reference=f"WARD-{j}",
+        )
+
+    def _some_stock(self) -> tuple[tuple[int, int], int]:
+        keys = self._keys if len(self._keys) == len(self.stock) else list(self.stock)
+        self._keys = keys
+        while True:
+            key = keys[self.rng.randrange(len(keys))]
+            have = self.stock.get(key, 0)
+            if have > 0:
+                return key, have
+            self._keys = keys = list(self.stock)
+
+
+def raw_row(m: Movement) -> Row:
+    """The movement as the flat row a hand-written insert would store."""
+    return (
+        m.id,
+        m.kind.value,
+        m.item.gtin.value,
+        None if m.item.lot is None else m.item.lot.value,
+        None if m.item.serial is None else m.item.serial.value,
+        m.quantity,
+        m.occurred_at.isoformat(),
+        m.actor,
+        None if m.from_location is None else str(m.from_location),
+        None if m.from_status is None else m.from_status.value,
+        None if m.to_location is None else str(m.to_location),
+        None if m.to_status is None else m.to_status.value,
+        m.reason,
+        m.reference,
+        None if m.expiry is None else m.expiry.isoformat(),
+        m.reverses,
+    )
+
+
+# --------------------------------------------------------------------------- backends
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds, and CPU seconds of this process (the server's are not counted)."""
+
+    wall: float
+    cpu: float
+
+
+class Timer:
+    """``with Timer() as t: ...`` then ``t.timing``."""
+
+    timing = Timing(0.0, 0.0)
+
+    def __enter__(self) -> Self:
+        gc.collect()
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.timing = Timing(time.perf_counter() - self._wall, time.process_time() - self._cpu)
+
+
+@dataclass
+class Backend:
+    """One store under test, and the raw baseline of its driver."""
+
+    name: str
+    """Shown in the tables."""
+    open_store: Callable[[str], LedgerStore]
+    """Open a fresh, empty store; the argument names it (a file stem, a schema ...)."""
+    raw_insert: Callable[[str, list[list[Row]]], Timing]
+    """Insert the batches of rows into a bare table, one transaction each, timed."""
+
+
+def sqlite_backend(folder: Path) -> Backend:
+    """SQLite: `SqliteStore` on a file vs `sqlite3.executemany` into a bare table."""
+
+    def open_store(name: str) -> LedgerStore:
+        return SqliteStore(folder / f"{name}.sqlite3")
+
+    def raw_insert(name: str, batches: list[list[Row]]) -> Timing:
+        db = sqlite3.connect(folder / f"{name}-raw.sqlite3", isolation_level=None)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute(
+            "CREATE TABLE movements (id TEXT, kind TEXT, gtin TEXT, lot TEXT, serial TEXT, "
+            "quantity INTEGER, occurred_at TEXT, actor TEXT, from_location TEXT, "
+            "from_status TEXT, to_location TEXT, to_status TEXT, reason TEXT, reference TEXT, "
+            "expiry TEXT, reverses TEXT)"
+        )
+        insert = "INSERT INTO movements VALUES (" + ", ".join("?" * 16) + ")"
+        with Timer() as timer:
+            for rows in batches:
+                db.execute("BEGIN")
+                db.executemany(insert, rows)
+                db.execute("COMMIT")
+        db.close()
+        return timer.timing
+
+    return Backend("SQLite (file, WAL, synchronous=FULL)", open_store, raw_insert)
+
+
+def postgres_backend(dsn: str) -> Backend:
+    """PostgreSQL: `PostgresStore` vs psycopg ``executemany`` into a bare table."""
+    raise SystemExit(f"the PostgreSQL peer is not available in this build (DSN {dsn!r})")
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def post_all(ledger: Ledger, batches: list[list[Movement]]) -> Timing:
+    with Timer() as timer:
+        for batch in batches:
+            ledger.post(batch)
+    return timer.timing
+
+
+def bench_posting(backend: Backend, total: int, seed: int) -> list[object]:
+    batches = list(Workload(seed).batches(total))
+    rows = [[raw_row(m) for m in batch] for batch in batches]
+    raw = backend.raw_insert("posting", rows)
+    with backend.open_store("posting") as store:
+        ledger = Ledger(store, clock=lambda: CLOCK)
+        medinv = post_all(ledger, batches)
+        if ledger.head().position != total:
+            raise SystemExit(f"posted {ledger.head().position} movements, not {total}")
+    return [
+        backend.name,
+        f"{total:,}",
+        f"{raw.wall:.2f} s",
+        f"{medinv.wall:.2f} s",
+        f"{total / medinv.wall:,.0f}/s",
+        f"{medinv.wall / raw.wall:.1f}x",
+        "yes" if medinv.wall / raw.wall <= 3 else "NO",
+        f"{raw.cpu:.2f} s / {medinv.cpu:.2f} s = {medinv.cpu / max(raw.cpu, 1e-9):.1f}x",
+    ]
+
+
+PROBE_GTIN = "09501101530003"
+
+
+def build(backend: Backend, name: str, filler: int, seed: int) -> tuple[LedgerStore, Workload]:
+    """A ledger of ``filler`` movements on 5,000 items, then the same 1,000 probe movements."""
+    store = backend.open_store(name)
+    ledger = Ledger(store, clock=lambda: CLOCK)
+    for batch in Workload(seed + 1, name="F", items=5_000).batches(filler, size=5_000):
+        ledger.post(batch)
+    probe = Workload(seed, name="P", gtins=(PROBE_GTIN,), items=50)
+    for batch in probe.batches(1_000):
+        ledger.post(batch)
+    return store, probe
+
+
+def lookups(store: LedgerStore, probe: Workload, rounds: int) -> tuple[float, list[object]]:
+    """Median seconds of one round of three balance queries on probe items, and the answers."""
+    ledger = Ledger(store, clock=lambda: CLOCK)
+    rng = random.Random(1)
+    subtree = Location.parse("CHU-Nord/Store")
+    times = []
+    answers: list[object] = []
+    for _ in range(rounds):
+        item = probe.item_keys[rng.randrange(probe.items)]
+        start = time.perf_counter()
+        at_store = ledger.balance(item, location=subtree, status=AVAILABLE)
+        everywhere = ledger.balance(gtin=item.gtin)
+        positions = ledger.positions(lot=item.lot, status=AVAILABLE)
+        times.append(time.perf_counter() - start)
+        answers.append((at_store, everywhere, [(str(p.location), p.quantity) for p in positions]))
+    return statistics.median(times), answers
+
+
+def bench_lookup(backend: Backend, large: int, seed: int) -> list[object]:
+    small = 1_000
+    timings, answers = [], []
+    for name, filler in (("small", 0), ("large", large - small)):
+        store, probe = build(backend, f"lookup-{name}", filler, seed)
+        with store:
+            took, found = lookups(store, probe, rounds=300)
+        timings.append(took)
+        answers.append(found)
+    if answers[0] != answers[1]:
+        raise SystemExit("the probe answers must not depend on the ledger's size")
+    small_t, large_t = timings
+    return [
+        backend.name,
+        f"{small:,}",
+        f"{large:,}",
+        f"{small_t * 1e3:.2f} ms",
+        f"{large_t * 1e3:.2f} ms",
+        f"{large_t / small_t:.2f}x",
+        "yes" if large_t / small_t <= 2 else "NO",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (well under a minute)")
+    parser.add_argument("--seed", type=int, default=20261123, help="random seed")
+    parser.add_argument("--postgres", metavar="DSN", help="also measure the PostgreSQL store")
+    args = parser.parse_args()
+    posting = 10_000 if args.quick else 200_000
+    large = 50_000 if args.quick else 1_000_000
+    with tempfile.TemporaryDirectory(prefix="medinv-bench-") as tmp:
+        backends = [sqlite_backend(Path(tmp))]
+        if args.postgres:
+            backends.append(postgres_backend(args.postgres))
+        print(f"medinv ledger benchmark ({'quick' if args.quick else 'full'}), seed {args.seed}")
+        print(f"\nPosting {posting:,} movements in batches of {BATCH:,}: medinv vs raw executemany")
+        print(
+            table(
+                [
+                    "backend",
+                    "movements",
+                    "raw",
+                    "medinv",
+                    "medinv rate",
+                    "ratio",
+                    "<= 3x",
+                    "CPU of this process: raw / medinv",
+                ],
+                [bench_posting(b, posting, args.seed) for b in backends],
+            )
+        )
+        print(f"\nBalance lookups: ledger of 1,000 vs {large:,} movements (median of 300 rounds)")
+        print(
+            table(
+                ["backend", "small", "large", "small time", "large time", "ratio", "<= 2x"],
+                [bench_lookup(b, large, args.seed) for b in backends],
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,342 @@
+"""Count line intake: scans, CSV files, and lines from several devices merged."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import importlib
+import io
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, Final
+
+from medinv.barcodes import Scan
+from medinv.dates import to_date, to_datetime
+from medinv.errors import (
+    CountImportError,
+    CountLineError,
+    InvalidDateError,
+    InvalidValueError,
+    MedinvError,
+)
+from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.locations import Location
+from medinv.status import StockStatus
+from medinv.stocktake._model import CountLine, CountSource
+
+__all__ = [
+    "CSV_COLUMNS",
+    "count_line_from_scan",
+    "duplicate_serials",
+    "import_counts_csv",
+    "merge_lines",
+]
+
+CSV_COLUMNS: Final = (
+    "location",
+    "gtin",
+    "lot",
+    "serial",
+    "quantity",
+    "counted_at",
+    "counter",
+    "device",
+    "status",
+    "expiry",
+    "line_id",
+    "recount_of",
+)
+"""The columns a count file may have (header row, any order, case-insensitive).
+
+Required: ``location``, ``gtin``, ``quantity``; ``counted_at`` and ``counter`` unless
+given as defaults to [`import_counts_csv`][medinv.stocktake.import_counts_csv].
+"""
+
+_REQUIRED: Final = ("location", "gtin", "quantity")
+_VERBATIM: Final = frozenset({"lot", "serial"})  # DOMAIN §1.2: no trimming
+
+
+def _default_parse() -> Callable[[str], Scan]:
+    parse = getattr(importlib.import_module("medinv"), "parse_scan", None)
+    if parse is None:
+        msg = "no barcode parser is installed in this medinv: pass parse= (text -> Scan)"
+        raise InvalidValueError(msg)
+    return parse  # type: ignore[no-any-return]
+
+
+def count_line_from_scan(
+    scan: Scan | str,
+    *,
+    line_id: str,
+    counter: str,
+    device: str,
+    counted_at: dt.datetime | str,
+    location: Location,
+    quantity: int | None = None,
+    status: StockStatus = StockStatus.AVAILABLE,
+    recount_of: str | None = None,
+    parse: Callable[[str], Scan] | None = None,
+) -> CountLine:
+    """A count line from one scanner read.
+
+    Args:
+        scan: the read, parsed (a `medinv.barcodes.Scan`) or as scanned text.
+        line_id: the line's id (a device re-sending it sends the same id).
+        counter: who scanned.
+        device: which scanner.
+        counted_at: when.
+        location: the place being counted.
+        quantity: units counted; default: the scan's own quantity (AI 30), else 1.
+        status: the status counted.
+        recount_of: the line this one recounts.
+        parse: turns scanned text into a ``Scan``; default ``medinv.parse_scan``.
+
+    Raises:
+        InvalidValueError: the text is not a valid barcode, or names no GTIN.
+    """
+    if isinstance(scan, str):
+        scan = (parse or _default_parse())(scan)
+    item = scan.item_key()
+    if quantity is None:
+        quantity = scan.quantity if scan.quantity is not None else 1
+    return CountLine(
+        id=line_id,
+        counter=counter,
+        device=device,
+        counted_at=counted_at,
+        location=location,
+        item=item,
+        quantity=quantity,
+        status=status,
+        expiry=scan.expiry,
+        source=CountSource.SCAN,
+        recount_of=recount_of,
+        raw=scan.raw,
+    )
+
+
+def import_counts_csv(
+    source: str | IO[str],
+    *,
+    counter: str | None = None,
+    device: str = "csv",
+    counted_at: dt.datetime | str | None = None,
+    delimiter: str = ",",
+) -> list[CountLine]:
+    """Count lines from a CSV count file, all or nothing.
+
+    The first row names the columns (see [`CSV_COLUMNS`][medinv.stocktake.CSV_COLUMNS]).
+    Without a ``line_id`` column, line ids are derived from the file's content and the
+    row number, so importing the same file twice adds nothing the second time.
+
+    Args:
+        source: the file's text, or an open text file.
+        counter: who counted, for rows without a ``counter`` value.
+        device: the device, for rows without a ``device`` value.
+        counted_at: when, for rows without a ``counted_at`` value.
+        delimiter: the field separator.
+
+    Raises:
+        CountImportError: the file has bad rows; ``problems`` names each row (the
+            file's line number, header = 1) and column. No line is returned.
+    """
+    text = source if isinstance(source, str) else source.read()
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    problems: list[tuple[int, str, str]] = []
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        raise CountImportError(((1, "*", f"unreadable CSV: {e}"),)) from e
+    if header is None:
+        raise CountImportError(((1, "*", "the file is empty: a header row is required"),))
+    columns = [name.strip().lower().lstrip("\ufeff") for name in header]
+    _check_header(columns, counter=counter, counted_at=counted_at)
+    defaults = {"counter": counter, "device": device, "counted_at": counted_at}
+    lines: list[CountLine] = []
+    row_number = 1
+    try:
+        for row_number, row in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(columns):
+                problems.append(
+                    (row_number, "*", f"expected {len(columns)} fields, found {len(row)}")
+                )
+                continue
+            cells = {
+                name: cell if name in _VERBATIM else cell.strip()
+                for name, cell in zip(columns, row, strict=True)
+            }
+            line = _row_to_line(cells, defaults, row_number, digest, problems)
+            if line is not None:
+                lines.append(line)
+    except csv.Error as e:
+        problems.append((row_number + 1, "*", f"unreadable CSV: {e}"))
+    if problems:
+        raise CountImportError(tuple(problems))
+    return lines
+
+
+def _check_header(columns: list[str], *, counter: object, counted_at: object) -> None:
+    problems: list[tuple[int, str, str]] = []
+    expected = ", ".join(CSV_COLUMNS)
+    problems.extend(
+        (1, name, f"unknown column (expected {expected})")
+        for name in columns
+        if name not in CSV_COLUMNS
+    )
+    needed = [*_REQUIRED]
+    if counter is None:
+        needed.append("counter")
+    if counted_at is None:
+        needed.append("counted_at")
+    problems.extend(
+        (1, name, "required column is missing") for name in needed if name not in columns
+    )
+    duplicated = sorted({name for name in columns if columns.count(name) > 1})
+    problems.extend((1, name, "column appears more than once") for name in duplicated)
+    if problems:
+        raise CountImportError(tuple(problems))
+
+
+def _row_to_line(
+    cells: Mapping[str, str],
+    defaults: Mapping[str, object],
+    row: int,
+    digest: str,
+    problems: list[tuple[int, str, str]],
+) -> CountLine | None:
+    before = len(problems)
+
+    def field(name: str, convert: Callable[[str], object], *, required: bool = False) -> object:
+        value = cells.get(name, "")
+        if not value:
+            default = defaults.get(name)
+            if default is None and required:
+                problems.append((row, name, "a value is required"))
+            return default
+        try:
+            return convert(value)
+        except MedinvError as e:
+            problems.append((row, name, str(e)))
+        return None
+
+    location = field("location", Location.parse, required=True)
+    item = _item(cells, row, problems)
+    quantity = field("quantity", _whole_number, required=True)
+    when = field("counted_at", _instant, required=True)
+    counter = field("counter", str, required=True)
+    device = field("device", str, required=True)
+    status = field("status", StockStatus.parse) or StockStatus.AVAILABLE
+    expiry = field("expiry", to_date)
+    line_id = cells.get("line_id") or f"csv-{digest}-{row}"
+    recount_of = cells.get("recount_of") or None
+    if len(problems) > before or item is None:
+        return None
+    try:
+        return CountLine(
+            id=line_id,
+            counter=counter,  # type: ignore[arg-type]
+            device=device,  # type: ignore[arg-type]
+            counted_at=when,
+            location=location,  # type: ignore[arg-type]
+            item=item,
+            quantity=quantity,  # type: ignore[arg-type]
+            status=status,  # type: ignore[arg-type]
+            expiry=expiry,
+            source=CountSource.CSV,
+            recount_of=recount_of,
+            raw=",".join(cells.values()),
+        )
+    except MedinvError as e:
+        problems.append((row, "*", str(e)))
+        return None
+
+
+def _item(
+    cells: Mapping[str, str], row: int, problems: list[tuple[int, str, str]]
+) -> ItemKey | None:
+    parts: dict[str, Gtin | Lot | Serial | None] = {}
+    good = True
+    kinds: tuple[tuple[str, type[Gtin | Lot | Serial]], ...] = (
+        ("gtin", Gtin),
+        ("lot", Lot),
+        ("serial", Serial),
+    )
+    for name, kind in kinds:
+        value = cells.get(name, "")
+        parts[name] = None
+        if not value.strip():
+            if name == "gtin":
+                problems.append((row, name, "a value is required"))
+                good = False
+            continue
+        try:
+            parts[name] = kind(value.strip() if name == "gtin" else value)
+        except MedinvError as e:
+            problems.append((row, name, str(e)))
+            good = False
+    if not good:
+        return None
+    return ItemKey(parts["gtin"], lot=parts["lot"], serial=parts["serial"])  # type: ignore[arg-type]
+
+
+def _instant(text: str) -> object:
+    try:
+        return to_datetime(text)
+    except InvalidDateError as e:
+        raise InvalidDateError(text, e.reason) from None  # name the cell's text, not a parse
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"expected a whole number of units, not {text!r}"
+        raise InvalidValueError(msg) from None
+    if value < 0:
+        msg = f"a counted quantity cannot be negative ({value})"
+        raise InvalidValueError(msg)
+    return value
+
+
+def merge_lines(*batches: Iterable[CountLine]) -> list[CountLine]:
+    """Merge count lines from several devices into one list, in counting order.
+
+    A line sent twice (same id, same content) is kept once; lines are ordered by
+    ``counted_at``, then device, then id, so every device order gives the same result.
+
+    Raises:
+        CountLineError: one id carries two different lines.
+    """
+    by_id: dict[str, CountLine] = {}
+    for batch in batches:
+        for line in batch:
+            known = by_id.setdefault(line.id, line)
+            if known != line:
+                raise CountLineError(line.id, "two devices sent different lines with this id")
+    return sorted(by_id.values(), key=lambda line: (line.counted_at, line.device, line.id))
+
+
+def duplicate_serials(lines: Iterable[CountLine]) -> dict[ItemKey, list[CountLine]]:
+    """Serialised items counted (quantity 1) by more than one line, with those lines.
+
+    ```pycon
+    >>> import pendulum
+    >>> at = pendulum.datetime(2026, 11, 23, 10, tz="UTC")
+    >>> probe = ItemKey("04006381333931", serial="SN1")
+    >>> lines = [CountLine(id=str(n), counter="ana", device="d1", counted_at=at,
+    ...                    location=Location.parse(loc), item=probe, quantity=1)
+    ...          for n, loc in enumerate(["OR/1", "OR/2"])]
+    >>> for item, found in duplicate_serials(lines).items():
+    ...     print(item, [str(x.location) for x in found])
+    (01)04006381333931(21)SN1 ['OR/1', 'OR/2']
+
+    ```
+    """
+    seen: dict[ItemKey, list[CountLine]] = {}
+    for line in lines:
+        if line.item.is_serialised and line.quantity:
+            seen.setdefault(line.item, []).append(line)
+    return {item: found for item, found in seen.items() if len(found) > 1}

@@ -1,0 +1,323 @@
+"""The stocktake service: the domain rules over a stocktake store and the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import IO, TYPE_CHECKING, Final
+
+from medinv.barcodes import Scan
+from medinv.errors import ConcurrencyError, StocktakeStateError
+from medinv.identifiers import ItemKey
+from medinv.locations import Location
+from medinv.status import StockStatus
+from medinv.stocktake._intake import count_line_from_scan, import_counts_csv
+from medinv.stocktake._model import (
+    CountLine,
+    StockKey,
+    Stocktake,
+    StocktakeScope,
+    StocktakeState,
+    TolerancePolicy,
+)
+from medinv.stocktake._report import VarianceReport, variance_report
+from medinv.stocktake._timing import CountTiming
+from medinv.stocktake._view import CounterView, counter_view
+
+if TYPE_CHECKING:
+    from medinv.ledger import Ledger, PostResult
+    from medinv.ports import RecordedMovement
+    from medinv.ports_stocktake import StocktakeStore
+
+__all__ = ["BookAtStart", "StocktakeService"]
+
+_READ_ATTEMPTS: Final = 10
+
+
+class BookAtStart:
+    """The book of a scope at a start point, and the movements since, read consistently."""
+
+    def __init__(
+        self, start: dict[StockKey, int], movements: list[RecordedMovement], head: int
+    ) -> None:
+        self.start = start
+        """``(item, location, status) → quantity`` at the start point (non-zero only)."""
+        self.movements = movements
+        """The movements after the start point, up to ``head``, in ledger order."""
+        self.head = head
+        """The ledger position the read went up to."""
+
+
+class StocktakeService:
+    """Run stocktakes against a ledger, persisting them in a stocktake store.
+
+    Every method reads the stocktake from the store, applies a domain transition and
+    writes it back with optimistic concurrency (a concurrent change raises
+    [`ConcurrencyError`][medinv.errors.ConcurrencyError]; re-run the call).
+
+    Args:
+        ledger: the stock ledger counted against and posted to.
+        store: where stocktakes and their lines persist.
+    """
+
+    def __init__(self, ledger: Ledger, store: StocktakeStore) -> None:
+        self._ledger = ledger
+        self._store = store
+
+    @property
+    def store(self) -> StocktakeStore:
+        """The stocktake store."""
+        return self._store
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def plan(
+        self,
+        stocktake_id: str,
+        *,
+        scope: StocktakeScope,
+        created_by: str,
+        at: dt.datetime,
+        blind: bool = True,
+        tolerances: TolerancePolicy | None = None,
+    ) -> Stocktake:
+        """Create a PLANNED stocktake."""
+        stocktake = Stocktake.plan(
+            stocktake_id,
+            scope=scope,
+            created_by=created_by,
+            created_at=at,
+            blind=blind,
+            tolerances=tolerances,
+        )
+        self._store.create(stocktake)
+        return stocktake
+
+    def begin(self, stocktake_id: str, *, at: dt.datetime) -> Stocktake:
+        """PLANNED → COUNTING at the ledger head: the start point of the count."""
+        stocktake = self._store.get(stocktake_id)
+        begun = stocktake.begin(start_position=self._ledger.head().position, at=at)
+        self._store.update(begun)
+        return begun
+
+    def close_counting(self, stocktake_id: str, *, at: dt.datetime) -> Stocktake:
+        """COUNTING → REVIEW."""
+        return self._transition(stocktake_id, lambda s: s.close_counting(at=at))
+
+    def reopen(self, stocktake_id: str) -> Stocktake:
+        """REVIEW → COUNTING."""
+        return self._transition(stocktake_id, lambda s: s.reopen())
+
+    def cancel(self, stocktake_id: str, *, by: str, reason: str) -> Stocktake:
+        """Cancel a stocktake that is not posted yet."""
+        return self._transition(stocktake_id, lambda s: s.cancel(by=by, reason=reason))
+
+    def _transition(self, stocktake_id: str, change: Callable[[Stocktake], Stocktake]) -> Stocktake:
+        changed = change(self._store.get(stocktake_id))
+        self._store.update(changed)
+        return changed
+
+    # ------------------------------------------------------------------ lines
+
+    def add_lines(self, stocktake_id: str, lines: Iterable[CountLine]) -> list[CountLine]:
+        """Validate and store count lines; returns the lines stored (re-sent ones skipped).
+
+        Raises:
+            StocktakeStateError: the stocktake does not take lines now.
+            CountLineError: a line is refused (see
+                [`Stocktake.check_lines`][medinv.stocktake.Stocktake.check_lines]).
+            ConcurrencyError: the stocktake changed state meanwhile.
+        """
+        stocktake = self._store.get(stocktake_id)
+        accepted = stocktake.check_lines(self._store.lines(stocktake_id), lines)
+        if accepted:
+            self._store.add_lines(stocktake_id, accepted, expected_version=stocktake.version)
+        return accepted
+
+    def import_csv(
+        self,
+        stocktake_id: str,
+        source: str | IO[str],
+        *,
+        counter: str | None = None,
+        device: str = "csv",
+        counted_at: dt.datetime | None = None,
+        delimiter: str = ",",
+    ) -> list[CountLine]:
+        """Import a count file (all or nothing) into the stocktake.
+
+        See [`import_counts_csv`][medinv.stocktake.import_counts_csv] for the format.
+        """
+        lines = import_counts_csv(
+            source, counter=counter, device=device, counted_at=counted_at, delimiter=delimiter
+        )
+        return self.add_lines(stocktake_id, lines)
+
+    def scan(
+        self,
+        stocktake_id: str,
+        scan: Scan | str,
+        *,
+        line_id: str,
+        counter: str,
+        device: str,
+        counted_at: dt.datetime,
+        location: Location,
+        quantity: int | None = None,
+        status: StockStatus = StockStatus.AVAILABLE,
+        recount_of: str | None = None,
+        parse: Callable[[str], Scan] | None = None,
+    ) -> CountLine:
+        """Add the count line of one scanner read (see `count_line_from_scan`)."""
+        line = count_line_from_scan(
+            scan,
+            line_id=line_id,
+            counter=counter,
+            device=device,
+            counted_at=counted_at,
+            location=location,
+            quantity=quantity,
+            status=status,
+            recount_of=recount_of,
+            parse=parse,
+        )
+        self.add_lines(stocktake_id, [line])
+        return line
+
+    def view(self, stocktake_id: str, *, counter: str) -> CounterView:
+        """The counter's view: book quantities only once a blind count is over."""
+        stocktake = self._store.get(stocktake_id)
+        lines = self._store.lines(stocktake_id)
+        probe = counter_view(stocktake, counter=counter, lines=(), book={})
+        book = {} if probe.book is None else self._book(stocktake).start
+        return counter_view(stocktake, counter=counter, lines=lines, book=book)
+
+    # ------------------------------------------------------------------ review
+
+    def book_at_start(self, stocktake: Stocktake) -> BookAtStart:
+        """The scope's book at the start point and the movements since, at one ledger head.
+
+        Raises:
+            StocktakeStateError: the stocktake has no start point yet.
+            ConcurrencyError: the ledger kept moving during every attempt to read.
+        """
+        return self._book(stocktake)
+
+    def _book(self, stocktake: Stocktake) -> BookAtStart:
+        if stocktake.start_position is None:
+            raise StocktakeStateError(stocktake.id, stocktake.state.value, "read its book")
+        start_position = stocktake.start_position
+        scope = stocktake.scope
+        for _attempt in range(_READ_ATTEMPTS):
+            head = self._ledger.head().position
+            now: dict[StockKey, int] = {}
+            for root in scope.locations:
+                for p in self._ledger.positions(location=root):
+                    if scope.covers(p.item, p.location):
+                        now[(p.item, p.location, p.status)] = p.quantity
+            movements = self._ledger.history(after_position=start_position, up_to_position=head)
+            if self._ledger.head().position != head:
+                continue  # a post landed between the reads: read again
+            for recorded in movements:
+                movement = recorded.movement
+                for location, status, delta in movement.deltas():
+                    if scope.covers(movement.item, location):
+                        key = (movement.item, location, status)
+                        now[key] = now.get(key, 0) - delta
+            start = {key: qty for key, qty in now.items() if qty}
+            return BookAtStart(start, movements, head)
+        msg = f"the ledger kept moving while reading the book of stocktake {stocktake.id!r}"
+        raise ConcurrencyError(msg)
+
+    def report(
+        self,
+        stocktake_id: str,
+        *,
+        as_of: dt.datetime | None = None,
+        unit_costs: Mapping[str, Decimal] | None = None,
+        timing: CountTiming = CountTiming.OCCURRED_AT,
+    ) -> VarianceReport:
+        """The variance report, from the stored lines and the ledger.
+
+        Args:
+            stocktake_id: the stocktake.
+            as_of: the count time of uncounted keys while counting is still open
+                (default: when counting closed).
+            unit_costs: GTIN-14 → unit cost.
+            timing: which movement time stamp decides "before the count".
+        """
+        stocktake = self._store.get(stocktake_id)
+        return self._report(stocktake, self._store.lines(stocktake_id), as_of, unit_costs, timing)
+
+    def _report(
+        self,
+        stocktake: Stocktake,
+        lines: Sequence[CountLine],
+        as_of: dt.datetime | None,
+        unit_costs: Mapping[str, Decimal] | None,
+        timing: CountTiming,
+    ) -> VarianceReport:
+        book = self._book(stocktake)
+        items = {key[0] for key in book.start} | {line.item for line in lines}
+        items |= {r.movement.item for r in book.movements}
+        store = self._ledger.store
+        lots = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
+        expiries = store.lot_expiries(lots) if lots else {}
+        known = set(store.item_records({line.item for line in lines}))
+        return variance_report(
+            stocktake,
+            lines,
+            start=book.start,
+            movements=book.movements,
+            closed_at=as_of,
+            lot_expiries=expiries,
+            unit_costs=unit_costs,
+            known_items=known,
+            timing=timing,
+            as_of_position=book.head,
+        )
+
+    def approve(
+        self,
+        stocktake_id: str,
+        *,
+        approver: str,
+        at: dt.datetime,
+        reasons: Mapping[tuple[ItemKey, Location, StockStatus], str] | None = None,
+        default_reason: str | None = None,
+        unit_costs: Mapping[str, Decimal] | None = None,
+    ) -> Stocktake:
+        """REVIEW → APPROVED under four eyes, from a report built now.
+
+        Raises:
+            FourEyesError: the approver created the stocktake or counted an approved line.
+            ApprovalRefusedError: recounts pending or reason codes missing.
+            ConcurrencyError: a line or a transition landed meanwhile; nothing changed.
+        """
+        stocktake = self._store.get(stocktake_id)
+        lines = self._store.lines(stocktake_id)
+        report = self._report(stocktake, lines, None, unit_costs, CountTiming.OCCURRED_AT)
+        approved = stocktake.approve(
+            report, approver=approver, at=at, reasons=reasons, default_reason=default_reason
+        )
+        self._store.update(approved, lines_seen=len(lines))
+        return approved
+
+    def post(self, stocktake_id: str, *, at: dt.datetime) -> PostResult:
+        """Post the approved adjustments to the ledger (one batch), then mark it POSTED.
+
+        The adjustment ids are deterministic: posting again (after a crash between the
+        two steps, or on a POSTED stocktake) replays them, which the ledger treats as
+        a no-op.
+
+        Raises:
+            StocktakeStateError: not APPROVED or POSTED.
+            StockError: the ledger refused the batch (e.g. stock moved out since the
+                count so that a shortage no longer fits); nothing was posted.
+        """
+        stocktake = self._store.get(stocktake_id)
+        result = self._ledger.post(stocktake.movements(), retries=3)
+        if stocktake.state is StocktakeState.APPROVED:
+            self._store.update(stocktake.mark_posted(at=at))
+        return result

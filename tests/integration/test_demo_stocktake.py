@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from medinv.cli import main
+
+
+def test_demo_tells_the_stocktake_story(tmp_path: Path):
+    for _run in range(2):  # a second run over the same --db starts its stocktake afresh
+        out = io.StringIO()
+        with redirect_stdout(out):
+            assert main(["demo", "--db", str(tmp_path / "medinv.sqlite3")]) == 0
+        text = out.getvalue()
+        assert "book: hidden (blind count)" in text
+        assert "ward 3 takes 5 boxes from A1 while the count is on" in text
+        assert "review: CHU-Nord/Store/A1 expected 35 counted 35 MATCH" in text
+        assert "expected 10 counted 7 SHORTAGE  -> recount by another counter" in text
+        assert "cyd recounts A2: 8 (expected 10, SHORTAGE -2" in text
+        assert "'cyd' may not approve stocktake 'ST-1': they counted lines being approved" in text
+        assert "approved by max" in text
+        assert "-2 at CHU-Nord/Store/A2 reason DAMAGED-DISCARDED reference ST-1" in text
+        assert "posting again: 0 new movements (1 replayed)" in text
+        assert "book now: A1 35, A2 8; verify ok: True" in text
