@@ -16,10 +16,8 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
-from psycopg import sql
 
 from medinv.testing.pgserver import ThrowawayPostgres, find_bindir
 
@@ -51,6 +49,9 @@ def postgres_dsn() -> Iterator[str]:
 @pytest.fixture
 def postgres_schema(postgres_dsn: str) -> Iterator[str]:
     """A fresh schema name for one test (created by the store), dropped after the test."""
+    import psycopg  # noqa: PLC0415  (only PostgreSQL tests need the driver)
+    from psycopg import sql  # noqa: PLC0415
+
     name = f"t_{uuid.uuid4().hex[:20]}"
     yield name
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:

@@ -255,6 +255,17 @@ def test_a_lost_connection_is_a_storage_error(store, postgres_dsn):
         store.head()
     assert isinstance(info.value.__cause__, psycopg.OperationalError)
     assert not isinstance(info.value, ConcurrencyError)
+    assert store.head() == LedgerHead.empty()  # the next call connects again
+    assert store._conn.info.backend_pid != pid
+
+
+def test_a_given_broken_connection_is_not_replaced(postgres_dsn, postgres_schema):
+    conn = psycopg.connect(postgres_dsn)
+    with PostgresStore(conn, schema=postgres_schema) as store:
+        conn.close()
+        for _ in range(2):
+            with pytest.raises(StorageError, match="reading the ledger head"):
+                store.head()
 
 
 # --------------------------------------------------------------------------- append
@@ -526,3 +537,23 @@ def test_hostile_text_is_stored_and_returned_verbatim(store, postgres_dsn, postg
         assert reread.balance(serial="S/1*+") == 1
         assert [r.movement.id for r in reread.history(serial="S/1*+")] == ["serial"]
         assert reread.verify().ok
+
+
+def test_a_writer_that_waits_too_long_for_the_head_lock_gets_a_concurrency_error(
+    postgres_dsn, postgres_schema
+):
+    timed = f"{postgres_dsn} options='-c lock_timeout=100ms'"
+    with PostgresStore(timed, schema=postgres_schema) as store:
+        commit = commit_of(store.head(), receipt("r1"))
+        with psycopg.connect(postgres_dsn) as holder:
+            holder.execute(
+                sql.SQL("SELECT * FROM {} FOR UPDATE").format(
+                    sql.Identifier(postgres_schema, "head")
+                )
+            )  # another writer's transaction holds the head
+            with pytest.raises(ConcurrencyError, match=r"LockNotAvailable \[55P03\]") as info:
+                store.append(commit)
+            assert isinstance(info.value.__cause__, pg_errors.LockNotAvailable)
+            holder.rollback()
+        store.append(commit)  # once the lock is free, the same commit goes through
+        assert store.head().position == 1

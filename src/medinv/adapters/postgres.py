@@ -82,7 +82,7 @@ except ImportError as e:  # pragma: no cover - the dev environment always has ps
         'medinv.adapters.postgres needs psycopg 3: pip install "medinv[postgres]"'
     ) from e
 
-__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+__all__ = ["SCHEMA_VERSION", "PostgresStore", "translate_error"]
 
 _PAGE: Final = 5000
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -297,6 +297,7 @@ class _Decoder:
     def __init__(self) -> None:
         self._items: dict[tuple[str, str, str], ItemKey] = {}
         self._locations: dict[str, Location] = {}
+        self._instants: dict[str, pendulum.DateTime] = {}
 
     def item(self, gtin: str, lot: str, serial: str) -> ItemKey:
         key = (gtin, lot, serial)
@@ -311,6 +312,12 @@ class _Decoder:
         found = self._locations.get(path)
         if found is None:
             found = self._locations[path] = _location(path)
+        return found
+
+    def instant(self, text: str) -> pendulum.DateTime:
+        found = self._instants.get(text)
+        if found is None:
+            found = self._instants[text] = to_datetime(text)
         return found
 
     def recorded(self, row: Sequence[Any]) -> RecordedMovement:
@@ -342,7 +349,7 @@ class _Decoder:
                 kind=MovementKind(kind),
                 item=self.item(gtin, lot, serial),
                 quantity=quantity,
-                occurred_at=to_datetime(occurred_at),
+                occurred_at=self.instant(occurred_at),
                 actor=actor,
                 from_location=self.location(from_location),
                 from_status=None if from_status is None else StockStatus(from_status),
@@ -356,7 +363,7 @@ class _Decoder:
             return RecordedMovement(
                 movement=movement,
                 position=position,
-                recorded_at=to_datetime(recorded_at),
+                recorded_at=self.instant(recorded_at),
                 prev_hash=prev_hash,
                 hash=hash_,
             )
@@ -423,6 +430,10 @@ class PostgresStore:
 
     One store holds one connection and is not meant to be shared between threads;
     open one store per process or thread (PostgreSQL serialises their appends).
+    When the connection breaks (server restart, fail-over), the call that notices
+    raises [`StorageError`][medinv.errors.StorageError]; a store that opened its own
+    connection connects again on the next call (a given connection is the caller's
+    to replace).
     """
 
     def __init__(self, target: str | psycopg.Connection[Any], *, schema: str = "medinv") -> None:
@@ -434,6 +445,7 @@ class PostgresStore:
         self.schema = schema
         """The schema holding the ledger's tables."""
         self._owns = isinstance(target, str)
+        self._dsn = target if isinstance(target, str) else None
         self._closed = False
         with self._errors("connecting"):
             if isinstance(target, str):
@@ -472,11 +484,16 @@ class PostgresStore:
         try:
             yield
         except psycopg.Error as e:
-            raise translate_error(e, doing, expected=expected, actual=expected) from e
+            raise translate_error(e, doing, expected=expected) from e
 
     def _open(self) -> psycopg.Connection[Any]:
         if self._closed:
             raise StorageError(f"the PostgreSQL store of schema {self.schema!r} is closed")
+        if self._conn.broken and self._dsn is not None:
+            # The server went away (restart, fail-over, idle time-out): the call that
+            # noticed raised StorageError; later calls connect again.
+            with self._errors("reconnecting"):
+                self._conn = psycopg.connect(self._dsn, autocommit=True)
         return self._conn
 
     def _migrate(self) -> None:
@@ -707,7 +724,7 @@ class PostgresStore:
                 status=StockStatus(status),
                 quantity=int(quantity),
                 expiry=_date(expiry),
-                received_at=None if received is None else to_datetime(received),
+                received_at=None if received is None else decoder.instant(received),
             )
             for gtin, lot, serial, path, status, quantity, expiry, received in rows
         ]
