@@ -6,7 +6,6 @@ from typing import Any
 import pendulum
 import pytest
 
-import medinv
 from medinv.barcodes import Agency, Carrier, Scan
 from medinv.errors import CountImportError, CountLineError, InvalidValueError
 from medinv.identifiers import ItemKey
@@ -97,16 +96,25 @@ def test_line_from_scanned_text_uses_the_given_parser():
     assert seen == ["]C1..."] and line.raw == "]C1..."
 
 
-def test_default_parser_is_medinv_parse_scan(monkeypatch):
-    monkeypatch.setattr(medinv, "parse_scan", lambda text: scan(raw=text), raising=False)
+def test_default_parser_is_medinv_parse_scan():
     line = count_line_from_scan(
-        "text", line_id="x", counter="ana", device="d1", counted_at=AT, location=A1
+        "]d2010400638133393117270630104711\x1d21SN-9",
+        line_id="x",
+        counter="ana",
+        device="d1",
+        counted_at=AT,
+        location=A1,
     )
-    assert line.raw == "text"
-    monkeypatch.delattr(medinv, "parse_scan")
-    with pytest.raises(InvalidValueError, match="pass parse="):
+    assert line.item == ItemKey(GTIN, lot="4711", serial="SN-9")
+    assert line.expiry == pendulum.date(2027, 6, 30) and line.quantity == 1
+    with pytest.raises(InvalidValueError):
         count_line_from_scan(
-            "text", line_id="x", counter="ana", device="d1", counted_at=AT, location=A1
+            "]d201040063813339",
+            line_id="y",
+            counter="ana",
+            device="d1",
+            counted_at=AT,
+            location=A1,
         )
 
 

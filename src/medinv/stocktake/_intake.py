@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import importlib
 import io
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Final
 
-from medinv.barcodes import Scan
+from medinv.barcodes import Scan, parse_scan
 from medinv.dates import to_date, to_datetime
 from medinv.errors import (
     CountImportError,
@@ -56,14 +55,6 @@ _REQUIRED: Final = ("location", "gtin", "quantity")
 _VERBATIM: Final = frozenset({"lot", "serial"})  # DOMAIN §1.2: no trimming
 
 
-def _default_parse() -> Callable[[str], Scan]:
-    parse = getattr(importlib.import_module("medinv"), "parse_scan", None)
-    if parse is None:
-        msg = "no barcode parser is installed in this medinv: pass parse= (text -> Scan)"
-        raise InvalidValueError(msg)
-    return parse  # type: ignore[no-any-return]
-
-
 def count_line_from_scan(
     scan: Scan | str,
     *,
@@ -80,7 +71,7 @@ def count_line_from_scan(
     """A count line from one scanner read.
 
     Args:
-        scan: the read, parsed (a `medinv.barcodes.Scan`) or as scanned text.
+        scan: the read, parsed (a [`Scan`][medinv.barcodes.Scan]) or as scanned text.
         line_id: the line's id (a device re-sending it sends the same id).
         counter: who scanned.
         device: which scanner.
@@ -89,13 +80,15 @@ def count_line_from_scan(
         quantity: units counted; default: the scan's own quantity (AI 30), else 1.
         status: the status counted.
         recount_of: the line this one recounts.
-        parse: turns scanned text into a ``Scan``; default ``medinv.parse_scan``.
+        parse: turns scanned text into a ``Scan``; default
+            [`medinv.parse_scan`][medinv.barcodes.parse_scan] with its defaults (strict;
+            pass ``functools.partial(parse_scan, tz=..., as_of=...)`` to set them).
 
     Raises:
         InvalidValueError: the text is not a valid barcode, or names no GTIN.
     """
     if isinstance(scan, str):
-        scan = (parse or _default_parse())(scan)
+        scan = (parse or parse_scan)(scan)
     item = scan.item_key()
     if quantity is None:
         quantity = scan.quantity if scan.quantity is not None else 1
