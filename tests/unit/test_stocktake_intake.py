@@ -8,7 +8,7 @@ import pytest
 
 from medinv.barcodes import Agency, Carrier, Scan
 from medinv.errors import CountImportError, CountLineError, InvalidValueError
-from medinv.identifiers import ItemKey
+from medinv.identifiers import Gtin, ItemKey
 from medinv.locations import Location
 from medinv.status import StockStatus
 from medinv.stocktake import (
@@ -19,6 +19,7 @@ from medinv.stocktake import (
     count_line_from_scan,
     counter_view,
     duplicate_serials,
+    import_counts,
     import_counts_csv,
     merge_lines,
 )
@@ -308,3 +309,61 @@ def test_blind_counter_view_hides_the_book_until_approval():
         "ST2", scope=StocktakeScope("Main/Store"), created_by="lea", created_at=AT, blind=False
     ).begin(start_position=0, at=AT)
     assert counter_view(open_count, counter="bob", lines=lines, book=book).book == shown
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_import_structured_records():
+    records = [
+        {
+            "location": A1,
+            "gtin": Gtin(GTIN),
+            "lot": "L1",
+            "quantity": 3,
+            "counted_at": AT,
+            "expiry": pendulum.date(2027, 6, 30),
+            "status": StockStatus.QUARANTINE,
+        },
+        {
+            "location": "Main/Store/A2",
+            "gtin": GTIN,
+            "serial": "S 1",
+            "quantity": 1,
+            "counter": "bob",
+            "line_id": "api-7",
+            "lot": None,
+        },
+    ]
+    lines = import_counts(records, counter="ana", device="tablet", counted_at=AT.add(hours=1))
+    assert [(x.id.startswith("manual-"), x.counter, x.device, x.quantity) for x in lines] == [
+        (True, "ana", "tablet", 3),
+        (False, "bob", "tablet", 1),
+    ]
+    assert lines[0].status is StockStatus.QUARANTINE and lines[0].counted_at == AT
+    assert lines[0].expiry == pendulum.date(2027, 6, 30) and lines[1].id == "api-7"
+    assert (
+        import_counts(records, counter="ana", device="tablet", counted_at=AT.add(hours=1)) == lines
+    )
+    assert lines[1].counted_at == AT.add(hours=1)
+    assert import_counts([]) == []
+
+
+def test_structured_records_problems_name_record_and_field():
+    with pytest.raises(CountImportError, match="count records refused") as info:
+        import_counts(
+            [
+                {"location": "Main/A", "gtin": GTIN, "quantity": True, "colour": "red"},
+                "not a record",  # type: ignore[list-item]
+                {"location": "Main/A", "gtin": GTIN, "quantity": object()},
+            ]
+        )
+    assert [(r, c) for r, c, _ in info.value.problems] == [
+        (1, "quantity"),
+        (1, "colour"),
+        (2, "*"),
+        (3, "quantity"),
+    ]
+    with pytest.raises(CountImportError) as info:
+        import_counts([{"location": "Main/A", "gtin": GTIN, "quantity": -1}], counter="ana")
+    assert [(r, c) for r, c, _ in info.value.problems] == [(1, "quantity"), (1, "counted_at")]

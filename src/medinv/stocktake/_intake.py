@@ -27,6 +27,7 @@ __all__ = [
     "CSV_COLUMNS",
     "count_line_from_scan",
     "duplicate_serials",
+    "import_counts",
     "import_counts_csv",
     "merge_lines",
 ]
@@ -171,6 +172,83 @@ def import_counts_csv(
     return lines
 
 
+def import_counts(
+    records: Iterable[Mapping[str, object]],
+    *,
+    counter: str | None = None,
+    device: str = "api",
+    counted_at: dt.datetime | str | None = None,
+    source: CountSource = CountSource.MANUAL,
+) -> list[CountLine]:
+    """Count lines from structured records (a JSON API, a form), all or nothing.
+
+    Each record is a mapping with the keys of [`CSV_COLUMNS`][medinv.stocktake.CSV_COLUMNS];
+    values may be text or the matching value (``Location``, ``Gtin``, ``int``, an aware
+    ``datetime``, a ``date``, a ``StockStatus``). Missing ``counter``, ``device`` and
+    ``counted_at`` take the defaults given here. Without ``line_id``, ids are derived
+    from the records' content and position (sending the same records twice adds
+    nothing the second time).
+
+    ```pycon
+    >>> lines = import_counts([{"location": "Main/A1", "gtin": "4006381333931", "quantity": 4,
+    ...                         "counter": "ana", "counted_at": "2026-11-23T10:00:00+01:00"}])
+    >>> lines[0].quantity, lines[0].source.value
+    (4, 'MANUAL')
+
+    ```
+
+    Raises:
+        CountImportError: bad records; ``problems`` name each record (1-based) and key.
+    """
+    problems: list[tuple[int, str, str]] = []
+    rows: list[dict[str, str]] = []
+    entries: list[object] = list(records)  # untyped callers may send anything
+    for number, record in enumerate(entries, start=1):
+        if not isinstance(record, Mapping):
+            problems.append((number, "*", f"expected a mapping, got {type(record).__name__}"))
+            continue
+        cells: dict[str, str] = {}
+        for key, value in record.items():
+            if key not in CSV_COLUMNS:
+                problems.append((number, str(key), "unknown field"))
+                continue
+            try:
+                cells[key] = _as_text(value)
+            except InvalidValueError as e:
+                problems.append((number, key, str(e)))
+        rows.append(cells)
+    if problems:
+        raise CountImportError(tuple(problems), source="count records")
+    digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:12]
+    defaults = {"counter": counter, "device": device, "counted_at": counted_at}
+    lines = [
+        _row_to_line(cells, defaults, number, digest, problems, source)
+        for number, cells in enumerate(rows, start=1)
+    ]
+    if problems:
+        raise CountImportError(tuple(problems), source="count records")
+    return [line for line in lines if line is not None]
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        msg = f"expected text or a number, not {value!r}"
+        raise InvalidValueError(msg)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | Location):
+        return str(value)
+    if isinstance(value, dt.date):  # dates and aware date-times: ISO 8601
+        return value.isoformat()
+    text = getattr(value, "value", None)  # Gtin, Lot, Serial, StockStatus
+    if isinstance(text, str):
+        return text
+    msg = f"cannot read a count from {type(value).__name__} {value!r}"
+    raise InvalidValueError(msg)
+
+
 def _check_header(columns: list[str], *, counter: object, counted_at: object) -> None:
     problems: list[tuple[int, str, str]] = []
     expected = ", ".join(CSV_COLUMNS)
@@ -193,12 +271,13 @@ def _check_header(columns: list[str], *, counter: object, counted_at: object) ->
         raise CountImportError(tuple(problems))
 
 
-def _row_to_line(
+def _row_to_line(  # noqa: PLR0917  (private: one call site per intake)
     cells: Mapping[str, str],
     defaults: Mapping[str, object],
     row: int,
     digest: str,
     problems: list[tuple[int, str, str]],
+    source: CountSource = CountSource.CSV,
 ) -> CountLine | None:
     before = len(problems)
 
@@ -223,7 +302,7 @@ def _row_to_line(
     device = field("device", str, required=True)
     status = field("status", StockStatus.parse) or StockStatus.AVAILABLE
     expiry = field("expiry", to_date)
-    line_id = cells.get("line_id") or f"csv-{digest}-{row}"
+    line_id = cells.get("line_id") or f"{source.value.lower()}-{digest}-{row}"
     recount_of = cells.get("recount_of") or None
     if len(problems) > before or item is None:
         return None
@@ -238,7 +317,7 @@ def _row_to_line(
             quantity=quantity,  # type: ignore[arg-type]
             status=status,  # type: ignore[arg-type]
             expiry=expiry,
-            source=CountSource.CSV,
+            source=source,
             recount_of=recount_of,
             raw=",".join(cells.values()),
         )
