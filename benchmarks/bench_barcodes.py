@@ -36,6 +36,7 @@ from stdnum import ean
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._harness import arguments, best_of, table
+from benchmarks.bench_hibc import hibc_samples
 
 from medinv.barcodes import Scan, parse_scan
 
@@ -87,9 +88,14 @@ def gs1_families(rng: random.Random, total: int) -> list[Family]:
     ]
 
 
+HIBC_SHARE = 0.3
+"""HIBC scans, relative to the GS1 share (timed for medinv alone: biip parses no HIBC)."""
+
+
 def families(rng: random.Random, total: int) -> list[Family]:
     """Every family to time: ``(name, scans, peer)``; ``peer`` ``None`` for medinv alone."""
-    return gs1_families(rng, total)
+    hibc = hibc_samples(int(total * HIBC_SHARE), rng.randrange(2**32))
+    return [*gs1_families(rng, total), ("HIBC concatenated (medinv only)", hibc, None)]
 
 
 def _biip_fields(result: biip.ParseResult) -> tuple[object, ...]:
@@ -132,10 +138,11 @@ def main() -> int:
     rows: list[Sequence[object]] = []
     ours_total = peer_total = 0.0
     gs1_scans = 0
+    alone: list[tuple[str, int, float]] = []
     for name, scans, peer in runs:
         ours_time, ours = best_of(functools.partial(_run_medinv, scans, as_of), 1)
         if peer is None:
-            rows.append((name, len(scans), f"{len(scans) / ours_time:,.0f}", "n/a", "n/a"))
+            alone.append((name, len(scans), ours_time))
             continue
         peer_time, theirs = best_of(functools.partial(_run_peer, scans, peer), 1)
         for scan, result in zip(ours, theirs, strict=True):
@@ -163,6 +170,10 @@ def main() -> int:
             f"{peer_total / ours_total:.1f}x",
         )
     )
+    gs1_rate = gs1_scans / ours_total
+    for name, count, seconds in alone:
+        rate = count / seconds
+        rows.append((name, count, f"{rate:,.0f}", "n/a", f"{rate / gs1_rate:.1f}x GS1 path"))
     print(f"medinv.parse_scan vs biip.parse {biip.__version__}, {total:,} scans, seed {args.seed}")
     print("identical GTIN, lot, serial, expiry and production date on every scan: yes")
     print(table(["family", "scans", "medinv scans/s", "biip scans/s", "ratio"], rows))

@@ -24,6 +24,9 @@ _PARSED = [
     ("EAN-13", "]E05901234123457", False),
     ("dropped FNC1, one valid reading", "010950110153000310ABCDEFGHIJKLMNOP17261231", False),
     ("serial without GTIN (lenient)", "21S0001", True),
+    ("HIBC concatenated", "]C0+A99912345/$$3261231LOT123/S000123/16D20251115U", False),
+    ("HIBC month-only expiry", "+A99912345/$$1231LOT7+", False),
+    ("China MA code (IDcode)", "MA.156.M0.100001.0100001.L220101.E241231", False),
 ]
 _REFUSED = [
     ("wrong GTIN check digit", "]d201095011015300041726123110AB-123"),
@@ -31,11 +34,12 @@ _REFUSED = [
     ("GTIN with content GTIN", "]C1010950110153000302095011015300033710"),
     ("ambiguous missing FNC1", "010950110153000310ABCDEFG21HIJ21KLMNOPQ"),
     ("serial without GTIN (strict)", "21S0001"),
+    ("HIBC with a misread check character", "+A99912345/$$3261231LOT123/S000123/16D20251115X"),
 ]
 
 
 def barcodes(out: TextIO, ctx: DemoContext) -> None:
-    """Parse scans of every GS1 carrier, and show what is refused and why."""
+    """Parse scans of every GS1 carrier, HIBC and MA codes; show what is refused and why."""
     out.write("\n== Barcodes: every scanner read becomes one validated scan, or a refusal ==\n")
     for title, text, lenient in _PARSED:
         scan = parse_scan(text, lenient=lenient, tz=ctx.tz, as_of=ctx.today)
@@ -49,6 +53,7 @@ def barcodes(out: TextIO, ctx: DemoContext) -> None:
             f"{name} {value}"
             for name, value in (
                 ("gtin", scan.gtin),
+                ("di", scan.di if scan.gtin is None else None),
                 ("lot", scan.lot),
                 ("serial", scan.serial),
                 ("expiry", expiry),
