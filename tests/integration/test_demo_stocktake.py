@@ -15,6 +15,7 @@ def test_demo_tells_the_stocktake_story(tmp_path: Path):
         text = out.getvalue()
         assert "book: hidden (blind count)" in text
         assert "ward 3 takes 5 boxes from A1 while the count is on" in text
+        assert "ana scans the A1 label, keys in 35" in text
         assert "review: CHU-Nord/Store/A1 expected 35 counted 35 MATCH" in text
         assert "expected 10 counted 7 SHORTAGE  -> recount by another counter" in text
         assert "cyd recounts A2: 8 (expected 10, SHORTAGE -2" in text

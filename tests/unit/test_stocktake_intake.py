@@ -6,10 +6,9 @@ from typing import Any
 import pendulum
 import pytest
 
-import medinv
 from medinv.barcodes import Agency, Carrier, Scan
 from medinv.errors import CountImportError, CountLineError, InvalidValueError
-from medinv.identifiers import ItemKey
+from medinv.identifiers import Gtin, ItemKey
 from medinv.locations import Location
 from medinv.status import StockStatus
 from medinv.stocktake import (
@@ -20,6 +19,7 @@ from medinv.stocktake import (
     count_line_from_scan,
     counter_view,
     duplicate_serials,
+    import_counts,
     import_counts_csv,
     merge_lines,
 )
@@ -97,16 +97,25 @@ def test_line_from_scanned_text_uses_the_given_parser():
     assert seen == ["]C1..."] and line.raw == "]C1..."
 
 
-def test_default_parser_is_medinv_parse_scan(monkeypatch):
-    monkeypatch.setattr(medinv, "parse_scan", lambda text: scan(raw=text), raising=False)
+def test_default_parser_is_medinv_parse_scan():
     line = count_line_from_scan(
-        "text", line_id="x", counter="ana", device="d1", counted_at=AT, location=A1
+        "]d2010400638133393117270630104711\x1d21SN-9",
+        line_id="x",
+        counter="ana",
+        device="d1",
+        counted_at=AT,
+        location=A1,
     )
-    assert line.raw == "text"
-    monkeypatch.delattr(medinv, "parse_scan")
-    with pytest.raises(InvalidValueError, match="pass parse="):
+    assert line.item == ItemKey(GTIN, lot="4711", serial="SN-9")
+    assert line.expiry == pendulum.date(2027, 6, 30) and line.quantity == 1
+    with pytest.raises(InvalidValueError):
         count_line_from_scan(
-            "text", line_id="x", counter="ana", device="d1", counted_at=AT, location=A1
+            "]d201040063813339",
+            line_id="y",
+            counter="ana",
+            device="d1",
+            counted_at=AT,
+            location=A1,
         )
 
 
@@ -300,3 +309,61 @@ def test_blind_counter_view_hides_the_book_until_approval():
         "ST2", scope=StocktakeScope("Main/Store"), created_by="lea", created_at=AT, blind=False
     ).begin(start_position=0, at=AT)
     assert counter_view(open_count, counter="bob", lines=lines, book=book).book == shown
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_import_structured_records():
+    records = [
+        {
+            "location": A1,
+            "gtin": Gtin(GTIN),
+            "lot": "L1",
+            "quantity": 3,
+            "counted_at": AT,
+            "expiry": pendulum.date(2027, 6, 30),
+            "status": StockStatus.QUARANTINE,
+        },
+        {
+            "location": "Main/Store/A2",
+            "gtin": GTIN,
+            "serial": "S 1",
+            "quantity": 1,
+            "counter": "bob",
+            "line_id": "api-7",
+            "lot": None,
+        },
+    ]
+    lines = import_counts(records, counter="ana", device="tablet", counted_at=AT.add(hours=1))
+    assert [(x.id.startswith("manual-"), x.counter, x.device, x.quantity) for x in lines] == [
+        (True, "ana", "tablet", 3),
+        (False, "bob", "tablet", 1),
+    ]
+    assert lines[0].status is StockStatus.QUARANTINE and lines[0].counted_at == AT
+    assert lines[0].expiry == pendulum.date(2027, 6, 30) and lines[1].id == "api-7"
+    assert (
+        import_counts(records, counter="ana", device="tablet", counted_at=AT.add(hours=1)) == lines
+    )
+    assert lines[1].counted_at == AT.add(hours=1)
+    assert import_counts([]) == []
+
+
+def test_structured_records_problems_name_record_and_field():
+    with pytest.raises(CountImportError, match="count records refused") as info:
+        import_counts(
+            [
+                {"location": "Main/A", "gtin": GTIN, "quantity": True, "colour": "red"},
+                "not a record",  # type: ignore[list-item]
+                {"location": "Main/A", "gtin": GTIN, "quantity": object()},
+            ]
+        )
+    assert [(r, c) for r, c, _ in info.value.problems] == [
+        (1, "quantity"),
+        (1, "colour"),
+        (2, "*"),
+        (3, "quantity"),
+    ]
+    with pytest.raises(CountImportError) as info:
+        import_counts([{"location": "Main/A", "gtin": GTIN, "quantity": -1}], counter="ana")
+    assert [(r, c) for r, c, _ in info.value.problems] == [(1, "quantity"), (1, "counted_at")]

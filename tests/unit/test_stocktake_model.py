@@ -124,6 +124,9 @@ def test_tolerance_policy_per_product():
     assert policy.for_item(GLOVES).absolute == 1
     with pytest.raises(InvalidValueError, match="must be a Tolerance"):
         TolerancePolicy(Tolerance(), {"96385074": 3})
+    same = TolerancePolicy(Tolerance(absolute=1), {"00000096385074": Tolerance(absolute=9)})
+    assert same == policy and hash(same) == hash(policy)
+    assert hash(counting(tolerances=policy)) == hash(counting(tolerances=same))
 
 
 # --------------------------------------------------------------------------- lines

@@ -102,19 +102,16 @@ def stocktake(out: TextIO, ctx: DemoContext) -> None:
             ]
         )
         out.write("  10:00 ward 3 takes 5 boxes from A1 while the count is on\n")
-        service.add_lines(
+        label = "]d2010400638133393117270630" + "10L2026A"  # what ana's scanner reads
+        service.scan(
             "ST-1",
-            [
-                CountLine(
-                    id="ana-1",
-                    counter="ana",
-                    device="scanner-1",
-                    counted_at=t(10, 30),
-                    location=a1,
-                    item=gloves,
-                    quantity=35,
-                )
-            ],
+            label,
+            line_id="ana-1",
+            counter="ana",
+            device="scanner-1",
+            counted_at=t(10, 30),
+            location=a1,
+            quantity=35,
         )
         service.import_csv(
             "ST-1",
@@ -125,7 +122,7 @@ def stocktake(out: TextIO, ctx: DemoContext) -> None:
         )
         service.close_counting("ST-1", at=t(12))
         out.write(
-            "  10:30 ana counts 35 at A1; 10:40 ben counts 7 at A2 (imported from his CSV file)\n"
+            "  10:30 ana scans the A1 label, keys in 35; 10:40 ben counts 7 at A2 (CSV file)\n"
         )
         for v in service.report("ST-1").entries:
             flag = "  -> recount by another counter" if v.requires_recount else ""

@@ -38,6 +38,7 @@ from medinv.stocktake._intake import (
     CSV_COLUMNS,
     count_line_from_scan,
     duplicate_serials,
+    import_counts,
     import_counts_csv,
     merge_lines,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "duplicate_serials",
     "effective_lines",
     "expected_quantities",
+    "import_counts",
     "import_counts_csv",
     "line_rounds",
     "merge_lines",

@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import importlib
 import io
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Final
 
-from medinv.barcodes import Scan
+from medinv.barcodes import Scan, parse_scan
 from medinv.dates import to_date, to_datetime
 from medinv.errors import (
     CountImportError,
@@ -28,6 +27,7 @@ __all__ = [
     "CSV_COLUMNS",
     "count_line_from_scan",
     "duplicate_serials",
+    "import_counts",
     "import_counts_csv",
     "merge_lines",
 ]
@@ -56,14 +56,6 @@ _REQUIRED: Final = ("location", "gtin", "quantity")
 _VERBATIM: Final = frozenset({"lot", "serial"})  # DOMAIN §1.2: no trimming
 
 
-def _default_parse() -> Callable[[str], Scan]:
-    parse = getattr(importlib.import_module("medinv"), "parse_scan", None)
-    if parse is None:
-        msg = "no barcode parser is installed in this medinv: pass parse= (text -> Scan)"
-        raise InvalidValueError(msg)
-    return parse  # type: ignore[no-any-return]
-
-
 def count_line_from_scan(
     scan: Scan | str,
     *,
@@ -80,7 +72,7 @@ def count_line_from_scan(
     """A count line from one scanner read.
 
     Args:
-        scan: the read, parsed (a `medinv.barcodes.Scan`) or as scanned text.
+        scan: the read, parsed (a [`Scan`][medinv.barcodes.Scan]) or as scanned text.
         line_id: the line's id (a device re-sending it sends the same id).
         counter: who scanned.
         device: which scanner.
@@ -89,13 +81,15 @@ def count_line_from_scan(
         quantity: units counted; default: the scan's own quantity (AI 30), else 1.
         status: the status counted.
         recount_of: the line this one recounts.
-        parse: turns scanned text into a ``Scan``; default ``medinv.parse_scan``.
+        parse: turns scanned text into a ``Scan``; default
+            [`medinv.parse_scan`][medinv.barcodes.parse_scan] with its defaults (strict;
+            pass ``functools.partial(parse_scan, tz=..., as_of=...)`` to set them).
 
     Raises:
         InvalidValueError: the text is not a valid barcode, or names no GTIN.
     """
     if isinstance(scan, str):
-        scan = (parse or _default_parse())(scan)
+        scan = (parse or parse_scan)(scan)
     item = scan.item_key()
     if quantity is None:
         quantity = scan.quantity if scan.quantity is not None else 1
@@ -178,6 +172,83 @@ def import_counts_csv(
     return lines
 
 
+def import_counts(
+    records: Iterable[Mapping[str, object]],
+    *,
+    counter: str | None = None,
+    device: str = "api",
+    counted_at: dt.datetime | str | None = None,
+    source: CountSource = CountSource.MANUAL,
+) -> list[CountLine]:
+    """Count lines from structured records (a JSON API, a form), all or nothing.
+
+    Each record is a mapping with the keys of [`CSV_COLUMNS`][medinv.stocktake.CSV_COLUMNS];
+    values may be text or the matching value (``Location``, ``Gtin``, ``int``, an aware
+    ``datetime``, a ``date``, a ``StockStatus``). Missing ``counter``, ``device`` and
+    ``counted_at`` take the defaults given here. Without ``line_id``, ids are derived
+    from the records' content and position (sending the same records twice adds
+    nothing the second time).
+
+    ```pycon
+    >>> lines = import_counts([{"location": "Main/A1", "gtin": "4006381333931", "quantity": 4,
+    ...                         "counter": "ana", "counted_at": "2026-11-23T10:00:00+01:00"}])
+    >>> lines[0].quantity, lines[0].source.value
+    (4, 'MANUAL')
+
+    ```
+
+    Raises:
+        CountImportError: bad records; ``problems`` name each record (1-based) and key.
+    """
+    problems: list[tuple[int, str, str]] = []
+    rows: list[dict[str, str]] = []
+    entries: list[object] = list(records)  # untyped callers may send anything
+    for number, record in enumerate(entries, start=1):
+        if not isinstance(record, Mapping):
+            problems.append((number, "*", f"expected a mapping, got {type(record).__name__}"))
+            continue
+        cells: dict[str, str] = {}
+        for key, value in record.items():
+            if key not in CSV_COLUMNS:
+                problems.append((number, str(key), "unknown field"))
+                continue
+            try:
+                cells[key] = _as_text(value)
+            except InvalidValueError as e:
+                problems.append((number, key, str(e)))
+        rows.append(cells)
+    if problems:
+        raise CountImportError(tuple(problems), source="count records")
+    digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:12]
+    defaults = {"counter": counter, "device": device, "counted_at": counted_at}
+    lines = [
+        _row_to_line(cells, defaults, number, digest, problems, source)
+        for number, cells in enumerate(rows, start=1)
+    ]
+    if problems:
+        raise CountImportError(tuple(problems), source="count records")
+    return [line for line in lines if line is not None]
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        msg = f"expected text or a number, not {value!r}"
+        raise InvalidValueError(msg)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | Location):
+        return str(value)
+    if isinstance(value, dt.date):  # dates and aware date-times: ISO 8601
+        return value.isoformat()
+    text = getattr(value, "value", None)  # Gtin, Lot, Serial, StockStatus
+    if isinstance(text, str):
+        return text
+    msg = f"cannot read a count from {type(value).__name__} {value!r}"
+    raise InvalidValueError(msg)
+
+
 def _check_header(columns: list[str], *, counter: object, counted_at: object) -> None:
     problems: list[tuple[int, str, str]] = []
     expected = ", ".join(CSV_COLUMNS)
@@ -200,12 +271,13 @@ def _check_header(columns: list[str], *, counter: object, counted_at: object) ->
         raise CountImportError(tuple(problems))
 
 
-def _row_to_line(
+def _row_to_line(  # noqa: PLR0917  (private: one call site per intake)
     cells: Mapping[str, str],
     defaults: Mapping[str, object],
     row: int,
     digest: str,
     problems: list[tuple[int, str, str]],
+    source: CountSource = CountSource.CSV,
 ) -> CountLine | None:
     before = len(problems)
 
@@ -230,7 +302,7 @@ def _row_to_line(
     device = field("device", str, required=True)
     status = field("status", StockStatus.parse) or StockStatus.AVAILABLE
     expiry = field("expiry", to_date)
-    line_id = cells.get("line_id") or f"csv-{digest}-{row}"
+    line_id = cells.get("line_id") or f"{source.value.lower()}-{digest}-{row}"
     recount_of = cells.get("recount_of") or None
     if len(problems) > before or item is None:
         return None
@@ -245,7 +317,7 @@ def _row_to_line(
             quantity=quantity,  # type: ignore[arg-type]
             status=status,  # type: ignore[arg-type]
             expiry=expiry,
-            source=CountSource.CSV,
+            source=source,
             recount_of=recount_of,
             raw=",".join(cells.values()),
         )

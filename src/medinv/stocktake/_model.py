@@ -223,7 +223,9 @@ class TolerancePolicy:
 
     default: Tolerance = attrs.field(factory=Tolerance)
     """The tolerance for products without their own."""
-    per_product: Mapping[str, Tolerance] = attrs.field(factory=dict, converter=_per_product)
+    per_product: Mapping[str, Tolerance] = attrs.field(
+        factory=dict, converter=_per_product, hash=False
+    )
     """GTIN-14 → tolerance for that product."""
 
     def for_item(self, item: ItemKey) -> Tolerance:
