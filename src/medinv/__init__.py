@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from medinv import errors
+from medinv.allocation import AllocationRequest, FefoIndex, Plan, Policy, SkipReason
 from medinv.dates import DatePrecision, Expiry, facility_date, is_expired, remaining_shelf_life
 from medinv.errors import (
     InvalidValueError,
@@ -28,8 +29,10 @@ except PackageNotFoundError:  # pragma: no cover  (running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "AllocationRequest",
     "DatePrecision",
     "Expiry",
+    "FefoIndex",
     "Gtin",
     "InvalidValueError",
     "ItemKey",
@@ -40,8 +43,11 @@ __all__ = [
     "MovementKind",
     "PackagingHierarchy",
     "PackagingLevel",
+    "Plan",
+    "Policy",
     "Quantity",
     "Serial",
+    "SkipReason",
     "StockError",
     "StockPosition",
     "StockStatus",
