@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
 
 import pendulum
 from sortedcontainers import SortedList
@@ -23,7 +23,7 @@ from medinv.allocation._plan import Pick, Plan, Reservation, Skipped, SkipReason
 from medinv.allocation._request import AllocationRequest, Policy
 from medinv.dates import to_datetime
 from medinv.errors import InsufficientStockError, InvalidValueError, StalePlanError
-from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.identifiers import Gtin, ItemKey, Lot
 from medinv.locations import Location
 from medinv.movements import Movement, StockPosition
 from medinv.status import StockStatus
@@ -33,9 +33,21 @@ __all__ = ["FefoIndex", "RecordedLike"]
 _AVAILABLE: Final = StockStatus.AVAILABLE
 
 
-def _lowest(expiry_ordinal: int) -> OrderKey:
-    """A key below every key with this expiry ordinal (for bisection)."""
-    return (expiry_ordinal, -(2**63), -1, "", "", ())
+_Slot = tuple[int, int, int, str, str, tuple[str, ...], "_Entry"]
+"""An element of the free list: the FEFO key, then the entry it belongs to."""
+
+
+def _lowest(expiry_ordinal: int) -> _Slot:
+    """A slot below every slot with this expiry ordinal (for bisection; never compared further)."""
+    return cast("_Slot", (expiry_ordinal, -(2**63), -1, "", "", ()))
+
+
+def _fifo(key: OrderKey) -> tuple[int, OrderKey]:
+    return (key[1], key)
+
+
+_Hold = tuple["_Product", "_Entry", int]
+"""A reservation's hold on one entry: (product, entry, quantity)."""
 
 
 class RecordedLike(Protocol):
@@ -102,31 +114,37 @@ class _Entry:
 class _Product:
     """Everything the index holds for one GTIN."""
 
-    __slots__ = ("by_lot", "by_serial", "entries", "fifo", "free", "keys", "others")
+    __slots__ = ("by_lot", "by_serial", "entries", "fifo", "free", "others")
 
     def __init__(self) -> None:
-        self.free: SortedList[OrderKey] = SortedList()
-        """AVAILABLE entries with unreserved units, in FEFO order."""
-        self.entries: dict[OrderKey, _Entry] = {}
-        """AVAILABLE entries (with stock or with reservations)."""
-        self.keys: dict[tuple[ItemKey, Location], OrderKey] = {}
-        """(item, location) -> key of the AVAILABLE entry."""
+        self.free: SortedList[_Slot] = SortedList()
+        """AVAILABLE entries with unreserved units, in FEFO order: ``(*key, entry)``.
+
+        Keys are unique, so the entry at the end is never compared; carrying it saves
+        a dictionary lookup (and the hashing of a key) per pick on the hot path.
+        """
+        self.entries: dict[tuple[ItemKey, Location], _Entry] = {}
+        """AVAILABLE entries (with stock or with reservations) by (item, location)."""
         self.others: dict[tuple[ItemKey, Location, StockStatus], _Entry] = {}
         """Entries in any other status (only for explanations)."""
-        self.by_lot: dict[Lot | None, set[OrderKey]] = {}
-        self.by_serial: dict[Serial, set[OrderKey]] = {}
-        self.fifo: SortedList[tuple[int, OrderKey]] | None = None
+        self.by_lot: dict[str, set[_Entry]] = {}
+        """AVAILABLE entries by lot (the lot part of the key: ``""`` for no lot)."""
+        self.by_serial: dict[str, set[_Entry]] = {}
+        """AVAILABLE serialised entries by serial (the serial part of the key)."""
+        self.fifo: SortedList[tuple[int, OrderKey, _Entry]] | None = None
         """The free keys in FIFO order, built on the first FIFO request, then maintained."""
 
-    def add_free(self, key: OrderKey) -> None:
-        self.free.add(key)
+    def add_free(self, entry: _Entry) -> None:
+        key = entry.key
+        self.free.add((*key, entry))
         if self.fifo is not None:
-            self.fifo.add((key[1], key))
+            self.fifo.add((key[1], key, entry))
 
-    def remove_free(self, key: OrderKey) -> None:
-        self.free.remove(key)
+    def remove_free(self, entry: _Entry) -> None:
+        key = entry.key
+        self.free.remove((*key, entry))
         if self.fifo is not None:
-            self.fifo.remove((key[1], key))
+            self.fifo.remove((key[1], key, entry))
 
 
 class FefoIndex:
@@ -164,7 +182,7 @@ class FefoIndex:
         self._lot_expiry: dict[tuple[Gtin, Lot | None], pendulum.Date | None] = {}
         self._received: dict[ItemKey, pendulum.DateTime] = {}
         self._pick_sequence: dict[Location, int] = {}
-        self._reservations: dict[str, tuple[Reservation, tuple[tuple[Gtin, OrderKey, int], ...]]]
+        self._reservations: dict[str, tuple[Reservation, tuple[_Hold, ...]]]
         self._reservations = {}
         self._expiring: SortedList[tuple[int, str]] = SortedList()
 
@@ -181,7 +199,7 @@ class FefoIndex:
         for stock in positions:
             product = index._products.get(stock.item.gtin)
             if product is not None and (
-                (stock.item, stock.location) in product.keys
+                (stock.item, stock.location) in product.entries
                 if stock.status is _AVAILABLE
                 else (stock.item, stock.location, stock.status) in product.others
             ):
@@ -290,8 +308,7 @@ class FefoIndex:
         if product is None:
             product = self._products[gtin] = _Product()
         if status is _AVAILABLE:
-            key = product.keys.get((item, location))
-            entry = None if key is None else product.entries[key]
+            entry = product.entries.get((item, location))
         else:
             entry = product.others.get((item, location, status))
         if entry is None:
@@ -349,11 +366,10 @@ class FefoIndex:
         key = make_key(known_expiry, known_received, pick_sequence, item, location.path)
         entry = _Entry(item, location, status, known_expiry, known_received, key)
         if status is _AVAILABLE:
-            product.entries[key] = entry
-            product.keys[item, location] = key
-            product.by_lot.setdefault(item.lot, set()).add(key)
+            product.entries[item, location] = entry
+            product.by_lot.setdefault(key[3], set()).add(entry)
             if item.serial is not None:
-                product.by_serial.setdefault(item.serial, set()).add(key)
+                product.by_serial.setdefault(key[4], set()).add(entry)
         else:
             product.others[item, location, status] = entry
         return entry
@@ -365,24 +381,24 @@ class FefoIndex:
         self._settle(product, entry, was_free=was_free)
 
     def _settle(self, product: _Product, entry: _Entry, *, was_free: bool) -> None:
-        key = entry.key
         is_free = entry.quantity > entry.reserved
         if was_free and not is_free:
-            product.remove_free(key)
+            product.remove_free(entry)
         elif is_free and not was_free:
-            product.add_free(key)
+            product.add_free(entry)
         if entry.quantity == 0 and entry.reserved == 0:
-            del product.entries[key]
-            del product.keys[entry.item, entry.location]
-            lots = product.by_lot[entry.item.lot]
-            lots.discard(key)
+            del product.entries[entry.item, entry.location]
+            lot = entry.key[3]
+            lots = product.by_lot[lot]
+            lots.discard(entry)
             if not lots:
-                del product.by_lot[entry.item.lot]
+                del product.by_lot[lot]
             if entry.item.serial is not None:
-                serials = product.by_serial[entry.item.serial]
-                serials.discard(key)
+                serial = entry.key[4]
+                serials = product.by_serial[serial]
+                serials.discard(entry)
                 if not serials:
-                    del product.by_serial[entry.item.serial]
+                    del product.by_serial[serial]
 
     # ------------------------------------------------------------------ queries
 
@@ -412,7 +428,7 @@ class FefoIndex:
         product = self._products.get(gtin if isinstance(gtin, Gtin) else Gtin(gtin))
         if product is None:
             return 0
-        return sum(product.entries[key].free for key in product.free)
+        return sum(slot[6].free for slot in product.free)
 
     # ------------------------------------------------------------------ allocation
 
@@ -424,74 +440,94 @@ class FefoIndex:
         of the product that is not eligible, with its reason (linear in the
         product's positions: for pick lists and audits, not for the hot path).
         """
+        return self._plan(request, explain=explain)[2]
+
+    def take(self, request: AllocationRequest) -> Plan:
+        """Plan picks for ``request`` and take them out of the index at once.
+
+        The same as [`allocate`][medinv.allocation.FefoIndex.allocate] followed by
+        [`commit`][medinv.allocation.FefoIndex.commit], in one pass: for an index
+        that is the stock of record (simulation, a single-process store room).
+        """
+        product, chosen, plan = self._plan(request, explain=False)
+        for entry, quantity in chosen:
+            entry.quantity -= quantity
+            if entry.quantity <= entry.reserved:  # every chosen entry had free units before
+                self._settle(product, entry, was_free=True)
+        return plan
+
+    def _plan(
+        self, request: AllocationRequest, *, explain: bool
+    ) -> tuple[_Product, list[tuple[_Entry, int]], Plan]:
         product = self._products.get(request.gtin)
+        chosen: list[tuple[_Entry, int]] = []
         if product is None:
-            return Plan(
+            empty = Plan(
                 request=request,
                 picks=(),
                 shortfall=request.quantity,
                 explained=explain,
                 position=self._position,
             )
-        picks: list[Pick] = []
+            return _Product(), chosen, empty
         skipped: list[Skipped] = []
-        if request.serials is not None:
+        if request.is_plain_fefo:
+            remaining = self._pick_fefo(product, request, chosen, skipped)
+        elif request.serials is not None:
             remaining = self._pick_named(
-                product,
                 request,
-                [product.by_serial.get(s, ()) for s in request.serials],
-                picks,
+                [product.by_serial.get("\x01" + s.value, ()) for s in request.serials],
+                chosen,
                 skipped,
                 one_each=True,
             )
         elif request.policy is Policy.MANUAL:
             remaining = self._pick_named(
-                product,
                 request,
-                [product.by_lot.get(lot, ()) for lot in request.lots],
-                picks,
+                [product.by_lot.get("\x01" + lot.value, ()) for lot in request.lots],
+                chosen,
                 skipped,
                 one_each=False,
             )
         elif request.policy is Policy.FIFO:
-            remaining = self._pick_fifo(product, request, picks, skipped)
-        elif request.opened_first:
-            remaining = self._pick_opened_first(product, request, picks, skipped)
+            remaining = self._pick_fifo(product, request, chosen, skipped)
         else:
-            remaining = self._pick_fefo(product, request, picks, skipped)
+            remaining = self._pick_opened_first(product, request, chosen, skipped)
         if explain:
-            skipped = self._explain(product, request, picks)
-        return Plan(
+            skipped = self._explain(product, request, chosen)
+        picks = [
+            Pick(item=entry.item, location=entry.location, quantity=take, expiry=entry.expiry)
+            for entry, take in chosen
+        ]
+        plan = Plan(
             request=request,
             picks=tuple(picks),
             shortfall=remaining,
-            skipped=tuple(skipped),
+            skipped=tuple(skipped) if skipped else (),
             explained=explain,
             position=self._position,
         )
+        return product, chosen, plan
 
     def _pick_fefo(
         self,
         product: _Product,
         request: AllocationRequest,
-        picks: list[Pick],
+        chosen: list[tuple[_Entry, int]],
         skipped: list[Skipped],
     ) -> int:
         remaining = request.quantity
         free = product.free
-        entries = product.entries
         threshold = request.use_date.toordinal() + request.min_shelf_life_days
         subtree = None if request.location is None else request.location.path
         depth = 0 if subtree is None else len(subtree)
-        for key in free.islice(free.bisect_left(_lowest(threshold))):
-            entry = entries[key]
-            if subtree is not None and key[5][:depth] != subtree:
+        for slot in free.irange(_lowest(threshold)):
+            entry = slot[6]
+            if subtree is not None and slot[5][:depth] != subtree:
                 skipped.append(entry.skipped(SkipReason.OUTSIDE_LOCATION))
                 continue
             take = min(entry.quantity - entry.reserved, remaining)
-            picks.append(
-                Pick(item=entry.item, location=entry.location, quantity=take, expiry=entry.expiry)
-            )
+            chosen.append((entry, take))
             remaining -= take
             if not remaining:
                 break
@@ -501,7 +537,7 @@ class FefoIndex:
         self,
         product: _Product,
         request: AllocationRequest,
-        picks: list[Pick],
+        chosen: list[tuple[_Entry, int]],
         skipped: list[Skipped],
     ) -> int:
         """FEFO, but within one expiry date opened boxes (a partial box) go first."""
@@ -512,30 +548,30 @@ class FefoIndex:
         subtree = None if request.location is None else request.location.path
         depth = 0 if subtree is None else len(subtree)
         group: list[_Entry] = []
-        for key in free.islice(free.bisect_left(_lowest(threshold))):
-            entry = product.entries[key]
-            if subtree is not None and key[5][:depth] != subtree:
+        for slot in free.irange(_lowest(threshold)):
+            entry = slot[6]
+            if subtree is not None and slot[5][:depth] != subtree:
                 skipped.append(entry.skipped(SkipReason.OUTSIDE_LOCATION))
                 continue
-            if group and group[0].key[0] != key[0]:
-                remaining = self._take_group(group, box, remaining, picks)
+            if group and group[0].key[0] != slot[0]:
+                remaining = self._take_group(group, box, remaining, chosen)
                 group = []
                 if not remaining:
                     return 0
             group.append(entry)
-        return self._take_group(group, box, remaining, picks)
+        return self._take_group(group, box, remaining, chosen)
 
     @staticmethod
-    def _take_group(group: list[_Entry], box: int, remaining: int, picks: list[Pick]) -> int:
+    def _take_group(
+        group: list[_Entry], box: int, remaining: int, chosen: list[tuple[_Entry, int]]
+    ) -> int:
         opened = [entry for entry in group if entry.quantity % box]
         whole = [entry for entry in group if not entry.quantity % box]
         for entry in (*opened, *whole):
             if not remaining:
                 break
             take = min(entry.free, remaining)
-            picks.append(
-                Pick(item=entry.item, location=entry.location, quantity=take, expiry=entry.expiry)
-            )
+            chosen.append((entry, take))
             remaining -= take
         return remaining
 
@@ -543,22 +579,19 @@ class FefoIndex:
         self,
         product: _Product,
         request: AllocationRequest,
-        picks: list[Pick],
+        chosen: list[tuple[_Entry, int]],
         skipped: list[Skipped],
     ) -> int:
         if product.fifo is None:
-            product.fifo = SortedList((key[1], key) for key in product.free)
+            product.fifo = SortedList((slot[1], slot[:6], slot[6]) for slot in product.free)
         remaining = request.quantity
-        for _, key in product.fifo:
-            entry = product.entries[key]
+        for _, _, entry in product.fifo:
             reason = self._ineligible(request, entry)
             if reason is not None:
                 skipped.append(entry.skipped(reason))
                 continue
             take = min(entry.free, remaining)
-            picks.append(
-                Pick(item=entry.item, location=entry.location, quantity=take, expiry=entry.expiry)
-            )
+            chosen.append((entry, take))
             remaining -= take
             if not remaining:
                 break
@@ -566,18 +599,16 @@ class FefoIndex:
 
     def _pick_named(
         self,
-        product: _Product,
         request: AllocationRequest,
-        groups: list[Iterable[OrderKey]],
-        picks: list[Pick],
+        groups: list[Iterable[_Entry]],
+        chosen: list[tuple[_Entry, int]],
         skipped: list[Skipped],
         *,
         one_each: bool,
     ) -> int:
         remaining = request.quantity
-        for keys in groups:
-            for key in sorted(keys):
-                entry = product.entries[key]
+        for group in groups:
+            for entry in sorted(group, key=_key_of):
                 reason = self._ineligible(request, entry)
                 if reason is None and entry.free == 0:
                     reason = SkipReason.RESERVED
@@ -585,11 +616,7 @@ class FefoIndex:
                     skipped.append(entry.skipped(reason))
                     continue
                 take = min(entry.free, remaining)
-                picks.append(
-                    Pick(
-                        item=entry.item, location=entry.location, quantity=take, expiry=entry.expiry
-                    )
-                )
+                chosen.append((entry, take))
                 remaining -= take
                 if one_each or not remaining:
                     break
@@ -611,17 +638,17 @@ class FefoIndex:
         return None
 
     def _explain(
-        self, product: _Product, request: AllocationRequest, picks: list[Pick]
+        self, product: _Product, request: AllocationRequest, chosen: list[tuple[_Entry, int]]
     ) -> list[Skipped]:
-        picked = {(pick.item, pick.location) for pick in picks}
+        picked = {id(entry) for entry, _ in chosen}
         named_lots = set(request.lots) if request.policy is Policy.MANUAL else None
         named_serials = None if request.serials is None else set(request.serials)
         rows: list[tuple[OrderKey, str, Skipped]] = [
             (entry.key, entry.status.value, entry.skipped(SkipReason.NOT_AVAILABLE_STATUS))
             for entry in product.others.values()
         ]
-        for key, entry in product.entries.items():
-            if (entry.item, entry.location) in picked or entry.quantity == 0:
+        for entry in product.entries.values():
+            if id(entry) in picked or entry.quantity == 0:
                 continue
             reason = self._ineligible(request, entry)
             if reason is None and (
@@ -632,7 +659,7 @@ class FefoIndex:
             if reason is None and entry.free == 0:
                 reason = SkipReason.RESERVED
             if reason is not None:
-                rows.append((key, entry.status.value, entry.skipped(reason)))
+                rows.append((entry.key, entry.status.value, entry.skipped(reason)))
         rows.sort(key=lambda row: (row[0], row[1]))
         return [row[2] for row in rows]
 
@@ -670,26 +697,26 @@ class FefoIndex:
         reservation = Reservation(id=reservation_id, plan=plan, expires_at=deadline)
         self._reservations[reservation_id] = (
             reservation,
-            tuple((entry.item.gtin, entry.key, quantity) for _, entry, quantity in holds),
+            tuple(holds),
         )
         if deadline is not None:
             self._expiring.add((received_micros(deadline), reservation_id))
         return reservation
 
-    def _resolve(self, plan: Plan) -> list[tuple[_Product, _Entry, int]]:
+    def _resolve(self, plan: Plan) -> list[_Hold]:
         """Find each pick's entry (picks of one entry summed); refuse picks of vanished stock."""
-        found: dict[tuple[Gtin, OrderKey], tuple[_Product, _Entry, int]] = {}
+        found: dict[int, _Hold] = {}
         for pick in plan.picks:
             product = self._products.get(pick.item.gtin)
-            key = None if product is None else product.keys.get((pick.item, pick.location))
-            if product is None or key is None:
+            entry = None if product is None else product.entries.get((pick.item, pick.location))
+            if product is None or entry is None:
                 raise StalePlanError(
                     planned_at=plan.position,
                     current=self._position,
                     reason=f"no AVAILABLE {pick.item} is left at {pick.location}",
                 )
-            _, entry, before = found.get((pick.item.gtin, key), (product, product.entries[key], 0))
-            found[pick.item.gtin, key] = (product, entry, before + pick.quantity)
+            before = found.get(id(entry), (product, entry, 0))[2]
+            found[id(entry)] = (product, entry, before + pick.quantity)
         return list(found.values())
 
     def _stale(self, plan: Plan, entry: _Entry, wanted: int, have: int) -> StalePlanError:
@@ -710,9 +737,7 @@ class FefoIndex:
         reservation, holds = held
         if reservation.expires_at is not None:
             self._expiring.discard((received_micros(reservation.expires_at), reservation_id))
-        for gtin, key, quantity in holds:
-            product = self._products[gtin]
-            entry = product.entries[key]
+        for product, entry, quantity in holds:
             was_free = entry.quantity > entry.reserved
             entry.reserved -= quantity
             self._settle(product, entry, was_free=was_free)
@@ -744,15 +769,15 @@ class FefoIndex:
         if reservation_id is not None and held is None:
             msg = f"no reservation {reservation_id!r} is held"
             raise InvalidValueError(msg)
-        own: dict[tuple[Gtin, OrderKey], int] = {}
+        own: dict[int, int] = {}
         if held is not None:
             if held[0].plan != plan:
                 msg = f"reservation {reservation_id!r} holds another plan"
                 raise InvalidValueError(msg)
-            own = {(gtin, key): quantity for gtin, key, quantity in held[1]}
+            own = {id(entry): quantity for _, entry, quantity in held[1]}
         holds = self._resolve(plan)
         for _, entry, quantity in holds:  # check everything before changing anything
-            have = entry.quantity - entry.reserved + own.get((entry.item.gtin, entry.key), 0)
+            have = entry.quantity - entry.reserved + own.get(id(entry), 0)
             if have < quantity:
                 raise self._stale(plan, entry, quantity, max(have, 0))
         if held is not None:
@@ -767,11 +792,15 @@ class FefoIndex:
 
         Used by the tests after every update (cost O(n log n)).
         """
-        reserved: dict[tuple[Gtin, OrderKey], int] = {}
+        reserved: dict[int, int] = {}
         for _, holds in self._reservations.values():
-            for gtin, key, quantity in holds:
+            for product, entry, quantity in holds:
                 _ensure(quantity > 0, "reservation holds are positive")
-                reserved[gtin, key] = reserved.get((gtin, key), 0) + quantity
+                _ensure(
+                    product.entries.get((entry.item, entry.location)) is entry,
+                    "reservations hold entries that are in the index",
+                )
+                reserved[id(entry)] = reserved.get(id(entry), 0) + quantity
         expiring = [
             (received_micros(r.expires_at), rid)
             for rid, (r, _) in self._reservations.items()
@@ -780,38 +809,34 @@ class FefoIndex:
         _ensure(list(self._expiring) == sorted(expiring), "expiring reservations are listed")
         for gtin, product in self._products.items():
             self._check_product(gtin, product, reserved)
-        _ensure(not reserved, f"reservations hold entries that do not exist: {reserved}")
 
     @staticmethod
-    def _check_product(
-        gtin: Gtin, product: _Product, reserved: dict[tuple[Gtin, OrderKey], int]
-    ) -> None:
-        free_keys: list[OrderKey] = []
-        by_lot: dict[Lot | None, set[OrderKey]] = {}
-        by_serial: dict[Serial, set[OrderKey]] = {}
-        for key, entry in product.entries.items():
-            rebuilt = make_key(
-                entry.expiry, entry.received_at, key[2], entry.item, entry.location.path
-            )
-            _ensure(entry.item.gtin == gtin, "entries are filed under their GTIN")
+    def _check_product(gtin: Gtin, product: _Product, reserved: dict[int, int]) -> None:
+        free: list[_Entry] = []
+        by_lot: dict[str, set[_Entry]] = {}
+        by_serial: dict[str, set[_Entry]] = {}
+        for (item, location), entry in product.entries.items():
+            key = entry.key
+            rebuilt = make_key(entry.expiry, entry.received_at, key[2], item, location.path)
+            _ensure(item.gtin == gtin, "entries are filed under their GTIN")
+            _ensure((entry.item, entry.location) == (item, location), "entries filed by key")
             _ensure(entry.status is _AVAILABLE, "entries are AVAILABLE")
-            _ensure(entry.key == key == rebuilt, "entry keys match their fields")
-            _ensure(product.keys[entry.item, entry.location] == key, "(item, location) maps")
+            _ensure(key == rebuilt, "entry keys match their fields")
             _ensure(entry.quantity >= 0, "quantities are not negative")
-            _ensure(entry.reserved == reserved.pop((gtin, key), 0), "reserved = sum of holds")
+            _ensure(entry.reserved == reserved.get(id(entry), 0), "reserved = sum of holds")
             _ensure(entry.quantity > 0 or entry.reserved > 0, "empty entries are dropped")
             if entry.quantity > entry.reserved:
-                free_keys.append(key)
-            by_lot.setdefault(entry.item.lot, set()).add(key)
-            if entry.item.serial is not None:
-                by_serial.setdefault(entry.item.serial, set()).add(key)
-        free_keys.sort()
-        _ensure(len(product.keys) == len(product.entries), "no stale (item, location) keys")
-        _ensure(list(product.free) == free_keys, "free list = entries with unreserved units")
+                free.append(entry)
+            by_lot.setdefault(key[3], set()).add(entry)
+            if item.serial is not None:
+                by_serial.setdefault(key[4], set()).add(entry)
+        free.sort(key=_key_of)
+        slots = [(*entry.key, entry) for entry in free]
+        _ensure(list(product.free) == slots, "free list = entries with unreserved units")
         _ensure(product.by_lot == by_lot, "lot map matches the entries")
         _ensure(product.by_serial == by_serial, "serial map matches the entries")
         if product.fifo is not None:
-            fifo = sorted((key[1], key) for key in free_keys)
+            fifo = [(e.key[1], e.key, e) for e in sorted(free, key=lambda e: _fifo(e.key))]
             _ensure(list(product.fifo) == fifo, "FIFO list = free list in FIFO order")
         for (item, location, status), entry in product.others.items():
             _ensure(
@@ -820,6 +845,10 @@ class FefoIndex:
             )
             _ensure(status is not _AVAILABLE, "other-status entries are not AVAILABLE")
             _ensure(entry.quantity > 0 and entry.reserved == 0, "other-status quantities")
+
+
+def _key_of(entry: _Entry) -> OrderKey:
+    return entry.key
 
 
 def _ensure(condition: bool, what: str) -> None:  # noqa: FBT001  (a predicate, positional)

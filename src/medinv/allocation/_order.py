@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Final
-
-import pendulum
 
 from medinv.identifiers import ItemKey
 from medinv.movements import StockPosition
@@ -18,7 +17,6 @@ NO_EXPIRY: Final = 10**9
 _NO_RECEIPT: Final = 2**62
 """Sort value of an unknown receipt time: after every real one."""
 
-_EPOCH: Final = pendulum.datetime(1970, 1, 1, tz="UTC")
 
 OrderKey = tuple[int, int, int, str, str, tuple[str, ...]]
 """A candidate's place in the FEFO order: ``(expiry, received, pick sequence, lot, serial, path)``.
@@ -36,8 +34,7 @@ def received_micros(received_at: dt.datetime | None) -> int:
     """Microseconds since the Unix epoch (exact, time-zone independent); unknown sorts last."""
     if received_at is None:
         return _NO_RECEIPT
-    delta = received_at - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return calendar.timegm(received_at.utctimetuple()) * 1_000_000 + received_at.microsecond
 
 
 def make_key(

@@ -29,25 +29,17 @@ class Policy(enum.Enum):
     """Only the lots the caller names, in the caller's order; each lot in the FEFO order."""
 
 
-def _check_quantity(_instance: object, _attribute: object, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidQuantityError(
-            f"invalid allocation quantity {value!r}: expected a whole number of at least 1"
-        )
-
-
-def _check_days(_instance: object, _attribute: object, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidValueError(
-            f"invalid minimum shelf life {value!r}: expected a whole number of days, at least 0"
-        )
-
-
 def _to_gtin(value: Gtin | str) -> Gtin:
     return value if isinstance(value, Gtin) else Gtin(value)
 
 
+def _to_use_date(value: Any) -> pendulum.Date:
+    return value if type(value) is pendulum.Date else to_date(value)
+
+
 def _to_lots(value: Any) -> tuple[Lot, ...]:
+    if not value:
+        return ()
     if isinstance(value, (str, Lot)):
         value = (value,)
     return tuple(v if isinstance(v, Lot) else Lot(v) for v in value)
@@ -88,19 +80,15 @@ class AllocationRequest:
 
     gtin: Gtin = attrs.field(converter=_to_gtin)
     """The product asked for (one packaging level); picks are of this GTIN."""
-    quantity: int = attrs.field(validator=_check_quantity)
+    quantity: int
     """How many units of ``gtin``'s packaging level."""
-    use_date: pendulum.Date = attrs.field(converter=to_date)
+    use_date: pendulum.Date = attrs.field(converter=_to_use_date)
     """The day the stock will be used, in the facility's time zone; expiry is judged on it."""
-    min_shelf_life_days: int = attrs.field(default=0, validator=_check_days)
+    min_shelf_life_days: int = 0
     """Minimum remaining shelf life at ``use_date``, in days (0: usable on its expiry day)."""
-    location: Location | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Location))
-    )
+    location: Location | None = None
     """Pick only within this location's subtree (``None``: anywhere)."""
-    policy: Policy = attrs.field(
-        default=Policy.FEFO, validator=attrs.validators.instance_of(Policy)
-    )
+    policy: Policy = Policy.FEFO
     """The picking order."""
     lots: tuple[Lot, ...] = attrs.field(default=(), converter=_to_lots)
     """For [`Policy.MANUAL`][medinv.allocation.Policy.MANUAL]: the lots to pick from, in order."""
@@ -114,8 +102,39 @@ class AllocationRequest:
     """
     opened_first: bool = False
     """Within one expiry date, take opened boxes (loose units) before whole boxes."""
+    is_plain_fefo: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    """Whether this is a plain FEFO request (no serials, no opened-first): the fast path."""
 
     def __attrs_post_init__(self) -> None:
+        # Checked here rather than by attrs validators: requests are built on the hot path.
+        quantity, days = self.quantity, self.min_shelf_life_days
+        if type(quantity) is not int or quantity < 1:
+            raise InvalidQuantityError(
+                f"invalid allocation quantity {quantity!r}: expected a whole number of at least 1"
+            )
+        if type(days) is not int or days < 0:
+            raise InvalidValueError(
+                f"invalid minimum shelf life {days!r}: expected a whole number of days, at least 0"
+            )
+        if self.location is not None and not isinstance(self.location, Location):
+            raise InvalidValueError(
+                f"invalid location {self.location!r}: expected a Location (a subtree to pick in)"
+            )
+        if (
+            self.policy is not Policy.FEFO
+            or self.lots
+            or self.serials is not None
+            or self.box_size is not None
+            or self.opened_first
+        ):
+            self._check_options()
+        if self.policy is Policy.FEFO and self.serials is None and not self.opened_first:
+            object.__setattr__(self, "is_plain_fefo", True)
+
+    def _check_options(self) -> None:  # noqa: C901  (one clause per rule)
+        if type(self.policy) is not Policy:
+            msg = f"invalid policy {self.policy!r}: expected a medinv.allocation.Policy"
+            raise InvalidValueError(msg)
         if self.policy is Policy.MANUAL and not self.lots:
             msg = "a MANUAL allocation request must name at least one lot"
             raise InvalidValueError(msg)
