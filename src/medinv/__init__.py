@@ -18,8 +18,10 @@ from medinv.errors import (
     StorageError,
 )
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.ledger import Ledger, PostResult, VerifyReport, retry
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind, StockPosition
+from medinv.ports import LedgerHead, LedgerStore, MovementQuery, PositionQuery, RecordedMovement
 from medinv.quantity import PackagingHierarchy, PackagingLevel, Quantity
 from medinv.status import StockStatus
 
@@ -36,25 +38,34 @@ __all__ = [
     "Gtin",
     "InvalidValueError",
     "ItemKey",
+    "Ledger",
+    "LedgerHead",
+    "LedgerStore",
     "Location",
     "Lot",
     "MedinvError",
     "Movement",
     "MovementKind",
+    "MovementQuery",
     "PackagingHierarchy",
     "PackagingLevel",
     "Plan",
     "Policy",
+    "PositionQuery",
+    "PostResult",
     "Quantity",
+    "RecordedMovement",
     "Serial",
     "SkipReason",
     "StockError",
     "StockPosition",
     "StockStatus",
     "StorageError",
+    "VerifyReport",
     "__version__",
     "errors",
     "facility_date",
     "is_expired",
     "remaining_shelf_life",
+    "retry",
 ]

@@ -631,3 +631,18 @@ def test_registered_pick_sequence_applies_to_bare_locations():
     assert index.positions(OTHER) == []
     assert index.available(OTHER) == 0
     index._check()
+
+
+def test_take_is_allocate_then_commit_in_one_pass():
+    stock = [pos("A", USE.add(days=1), 4), pos("B", USE.add(days=2), 4), pos("C", None, 4)]
+    one, two = FefoIndex.from_positions(stock), FefoIndex.from_positions(stock)
+    two.reserve(two.allocate(request(1)), reservation_id="R")
+    one.reserve(one.allocate(request(1)), reservation_id="R")
+    for quantity in (2, 5, 9):
+        taken = one.take(request(quantity))
+        planned = two.allocate(request(quantity))
+        two.commit(planned)
+        assert taken == planned
+        assert one.positions() == two.positions()
+        one._check()
+    assert one.take(request(1)).shortfall == 1

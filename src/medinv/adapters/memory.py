@@ -1,0 +1,293 @@
+"""`MemoryStore`: the in-memory reference implementation of the ledger store port.
+
+Everything lives in indexed dictionaries for the lifetime of the object: fast,
+not durable, for tests, demos and as the reference the stateful comparison
+([`medinv.testing.stateful`][medinv.testing.stateful]) holds other stores to.
+
+```pycon
+>>> from medinv.adapters.memory import MemoryStore
+>>> from medinv.ledger import Ledger
+>>> with MemoryStore() as store:
+...     Ledger(store).head().position
+0
+
+```
+"""
+
+from __future__ import annotations
+
+import types
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping
+from typing import Self
+
+import pendulum
+
+from medinv.errors import ConcurrencyError, StorageError
+from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.locations import Location
+from medinv.movements import StockPosition
+from medinv.ports import (
+    BalanceKey,
+    Commit,
+    ItemRecord,
+    LedgerHead,
+    LotKey,
+    MovementQuery,
+    PositionQuery,
+    RecordedMovement,
+)
+from medinv.status import StockStatus
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """An in-memory [`LedgerStore`][medinv.ports.LedgerStore] with an index per query.
+
+    Thread-compatible, not thread-safe: share one between threads only behind a lock.
+    """
+
+    def __init__(self) -> None:
+        self._closed = False
+        self._head = LedgerHead.empty()
+        self._movements: list[RecordedMovement] = []
+        self._by_id: dict[str, RecordedMovement] = {}
+        self._reversals: dict[str, str] = {}
+        self._moves_by_item: defaultdict[ItemKey, list[RecordedMovement]] = defaultdict(list)
+        self._items_by_gtin: defaultdict[Gtin, set[ItemKey]] = defaultdict(set)
+        self._items_by_lot: defaultdict[Lot, set[ItemKey]] = defaultdict(set)
+        self._items_by_serial: defaultdict[Serial, set[ItemKey]] = defaultdict(set)
+        self._balances: dict[BalanceKey, int] = {}
+        self._balance_keys_by_item: defaultdict[ItemKey, set[BalanceKey]] = defaultdict(set)
+        self._balance_keys_by_place: defaultdict[tuple[str, ...], set[BalanceKey]] = defaultdict(
+            set
+        )
+        self._lots: dict[LotKey, pendulum.Date | None] = {}
+        self._items: dict[ItemKey, ItemRecord] = {}
+
+    def _open(self) -> None:
+        if self._closed:
+            raise StorageError("the memory store is closed")
+
+    # ----------------------------------------------------------------- write
+
+    def head(self) -> LedgerHead:
+        """The position and hash of the last stored movement."""
+        self._open()
+        return self._head
+
+    def append(self, commit: Commit) -> None:
+        """Store the commit atomically; see [`LedgerStore.append`][medinv.ports.LedgerStore.append].
+
+        Raises:
+            ConcurrencyError: the head moved, or an id / reversed id is already stored.
+            StorageError: the store is closed or the commit is not chained from the head.
+        """
+        self._open()
+        if not commit.movements:
+            return
+        head = self._head
+        if commit.expected_position != head.position:
+            raise ConcurrencyError(
+                f"the ledger moved: expected position {commit.expected_position}, "
+                f"found {head.position}",
+                expected=commit.expected_position,
+                actual=head.position,
+            )
+        self._check_commit(commit, head)
+        for recorded in commit.movements:
+            m = recorded.movement
+            self._movements.append(recorded)
+            self._by_id[m.id] = recorded
+            if m.reverses is not None:
+                self._reversals[m.reverses] = m.id
+            self._moves_by_item[m.item].append(recorded)
+            self._index_item(m.item)
+        for change in commit.balance_changes:
+            self._apply_change(change.item, change.location, change.status, change.delta)
+        for lot in commit.lots:
+            self._lots.setdefault((lot.gtin, lot.lot), lot.expiry)
+        for record in commit.items:
+            self._items.setdefault(record.item, record)
+        last = commit.movements[-1]
+        self._head = LedgerHead(last.position, last.hash)
+
+    def _apply_change(
+        self, item: ItemKey, location: Location, status: StockStatus, delta: int
+    ) -> None:
+        key = (item, location, status)
+        quantity = self._balances.get(key, 0) + delta
+        path = location.path
+        places = [self._balance_keys_by_place[path[:depth]] for depth in range(1, len(path) + 1)]
+        if quantity:
+            self._balances[key] = quantity
+            self._balance_keys_by_item[item].add(key)
+            for place in places:
+                place.add(key)
+        else:
+            self._balances.pop(key, None)
+            self._balance_keys_by_item[item].discard(key)
+            for place in places:
+                place.discard(key)
+
+    def _check_commit(self, commit: Commit, head: LedgerHead) -> None:
+        """Refuse, before changing anything, a commit that cannot be applied whole."""
+        position, prev = head.position, head.hash
+        ids: set[str] = set()
+        reversed_ids: set[str] = set()
+        for recorded in commit.movements:
+            position += 1
+            if recorded.position != position or recorded.prev_hash != prev:
+                raise StorageError(
+                    f"malformed commit: movement {recorded.movement.id!r} at position "
+                    f"{recorded.position} does not follow position {position - 1}"
+                )
+            prev = recorded.hash
+            mid = recorded.movement.id
+            if mid in self._by_id or mid in ids:
+                raise ConcurrencyError(
+                    f"movement id {mid!r} is already stored",
+                    expected=commit.expected_position,
+                    actual=head.position,
+                )
+            ids.add(mid)
+            target = recorded.movement.reverses
+            if target is not None:
+                if target in self._reversals or target in reversed_ids:
+                    raise ConcurrencyError(
+                        f"movement {target!r} is already reversed",
+                        expected=commit.expected_position,
+                        actual=head.position,
+                    )
+                reversed_ids.add(target)
+
+    def _index_item(self, item: ItemKey) -> None:
+        self._items_by_gtin[item.gtin].add(item)
+        if item.lot is not None:
+            self._items_by_lot[item.lot].add(item)
+        if item.serial is not None:
+            self._items_by_serial[item.serial].add(item)
+
+    # ----------------------------------------------------------------- reads for posting
+
+    def movements_by_id(self, ids: Collection[str]) -> Mapping[str, RecordedMovement]:
+        """The stored movements with these ids."""
+        self._open()
+        by_id = self._by_id
+        return {i: by_id[i] for i in ids if i in by_id}
+
+    def reversals_of(self, ids: Collection[str]) -> Mapping[str, str]:
+        """Original id -> reversal id, for the given ids that are reversed."""
+        self._open()
+        return {i: self._reversals[i] for i in ids if i in self._reversals}
+
+    def lot_expiries(self, keys: Collection[LotKey]) -> Mapping[LotKey, pendulum.Date | None]:
+        """Expiry master data of the known lots among ``keys``."""
+        self._open()
+        return {k: self._lots[k] for k in keys if k in self._lots}
+
+    def item_records(self, items: Collection[ItemKey]) -> Mapping[ItemKey, ItemRecord]:
+        """Master data of the known items among ``items``."""
+        self._open()
+        return {i: self._items[i] for i in items if i in self._items}
+
+    def balances_of(self, items: Collection[ItemKey]) -> Mapping[BalanceKey, int]:
+        """Every non-zero balance of the given items."""
+        self._open()
+        balances = self._balances
+        return {
+            key: balances[key]
+            for item in items
+            if item in self._balance_keys_by_item
+            for key in self._balance_keys_by_item[item]
+        }
+
+    # ----------------------------------------------------------------- queries
+
+    def _candidate_items(
+        self, item: ItemKey | None, gtin: Gtin | None, lot: Lot | None, serial: Serial | None
+    ) -> set[ItemKey] | None:
+        """Items that may match the item filters, from the narrowest index; None: no filter."""
+        if item is not None:
+            return {item}
+        pools: list[set[ItemKey]] = []
+        if gtin is not None:
+            pools.append(self._items_by_gtin.get(gtin, set()))
+        if lot is not None:
+            pools.append(self._items_by_lot.get(lot, set()))
+        if serial is not None:
+            pools.append(self._items_by_serial.get(serial, set()))
+        if not pools:
+            return None
+        smallest: set[ItemKey] = min(pools, key=len)  # the narrowest index; filtered later
+        return set(smallest)
+
+    def positions(self, query: PositionQuery) -> list[StockPosition]:
+        """Non-zero balances matching ``query`` with expiry and first-received time."""
+        self._open()
+        candidates = self._candidate_items(query.item, query.gtin, query.lot, query.serial)
+        keys: Iterator[BalanceKey] | set[BalanceKey]
+        if candidates is not None:
+            keys = (k for i in candidates for k in self._balance_keys_by_item.get(i, ()))
+        elif query.location is not None:
+            keys = self._balance_keys_by_place.get(query.location.path, set())
+        else:
+            keys = set(self._balances)
+        out = []
+        for key in keys:
+            item, location, status = key
+            if not query.matches(item, location, status):
+                continue
+            record = self._items.get(item)
+            expiry = record.expiry if record is not None else None
+            if item.lot is not None:
+                expiry = self._lots.get((item.gtin.value, item.lot.value), expiry)
+            out.append(
+                StockPosition(
+                    item=item,
+                    location=Location(location.path),
+                    status=status,
+                    quantity=self._balances[key],
+                    expiry=expiry,
+                    received_at=record.first_received_at if record is not None else None,
+                )
+            )
+        return out
+
+    def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
+        """Stored movements matching ``query``, in position order."""
+        self._open()
+        candidates = self._candidate_items(query.item, query.gtin, query.lot, query.serial)
+        if candidates is None:
+            start = max(query.after_position, 0)
+            stop = query.up_to_position
+            rows = self._movements[start:stop]
+            return (r for r in rows if query.matches(r))
+        found = [
+            r for item in candidates for r in self._moves_by_item.get(item, ()) if query.matches(r)
+        ]
+        found.sort(key=lambda r: r.position)
+        return iter(found)
+
+    def balances_snapshot(self) -> Iterator[tuple[ItemKey, Location, StockStatus, int]]:
+        """The whole stored balance projection."""
+        self._open()
+        return ((i, loc, s, q) for (i, loc, s), q in list(self._balances.items()))
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Drop nothing, but refuse further use."""
+        self._closed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        self.close()

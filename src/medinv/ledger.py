@@ -1,0 +1,960 @@
+"""The movement ledger service: posting rules, queries and verification (DOMAIN §3).
+
+[`Ledger`][medinv.ledger.Ledger] enforces every rule of the ledger once, over any
+[`LedgerStore`][medinv.ports.LedgerStore]: stores only persist what it computed.
+
+```pycon
+>>> import pendulum
+>>> from medinv import ItemKey, Location, Movement, StockStatus
+>>> from medinv.adapters.memory import MemoryStore
+>>> from medinv.ledger import Ledger
+>>> clock = lambda: pendulum.datetime(2026, 11, 23, 8, 0, tz="UTC")
+>>> ledger = Ledger(MemoryStore(), clock=clock)
+>>> item = ItemKey("04006381333931", lot="L2026A")
+>>> store_a1, ward = Location.parse("CHU/Pharmacy/A1"), Location.parse("CHU/Ward-3")
+>>> at = "2026-11-23T09:00:00+01:00"
+>>> result = ledger.post([
+...     Movement.receipt("DN-7/1", item=item, quantity=40, to=store_a1, occurred_at=at,
+...                      actor="jm", expiry="2027-06-30", reference="DN-7"),
+...     Movement.transfer("TR-1", item=item, quantity=15, source=store_a1, to=ward,
+...                       occurred_at=at, actor="jm"),
+... ])
+>>> [r.position for r in result.movements], ledger.head().position
+([1, 2], 2)
+>>> ledger.balance(item, location=Location.parse("CHU"))
+40
+>>> ledger.balance(gtin="04006381333931", location=ward, status=StockStatus.AVAILABLE)
+15
+>>> ledger.post([Movement.issue("IS-1", item=item, quantity=20, source=ward,
+...                             occurred_at=at, actor="nurse")])
+Traceback (most recent call last):
+...
+medinv.errors.InsufficientStockError: insufficient stock of ... requested 20, available 15
+>>> ledger.post(result.movements[0].movement for _ in range(1)).replayed
+('DN-7/1',)
+>>> ledger.verify().ok
+True
+
+```
+
+Posting reads the head and, once per batch, everything the rules need; checks the
+rules in batch order (a receipt and an issue of it in one batch work); then appends
+one [`Commit`][medinv.ports.Commit]. If another writer moved the head meanwhile,
+the store raises [`ConcurrencyError`][medinv.errors.ConcurrencyError];
+``post(..., retries=n)`` or [`retry`][medinv.ledger.retry] runs the whole
+read-check-append again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Final, NoReturn, TypeVar
+
+import attrs
+import pendulum
+
+from medinv.chain import (
+    ENCODING_VERSION,
+    GENESIS_HASH,
+    chain_hash,
+    content_differences,
+    entry_hash,
+    format_instant,
+    movement_content,
+)
+from medinv.dates import is_expired, to_datetime
+from medinv.errors import (
+    ConcurrencyError,
+    IdempotencyConflictError,
+    InsufficientStockError,
+    InvalidMovementError,
+    InvalidValueError,
+    LotMasterDataConflictError,
+    ReversalError,
+    SerialConflictError,
+    StockNotIssuableError,
+)
+from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.locations import Location
+from medinv.movements import Movement, MovementKind, StockPosition
+from medinv.ports import (
+    BalanceChange,
+    BalanceKey,
+    Commit,
+    ItemRecord,
+    LedgerHead,
+    LedgerStore,
+    LotKey,
+    LotRecord,
+    MovementQuery,
+    PositionQuery,
+    RecordedMovement,
+)
+from medinv.status import StockStatus
+
+__all__ = [
+    "ChainBreak",
+    "Discrepancy",
+    "DuplicateMovementId",
+    "HashMismatch",
+    "HeadMismatch",
+    "Ledger",
+    "PositionGap",
+    "PositionOrder",
+    "PostResult",
+    "ProjectionMismatch",
+    "VerifyReport",
+    "retry",
+]
+
+T = TypeVar("T")
+
+_AVAILABLE: Final = StockStatus.AVAILABLE
+_REVERSAL: Final = MovementKind.REVERSAL
+_ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
+_MISSING: Final = object()
+
+
+def _utc_now() -> pendulum.DateTime:
+    return pendulum.now("UTC")
+
+
+def retry(
+    fn: Callable[[], T],
+    *,
+    attempts: int = 5,
+    wait: float = 0.0,
+    sleep: Callable[[float], object] = time.sleep,
+) -> T:
+    """Call ``fn`` until it does not raise [`ConcurrencyError`][medinv.errors.ConcurrencyError].
+
+    Optimistic concurrency: a writer that lost the race re-reads and re-checks
+    everything (``fn`` must be the whole read-check-write, e.g. a ``Ledger.post``
+    call) and tries again. Waits ``wait * 2**n`` seconds before the ``n``-th retry
+    (no wait by default). Any other exception propagates at once.
+
+    ```pycon
+    >>> from medinv.errors import ConcurrencyError
+    >>> calls = []
+    >>> def flaky():
+    ...     calls.append(1)
+    ...     if len(calls) < 3:
+    ...         raise ConcurrencyError("head moved", expected=1, actual=2)
+    ...     return "posted"
+    >>> retry(flaky), len(calls)
+    ('posted', 3)
+
+    ```
+
+    Args:
+        fn: the operation to run.
+        attempts: how many times to call ``fn`` in all (at least 1).
+        wait: base of the exponential back-off, in seconds.
+        sleep: the function that waits (injectable for tests).
+
+    Raises:
+        ConcurrencyError: the last attempt lost the race too.
+        InvalidValueError: ``attempts`` is less than 1.
+    """
+    if attempts < 1:
+        raise InvalidValueError(f"retry needs at least 1 attempt, not {attempts}")
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except ConcurrencyError:
+            if attempt == attempts - 1:
+                raise
+            if wait > 0:
+                sleep(wait * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- results
+
+
+@attrs.frozen(kw_only=True)
+class PostResult:
+    """What a post did: the recorded movements, in the order they were given."""
+
+    movements: tuple[RecordedMovement, ...]
+    """One entry per movement given, in order; a replay gets the originally recorded movement."""
+    new: tuple[RecordedMovement, ...]
+    """The movements this post stored, in position order (empty when everything was a replay)."""
+    replayed: tuple[str, ...]
+    """Ids of the given movements that stored nothing: already stored, or repeated in the batch."""
+    head: LedgerHead
+    """The ledger head right after the post."""
+
+
+# --------------------------------------------------------------------------- verify report
+
+
+@attrs.frozen(kw_only=True)
+class Discrepancy:
+    """One difference that [`Ledger.verify`][medinv.ledger.Ledger.verify] found."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying what is wrong."""
+        return repr(self)
+
+
+@attrs.frozen(kw_only=True)
+class HashMismatch(Discrepancy):
+    """A stored movement whose content does not match its hash: it was edited."""
+
+    position: int
+    """The movement's position."""
+    movement_id: str
+    """The stored movement's id (as stored now)."""
+    stored: str
+    """The hash stored with it."""
+    computed: str
+    """The hash of its stored content."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying what is wrong."""
+        return f"movement {self.movement_id!r} at position {self.position} does not match its hash"
+
+
+@attrs.frozen(kw_only=True)
+class ChainBreak(Discrepancy):
+    """A movement whose ``prev_hash`` is not its predecessor's hash: history was cut or reordered.
+
+    (Also reported after an edited movement whose hash was recomputed.)
+    """
+
+    position: int
+    """The movement's position."""
+    expected: str
+    """The hash of the movement stored before it (GENESIS_HASH for the first)."""
+    found: str
+    """Its stored ``prev_hash``."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying what is wrong."""
+        return f"the chain breaks at position {self.position}: prev_hash differs"
+
+
+@attrs.frozen(kw_only=True)
+class PositionGap(Discrepancy):
+    """Positions missing from the stored sequence: movements were deleted."""
+
+    expected: int
+    """The next position that should follow."""
+    found: int
+    """The position found instead."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying what is wrong."""
+        return f"positions {self.expected}..{self.found - 1} are missing"
+
+
+@attrs.frozen(kw_only=True)
+class PositionOrder(Discrepancy):
+    """A position that does not increase: duplicated or reordered movements."""
+
+    position: int
+    """The position found."""
+    after: int
+    """The position of the movement before it."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying what is wrong."""
+        return f"position {self.position} comes after position {self.after}"
+
+
+@attrs.frozen(kw_only=True)
+class DuplicateMovementId(Discrepancy):
+    """A movement id stored at more than one position."""
+
+    movement_id: str
+    """The repeated id."""
+    positions: tuple[int, int]
+    """The first position it was seen at and the later one."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying what is wrong."""
+        return f"movement id {self.movement_id!r} is stored at positions {self.positions}"
+
+
+@attrs.frozen(kw_only=True)
+class HeadMismatch(Discrepancy):
+    """The store's head is not the last stored movement (or not the expected anchor)."""
+
+    stored: LedgerHead
+    """The head the store reports (or the anchor that was given)."""
+    rebuilt: LedgerHead
+    """Position and hash of the last movement found (or found at the anchor's position)."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying what is wrong."""
+        return (
+            f"the head says position {self.stored.position} but the movements end at "
+            f"{self.rebuilt.position} (or hashes differ)"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ProjectionMismatch(Discrepancy):
+    """A stored balance that differs from the balance rebuilt from the movements."""
+
+    item: ItemKey
+    """The stock item."""
+    location: Location
+    """The location."""
+    status: StockStatus
+    """The status."""
+    stored: int
+    """The balance in the store's projection (0 if absent)."""
+    rebuilt: int
+    """The balance the movements add up to."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying what is wrong."""
+        return (
+            f"balance of {self.item} at {self.location} [{self.status.value}] is "
+            f"{self.stored} in the projection but {self.rebuilt} from the movements"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class VerifyReport:
+    """The result of [`Ledger.verify`][medinv.ledger.Ledger.verify]: every difference found."""
+
+    head: LedgerHead
+    """The head the store reported when verification started."""
+    movements_checked: int
+    """How many stored movements were read."""
+    balances_checked: int
+    """How many balances were compared (stored or rebuilt, non-zero)."""
+    discrepancies: tuple[Discrepancy, ...]
+    """Every difference, in the order found (chain first, then projection)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing was found."""
+        return not self.discrepancies
+
+
+# --------------------------------------------------------------------------- the service
+
+
+@attrs.define(eq=False)
+class _Batch:
+    """Working state of one post: the store's data for the batch, updated movement by movement."""
+
+    balances: dict[BalanceKey, list[int]]
+    """Per key: [balance now, balance as stored] (one dict lookup per movement side)."""
+    items: dict[ItemKey, ItemRecord]
+    lots: dict[LotKey, pendulum.Date | None]
+    stored: dict[str, RecordedMovement]
+    reversed_by: dict[str, str]
+    serial_totals: dict[ItemKey, int]
+    new_by_id: dict[str, Movement] = attrs.Factory(dict)
+    new_items: list[ItemRecord] = attrs.Factory(list)
+    new_lots: list[LotRecord] = attrs.Factory(list)
+
+
+class Ledger:
+    """The stock ledger over a store: posts movements under the rules and answers queries.
+
+    Args:
+        store: where the ledger keeps its data (any [`LedgerStore`][medinv.ports.LedgerStore]).
+        clock: returns the current aware date-time, used only to stamp ``recorded_at``
+            (once per batch). Defaults to UTC now.
+    """
+
+    def __init__(
+        self, store: LedgerStore, *, clock: Callable[[], pendulum.DateTime] | None = None
+    ) -> None:
+        self._store = store
+        self._clock = clock or _utc_now
+
+    @property
+    def store(self) -> LedgerStore:
+        """The store the ledger reads and writes."""
+        return self._store
+
+    def head(self) -> LedgerHead:
+        """The current ledger position and hash (position 0 when empty)."""
+        return self._store.head()
+
+    # ----------------------------------------------------------------- posting
+
+    def post(
+        self,
+        movements: Iterable[Movement],
+        *,
+        expected_position: int | None = None,
+        retries: int = 0,
+    ) -> PostResult:
+        """Post a batch of movements: all of them, or none.
+
+        Rules (DOMAIN §3.2-3.3), checked in batch order against the stock as left by
+        the movements before in the batch:
+
+        - a movement id already stored (or given earlier in the batch) with the same
+          content is a replay: nothing is stored, the original is returned; with other
+          content it is an [`IdempotencyConflictError`][medinv.errors.IdempotencyConflictError]
+          naming the fields that differ;
+        - no balance of (item, location, status) goes below 0
+          ([`InsufficientStockError`][medinv.errors.InsufficientStockError]);
+        - a serialised item is in stock at most once
+          ([`SerialConflictError`][medinv.errors.SerialConflictError]);
+        - issues and consumptions take ``AVAILABLE`` stock that is not expired on the
+          movement's ``occurred_on`` date
+          ([`StockNotIssuableError`][medinv.errors.StockNotIssuableError]);
+        - a lot's (or lot-less item's) expiry is fixed by its first inbound movement;
+          another stated expiry is a
+          [`LotMasterDataConflictError`][medinv.errors.LotMasterDataConflictError];
+        - a reversal is the exact mirror of a stored (or earlier in the batch),
+          non-reversal movement not reversed yet ([`ReversalError`][medinv.errors.ReversalError]).
+
+        Args:
+            movements: the batch, in the order to post it.
+            expected_position: refuse the batch unless the ledger head is at this
+                position (e.g. a plan computed at that position).
+            retries: how many times to re-run the whole post after a
+                [`ConcurrencyError`][medinv.errors.ConcurrencyError] (with
+                ``expected_position`` a retry fails the same way).
+
+        Returns:
+            The recorded movements in the order given, the replayed ids and the new head.
+
+        Raises:
+            StockError: a rule refused the batch; nothing was stored.
+            ConcurrencyError: another writer moved the head (after ``retries`` retries).
+            InvalidMovementError: something other than a `Movement` was given.
+        """
+        batch = list(movements)
+        for movement in batch:
+            if not isinstance(movement, Movement):
+                raise InvalidMovementError(
+                    None, f"expected a Movement, got {type(movement).__name__}"
+                )
+        return retry(
+            lambda: self._post_once(batch, expected_position), attempts=max(retries, 0) + 1
+        )
+
+    def _post_once(self, batch: list[Movement], expected_position: int | None) -> PostResult:
+        store = self._store
+        head = store.head()
+        if expected_position is not None and head.position != expected_position:
+            raise ConcurrencyError(
+                f"the ledger is at position {head.position}, not the expected {expected_position}",
+                expected=expected_position,
+                actual=head.position,
+            )
+        if not batch:
+            return PostResult(movements=(), new=(), replayed=(), head=head)
+        ids = {m.id for m in batch}
+        reversed_ids = {m.reverses for m in batch if m.reverses is not None}
+        stored = dict(store.movements_by_id(ids | reversed_ids))
+        slots, replayed, new = _classify(batch, stored)
+        if not new:
+            return PostResult(
+                movements=tuple(s for s in slots if isinstance(s, RecordedMovement)),
+                new=(),
+                replayed=tuple(replayed),
+                head=head,
+            )
+
+        new_movements = [m for m, _ in new]
+        state = _read_state(store, new_movements, stored)
+        for m in new_movements:
+            self._apply(m, state)
+            state.new_by_id[m.id] = m
+
+        recorded_at = to_datetime(self._clock())
+        recorded_text = format_instant(recorded_at)
+        prev = head.hash
+        position = head.position
+        recorded: list[RecordedMovement] = []
+        append = recorded.append
+        sha256 = hashlib.sha256
+        for m, content in new:
+            position += 1
+            # entry_hash() inlined (verify() recomputes every hash through it).
+            text = f"{prev}\x00{ENCODING_VERSION}\x00{position}\x00{recorded_text}\x00{content}"
+            try:
+                digest = sha256(text.encode()).hexdigest()
+            except UnicodeEncodeError:
+                digest = entry_hash(prev, position, recorded_text, content)  # raises, clearly
+            append(
+                RecordedMovement(
+                    movement=m,
+                    position=position,
+                    recorded_at=recorded_at,
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            )
+            prev = digest
+        commit = Commit(
+            expected_position=head.position,
+            movements=tuple(recorded),
+            balance_changes=tuple(
+                BalanceChange(item, location, status, now - before)
+                for (item, location, status), (now, before) in state.balances.items()
+                if now != before
+            ),
+            lots=tuple(state.new_lots),
+            items=tuple(state.new_items),
+        )
+        store.append(commit)
+        return PostResult(
+            movements=tuple(s if isinstance(s, RecordedMovement) else recorded[s] for s in slots),
+            new=tuple(recorded),
+            replayed=tuple(replayed),
+            head=LedgerHead(position, prev),
+        )
+
+    def _apply(self, m: Movement, state: _Batch) -> None:  # noqa: C901  (one pass, kept flat for speed)
+        """Check one new movement against the batch state and apply it to that state."""
+        item = m.item
+        if m.kind is _REVERSAL:
+            self._check_reversal(m, state)
+
+        expiry = self._master_data(m, state)
+        if m.kind in _ISSUING:
+            if m.from_status is not _AVAILABLE:
+                status = m.from_status.value if m.from_status else None
+                raise StockNotIssuableError(
+                    item=item, movement_id=m.id, reason=f"stock in status {status} is not issuable"
+                )
+            if expiry is not None and is_expired(expiry, m.occurred_on):
+                raise StockNotIssuableError(
+                    item=item,
+                    movement_id=m.id,
+                    reason=f"expired on {expiry.isoformat()} (movement date "
+                    f"{m.occurred_on.isoformat()})",
+                )
+
+        balances = state.balances
+        quantity = m.quantity
+        if m.from_location is not None and m.from_status is not None:
+            entry = balances.get((item, m.from_location, m.from_status))
+            have = 0 if entry is None else entry[0]
+            if entry is None or have < quantity:
+                raise InsufficientStockError(
+                    item=item,
+                    location=m.from_location,
+                    status=m.from_status.value,
+                    requested=quantity,
+                    available=have,
+                    movement_id=m.id,
+                )
+            entry[0] = have - quantity
+            if item.serial is not None and m.to_location is None:
+                state.serial_totals[item] -= quantity
+        if m.to_location is not None and m.to_status is not None:
+            if item.serial is not None and m.from_location is None:
+                if state.serial_totals[item] > 0:
+                    self._serial_conflict(m, state)
+                state.serial_totals[item] += quantity
+            key_to = (item, m.to_location, m.to_status)
+            entry = balances.get(key_to)
+            if entry is None:
+                balances[key_to] = [quantity, 0]
+            else:
+                entry[0] += quantity
+
+    @staticmethod
+    def _master_data(m: Movement, state: _Batch) -> pendulum.Date | None:
+        """Check the movement's stated expiry against master data; record new lots and items.
+
+        Returns the item's expiry. A lot's expiry, or a lot-less item's, is fixed by
+        its first inbound movement.
+        """
+        item = m.item
+        record = state.items.get(item)
+        stated = m.expiry
+        enters = m.to_location is not None
+        lot = item.lot
+        if lot is not None:
+            key = (item.gtin.value, lot.value)
+            known = state.lots.get(key, _MISSING)
+            if known is _MISSING:
+                expiry = stated
+                if enters:
+                    state.lots[key] = stated
+                    state.new_lots.append(LotRecord(key[0], key[1], stated))
+            else:
+                expiry = known  # type: ignore[assignment]
+                if stated is not None and stated != known:
+                    raise LotMasterDataConflictError(
+                        item=item, movement_id=m.id, known=known, given=stated
+                    )
+        elif record is not None:
+            expiry = record.expiry
+            if stated is not None and stated != expiry:
+                raise LotMasterDataConflictError(
+                    item=item, movement_id=m.id, known=expiry, given=stated
+                )
+        else:
+            expiry = stated
+        if record is None and enters:
+            record = ItemRecord(item=item, first_received_at=m.occurred_at, expiry=expiry)
+            state.items[item] = record
+            state.new_items.append(record)
+
+        return expiry
+
+    @staticmethod
+    def _serial_conflict(m: Movement, state: _Batch) -> NoReturn:
+        """A serialised unit entering the ledger is in stock already: say where."""
+        item = m.item
+        where = [
+            f"{location} [{status.value}]"
+            for (other, location, status), (qty, _) in state.balances.items()
+            if qty > 0 and other == item
+        ]
+        raise SerialConflictError(
+            item=item, movement_id=m.id, reason=f"already in stock at {', '.join(where)}"
+        )
+
+    @staticmethod
+    def _check_reversal(m: Movement, state: _Batch) -> None:
+        target = m.reverses
+        assert target is not None  # noqa: S101  (Movement guarantees it for REVERSAL)
+        original_record = state.stored.get(target)
+        original = (
+            original_record.movement if original_record is not None else state.new_by_id.get(target)
+        )
+        if original is None:
+            raise ReversalError(m.id, target, "no such movement in the ledger")
+        if original.kind is _REVERSAL:
+            raise ReversalError(
+                m.id, target, "a reversal cannot be reversed; post the movement again"
+            )
+        by = state.reversed_by.get(target)
+        if by is not None:
+            raise ReversalError(m.id, target, f"already reversed by {by!r}")
+        if not m.mirrors(original):
+            raise ReversalError(m.id, target, "not the exact inverse of the movement")
+        state.reversed_by[target] = m.id
+
+    # ----------------------------------------------------------------- queries
+
+    def movement(self, movement_id: str) -> RecordedMovement | None:
+        """The stored movement with this id, or ``None``."""
+        return self._store.movements_by_id([movement_id]).get(movement_id)
+
+    def balance(
+        self,
+        item: ItemKey | None = None,
+        *,
+        gtin: Gtin | str | None = None,
+        lot: Lot | str | None = None,
+        serial: Serial | str | None = None,
+        location: Location | str | None = None,
+        status: StockStatus | str | None = None,
+        as_of_position: int | None = None,
+    ) -> int:
+        """The quantity in stock matching every given filter (``None``: any).
+
+        Args:
+            item: exactly this item.
+            gtin: items of this GTIN (any lot and serial unless given).
+            lot: items of this lot.
+            serial: items with this serial.
+            location: this location and its whole subtree.
+            status: only this status (default: every status).
+            as_of_position: the balance right after the movement at this position
+                (``0``: before any); default the current balance.
+
+        Raises:
+            InvalidValueError: a filter is malformed, or ``as_of_position`` is not
+                between 0 and the head position.
+        """
+        query = PositionQuery(
+            item=item, gtin=gtin, lot=lot, serial=serial, location=location, status=status
+        )
+        if as_of_position is None:
+            return sum(p.quantity for p in self._store.positions(query))
+        return sum(self._balances_as_of(query, as_of_position).values())
+
+    def positions(
+        self,
+        item: ItemKey | None = None,
+        *,
+        gtin: Gtin | str | None = None,
+        lot: Lot | str | None = None,
+        serial: Serial | str | None = None,
+        location: Location | str | None = None,
+        status: StockStatus | str | None = None,
+        as_of_position: int | None = None,
+    ) -> list[StockPosition]:
+        """Non-zero stock positions matching every filter, with expiry and first-received time.
+
+        Sorted by item ([`ItemKey.sort_key`][medinv.identifiers.ItemKey.sort_key]), then
+        location path, then status. Filters as for [`balance`][medinv.ledger.Ledger.balance];
+        with ``as_of_position`` the quantities are those right after that position
+        (expiry and received-at come from the master data as it is now).
+        """
+        query = PositionQuery(
+            item=item, gtin=gtin, lot=lot, serial=serial, location=location, status=status
+        )
+        if as_of_position is None:
+            found = list(self._store.positions(query))
+        else:
+            balances = self._balances_as_of(query, as_of_position)
+            found = self._with_master_data(balances)
+        found.sort(key=lambda p: (p.item.sort_key(), p.location.path, p.status.value))
+        return found
+
+    def history(
+        self,
+        item: ItemKey | None = None,
+        *,
+        gtin: Gtin | str | None = None,
+        lot: Lot | str | None = None,
+        serial: Serial | str | None = None,
+        after_position: int = 0,
+        up_to_position: int | None = None,
+    ) -> list[RecordedMovement]:
+        """The stored movements of the matching items, in position order."""
+        query = MovementQuery(
+            item=item,
+            gtin=gtin,
+            lot=lot,
+            serial=serial,
+            after_position=after_position,
+            up_to_position=up_to_position,
+        )
+        return list(self._store.movements(query))
+
+    def _balances_as_of(self, query: PositionQuery, position: int) -> dict[BalanceKey, int]:
+        head = self._store.head()
+        if isinstance(position, bool) or not isinstance(position, int):
+            raise InvalidValueError(f"as_of_position must be a whole number, not {position!r}")
+        if not 0 <= position <= head.position:
+            raise InvalidValueError(
+                f"as_of_position {position} is outside the ledger (0..{head.position})"
+            )
+        history = MovementQuery(
+            item=query.item,
+            gtin=query.gtin,
+            lot=query.lot,
+            serial=query.serial,
+            up_to_position=position,
+        )
+        totals: dict[BalanceKey, int] = defaultdict(int)
+        for recorded in self._store.movements(history):
+            m = recorded.movement
+            for location, status, delta in m.deltas():
+                if query.matches(m.item, location, status):
+                    totals[(m.item, location, status)] += delta
+        return {key: qty for key, qty in totals.items() if qty}
+
+    def _with_master_data(self, balances: dict[BalanceKey, int]) -> list[StockPosition]:
+        items = {item for item, _, _ in balances}
+        records = self._store.item_records(items)
+        lot_keys = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
+        lots = self._store.lot_expiries(lot_keys) if lot_keys else {}
+        out = []
+        for (item, location, status), quantity in balances.items():
+            record = records.get(item)
+            expiry = record.expiry if record is not None else None
+            if item.lot is not None:
+                expiry = lots.get((item.gtin.value, item.lot.value), expiry)
+            out.append(
+                StockPosition(
+                    item=item,
+                    location=location,
+                    status=status,
+                    quantity=quantity,
+                    expiry=expiry,
+                    received_at=record.first_received_at if record is not None else None,
+                )
+            )
+        return out
+
+    # ----------------------------------------------------------------- verify
+
+    def verify(self, *, anchor: LedgerHead | None = None) -> VerifyReport:
+        """Check the stored history and projection; report every difference as data.
+
+        Reads every movement in position order and checks positions (1, 2, 3 ...
+        gap-free), the hash chain (each ``prev_hash`` is the previous hash, each hash
+        matches its content) and unique ids; compares the store's head with the last
+        movement; rebuilds every balance from the movements and compares it with the
+        store's projection. A tamperer who rewrites the whole chain from some point on
+        is caught only against an external record of an earlier head: pass it as
+        ``anchor`` and the movement at ``anchor.position`` must still have
+        ``anchor.hash``.
+        """
+        store = self._store
+        head = store.head()
+        found: list[Discrepancy] = []
+        rebuilt: dict[BalanceKey, int] = defaultdict(int)
+        end, count = _verify_chain(store, found, rebuilt, anchor)
+        if head != end:
+            found.append(HeadMismatch(stored=head, rebuilt=end))
+        checked = _verify_projection(store, found, rebuilt)
+        return VerifyReport(
+            head=head, movements_checked=count, balances_checked=checked, discrepancies=tuple(found)
+        )
+
+
+def _verify_chain(
+    store: LedgerStore,
+    found: list[Discrepancy],
+    rebuilt: dict[BalanceKey, int],
+    anchor: LedgerHead | None,
+) -> tuple[LedgerHead, int]:
+    """Check positions, chain and ids; add up balances. Returns the last (position, hash), count."""
+    ids: dict[str, int] = {}
+    prev_hash = GENESIS_HASH
+    last = 0
+    count = 0
+    anchor_seen = LedgerHead.empty()
+    for recorded in store.movements(MovementQuery()):
+        count += 1
+        position = recorded.position
+        m = recorded.movement
+        if position <= last:
+            found.append(PositionOrder(position=position, after=last))
+        elif position != last + 1:
+            found.append(PositionGap(expected=last + 1, found=position))
+        if recorded.prev_hash != prev_hash:
+            found.append(
+                ChainBreak(position=position, expected=prev_hash, found=recorded.prev_hash)
+            )
+        computed = chain_hash(
+            recorded.prev_hash, m, position=position, recorded_at=recorded.recorded_at
+        )
+        if computed != recorded.hash:
+            found.append(
+                HashMismatch(
+                    position=position, movement_id=m.id, stored=recorded.hash, computed=computed
+                )
+            )
+        first = ids.get(m.id)
+        if first is None:
+            ids[m.id] = position
+        else:
+            found.append(DuplicateMovementId(movement_id=m.id, positions=(first, position)))
+        if anchor is not None and position == anchor.position:
+            anchor_seen = LedgerHead(position, recorded.hash)
+        for location, status, delta in m.deltas():
+            rebuilt[(m.item, location, status)] += delta
+        prev_hash = recorded.hash
+        last = max(last, position)
+    if anchor is not None and anchor.position > 0 and anchor_seen != anchor:
+        found.append(HeadMismatch(stored=anchor, rebuilt=anchor_seen))
+    return (LedgerHead(last, prev_hash) if count else LedgerHead.empty()), count
+
+
+def _verify_projection(
+    store: LedgerStore, found: list[Discrepancy], rebuilt: dict[BalanceKey, int]
+) -> int:
+    """Compare the stored projection with the rebuilt balances; returns how many were compared."""
+    stored: dict[BalanceKey, int] = defaultdict(int)
+    for item, location, status, quantity in store.balances_snapshot():
+        stored[(item, location, status)] += quantity
+    keys = {k for k, v in stored.items() if v} | {k for k, v in rebuilt.items() if v}
+    for key in sorted(keys, key=lambda k: (k[0].sort_key(), k[1].path, k[2].value)):
+        have, want = stored.get(key, 0), rebuilt.get(key, 0)
+        if have != want:
+            item, location, status = key
+            found.append(
+                ProjectionMismatch(
+                    item=item, location=location, status=status, stored=have, rebuilt=want
+                )
+            )
+    return len(keys)
+
+
+def _read_state(
+    store: LedgerStore, new_movements: list[Movement], stored: dict[str, RecordedMovement]
+) -> _Batch:
+    """Read, in one call per kind, what the rules need for the batch's new movements."""
+    # The batch's own ItemKey and Location objects, so that the store's equal keys can
+    # be replaced by them: dict lookups then succeed on identity, without __eq__ calls.
+    items = {m.item: m.item for m in new_movements}
+    places: dict[Location, Location] = {}
+    # Balances are read for the items the batch takes from, and for serialised items
+    # (at most one in stock): an item that is only put somewhere needs none.
+    taken: set[ItemKey] = set()
+    for m in new_movements:
+        if m.from_location is not None:
+            places[m.from_location] = m.from_location
+            taken.add(m.item)
+        elif m.item.serial is not None:
+            taken.add(m.item)
+        if m.to_location is not None:
+            places[m.to_location] = m.to_location
+    lot_keys = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
+    new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
+    balances = {
+        (items.get(i, i), places.get(loc, loc), status): [qty, qty]
+        for (i, loc, status), qty in (store.balances_of(taken) if taken else {}).items()
+    }
+    serial_totals: dict[ItemKey, int] = defaultdict(int)
+    for (held, _, _), (quantity, _) in balances.items():
+        if held.serial is not None:
+            serial_totals[held] += quantity
+    return _Batch(
+        balances=balances,
+        serial_totals=serial_totals,
+        items={items.get(i, i): r for i, r in store.item_records(items).items()},
+        lots=dict(store.lot_expiries(lot_keys)) if lot_keys else {},
+        stored=stored,
+        reversed_by=dict(store.reversals_of(new_reversed)) if new_reversed else {},
+    )
+
+
+def _classify(
+    batch: list[Movement], stored: dict[str, RecordedMovement]
+) -> tuple[list[RecordedMovement | int], list[str], list[tuple[Movement, str]]]:
+    """Split a batch into replays of stored movements, repeats, and new movements.
+
+    Returns one slot per given movement (the stored original, or the index of the new
+    movement it is or repeats), the replayed ids, and the new movements with their
+    canonical content.
+    """
+    slots: list[RecordedMovement | int] = []
+    replayed: list[str] = []
+    new: list[tuple[Movement, str]] = []
+    seen: dict[str, int] = {}
+    # Movements of a batch often share one occurred_at object; format it once. Keyed by
+    # id(): every object stays referenced by the batch while this loop runs.
+    instants: dict[int, str] = {}
+    for m in batch:
+        occurred_at = m.occurred_at
+        text = instants.get(id(occurred_at))
+        if text is None:
+            text = instants[id(occurred_at)] = format_instant(occurred_at)
+        content = movement_content(m, occurred_at_text=text)
+        mid = m.id
+        original = stored.get(mid)
+        if original is not None:
+            _check_replay(m, content, original.movement)
+            slots.append(original)
+            replayed.append(mid)
+        elif mid in seen:
+            _check_replay(m, content, new[seen[mid]][0])
+            slots.append(seen[mid])
+            replayed.append(mid)
+        else:
+            seen[mid] = len(new)
+            slots.append(len(new))
+            new.append((m, content))
+    return slots, replayed, new
+
+
+def _check_replay(m: Movement, content: str, original: Movement) -> None:
+    if content != movement_content(original):
+        raise IdempotencyConflictError(m.id, content_differences(m, original))

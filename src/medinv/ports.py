@@ -1,0 +1,374 @@
+"""The storage port of the movement ledger: records and the `LedgerStore` protocol (DOMAIN §3.6).
+
+The rules of the ledger live once, in the service
+([`medinv.ledger.Ledger`][medinv.ledger.Ledger]). A store is persistence only: it
+keeps what the service computed, atomically and with optimistic concurrency, and
+answers indexed queries. An integrator's store needs no domain logic; it proves
+its conformance by passing the shipped contract suite
+([`medinv.testing.contract`][medinv.testing.contract]) and the stateful comparison
+with the in-memory reference ([`medinv.testing.stateful`][medinv.testing.stateful]).
+
+How the ledger writes:
+
+1. read the head ([`LedgerHead`][medinv.ports.LedgerHead]: position and hash of the
+   last stored movement);
+2. read what the rules need for the whole batch, in a few calls: stored movements
+   with the batch's ids, reversals of the originals it reverses, balances, item and
+   lot master data of the items it touches;
+3. check the rules, then build a [`Commit`][medinv.ports.Commit]: the new
+   [`RecordedMovement`][medinv.ports.RecordedMovement]s (positions head + 1, + 2 ...,
+   hashes chained from the head hash), the summed
+   [`BalanceChange`][medinv.ports.BalanceChange]s, and the master data seen for
+   the first time;
+4. ``store.append(commit)``: the store writes all of it or nothing, and raises
+   [`ConcurrencyError`][medinv.errors.ConcurrencyError] if its head is no longer
+   ``commit.expected_position``.
+
+Stored text (ids, actor, reason, reference, lots, serials, location segments) must
+come back verbatim: quotes, ``;``, any unicode except NUL, reasons of any length.
+Date-times must come back with the UTC offset they were given and their
+microseconds (the hash chain encodes them, see [`medinv.chain`][medinv.chain]).
+Locations are stored by path; ``pick_sequence`` is location master data and is
+not stored (locations read back have ``pick_sequence == 0``).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Collection, Iterator, Mapping
+from typing import Protocol, Self, runtime_checkable
+
+import attrs
+import pendulum
+
+from medinv.chain import GENESIS_HASH
+from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.locations import Location
+from medinv.movements import Movement, StockPosition
+from medinv.status import StockStatus
+
+__all__ = [
+    "BalanceChange",
+    "BalanceKey",
+    "Commit",
+    "ItemRecord",
+    "LedgerHead",
+    "LedgerStore",
+    "LotKey",
+    "LotRecord",
+    "MovementQuery",
+    "PositionQuery",
+    "RecordedMovement",
+]
+
+BalanceKey = tuple[ItemKey, Location, StockStatus]
+"""What a balance is kept per: (item, location, status)."""
+
+LotKey = tuple[str, str]
+"""A lot in master data: (GTIN-14 digits, lot text)."""
+
+
+@attrs.frozen
+class LedgerHead:
+    """The ledger's version: position and hash of the last stored movement.
+
+    An empty ledger has position 0 and hash [`GENESIS_HASH`][medinv.chain.GENESIS_HASH].
+    """
+
+    position: int
+    """Position of the last stored movement (0 when empty); positions are 1, 2, 3 ... gap-free."""
+    hash: str
+    """Chain hash of the last stored movement (64 lower-case hex digits)."""
+
+    @classmethod
+    def empty(cls) -> LedgerHead:
+        """The head of an empty ledger."""
+        return cls(0, GENESIS_HASH)
+
+
+@attrs.frozen(kw_only=True)
+class RecordedMovement:
+    """A movement as stored: the caller's movement plus its place in the ledger.
+
+    ``hash == chain_hash(prev_hash, movement, position=position, recorded_at=recorded_at)``
+    (see [`medinv.chain`][medinv.chain]).
+    """
+
+    movement: Movement
+    """The movement as posted (content never changes once stored)."""
+    position: int
+    """Its place in the ledger's total order: 1 for the first movement, gap-free."""
+    recorded_at: pendulum.DateTime
+    """When the ledger stored it (the ledger's clock; the same for every movement of a batch)."""
+    prev_hash: str
+    """The hash of the movement at ``position - 1`` (GENESIS_HASH for position 1)."""
+    hash: str
+    """This entry's chain hash."""
+
+
+@attrs.frozen
+class BalanceChange:
+    """The net change a commit makes to one balance (summed over the commit's movements).
+
+    The store adds ``delta`` to its stored balance of ``(item, location, status)``
+    (a missing balance counts as 0). A balance reaching 0 may be deleted or kept
+    with 0; queries never return zero balances. ``delta`` is never 0.
+    """
+
+    item: ItemKey
+    """The stock item."""
+    location: Location
+    """The location (by path)."""
+    status: StockStatus
+    """The status."""
+    delta: int
+    """Signed change."""
+
+
+@attrs.frozen
+class LotRecord:
+    """Lot master data, written the first time a lot enters the ledger.
+
+    A lot's expiry is fixed by the first inbound movement of the lot; later movements
+    that state another expiry are refused with
+    [`LotMasterDataConflictError`][medinv.errors.LotMasterDataConflictError].
+    """
+
+    gtin: str
+    """The GTIN-14 digits."""
+    lot: str
+    """The lot text, verbatim."""
+    expiry: pendulum.Date | None
+    """The lot's expiry date, or ``None`` when the lot was received without one."""
+
+
+@attrs.frozen(kw_only=True)
+class ItemRecord:
+    """Item master data, written when an item (gtin, lot, serial) first enters the ledger."""
+
+    item: ItemKey
+    """The stock item."""
+    first_received_at: pendulum.DateTime
+    """``occurred_at`` of the first movement that put the item somewhere (FIFO, tie-breaks)."""
+    expiry: pendulum.Date | None = None
+    """The expiry known when the item first entered (its own, or its lot's); ``None`` if none.
+
+    For items without a lot this is the item's expiry master data (fixed like a lot's).
+    Queries report a lot's expiry in preference to this value.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class Commit:
+    """Everything one posted batch writes; a store applies all of it or none of it."""
+
+    expected_position: int
+    """The head position the batch was validated against; the store refuses any other."""
+    movements: tuple[RecordedMovement, ...]
+    """New movements, in position order: ``expected_position + 1`` onwards, chained."""
+    balance_changes: tuple[BalanceChange, ...] = ()
+    """Net balance changes, at most one per (item, location, status), none with delta 0."""
+    lots: tuple[LotRecord, ...] = ()
+    """Lots entering the ledger for the first time (at most one per lot key)."""
+    items: tuple[ItemRecord, ...] = ()
+    """Items entering the ledger for the first time (at most one per item)."""
+
+
+def _to_gtin(value: object) -> Gtin | None:
+    return value if value is None or isinstance(value, Gtin) else Gtin(value)
+
+
+# Gtin, Lot and Serial check the type of what they are given and raise a medinv error.
+def _to_lot(value: object) -> Lot | None:
+    return value if value is None or isinstance(value, Lot) else Lot(value)  # type: ignore[arg-type]
+
+
+def _to_serial(value: object) -> Serial | None:
+    return value if value is None or isinstance(value, Serial) else Serial(value)  # type: ignore[arg-type]
+
+
+def _to_location(value: object) -> Location | None:
+    if value is None or isinstance(value, Location):
+        return value
+    # Location.parse refuses non-text with a clear InvalidLocationError.
+    return Location.parse(value)  # type: ignore[arg-type]
+
+
+def _to_status(value: object) -> StockStatus | None:
+    if value is None or isinstance(value, StockStatus):
+        return value
+    # StockStatus.parse refuses non-text with a clear InvalidValueError.
+    return StockStatus.parse(value)  # type: ignore[arg-type]
+
+
+@attrs.frozen(kw_only=True)
+class PositionQuery:
+    """Which non-zero balances to return; every given field must match (``None``: any).
+
+    Text is accepted for every field and converted (``gtin="4006381333931"``,
+    ``location="Main/Store"``, ``status="available"``).
+    """
+
+    item: ItemKey | None = None
+    """Exactly this item (gtin, lot and serial all equal, ``None`` parts included)."""
+    gtin: Gtin | None = attrs.field(default=None, converter=_to_gtin)
+    """Items of this GTIN."""
+    lot: Lot | None = attrs.field(default=None, converter=_to_lot)
+    """Items of this lot (any serial)."""
+    serial: Serial | None = attrs.field(default=None, converter=_to_serial)
+    """Items with this serial."""
+    location: Location | None = attrs.field(default=None, converter=_to_location)
+    """This location and everything below it (its subtree)."""
+    status: StockStatus | None = attrs.field(default=None, converter=_to_status)
+    """Balances in this status."""
+
+    def matches_item(self, item: ItemKey) -> bool:
+        """Whether ``item`` satisfies the item, GTIN, lot and serial filters."""
+        return (
+            (self.item is None or self.item == item)
+            and (self.gtin is None or self.gtin == item.gtin)
+            and (self.lot is None or self.lot == item.lot)
+            and (self.serial is None or self.serial == item.serial)
+        )
+
+    def matches(self, item: ItemKey, location: Location, status: StockStatus) -> bool:
+        """Whether a balance of ``(item, location, status)`` satisfies every filter."""
+        return (
+            self.matches_item(item)
+            and (self.location is None or location.is_within(self.location))
+            and (self.status is None or self.status is status)
+        )
+
+
+@attrs.frozen(kw_only=True)
+class MovementQuery:
+    """Which stored movements to return, in position order; every given field must match."""
+
+    item: ItemKey | None = None
+    """Movements of exactly this item."""
+    gtin: Gtin | None = attrs.field(default=None, converter=_to_gtin)
+    """Movements of items of this GTIN."""
+    lot: Lot | None = attrs.field(default=None, converter=_to_lot)
+    """Movements of items of this lot."""
+    serial: Serial | None = attrs.field(default=None, converter=_to_serial)
+    """Movements of items with this serial."""
+    after_position: int = 0
+    """Only movements with ``position > after_position``."""
+    up_to_position: int | None = None
+    """Only movements with ``position <= up_to_position`` (``None``: to the head)."""
+
+    def matches_item(self, item: ItemKey) -> bool:
+        """Whether ``item`` satisfies the item, GTIN, lot and serial filters."""
+        return (
+            (self.item is None or self.item == item)
+            and (self.gtin is None or self.gtin == item.gtin)
+            and (self.lot is None or self.lot == item.lot)
+            and (self.serial is None or self.serial == item.serial)
+        )
+
+    def matches(self, recorded: RecordedMovement) -> bool:
+        """Whether a stored movement satisfies every filter."""
+        position = recorded.position
+        return (
+            position > self.after_position
+            and (self.up_to_position is None or position <= self.up_to_position)
+            and self.matches_item(recorded.movement.item)
+        )
+
+
+@runtime_checkable
+class LedgerStore(Protocol):
+    """Persistence of the movement ledger. Implementations need no domain logic.
+
+    Every method may raise [`StorageError`][medinv.errors.StorageError] (the store
+    translates its driver's exceptions, ``raise StorageError(...) from e``); the
+    only other exception a store raises on purpose is its subclass
+    [`ConcurrencyError`][medinv.errors.ConcurrencyError], from ``append``.
+
+    Reads see committed data only. Every keyed query is answered through an index:
+    its cost grows with the size of the answer (and the log of the ledger's size),
+    never with the size of the ledger. The indexes needed: movements by id, by
+    position, by item (gtin, lot, serial), by gtin, lot and serial; movements by the
+    id they reverse; balances by item, by gtin, lot, serial and by location path
+    (prefix); lots by (gtin, lot); items by (gtin, lot, serial).
+
+    Stores are context managers: ``with SomeStore(...) as store:`` closes it on exit.
+    """
+
+    def head(self) -> LedgerHead:
+        """The position and hash of the last stored movement; ``LedgerHead.empty()`` if none."""
+        ...
+
+    def append(self, commit: Commit) -> None:
+        """Store a commit atomically: every movement, balance change, lot and item, or nothing.
+
+        Inside one transaction the store checks that its head position still equals
+        ``commit.expected_position``; if not, or if a movement id, a position or a
+        reversed id (``movement.reverses``) is already stored, it raises
+        [`ConcurrencyError`][medinv.errors.ConcurrencyError] (``expected`` and
+        ``actual`` set to the positions) and writes nothing. Afterwards ``head()`` is
+        the last movement's (position, hash). A commit without movements is a no-op.
+        When ``append`` returns, the data is durable (as durable as the store can be:
+        an in-memory store keeps it for its lifetime).
+
+        Lots and items in a commit are new at the time the batch was read; a store
+        must never overwrite an existing lot or item record.
+        """
+        ...
+
+    def movements_by_id(self, ids: Collection[str]) -> Mapping[str, RecordedMovement]:
+        """The stored movements with the given ids (ids not stored are absent from the result)."""
+        ...
+
+    def reversals_of(self, ids: Collection[str]) -> Mapping[str, str]:
+        """For each given id that a stored reversal reverses: original id -> reversal id."""
+        ...
+
+    def lot_expiries(self, keys: Collection[LotKey]) -> Mapping[LotKey, pendulum.Date | None]:
+        """Expiry master data of the given lots; unknown lots are absent (known: date or None)."""
+        ...
+
+    def item_records(self, items: Collection[ItemKey]) -> Mapping[ItemKey, ItemRecord]:
+        """Master data of the given items; items never received are absent."""
+        ...
+
+    def balances_of(self, items: Collection[ItemKey]) -> Mapping[BalanceKey, int]:
+        """Every non-zero balance of the given items, at every location and in every status."""
+        ...
+
+    def positions(self, query: PositionQuery) -> list[StockPosition]:
+        """The non-zero balances that match ``query``, with expiry and first-received time.
+
+        ``query.location`` selects the location and its whole subtree (``Main/Store``
+        matches ``Main/Store`` and ``Main/Store/A1``, not ``Main/Storeroom``).
+        Each position's ``expiry`` is the lot's expiry if the item has a lot on
+        record, else the item record's; ``received_at`` is the item record's
+        ``first_received_at``. Any order (the ledger sorts); locations carry their
+        path only.
+        """
+        ...
+
+    def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
+        """The stored movements that match ``query``, in ascending position order."""
+        ...
+
+    def balances_snapshot(self) -> Iterator[tuple[ItemKey, Location, StockStatus, int]]:
+        """The whole stored balance projection, any order (zero balances may be included)."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources; further calls may fail. Closing twice is harmless."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Return the store itself."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        ...
