@@ -15,6 +15,7 @@ from typing import TextIO
 import attrs
 import pendulum
 
+from medinv.cli._demo_fefo import fefo_allocation
 from medinv.dates import Expiry, is_expired, remaining_shelf_life
 from medinv.errors import InvalidValueError
 from medinv.identifiers import Gtin, ItemKey
@@ -83,7 +84,7 @@ def value_objects(out: TextIO, ctx: DemoContext) -> None:
     out.write(f"  location {loc} (pick sequence {loc.pick_sequence}) is within {loc.parent}\n")
 
 
-SECTIONS: list[Section] = [value_objects]
+SECTIONS: list[Section] = [value_objects, fefo_allocation]
 """The demo's sections, in order."""
 
 
