@@ -646,3 +646,15 @@ def test_take_is_allocate_then_commit_in_one_pass():
         assert one.positions() == two.positions()
         one._check()
     assert one.take(request(1)).shortfall == 1
+
+
+def test_reservations_of_plans_made_before_a_position_can_be_expired():
+    index = index_of(pos("A", USE.add(days=1), 6))
+    index.reserve(index.allocate(request(2)), reservation_id="OLD")
+    index.apply_delta(ItemKey(GTIN, lot="B"), STORE, AV, 1, expiry=USE, received_at=T0)
+    index.apply([], position=5)
+    index.reserve(index.allocate(request(2)), reservation_id="NEW")
+    assert index.expire_reservations() == ()
+    assert [r.id for r in index.expire_reservations(before_position=5)] == ["OLD"]
+    assert [r.id for r in index.reservations()] == ["NEW"]
+    index._check()

@@ -743,10 +743,29 @@ class FefoIndex:
             self._settle(product, entry, was_free=was_free)
         return reservation
 
-    def expire_reservations(self, as_of: dt.datetime) -> tuple[Reservation, ...]:
-        """Release every reservation whose ``expires_at`` is at or before ``as_of``."""
-        limit = received_micros(to_datetime(as_of))
-        due = [rid for _, rid in self._expiring.irange(maximum=(limit, "\U0010ffff"))]
+    def expire_reservations(
+        self, as_of: dt.datetime | None = None, *, before_position: int | None = None
+    ) -> tuple[Reservation, ...]:
+        """Release the reservations that have lapsed; return them in order of release.
+
+        Args:
+            as_of: release every reservation whose ``expires_at`` is at or before this
+                instant (O(log reservations + released)).
+            before_position: also release every reservation of a plan made at a ledger
+                position before this one, however long it was meant to last (e.g. to
+                drop reservations older than a day's first movement; linear in the
+                reservations held).
+        """
+        due: list[str] = []
+        if as_of is not None:
+            limit = received_micros(to_datetime(as_of))
+            due.extend(rid for _, rid in self._expiring.irange(maximum=(limit, "\U0010ffff")))
+        if before_position is not None:
+            due.extend(
+                rid
+                for rid, (reservation, _) in sorted(self._reservations.items())
+                if reservation.plan.position < before_position and rid not in due
+            )
         released = (self.release(rid) for rid in due)
         return tuple(r for r in released if r is not None)
 
@@ -758,8 +777,8 @@ class FefoIndex:
         """Take ``plan``'s picks out of the index, as posting the plan does.
 
         Use it when the index is the stock of record (simulation, tests,
-        benchmarks); with a ledger, post the plan's movements and let the index
-        follow them with ``apply``. The plan's
+        benchmarks); with a ledger, [`post_plan`][medinv.allocation.post_plan] posts
+        the movements and the index follows them with ``apply``. The plan's
         reservation (``reservation_id``) is released first.
 
         Raises:

@@ -68,7 +68,8 @@ class Skipped:
 class Plan:
     """The answer to an [`AllocationRequest`][medinv.allocation.AllocationRequest].
 
-    Making a plan never changes stock; posting it to the ledger does. A plan may be
+    Making a plan never changes stock; posting it to the ledger
+    ([`post_plan`][medinv.allocation.post_plan]) does. A plan may be
     [reserved][medinv.allocation.FefoIndex.reserve] so that later plans do not
     count the same units.
     """
