@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from medinv import errors
+from medinv.allocation import AllocationRequest, FefoIndex, Plan, Policy, SkipReason
 from medinv.barcodes import Scan, parse_scan
 from medinv.dates import DatePrecision, Expiry, facility_date, is_expired, remaining_shelf_life
 from medinv.errors import (
@@ -31,8 +32,10 @@ except PackageNotFoundError:  # pragma: no cover  (running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "AllocationRequest",
     "DatePrecision",
     "Expiry",
+    "FefoIndex",
     "Gtin",
     "InvalidValueError",
     "ItemKey",
@@ -47,12 +50,15 @@ __all__ = [
     "MovementQuery",
     "PackagingHierarchy",
     "PackagingLevel",
+    "Plan",
+    "Policy",
     "PositionQuery",
     "PostResult",
     "Quantity",
     "RecordedMovement",
     "Scan",
     "Serial",
+    "SkipReason",
     "StockError",
     "StockPosition",
     "StockStatus",

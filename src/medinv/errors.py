@@ -24,7 +24,8 @@ MedinvError
 │   ├── LotMasterDataConflictError
 │   ├── IdempotencyConflictError
 │   ├── ReversalError
-│   └── StocktakeError                       a stocktake rule refused the operation
+│   ├── StalePlanError                      an allocation plan no longer matches the stock
+│   └── StocktakeError                      a stocktake rule refused the operation
 │       ├── StocktakeStateError              not allowed in the stocktake's current state
 │       ├── UnknownStocktakeError
 │       ├── CountLineError                   a line outside the scope, a bad recount, a reused id
@@ -74,6 +75,7 @@ __all__ = [
     "MedinvError",
     "ReversalError",
     "SerialConflictError",
+    "StalePlanError",
     "StockError",
     "StockNotIssuableError",
     "StocktakeError",
@@ -333,6 +335,22 @@ class ReversalError(StockError):
         self.reason = reason
         """What is wrong."""
         super().__init__(f"reversal {movement_id!r} of {reverses!r} refused: {reason}")
+
+
+class StalePlanError(StockError):
+    """An allocation plan no longer matches the stock it was made from; plan again."""
+
+    def __init__(self, *, planned_at: int, current: int, reason: str) -> None:
+        self.planned_at = planned_at
+        """The ledger position the plan was made at."""
+        self.current = current
+        """The ledger position (or index position) found when the plan was used."""
+        self.reason = reason
+        """What changed."""
+        super().__init__(
+            f"allocation plan made at position {planned_at} is stale at position {current}: "
+            f"{reason}"
+        )
 
 
 class StocktakeError(StockError):

@@ -16,6 +16,7 @@ import attrs
 import pendulum
 
 from medinv.cli._demo_barcodes import barcodes
+from medinv.cli._demo_fefo import fefo_allocation
 from medinv.cli._demo_ledger import ledger_on_sqlite
 from medinv.dates import Expiry, is_expired, remaining_shelf_life
 from medinv.errors import InvalidValueError
@@ -85,7 +86,7 @@ def value_objects(out: TextIO, ctx: DemoContext) -> None:
     out.write(f"  location {loc} (pick sequence {loc.pick_sequence}) is within {loc.parent}\n")
 
 
-SECTIONS: list[Section] = [value_objects, barcodes, ledger_on_sqlite]
+SECTIONS: list[Section] = [value_objects, barcodes, ledger_on_sqlite, fefo_allocation]
 """The demo's sections, in order."""
 
 

@@ -1,0 +1,876 @@
+"""The incremental FEFO index: plans in O(log lots + picks), updated from ledger movements.
+
+Per product (GTIN) the index keeps the AVAILABLE positions that still have
+unreserved units in a `sortedcontainers.SortedList` of their
+[FEFO keys][medinv.allocation.fefo_key]. A request finds its first eligible
+position by bisection on ``use_date + min_shelf_life_days`` (everything before
+it is expired or too short-dated, everything after it is not), then walks
+forward taking what it needs. Nothing is re-sorted per request; a balance
+change costs O(log lots).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Final, Protocol, cast
+
+import pendulum
+from sortedcontainers import SortedList
+
+from medinv.allocation._order import OrderKey, make_key, received_micros
+from medinv.allocation._plan import Pick, Plan, Reservation, Skipped, SkipReason
+from medinv.allocation._request import AllocationRequest, Policy
+from medinv.dates import to_datetime
+from medinv.errors import InsufficientStockError, InvalidValueError, StalePlanError
+from medinv.identifiers import Gtin, ItemKey, Lot
+from medinv.locations import Location
+from medinv.movements import Movement, StockPosition
+from medinv.status import StockStatus
+
+__all__ = ["FefoIndex", "RecordedLike"]
+
+_AVAILABLE: Final = StockStatus.AVAILABLE
+
+
+_Slot = tuple[int, int, int, str, str, tuple[str, ...], "_Entry"]
+"""An element of the free list: the FEFO key, then the entry it belongs to."""
+
+
+def _lowest(expiry_ordinal: int) -> _Slot:
+    """A slot below every slot with this expiry ordinal (for bisection; never compared further)."""
+    return cast("_Slot", (expiry_ordinal, -(2**63), -1, "", "", ()))
+
+
+def _fifo(key: OrderKey) -> tuple[int, OrderKey]:
+    return (key[1], key)
+
+
+_Hold = tuple["_Product", "_Entry", int]
+"""A reservation's hold on one entry: (product, entry, quantity)."""
+
+
+class RecordedLike(Protocol):
+    """Anything carrying a movement and its ledger position (the ledger's recorded movement)."""
+
+    @property
+    def movement(self) -> Movement:
+        """The movement."""
+        ...  # pragma: no cover
+
+    @property
+    def position(self) -> int:
+        """Its position in the ledger (1, 2, 3 ...)."""
+        ...  # pragma: no cover
+
+
+class _Entry:
+    """One (item, location, status) balance inside the index (mutable, private)."""
+
+    __slots__ = (
+        "expiry",
+        "item",
+        "key",
+        "location",
+        "quantity",
+        "received_at",
+        "reserved",
+        "status",
+    )
+
+    def __init__(  # noqa: PLR0917  (private record, positional for speed)
+        self,
+        item: ItemKey,
+        location: Location,
+        status: StockStatus,
+        expiry: pendulum.Date | None,
+        received_at: pendulum.DateTime | None,
+        key: OrderKey,
+    ) -> None:
+        self.item = item
+        self.location = location
+        self.status = status
+        self.expiry = expiry
+        self.received_at = received_at
+        self.key = key
+        self.quantity = 0
+        self.reserved = 0
+
+    @property
+    def free(self) -> int:
+        return max(0, self.quantity - self.reserved)
+
+    def skipped(self, reason: SkipReason) -> Skipped:
+        return Skipped(
+            item=self.item,
+            location=self.location,
+            status=self.status,
+            quantity=self.quantity,
+            expiry=self.expiry,
+            reason=reason,
+        )
+
+
+class _Product:
+    """Everything the index holds for one GTIN."""
+
+    __slots__ = ("by_lot", "by_serial", "entries", "fifo", "free", "others")
+
+    def __init__(self) -> None:
+        self.free: SortedList[_Slot] = SortedList()
+        """AVAILABLE entries with unreserved units, in FEFO order: ``(*key, entry)``.
+
+        Keys are unique, so the entry at the end is never compared; carrying it saves
+        a dictionary lookup (and the hashing of a key) per pick on the hot path.
+        """
+        self.entries: dict[tuple[ItemKey, Location], _Entry] = {}
+        """AVAILABLE entries (with stock or with reservations) by (item, location)."""
+        self.others: dict[tuple[ItemKey, Location, StockStatus], _Entry] = {}
+        """Entries in any other status (only for explanations)."""
+        self.by_lot: dict[str, set[_Entry]] = {}
+        """AVAILABLE entries by lot (the lot part of the key: ``""`` for no lot)."""
+        self.by_serial: dict[str, set[_Entry]] = {}
+        """AVAILABLE serialised entries by serial (the serial part of the key)."""
+        self.fifo: SortedList[tuple[int, OrderKey, _Entry]] | None = None
+        """The free keys in FIFO order, built on the first FIFO request, then maintained."""
+
+    def add_free(self, entry: _Entry) -> None:
+        key = entry.key
+        self.free.add((*key, entry))
+        if self.fifo is not None:
+            self.fifo.add((key[1], key, entry))
+
+    def remove_free(self, entry: _Entry) -> None:
+        key = entry.key
+        self.free.remove((*key, entry))
+        if self.fifo is not None:
+            self.fifo.remove((key[1], key, entry))
+
+
+class FefoIndex:
+    """An in-memory allocation index over stock positions, kept current from the ledger.
+
+    Build it from the ledger's positions with
+    [`from_positions`][medinv.allocation.FefoIndex.from_positions], keep it current
+    with [`apply`][medinv.allocation.FefoIndex.apply] (recorded movements) or
+    [`apply_delta`][medinv.allocation.FefoIndex.apply_delta] (balance changes), and
+    ask it for plans with [`allocate`][medinv.allocation.FefoIndex.allocate].
+
+    ```pycon
+    >>> import pendulum
+    >>> from medinv import ItemKey, Location, StockPosition, StockStatus
+    >>> from medinv.allocation import AllocationRequest, FefoIndex
+    >>> store = Location.parse("H/Store")
+    >>> def pos(lot, expiry, qty):
+    ...     return StockPosition(item=ItemKey("04006381333931", lot=lot), location=store,
+    ...                          status=StockStatus.AVAILABLE, quantity=qty, expiry=expiry)
+    >>> index = FefoIndex.from_positions([
+    ...     pos("B", pendulum.date(2027, 3, 1), 10), pos("A", pendulum.date(2026, 12, 1), 4)])
+    >>> plan = index.allocate(AllocationRequest.of("04006381333931", 6, use_date="2026-11-23"))
+    >>> [(str(p.item.lot), p.quantity) for p in plan.picks], plan.shortfall
+    ([('A', 4), ('B', 2)], 0)
+
+    ```
+    """
+
+    def __init__(self, *, position: int = 0) -> None:
+        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+            msg = f"invalid ledger position {position!r}: expected a whole number, at least 0"
+            raise InvalidValueError(msg)
+        self._products: dict[Gtin, _Product] = {}
+        self._position = position
+        self._lot_expiry: dict[tuple[Gtin, Lot | None], pendulum.Date | None] = {}
+        self._received: dict[ItemKey, pendulum.DateTime] = {}
+        self._pick_sequence: dict[Location, int] = {}
+        self._reservations: dict[str, tuple[Reservation, tuple[_Hold, ...]]]
+        self._reservations = {}
+        self._expiring: SortedList[tuple[int, str]] = SortedList()
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def from_positions(cls, positions: Iterable[StockPosition], *, position: int = 0) -> FefoIndex:
+        """An index over ``positions`` (e.g. ``Ledger.positions()``) at ledger ``position``.
+
+        Raises:
+            InvalidValueError: the same (item, location, status) appears twice.
+        """
+        index = cls(position=position)
+        for stock in positions:
+            product = index._products.get(stock.item.gtin)
+            if product is not None and (
+                (stock.item, stock.location) in product.entries
+                if stock.status is _AVAILABLE
+                else (stock.item, stock.location, stock.status) in product.others
+            ):
+                msg = (
+                    f"position {stock.item} at {stock.location} [{stock.status.value}] "
+                    "is given twice"
+                )
+                raise InvalidValueError(msg)
+            index._add(stock)
+        return index
+
+    def _add(self, stock: StockPosition) -> None:
+        """Add a position as given: its expiry and received-at are authoritative (even None)."""
+        product = self._products.get(stock.item.gtin)
+        if product is None:
+            product = self._products[stock.item.gtin] = _Product()
+        entry = self._new_entry(
+            product,
+            stock.item,
+            stock.location,
+            stock.status,
+            stock.expiry,
+            stock.received_at,
+            given=True,
+        )
+        if stock.status is _AVAILABLE:
+            self._set_quantity(product, entry, stock.quantity)
+        else:
+            entry.quantity = stock.quantity
+
+    @property
+    def position(self) -> int:
+        """The ledger position the index reflects (the last movement applied)."""
+        return self._position
+
+    def register_location(self, location: Location) -> None:
+        """Make ``location.pick_sequence`` the pick sequence of that location from now on.
+
+        The index takes a location's pick sequence from the first position or movement
+        it sees there; register locations first when movements carry bare paths.
+        Existing positions keep the order they were indexed with.
+        """
+        self._pick_sequence[location] = location.pick_sequence
+
+    def apply(
+        self, movements: Iterable[Movement | RecordedLike], *, position: int | None = None
+    ) -> None:
+        """Apply movements the ledger has accepted, in ledger order.
+
+        Recorded movements (with a ``position``) at or below the index's position are
+        ignored, so catching up twice is harmless; a gap is refused. Plain
+        [`Movement`][medinv.movements.Movement]s are always applied; pass ``position``
+        to say which ledger position the index is at afterwards.
+
+        Raises:
+            InvalidValueError: a recorded movement skips a position (the index missed some).
+            InsufficientStockError: a movement takes more than the index holds (the index
+                is out of step with the ledger: rebuild it from positions).
+        """
+        for record in movements:
+            if isinstance(record, Movement):
+                self._apply_movement(record)
+                continue
+            if record.position <= self._position:
+                continue
+            if record.position != self._position + 1:
+                msg = (
+                    f"the index is at ledger position {self._position} and cannot apply "
+                    f"position {record.position}: catch up from position {self._position + 1}"
+                )
+                raise InvalidValueError(msg)
+            self._apply_movement(record.movement)
+            self._position = record.position
+        if position is not None:
+            self._position = position
+
+    def _apply_movement(self, movement: Movement) -> None:
+        item = movement.item
+        if movement.expiry is not None:
+            self._lot_expiry.setdefault((item.gtin, item.lot), movement.expiry)
+        if movement.from_location is None and item not in self._received:
+            self._received[item] = movement.occurred_at
+        for location, status, delta in movement.deltas():
+            self.apply_delta(item, location, status, delta)
+
+    def apply_delta(
+        self,
+        item: ItemKey,
+        location: Location,
+        status: StockStatus,
+        delta: int,
+        *,
+        expiry: dt.date | None = None,
+        received_at: dt.datetime | None = None,
+    ) -> None:
+        """Add ``delta`` to the balance of ``item`` at (``location``, ``status``).
+
+        ``expiry`` and ``received_at`` are used when the index first sees the item
+        (otherwise what it learned from earlier positions and movements).
+
+        Raises:
+            InsufficientStockError: the balance would become negative.
+        """
+        gtin = item.gtin
+        product = self._products.get(gtin)
+        if product is None:
+            product = self._products[gtin] = _Product()
+        if status is _AVAILABLE:
+            entry = product.entries.get((item, location))
+        else:
+            entry = product.others.get((item, location, status))
+        if entry is None:
+            if delta < 0:
+                raise InsufficientStockError(
+                    item=item, location=location, status=status, requested=-delta, available=0
+                )
+            if delta == 0:
+                return
+            entry = self._new_entry(
+                product, item, location, status, expiry, received_at, given=False
+            )
+        new_quantity = entry.quantity + delta
+        if new_quantity < 0:
+            raise InsufficientStockError(
+                item=item,
+                location=location,
+                status=status,
+                requested=-delta,
+                available=entry.quantity,
+            )
+        if status is _AVAILABLE:
+            self._set_quantity(product, entry, new_quantity)
+        else:
+            entry.quantity = new_quantity
+            if new_quantity == 0:
+                del product.others[item, location, status]
+
+    def _new_entry(  # noqa: PLR0917  (private helper called from one place)
+        self,
+        product: _Product,
+        item: ItemKey,
+        location: Location,
+        status: StockStatus,
+        expiry: dt.date | None,
+        received_at: dt.datetime | None,
+        *,
+        given: bool,
+    ) -> _Entry:
+        """A new entry; unless ``given``, a missing expiry or receipt time is looked up."""
+        lot_key = (item.gtin, item.lot)
+        known_expiry: pendulum.Date | None = None
+        if expiry is not None:
+            known_expiry = pendulum.date(expiry.year, expiry.month, expiry.day)
+            self._lot_expiry.setdefault(lot_key, known_expiry)
+        elif not given:
+            known_expiry = self._lot_expiry.get(lot_key)
+        known_received: pendulum.DateTime | None = None
+        if received_at is not None:
+            known_received = to_datetime(received_at)
+            self._received.setdefault(item, known_received)
+        elif not given:
+            known_received = self._received.get(item)
+        pick_sequence = self._pick_sequence.setdefault(location, location.pick_sequence)
+        key = make_key(known_expiry, known_received, pick_sequence, item, location.path)
+        entry = _Entry(item, location, status, known_expiry, known_received, key)
+        if status is _AVAILABLE:
+            product.entries[item, location] = entry
+            product.by_lot.setdefault(key[3], set()).add(entry)
+            if item.serial is not None:
+                product.by_serial.setdefault(key[4], set()).add(entry)
+        else:
+            product.others[item, location, status] = entry
+        return entry
+
+    def _set_quantity(self, product: _Product, entry: _Entry, quantity: int) -> None:
+        """Change an AVAILABLE entry's quantity, keeping the free list and maps in step."""
+        was_free = entry.quantity > entry.reserved
+        entry.quantity = quantity
+        self._settle(product, entry, was_free=was_free)
+
+    def _settle(self, product: _Product, entry: _Entry, *, was_free: bool) -> None:
+        is_free = entry.quantity > entry.reserved
+        if was_free and not is_free:
+            product.remove_free(entry)
+        elif is_free and not was_free:
+            product.add_free(entry)
+        if entry.quantity == 0 and entry.reserved == 0:
+            del product.entries[entry.item, entry.location]
+            lot = entry.key[3]
+            lots = product.by_lot[lot]
+            lots.discard(entry)
+            if not lots:
+                del product.by_lot[lot]
+            if entry.item.serial is not None:
+                serial = entry.key[4]
+                serials = product.by_serial[serial]
+                serials.discard(entry)
+                if not serials:
+                    del product.by_serial[serial]
+
+    # ------------------------------------------------------------------ queries
+
+    def positions(self, gtin: Gtin | str | None = None) -> list[StockPosition]:
+        """The stock the index holds (every status), in FEFO order, as positions."""
+        wanted = None if gtin is None else (gtin if isinstance(gtin, Gtin) else Gtin(gtin))
+        rows: list[tuple[OrderKey, str, StockPosition]] = []
+        for product_gtin, product in self._products.items():
+            if wanted is not None and product_gtin != wanted:
+                continue
+            for entry in (*product.entries.values(), *product.others.values()):
+                if entry.quantity:
+                    stock = StockPosition(
+                        item=entry.item,
+                        location=entry.location,
+                        status=entry.status,
+                        quantity=entry.quantity,
+                        expiry=entry.expiry,
+                        received_at=entry.received_at,
+                    )
+                    rows.append((entry.key, entry.status.value, stock))
+        rows.sort(key=lambda row: (row[0], row[1]))
+        return [row[2] for row in rows]
+
+    def available(self, gtin: Gtin | str) -> int:
+        """Units of ``gtin`` that are AVAILABLE and not reserved (expired ones included)."""
+        product = self._products.get(gtin if isinstance(gtin, Gtin) else Gtin(gtin))
+        if product is None:
+            return 0
+        return sum(slot[6].free for slot in product.free)
+
+    # ------------------------------------------------------------------ allocation
+
+    def allocate(self, request: AllocationRequest, *, explain: bool = False) -> Plan:
+        """Plan picks for ``request``; the stock is not changed.
+
+        Cost: O(log lots) to find the first eligible position, plus one step per
+        position picked or stepped over. ``explain=True`` also lists every position
+        of the product that is not eligible, with its reason (linear in the
+        product's positions: for pick lists and audits, not for the hot path).
+        """
+        return self._plan(request, explain=explain)[2]
+
+    def take(self, request: AllocationRequest) -> Plan:
+        """Plan picks for ``request`` and take them out of the index at once.
+
+        The same as [`allocate`][medinv.allocation.FefoIndex.allocate] followed by
+        [`commit`][medinv.allocation.FefoIndex.commit], in one pass: for an index
+        that is the stock of record (simulation, a single-process store room).
+        """
+        product, chosen, plan = self._plan(request, explain=False)
+        for entry, quantity in chosen:
+            entry.quantity -= quantity
+            if entry.quantity <= entry.reserved:  # every chosen entry had free units before
+                self._settle(product, entry, was_free=True)
+        return plan
+
+    def _plan(
+        self, request: AllocationRequest, *, explain: bool
+    ) -> tuple[_Product, list[tuple[_Entry, int]], Plan]:
+        product = self._products.get(request.gtin)
+        chosen: list[tuple[_Entry, int]] = []
+        if product is None:
+            empty = Plan(
+                request=request,
+                picks=(),
+                shortfall=request.quantity,
+                explained=explain,
+                position=self._position,
+            )
+            return _Product(), chosen, empty
+        skipped: list[Skipped] = []
+        if request.is_plain_fefo:
+            remaining = self._pick_fefo(product, request, chosen, skipped)
+        elif request.serials is not None:
+            remaining = self._pick_named(
+                request,
+                [product.by_serial.get("\x01" + s.value, ()) for s in request.serials],
+                chosen,
+                skipped,
+                one_each=True,
+            )
+        elif request.policy is Policy.MANUAL:
+            remaining = self._pick_named(
+                request,
+                [product.by_lot.get("\x01" + lot.value, ()) for lot in request.lots],
+                chosen,
+                skipped,
+                one_each=False,
+            )
+        elif request.policy is Policy.FIFO:
+            remaining = self._pick_fifo(product, request, chosen, skipped)
+        else:
+            remaining = self._pick_opened_first(product, request, chosen, skipped)
+        if explain:
+            skipped = self._explain(product, request, chosen)
+        picks = [
+            Pick(item=entry.item, location=entry.location, quantity=take, expiry=entry.expiry)
+            for entry, take in chosen
+        ]
+        plan = Plan(
+            request=request,
+            picks=tuple(picks),
+            shortfall=remaining,
+            skipped=tuple(skipped) if skipped else (),
+            explained=explain,
+            position=self._position,
+        )
+        return product, chosen, plan
+
+    def _pick_fefo(
+        self,
+        product: _Product,
+        request: AllocationRequest,
+        chosen: list[tuple[_Entry, int]],
+        skipped: list[Skipped],
+    ) -> int:
+        remaining = request.quantity
+        free = product.free
+        threshold = request.use_date.toordinal() + request.min_shelf_life_days
+        subtree = None if request.location is None else request.location.path
+        depth = 0 if subtree is None else len(subtree)
+        for slot in free.irange(_lowest(threshold)):
+            entry = slot[6]
+            if subtree is not None and slot[5][:depth] != subtree:
+                skipped.append(entry.skipped(SkipReason.OUTSIDE_LOCATION))
+                continue
+            take = min(entry.quantity - entry.reserved, remaining)
+            chosen.append((entry, take))
+            remaining -= take
+            if not remaining:
+                break
+        return remaining
+
+    def _pick_opened_first(
+        self,
+        product: _Product,
+        request: AllocationRequest,
+        chosen: list[tuple[_Entry, int]],
+        skipped: list[Skipped],
+    ) -> int:
+        """FEFO, but within one expiry date opened boxes (a partial box) go first."""
+        box = request.box_size or 1
+        remaining = request.quantity
+        free = product.free
+        threshold = request.use_date.toordinal() + request.min_shelf_life_days
+        subtree = None if request.location is None else request.location.path
+        depth = 0 if subtree is None else len(subtree)
+        group: list[_Entry] = []
+        for slot in free.irange(_lowest(threshold)):
+            entry = slot[6]
+            if subtree is not None and slot[5][:depth] != subtree:
+                skipped.append(entry.skipped(SkipReason.OUTSIDE_LOCATION))
+                continue
+            if group and group[0].key[0] != slot[0]:
+                remaining = self._take_group(group, box, remaining, chosen)
+                group = []
+                if not remaining:
+                    return 0
+            group.append(entry)
+        return self._take_group(group, box, remaining, chosen)
+
+    @staticmethod
+    def _take_group(
+        group: list[_Entry], box: int, remaining: int, chosen: list[tuple[_Entry, int]]
+    ) -> int:
+        opened = [entry for entry in group if entry.quantity % box]
+        whole = [entry for entry in group if not entry.quantity % box]
+        for entry in (*opened, *whole):
+            if not remaining:
+                break
+            take = min(entry.free, remaining)
+            chosen.append((entry, take))
+            remaining -= take
+        return remaining
+
+    def _pick_fifo(
+        self,
+        product: _Product,
+        request: AllocationRequest,
+        chosen: list[tuple[_Entry, int]],
+        skipped: list[Skipped],
+    ) -> int:
+        if product.fifo is None:
+            product.fifo = SortedList((slot[1], slot[:6], slot[6]) for slot in product.free)
+        remaining = request.quantity
+        for _, _, entry in product.fifo:
+            reason = self._ineligible(request, entry)
+            if reason is not None:
+                skipped.append(entry.skipped(reason))
+                continue
+            take = min(entry.free, remaining)
+            chosen.append((entry, take))
+            remaining -= take
+            if not remaining:
+                break
+        return remaining
+
+    def _pick_named(
+        self,
+        request: AllocationRequest,
+        groups: list[Iterable[_Entry]],
+        chosen: list[tuple[_Entry, int]],
+        skipped: list[Skipped],
+        *,
+        one_each: bool,
+    ) -> int:
+        remaining = request.quantity
+        for group in groups:
+            for entry in sorted(group, key=_key_of):
+                reason = self._ineligible(request, entry)
+                if reason is None and entry.free == 0:
+                    reason = SkipReason.RESERVED
+                if reason is not None:
+                    skipped.append(entry.skipped(reason))
+                    continue
+                take = min(entry.free, remaining)
+                chosen.append((entry, take))
+                remaining -= take
+                if one_each or not remaining:
+                    break
+            if not remaining:
+                break
+        return remaining
+
+    @staticmethod
+    def _ineligible(request: AllocationRequest, entry: _Entry) -> SkipReason | None:
+        """The first date or location reason that excludes ``entry`` (status is AVAILABLE)."""
+        expiry = entry.key[0]
+        use = request.use_date.toordinal()
+        if expiry < use:
+            return SkipReason.EXPIRED
+        if expiry < use + request.min_shelf_life_days:
+            return SkipReason.SHORT_SHELF_LIFE
+        if request.location is not None and not entry.location.is_within(request.location):
+            return SkipReason.OUTSIDE_LOCATION
+        return None
+
+    def _explain(
+        self, product: _Product, request: AllocationRequest, chosen: list[tuple[_Entry, int]]
+    ) -> list[Skipped]:
+        picked = {id(entry) for entry, _ in chosen}
+        named_lots = set(request.lots) if request.policy is Policy.MANUAL else None
+        named_serials = None if request.serials is None else set(request.serials)
+        rows: list[tuple[OrderKey, str, Skipped]] = [
+            (entry.key, entry.status.value, entry.skipped(SkipReason.NOT_AVAILABLE_STATUS))
+            for entry in product.others.values()
+        ]
+        for entry in product.entries.values():
+            if id(entry) in picked or entry.quantity == 0:
+                continue
+            reason = self._ineligible(request, entry)
+            if reason is None and (
+                (named_lots is not None and entry.item.lot not in named_lots)
+                or (named_serials is not None and entry.item.serial not in named_serials)
+            ):
+                reason = SkipReason.NOT_NAMED
+            if reason is None and entry.free == 0:
+                reason = SkipReason.RESERVED
+            if reason is not None:
+                rows.append((entry.key, entry.status.value, entry.skipped(reason)))
+        rows.sort(key=lambda row: (row[0], row[1]))
+        return [row[2] for row in rows]
+
+    # ------------------------------------------------------------------ reservations
+
+    def reserve(
+        self,
+        plan: Plan,
+        *,
+        reservation_id: str,
+        expires_at: dt.datetime | None = None,
+    ) -> Reservation:
+        """Hold ``plan``'s picks so that later plans do not see those units.
+
+        Raises:
+            InvalidValueError: ``reservation_id`` is already in use.
+            StalePlanError: a pick is no longer free (the stock moved or another
+                reservation took it): plan again.
+        """
+        if not isinstance(reservation_id, str) or not reservation_id.strip():
+            msg = f"invalid reservation id {reservation_id!r}: expected non-blank text"
+            raise InvalidValueError(msg)
+        if reservation_id in self._reservations:
+            msg = f"reservation id {reservation_id!r} is already in use"
+            raise InvalidValueError(msg)
+        deadline = None if expires_at is None else to_datetime(expires_at)
+        holds = self._resolve(plan)
+        for _, entry, quantity in holds:
+            if entry.free < quantity:
+                raise self._stale(plan, entry, quantity, entry.free)
+        for product, entry, quantity in holds:
+            was_free = entry.quantity > entry.reserved
+            entry.reserved += quantity
+            self._settle(product, entry, was_free=was_free)
+        reservation = Reservation(id=reservation_id, plan=plan, expires_at=deadline)
+        self._reservations[reservation_id] = (
+            reservation,
+            tuple(holds),
+        )
+        if deadline is not None:
+            self._expiring.add((received_micros(deadline), reservation_id))
+        return reservation
+
+    def _resolve(self, plan: Plan) -> list[_Hold]:
+        """Find each pick's entry (picks of one entry summed); refuse picks of vanished stock."""
+        found: dict[int, _Hold] = {}
+        for pick in plan.picks:
+            product = self._products.get(pick.item.gtin)
+            entry = None if product is None else product.entries.get((pick.item, pick.location))
+            if product is None or entry is None:
+                raise StalePlanError(
+                    planned_at=plan.position,
+                    current=self._position,
+                    reason=f"no AVAILABLE {pick.item} is left at {pick.location}",
+                )
+            before = found.get(id(entry), (product, entry, 0))[2]
+            found[id(entry)] = (product, entry, before + pick.quantity)
+        return list(found.values())
+
+    def _stale(self, plan: Plan, entry: _Entry, wanted: int, have: int) -> StalePlanError:
+        return StalePlanError(
+            planned_at=plan.position,
+            current=self._position,
+            reason=(
+                f"{entry.item} at {entry.location}: the plan takes {wanted}, "
+                f"only {have} unreserved left"
+            ),
+        )
+
+    def release(self, reservation_id: str) -> Reservation | None:
+        """Release a reservation; ``None`` if there is none by that id (already released)."""
+        held = self._reservations.pop(reservation_id, None)
+        if held is None:
+            return None
+        reservation, holds = held
+        if reservation.expires_at is not None:
+            self._expiring.discard((received_micros(reservation.expires_at), reservation_id))
+        for product, entry, quantity in holds:
+            was_free = entry.quantity > entry.reserved
+            entry.reserved -= quantity
+            self._settle(product, entry, was_free=was_free)
+        return reservation
+
+    def expire_reservations(
+        self, as_of: dt.datetime | None = None, *, before_position: int | None = None
+    ) -> tuple[Reservation, ...]:
+        """Release the reservations that have lapsed; return them in order of release.
+
+        Args:
+            as_of: release every reservation whose ``expires_at`` is at or before this
+                instant (O(log reservations + released)).
+            before_position: also release every reservation of a plan made at a ledger
+                position before this one, however long it was meant to last (e.g. to
+                drop reservations older than a day's first movement; linear in the
+                reservations held).
+        """
+        due: list[str] = []
+        if as_of is not None:
+            limit = received_micros(to_datetime(as_of))
+            due.extend(rid for _, rid in self._expiring.irange(maximum=(limit, "\U0010ffff")))
+        if before_position is not None:
+            due.extend(
+                rid
+                for rid, (reservation, _) in sorted(self._reservations.items())
+                if reservation.plan.position < before_position and rid not in due
+            )
+        released = (self.release(rid) for rid in due)
+        return tuple(r for r in released if r is not None)
+
+    def reservations(self) -> tuple[Reservation, ...]:
+        """The reservations held, by id."""
+        return tuple(self._reservations[rid][0] for rid in sorted(self._reservations))
+
+    def commit(self, plan: Plan, *, reservation_id: str | None = None) -> None:
+        """Take ``plan``'s picks out of the index, as posting the plan does.
+
+        Use it when the index is the stock of record (simulation, tests,
+        benchmarks); with a ledger, [`post_plan`][medinv.allocation.post_plan] posts
+        the movements and the index follows them with ``apply``. The plan's
+        reservation (``reservation_id``) is released first.
+
+        Raises:
+            StalePlanError: a pick no longer fits; nothing was changed.
+        """
+        held = None if reservation_id is None else self._reservations.get(reservation_id)
+        if reservation_id is not None and held is None:
+            msg = f"no reservation {reservation_id!r} is held"
+            raise InvalidValueError(msg)
+        own: dict[int, int] = {}
+        if held is not None:
+            if held[0].plan != plan:
+                msg = f"reservation {reservation_id!r} holds another plan"
+                raise InvalidValueError(msg)
+            own = {id(entry): quantity for _, entry, quantity in held[1]}
+        holds = self._resolve(plan)
+        for _, entry, quantity in holds:  # check everything before changing anything
+            have = entry.quantity - entry.reserved + own.get(id(entry), 0)
+            if have < quantity:
+                raise self._stale(plan, entry, quantity, max(have, 0))
+        if held is not None:
+            self.release(held[0].id)
+        for product, entry, quantity in holds:
+            self._set_quantity(product, entry, entry.quantity - quantity)
+
+    # ------------------------------------------------------------------ invariants
+
+    def _check(self) -> None:
+        """Check every internal invariant; raise `AssertionError` naming the first broken one.
+
+        Used by the tests after every update (cost O(n log n)).
+        """
+        reserved: dict[int, int] = {}
+        for _, holds in self._reservations.values():
+            for product, entry, quantity in holds:
+                _ensure(quantity > 0, "reservation holds are positive")
+                _ensure(
+                    product.entries.get((entry.item, entry.location)) is entry,
+                    "reservations hold entries that are in the index",
+                )
+                reserved[id(entry)] = reserved.get(id(entry), 0) + quantity
+        expiring = [
+            (received_micros(r.expires_at), rid)
+            for rid, (r, _) in self._reservations.items()
+            if r.expires_at is not None
+        ]
+        _ensure(list(self._expiring) == sorted(expiring), "expiring reservations are listed")
+        for gtin, product in self._products.items():
+            self._check_product(gtin, product, reserved)
+
+    @staticmethod
+    def _check_product(gtin: Gtin, product: _Product, reserved: dict[int, int]) -> None:
+        free: list[_Entry] = []
+        by_lot: dict[str, set[_Entry]] = {}
+        by_serial: dict[str, set[_Entry]] = {}
+        for (item, location), entry in product.entries.items():
+            key = entry.key
+            rebuilt = make_key(entry.expiry, entry.received_at, key[2], item, location.path)
+            _ensure(item.gtin == gtin, "entries are filed under their GTIN")
+            _ensure((entry.item, entry.location) == (item, location), "entries filed by key")
+            _ensure(entry.status is _AVAILABLE, "entries are AVAILABLE")
+            _ensure(key == rebuilt, "entry keys match their fields")
+            _ensure(entry.quantity >= 0, "quantities are not negative")
+            _ensure(entry.reserved == reserved.get(id(entry), 0), "reserved = sum of holds")
+            _ensure(entry.quantity > 0 or entry.reserved > 0, "empty entries are dropped")
+            if entry.quantity > entry.reserved:
+                free.append(entry)
+            by_lot.setdefault(key[3], set()).add(entry)
+            if item.serial is not None:
+                by_serial.setdefault(key[4], set()).add(entry)
+        free.sort(key=_key_of)
+        slots = [(*entry.key, entry) for entry in free]
+        _ensure(list(product.free) == slots, "free list = entries with unreserved units")
+        _ensure(product.by_lot == by_lot, "lot map matches the entries")
+        _ensure(product.by_serial == by_serial, "serial map matches the entries")
+        if product.fifo is not None:
+            fifo = [(e.key[1], e.key, e) for e in sorted(free, key=lambda e: _fifo(e.key))]
+            _ensure(list(product.fifo) == fifo, "FIFO list = free list in FIFO order")
+        for (item, location, status), entry in product.others.items():
+            _ensure(
+                (entry.item, entry.location, entry.status) == (item, location, status),
+                "other-status entries are filed under their key",
+            )
+            _ensure(status is not _AVAILABLE, "other-status entries are not AVAILABLE")
+            _ensure(entry.quantity > 0 and entry.reserved == 0, "other-status quantities")
+
+
+def _key_of(entry: _Entry) -> OrderKey:
+    return entry.key
+
+
+def _ensure(condition: bool, what: str) -> None:  # noqa: FBT001  (a predicate, positional)
+    if not condition:
+        msg = f"FefoIndex invariant broken: {what}"
+        raise AssertionError(msg)

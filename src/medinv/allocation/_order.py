@@ -1,0 +1,95 @@
+"""The total order of DOMAIN §4.2, as one key function used by every allocation path."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import Final
+
+from medinv.identifiers import ItemKey
+from medinv.movements import StockPosition
+
+__all__ = ["NO_EXPIRY", "OrderKey", "fefo_key", "fifo_key"]
+
+NO_EXPIRY: Final = 10**9
+"""Sort value of "no expiry": after every real date (date ordinals stay below 4 million)."""
+
+_NO_RECEIPT: Final = 2**62
+"""Sort value of an unknown receipt time: after every real one."""
+
+
+OrderKey = tuple[int, int, int, str, str, tuple[str, ...]]
+"""A candidate's place in the FEFO order: ``(expiry, received, pick sequence, lot, serial, path)``.
+
+Plain integers and strings, so that comparing two keys is a native tuple comparison.
+"""
+
+
+def expiry_ordinal(expiry: dt.date | None) -> int:
+    """The expiry's sort value: its proleptic ordinal, or [`NO_EXPIRY`][] when there is none."""
+    return NO_EXPIRY if expiry is None else expiry.toordinal()
+
+
+def received_micros(received_at: dt.datetime | None) -> int:
+    """Microseconds since the Unix epoch (exact, time-zone independent); unknown sorts last."""
+    if received_at is None:
+        return _NO_RECEIPT
+    return calendar.timegm(received_at.utctimetuple()) * 1_000_000 + received_at.microsecond
+
+
+def make_key(
+    expiry: dt.date | None,
+    received_at: dt.datetime | None,
+    pick_sequence: int,
+    item: ItemKey,
+    path: tuple[str, ...],
+) -> OrderKey:
+    """Build the FEFO key from its parts (see [`fefo_key`][medinv.allocation.fefo_key])."""
+    _, lot, serial = item.sort_key()
+    return (
+        expiry_ordinal(expiry),
+        received_micros(received_at),
+        pick_sequence,
+        lot,
+        serial,
+        path,
+    )
+
+
+def fefo_key(position: StockPosition) -> OrderKey:
+    """The FEFO order of DOMAIN §4.2 for one stock position.
+
+    Expiry ascending, positions without an expiry last; then received-at ascending
+    (an unknown receipt time last); then the location's pick sequence; then lot
+    (no lot first); then serial (no serial first); finally the location path, so
+    that two positions of one item in two locations with the same pick sequence
+    still have a fixed order. The key is total: equal keys mean the same item at
+    the same location.
+
+    ```pycon
+    >>> import pendulum
+    >>> from medinv import ItemKey, Location, StockPosition, StockStatus
+    >>> def pos(lot, expiry, seq=0):
+    ...     return StockPosition(
+    ...         item=ItemKey("04006381333931", lot=lot), status=StockStatus.AVAILABLE,
+    ...         location=Location.parse("H/Store", pick_sequence=seq), quantity=1, expiry=expiry)
+    >>> stock = [pos("NOEXP", None), pos("LATE", pendulum.date(2027, 1, 1)),
+    ...          pos("EARLY", pendulum.date(2026, 12, 1))]
+    >>> [str(p.item.lot) for p in sorted(stock, key=fefo_key)]
+    ['EARLY', 'LATE', 'NOEXP']
+
+    ```
+    """
+    return make_key(
+        position.expiry,
+        position.received_at,
+        position.location.pick_sequence,
+        position.item,
+        position.location.path,
+    )
+
+
+def fifo_key(position: StockPosition) -> tuple[int, OrderKey]:
+    """The FIFO order: received-at ascending first, then the FEFO order."""
+    key = fefo_key(position)
+    return (key[1], key)

@@ -1,0 +1,274 @@
+"""What a caller asks the allocator for: an allocation request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import attrs
+import pendulum
+
+from medinv.dates import to_date
+from medinv.errors import InvalidQuantityError, InvalidValueError
+from medinv.identifiers import Gtin, Lot, Serial
+from medinv.locations import Location
+from medinv.quantity import PackagingHierarchy, Quantity
+
+__all__ = ["AllocationRequest", "Policy"]
+
+
+class Policy(enum.Enum):
+    """How eligible stock is ordered for picking (DOMAIN §4.2)."""
+
+    FEFO = "FEFO"
+    """First expiry, first out (the default), in [`fefo_key`][medinv.allocation.fefo_key] order."""
+    FIFO = "FIFO"
+    """First received, first out: received-at first, then the FEFO order."""
+    MANUAL = "MANUAL"
+    """Only the lots the caller names, in the caller's order; each lot in the FEFO order."""
+
+
+def _to_gtin(value: Gtin | str) -> Gtin:
+    return value if isinstance(value, Gtin) else Gtin(value)
+
+
+def _to_use_date(value: Any) -> pendulum.Date:
+    return value if type(value) is pendulum.Date else to_date(value)
+
+
+def _to_lots(value: Any) -> tuple[Lot, ...]:
+    if not value:
+        return ()
+    if isinstance(value, (str, Lot)):
+        value = (value,)
+    return tuple(v if isinstance(v, Lot) else Lot(v) for v in value)
+
+
+def _to_serials(value: Any) -> tuple[Serial, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, Serial)):
+        value = (value,)
+    return tuple(v if isinstance(v, Serial) else Serial(v) for v in value)
+
+
+@attrs.frozen(kw_only=True)
+class AllocationRequest:
+    """A request for stock of one product (GTIN) on a use date.
+
+    Build it with [`of`][medinv.allocation.AllocationRequest.of] (which converts a
+    quantity through a packaging hierarchy), [`manual`][medinv.allocation.AllocationRequest.manual]
+    or [`serials`][medinv.allocation.AllocationRequest.for_serials].
+
+    ```pycon
+    >>> from medinv.quantity import PackagingHierarchy, PackagingLevel, Quantity
+    >>> boxes = PackagingHierarchy.chain(
+    ...     PackagingLevel(unit="BX", gtin="00614141000418", contains=20),
+    ...     PackagingLevel(unit="EA", gtin="04006381333931"),
+    ... )
+    >>> r = AllocationRequest.of("04006381333931", Quantity.of(2, "BX"),
+    ...                          use_date="2026-11-23", packaging=boxes)
+    >>> r.quantity, r.policy.value, r.box_size
+    (40, 'FEFO', 20)
+
+    ```
+
+    Raises:
+        InvalidValueError: a field is malformed or the fields contradict each other.
+    """
+
+    gtin: Gtin = attrs.field(converter=_to_gtin)
+    """The product asked for (one packaging level); picks are of this GTIN."""
+    quantity: int
+    """How many units of ``gtin``'s packaging level."""
+    use_date: pendulum.Date = attrs.field(converter=_to_use_date)
+    """The day the stock will be used, in the facility's time zone; expiry is judged on it."""
+    min_shelf_life_days: int = 0
+    """Minimum remaining shelf life at ``use_date``, in days (0: usable on its expiry day)."""
+    location: Location | None = None
+    """Pick only within this location's subtree (``None``: anywhere)."""
+    policy: Policy = Policy.FEFO
+    """The picking order."""
+    lots: tuple[Lot, ...] = attrs.field(default=(), converter=_to_lots)
+    """For [`Policy.MANUAL`][medinv.allocation.Policy.MANUAL]: the lots to pick from, in order."""
+    serials: tuple[Serial, ...] | None = attrs.field(default=None, converter=_to_serials)
+    """For a serial-level request: exactly these serialised units (one each)."""
+    box_size: int | None = attrs.field(default=None)
+    """Units of ``gtin`` in one unit of the next packaging level up, when known.
+
+    Used by ``opened_first``: a position whose quantity is not a whole number of
+    boxes holds an opened box.
+    """
+    opened_first: bool = False
+    """Within one expiry date, take opened boxes (loose units) before whole boxes."""
+    is_plain_fefo: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    """Whether this is a plain FEFO request (no serials, no opened-first): the fast path."""
+
+    def __attrs_post_init__(self) -> None:
+        # Checked here rather than by attrs validators: requests are built on the hot path.
+        quantity, days = self.quantity, self.min_shelf_life_days
+        if type(quantity) is not int or quantity < 1:
+            raise InvalidQuantityError(
+                f"invalid allocation quantity {quantity!r}: expected a whole number of at least 1"
+            )
+        if type(days) is not int or days < 0:
+            raise InvalidValueError(
+                f"invalid minimum shelf life {days!r}: expected a whole number of days, at least 0"
+            )
+        if self.location is not None and not isinstance(self.location, Location):
+            raise InvalidValueError(
+                f"invalid location {self.location!r}: expected a Location (a subtree to pick in)"
+            )
+        if (
+            self.policy is not Policy.FEFO
+            or self.lots
+            or self.serials is not None
+            or self.box_size is not None
+            or self.opened_first
+        ):
+            self._check_options()
+        if self.policy is Policy.FEFO and self.serials is None and not self.opened_first:
+            object.__setattr__(self, "is_plain_fefo", True)
+
+    def _check_options(self) -> None:  # noqa: C901  (one clause per rule)
+        if type(self.policy) is not Policy:
+            msg = f"invalid policy {self.policy!r}: expected a medinv.allocation.Policy"
+            raise InvalidValueError(msg)
+        if self.policy is Policy.MANUAL and not self.lots:
+            msg = "a MANUAL allocation request must name at least one lot"
+            raise InvalidValueError(msg)
+        if self.policy is not Policy.MANUAL and self.lots:
+            msg = f"lots are named only with the MANUAL policy, not {self.policy.value}"
+            raise InvalidValueError(msg)
+        if len(set(self.lots)) != len(self.lots):
+            msg = "a lot is named twice in the allocation request"
+            raise InvalidValueError(msg)
+        if self.serials is not None:
+            if not self.serials or len(set(self.serials)) != len(self.serials):
+                msg = "a serial-level request names one or more distinct serials"
+                raise InvalidValueError(msg)
+            if self.quantity != len(self.serials):
+                msg = (
+                    f"a serial-level request asks for one unit per serial: "
+                    f"{len(self.serials)} serial(s), not {self.quantity}"
+                )
+                raise InvalidValueError(msg)
+            if self.policy is not Policy.FEFO:
+                msg = "a serial-level request names its units; it takes no policy"
+                raise InvalidValueError(msg)
+        if self.box_size is not None and (
+            isinstance(self.box_size, bool)
+            or not isinstance(self.box_size, int)
+            or self.box_size < 2  # noqa: PLR2004  (a box holds at least two units)
+        ):
+            msg = f"invalid box size {self.box_size!r}: expected a whole number of at least 2"
+            raise InvalidValueError(msg)
+        if self.opened_first and self.box_size is None:
+            msg = (
+                "opened_first needs to know the box size: pass a packaging hierarchy in "
+                "which the requested GTIN has a level above it"
+            )
+            raise InvalidValueError(msg)
+
+    @property
+    def min_expiry(self) -> pendulum.Date:
+        """The earliest expiry date this request accepts: ``use_date + min_shelf_life_days``."""
+        return self.use_date.add(days=self.min_shelf_life_days)
+
+    @classmethod
+    def of(
+        cls,
+        gtin: Gtin | str,
+        quantity: int | Quantity,
+        *,
+        use_date: dt.date | str,
+        min_shelf_life_days: int = 0,
+        location: Location | None = None,
+        policy: Policy = Policy.FEFO,
+        lots: tuple[Lot | str, ...] = (),
+        packaging: PackagingHierarchy | None = None,
+        opened_first: bool = False,
+    ) -> AllocationRequest:
+        """A request for ``quantity`` of ``gtin``.
+
+        ``quantity`` is a whole number of ``gtin``'s units, or a
+        [`Quantity`][medinv.quantity.Quantity] in any unit of ``packaging``, converted
+        exactly to ``gtin``'s level (``2 BX`` of a box of 20 asks for 40 eaches).
+
+        Raises:
+            InvalidValueError: the quantity does not convert, or the fields contradict.
+        """
+        product = _to_gtin(gtin)
+        box_size: int | None = None
+        if packaging is not None:
+            unit = packaging.unit_of(product)
+            index = [level.unit for level in packaging.levels].index(unit)
+            if index > 0:
+                box_size = packaging.levels[index - 1].contains
+        if isinstance(quantity, Quantity):
+            if packaging is not None:
+                amount = packaging.convert(quantity, packaging.unit_of(product)).amount
+            elif quantity.gtin == product:
+                amount = quantity.amount
+            else:
+                msg = (
+                    f"cannot allocate {quantity} of {product} without a packaging hierarchy "
+                    "to convert it; pass packaging=, or a whole number of units"
+                )
+                raise InvalidQuantityError(msg)
+        else:
+            amount = quantity
+        return cls(
+            gtin=product,
+            quantity=amount,
+            use_date=use_date,
+            min_shelf_life_days=min_shelf_life_days,
+            location=location,
+            policy=policy,
+            lots=lots,
+            box_size=box_size,
+            opened_first=opened_first,
+        )
+
+    @classmethod
+    def manual(
+        cls,
+        gtin: Gtin | str,
+        quantity: int,
+        *,
+        lots: tuple[Lot | str, ...] | list[Lot | str],
+        use_date: dt.date | str,
+        min_shelf_life_days: int = 0,
+        location: Location | None = None,
+    ) -> AllocationRequest:
+        """A manual request: only the named ``lots``, in the order given (still never expired)."""
+        return cls(
+            gtin=gtin,
+            quantity=quantity,
+            use_date=use_date,
+            min_shelf_life_days=min_shelf_life_days,
+            location=location,
+            policy=Policy.MANUAL,
+            lots=tuple(lots),
+        )
+
+    @classmethod
+    def for_serials(
+        cls,
+        gtin: Gtin | str,
+        serials: tuple[Serial | str, ...] | list[Serial | str],
+        *,
+        use_date: dt.date | str,
+        min_shelf_life_days: int = 0,
+        location: Location | None = None,
+    ) -> AllocationRequest:
+        """A serial-level request: exactly these serialised units, one each."""
+        return cls(
+            gtin=gtin,
+            quantity=len(serials),
+            use_date=use_date,
+            min_shelf_life_days=min_shelf_life_days,
+            location=location,
+            serials=tuple(serials),
+        )
