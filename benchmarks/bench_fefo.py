@@ -261,8 +261,8 @@ def scenario(
 def main() -> int:
     args = arguments(__doc__ or "")
     rng = random.Random(args.seed)
-    count = 10_000 if args.quick else 50_000
-    sizes = [(2_000, 50), (200, 500)] if args.quick else [(10_000, 50), (1_000, 500)]
+    count = 5_000 if args.quick else 50_000
+    sizes = [(1_000, 50), (100, 500)] if args.quick else [(10_000, 50), (1_000, 500)]
     print(f"FEFO allocation: {count:,} requests per scenario, seed {args.seed}")
     rows = []
     results = {}
@@ -291,7 +291,7 @@ def main() -> int:
 
     # Cost per request as the number of lots per product grows (same total lots).
     small, large = (50, 5_000) if not args.quick else (50, 2_000)
-    total = 200_000 if not args.quick else 40_000
+    total = 200_000 if not args.quick else 20_000
     data = {
         lots: (make_stock(rng, total // lots, lots), make_requests(rng, total // lots, count))
         for lots in (small, large)
