@@ -658,3 +658,28 @@ def test_reservations_of_plans_made_before_a_position_can_be_expired():
     assert [r.id for r in index.expire_reservations(before_position=5)] == ["OLD"]
     assert [r.id for r in index.reservations()] == ["NEW"]
     index._check()
+
+
+def test_taking_serialised_units_removes_them_from_the_index():
+    exp = USE.add(days=100)
+    index = index_of(pos("L", exp, 1, serial="S1"), pos("L", exp, 1, serial="S2"))
+    plan = index.take(AllocationRequest(gtin=GTIN, quantity=1, use_date=USE, serials="S2"))
+    assert [p.item.serial.value for p in plan.picks if p.item.serial] == ["S2"]
+    index._check()
+    again = index.allocate(AllocationRequest.for_serials(GTIN, ["S2"], use_date=USE))
+    assert AllocationRequest.for_serials(GTIN, ("S1", "S2"), use_date=USE).quantity == 2
+    assert again.shortfall == 1
+    manual = AllocationRequest(gtin=GTIN, quantity=1, use_date=USE, policy=Policy.MANUAL, lots="L")
+    assert lots(index.allocate(manual)) == [("L", 1)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"location": "H/Store"}, "expected a Location"),
+        ({"policy": "FEFO"}, "expected a medinv.allocation.Policy"),
+    ],
+)
+def test_requests_refuse_values_of_the_wrong_type(kwargs, message):
+    with pytest.raises(InvalidValueError, match=message):
+        AllocationRequest(gtin=GTIN, quantity=1, use_date=USE, **kwargs)

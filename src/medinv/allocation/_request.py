@@ -250,7 +250,7 @@ class AllocationRequest:
             min_shelf_life_days=min_shelf_life_days,
             location=location,
             policy=Policy.MANUAL,
-            lots=tuple(lots),
+            lots=_to_lots(lots),
         )
 
     @classmethod
@@ -264,11 +264,12 @@ class AllocationRequest:
         location: Location | None = None,
     ) -> AllocationRequest:
         """A serial-level request: exactly these serialised units, one each."""
+        named = _to_serials(serials) or ()
         return cls(
             gtin=gtin,
-            quantity=len(serials),
+            quantity=len(named),
             use_date=use_date,
             min_shelf_life_days=min_shelf_life_days,
             location=location,
-            serials=tuple(serials),
+            serials=named,
         )
