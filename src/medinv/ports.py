@@ -129,8 +129,9 @@ class BalanceChange:
 class LotRecord:
     """Lot master data, written the first time a lot enters the ledger.
 
-    A lot's expiry is fixed by the first inbound movement of the lot; later movements
-    that state another expiry are refused with
+    A lot's expiry is fixed by the first inbound movement of the lot (one without a
+    source: receipt, return, adjustment in); later movements that state another
+    expiry, or any expiry when the lot came in without one, are refused with
     [`LotMasterDataConflictError`][medinv.errors.LotMasterDataConflictError].
     """
 
@@ -149,7 +150,7 @@ class ItemRecord:
     item: ItemKey
     """The stock item."""
     first_received_at: pendulum.DateTime
-    """``occurred_at`` of the first movement that put the item somewhere (FIFO, tie-breaks)."""
+    """``occurred_at`` of the first movement that brought the item in (FIFO, tie-breaks)."""
     expiry: pendulum.Date | None = None
     """The expiry known when the item first entered (its own, or its lot's); ``None`` if none.
 
