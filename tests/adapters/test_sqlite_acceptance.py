@@ -163,7 +163,7 @@ def test_a_writer_killed_at_random_points_never_leaves_a_partial_batch(tmp_path:
     kills = mid_post = 0
     batches = 0
     movements = 0
-    while kills < 32:
+    while kills < 30:
         proc = subprocess.Popen(
             worker("crash", path, batches, rng.randrange(1 << 30)),
             stdout=subprocess.PIPE,
