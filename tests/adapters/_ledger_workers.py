@@ -109,7 +109,7 @@ def run_issues(path: str, worker: int, ops: int, seed: int, go_file: str) -> Non
 
 def crash_batch(number: int, rng: random.Random) -> list[Movement]:
     """A batch whose every movement carries the marker ``crash-B<number>/<size>``."""
-    size = rng.randint(1, 16)
+    size = rng.randint(1, 12)
     lot = f"L{number % 7}"
     item = ItemKey(GTIN, lot=lot)
     shelf = Location.parse(f"Crash/Store/S{number % 5}")

@@ -163,7 +163,7 @@ def test_a_writer_killed_at_random_points_never_leaves_a_partial_batch(tmp_path:
     kills = mid_post = 0
     batches = 0
     movements = 0
-    while kills < 32:
+    while kills < 30:
         proc = subprocess.Popen(
             worker("crash", path, batches, rng.randrange(1 << 30)),
             stdout=subprocess.PIPE,
@@ -228,37 +228,41 @@ def ledger_file(tmp_path: Path) -> Path:
     return path
 
 
-TAMPERING: dict[str, tuple[str, set[type[Discrepancy]]]] = {
+TAMPERING: dict[str, tuple[tuple[str, ...], set[type[Discrepancy]]]] = {
     "edit quantity": (
-        "UPDATE movements SET quantity = quantity + 1 WHERE position = 3",
+        ("UPDATE movements SET quantity = quantity + 1 WHERE position = 3",),
         {HashMismatch, ProjectionMismatch},
     ),
     "edit text": (
-        "UPDATE movements SET reason = 'delivery DN-1' WHERE position = 1",
+        ("UPDATE movements SET reason = 'delivery DN-1' WHERE position = 1",),
         {HashMismatch},
     ),
     "edit actor": (
-        "UPDATE movements SET actor = 'someone else' WHERE position = 4",
+        ("UPDATE movements SET actor = 'someone else' WHERE position = 4",),
         {HashMismatch},
     ),
     "edit occurred_at offset": (
-        "UPDATE movements SET occurred_at = '2026-11-23T07:00:00+00:00' WHERE position = 2",
+        ("UPDATE movements SET occurred_at = '2026-11-23T07:00:00+00:00' WHERE position = 2",),
         {HashMismatch},
     ),
     "delete a middle row": (
-        "DELETE FROM movements WHERE position = 3",
+        ("DELETE FROM movements WHERE position = 3",),
         {PositionGap, ProjectionMismatch},
     ),
     "delete the last row": (
-        "DELETE FROM movements WHERE position = 5",
+        ("DELETE FROM movements WHERE position = 5",),
         {HeadMismatch, ProjectionMismatch},
     ),
     "reorder two rows": (
-        "UPDATE movements SET position = CASE position WHEN 2 THEN 3 ELSE 2 END WHERE position IN (2, 3)",
+        (  # a swap through a free slot of the primary key
+            "UPDATE movements SET position = -2 WHERE position = 2",
+            "UPDATE movements SET position = 2 WHERE position = 3",
+            "UPDATE movements SET position = 3 WHERE position = -2",
+        ),
         {ChainBreak},
     ),
     "edit a balance": (
-        "UPDATE balances SET quantity = quantity + 5 WHERE location = 'Site/Ward'",
+        ("UPDATE balances SET quantity = quantity + 5 WHERE location = 'Site/Ward'",),
         {ProjectionMismatch},
     ),
 }
@@ -266,13 +270,9 @@ TAMPERING: dict[str, tuple[str, set[type[Discrepancy]]]] = {
 
 @pytest.mark.parametrize("case", TAMPERING)
 def test_verify_reports_tampering_with_stored_rows(ledger_file: Path, case: str):
-    sql, expected = TAMPERING[case]
+    statements, expected = TAMPERING[case]
     with sqlite3.connect(ledger_file) as raw:
-        if "position = CASE" in sql:  # a swap needs a free slot for the primary key
-            raw.execute("UPDATE movements SET position = -2 WHERE position = 2")
-            raw.execute("UPDATE movements SET position = 2 WHERE position = 3")
-            raw.execute("UPDATE movements SET position = 3 WHERE position = -2")
-        else:
+        for sql in statements:
             assert raw.execute(sql).rowcount >= 1
     raw.close()
     with SqliteStore(ledger_file) as store:

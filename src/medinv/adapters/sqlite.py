@@ -48,6 +48,7 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
+import time
 import types
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, Final, Self, TypeVar
@@ -534,6 +535,7 @@ class SqliteStore:
         check_same_thread: bool = True,
     ) -> None:
         self._path = str(path)
+        self._timeout = timeout
         self._decoder = _Decoder()
         self._encoder = _Encoder()
         self._item_nos: dict[tuple[str, str, str], int] = {}
@@ -610,13 +612,29 @@ class SqliteStore:
 
     def _configure(self) -> None:
         with self._translate("configure"):
-            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._switch_to_wal()
             if mode not in {"wal", "memory"}:  # pragma: no cover  (read-only media only)
                 raise StorageError(
                     f"cannot switch the SQLite ledger {self._path!r} to WAL mode (got {mode!r})"
                 )
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = OFF")
+
+    def _switch_to_wal(self) -> str:
+        """``PRAGMA journal_mode = WAL``, waiting up to ``timeout`` for other openers.
+
+        Switching a new file to WAL needs it to itself for a moment, and SQLite
+        answers "database is locked" at once, without its busy handler, while
+        another connection does the same: retry until the timeout.
+        """
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return str(self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as e:
+                if e.sqlite_errorname not in _BUSY_CODES or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
 
     def _migrate(self) -> int:
         with self._translate("migrate the schema of"):
