@@ -75,6 +75,7 @@ from medinv.errors import (
     LotMasterDataConflictError,
     ReversalError,
     SerialConflictError,
+    StockError,
     StockNotIssuableError,
 )
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
@@ -485,9 +486,13 @@ class Ledger:
 
         new_movements = [m for m, _ in new]
         state = _read_state(store, new_movements, stored)
-        for m in new_movements:
-            self._apply(m, state)
-            state.new_by_id[m.id] = m
+        try:
+            for m in new_movements:
+                self._apply(m, state)
+                state.new_by_id[m.id] = m
+        except StockError as refusal:
+            _refuse_only_if_unchanged(store, head, refusal)
+            raise
 
         recorded_at = to_datetime(self._clock())
         recorded_text = format_instant(recorded_at)
@@ -968,6 +973,25 @@ def _classify(
             slots.append(len(new))
             new.append((m, content))
     return slots, replayed, new
+
+
+def _refuse_only_if_unchanged(store: LedgerStore, head: LedgerHead, refusal: StockError) -> None:
+    """Turn a refusal into a `ConcurrencyError` if the ledger moved while it was read.
+
+    The store's reads (ids, balances, master data) are separate queries; another
+    writer committing between them can leave the rules looking at a mix of two
+    states, e.g. a movement id still absent but the stock it took already gone. A
+    refusal is reported only when the head is unchanged, so that it reflects one
+    state; otherwise the post is retried like any other lost race.
+    """
+    now = store.head()
+    if now != head:
+        raise ConcurrencyError(
+            f"the ledger moved from position {head.position} to {now.position} while the "
+            f"batch was checked (the check had refused it: {refusal})",
+            expected=head.position,
+            actual=now.position,
+        ) from refusal
 
 
 def _check_replay(m: Movement, content: str, original: Movement) -> None:

@@ -215,7 +215,10 @@ def _check_reports(
             if outcome == "replayed":
                 assert all(stored[m.id] == m for m in batch)
             elif outcome != "accepted":
-                assert all(stored.get(m.id) != m for m in batch)
+                # A worker's own ids are not stored when its post failed. A shared id may
+                # be: another worker posted the same content and was told "accepted" (the
+                # stored == accepted check above), e.g. while this one ran out of retries.
+                assert all(stored.get(m.id) != m or m.id.startswith("shared-") for m in batch)
     return accepted
 
 

@@ -488,3 +488,35 @@ def test_text_utf8_cannot_encode_is_refused_before_storing(ledger: Ledger):
     with pytest.raises(InvalidMovementError, match="UTF-8"):
         ledger.post([rcv("R1", reason="half a pair \ud83d")])
     assert ledger.head().position == 0
+
+
+class TornReads(MemoryStore):
+    """A store where another writer commits between the ledger's id read and its balance read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.intruder: Movement | None = None
+
+    def balances_of(self, items):
+        if self.intruder is not None:
+            intruder, self.intruder = self.intruder, None
+            Ledger(MemoryStoreView(self), clock=lambda: NOW).post([intruder])  # type: ignore[arg-type]
+        return super().balances_of(items)
+
+
+def test_a_refusal_from_torn_reads_is_retried_not_reported():
+    store = TornReads()
+    ledger = Ledger(store, clock=lambda: NOW)
+    ledger.post([rcv("R1", qty=4)])
+    # Another writer posts the very same issue between our reads: our id read says
+    # "new", our balance read says "gone". That mix is no state the ledger was ever in.
+    store.intruder = iss("I1", qty=4)
+    with pytest.raises(ConcurrencyError, match="while the batch was checked") as err:
+        ledger.post([iss("I1", qty=4)])
+    assert isinstance(err.value.__cause__, InsufficientStockError)
+    # With a retry the post reads one state again and is the replay it really is.
+    store.intruder = None
+    assert ledger.post([iss("I1", qty=4)], retries=1).replayed == ("I1",)
+    # A refusal on a stable ledger is still reported as such.
+    with pytest.raises(InsufficientStockError):
+        ledger.post([iss("I2", qty=1)], retries=3)
