@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import pendulum
 
-from medinv.adapters.memory import MemoryStore
+from medinv.adapters.sqlite import SqliteStore
 from medinv.allocation import (
     AllocationRequest,
     Plan,
@@ -53,11 +54,23 @@ def _show(out: TextIO, department: str, plan: Plan) -> None:
 
 
 def fefo_allocation(out: TextIO, ctx: DemoContext) -> None:
-    """FEFO picks to two departments, with the lots skipped and why."""
+    """FEFO picks to two departments, with the lots skipped and why.
+
+    The section keeps its ledger in its own SQLite file beside the demo's, started
+    afresh on every run (its pick movement ids would otherwise meet last run's).
+    """
     out.write("\n== FEFO allocation: first expiry, first out, never an expired lot ==\n")
+    path = ctx.db_path.with_name(ctx.db_path.stem + "-fefo-ledger.sqlite3")
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
     today = ctx.today
     opened = pendulum.datetime(today.year, today.month, today.day, 7, tz=ctx.tz)
-    ledger = Ledger(MemoryStore(), clock=lambda: opened)
+    with SqliteStore(path) as store:
+        out.write(f"  ledger file {path.name}\n")
+        _allocate(out, today, opened, Ledger(store, clock=lambda: opened))
+
+
+def _allocate(out: TextIO, today: pendulum.Date, opened: pendulum.DateTime, ledger: Ledger) -> None:
     delivered = opened.subtract(days=40)
     stock = [
         ("CATH-TODAY", today, 6, StockStatus.AVAILABLE),
