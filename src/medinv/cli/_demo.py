@@ -18,6 +18,7 @@ import pendulum
 from medinv.cli._demo_barcodes import barcodes
 from medinv.cli._demo_fefo import fefo_allocation
 from medinv.cli._demo_ledger import ledger_on_sqlite
+from medinv.cli._demo_stocktake import stocktake
 from medinv.dates import Expiry, is_expired, remaining_shelf_life
 from medinv.errors import InvalidValueError
 from medinv.identifiers import Gtin, ItemKey
@@ -86,18 +87,8 @@ def value_objects(out: TextIO, ctx: DemoContext) -> None:
     out.write(f"  location {loc} (pick sequence {loc.pick_sequence}) is within {loc.parent}\n")
 
 
-SECTIONS: list[Section] = [value_objects, barcodes, ledger_on_sqlite, fefo_allocation]
+SECTIONS: list[Section] = [value_objects, barcodes, ledger_on_sqlite, fefo_allocation, stocktake]
 """The demo's sections, in order."""
-
-
-def _register_late_sections() -> None:
-    # Sections that need the whole library import it lazily, after SECTIONS exists.
-    from medinv.cli._demo_stocktake import stocktake  # noqa: PLC0415
-
-    SECTIONS.append(stocktake)
-
-
-_register_late_sections()
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
