@@ -6,7 +6,7 @@ Every peer answers the same stream of requests (random product, random quantity,
 one use date) over the same stock and takes the picked units out, so that later
 requests see what earlier ones left. Peers:
 
-- **medinv**: ``FefoIndex.take(AllocationRequest(...))``: plan and take the picks out
+- **medinv**: ``FefoIndex.take(AllocationRequest.of(...))``: plan and take the picks out
   (validated request, plan and pick objects all built inside the timed loop).
 - **naive**: per request, filter the product's lots (non-empty, not expired) and
   sort them by (expiry, received, pick sequence, lot) in Python.
@@ -14,10 +14,16 @@ requests see what earlier ones left. Peers:
   received); per request ``SELECT ... WHERE product = ? AND expiry >= ? AND qty > 0
   ORDER BY expiry, received, pick, lot``, then ``UPDATE`` of each pick and a commit,
   the way SQL-backed ERPs do.
+- **sqlite-file**: the same queries against a database file (in the system's temporary
+  directory) in WAL mode with ``synchronous=FULL``: one durable transaction per request,
+  as a SQL-backed ERP commits an allocation. Every commit waits for the disk, so this
+  peer runs only the first tenth of the requests (checked against the other peers'
+  picks for those requests) and its wall time is shown next to its CPU time.
 - **floor**: a dict of heaps of plain lists, no domain objects, no validation; expired
   and empty lots popped for good (valid only because the use date never goes back).
 
 All peers must return the same picks (checked by a digest) before any time is shown.
+Times are process CPU time of the request loop unless a column says "wall".
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import heapq
 import random
 import sqlite3
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +60,8 @@ BINS = [Location.parse(f"DC/A/{n:02d}", pick_sequence=n % 7) for n in range(12)]
 # (expiry ordinal or NO_EXPIRY, received seconds, pick sequence, lot, bin index, quantity)
 Lot = tuple[int, int, int, str, int, int]
 Picks = list[tuple[int, str, int]]
+Timed = tuple[float, float, Picks]
+"""CPU seconds, wall seconds, and the picks of a peer's request loop."""
 
 
 def gtin(n: int) -> str:
@@ -100,7 +109,7 @@ def digest(picks: Picks) -> str:
 # ------------------------------------------------------------------ peers
 
 
-def run_medinv(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple[float, Picks]:
+def run_medinv(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> Timed:
     gtins = [Gtin(gtin(p)) for p in range(len(stock))]
     positions = [
         StockPosition(
@@ -119,25 +128,25 @@ def run_medinv(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple
     product_of = {g: p for p, g in enumerate(gtins)}
     plans = []
     gc.disable()  # as timeit does: the loop's time, not the collector's
-    start = time.process_time()
+    wall, start = time.perf_counter(), time.process_time()
     for p, qty in requests:
-        plans.append(index.take(AllocationRequest(gtin=gtins[p], quantity=qty, use_date=USE)))
-    elapsed = time.process_time() - start
+        plans.append(index.take(AllocationRequest.of(gtins[p], qty, use_date=USE)))
+    elapsed, wall = time.process_time() - start, time.perf_counter() - wall
     gc.enable()
     picks = [
         (product_of[pick.item.gtin], str(pick.item.lot or ""), pick.quantity)
         for plan in plans
         for pick in plan.picks
     ]
-    return elapsed, picks
+    return elapsed, wall, picks
 
 
-def run_naive(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple[float, Picks]:
+def run_naive(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> Timed:
     data: list[list[list[Any]]] = [[list(row) for row in rows] for rows in stock]
     today = USE.toordinal()
     picks: Picks = []
     gc.disable()  # as timeit does: the loop's time, not the collector's
-    start = time.process_time()
+    wall, start = time.perf_counter(), time.process_time()
     for p, qty in requests:
         candidates = [row for row in data[p] if row[5] > 0 and row[0] >= today]
         candidates.sort(key=lambda row: (row[0], row[1], row[2], row[3]))
@@ -149,13 +158,28 @@ def run_naive(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple[
             remaining -= take
             if not remaining:
                 break
-    elapsed = time.process_time() - start
+    elapsed, wall = time.process_time() - start, time.perf_counter() - wall
     gc.enable()
-    return elapsed, picks
+    return elapsed, wall, picks
 
 
-def run_sqlite(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple[float, Picks]:
-    con = sqlite3.connect(":memory:", isolation_level=None)
+def run_sqlite(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> Timed:
+    return _sqlite(sqlite3.connect(":memory:", isolation_level=None), stock, requests)
+
+
+def run_sqlite_file(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> Timed:
+    """The same as ``run_sqlite`` on a file: WAL, ``synchronous=FULL`` (a durable commit)."""
+    with tempfile.TemporaryDirectory(prefix="medinv-bench-") as folder:
+        con = sqlite3.connect(Path(folder) / "stock.db", isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+        return _sqlite(con, stock, requests)
+
+
+def _sqlite(
+    con: sqlite3.Connection, stock: list[list[Lot]], requests: list[tuple[int, int]]
+) -> Timed:
+    con.execute("BEGIN")
     con.execute(
         "CREATE TABLE stock (id INTEGER PRIMARY KEY, product INTEGER, lot TEXT, expiry INTEGER,"
         " received INTEGER, pick INTEGER, qty INTEGER)"
@@ -169,6 +193,7 @@ def run_sqlite(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple
         ),
     )
     con.execute("CREATE INDEX stock_fefo ON stock (product, expiry, received)")
+    con.execute("COMMIT")
     today = USE.toordinal()
     select = (
         "SELECT id, lot, qty FROM stock WHERE product = ? AND expiry >= ? AND qty > 0"
@@ -176,7 +201,7 @@ def run_sqlite(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple
     )
     picks: Picks = []
     gc.disable()  # as timeit does: the loop's time, not the collector's
-    start = time.process_time()
+    wall, start = time.perf_counter(), time.process_time()
     for p, qty in requests:
         con.execute("BEGIN")
         remaining = qty
@@ -190,13 +215,13 @@ def run_sqlite(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple
                 break
         con.executemany("UPDATE stock SET qty = qty - ? WHERE id = ?", updates)
         con.execute("COMMIT")
-    elapsed = time.process_time() - start
+    elapsed, wall = time.process_time() - start, time.perf_counter() - wall
     gc.enable()
     con.close()
-    return elapsed, picks
+    return elapsed, wall, picks
 
 
-def run_floor(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple[float, Picks]:
+def run_floor(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> Timed:
     heaps = []
     for rows in stock:
         heap: list[list[Any]] = [[e, r, k, lot, q] for e, r, k, lot, _, q in rows]
@@ -205,7 +230,7 @@ def run_floor(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple[
     today = USE.toordinal()
     picks: Picks = []
     gc.disable()  # as timeit does: the loop's time, not the collector's
-    start = time.process_time()
+    wall, start = time.perf_counter(), time.process_time()
     for p, qty in requests:
         heap = heaps[p]
         remaining = qty
@@ -220,17 +245,20 @@ def run_floor(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> tuple[
             remaining -= take
             if not top[4]:
                 heapq.heappop(heap)
-    elapsed = time.process_time() - start
+    elapsed, wall = time.process_time() - start, time.perf_counter() - wall
     gc.enable()
-    return elapsed, picks
+    return elapsed, wall, picks
 
 
-PEERS: dict[str, Callable[[list[list[Lot]], list[tuple[int, int]]], tuple[float, Picks]]] = {
+Peer = Callable[[list[list[Lot]], list[tuple[int, int]]], Timed]
+PEERS: dict[str, Peer] = {
     "medinv": run_medinv,
     "naive": run_naive,
     "sqlite": run_sqlite,
     "floor": run_floor,
 }
+DURABLE_SHARE = 10
+"""The durable SQLite peer answers the first 1/DURABLE_SHARE of the requests."""
 
 
 def scenario(
@@ -241,21 +269,35 @@ def scenario(
     peers: list[str],
     *,
     repeat: int = 1,
-) -> dict[str, float]:
-    """Run every peer ``repeat`` times over fresh copies of the same data; keep the best time."""
+) -> tuple[dict[str, float], tuple[float, float, float, float]]:
+    """Run every peer ``repeat`` times over fresh copies of the same data; keep the best time.
+
+    Returns the CPU seconds per peer, and for the durable SQLite peer over the first
+    ``count // DURABLE_SHARE`` requests: its CPU and wall seconds and medinv's CPU
+    and wall seconds over the same requests.
+    """
     stock = make_stock(rng, products, lots)
     requests = make_requests(rng, products, count)
     times: dict[str, float] = {}
     digests: set[str] = set()
     for name in peers:
         for _ in range(repeat):
-            elapsed, picks = PEERS[name](stock, requests)
+            elapsed, _, picks = PEERS[name](stock, requests)
             times[name] = min(elapsed, times.get(name, elapsed))
             digests.add(digest(picks))
     if len(digests) != 1:
         msg = f"peers disagree on the picks: {sorted(digests)}"
         raise SystemExit(msg)
-    return times
+    head = requests[: count // DURABLE_SHARE]
+    cpu, wall, picks = run_sqlite_file(stock, head)
+    ours_cpu, ours_wall, ours = run_medinv(stock, head)
+    for _ in range(repeat - 1):
+        again = run_medinv(stock, head)
+        ours_cpu, ours_wall = min(ours_cpu, again[0]), min(ours_wall, again[1])
+    if digest(picks) != digest(ours):
+        msg = "the durable SQLite peer disagrees with medinv on the picks"
+        raise SystemExit(msg)
+    return times, (cpu, wall, ours_cpu, ours_wall)
 
 
 def main() -> int:
@@ -265,11 +307,24 @@ def main() -> int:
     sizes = [(1_000, 50), (100, 500)] if args.quick else [(10_000, 50), (1_000, 500)]
     print(f"FEFO allocation: {count:,} requests per scenario, seed {args.seed}")
     rows = []
-    results = {}
+    durable_rows = []
+    head = count // DURABLE_SHARE
     for products, lots in sizes:
-        times = scenario(rng, products, lots, count, list(PEERS), repeat=2)
-        results[lots] = times
+        times, (cpu, wall, ours_cpu, ours_wall) = scenario(
+            rng, products, lots, count, list(PEERS), repeat=2
+        )
         us = {name: t / count * 1e6 for name, t in times.items()}
+        durable_rows.append(
+            [
+                f"{products:,} x {lots}",
+                f"{cpu / head * 1e6:.1f}",
+                f"{wall / head * 1e6:.1f}",
+                f"{ours_cpu / head * 1e6:.1f}",
+                f"{ours_wall / head * 1e6:.1f}",
+                f"{cpu / ours_cpu:.1f}x",
+                f"{wall / ours_wall:.1f}x",
+            ]
+        )
         rows.append(
             [
                 f"{products:,} x {lots}",
@@ -288,6 +343,24 @@ def main() -> int:
     ]
     print(table(headers, rows))
     print("all peers returned the same picks")
+    print(
+        f"\nDurable SQLite (file, WAL, synchronous=FULL, one transaction per request), "
+        f"first {head:,} requests of each scenario:"
+    )
+    print(
+        table(
+            [
+                "products x lots",
+                "sqlite-file CPU us/req",
+                "sqlite-file wall us/req",
+                "medinv CPU us/req",
+                "medinv wall us/req",
+                "CPU ratio",
+                "wall ratio",
+            ],
+            durable_rows,
+        )
+    )
 
     # Cost per request as the number of lots per product grows (same total lots).
     small, large = (50, 5_000) if not args.quick else (50, 2_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 
+import attrs
 import pendulum
 import pytest
 
@@ -683,3 +684,43 @@ def test_taking_serialised_units_removes_them_from_the_index():
 def test_requests_refuse_values_of_the_wrong_type(kwargs, message):
     with pytest.raises(InvalidValueError, match=message):
         AllocationRequest(gtin=GTIN, quantity=1, use_date=USE, **kwargs)
+
+
+def test_fast_paths_build_what_the_public_constructors_build():
+    fast = AllocationRequest.of(
+        GTIN, 7, use_date="2026-11-23", min_shelf_life_days=3, location=STORE
+    )
+    slow = AllocationRequest(
+        gtin=GTIN, quantity=7, use_date=USE, min_shelf_life_days=3, location=STORE
+    )
+    assert (fast, repr(fast), hash(fast)) == (slow, repr(slow), hash(slow))
+    assert attrs.asdict(fast, recurse=False) == attrs.asdict(slow, recurse=False)
+    assert fast.is_plain_fefo
+
+    # The one-loop path of allocate() and take() against the general planner.
+    rng = random.Random(5)  # noqa: S311  (reproducible test data)
+    positions = [
+        pos(
+            f"L{n:02d}",
+            USE.add(days=rng.randint(-3, 30)) if n % 9 else None,
+            rng.randint(1, 9),
+            received=T0.add(hours=rng.randint(0, 50)),
+            location=(STORE, WARD)[n % 2],
+        )
+        for n in range(60)
+    ]
+    fast_index, slow_index = index_of(*positions), index_of(*positions)
+    fast_index.reserve(fast_index.allocate(request(4)), reservation_id="R")
+    slow_index.reserve(slow_index.allocate(request(4)), reservation_id="R")
+    for _ in range(40):
+        wanted = request(rng.randint(1, 25), min_shelf_life_days=rng.randint(0, 5))
+        planned = fast_index.allocate(wanted)
+        assert planned == slow_index._plan(wanted, explain=False)[2]
+        taken = fast_index.take(wanted)
+        expected = slow_index._plan(wanted, explain=False)[2]
+        slow_index.commit(expected)
+        assert (taken, repr(taken)) == (planned, repr(expected))
+        fast_index._check()
+        slow_index._check()
+    assert fast_index.positions() == slow_index.positions()
+    assert fast_index.available(GTIN) == slow_index.available(GTIN) > 0

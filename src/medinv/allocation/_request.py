@@ -53,6 +53,22 @@ def _to_serials(value: Any) -> tuple[Serial, ...] | None:
     return tuple(v if isinstance(v, Serial) else Serial(v) for v in value)
 
 
+def _check_basics(quantity: Any, days: Any, location: Any) -> None:
+    """The checks every request passes (the others depend on the options)."""
+    if type(quantity) is not int or quantity < 1:
+        raise InvalidQuantityError(
+            f"invalid allocation quantity {quantity!r}: expected a whole number of at least 1"
+        )
+    if type(days) is not int or days < 0:
+        raise InvalidValueError(
+            f"invalid minimum shelf life {days!r}: expected a whole number of days, at least 0"
+        )
+    if location is not None and not isinstance(location, Location):
+        raise InvalidValueError(
+            f"invalid location {location!r}: expected a Location (a subtree to pick in)"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class AllocationRequest:
     """A request for stock of one product (GTIN) on a use date.
@@ -107,19 +123,7 @@ class AllocationRequest:
 
     def __attrs_post_init__(self) -> None:
         # Checked here rather than by attrs validators: requests are built on the hot path.
-        quantity, days = self.quantity, self.min_shelf_life_days
-        if type(quantity) is not int or quantity < 1:
-            raise InvalidQuantityError(
-                f"invalid allocation quantity {quantity!r}: expected a whole number of at least 1"
-            )
-        if type(days) is not int or days < 0:
-            raise InvalidValueError(
-                f"invalid minimum shelf life {days!r}: expected a whole number of days, at least 0"
-            )
-        if self.location is not None and not isinstance(self.location, Location):
-            raise InvalidValueError(
-                f"invalid location {self.location!r}: expected a Location (a subtree to pick in)"
-            )
+        _check_basics(self.quantity, self.min_shelf_life_days, self.location)
         if (
             self.policy is not Policy.FEFO
             or self.lots
@@ -199,7 +203,19 @@ class AllocationRequest:
         Raises:
             InvalidValueError: the quantity does not convert, or the fields contradict.
         """
-        product = _to_gtin(gtin)
+        product = gtin if type(gtin) is Gtin else Gtin(gtin)
+        if (
+            packaging is None
+            and type(quantity) is int
+            and policy is Policy.FEFO
+            and not lots
+            and not opened_first
+        ):
+            # The common case (a plain FEFO request for a whole number of units): the
+            # same checks as the attrs constructor, without its keyword plumbing.
+            use = use_date if type(use_date) is pendulum.Date else to_date(use_date)
+            _check_basics(quantity, min_shelf_life_days, location)
+            return _plain(cls, product, quantity, use, min_shelf_life_days, location)
         box_size: int | None = None
         if packaging is not None:
             unit = packaging.unit_of(product)
@@ -273,3 +289,51 @@ class AllocationRequest:
             location=location,
             serials=named,
         )
+
+
+_new = object.__new__
+_SLOTS = tuple(
+    AllocationRequest.__dict__[field.name].__set__ for field in attrs.fields(AllocationRequest)
+)
+
+
+def _plain(  # noqa: PLR0917  (private, positional for speed)
+    cls: type[AllocationRequest],
+    gtin: Gtin,
+    quantity: int,
+    use_date: pendulum.Date,
+    min_shelf_life_days: int,
+    location: Location | None,
+    _slots: tuple[Any, ...] = _SLOTS,
+) -> AllocationRequest:
+    """A plain FEFO request from converted and checked parts (what the constructor builds).
+
+    Sets the slots directly: attrs' generated ``__init__`` goes through keyword
+    arguments, the converters and ``object.__setattr__`` once per field.
+    """
+    request: AllocationRequest = _new(cls)
+    (
+        set_gtin,
+        set_quantity,
+        set_use_date,
+        set_days,
+        set_location,
+        set_policy,
+        set_lots,
+        set_serials,
+        set_box_size,
+        set_opened_first,
+        set_is_plain_fefo,
+    ) = _slots
+    set_gtin(request, gtin)
+    set_quantity(request, quantity)
+    set_use_date(request, use_date)
+    set_days(request, min_shelf_life_days)
+    set_location(request, location)
+    set_policy(request, Policy.FEFO)
+    set_lots(request, ())
+    set_serials(request, None)
+    set_box_size(request, None)
+    set_opened_first(request, False)  # noqa: FBT003  (a field value)
+    set_is_plain_fefo(request, True)  # noqa: FBT003  (a field value)
+    return request
