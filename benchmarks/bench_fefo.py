@@ -311,7 +311,7 @@ def main() -> int:
     head = count // DURABLE_SHARE
     for products, lots in sizes:
         times, (cpu, wall, ours_cpu, ours_wall) = scenario(
-            rng, products, lots, count, list(PEERS), repeat=2
+            rng, products, lots, count, list(PEERS), repeat=1 if args.quick else 2
         )
         us = {name: t / count * 1e6 for name, t in times.items()}
         durable_rows.append(
@@ -370,7 +370,7 @@ def main() -> int:
         for lots in (small, large)
     }
     scale: dict[int, float] = {}
-    for _ in range(3):  # alternate the sizes so that a change in machine load hits both
+    for _ in range(2 if args.quick else 3):  # alternate the sizes: machine load hits both
         for lots, (stock, requests) in data.items():
             cost = run_medinv(stock, requests)[0] / count * 1e6
             scale[lots] = min(cost, scale.get(lots, cost))
