@@ -283,6 +283,30 @@ def _key_parts(item: ItemKey) -> tuple[str, str, str]:
     )
 
 
+def _item_conditions(
+    query: PositionQuery | MovementQuery, table: str
+) -> tuple[list[str], list[object]]:
+    """SQL conditions and parameters for the item, GTIN, lot and serial filters of ``query``.
+
+    ``table`` prefixes the column names (``"b."`` for the balances alias, ``""``).
+    """
+    conditions: list[str] = []
+    params: list[object] = []
+    if query.item is not None:
+        conditions.append(f"{table}gtin = %s AND {table}lot = %s AND {table}serial = %s")
+        params.extend(_key_parts(query.item))
+    if query.gtin is not None:
+        conditions.append(f"{table}gtin = %s")
+        params.append(query.gtin.value)
+    if query.lot is not None:
+        conditions.append(f"{table}lot = %s AND {table}lot <> ''")
+        params.append(query.lot.value)
+    if query.serial is not None:
+        conditions.append(f"{table}serial = %s AND {table}serial <> ''")
+        params.append(query.serial.value)
+    return conditions, params
+
+
 def _path(location: Location | None) -> str | None:
     return None if location is None else "/".join(location.path)
 
@@ -691,20 +715,7 @@ class PostgresStore:
         Every filter is answered through an index: the balance key (item, GTIN), the
         lot or serial indexes, or a range scan of the location index for a subtree.
         """
-        conditions: list[str] = []
-        params: list[object] = []
-        if query.item is not None:
-            conditions.append("b.gtin = %s AND b.lot = %s AND b.serial = %s")
-            params.extend(_key_parts(query.item))
-        if query.gtin is not None:
-            conditions.append("b.gtin = %s")
-            params.append(query.gtin.value)
-        if query.lot is not None:
-            conditions.append("b.lot = %s AND b.lot <> ''")
-            params.append(query.lot.value)
-        if query.serial is not None:
-            conditions.append("b.serial = %s AND b.serial <> ''")
-            params.append(query.serial.value)
+        conditions, params = _item_conditions(query, "b.")
         if query.location is not None:
             path = "/".join(query.location.path)
             conditions.append("(b.location = %s OR (b.location >= %s AND b.location < %s))")
@@ -735,20 +746,7 @@ class PostgresStore:
         Read in pages of a few thousand rows (keyset pagination on the position), so
         iterating a large ledger holds neither a transaction nor the whole result.
         """
-        conditions: list[str] = []
-        params: list[object] = []
-        if query.item is not None:
-            conditions.append("gtin = %s AND lot = %s AND serial = %s")
-            params.extend(_key_parts(query.item))
-        if query.gtin is not None:
-            conditions.append("gtin = %s")
-            params.append(query.gtin.value)
-        if query.lot is not None:
-            conditions.append("lot = %s AND lot <> ''")
-            params.append(query.lot.value)
-        if query.serial is not None:
-            conditions.append("serial = %s AND serial <> ''")
-            params.append(query.serial.value)
+        conditions, params = _item_conditions(query, "")
         if query.up_to_position is not None:
             conditions.append("position <= %s")
             params.append(query.up_to_position)
