@@ -525,6 +525,7 @@ class Ledger:
             balance_changes=state.changes(),
             lots=tuple(state.new_lots),
             items=tuple(state.new_items),
+            contents=tuple(content for _, content in new),
         )
         store.append(commit)
         return PostResult(

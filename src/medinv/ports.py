@@ -173,6 +173,14 @@ class Commit:
     """Lots entering the ledger for the first time (at most one per lot key)."""
     items: tuple[ItemRecord, ...] = ()
     """Items entering the ledger for the first time (at most one per item)."""
+    contents: tuple[str, ...] = attrs.field(default=(), eq=False, repr=False)
+    """The canonical content of each of ``movements``, in the same order
+    ([`movement_content`][medinv.chain.movement_content], the text their hashes cover),
+    as the ledger computed it; empty when the caller did not compute it.
+
+    A store that keeps movements as their content uses it instead of encoding them
+    again; one that does not may ignore it.
+    """
 
 
 def _to_gtin(value: object) -> Gtin | None:

@@ -21,7 +21,8 @@ from typing import Any
 import pendulum
 import pytest
 
-from medinv.adapters.sqlite import SqliteStore
+from medinv.adapters.sqlite import SqliteStore, register_sql_functions
+from medinv.chain import CONTENT_FIELDS
 from medinv.identifiers import ItemKey
 from medinv.ledger import (
     ChainBreak,
@@ -143,7 +144,13 @@ def test_eight_processes_issuing_the_same_lots_lose_no_update(tmp_path: Path):
 def check_after_crash(path: Path) -> tuple[int, int]:
     """No partial batch is visible and verify() is clean; returns (last batch, movements)."""
     with sqlite3.connect(path) as raw:
-        sizes = dict(raw.execute("SELECT reference, count(*) FROM movements GROUP BY reference"))
+        register_sql_functions(raw)
+        sizes = dict(
+            raw.execute(
+                "SELECT movement_field(content, 'reference') AS reference, count(*) "
+                "FROM movements GROUP BY reference"
+            )
+        )
     raw.close()
     with SqliteStore(path) as store:
         for marker, count in sizes.items():
@@ -228,21 +235,45 @@ def ledger_file(tmp_path: Path) -> Path:
     return path
 
 
+def set_field(content: str, name: str, value: object) -> str:
+    """Stored content with the field ``name`` replaced (an SQL function for the tamperer)."""
+    fields = content.split("\x00")
+    fields[CONTENT_FIELDS.index(name)] = str(value)
+    return "\x00".join(fields)
+
+
 TAMPERING: dict[str, tuple[tuple[str, ...], set[type[Discrepancy]]]] = {
     "edit quantity": (
-        ("UPDATE movements SET quantity = quantity + 1 WHERE position = 3",),
+        (
+            "UPDATE movements SET content = set_field(content, 'quantity', 1 + movement_field(content, 'quantity')) WHERE position = 3",
+        ),
         {HashMismatch, ProjectionMismatch},
     ),
     "edit text": (
-        ("UPDATE movements SET reason = 'delivery DN-1' WHERE position = 1",),
+        (
+            (
+                "UPDATE movements SET content = set_field(content, 'reason', '+delivery DN-1') "
+                "WHERE position = 1"
+            ),
+        ),
         {HashMismatch},
     ),
     "edit actor": (
-        ("UPDATE movements SET actor = 'someone else' WHERE position = 4",),
+        (
+            (
+                "UPDATE movements SET content = set_field(content, 'actor', 'someone else') "
+                "WHERE position = 4"
+            ),
+        ),
         {HashMismatch},
     ),
     "edit occurred_at offset": (
-        ("UPDATE movements SET occurred_at = '2026-11-23T07:00:00+00:00' WHERE position = 2",),
+        (
+            (
+                "UPDATE movements SET content = "
+                "set_field(content, 'occurred_at', '2026-11-23T07:00:00+00:00') WHERE position = 2"
+            ),
+        ),
         {HashMismatch},
     ),
     "delete a middle row": (
@@ -272,6 +303,8 @@ TAMPERING: dict[str, tuple[tuple[str, ...], set[type[Discrepancy]]]] = {
 def test_verify_reports_tampering_with_stored_rows(ledger_file: Path, case: str):
     statements, expected = TAMPERING[case]
     with sqlite3.connect(ledger_file) as raw:
+        register_sql_functions(raw)
+        raw.create_function("set_field", 3, set_field, deterministic=True)
         for sql in statements:
             assert raw.execute(sql).rowcount >= 1
     raw.close()

@@ -10,8 +10,8 @@ from typing import Any
 import pendulum
 import pytest
 
-from medinv.adapters.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
-from medinv.chain import GENESIS_HASH, chain_hash
+from medinv.adapters.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, register_sql_functions
+from medinv.chain import CONTENT_FIELDS, GENESIS_HASH, chain_hash, movement_content
 from medinv.errors import ConcurrencyError, StorageError
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
@@ -470,129 +470,145 @@ def test_an_online_backup_is_a_consistent_openable_ledger(store: SqliteStore, tm
     assert isinstance(info.value.__cause__, sqlite3.Error)
 
 
+def set_field(content: str, index: int, value: str) -> str:
+    """Stored content with field ``index`` replaced (an SQL function for tampering tests)."""
+    fields = content.split("\x00")
+    fields[index] = value
+    return "\x00".join(fields)
+
+
+def tamper(db: sqlite3.Connection, sql: str, *params: object) -> None:
+    db.create_function("set_field", 3, set_field, deterministic=True)
+    assert db.execute(sql, params).rowcount >= 1
+
+
 @pytest.mark.parametrize(
-    ("column", "value"),
-    [("kind", "TELEPORT"), ("quantity", -3), ("occurred_at", "yesterday"), ("to_location", "")],
+    ("field", "value"),
+    [
+        (1, "TELEPORT"),  # kind
+        (3, "L1"),  # lot without its '+'
+        (5, "-3"),  # quantity
+        (5, "05"),  # quantity, not canonical
+        (5, "five"),
+        (6, "yesterday"),  # occurred_at
+        (10, "+"),  # to_location: empty path
+        (11, "+LOST"),  # to_status
+        (14, "+2026-02-30"),  # expiry
+    ],
 )
 def test_a_row_edited_into_nonsense_is_a_storage_error_naming_its_position(
-    store: SqliteStore, column: str, value: object
+    store: SqliteStore, field: int, value: str
 ):
     commit_receipts(store, receipt("R-1"), receipt("R-2"))
-    sql = f"UPDATE movements SET {column} = ? WHERE position = 2"  # noqa: S608  (column from the test table)
-    store._db.execute(sql, (value,))
+    tamper(
+        store._db,
+        "UPDATE movements SET content = set_field(content, ?, ?) WHERE position = 2",
+        field,
+        value,
+    )
     with pytest.raises(StorageError, match="movement at position 2 is corrupt"):
         list(store.movements(MovementQuery()))
     assert set(store.movements_by_id(["R-1"])) == {"R-1"}
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "2026-11-23T09:00:00+01:00",
-        "2026-11-23T09:00:00.000123+01:00",
-        "2026-11-23T09:00:00+00:00",
-        "2026-03-29T02:30:00-09:30",
-        "2026-11-23T09:00:00.5+05:45",
-    ],
-)
-def test_stored_instants_decode_exactly_like_pendulum(text: str):
-    from medinv.adapters.sqlite import _instant  # noqa: PLC0415  (private helper under test)
+@pytest.mark.parametrize("content", ["", "R-2", "R-2\x00RECEIPT", "\x00" * 16])
+def test_content_with_missing_or_extra_fields_is_a_storage_error(store: SqliteStore, content: str):
+    commit_receipts(store, receipt("R-1"), receipt("R-2"))
+    tamper(store._db, "UPDATE movements SET content = ? WHERE position = 2", content)
+    with pytest.raises(StorageError, match="movement at position 2 is corrupt"):
+        store.movements_by_id(["R-2"])
 
-    expected = pendulum.instance(__import__("datetime").datetime.fromisoformat(text))
-    for _ in range(2):  # first sight, then the cached zone / instant
-        got = _instant(text)
-        assert (got, got.isoformat(), repr(got)) == (expected, expected.isoformat(), repr(expected))
-        assert type(got) is type(expected)
-    other = text.replace("T09", "T10")
-    assert (
-        _instant(other).isoformat()
-        == pendulum.instance(__import__("datetime").datetime.fromisoformat(other)).isoformat()
+
+def test_stored_content_is_the_hashed_text_and_its_fields_read_in_sql(
+    store: SqliteStore, path: Path
+):
+    commit = commit_receipts(store, receipt("R-1", reason=HOSTILE, expiry="2027-01-31"))
+    (content,) = store._db.execute("SELECT content FROM movements WHERE id = 'R-1'").fetchone()
+    assert content == movement_content(commit.movements[0].movement)
+    report = sqlite3.connect(path)
+    register_sql_functions(report)
+    fields = ", ".join(f"movement_field(content, '{name}')" for name in CONTENT_FIELDS)
+    row = report.execute(f"SELECT {fields} FROM movements").fetchone()  # noqa: S608  (constant names)
+    report.close()
+    assert dict(zip(CONTENT_FIELDS, row, strict=True)) == {
+        "id": "R-1", "kind": "RECEIPT", "gtin": GTIN, "lot": "L1", "serial": None,
+        "quantity": 5, "occurred_at": "2026-11-23T09:00:00+01:00", "actor": "jm",
+        "from_location": None, "from_status": None, "to_location": "Main/Store/A1",
+        "to_status": "AVAILABLE", "reason": HOSTILE, "reference": None,
+        "expiry": "2027-01-31", "reverses": None,
+    }  # fmt: skip
+    assert store._db.execute(
+        "SELECT movement_field(content, 'nonsense'), movement_field(NULL, 'kind'), "
+        "movement_field('a' || char(0) || 'b', 'kind') FROM movements"
+    ).fetchone() == (None, None, None)
+
+
+def v1_row(recorded: RecordedMovement) -> tuple[object, ...]:
+    """A movement as schema version 1 stored it: twenty columns."""
+    m = recorded.movement
+
+    def text(value: object) -> str | None:
+        return None if value is None else str(value)
+
+    return (
+        recorded.position,
+        m.id,
+        m.kind.value,
+        m.item.gtin.value,
+        text(m.item.lot),
+        text(m.item.serial),
+        m.quantity,
+        m.occurred_at.isoformat(),
+        m.actor,
+        text(m.from_location),
+        None if m.from_status is None else m.from_status.value,
+        text(m.to_location),
+        None if m.to_status is None else m.to_status.value,
+        m.reason,
+        m.reference,
+        None if m.expiry is None else m.expiry.isoformat(),
+        m.reverses,
+        recorded.recorded_at.isoformat(),
+        recorded.prev_hash,
+        recorded.hash,
     )
 
 
-def test_many_connections_opening_a_new_file_at_once_migrate_it_once(path: Path):
-    import threading  # noqa: PLC0415  (only this test needs threads)
-
-    barrier = threading.Barrier(6)
-    versions: list[int] = []
-    errors: list[BaseException] = []
-
-    def open_it() -> None:
-        barrier.wait()
-        try:
-            with SqliteStore(path) as store:
-                versions.append(store.schema_version)
-                assert store.head() == LedgerHead.empty()
-        except BaseException as e:  # noqa: BLE001  (reported to the test thread)
-            errors.append(e)
-
-    threads = [threading.Thread(target=open_it) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert versions == [SCHEMA_VERSION] * 6
-    with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT count(*) FROM head").fetchone() == (1,)
-    raw.close()
-
-
-def test_a_schema_created_by_another_process_mid_check_is_not_mistaken_for_foreign(
-    path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    """Another process commits the schema between our reads of the version and the tables."""
-    real_connect = sqlite3.connect
-
-    class Interleaved:
-        def __init__(self, *args, **kwargs) -> None:
-            self._db = real_connect(*args, **kwargs)
-            self._fired = False
-
-        def execute(self, sql: str, *params):
-            cursor = self._db.execute(sql, *params)
-            if sql == "PRAGMA application_id" and not self._fired:
-                self._fired = True
-                monkeypatch.setattr(sqlite3, "connect", real_connect)
-                SqliteStore(path).close()  # the other process, right now
-            return cursor
-
-        def __getattr__(self, name: str):
-            return getattr(self._db, name)
-
-    monkeypatch.setattr(sqlite3, "connect", Interleaved)
-    with SqliteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION
-        assert store.head() == LedgerHead.empty()
-
-
-def test_a_version_1_file_is_migrated_to_the_current_schema_with_its_history(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("via", [(1,), (1, 2)], ids=["v1", "v1-then-v2"])
+def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
+    path: Path, monkeypatch: pytest.MonkeyPatch, via: tuple[int, ...]
 ):
     import medinv.adapters.sqlite as module  # noqa: PLC0415  (to pin the old schema)
 
     lots = ["L1", "L2", "L1"]
-    movements = [receipt(f"R-{i}", lot=lot, qty=i + 1) for i, lot in enumerate(lots)]
+    movements = [
+        receipt(f"R-{i}", lot=lot, qty=i + 1, reason=HOSTILE if i == 1 else None)
+        for i, lot in enumerate(lots)
+    ]
     movements.append(
         Movement.receipt(
             "R-S", item=ItemKey(GTIN, serial="S9"), quantity=1, to=Location.parse("Main/Vault"),
-            occurred_at="2026-11-23T09:00:00+01:00", actor="jm",
+            occurred_at="2026-11-23T09:00:00.000250-09:30", actor="jm", expiry="2027-01-31",
+            reference="DN-1",
         )
     )  # fmt: skip
     recorded = chained(LedgerHead.empty(), movements)
-    with monkeypatch.context() as patch:
-        patch.setattr(module, "MIGRATIONS", MIGRATIONS[:1])
-        patch.setattr(module, "SCHEMA_VERSION", 1)
-        with SqliteStore(path) as old:
-            assert old.schema_version == 1
-            encode = module._Encoder()
-            old._db.executemany(
-                "INSERT INTO movements VALUES (" + ", ".join("?" * 20) + ")",  # noqa: S608  (placeholders)
-                [encode.movement(r, r.recorded_at.isoformat()) for r in recorded],
-            )
-            old._db.execute("UPDATE head SET position = ?, hash = ?", (4, recorded[-1].hash))
+    for version in via:
+        with monkeypatch.context() as patch:
+            patch.setattr(module, "MIGRATIONS", MIGRATIONS[:version])
+            patch.setattr(module, "SCHEMA_VERSION", version)
+            with SqliteStore(path) as old:
+                assert old.schema_version == version
+                if version == 1:
+                    old._db.executemany(
+                        "INSERT INTO movements VALUES (" + ", ".join("?" * 20) + ")",  # noqa: S608  (placeholders)
+                        [v1_row(r) for r in recorded],
+                    )
+                    old._db.execute(
+                        "UPDATE head SET position = ?, hash = ?", (4, recorded[-1].hash)
+                    )
     with SqliteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         assert store.head() == LedgerHead(4, recorded[-1].hash)
 
         def by(**query: Any) -> list[str]:
@@ -603,9 +619,12 @@ def test_a_version_1_file_is_migrated_to_the_current_schema_with_its_history(
         assert by(gtin=GTIN) == ["R-0", "R-1", "R-2", "R-S"]
         assert by(serial="S9") == ["R-S"]
         assert list(store.movements(MovementQuery())) == list(recorded)
+        contents = [row[0] for row in store._db.execute("SELECT content FROM movements")]
+        assert contents == [movement_content(r.movement) for r in recorded]
         names = {row[0] for row in store._db.execute("SELECT name FROM sqlite_schema")}
-        assert "movements_by_item_no" in names
+        assert {"movements_by_item_no", "movements_by_reverses"} <= names
         assert not names & {"movements_by_item", "movements_by_lot", "movements_by_serial"}
+        assert not names & {"movements_v3"}
         # New movements of known and new items get numbers as well.
         commit_receipts(store, receipt("R-4", lot="L1"), receipt("R-5", lot="L3"))
         assert by(lot="L1") == ["R-0", "R-2", "R-4"]
