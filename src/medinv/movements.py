@@ -72,6 +72,9 @@ class MovementKind(enum.Enum):
     REVERSAL = "REVERSAL"
     """Undoes another movement exactly (its mirror image)."""
 
+    # Identity hash, as for StockStatus: members are singletons compared by identity.
+    __hash__ = object.__hash__
+
 
 _INBOUND_ONLY: Final = frozenset({MovementKind.RECEIPT, MovementKind.RETURN})
 _OUTBOUND_ONLY: Final = frozenset(

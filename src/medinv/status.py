@@ -36,6 +36,11 @@ class StockStatus(enum.Enum):
     DAMAGED = "DAMAGED"
     """Physically damaged; awaiting return or scrap."""
 
+    # Members are singletons compared by identity (Enum's __eq__): the identity hash
+    # agrees with it and runs in C, where Enum's default hashes the name in Python.
+    # Statuses key every balance, so this is on the ledger's hot path.
+    __hash__ = object.__hash__
+
     @property
     def is_issuable(self) -> bool:
         """Whether stock in this status may be allocated, issued or consumed."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -12,8 +14,9 @@ import pytest
 
 from medinv.adapters.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, register_sql_functions
 from medinv.chain import CONTENT_FIELDS, GENESIS_HASH, chain_hash, movement_content
-from medinv.errors import ConcurrencyError, StorageError
+from medinv.errors import ConcurrencyError, StockError, StorageError
 from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
 from medinv.ports import (
@@ -408,14 +411,18 @@ def test_every_keyed_query_uses_an_index(store: SqliteStore, sql: str, uses: str
     assert "SCAN" not in shown
 
 
-def test_store_queries_as_issued_never_scan(store: SqliteStore, monkeypatch: pytest.MonkeyPatch):
+def test_store_queries_as_issued_never_scan(
+    path: Path, store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+):
     commit_receipts(store, receipt("R-1"))
+    store = SqliteStore(path)  # another connection: its read caches are empty
     issued: list[tuple[str, list[object]]] = []
     real = store._db
 
     class Spy:
         def execute(self, sql: str, params: Sequence[object] = ()):
-            issued.append((sql, list(params)))
+            if sql.startswith(("SELECT", "WITH")):
+                issued.append((sql, list(params)))
             return real.execute(sql, params)
 
         def __getattr__(self, name: str):
@@ -453,7 +460,8 @@ def test_store_queries_as_issued_never_scan(store: SqliteStore, monkeypatch: pyt
         or "SCAN i " in shown
     ]
     assert scans == []
-    assert len(issued) == 14
+    assert len(issued) == 15  # every query above, and the head read with the balances
+    store.close()
 
 
 def test_an_online_backup_is_a_consistent_openable_ledger(store: SqliteStore, tmp_path: Path):
@@ -629,3 +637,117 @@ def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
         commit_receipts(store, receipt("R-4", lot="L1"), receipt("R-5", lot="L3"))
         assert by(lot="L1") == ["R-0", "R-2", "R-4"]
         assert by(lot="L3") == ["R-5"]
+
+
+# --------------------------------------------------------------------------- read caches
+
+
+def balance_reads(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Spy on the store: the SQL that reads the balances table, as it is issued."""
+    issued: list[str] = []
+    real = store._db
+
+    class Spy:
+        def execute(self, sql: str, params: Sequence[object] = ()):
+            if "FROM balances" in sql:
+                issued.append(sql)
+            return real.execute(sql, params)
+
+        def __getattr__(self, name: str):
+            return getattr(real, name)
+
+    monkeypatch.setattr(store, "_db", Spy())
+    return issued
+
+
+def test_a_store_answers_from_its_cache_after_its_own_commit(
+    path: Path, store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+):
+    item = ItemKey(GTIN, lot="L1")
+    commit_receipts(store, receipt("R-1", qty=5))
+    assert store.balances_of([item]) == {(item, Location.parse("Main/Store/A1"), AV): 5}
+    commit_receipts(store, receipt("R-2", qty=3), receipt("R-3", qty=2, to="Main/Store/A2"))
+    reads = balance_reads(store, monkeypatch)
+    cached = store.balances_of([item])
+    monkeypatch.undo()
+    assert reads == []  # the commit moved the cached balances along
+    with SqliteStore(path) as cold:
+        assert (
+            cached
+            == cold.balances_of([item])
+            == {
+                (item, Location.parse("Main/Store/A1"), AV): 8,
+                (item, Location.parse("Main/Store/A2"), AV): 2,
+            }
+        )
+        assert store.item_records([item]) == cold.item_records([item])
+        assert store.lot_expiries([(GTIN, "L1")]) == cold.lot_expiries([(GTIN, "L1")])
+
+
+def test_another_writer_invalidates_the_cached_balances(path: Path, store: SqliteStore):
+    item = ItemKey(GTIN, lot="L1")
+    commit_receipts(store, receipt("R-1", qty=5))
+    assert store.balances_of([item])[item, Location.parse("Main/Store/A1"), AV] == 5
+    with SqliteStore(path) as other:
+        commit_receipts(other, receipt("R-2", qty=4), receipt("R-3", lot="L9", qty=1))
+    assert store.balances_of([item])[item, Location.parse("Main/Store/A1"), AV] == 9
+    new_item = ItemKey(GTIN, lot="L9")
+    assert set(store.item_records([new_item])) == {new_item}
+    assert store.lot_expiries([(GTIN, "L9")]) == {(GTIN, "L9"): None}
+
+
+def test_a_refused_commit_leaves_no_trace_in_the_caches(store: SqliteStore):
+    item = ItemKey(GTIN, lot="L1")
+    commit_receipts(store, receipt("R-1", qty=5))
+    store.balances_of([item])
+    stale = Commit(
+        expected_position=0,
+        movements=chained(LedgerHead.empty(), [receipt("R-X", lot="LX", qty=7)]),
+        balance_changes=(BalanceChange(item, Location.parse("Main/Store/A1"), AV, 7),),
+        lots=(LotRecord(GTIN, "LX", None),),
+    )
+    with pytest.raises(ConcurrencyError):
+        store.append(stale)
+    assert store.balances_of([item]) == {(item, Location.parse("Main/Store/A1"), AV): 5}
+    assert store.lot_expiries([(GTIN, "LX")]) == {}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_two_writers_on_one_file_always_read_what_a_fresh_connection_reads(path: Path, seed: int):
+    rng = random.Random(seed)  # noqa: S311  (reproducible test data)
+    items = [ItemKey(GTIN, lot=f"L{n}") for n in range(4)] + [ItemKey(GTIN, serial="S1")]
+    places = [Location.parse(p) for p in ("Main/A", "Main/B", "Ward/C")]
+    at = pendulum.datetime(2026, 11, 23, 9, tz="UTC")
+    with SqliteStore(path) as first, SqliteStore(path) as second:
+        ledgers = [Ledger(first), Ledger(second)]
+        for step in range(60):
+            ledger = rng.choice(ledgers)
+            item = rng.choice(items)
+            held = {k: q for k, q in ledger.store.balances_of([item]).items() if q > 0}
+            if not held or rng.random() < 0.4:
+                qty = 1 if item.serial else rng.randint(1, 9)
+                movement = Movement.receipt(
+                    f"M{step}", item=item, quantity=qty, to=rng.choice(places),
+                    occurred_at=at, actor="t",
+                )  # fmt: skip
+            else:
+                (_, source, _), have = rng.choice(sorted(held.items(), key=str))
+                qty = rng.randint(1, have)
+                if rng.random() < 0.5:
+                    to = rng.choice([place for place in places if place != source])
+                    movement = Movement.transfer(
+                        f"M{step}", item=item, quantity=qty, source=source,
+                        to=to, occurred_at=at, actor="t",
+                    )  # fmt: skip
+                else:
+                    movement = Movement.issue(
+                        f"M{step}", item=item, quantity=qty, source=source,
+                        occurred_at=at, actor="t",
+                    )  # fmt: skip
+            with contextlib.suppress(StockError):  # e.g. a second serial receipt (refused)
+                ledger.post([movement], retries=2)
+            with SqliteStore(path) as fresh:
+                truth = fresh.balances_of(items)
+                for store in (first, second):
+                    assert store.balances_of(items) == truth
+        assert ledgers[0].verify().ok

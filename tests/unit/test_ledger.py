@@ -6,7 +6,7 @@ import pendulum
 import pytest
 
 from medinv.adapters.memory import MemoryStore
-from medinv.chain import GENESIS_HASH
+from medinv.chain import GENESIS_HASH, movement_content
 from medinv.errors import (
     ConcurrencyError,
     IdempotencyConflictError,
@@ -22,7 +22,7 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import HeadMismatch, Ledger, PostResult, retry
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
-from medinv.ports import Commit, LedgerHead
+from medinv.ports import BalanceChange, Commit, LedgerHead, RecordedMovement
 from medinv.status import StockStatus
 
 GTIN = "04006381333931"
@@ -74,6 +74,30 @@ def test_post_assigns_positions_and_chains_hashes(ledger: Ledger):
     assert result.new == result.movements and result.replayed == ()
     assert result.head == LedgerHead(2, second.hash) == ledger.head()
     assert ledger.balance(ITEM) == 15
+
+
+def test_recorded_movements_and_changes_are_those_of_the_public_constructors():
+    commits: list[Commit] = []
+
+    class Recording(MemoryStore):
+        def append(self, commit: Commit) -> None:
+            commits.append(commit)
+            super().append(commit)
+
+    ledger = Ledger(Recording(), clock=lambda: NOW)
+    first, second = ledger.post([rcv("R1"), xfer("T1", qty=4)]).movements
+    built = RecordedMovement(
+        movement=rcv("R1"), position=1, recorded_at=NOW, prev_hash=GENESIS_HASH, hash=first.hash
+    )
+    assert first == built and hash(first) == hash(built) and repr(first) == repr(built)
+    assert second.prev_hash == first.hash
+    (commit,) = commits
+    assert commit.balance_changes == (BalanceChange(ITEM, A, AV, 6), BalanceChange(ITEM, B, AV, 4))
+    assert [repr(c) for c in commit.balance_changes] == [
+        repr(BalanceChange(ITEM, A, AV, 6)),
+        repr(BalanceChange(ITEM, B, AV, 4)),
+    ]
+    assert commit.contents == tuple(movement_content(r.movement) for r in commit.movements)
 
 
 def test_empty_batch_stores_nothing(ledger: Ledger):

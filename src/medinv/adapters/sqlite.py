@@ -288,6 +288,7 @@ SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 _APPLICATION_ID: Final = 0x4D444E56  # "MDNV": marks the file as a medinv ledger
 _CHUNK: Final = 500  # keys per IN (...) / VALUES list (3 variables each: well under the limit)
 _PAGE: Final = 2000  # rows per page when streaming the whole ledger
+_CACHE_LIMIT: Final = 100_000  # entries per read cache; a full cache starts again empty
 
 _MOVEMENT_COLUMNS: Final = "position, content, recorded_at, prev_hash, hash"
 _INSERT_MOVEMENT: Final = (
@@ -663,6 +664,12 @@ class SqliteStore:
         self._decoder = _Decoder()
         self._encoder = _Encoder()
         self._item_nos: dict[tuple[str, str, str], int] = {}
+        # Read caches (see "Caches" in the class docstring). Master data never changes
+        # once stored; cached balances are those of the head position `_balances_at`.
+        self._lots: dict[LotKey, pendulum.Date | None] = {}
+        self._items: dict[tuple[str, str, str], ItemRecord] = {}
+        self._balances: dict[tuple[str, str, str], dict[tuple[Location, StockStatus], int]] = {}
+        self._balances_at = -1
         self._closed = False
         try:
             self._db = sqlite3.connect(
@@ -888,9 +895,37 @@ class SqliteStore:
                 self._rollback()
                 raise
         # Numbers are permanent once committed (never reused, never deleted).
-        if len(self._item_nos) > 100_000:  # noqa: PLR2004  (bound the cache)
+        if len(self._item_nos) > _CACHE_LIMIT:
             self._item_nos.clear()
         self._item_nos.update(numbers)
+        self._remember(commit)
+
+    def _remember(self, commit: Commit) -> None:
+        """After a commit: cache its master data, and move the cached balances to its head."""
+        lots, items = self._lots, self._items
+        if len(lots) > _CACHE_LIMIT:
+            lots.clear()
+        if len(items) > _CACHE_LIMIT:
+            items.clear()
+        for lot in commit.lots:
+            lots[lot.gtin, lot.lot] = lot.expiry
+        key = self._encoder.key
+        for record in commit.items:
+            items[key(record.item)] = record
+        balances = self._balances
+        if self._balances_at != commit.expected_position:
+            balances.clear()  # cached at another head: stale
+        elif balances:
+            for change in commit.balance_changes:
+                held = balances.get(key(change.item))
+                if held is not None:
+                    where = (change.location, change.status)
+                    quantity = held.get(where, 0) + change.delta
+                    if quantity:
+                        held[where] = quantity
+                    else:
+                        del held[where]
+        self._balances_at = commit.movements[-1].position
 
     def _item_numbers(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
         """Inside the write transaction: the item number of every key, new ones created."""
@@ -975,51 +1010,101 @@ class SqliteStore:
 
     def lot_expiries(self, keys: Collection[LotKey]) -> Mapping[LotKey, pendulum.Date | None]:
         """Expiry master data of the given lots; unknown lots are absent."""
-        rows = self._keyed(
-            "lot master data",
-            "SELECT l.gtin, l.lot, l.expiry FROM lots AS l JOIN k "
-            "ON l.gtin = k.gtin AND l.lot = k.lot",
-            ("gtin", "lot"),
-            list(dict.fromkeys(keys)),
-        )
-        return {(gtin, lot): _date(expiry) for gtin, lot, expiry in rows}
+        cached = self._lots
+        found = {key: cached[key] for key in keys if key in cached}
+        missing = [key for key in dict.fromkeys(keys) if key not in found]
+        if missing:
+            rows = self._keyed(
+                "lot master data",
+                "SELECT l.gtin, l.lot, l.expiry FROM lots AS l JOIN k "
+                "ON l.gtin = k.gtin AND l.lot = k.lot",
+                ("gtin", "lot"),
+                missing,
+            )
+            read = {(gtin, lot): _date(expiry) for gtin, lot, expiry in rows}
+            if len(cached) > _CACHE_LIMIT:
+                cached.clear()
+            cached.update(read)
+            found.update(read)
+        return found
 
     def item_records(self, items: Collection[ItemKey]) -> Mapping[ItemKey, ItemRecord]:
         """Master data of the given items; items never received are absent."""
-        rows = self._keyed(
-            "item master data",
-            "SELECT i.gtin, i.lot, i.serial, i.first_received_at, i.expiry FROM items AS i "
-            "JOIN k ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial",
-            ("gtin", "lot", "serial"),
-            [self._encoder.key(item) for item in dict.fromkeys(items)],
-        )
-        item = self._decoder.item
-        records = (
-            ItemRecord(
-                item=item(gtin, lot, serial),
-                first_received_at=_instant(first),
-                expiry=_date(expiry),
+        cached, key = self._items, self._encoder.key
+        found: dict[ItemKey, ItemRecord] = {}
+        missing: dict[tuple[str, str, str], ItemKey] = {}
+        for item in items:
+            encoded = key(item)
+            record = cached.get(encoded)
+            if record is None:
+                missing[encoded] = item
+            else:
+                found[item] = record
+        if missing:
+            rows = self._keyed(
+                "item master data",
+                "SELECT i.gtin, i.lot, i.serial, i.first_received_at, i.expiry FROM items AS i "
+                "JOIN k ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial",
+                ("gtin", "lot", "serial"),
+                list(missing),
             )
-            for gtin, lot, serial, first, expiry in rows
-        )
-        return {record.item: record for record in records}
+            if len(cached) > _CACHE_LIMIT:
+                cached.clear()
+            for gtin, lot, serial, first, expiry in rows:
+                item = missing[gtin, lot, serial]
+                record = ItemRecord(
+                    item=item, first_received_at=_instant(first), expiry=_date(expiry)
+                )
+                cached[gtin, lot, serial] = found[item] = record
+        return found
 
     def balances_of(self, items: Collection[ItemKey]) -> Mapping[BalanceKey, int]:
         """Every non-zero balance of the given items, at every location and in every status."""
-        rows = self._keyed(
-            "balances",
-            "SELECT b.gtin, b.lot, b.serial, b.location, b.status, b.quantity "
-            "FROM balances AS b JOIN k "
-            "ON b.gtin = k.gtin AND b.lot = k.lot AND b.serial = k.serial "
-            "WHERE b.quantity <> 0",
-            ("gtin", "lot", "serial"),
-            [self._encoder.key(item) for item in dict.fromkeys(items)],
-        )
-        item, location_of, statuses = self._decoder.item, self._decoder.location, _STATUSES
-        return {
-            (item(gtin, lot, serial), location_of(location), statuses[status]): quantity
-            for gtin, lot, serial, location, status, quantity in rows
-        }
+        cached, key = self._balances, self._encoder.key
+        found: dict[BalanceKey, int] = {}
+        missing: dict[tuple[str, str, str], ItemKey] = {}
+        with self._translate("read balances from"):
+            # The head and the balances in one snapshot, so that cached and read
+            # balances are of the same head.
+            self._db.execute("BEGIN")
+            try:
+                (position,) = self._db.execute(
+                    "SELECT position FROM head WHERE singleton = 1"
+                ).fetchone()
+                if position != self._balances_at:
+                    cached.clear()
+                    self._balances_at = position
+                for item in items:
+                    encoded = key(item)
+                    held = cached.get(encoded)
+                    if held is None:
+                        missing[encoded] = item
+                    else:
+                        for (location, status), quantity in held.items():
+                            found[item, location, status] = quantity
+                if missing:
+                    rows = self._keyed(
+                        "balances",
+                        "SELECT b.gtin, b.lot, b.serial, b.location, b.status, b.quantity "
+                        "FROM balances AS b JOIN k "
+                        "ON b.gtin = k.gtin AND b.lot = k.lot AND b.serial = k.serial "
+                        "WHERE b.quantity <> 0",
+                        ("gtin", "lot", "serial"),
+                        list(missing),
+                    )
+            finally:
+                self._rollback()
+        if missing:
+            if len(cached) > _CACHE_LIMIT:
+                cached.clear()
+            for encoded in missing:
+                cached[encoded] = {}
+            location_of, statuses = self._decoder.location, _STATUSES
+            for gtin, lot, serial, path, status_text, quantity in rows:
+                encoded = (gtin, lot, serial)
+                item, location, status = missing[encoded], location_of(path), statuses[status_text]
+                cached[encoded][location, status] = found[item, location, status] = quantity
+        return found
 
     def _keyed(
         self, what: str, select: str, columns: tuple[str, ...], keys: Sequence[tuple[str, ...]]
