@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
-from medinv.testing.pgserver import ThrowawayPostgres, find_bindir
+from medinv.testing.pgserver import ThrowawayPostgres, find_bindir, no_server
 
 settings.register_profile("default", deadline=None)
 settings.register_profile(
@@ -38,10 +38,7 @@ def postgres_dsn() -> Iterator[str]:
         yield configured
         return
     if find_bindir() is None:
-        reason = f"no PostgreSQL: {DSN_ENV} is not set and no server binaries (initdb) were found"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; under CI=true PostgreSQL is required", pytrace=False)
-        pytest.skip(reason)
+        no_server(DSN_ENV, ci=os.environ.get("CI") == "true")
     with ThrowawayPostgres() as server:
         yield server.dsn
 

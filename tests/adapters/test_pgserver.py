@@ -95,3 +95,10 @@ def test_a_second_private_server_starts_and_is_removed():
             assert conn.execute("SELECT current_database()").fetchone() == ("other",)
             assert conn.execute("SHOW fsync").fetchone() == ("off",)
     assert not directory.exists()
+
+
+def test_a_missing_server_skips_locally_and_fails_under_ci():
+    with pytest.raises(pytest.skip.Exception, match="MEDINV_TEST_POSTGRES_DSN is not set"):
+        pgserver.no_server("MEDINV_TEST_POSTGRES_DSN", ci=False)
+    with pytest.raises(pytest.fail.Exception, match="under CI=true PostgreSQL is required"):
+        pgserver.no_server("MEDINV_TEST_POSTGRES_DSN", ci=True)

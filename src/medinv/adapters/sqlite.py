@@ -650,6 +650,20 @@ class SqliteStore:
     One `SqliteStore` holds one connection. Several stores (in threads or
     processes) may open the same file; their appends are serialised by SQLite's
     write lock and checked against the ledger head inside the transaction.
+
+    Caches: the store remembers what posting reads again and again, so that a
+    busy ledger does not ask the file each time:
+
+    - lot and item master data it has read or written (never changed once
+      stored, so always valid);
+    - the balances of the items it has read, tagged with the ledger head they
+      were read at. Its own commits move them along; any other head (another
+      writer committed) empties them before they are used, and the head and the
+      balances are read in one snapshot. A refused or failed append leaves them
+      untouched.
+
+    Each cache holds at most 100,000 entries and starts again empty when full.
+    Queries for positions and history always read the file.
     """
 
     def __init__(

@@ -45,11 +45,11 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import NoReturn, Self
 
 from medinv.errors import StorageError
 
-__all__ = ["ThrowawayPostgres", "find_bindir", "server_version"]
+__all__ = ["ThrowawayPostgres", "find_bindir", "no_server", "server_version"]
 
 BIN_ENV = "MEDINV_TEST_POSTGRES_BIN"
 """Environment variable naming the directory that holds ``initdb``, ``pg_ctl``, ``postgres``."""
@@ -105,6 +105,25 @@ def find_bindir(environ: Mapping[str, str] | None = None) -> Path | None:
         if all(os.access(directory / name, os.X_OK) for name in _BINARIES):
             return directory
     return None
+
+
+def no_server(dsn_variable: str, *, ci: bool) -> NoReturn:
+    """In a pytest fixture that found no PostgreSQL: skip the test, or fail it under CI.
+
+    Locally a missing server skips the PostgreSQL tests; in continuous integration
+    (``ci=True``, e.g. ``CI=true`` in the environment) it fails them, so that a run
+    that silently tested nothing on PostgreSQL cannot pass.
+
+    Args:
+        dsn_variable: the environment variable that would have named a server.
+        ci: whether the run is a CI run.
+    """
+    import pytest  # noqa: PLC0415  (pytest comes with medinv[testing]; only fixtures call this)
+
+    reason = f"no PostgreSQL: {dsn_variable} is not set and no server binaries (initdb) were found"
+    if ci:
+        pytest.fail(f"{reason}; under CI=true PostgreSQL is required", pytrace=False)
+    pytest.skip(reason)
 
 
 def server_version(bindir: Path) -> str:
