@@ -563,8 +563,13 @@ class Ledger:
         if m.kind is _REVERSAL:
             self._check_reversal(m, state)
 
-        expiry = self._master_data(m, state)
-        if m.kind in _ISSUING:
+        # Master data matters to movements entering the ledger (first receipt of a lot
+        # or item?), those stating an expiry (conflict?) and issuing ones (expired?):
+        # not to transfers and status changes, for which _read_state reads none.
+        issuing = m.kind in _ISSUING
+        if m.from_location is None or m.expiry is not None or issuing:
+            expiry = self._master_data(m, state)
+        if issuing:
             if m.from_status is not _AVAILABLE:
                 status = m.from_status.value if m.from_status else None
                 raise StockNotIssuableError(
