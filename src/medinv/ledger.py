@@ -557,7 +557,7 @@ class Ledger:
             head=LedgerHead(position, prev),
         )
 
-    def _apply(self, m: Movement, state: _Batch) -> None:  # noqa: C901  (one pass, kept flat for speed)
+    def _apply(self, m: Movement, state: _Batch) -> None:  # noqa: C901, PLR0912  (one pass, kept flat for speed)
         """Check one new movement against the batch state and apply it to that state."""
         item = m.item
         if m.kind is _REVERSAL:

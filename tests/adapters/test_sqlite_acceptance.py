@@ -293,7 +293,12 @@ TAMPERING: dict[str, tuple[tuple[str, ...], set[type[Discrepancy]]]] = {
         {ChainBreak},
     ),
     "edit a balance": (
-        ("UPDATE balances SET quantity = quantity + 5 WHERE location = 'Site/Ward'",),
+        (
+            (
+                "UPDATE balances SET quantity = quantity + 5 WHERE location_no = "
+                "(SELECT location_no FROM locations WHERE path = 'Site/Ward')"
+            ),
+        ),
         {ProjectionMismatch},
     ),
 }

@@ -15,7 +15,7 @@ import pytest
 from medinv.adapters.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, register_sql_functions
 from medinv.chain import CONTENT_FIELDS, GENESIS_HASH, chain_hash, movement_content
 from medinv.errors import ConcurrencyError, StockError, StorageError
-from medinv.identifiers import ItemKey
+from medinv.identifiers import ItemKey, Lot
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
@@ -390,19 +390,22 @@ def plan(store: SqliteStore, sql: str, params: list[object]) -> str:
             "USING INTEGER PRIMARY KEY",
         ),
         (
-            "SELECT * FROM balances WHERE location >= ? AND location < ? AND (location = ? OR substr(location, ?, 1) = '/')",
-            "USING INDEX balances_by_location",
-        ),
-        ("SELECT * FROM balances WHERE lot = ? AND lot <> ''", "USING INDEX balances_by_lot"),
-        (
-            "SELECT * FROM balances WHERE serial = ? AND serial <> ''",
-            "USING INDEX balances_by_serial",
+            "SELECT * FROM locations AS loc JOIN balances AS b ON b.location_no = loc.location_no WHERE loc.path >= ? AND loc.path < ? AND (loc.path = ? OR substr(loc.path, ?, 1) = '/')",
+            "SEARCH loc USING COVERING INDEX sqlite_autoindex_locations_1 (path>? AND path<?) | SEARCH b USING INDEX balances_by_location (location_no=?)",
         ),
         (
-            "SELECT * FROM balances WHERE gtin = ? AND lot = ? AND serial = ?",
-            "USING PRIMARY KEY (gtin=? AND lot=? AND serial=?)",
+            "SELECT * FROM item_keys AS k JOIN balances AS b ON b.item_no = k.item_no WHERE k.lot = ? AND k.lot <> ''",
+            "SEARCH k USING INDEX item_keys_by_lot (lot=?) | SEARCH b USING PRIMARY KEY (item_no=?)",
         ),
-        ("SELECT * FROM balances WHERE gtin = ?", "USING PRIMARY KEY"),
+        (
+            "SELECT * FROM item_keys AS k JOIN balances AS b ON b.item_no = k.item_no WHERE k.serial = ? AND k.serial <> ''",
+            "SEARCH k USING INDEX item_keys_by_serial (serial=?) | SEARCH b USING PRIMARY KEY (item_no=?)",
+        ),
+        (
+            "SELECT * FROM item_keys AS k JOIN balances AS b ON b.item_no = k.item_no WHERE k.gtin = ? AND k.lot = ? AND k.serial = ?",
+            "SEARCH k USING COVERING INDEX sqlite_autoindex_item_keys_1 (gtin=? AND lot=? AND serial=?) | SEARCH b USING PRIMARY KEY (item_no=?)",
+        ),
+        ("SELECT * FROM balances WHERE item_no = ?", "USING PRIMARY KEY (item_no=?)"),
     ],
 )
 def test_every_keyed_query_uses_an_index(store: SqliteStore, sql: str, uses: str):
@@ -458,6 +461,7 @@ def test_store_queries_as_issued_never_scan(
         or "SCAN movements" in shown
         or "SCAN l" in shown
         or "SCAN i " in shown
+        or "SCAN k " in shown
     ]
     assert scans == []
     assert len(issued) == 15  # every query above, and the head read with the balances
@@ -615,6 +619,15 @@ def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
                     old._db.execute(
                         "UPDATE head SET position = ?, hash = ?", (4, recorded[-1].hash)
                     )
+                    old._db.executemany(
+                        "INSERT INTO balances VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (GTIN, "L1", "", "Main/Store/A1", "AVAILABLE", 4),
+                            (GTIN, "L2", "", "Main/Store/A1", "AVAILABLE", 2),
+                            (GTIN, "", "S9", "Main/Vault", "AVAILABLE", 1),
+                            (GTIN, "L7", "", "Main/Gone", "AVAILABLE", 0),  # emptied
+                        ],
+                    )
     with SqliteStore(path) as store:
         assert store.schema_version == SCHEMA_VERSION == 3
         assert store.head() == LedgerHead(4, recorded[-1].hash)
@@ -632,7 +645,17 @@ def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
         names = {row[0] for row in store._db.execute("SELECT name FROM sqlite_schema")}
         assert {"movements_by_item_no", "movements_by_reverses"} <= names
         assert not names & {"movements_by_item", "movements_by_lot", "movements_by_serial"}
-        assert not names & {"movements_v3"}
+        assert not names & {"movements_v3", "balances_v3"}
+        a1, vault = Location.parse("Main/Store/A1"), Location.parse("Main/Vault")
+        assert store.balances_of([ItemKey(GTIN, lot="L1"), ItemKey(GTIN, serial="S9")]) == {
+            (ItemKey(GTIN, lot="L1"), a1, AV): 4,
+            (ItemKey(GTIN, serial="S9"), vault, AV): 1,
+        }
+        assert {(p.item.lot, p.quantity) for p in store.positions(PositionQuery(location=a1))} == {
+            (Lot("L1"), 4),
+            (Lot("L2"), 2),
+        }
+        assert Ledger(store).verify().ok
         # New movements of known and new items get numbers as well.
         commit_receipts(store, receipt("R-4", lot="L1"), receipt("R-5", lot="L3"))
         assert by(lot="L1") == ["R-0", "R-2", "R-4"]

@@ -261,6 +261,33 @@ _SCHEMA_V3: Final = (
     "ALTER TABLE movements_v3 RENAME TO movements",
     "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
     "CREATE INDEX movements_by_item_no ON movements (item_no)",
+    # Balances keyed by small numbers: the item's (`item_keys`) and the location's
+    # (`locations`, paths numbered like items) instead of five text columns. A
+    # batch's upserts touch a fraction of the pages, and a key compares as integers.
+    "CREATE TABLE locations (location_no INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)",
+    (
+        "INSERT INTO item_keys (gtin, lot, serial) SELECT DISTINCT gtin, lot, serial "
+        "FROM balances WHERE true ORDER BY 1, 2, 3 ON CONFLICT (gtin, lot, serial) DO NOTHING"
+    ),
+    "INSERT INTO locations (path) SELECT DISTINCT location FROM balances ORDER BY 1",
+    """
+    CREATE TABLE balances_v3 (
+        item_no     INTEGER NOT NULL,
+        location_no INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        quantity    INTEGER NOT NULL,
+        PRIMARY KEY (item_no, location_no, status)
+    ) WITHOUT ROWID
+    """,
+    (
+        "INSERT INTO balances_v3 (item_no, location_no, status, quantity) "
+        "SELECT k.item_no, l.location_no, b.status, b.quantity FROM balances AS b "
+        "JOIN item_keys AS k ON k.gtin = b.gtin AND k.lot = b.lot AND k.serial = b.serial "
+        "JOIN locations AS l ON l.path = b.location WHERE b.quantity <> 0"
+    ),
+    "DROP TABLE balances",
+    "ALTER TABLE balances_v3 RENAME TO balances",
+    "CREATE INDEX balances_by_location ON balances (location_no)",
 )
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
@@ -276,7 +303,8 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     ),
     Migration(
         3,
-        "movements stored as their canonical content next to id, item number and reversed id",
+        "movements stored as their canonical content next to id, item number and reversed "
+        "id; balances keyed by item and location numbers",
         _SCHEMA_V3,
     ),
 )
@@ -300,15 +328,14 @@ _INSERT_ITEM_KEY: Final = (
     "ON CONFLICT (gtin, lot, serial) DO NOTHING"
 )
 _UPSERT_BALANCE: Final = (
-    "INSERT INTO balances (gtin, lot, serial, location, status, quantity) "
-    "VALUES (?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (gtin, lot, serial, location, status) "
+    "INSERT INTO balances (item_no, location_no, status, quantity) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (item_no, location_no, status) "
     "DO UPDATE SET quantity = quantity + excluded.quantity"
 )
 _DELETE_ZERO_BALANCE: Final = (
-    "DELETE FROM balances WHERE gtin = ? AND lot = ? AND serial = ? AND location = ? "
-    "AND status = ? AND quantity = 0"
+    "DELETE FROM balances WHERE item_no = ? AND location_no = ? AND status = ? AND quantity = 0"
 )
+_INSERT_LOCATION: Final = "INSERT INTO locations (path) VALUES (?) ON CONFLICT (path) DO NOTHING"
 _INSERT_LOT: Final = (
     "INSERT INTO lots (gtin, lot, expiry) VALUES (?, ?, ?) ON CONFLICT (gtin, lot) DO NOTHING"
 )
@@ -316,12 +343,17 @@ _INSERT_ITEM: Final = (
     "INSERT INTO items (gtin, lot, serial, first_received_at, expiry) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (gtin, lot, serial) DO NOTHING"
 )
+# Aliases: b balances, k item_keys, loc locations, l lots, i items.
+_BALANCE_JOINS: Final = (
+    "JOIN item_keys AS k ON k.item_no = b.item_no "
+    "JOIN locations AS loc ON loc.location_no = b.location_no"
+)
 _POSITION_SELECT: Final = (
-    "SELECT b.gtin, b.lot, b.serial, b.location, b.status, b.quantity, "
+    "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity, "  # noqa: S608  (constant fragments)
     "CASE WHEN l.gtin IS NOT NULL THEN l.expiry ELSE i.expiry END, i.first_received_at "
-    "FROM balances AS b "
-    "LEFT JOIN lots AS l ON l.gtin = b.gtin AND l.lot = b.lot "
-    "LEFT JOIN items AS i ON i.gtin = b.gtin AND i.lot = b.lot AND i.serial = b.serial "
+    f"FROM balances AS b {_BALANCE_JOINS} "
+    "LEFT JOIN lots AS l ON l.gtin = k.gtin AND l.lot = k.lot "
+    "LEFT JOIN items AS i ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial "
     "WHERE b.quantity <> 0"
 )
 
@@ -678,6 +710,7 @@ class SqliteStore:
         self._decoder = _Decoder()
         self._encoder = _Encoder()
         self._item_nos: dict[tuple[str, str, str], int] = {}
+        self._location_nos: dict[str, int] = {}
         # Read caches (see "Caches" in the class docstring). Master data never changes
         # once stored; cached balances are those of the head position `_balances_at`.
         self._lots: dict[LotKey, pendulum.Date | None] = {}
@@ -870,16 +903,11 @@ class SqliteStore:
         encode = self._encoder
         key = encode.key
         keys = [key(recorded.movement.item) for recorded in movements]
-        balance_rows = [
-            (
-                *encode.key(change.item),
-                encode.path(change.location),
-                change.status._value_,
-                change.delta,
-            )
+        path = encode.path
+        changes = [
+            (key(change.item), path(change.location), change.status._value_, change.delta)
             for change in commit.balance_changes
         ]
-        emptied = [row[:5] for row in balance_rows if row[5] < 0]
         lot_rows = [
             (lot.gtin, lot.lot, None if lot.expiry is None else lot.expiry.isoformat())
             for lot in commit.lots
@@ -896,8 +924,14 @@ class SqliteStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._check_head(commit.expected_position)
-                numbers = self._item_numbers(keys)
+                numbers = self._item_numbers([*keys, *(change[0] for change in changes)])
+                places = self._location_numbers([change[1] for change in changes])
                 movement_rows = _movement_rows(movements, contents, keys, numbers)
+                balance_rows = [
+                    (numbers[item], places[where], status, delta)
+                    for item, where, status, delta in changes
+                ]
+                emptied = [row[:3] for row in balance_rows if row[3] < 0]
                 self._write(movement_rows, balance_rows, emptied, lot_rows, item_rows)
                 last = movements[-1]
                 self._db.execute(
@@ -912,6 +946,9 @@ class SqliteStore:
         if len(self._item_nos) > _CACHE_LIMIT:
             self._item_nos.clear()
         self._item_nos.update(numbers)
+        if len(self._location_nos) > _CACHE_LIMIT:
+            self._location_nos.clear()
+        self._location_nos.update(places)
         self._remember(commit)
 
     def _remember(self, commit: Commit) -> None:
@@ -954,10 +991,29 @@ class SqliteStore:
                 numbers.update(
                     ((gtin, lot, serial), item_no)
                     for item_no, gtin, lot, serial in db.execute(
-                        f"WITH k (gtin, lot, serial) AS (VALUES {values}) "  # noqa: S608  (placeholders only)
+                        f"WITH v (gtin, lot, serial) AS (VALUES {values}) "  # noqa: S608  (placeholders only)
                         "SELECT i.item_no, i.gtin, i.lot, i.serial FROM item_keys AS i "
-                        "JOIN k ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial",
+                        "JOIN v ON i.gtin = v.gtin AND i.lot = v.lot AND i.serial = v.serial",
                         [part for key in chunk for part in key],
+                    )
+                )
+        return numbers
+
+    def _location_numbers(self, paths: list[str]) -> dict[str, int]:
+        """Inside the write transaction: the number of every location path, new ones created."""
+        known = self._location_nos
+        numbers = {path: known[path] for path in paths if path in known}
+        missing = [path for path in dict.fromkeys(paths) if path not in numbers]
+        if missing:
+            db = self._db
+            db.executemany(_INSERT_LOCATION, [(path,) for path in missing])
+            for chunk in _chunks(missing):
+                marks = ", ".join("?" * len(chunk))
+                numbers.update(
+                    (path, number)
+                    for number, path in db.execute(
+                        f"SELECT location_no, path FROM locations WHERE path IN ({marks})",  # noqa: S608  (placeholders only)
+                        chunk,
                     )
                 )
         return numbers
@@ -1030,8 +1086,8 @@ class SqliteStore:
         if missing:
             rows = self._keyed(
                 "lot master data",
-                "SELECT l.gtin, l.lot, l.expiry FROM lots AS l JOIN k "
-                "ON l.gtin = k.gtin AND l.lot = k.lot",
+                "SELECT l.gtin, l.lot, l.expiry FROM lots AS l JOIN v "
+                "ON l.gtin = v.gtin AND l.lot = v.lot",
                 ("gtin", "lot"),
                 missing,
             )
@@ -1058,7 +1114,7 @@ class SqliteStore:
             rows = self._keyed(
                 "item master data",
                 "SELECT i.gtin, i.lot, i.serial, i.first_received_at, i.expiry FROM items AS i "
-                "JOIN k ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial",
+                "JOIN v ON i.gtin = v.gtin AND i.lot = v.lot AND i.serial = v.serial",
                 ("gtin", "lot", "serial"),
                 list(missing),
             )
@@ -1099,10 +1155,11 @@ class SqliteStore:
                 if missing:
                     rows = self._keyed(
                         "balances",
-                        "SELECT b.gtin, b.lot, b.serial, b.location, b.status, b.quantity "
-                        "FROM balances AS b JOIN k "
-                        "ON b.gtin = k.gtin AND b.lot = k.lot AND b.serial = k.serial "
-                        "WHERE b.quantity <> 0",
+                        "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity "
+                        "FROM v CROSS JOIN item_keys AS k CROSS JOIN balances AS b "
+                        "JOIN locations AS loc ON loc.location_no = b.location_no "
+                        "WHERE k.gtin = v.gtin AND k.lot = v.lot AND k.serial = v.serial "
+                        "AND b.item_no = k.item_no AND b.quantity <> 0",
                         ("gtin", "lot", "serial"),
                         list(missing),
                     )
@@ -1129,7 +1186,7 @@ class SqliteStore:
         with self._translate(f"read {what} from"):
             for chunk in _chunks(keys):
                 values = ", ".join([row_marks] * len(chunk))
-                sql = f"WITH k ({', '.join(columns)}) AS (VALUES {values}) {select}"
+                sql = f"WITH v ({', '.join(columns)}) AS (VALUES {values}) {select}"
                 rows += self._db.execute(sql, [part for key in chunk for part in key]).fetchall()
         return rows
 
@@ -1140,23 +1197,23 @@ class SqliteStore:
         sql = [_POSITION_SELECT]
         params: list[object] = []
         if query.item is not None:
-            sql.append("AND b.gtin = ? AND b.lot = ? AND b.serial = ?")
+            sql.append("AND k.gtin = ? AND k.lot = ? AND k.serial = ?")
             item = query.item
             params += self._encoder.key(item)
         if query.gtin is not None:
-            sql.append("AND b.gtin = ?")
+            sql.append("AND k.gtin = ?")
             params.append(query.gtin.value)
         if query.lot is not None:
-            sql.append("AND b.lot = ? AND b.lot <> ''")
+            sql.append("AND k.lot = ? AND k.lot <> ''")
             params.append(query.lot.value)
         if query.serial is not None:
-            sql.append("AND b.serial = ? AND b.serial <> ''")
+            sql.append("AND k.serial = ? AND k.serial <> ''")
             params.append(query.serial.value)
         if query.location is not None:
             path, high, length = _subtree_bounds(query.location)
             sql.append(
-                "AND b.location >= ? AND b.location < ? "
-                "AND (b.location = ? OR substr(b.location, ?, 1) = '/')"
+                "AND loc.path >= ? AND loc.path < ? "
+                "AND (loc.path = ? OR substr(loc.path, ?, 1) = '/')"
             )
             params += [path, high, path, length]
         if query.status is not None:
@@ -1237,8 +1294,8 @@ class SqliteStore:
         """The whole stored balance projection (zero balances excluded)."""
         with self._translate("read the balances in"):
             rows = self._db.execute(
-                "SELECT gtin, lot, serial, location, status, quantity FROM balances "
-                "WHERE quantity <> 0"
+                "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity "  # noqa: S608  (constant fragments)
+                f"FROM balances AS b {_BALANCE_JOINS} WHERE b.quantity <> 0"
             ).fetchall()
         decoder = self._decoder
         return (
