@@ -718,8 +718,11 @@ class Ledger:
             status: only this status (default: every status).
             as_of_position: the balance right after the movement at this position
                 (``0``: before any); default the current balance. Computed from the
-                history of the matching items: give an item, GTIN, lot or serial to
-                keep it to an indexed read (a location alone reads every movement).
+                movements of the matching items on the shorter side: the current
+                balances minus the movements after that position when it is nearer
+                the head, else the movements up to it. Give an item, GTIN, lot or
+                serial to keep it to indexed reads (a location alone reads every
+                movement on that side).
 
         Raises:
             InvalidValueError: a filter is malformed, or ``as_of_position`` is not
@@ -790,6 +793,11 @@ class Ledger:
             raise InvalidValueError(
                 f"as_of_position {position} is outside the ledger (0..{head.position})"
             )
+        if head.position - position < position:
+            # Nearer the head than the start: today's balances minus what came after.
+            back = self._balances_back_from(query, position, head)
+            if back is not None:
+                return back
         history = MovementQuery(
             item=query.item,
             gtin=query.gtin,
@@ -803,6 +811,35 @@ class Ledger:
             for location, status, delta in m.deltas():
                 if query.matches(m.item, location, status):
                     totals[(m.item, location, status)] += delta
+        return {key: qty for key, qty in totals.items() if qty}
+
+    def _balances_back_from(
+        self, query: PositionQuery, position: int, head: LedgerHead
+    ) -> dict[BalanceKey, int] | None:
+        """The balances after ``position``: those at ``head`` minus the later movements.
+
+        ``None`` if the ledger moved while the current balances were read (they
+        would not be those at ``head``); the caller then replays from the start.
+        """
+        store = self._store
+        totals: dict[BalanceKey, int] = defaultdict(int)
+        for p in store.positions(query):
+            totals[(p.item, p.location, p.status)] += p.quantity
+        if store.head() != head:
+            return None
+        later = MovementQuery(
+            item=query.item,
+            gtin=query.gtin,
+            lot=query.lot,
+            serial=query.serial,
+            after_position=position,
+            up_to_position=head.position,
+        )
+        for recorded in store.movements(later):
+            m = recorded.movement
+            for location, status, delta in m.deltas():
+                if query.matches(m.item, location, status):
+                    totals[(m.item, location, status)] -= delta
         return {key: qty for key, qty in totals.items() if qty}
 
     def _with_master_data(self, balances: dict[BalanceKey, int]) -> list[StockPosition]:

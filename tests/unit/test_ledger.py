@@ -544,3 +544,29 @@ def test_a_refusal_from_torn_reads_is_retried_not_reported():
     # A refusal on a stable ledger is still reported as such.
     with pytest.raises(InsufficientStockError):
         ledger.post([iss("I2", qty=1)], retries=3)
+
+
+def test_as_of_near_the_head_reads_back_from_today_and_survives_a_concurrent_post():
+    class Interrupted(MemoryStore):
+        """A store where another writer posts while the current positions are read."""
+
+        intruder: Movement | None = None
+
+        def positions(self, query):  # type: ignore[no-untyped-def]
+            if self.intruder is not None:
+                intruder, self.intruder = self.intruder, None
+                Ledger(self, clock=lambda: NOW).post([intruder])
+            return super().positions(query)
+
+    store = Interrupted()
+    ledger = Ledger(store, clock=lambda: NOW)
+    ledger.post([rcv("R1", qty=10), iss("I1", qty=3), xfer("T1", qty=2), rcv("R2", qty=5)])
+    # Position 3 is nearer the head (4) than the start: today's balances minus R2.
+    assert ledger.balance(ITEM, location=A, as_of_position=3) == 5
+    assert ledger.positions(ITEM, as_of_position=3) == ledger.positions(ITEM, as_of_position=3)
+    # Another post lands while today's balances are read: the answer is still that of
+    # position 3 (the ledger replays from the start instead).
+    store.intruder = iss("I2", qty=4)
+    assert ledger.balance(ITEM, location=A, as_of_position=3) == 5
+    assert ledger.head().position == 5
+    assert ledger.balance(ITEM, location=A, as_of_position=5) == 6
