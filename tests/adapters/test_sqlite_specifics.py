@@ -551,8 +551,9 @@ def test_stored_content_is_the_hashed_text_and_its_fields_read_in_sql(
     }  # fmt: skip
     assert store._db.execute(
         "SELECT movement_field(content, 'nonsense'), movement_field(NULL, 'kind'), "
-        "movement_field('a' || char(0) || 'b', 'kind') FROM movements"
-    ).fetchone() == (None, None, None)
+        "movement_field('a' || char(0) || 'b', 'kind'), movement_field(x'00ff', 'kind'), "
+        "movement_field(content, 7), movement_field(42, NULL) FROM movements"
+    ).fetchone() == (None, None, None, None, None, None)
 
 
 def v1_row(recorded: RecordedMovement) -> tuple[object, ...]:

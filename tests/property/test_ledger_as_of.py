@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from typing import Any
 
 import pendulum
 from hypothesis import given, settings
@@ -66,7 +67,7 @@ def replayed(ledger: Ledger, position: int) -> dict[tuple[ItemKey, Location, Sto
     return {key: qty for key, qty in totals.items() if qty}
 
 
-QUERIES = [
+QUERIES: list[dict[str, Any]] = [
     {},
     {"item": ITEMS[0]},
     {"gtin": GTINS[1]},
@@ -94,7 +95,7 @@ def test_balances_as_of_every_position_equal_a_replay_from_the_start(seed: int):
             assert ledger.balance(as_of_position=position, **query) == sum(expected.values())
 
 
-def _matches(key: tuple[ItemKey, Location, StockStatus], query: dict[str, object]) -> bool:
+def _matches(key: tuple[ItemKey, Location, StockStatus], query: dict[str, Any]) -> bool:
     item, location, status = key
     if "item" in query and item != query["item"]:
         return False

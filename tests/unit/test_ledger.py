@@ -552,7 +552,7 @@ def test_as_of_near_the_head_reads_back_from_today_and_survives_a_concurrent_pos
 
         intruder: Movement | None = None
 
-        def positions(self, query):  # type: ignore[no-untyped-def]
+        def positions(self, query):
             if self.intruder is not None:
                 intruder, self.intruder = self.intruder, None
                 Ledger(self, clock=lambda: NOW).post([intruder])

@@ -467,8 +467,8 @@ _OPTIONAL_FIELDS: Final = frozenset(
 )
 
 
-def _movement_field(content: str | None, name: str | None) -> str | int | None:
-    if content is None or name not in _FIELD_INDEX:
+def _movement_field(content: object, name: object) -> str | int | None:
+    if not isinstance(content, str) or not isinstance(name, str) or name not in _FIELD_INDEX:
         return None
     fields = content.split("\x00")
     if len(fields) != len(CONTENT_FIELDS):
