@@ -590,12 +590,10 @@ def _date(text: str | None) -> pendulum.Date | None:
 
 
 class _Encoder:
-    """Turns values into stored columns, caching the small repeated ones (paths, items)."""
+    """Turns values into stored columns, caching the small repeated ones (paths)."""
 
     def __init__(self) -> None:
         self._paths: dict[Location, str] = {}
-        self._last_instant: dt.datetime | None = None
-        self._last_text = ""
 
     def path(self, location: Location) -> str:
         found = self._paths.get(location)
@@ -604,16 +602,6 @@ class _Encoder:
                 self._paths.clear()
             found = self._paths[location] = "/".join(location.path)
         return found
-
-    @staticmethod
-    def item(item: ItemKey) -> tuple[str, str | None, str | None]:
-        """``(gtin, lot, serial)`` with ``None`` for an absent lot or serial."""
-        lot, serial = item.lot, item.serial
-        return (
-            item.gtin.value,
-            None if lot is None else lot.value,
-            None if serial is None else serial.value,
-        )
 
     @staticmethod
     def key(item: ItemKey) -> tuple[str, str, str]:
