@@ -12,8 +12,9 @@ change costs O(log lots).
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import Iterable
-from typing import Final, Protocol, cast
+from typing import TYPE_CHECKING, Final, Protocol, cast
 
 import pendulum
 from sortedcontainers import SortedList
@@ -43,6 +44,29 @@ _AVAILABLE: Final = StockStatus.AVAILABLE
 
 _Slot = tuple[int, int, int, str, str, tuple[str, ...], "_Entry"]
 """An element of the free list: the FEFO key, then the entry it belongs to."""
+
+if TYPE_CHECKING:
+
+    class _FreeList(SortedList[_Slot]):
+        """A `SortedList` with the parts of sortedcontainers 2.x the hot path uses.
+
+        sortedcontainers keeps the values in sublists ``_lists`` (each sorted, of at
+        most twice the load factor ``_load`` values, all but the last of more than
+        half of it), ``_maxes[i]`` the last value of ``_lists[i]``, ``_len`` their
+        total length and ``_index`` a positional index tree built on demand (empty
+        until a positional access). pyproject pins sortedcontainers to 2.x.
+        """
+
+        _lists: list[list[_Slot]]
+        _maxes: list[_Slot]
+        _index: list[int]
+        _len: int
+        _load: int
+
+        def _check(self) -> None: ...
+
+else:
+    _FreeList = SortedList
 
 
 _FIRST: Final = -(2**63)
@@ -129,10 +153,10 @@ class _Entry:
 class _Product:
     """Everything the index holds for one GTIN."""
 
-    __slots__ = ("by_lot", "by_serial", "entries", "fifo", "free", "others")
+    __slots__ = ("by_lot", "by_serial", "entries", "fifo", "free", "others", "start")
 
     def __init__(self) -> None:
-        self.free: SortedList[_Slot] = SortedList()
+        self.free = cast("_FreeList", SortedList())
         """AVAILABLE entries with unreserved units, in FEFO order: ``(*key, entry)``.
 
         Keys are unique, so the entry at the end is never compared; carrying it saves
@@ -148,18 +172,92 @@ class _Product:
         """AVAILABLE serialised entries by serial (the serial part of the key)."""
         self.fifo: SortedList[tuple[int, OrderKey, _Entry]] | None = None
         """The free keys in FIFO order, built on the first FIFO request, then maintained."""
+        self.start: tuple[int, int, int] | None = None
+        """The last bisection of ``free``: ``(threshold, pos, idx)``, or ``None``.
+
+        Every slot before sublist ``pos``, index ``idx`` has an expiry ordinal below
+        ``threshold``, every slot from there on has not. Requests of one day share
+        their threshold, so most requests skip the bisection. Adding or removing a
+        slot anywhere but at that place (the hot path's removal of the slots it
+        emptied, which keeps sublist ``pos``) forgets it.
+        """
 
     def add_free(self, entry: _Entry) -> None:
+        self.start = None
         self.free.add(entry.slot)
         if self.fifo is not None:
             key = entry.key
             self.fifo.add((key[1], key, entry))
 
     def remove_free(self, entry: _Entry) -> None:
+        self.start = None
         self.free.remove(entry.slot)
         if self.fifo is not None:
             key = entry.key
             self.fifo.remove((key[1], key, entry))
+
+    def forget(self, entry: _Entry) -> None:
+        """Drop an AVAILABLE entry left with no units and no reservations from the maps."""
+        del self.entries[entry.item, entry.location]
+        key = entry.key
+        lots = self.by_lot[key[3]]
+        lots.discard(entry)
+        if not lots:
+            del self.by_lot[key[3]]
+        if key[4]:  # a serialised item
+            serials = self.by_serial[key[4]]
+            serials.discard(entry)
+            if not serials:
+                del self.by_serial[key[4]]
+
+    def first(self, threshold: int) -> tuple[int, int]:
+        """Where the first slot with an expiry ordinal of at least ``threshold`` is.
+
+        Returns ``(pos, idx)`` in sortedcontainers' sublists (``free._lists``): the
+        same slot ``free.irange`` would start at, without its iterator set-up.
+        """
+        start = self.start
+        if start is not None and start[0] == threshold:
+            return start[1], start[2]
+        free = self.free
+        low = (threshold,)  # below every slot with this ordinal, above every lower one
+        maxes = free._maxes  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
+        pos = bisect_left(maxes, low) if len(maxes) > 1 else 0
+        lists = free._lists  # noqa: SLF001
+        idx = bisect_left(lists[pos], low) if pos < len(lists) else 0
+        self.start = (threshold, pos, idx)
+        return pos, idx
+
+    def drop_run(self, pos: int, idx: int, gone: list[_Entry]) -> None:
+        """Remove the slots of ``gone``, which are consecutive in ``free`` from ``(pos, idx)``.
+
+        Within one sublist that keeps more than half the load (or is the only one) the
+        run is cut out in place, as ``SortedList._delete`` does one slot at a time;
+        otherwise each slot goes through ``SortedList.remove``.
+        """
+        free = self.free
+        lists = free._lists  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
+        sub = lists[pos]
+        count = len(gone)
+        end = idx + count
+        if end <= len(sub) and (len(lists) == 1 or len(sub) - count > free._load >> 1):  # noqa: SLF001
+            del sub[idx:end]
+            free._len -= count  # noqa: SLF001
+            if free._index:  # noqa: SLF001  (positional index: rebuilt when next needed)
+                del free._index[:]  # noqa: SLF001
+            if sub:
+                free._maxes[pos] = sub[-1]  # noqa: SLF001
+            else:  # the only sublist is empty
+                del lists[pos]
+                del free._maxes[pos]  # noqa: SLF001
+        else:
+            self.start = None
+            for entry in gone:
+                free.remove(entry.slot)
+        if self.fifo is not None:
+            for entry in gone:
+                key = entry.key
+                self.fifo.remove((key[1], key, entry))
 
 
 class FefoIndex:
@@ -192,7 +290,8 @@ class FefoIndex:
         if isinstance(position, bool) or not isinstance(position, int) or position < 0:
             msg = f"invalid ledger position {position!r}: expected a whole number, at least 0"
             raise InvalidValueError(msg)
-        self._products: dict[Gtin, _Product] = {}
+        self._products: dict[str, _Product] = {}
+        """Products by GTIN-14 text (a str key hashes in C; a `Gtin` calls attrs' hash)."""
         self._position = position
         self._lot_expiry: dict[tuple[Gtin, Lot | None], pendulum.Date | None] = {}
         self._received: dict[ItemKey, pendulum.DateTime] = {}
@@ -219,7 +318,7 @@ class FefoIndex:
         """
         index = cls(position=position)
         for stock in positions:
-            product = index._products.get(stock.item.gtin)
+            product = index._products.get(stock.item.gtin.value)
             if product is not None and (
                 (stock.item, stock.location) in product.entries
                 if stock.status is _AVAILABLE
@@ -235,9 +334,9 @@ class FefoIndex:
 
     def _add(self, stock: StockPosition) -> None:
         """Add a position as given: its expiry and received-at are authoritative (even None)."""
-        product = self._products.get(stock.item.gtin)
+        product = self._products.get(stock.item.gtin.value)
         if product is None:
-            product = self._products[stock.item.gtin] = _Product()
+            product = self._products[stock.item.gtin.value] = _Product()
         entry = self._new_entry(
             product,
             stock.item,
@@ -325,7 +424,7 @@ class FefoIndex:
         Raises:
             InsufficientStockError: the balance would become negative.
         """
-        gtin = item.gtin
+        gtin = item.gtin.value
         product = self._products.get(gtin)
         if product is None:
             product = self._products[gtin] = _Product()
@@ -411,18 +510,7 @@ class FefoIndex:
         elif is_free and not was_free:
             product.add_free(entry)
         if entry.quantity == 0 and entry.reserved == 0:
-            del product.entries[entry.item, entry.location]
-            lot = entry.key[3]
-            lots = product.by_lot[lot]
-            lots.discard(entry)
-            if not lots:
-                del product.by_lot[lot]
-            if entry.item.serial is not None:
-                serial = entry.key[4]
-                serials = product.by_serial[serial]
-                serials.discard(entry)
-                if not serials:
-                    del product.by_serial[serial]
+            product.forget(entry)
 
     # ------------------------------------------------------------------ queries
 
@@ -431,7 +519,7 @@ class FefoIndex:
         wanted = None if gtin is None else (gtin if isinstance(gtin, Gtin) else Gtin(gtin))
         rows: list[tuple[OrderKey, str, StockPosition]] = []
         for product_gtin, product in self._products.items():
-            if wanted is not None and product_gtin != wanted:
+            if wanted is not None and product_gtin != wanted.value:
                 continue
             for entry in (*product.entries.values(), *product.others.values()):
                 if entry.quantity:
@@ -449,7 +537,7 @@ class FefoIndex:
 
     def available(self, gtin: Gtin | str) -> int:
         """Units of ``gtin`` that are AVAILABLE and not reserved (expired ones included)."""
-        product = self._products.get(gtin if isinstance(gtin, Gtin) else Gtin(gtin))
+        product = self._products.get((gtin if isinstance(gtin, Gtin) else Gtin(gtin)).value)
         if product is None:
             return 0
         return sum(slot[6].free for slot in product.free)
@@ -465,9 +553,9 @@ class FefoIndex:
         product's positions: for pick lists and audits, not for the hot path).
         """
         if request.is_plain_fefo and request.location is None and not explain:
-            product = self._products.get(request.gtin)
+            product = self._products.get(request.gtin.value)
             if product is not None:
-                return self._plain(product, request, taking=False)
+                return self._plain(product, request, False)  # noqa: FBT003
         return self._plan(request, explain=explain)[2]
 
     def take(self, request: AllocationRequest) -> Plan:
@@ -478,9 +566,9 @@ class FefoIndex:
         that is the stock of record (simulation, a single-process store room).
         """
         if request.is_plain_fefo and request.location is None:
-            product = self._products.get(request.gtin)
+            product = self._products.get(request.gtin.value)
             if product is not None:
-                return self._plain(product, request, taking=True)
+                return self._plain(product, request, True)  # noqa: FBT003
         product, chosen, plan = self._plan(request, explain=False)
         for entry, quantity in chosen:
             entry.quantity -= quantity
@@ -488,39 +576,65 @@ class FefoIndex:
                 self._settle(product, entry, was_free=True)
         return plan
 
-    def _plain(self, product: _Product, request: AllocationRequest, *, taking: bool) -> Plan:
+    def _plain(  # noqa: C901  (the hot loop, kept in one function for speed)
+        self,
+        product: _Product,
+        request: AllocationRequest,
+        taking: bool,  # noqa: FBT001  (private, positional for speed)
+    ) -> Plan:
         """Plan (and with ``taking``, take) a plain FEFO request without a location.
 
         The hot path, in one loop: what ``_plan`` does for such a request (nothing can
         be skipped once the bisection has passed the expired and short-dated keys),
         with the picks built as they are found, then the same updates as ``take``.
+        It walks sortedcontainers' sublists itself (``irange`` without its iterator
+        set-up), from where [`_Product.first`][] says the eligible slots begin.
         """
         remaining = request.quantity
-        threshold = request.use_date.toordinal() + request.min_shelf_life_days
+        pos, idx = product.first(request.use_date.toordinal() + request.min_shelf_life_days)
+        lists = product.free._lists  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
+        last = len(lists)
+        if pos < last and idx == len(lists[pos]):  # sublists are never empty
+            pos += 1
+            idx = 0
+        at_pos, at_idx = pos, idx
         picks: list[Pick] = []
-        emptied: list[_Entry] = []
-        for slot in product.free.irange((threshold, _FIRST, -1, "", "", ())):  # type: ignore[arg-type]
-            entry = slot[6]
-            take = entry.quantity - entry.reserved
-            if take >= remaining:  # noqa: PLR1730  (a branch is cheaper than min() here)
-                take = remaining
-            picks.append(make_pick(entry.item, entry.location, take, entry.expiry))
-            if taking:
-                entry.quantity -= take
-                if entry.quantity <= entry.reserved:  # the entry had free units before
-                    emptied.append(entry)
-            remaining -= take
-            if not remaining:
-                break
+        gone: list[_Entry] = []  # entries left without free units, consecutive from ``at``
+        while remaining and pos < last:
+            sub = lists[pos]
+            end = len(sub)
+            while idx < end:
+                entry = sub[idx][6]
+                have = entry.quantity - entry.reserved
+                if have > remaining:
+                    picks.append(make_pick(entry.item, entry.location, remaining, entry.expiry))
+                    if taking:
+                        entry.quantity -= remaining
+                    remaining = 0
+                    break
+                picks.append(make_pick(entry.item, entry.location, have, entry.expiry))
+                if taking:
+                    entry.quantity -= have
+                    gone.append(entry)
+                remaining -= have
+                if not remaining:
+                    break
+                idx += 1
+            else:
+                pos += 1
+                idx = 0
         # The free list is not changed while it is being walked: settle afterwards.
-        for entry in emptied:
-            self._settle(product, entry, was_free=True)
+        if gone:
+            product.drop_run(at_pos, at_idx, gone)
+            for entry in gone:
+                if not entry.reserved:
+                    product.forget(entry)
         return make_plan(request, tuple(picks), remaining, self._position)
 
     def _plan(
         self, request: AllocationRequest, *, explain: bool
     ) -> tuple[_Product, list[tuple[_Entry, int]], Plan]:
-        product = self._products.get(request.gtin)
+        product = self._products.get(request.gtin.value)
         chosen: list[tuple[_Entry, int]] = []
         if product is None:
             empty = Plan(
@@ -767,7 +881,7 @@ class FefoIndex:
         """Find each pick's entry (picks of one entry summed); refuse picks of vanished stock."""
         found: dict[int, _Hold] = {}
         for pick in plan.picks:
-            product = self._products.get(pick.item.gtin)
+            product = self._products.get(pick.item.gtin.value)
             entry = None if product is None else product.entries.get((pick.item, pick.location))
             if product is None or entry is None:
                 raise StalePlanError(
@@ -890,14 +1004,14 @@ class FefoIndex:
             self._check_product(gtin, product, reserved)
 
     @staticmethod
-    def _check_product(gtin: Gtin, product: _Product, reserved: dict[int, int]) -> None:
+    def _check_product(gtin: str, product: _Product, reserved: dict[int, int]) -> None:
         free: list[_Entry] = []
         by_lot: dict[str, set[_Entry]] = {}
         by_serial: dict[str, set[_Entry]] = {}
         for (item, location), entry in product.entries.items():
             key = entry.key
             rebuilt = make_key(entry.expiry, entry.received_at, key[2], item, location.path)
-            _ensure(item.gtin == gtin, "entries are filed under their GTIN")
+            _ensure(item.gtin.value == gtin, "entries are filed under their GTIN")
             _ensure((entry.item, entry.location) == (item, location), "entries filed by key")
             _ensure(entry.status is _AVAILABLE, "entries are AVAILABLE")
             _ensure(key == rebuilt, "entry keys match their fields")
@@ -912,6 +1026,22 @@ class FefoIndex:
         free.sort(key=_key_of)
         slots = [(*entry.key, entry) for entry in free]
         _ensure(list(product.free) == slots, "free list = entries with unreserved units")
+        try:
+            product.free._check()  # noqa: SLF001  (the hot path edits its sublists)
+        except AssertionError:
+            _ensure(False, "the free list's sublists are consistent")  # noqa: FBT003
+        if product.start is not None:
+            threshold, pos, idx = product.start
+            lists = product.free._lists  # noqa: SLF001
+            _ensure(
+                (pos < len(lists) and idx <= len(lists[pos])) or (pos, idx) == (len(lists), 0),
+                "the remembered bisection is a place in the free list",
+            )
+            before = sum(len(sub) for sub in lists[:pos]) + idx
+            _ensure(
+                list(product.free.irange((threshold,))) == slots[before:],  # type: ignore[arg-type]
+                "the remembered bisection is where the threshold's slots begin",
+            )
         _ensure(product.by_lot == by_lot, "lot map matches the entries")
         _ensure(product.by_serial == by_serial, "serial map matches the entries")
         if product.fifo is not None:
