@@ -21,6 +21,7 @@ from sortedcontainers import SortedList
 
 from medinv.allocation._order import OrderKey, make_key, received_micros
 from medinv.allocation._plan import (
+    PICK_SETTERS,
     Pick,
     Plan,
     Reservation,
@@ -68,6 +69,13 @@ if TYPE_CHECKING:
 else:
     _FreeList = SortedList
 
+
+_new = object.__new__
+(_set_pick_item, _set_pick_location, _set_pick_quantity, _set_pick_expiry) = PICK_SETTERS
+"""Set a `Pick`'s slots directly (see `make_pick`), inlined in the hot loop."""
+
+_NOWHERE: Final = -1
+"""A threshold no request has (thresholds are date ordinals, at least 1)."""
 
 _FIRST: Final = -(2**63)
 """Below every receipt time (microseconds since 1970; times before it are not representable)."""
@@ -153,7 +161,18 @@ class _Entry:
 class _Product:
     """Everything the index holds for one GTIN."""
 
-    __slots__ = ("by_lot", "by_serial", "entries", "fifo", "free", "others", "start")
+    __slots__ = (
+        "at_idx",
+        "at_pos",
+        "at_threshold",
+        "by_lot",
+        "by_serial",
+        "entries",
+        "fifo",
+        "free",
+        "lists",
+        "others",
+    )
 
     def __init__(self) -> None:
         self.free = cast("_FreeList", SortedList())
@@ -162,70 +181,99 @@ class _Product:
         Keys are unique, so the entry at the end is never compared; carrying it saves
         a dictionary lookup (and the hashing of a key) per pick on the hot path.
         """
+        self.lists = self.free._lists  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
+        """``free``'s sublists (sortedcontainers keeps this list object for good)."""
         self.entries: dict[tuple[ItemKey, Location], _Entry] = {}
         """AVAILABLE entries (with stock or with reservations) by (item, location)."""
         self.others: dict[tuple[ItemKey, Location, StockStatus], _Entry] = {}
         """Entries in any other status (only for explanations)."""
-        self.by_lot: dict[str, set[_Entry]] = {}
-        """AVAILABLE entries by lot (the lot part of the key: ``""`` for no lot)."""
+        self.by_lot: dict[str, set[_Entry]] | None = None
+        """AVAILABLE entries by lot (the lot part of the key: ``""`` for no lot).
+
+        Built on the first manual request (see `lots`), then maintained.
+        """
         self.by_serial: dict[str, set[_Entry]] = {}
         """AVAILABLE serialised entries by serial (the serial part of the key)."""
         self.fifo: SortedList[tuple[int, OrderKey, _Entry]] | None = None
         """The free keys in FIFO order, built on the first FIFO request, then maintained."""
-        self.start: tuple[int, int, int] | None = None
-        """The last bisection of ``free``: ``(threshold, pos, idx)``, or ``None``.
+        self.at_threshold = _NOWHERE
+        """The threshold of the last bisection of ``free`` (`_NOWHERE`: none to reuse).
 
-        Every slot before sublist ``pos``, index ``idx`` has an expiry ordinal below
-        ``threshold``, every slot from there on has not. Requests of one day share
-        their threshold, so most requests skip the bisection. Adding or removing a
-        slot anywhere but at that place (the hot path's removal of the slots it
-        emptied, which keeps sublist ``pos``) forgets it.
+        Every slot before sublist ``at_pos``, index ``at_idx`` has an expiry ordinal
+        below ``at_threshold``, every slot from there on has not. Requests of one day
+        share their threshold, so most requests skip the bisection. Adding or removing
+        a slot anywhere but at that place (the hot path's removal of the slots it
+        emptied, which keeps the sublist) forgets it.
         """
+        self.at_pos = 0
+        """The sublist of the last bisection's result."""
+        self.at_idx = 0
+        """The index in that sublist of the last bisection's result."""
 
     def add_free(self, entry: _Entry) -> None:
-        self.start = None
+        self.at_threshold = _NOWHERE
         self.free.add(entry.slot)
         if self.fifo is not None:
             key = entry.key
             self.fifo.add((key[1], key, entry))
 
     def remove_free(self, entry: _Entry) -> None:
-        self.start = None
+        self.at_threshold = _NOWHERE
         self.free.remove(entry.slot)
         if self.fifo is not None:
             key = entry.key
             self.fifo.remove((key[1], key, entry))
 
+    def file(self, entry: _Entry) -> None:
+        """File a new AVAILABLE entry in the maps (not in the free list: it has no units yet)."""
+        self.entries[entry.item, entry.location] = entry
+        key = entry.key
+        if self.by_lot is not None:
+            self.by_lot.setdefault(key[3], set()).add(entry)
+        if key[4]:  # a serialised item
+            self.by_serial.setdefault(key[4], set()).add(entry)
+
     def forget(self, entry: _Entry) -> None:
         """Drop an AVAILABLE entry left with no units and no reservations from the maps."""
         del self.entries[entry.item, entry.location]
         key = entry.key
-        lots = self.by_lot[key[3]]
-        lots.discard(entry)
-        if not lots:
-            del self.by_lot[key[3]]
+        if self.by_lot is not None:
+            lots = self.by_lot[key[3]]
+            lots.discard(entry)
+            if not lots:
+                del self.by_lot[key[3]]
         if key[4]:  # a serialised item
             serials = self.by_serial[key[4]]
             serials.discard(entry)
             if not serials:
                 del self.by_serial[key[4]]
 
+    def lots(self) -> dict[str, set[_Entry]]:
+        """The entries by lot (built on first use: only manual requests need it)."""
+        if self.by_lot is None:
+            by_lot: dict[str, set[_Entry]] = {}
+            for entry in self.entries.values():
+                by_lot.setdefault(entry.key[3], set()).add(entry)
+            self.by_lot = by_lot
+        return self.by_lot
+
     def first(self, threshold: int) -> tuple[int, int]:
         """Where the first slot with an expiry ordinal of at least ``threshold`` is.
 
         Returns ``(pos, idx)`` in sortedcontainers' sublists (``free._lists``): the
-        same slot ``free.irange`` would start at, without its iterator set-up.
+        same slot ``free.irange`` would start at, without its iterator set-up. The
+        answer is remembered for the next request with the same threshold.
         """
-        start = self.start
-        if start is not None and start[0] == threshold:
-            return start[1], start[2]
-        free = self.free
+        if self.at_threshold == threshold:
+            return self.at_pos, self.at_idx
         low = (threshold,)  # below every slot with this ordinal, above every lower one
-        maxes = free._maxes  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
+        maxes = self.free._maxes  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
         pos = bisect_left(maxes, low) if len(maxes) > 1 else 0
-        lists = free._lists  # noqa: SLF001
+        lists = self.lists
         idx = bisect_left(lists[pos], low) if pos < len(lists) else 0
-        self.start = (threshold, pos, idx)
+        self.at_threshold = threshold
+        self.at_pos = pos
+        self.at_idx = idx
         return pos, idx
 
     def drop_run(self, pos: int, idx: int, gone: list[_Entry]) -> None:
@@ -236,22 +284,24 @@ class _Product:
         otherwise each slot goes through ``SortedList.remove``.
         """
         free = self.free
-        lists = free._lists  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
+        lists = self.lists
         sub = lists[pos]
         count = len(gone)
         end = idx + count
-        if end <= len(sub) and (len(lists) == 1 or len(sub) - count > free._load >> 1):  # noqa: SLF001
+        size = len(sub)
+        if end <= size and (len(lists) == 1 or size - count > free._load >> 1):  # noqa: SLF001
             del sub[idx:end]
-            free._len -= count  # noqa: SLF001
+            free._len -= count  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
             if free._index:  # noqa: SLF001  (positional index: rebuilt when next needed)
                 del free._index[:]  # noqa: SLF001
-            if sub:
-                free._maxes[pos] = sub[-1]  # noqa: SLF001
-            else:  # the only sublist is empty
-                del lists[pos]
-                del free._maxes[pos]  # noqa: SLF001
+            if end == size:  # the sublist's last slot went
+                if sub:
+                    free._maxes[pos] = sub[-1]  # noqa: SLF001
+                else:  # the only sublist is empty
+                    del lists[pos]
+                    del free._maxes[pos]  # noqa: SLF001
         else:
-            self.start = None
+            self.at_threshold = _NOWHERE
             for entry in gone:
                 free.remove(entry.slot)
         if self.fifo is not None:
@@ -489,10 +539,7 @@ class FefoIndex:
         key = (ordinal, *key[1:])
         entry = _Entry(item, location, status, known_expiry, known_received, key)
         if status is _AVAILABLE:
-            product.entries[item, location] = entry
-            product.by_lot.setdefault(key[3], set()).add(entry)
-            if item.serial is not None:
-                product.by_serial.setdefault(key[4], set()).add(entry)
+            product.file(entry)
         else:
             product.others[item, location, status] = entry
         return entry
@@ -576,7 +623,7 @@ class FefoIndex:
                 self._settle(product, entry, was_free=True)
         return plan
 
-    def _plain(  # noqa: C901  (the hot loop, kept in one function for speed)
+    def _plain(  # noqa: C901, PLR0912  (the hot loop, kept in one function for speed)
         self,
         product: _Product,
         request: AllocationRequest,
@@ -588,41 +635,52 @@ class FefoIndex:
         be skipped once the bisection has passed the expired and short-dated keys),
         with the picks built as they are found, then the same updates as ``take``.
         It walks sortedcontainers' sublists itself (``irange`` without its iterator
-        set-up), from where [`_Product.first`][] says the eligible slots begin.
+        set-up), from where `_Product.first` says the eligible slots begin.
         """
         remaining = request.quantity
-        pos, idx = product.first(request.use_date.toordinal() + request.min_shelf_life_days)
-        lists = product.free._lists  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
+        threshold = request.use_date.toordinal() + request.min_shelf_life_days
+        if product.at_threshold == threshold:  # the common case: inline `first`
+            pos = product.at_pos
+            idx = product.at_idx
+        else:
+            pos, idx = product.first(threshold)
+        lists = product.lists
         last = len(lists)
         if pos < last and idx == len(lists[pos]):  # sublists are never empty
             pos += 1
             idx = 0
-        at_pos, at_idx = pos, idx
+        at_pos = pos
+        at_idx = idx
         picks: list[Pick] = []
         gone: list[_Entry] = []  # entries left without free units, consecutive from ``at``
-        while remaining and pos < last:
+        while pos < last:
             sub = lists[pos]
             end = len(sub)
             while idx < end:
                 entry = sub[idx][6]
-                have = entry.quantity - entry.reserved
-                if have > remaining:
-                    picks.append(make_pick(entry.item, entry.location, remaining, entry.expiry))
-                    if taking:
-                        entry.quantity -= remaining
-                    remaining = 0
-                    break
-                picks.append(make_pick(entry.item, entry.location, have, entry.expiry))
+                take = entry.quantity - entry.reserved
+                if take > remaining:  # noqa: PLR1730  (a branch is cheaper than min() here)
+                    take = remaining
+                pick = _new(Pick)
+                _set_pick_item(pick, entry.item)
+                _set_pick_location(pick, entry.location)
+                _set_pick_quantity(pick, take)
+                _set_pick_expiry(pick, entry.expiry)
+                picks.append(pick)
+                remaining -= take
                 if taking:
-                    entry.quantity -= have
-                    gone.append(entry)
-                remaining -= have
+                    left = entry.quantity - take
+                    entry.quantity = left
+                    if left == entry.reserved:  # no free units left
+                        gone.append(entry)
                 if not remaining:
                     break
                 idx += 1
             else:
                 pos += 1
                 idx = 0
+                continue
+            break
         # The free list is not changed while it is being walked: settle afterwards.
         if gone:
             product.drop_run(at_pos, at_idx, gone)
@@ -659,7 +717,7 @@ class FefoIndex:
         elif request.policy is Policy.MANUAL:
             remaining = self._pick_named(
                 request,
-                [product.by_lot.get("\x01" + lot.value, ()) for lot in request.lots],
+                [product.lots().get("\x01" + lot.value, ()) for lot in request.lots],
                 chosen,
                 skipped,
                 one_each=False,
@@ -1030,19 +1088,20 @@ class FefoIndex:
             product.free._check()  # noqa: SLF001  (the hot path edits its sublists)
         except AssertionError:
             _ensure(False, "the free list's sublists are consistent")  # noqa: FBT003
-        if product.start is not None:
-            threshold, pos, idx = product.start
-            lists = product.free._lists  # noqa: SLF001
+        if product.at_threshold != _NOWHERE:
+            threshold, pos, idx = product.at_threshold, product.at_pos, product.at_idx
+            lists = product.lists
             _ensure(
                 (pos < len(lists) and idx <= len(lists[pos])) or (pos, idx) == (len(lists), 0),
                 "the remembered bisection is a place in the free list",
             )
             before = sum(len(sub) for sub in lists[:pos]) + idx
             _ensure(
-                list(product.free.irange((threshold,))) == slots[before:],  # type: ignore[arg-type]
+                list(product.free.irange(cast("_Slot", (threshold,)))) == slots[before:],
                 "the remembered bisection is where the threshold's slots begin",
             )
-        _ensure(product.by_lot == by_lot, "lot map matches the entries")
+        _ensure(product.by_lot is None or product.by_lot == by_lot, "lot map matches the entries")
+        _ensure(product.lists is product.free._lists, "the sublists are the free list's")  # noqa: SLF001
         _ensure(product.by_serial == by_serial, "serial map matches the entries")
         if product.fifo is not None:
             fifo = [(e.key[1], e.key, e) for e in sorted(free, key=lambda e: _fifo(e.key))]

@@ -124,9 +124,10 @@ class Reservation:
 # indistinguishable from those the public constructors build (the tests compare them).
 
 _new = object.__new__
-_PICK_SLOTS = tuple(
+PICK_SETTERS = tuple(
     Pick.__dict__[name].__set__ for name in ("item", "location", "quantity", "expiry")
 )
+"""The setters of a `Pick`'s slots, in field order (the index's hot loop inlines them)."""
 _PLAN_SLOTS = tuple(
     Plan.__dict__[name].__set__
     for name in ("request", "picks", "shortfall", "skipped", "explained", "position")
@@ -139,7 +140,7 @@ def make_pick(
     quantity: int,
     expiry: pendulum.Date | None,
     _new: object = _new,
-    _slots: tuple[object, ...] = _PICK_SLOTS,
+    _slots: tuple[object, ...] = PICK_SETTERS,
 ) -> Pick:
     """A [`Pick`][medinv.allocation.Pick] from parts the index has validated (hot path)."""
     pick: Pick = _new(Pick)  # type: ignore[operator]
