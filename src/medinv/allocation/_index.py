@@ -22,13 +22,13 @@ from sortedcontainers import SortedList
 from medinv.allocation._order import OrderKey, make_key, received_micros
 from medinv.allocation._plan import (
     PICK_SETTERS,
+    PLAN_SETTERS,
     Pick,
     Plan,
     Reservation,
     Skipped,
     SkipReason,
     make_pick,
-    make_plan,
 )
 from medinv.allocation._request import AllocationRequest, Policy
 from medinv.dates import to_datetime
@@ -72,7 +72,15 @@ else:
 
 _new = object.__new__
 (_set_pick_item, _set_pick_location, _set_pick_quantity, _set_pick_expiry) = PICK_SETTERS
-"""Set a `Pick`'s slots directly (see `make_pick`), inlined in the hot loop."""
+(
+    _set_plan_request,
+    _set_plan_picks,
+    _set_plan_shortfall,
+    _set_plan_skipped,
+    _set_plan_explained,
+    _set_plan_position,
+) = PLAN_SETTERS
+"""Set a `Pick`'s or `Plan`'s slots directly (see `make_pick`), inlined in the hot loop."""
 
 _NOWHERE: Final = -1
 """A threshold no request has (thresholds are date ordinals, at least 1)."""
@@ -623,7 +631,7 @@ class FefoIndex:
                 self._settle(product, entry, was_free=True)
         return plan
 
-    def _plain(  # noqa: C901, PLR0912  (the hot loop, kept in one function for speed)
+    def _plain(  # noqa: C901, PLR0912, PLR0915  (the hot loop, in one function for speed)
         self,
         product: _Product,
         request: AllocationRequest,
@@ -651,7 +659,7 @@ class FefoIndex:
             idx = 0
         at_pos = pos
         at_idx = idx
-        picks: list[Pick] = []
+        picks: tuple[Pick, ...] = ()  # usually one or two: cheaper than a list and tuple()
         gone: list[_Entry] = []  # entries left without free units, consecutive from ``at``
         while pos < last:
             sub = lists[pos]
@@ -666,7 +674,7 @@ class FefoIndex:
                 _set_pick_location(pick, entry.location)
                 _set_pick_quantity(pick, take)
                 _set_pick_expiry(pick, entry.expiry)
-                picks.append(pick)
+                picks += (pick,)
                 remaining -= take
                 if taking:
                     left = entry.quantity - take
@@ -687,7 +695,14 @@ class FefoIndex:
             for entry in gone:
                 if not entry.reserved:
                     product.forget(entry)
-        return make_plan(request, tuple(picks), remaining, self._position)
+        plan = _new(Plan)
+        _set_plan_request(plan, request)
+        _set_plan_picks(plan, picks)
+        _set_plan_shortfall(plan, remaining)
+        _set_plan_skipped(plan, ())
+        _set_plan_explained(plan, False)  # noqa: FBT003  (a field value)
+        _set_plan_position(plan, self._position)
+        return plan
 
     def _plan(
         self, request: AllocationRequest, *, explain: bool
