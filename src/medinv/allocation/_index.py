@@ -357,6 +357,8 @@ class FefoIndex:
         self._reservations: dict[str, tuple[Reservation, tuple[_Hold, ...]]]
         self._reservations = {}
         self._expiring: SortedList[tuple[int, str]] = SortedList()
+        self._threshold = _NOWHERE
+        """The threshold of the last plain FEFO request (see `_plain`)."""
         self._ordinals: dict[int, int] = {}
         """One int object per expiry ordinal, shared by every key with that expiry.
 
@@ -375,6 +377,7 @@ class FefoIndex:
             InvalidValueError: the same (item, location, status) appears twice.
         """
         index = cls(position=position)
+        pending: dict[str, list[_Slot]] = {}
         for stock in positions:
             product = index._products.get(stock.item.gtin.value)
             if product is not None and (
@@ -387,14 +390,23 @@ class FefoIndex:
                     "is given twice"
                 )
                 raise InvalidValueError(msg)
-            index._add(stock)
+            index._add(stock, pending)
+        for gtin, slots in pending.items():
+            # One sort per product (in C) instead of a SortedList.add per position.
+            index._products[gtin].free.update(slots)
         return index
 
-    def _add(self, stock: StockPosition) -> None:
-        """Add a position as given: its expiry and received-at are authoritative (even None)."""
-        product = self._products.get(stock.item.gtin.value)
+    def _add(self, stock: StockPosition, pending: dict[str, list[_Slot]] | None = None) -> None:
+        """Add a position as given: its expiry and received-at are authoritative (even None).
+
+        With ``pending`` (building an index), the free-list slot of an AVAILABLE position
+        with units is collected there under its GTIN, for the caller to sort in at once;
+        the result is the same as without (a test builds both ways).
+        """
+        gtin = stock.item.gtin.value
+        product = self._products.get(gtin)
         if product is None:
-            product = self._products[stock.item.gtin.value] = _Product()
+            product = self._products[gtin] = _Product()
         entry = self._new_entry(
             product,
             stock.item,
@@ -404,10 +416,16 @@ class FefoIndex:
             stock.received_at,
             given=True,
         )
-        if stock.status is _AVAILABLE:
-            self._set_quantity(product, entry, stock.quantity)
-        else:
+        if stock.status is not _AVAILABLE:
             entry.quantity = stock.quantity
+        elif pending is None or stock.quantity <= 0:
+            self._set_quantity(product, entry, stock.quantity)
+        else:  # what _set_quantity does for a new entry with units: it becomes free
+            entry.quantity = stock.quantity
+            slots = pending.get(gtin)
+            if slots is None:
+                slots = pending[gtin] = []
+            slots.append(entry.slot)
 
     @property
     def position(self) -> int:
@@ -531,7 +549,11 @@ class FefoIndex:
         lot_key = (item.gtin, item.lot)
         known_expiry: pendulum.Date | None = None
         if expiry is not None:
-            known_expiry = pendulum.date(expiry.year, expiry.month, expiry.day)
+            known_expiry = (
+                expiry
+                if type(expiry) is pendulum.Date
+                else pendulum.date(expiry.year, expiry.month, expiry.day)
+            )
             self._lot_expiry.setdefault(lot_key, known_expiry)
         elif not given:
             known_expiry = self._lot_expiry.get(lot_key)
@@ -647,6 +669,12 @@ class FefoIndex:
         """
         remaining = request.quantity
         threshold = request.use_date.toordinal() + request.min_shelf_life_days
+        if threshold == self._threshold:
+            # One int object for the day's threshold, kept by every product's cache:
+            # comparing with it then reads no cold memory.
+            threshold = self._threshold
+        else:
+            self._threshold = threshold
         if product.at_threshold == threshold:  # the common case: inline `first`
             pos = product.at_pos
             idx = product.at_idx
