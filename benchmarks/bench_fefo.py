@@ -111,6 +111,10 @@ def digest(picks: Picks) -> str:
 # ------------------------------------------------------------------ peers
 
 
+BUILDS: list[float] = []
+"""CPU seconds per lot of each ``FefoIndex.from_positions`` call (not in the request loop)."""
+
+
 def run_medinv(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> Timed:
     gtins = [Gtin(gtin(p)) for p in range(len(stock))]
     positions = [
@@ -125,7 +129,9 @@ def run_medinv(stock: list[list[Lot]], requests: list[tuple[int, int]]) -> Timed
         for p, rows in enumerate(stock)
         for expiry, received, _, lot, where, qty in rows
     ]
+    start = time.process_time()
     index = FefoIndex.from_positions(positions)
+    BUILDS.append((time.process_time() - start) / len(positions))
     del positions
     product_of = {g: p for p, g in enumerate(gtins)}
     plans = []
@@ -286,6 +292,7 @@ def scenario(
     """
     stock = make_stock(rng, products, lots)
     requests = make_requests(rng, products, count)
+    BUILDS.clear()
     cpu: dict[str, float] = {}
     wall: dict[str, float] = {}
     digests: dict[str, str] = {}
@@ -314,8 +321,10 @@ def main() -> int:
     print(f"FEFO allocation: {count:,} requests per scenario, seed {args.seed}")
     rows = []
     sql_rows = []
+    build_rows = []
     for products, lots in sizes:
         cpu, wall = scenario(rng, products, lots, count, repeat=1 if args.quick else 3)
+        build_rows.append([f"{products:,} x {lots}", f"{min(BUILDS) * 1e6:.1f}"])
         us = {name: t / count * 1e6 for name, t in cpu.items()}
         rows.append(
             [
@@ -371,6 +380,9 @@ def main() -> int:
             sql_rows,
         )
     )
+
+    print("\nBuilding the index (FefoIndex.from_positions, CPU time, garbage collector on):")
+    print(table(["products x lots", "us per lot"], build_rows))
 
     # Cost per request as the number of lots per product grows (same total lots).
     small, large = (50, 5_000) if not args.quick else (50, 2_000)
