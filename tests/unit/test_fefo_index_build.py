@@ -62,7 +62,7 @@ def snapshot(index: FefoIndex) -> dict[str, Any]:
             },
             product.by_lot,
             product.fifo,
-            product.at_threshold,
+            product.at,
         )
     return {
         "products": products,

@@ -71,7 +71,7 @@ def test_the_walk_starts_where_irange_does_for_every_threshold():
     for threshold in [*range(base - 8, base + 20), 10**9, 10**9 + 1]:
         for remembered in (False, True):  # a fresh bisection, then the remembered one
             if not remembered:
-                product.at_threshold = -1  # forget the last bisection
+                product.at = (-1, 0, 0)  # forget the last bisection
             pos, idx = product.first(threshold)
             before = sum(len(sub) for sub in lists[:pos]) + idx
             assert flat[before:] == list(free.irange(cast("Any", (threshold,))))
@@ -84,7 +84,7 @@ def test_the_walk_starts_where_irange_does_with_one_sublist_and_with_none():
     assert len(product.free._lists) == 1
     base = USE.toordinal()
     for threshold in range(base - 8, base + 20):
-        product.at_threshold = -1  # forget the last bisection
+        product.at = (-1, 0, 0)  # forget the last bisection
         pos, idx = product.first(threshold)
         assert product.free._lists[pos][idx:] == list(
             product.free.irange(cast("Any", (threshold,)))
@@ -195,11 +195,11 @@ def test_check_notices_a_wrong_remembered_bisection():
     index = FefoIndex.from_positions(stock(40))
     index.take(AllocationRequest.of(GTIN, 1, use_date=USE))
     product = index._products[GTIN]
-    assert product.at_threshold == USE.toordinal()
-    product.at_idx += 1
+    threshold, pos, idx = product.at
+    assert threshold == USE.toordinal()
+    product.at = (threshold, pos, idx + 1)
     with pytest.raises(AssertionError, match="remembered bisection is where"):
         index._check()
-    product.at_idx -= 1
-    product.at_pos += 5
+    product.at = (threshold, pos + 5, idx)
     with pytest.raises(AssertionError, match="remembered bisection is a place"):
         index._check()

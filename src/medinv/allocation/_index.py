@@ -85,6 +85,9 @@ _new = object.__new__
 _NOWHERE: Final = -1
 """A threshold no request has (thresholds are date ordinals, at least 1)."""
 
+_NO_BISECTION: Final = (_NOWHERE, 0, 0)
+"""A product's remembered bisection when there is none to reuse."""
+
 _FIRST: Final = -(2**63)
 """Below every receipt time (microseconds since 1970; times before it are not representable)."""
 
@@ -170,9 +173,7 @@ class _Product:
     """Everything the index holds for one GTIN."""
 
     __slots__ = (
-        "at_idx",
-        "at_pos",
-        "at_threshold",
+        "at",
         "by_lot",
         "by_serial",
         "entries",
@@ -204,29 +205,26 @@ class _Product:
         """AVAILABLE serialised entries by serial (the serial part of the key)."""
         self.fifo: SortedList[tuple[int, OrderKey, _Entry]] | None = None
         """The free keys in FIFO order, built on the first FIFO request, then maintained."""
-        self.at_threshold = _NOWHERE
-        """The threshold of the last bisection of ``free`` (`_NOWHERE`: none to reuse).
+        self.at: tuple[int, int, int] = _NO_BISECTION
+        """The last bisection of ``free``: ``(threshold, pos, idx)``.
 
-        Every slot before sublist ``at_pos``, index ``at_idx`` has an expiry ordinal
-        below ``at_threshold``, every slot from there on has not. Requests of one day
-        share their threshold, so most requests skip the bisection. Adding or removing
-        a slot anywhere but at that place (the hot path's removal of the slots it
-        emptied, which keeps the sublist) forgets it.
+        Every slot before sublist ``pos``, index ``idx`` has an expiry ordinal below
+        ``threshold``, every slot from there on has not. Requests of one day share
+        their threshold, so most requests skip the bisection. Adding or removing a
+        slot anywhere but at that place (the hot path's removal of the slots it
+        emptied, which keeps the sublist) forgets it (`_NO_BISECTION`). One tuple,
+        replaced whole: threads that only plan (no writer) read a consistent answer.
         """
-        self.at_pos = 0
-        """The sublist of the last bisection's result."""
-        self.at_idx = 0
-        """The index in that sublist of the last bisection's result."""
 
     def add_free(self, entry: _Entry) -> None:
-        self.at_threshold = _NOWHERE
+        self.at = _NO_BISECTION
         self.free.add(entry.slot)
         if self.fifo is not None:
             key = entry.key
             self.fifo.add((key[1], key, entry))
 
     def remove_free(self, entry: _Entry) -> None:
-        self.at_threshold = _NOWHERE
+        self.at = _NO_BISECTION
         self.free.remove(entry.slot)
         if self.fifo is not None:
             key = entry.key
@@ -272,16 +270,15 @@ class _Product:
         same slot ``free.irange`` would start at, without its iterator set-up. The
         answer is remembered for the next request with the same threshold.
         """
-        if self.at_threshold == threshold:
-            return self.at_pos, self.at_idx
+        at = self.at
+        if at[0] == threshold:
+            return at[1], at[2]
         low = (threshold,)  # below every slot with this ordinal, above every lower one
         maxes = self.free._maxes  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
         pos = bisect_left(maxes, low) if len(maxes) > 1 else 0
         lists = self.lists
         idx = bisect_left(lists[pos], low) if pos < len(lists) else 0
-        self.at_threshold = threshold
-        self.at_pos = pos
-        self.at_idx = idx
+        self.at = (threshold, pos, idx)
         return pos, idx
 
     def drop_run(self, pos: int, idx: int, gone: list[_Entry]) -> None:
@@ -309,7 +306,7 @@ class _Product:
                     del lists[pos]
                     del free._maxes[pos]  # noqa: SLF001
         else:
-            self.at_threshold = _NOWHERE
+            self.at = _NO_BISECTION
             for entry in gone:
                 free.remove(entry.slot)
         if self.fifo is not None:
@@ -675,9 +672,10 @@ class FefoIndex:
             threshold = self._threshold
         else:
             self._threshold = threshold
-        if product.at_threshold == threshold:  # the common case: inline `first`
-            pos = product.at_pos
-            idx = product.at_idx
+        at = product.at
+        if at[0] == threshold:  # the common case: inline `first`
+            pos = at[1]
+            idx = at[2]
         else:
             pos, idx = product.first(threshold)
         lists = product.lists
@@ -685,10 +683,10 @@ class FefoIndex:
         if pos < last and idx == len(lists[pos]):  # sublists are never empty
             pos += 1
             idx = 0
-        at_pos = pos
-        at_idx = idx
+        start_pos = pos
+        start_idx = idx
         picks: tuple[Pick, ...] = ()  # usually one or two: cheaper than a list and tuple()
-        gone: list[_Entry] = []  # entries left without free units, consecutive from ``at``
+        gone: list[_Entry] = []  # entries left without free units, consecutive from start
         while pos < last:
             sub = lists[pos]
             end = len(sub)
@@ -712,14 +710,14 @@ class FefoIndex:
                 if not remaining:
                     break
                 idx += 1
-            else:
+            else:  # this sublist is used up: go on with the next one
                 pos += 1
                 idx = 0
                 continue
-            break
+            break  # the request is covered
         # The free list is not changed while it is being walked: settle afterwards.
         if gone:
-            product.drop_run(at_pos, at_idx, gone)
+            product.drop_run(start_pos, start_idx, gone)
             for entry in gone:
                 if not entry.reserved:
                     product.forget(entry)
@@ -1131,8 +1129,8 @@ class FefoIndex:
             product.free._check()  # noqa: SLF001  (the hot path edits its sublists)
         except AssertionError:
             _ensure(False, "the free list's sublists are consistent")  # noqa: FBT003
-        if product.at_threshold != _NOWHERE:
-            threshold, pos, idx = product.at_threshold, product.at_pos, product.at_idx
+        threshold, pos, idx = product.at
+        if threshold != _NOWHERE:
             lists = product.lists
             _ensure(
                 (pos < len(lists) and idx <= len(lists[pos])) or (pos, idx) == (len(lists), 0),
