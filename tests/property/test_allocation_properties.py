@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 import pendulum
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sortedcontainers import SortedList
 
 from medinv.allocation import AllocationRequest, FefoIndex, Plan, Policy, fefo_key
 from medinv.errors import InsufficientStockError
@@ -171,14 +177,36 @@ operations = st.lists(
         st.tuples(st.just("commit"), requests()),
         st.tuples(st.just("expire"), st.integers(0, 10)),
         st.tuples(st.just("fifo"), requests()),
+        st.tuples(st.just("take"), requests()),
     ),
     max_size=40,
 )
 
 
+@contextlib.contextmanager
+def sublists_of(load: int | None) -> Iterator[None]:
+    """Give the SortedLists made inside the block ``load`` (sortedcontainers' load factor).
+
+    The index's hot path walks and edits sortedcontainers' sublists itself; a small
+    load splits a product's free list into many sublists (and merges them as they
+    shrink), so that those paths run on the few positions a test has.
+    """
+    if load is None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SortedList, "DEFAULT_LOAD_FACTOR", load)
+        yield
+
+
 @settings(max_examples=80)
-@given(stocks(), operations)
-def test_index_invariants_hold_after_random_updates(stock, ops):
+@given(stocks(), operations, st.sampled_from([None, 4]))
+def test_index_invariants_hold_after_random_updates(stock, ops, load):
+    with sublists_of(load):
+        check_random_updates(stock, ops)
+
+
+def check_random_updates(stock: list[StockPosition], ops: list[tuple[Any, ...]]) -> None:  # noqa: C901  (one branch per operation)
     index = FefoIndex.from_positions(stock)
     index._check()
     counter = 0
@@ -205,6 +233,11 @@ def test_index_invariants_hold_after_random_updates(stock, ops):
             index.release(f"R{op[1]}")
         elif kind == "expire":
             index.expire_reservations(T0.add(hours=op[1]))
+        elif kind == "take":
+            # the hot path (plain FEFO without a location) against the general planner
+            expected = index.allocate(op[1], explain=True)
+            plan = index.take(op[1])
+            assert (plan.picks, plan.shortfall) == (expected.picks, expected.shortfall)
         else:
             request = op[1]
             fifo = AllocationRequest(

@@ -687,15 +687,16 @@ def test_requests_refuse_values_of_the_wrong_type(kwargs, message):
 
 
 def test_fast_paths_build_what_the_public_constructors_build():
-    fast = AllocationRequest.of(
-        GTIN, 7, use_date="2026-11-23", min_shelf_life_days=3, location=STORE
-    )
-    slow = AllocationRequest(
-        gtin=GTIN, quantity=7, use_date=USE, min_shelf_life_days=3, location=STORE
-    )
-    assert (fast, repr(fast), hash(fast)) == (slow, repr(slow), hash(slow))
-    assert attrs.asdict(fast, recurse=False) == attrs.asdict(slow, recurse=False)
-    assert fast.is_plain_fefo
+    for where in (None, STORE):
+        fast = AllocationRequest.of(
+            GTIN, 7, use_date="2026-11-23", min_shelf_life_days=3, location=where
+        )
+        slow = AllocationRequest(
+            gtin=GTIN, quantity=7, use_date=USE, min_shelf_life_days=3, location=where
+        )
+        assert (fast, repr(fast), hash(fast)) == (slow, repr(slow), hash(slow))
+        assert attrs.asdict(fast, recurse=False) == attrs.asdict(slow, recurse=False)
+        assert fast.is_plain_fefo
 
     # The one-loop path of allocate() and take() against the general planner.
     rng = random.Random(5)  # noqa: S311  (reproducible test data)
@@ -724,3 +725,23 @@ def test_fast_paths_build_what_the_public_constructors_build():
         slow_index._check()
     assert fast_index.positions() == slow_index.positions()
     assert fast_index.available(GTIN) == slow_index.available(GTIN) > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"quantity": 0}, "at least 1"),
+        ({"quantity": -3}, "at least 1"),
+        ({"quantity": True}, "whole number"),
+        ({"min_shelf_life_days": -1}, "minimum shelf life"),
+        ({"min_shelf_life_days": 1.5}, "minimum shelf life"),
+        ({"location": "H/Store"}, "expected a Location"),
+        ({"use_date": "2026-13-01"}, "2026-13-01"),
+    ],
+)
+def test_the_common_case_of_of_refuses_what_the_constructor_refuses(kwargs, message):
+    fields = {"quantity": 1, "use_date": USE} | kwargs
+    with pytest.raises(InvalidValueError, match=message):
+        AllocationRequest(gtin=GTIN, **fields)
+    with pytest.raises(InvalidValueError, match=message):
+        AllocationRequest.of(GTIN, **fields)

@@ -12,21 +12,23 @@ change costs O(log lots).
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import Iterable
-from typing import Final, Protocol, cast
+from typing import TYPE_CHECKING, Final, Protocol, cast
 
 import pendulum
 from sortedcontainers import SortedList
 
 from medinv.allocation._order import OrderKey, make_key, received_micros
 from medinv.allocation._plan import (
+    PICK_SETTERS,
+    PLAN_SETTERS,
     Pick,
     Plan,
     Reservation,
     Skipped,
     SkipReason,
     make_pick,
-    make_plan,
 )
 from medinv.allocation._request import AllocationRequest, Policy
 from medinv.dates import to_datetime
@@ -44,6 +46,47 @@ _AVAILABLE: Final = StockStatus.AVAILABLE
 _Slot = tuple[int, int, int, str, str, tuple[str, ...], "_Entry"]
 """An element of the free list: the FEFO key, then the entry it belongs to."""
 
+if TYPE_CHECKING:
+
+    class _FreeList(SortedList[_Slot]):
+        """A `SortedList` with the parts of sortedcontainers 2.x the hot path uses.
+
+        sortedcontainers keeps the values in sublists ``_lists`` (each sorted, of at
+        most twice the load factor ``_load`` values, all but the last of more than
+        half of it), ``_maxes[i]`` the last value of ``_lists[i]``, ``_len`` their
+        total length and ``_index`` a positional index tree built on demand (empty
+        until a positional access). pyproject pins sortedcontainers to 2.x.
+        """
+
+        _lists: list[list[_Slot]]
+        _maxes: list[_Slot]
+        _index: list[int]
+        _len: int
+        _load: int
+
+        def _check(self) -> None: ...
+
+else:
+    _FreeList = SortedList
+
+
+_new = object.__new__
+(_set_pick_item, _set_pick_location, _set_pick_quantity, _set_pick_expiry) = PICK_SETTERS
+(
+    _set_plan_request,
+    _set_plan_picks,
+    _set_plan_shortfall,
+    _set_plan_skipped,
+    _set_plan_explained,
+    _set_plan_position,
+) = PLAN_SETTERS
+"""Set a `Pick`'s or `Plan`'s slots directly (see `make_pick`), inlined in the hot loop."""
+
+_NOWHERE: Final = -1
+"""A threshold no request has (thresholds are date ordinals, at least 1)."""
+
+_NO_BISECTION: Final = (_NOWHERE, 0, 0)
+"""A product's remembered bisection when there is none to reuse."""
 
 _FIRST: Final = -(2**63)
 """Below every receipt time (microseconds since 1970; times before it are not representable)."""
@@ -129,37 +172,147 @@ class _Entry:
 class _Product:
     """Everything the index holds for one GTIN."""
 
-    __slots__ = ("by_lot", "by_serial", "entries", "fifo", "free", "others")
+    __slots__ = (
+        "at",
+        "by_lot",
+        "by_serial",
+        "entries",
+        "fifo",
+        "free",
+        "lists",
+        "others",
+    )
 
     def __init__(self) -> None:
-        self.free: SortedList[_Slot] = SortedList()
+        self.free = cast("_FreeList", SortedList())
         """AVAILABLE entries with unreserved units, in FEFO order: ``(*key, entry)``.
 
         Keys are unique, so the entry at the end is never compared; carrying it saves
         a dictionary lookup (and the hashing of a key) per pick on the hot path.
         """
+        self.lists = self.free._lists  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
+        """``free``'s sublists (sortedcontainers keeps this list object for good)."""
         self.entries: dict[tuple[ItemKey, Location], _Entry] = {}
         """AVAILABLE entries (with stock or with reservations) by (item, location)."""
         self.others: dict[tuple[ItemKey, Location, StockStatus], _Entry] = {}
         """Entries in any other status (only for explanations)."""
-        self.by_lot: dict[str, set[_Entry]] = {}
-        """AVAILABLE entries by lot (the lot part of the key: ``""`` for no lot)."""
+        self.by_lot: dict[str, set[_Entry]] | None = None
+        """AVAILABLE entries by lot (the lot part of the key: ``""`` for no lot).
+
+        Built on the first manual request (see `lots`), then maintained.
+        """
         self.by_serial: dict[str, set[_Entry]] = {}
         """AVAILABLE serialised entries by serial (the serial part of the key)."""
         self.fifo: SortedList[tuple[int, OrderKey, _Entry]] | None = None
         """The free keys in FIFO order, built on the first FIFO request, then maintained."""
+        self.at: tuple[int, int, int] = _NO_BISECTION
+        """The last bisection of ``free``: ``(threshold, pos, idx)``.
+
+        Every slot before sublist ``pos``, index ``idx`` has an expiry ordinal below
+        ``threshold``, every slot from there on has not. Requests of one day share
+        their threshold, so most requests skip the bisection. Adding or removing a
+        slot anywhere but at that place (the hot path's removal of the slots it
+        emptied, which keeps the sublist) forgets it (`_NO_BISECTION`). One tuple,
+        replaced whole: threads that only plan (no writer) read a consistent answer.
+        """
 
     def add_free(self, entry: _Entry) -> None:
+        self.at = _NO_BISECTION
         self.free.add(entry.slot)
         if self.fifo is not None:
             key = entry.key
             self.fifo.add((key[1], key, entry))
 
     def remove_free(self, entry: _Entry) -> None:
+        self.at = _NO_BISECTION
         self.free.remove(entry.slot)
         if self.fifo is not None:
             key = entry.key
             self.fifo.remove((key[1], key, entry))
+
+    def file(self, entry: _Entry) -> None:
+        """File a new AVAILABLE entry in the maps (not in the free list: it has no units yet)."""
+        self.entries[entry.item, entry.location] = entry
+        key = entry.key
+        if self.by_lot is not None:
+            self.by_lot.setdefault(key[3], set()).add(entry)
+        if key[4]:  # a serialised item
+            self.by_serial.setdefault(key[4], set()).add(entry)
+
+    def forget(self, entry: _Entry) -> None:
+        """Drop an AVAILABLE entry left with no units and no reservations from the maps."""
+        del self.entries[entry.item, entry.location]
+        key = entry.key
+        if self.by_lot is not None:
+            lots = self.by_lot[key[3]]
+            lots.discard(entry)
+            if not lots:
+                del self.by_lot[key[3]]
+        if key[4]:  # a serialised item
+            serials = self.by_serial[key[4]]
+            serials.discard(entry)
+            if not serials:
+                del self.by_serial[key[4]]
+
+    def lots(self) -> dict[str, set[_Entry]]:
+        """The entries by lot (built on first use: only manual requests need it)."""
+        if self.by_lot is None:
+            by_lot: dict[str, set[_Entry]] = {}
+            for entry in self.entries.values():
+                by_lot.setdefault(entry.key[3], set()).add(entry)
+            self.by_lot = by_lot
+        return self.by_lot
+
+    def first(self, threshold: int) -> tuple[int, int]:
+        """Where the first slot with an expiry ordinal of at least ``threshold`` is.
+
+        Returns ``(pos, idx)`` in sortedcontainers' sublists (``free._lists``): the
+        same slot ``free.irange`` would start at, without its iterator set-up. The
+        answer is remembered for the next request with the same threshold.
+        """
+        at = self.at
+        if at[0] == threshold:
+            return at[1], at[2]
+        low = (threshold,)  # below every slot with this ordinal, above every lower one
+        maxes = self.free._maxes  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
+        pos = bisect_left(maxes, low) if len(maxes) > 1 else 0
+        lists = self.lists
+        idx = bisect_left(lists[pos], low) if pos < len(lists) else 0
+        self.at = (threshold, pos, idx)
+        return pos, idx
+
+    def drop_run(self, pos: int, idx: int, gone: list[_Entry]) -> None:
+        """Remove the slots of ``gone``, which are consecutive in ``free`` from ``(pos, idx)``.
+
+        Within one sublist that keeps more than half the load (or is the only one) the
+        run is cut out in place, as ``SortedList._delete`` does one slot at a time;
+        otherwise each slot goes through ``SortedList.remove``.
+        """
+        free = self.free
+        lists = self.lists
+        sub = lists[pos]
+        count = len(gone)
+        end = idx + count
+        size = len(sub)
+        if end <= size and (len(lists) == 1 or size - count > free._load >> 1):  # noqa: SLF001
+            del sub[idx:end]
+            free._len -= count  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
+            if free._index:  # noqa: SLF001  (positional index: rebuilt when next needed)
+                del free._index[:]  # noqa: SLF001
+            if end == size:  # the sublist's last slot went
+                if sub:
+                    free._maxes[pos] = sub[-1]  # noqa: SLF001
+                else:  # the only sublist is empty
+                    del lists[pos]
+                    del free._maxes[pos]  # noqa: SLF001
+        else:
+            self.at = _NO_BISECTION
+            for entry in gone:
+                free.remove(entry.slot)
+        if self.fifo is not None:
+            for entry in gone:
+                key = entry.key
+                self.fifo.remove((key[1], key, entry))
 
 
 class FefoIndex:
@@ -192,7 +345,8 @@ class FefoIndex:
         if isinstance(position, bool) or not isinstance(position, int) or position < 0:
             msg = f"invalid ledger position {position!r}: expected a whole number, at least 0"
             raise InvalidValueError(msg)
-        self._products: dict[Gtin, _Product] = {}
+        self._products: dict[str, _Product] = {}
+        """Products by GTIN-14 text (a str key hashes in C; a `Gtin` calls attrs' hash)."""
         self._position = position
         self._lot_expiry: dict[tuple[Gtin, Lot | None], pendulum.Date | None] = {}
         self._received: dict[ItemKey, pendulum.DateTime] = {}
@@ -200,6 +354,8 @@ class FefoIndex:
         self._reservations: dict[str, tuple[Reservation, tuple[_Hold, ...]]]
         self._reservations = {}
         self._expiring: SortedList[tuple[int, str]] = SortedList()
+        self._threshold = _NOWHERE
+        """The threshold of the last plain FEFO request (see `_plain`)."""
         self._ordinals: dict[int, int] = {}
         """One int object per expiry ordinal, shared by every key with that expiry.
 
@@ -218,8 +374,9 @@ class FefoIndex:
             InvalidValueError: the same (item, location, status) appears twice.
         """
         index = cls(position=position)
+        pending: dict[str, list[_Slot]] = {}
         for stock in positions:
-            product = index._products.get(stock.item.gtin)
+            product = index._products.get(stock.item.gtin.value)
             if product is not None and (
                 (stock.item, stock.location) in product.entries
                 if stock.status is _AVAILABLE
@@ -230,14 +387,23 @@ class FefoIndex:
                     "is given twice"
                 )
                 raise InvalidValueError(msg)
-            index._add(stock)
+            index._add(stock, pending)
+        for gtin, slots in pending.items():
+            # One sort per product (in C) instead of a SortedList.add per position.
+            index._products[gtin].free.update(slots)
         return index
 
-    def _add(self, stock: StockPosition) -> None:
-        """Add a position as given: its expiry and received-at are authoritative (even None)."""
-        product = self._products.get(stock.item.gtin)
+    def _add(self, stock: StockPosition, pending: dict[str, list[_Slot]] | None = None) -> None:
+        """Add a position as given: its expiry and received-at are authoritative (even None).
+
+        With ``pending`` (building an index), the free-list slot of an AVAILABLE position
+        with units is collected there under its GTIN, for the caller to sort in at once;
+        the result is the same as without (a test builds both ways).
+        """
+        gtin = stock.item.gtin.value
+        product = self._products.get(gtin)
         if product is None:
-            product = self._products[stock.item.gtin] = _Product()
+            product = self._products[gtin] = _Product()
         entry = self._new_entry(
             product,
             stock.item,
@@ -247,10 +413,16 @@ class FefoIndex:
             stock.received_at,
             given=True,
         )
-        if stock.status is _AVAILABLE:
-            self._set_quantity(product, entry, stock.quantity)
-        else:
+        if stock.status is not _AVAILABLE:
             entry.quantity = stock.quantity
+        elif pending is None or stock.quantity <= 0:
+            self._set_quantity(product, entry, stock.quantity)
+        else:  # what _set_quantity does for a new entry with units: it becomes free
+            entry.quantity = stock.quantity
+            slots = pending.get(gtin)
+            if slots is None:
+                slots = pending[gtin] = []
+            slots.append(entry.slot)
 
     @property
     def position(self) -> int:
@@ -325,7 +497,7 @@ class FefoIndex:
         Raises:
             InsufficientStockError: the balance would become negative.
         """
-        gtin = item.gtin
+        gtin = item.gtin.value
         product = self._products.get(gtin)
         if product is None:
             product = self._products[gtin] = _Product()
@@ -374,7 +546,11 @@ class FefoIndex:
         lot_key = (item.gtin, item.lot)
         known_expiry: pendulum.Date | None = None
         if expiry is not None:
-            known_expiry = pendulum.date(expiry.year, expiry.month, expiry.day)
+            known_expiry = (
+                expiry
+                if type(expiry) is pendulum.Date
+                else pendulum.date(expiry.year, expiry.month, expiry.day)
+            )
             self._lot_expiry.setdefault(lot_key, known_expiry)
         elif not given:
             known_expiry = self._lot_expiry.get(lot_key)
@@ -390,10 +566,7 @@ class FefoIndex:
         key = (ordinal, *key[1:])
         entry = _Entry(item, location, status, known_expiry, known_received, key)
         if status is _AVAILABLE:
-            product.entries[item, location] = entry
-            product.by_lot.setdefault(key[3], set()).add(entry)
-            if item.serial is not None:
-                product.by_serial.setdefault(key[4], set()).add(entry)
+            product.file(entry)
         else:
             product.others[item, location, status] = entry
         return entry
@@ -411,18 +584,7 @@ class FefoIndex:
         elif is_free and not was_free:
             product.add_free(entry)
         if entry.quantity == 0 and entry.reserved == 0:
-            del product.entries[entry.item, entry.location]
-            lot = entry.key[3]
-            lots = product.by_lot[lot]
-            lots.discard(entry)
-            if not lots:
-                del product.by_lot[lot]
-            if entry.item.serial is not None:
-                serial = entry.key[4]
-                serials = product.by_serial[serial]
-                serials.discard(entry)
-                if not serials:
-                    del product.by_serial[serial]
+            product.forget(entry)
 
     # ------------------------------------------------------------------ queries
 
@@ -431,7 +593,7 @@ class FefoIndex:
         wanted = None if gtin is None else (gtin if isinstance(gtin, Gtin) else Gtin(gtin))
         rows: list[tuple[OrderKey, str, StockPosition]] = []
         for product_gtin, product in self._products.items():
-            if wanted is not None and product_gtin != wanted:
+            if wanted is not None and product_gtin != wanted.value:
                 continue
             for entry in (*product.entries.values(), *product.others.values()):
                 if entry.quantity:
@@ -449,7 +611,7 @@ class FefoIndex:
 
     def available(self, gtin: Gtin | str) -> int:
         """Units of ``gtin`` that are AVAILABLE and not reserved (expired ones included)."""
-        product = self._products.get(gtin if isinstance(gtin, Gtin) else Gtin(gtin))
+        product = self._products.get((gtin if isinstance(gtin, Gtin) else Gtin(gtin)).value)
         if product is None:
             return 0
         return sum(slot[6].free for slot in product.free)
@@ -465,9 +627,9 @@ class FefoIndex:
         product's positions: for pick lists and audits, not for the hot path).
         """
         if request.is_plain_fefo and request.location is None and not explain:
-            product = self._products.get(request.gtin)
+            product = self._products.get(request.gtin.value)
             if product is not None:
-                return self._plain(product, request, taking=False)
+                return self._plain(product, request, False)  # noqa: FBT003
         return self._plan(request, explain=explain)[2]
 
     def take(self, request: AllocationRequest) -> Plan:
@@ -478,9 +640,9 @@ class FefoIndex:
         that is the stock of record (simulation, a single-process store room).
         """
         if request.is_plain_fefo and request.location is None:
-            product = self._products.get(request.gtin)
+            product = self._products.get(request.gtin.value)
             if product is not None:
-                return self._plain(product, request, taking=True)
+                return self._plain(product, request, True)  # noqa: FBT003
         product, chosen, plan = self._plan(request, explain=False)
         for entry, quantity in chosen:
             entry.quantity -= quantity
@@ -488,39 +650,90 @@ class FefoIndex:
                 self._settle(product, entry, was_free=True)
         return plan
 
-    def _plain(self, product: _Product, request: AllocationRequest, *, taking: bool) -> Plan:
+    def _plain(  # noqa: C901, PLR0912, PLR0915  (the hot loop, in one function for speed)
+        self,
+        product: _Product,
+        request: AllocationRequest,
+        taking: bool,  # noqa: FBT001  (private, positional for speed)
+    ) -> Plan:
         """Plan (and with ``taking``, take) a plain FEFO request without a location.
 
         The hot path, in one loop: what ``_plan`` does for such a request (nothing can
         be skipped once the bisection has passed the expired and short-dated keys),
         with the picks built as they are found, then the same updates as ``take``.
+        It walks sortedcontainers' sublists itself (``irange`` without its iterator
+        set-up), from where `_Product.first` says the eligible slots begin.
         """
         remaining = request.quantity
         threshold = request.use_date.toordinal() + request.min_shelf_life_days
-        picks: list[Pick] = []
-        emptied: list[_Entry] = []
-        for slot in product.free.irange((threshold, _FIRST, -1, "", "", ())):  # type: ignore[arg-type]
-            entry = slot[6]
-            take = entry.quantity - entry.reserved
-            if take >= remaining:  # noqa: PLR1730  (a branch is cheaper than min() here)
-                take = remaining
-            picks.append(make_pick(entry.item, entry.location, take, entry.expiry))
-            if taking:
-                entry.quantity -= take
-                if entry.quantity <= entry.reserved:  # the entry had free units before
-                    emptied.append(entry)
-            remaining -= take
-            if not remaining:
-                break
+        if threshold == self._threshold:
+            # One int object for the day's threshold, kept by every product's cache:
+            # comparing with it then reads no cold memory.
+            threshold = self._threshold
+        else:
+            self._threshold = threshold
+        at = product.at
+        if at[0] == threshold:  # the common case: inline `first`
+            pos = at[1]
+            idx = at[2]
+        else:
+            pos, idx = product.first(threshold)
+        lists = product.lists
+        last = len(lists)
+        if pos < last and idx == len(lists[pos]):  # sublists are never empty
+            pos += 1
+            idx = 0
+        start_pos = pos
+        start_idx = idx
+        picks: tuple[Pick, ...] = ()  # usually one or two: cheaper than a list and tuple()
+        gone: list[_Entry] = []  # entries left without free units, consecutive from start
+        while pos < last:
+            sub = lists[pos]
+            end = len(sub)
+            while idx < end:
+                entry = sub[idx][6]
+                take = entry.quantity - entry.reserved
+                if take > remaining:  # noqa: PLR1730  (a branch is cheaper than min() here)
+                    take = remaining
+                pick = _new(Pick)
+                _set_pick_item(pick, entry.item)
+                _set_pick_location(pick, entry.location)
+                _set_pick_quantity(pick, take)
+                _set_pick_expiry(pick, entry.expiry)
+                picks += (pick,)
+                remaining -= take
+                if taking:
+                    left = entry.quantity - take
+                    entry.quantity = left
+                    if left == entry.reserved:  # no free units left
+                        gone.append(entry)
+                if not remaining:
+                    break
+                idx += 1
+            else:  # this sublist is used up: go on with the next one
+                pos += 1
+                idx = 0
+                continue
+            break  # the request is covered
         # The free list is not changed while it is being walked: settle afterwards.
-        for entry in emptied:
-            self._settle(product, entry, was_free=True)
-        return make_plan(request, tuple(picks), remaining, self._position)
+        if gone:
+            product.drop_run(start_pos, start_idx, gone)
+            for entry in gone:
+                if not entry.reserved:
+                    product.forget(entry)
+        plan = _new(Plan)
+        _set_plan_request(plan, request)
+        _set_plan_picks(plan, picks)
+        _set_plan_shortfall(plan, remaining)
+        _set_plan_skipped(plan, ())
+        _set_plan_explained(plan, False)  # noqa: FBT003  (a field value)
+        _set_plan_position(plan, self._position)
+        return plan
 
     def _plan(
         self, request: AllocationRequest, *, explain: bool
     ) -> tuple[_Product, list[tuple[_Entry, int]], Plan]:
-        product = self._products.get(request.gtin)
+        product = self._products.get(request.gtin.value)
         chosen: list[tuple[_Entry, int]] = []
         if product is None:
             empty = Plan(
@@ -545,7 +758,7 @@ class FefoIndex:
         elif request.policy is Policy.MANUAL:
             remaining = self._pick_named(
                 request,
-                [product.by_lot.get("\x01" + lot.value, ()) for lot in request.lots],
+                [product.lots().get("\x01" + lot.value, ()) for lot in request.lots],
                 chosen,
                 skipped,
                 one_each=False,
@@ -767,7 +980,7 @@ class FefoIndex:
         """Find each pick's entry (picks of one entry summed); refuse picks of vanished stock."""
         found: dict[int, _Hold] = {}
         for pick in plan.picks:
-            product = self._products.get(pick.item.gtin)
+            product = self._products.get(pick.item.gtin.value)
             entry = None if product is None else product.entries.get((pick.item, pick.location))
             if product is None or entry is None:
                 raise StalePlanError(
@@ -890,14 +1103,14 @@ class FefoIndex:
             self._check_product(gtin, product, reserved)
 
     @staticmethod
-    def _check_product(gtin: Gtin, product: _Product, reserved: dict[int, int]) -> None:
+    def _check_product(gtin: str, product: _Product, reserved: dict[int, int]) -> None:
         free: list[_Entry] = []
         by_lot: dict[str, set[_Entry]] = {}
         by_serial: dict[str, set[_Entry]] = {}
         for (item, location), entry in product.entries.items():
             key = entry.key
             rebuilt = make_key(entry.expiry, entry.received_at, key[2], item, location.path)
-            _ensure(item.gtin == gtin, "entries are filed under their GTIN")
+            _ensure(item.gtin.value == gtin, "entries are filed under their GTIN")
             _ensure((entry.item, entry.location) == (item, location), "entries filed by key")
             _ensure(entry.status is _AVAILABLE, "entries are AVAILABLE")
             _ensure(key == rebuilt, "entry keys match their fields")
@@ -912,7 +1125,24 @@ class FefoIndex:
         free.sort(key=_key_of)
         slots = [(*entry.key, entry) for entry in free]
         _ensure(list(product.free) == slots, "free list = entries with unreserved units")
-        _ensure(product.by_lot == by_lot, "lot map matches the entries")
+        try:
+            product.free._check()  # noqa: SLF001  (the hot path edits its sublists)
+        except AssertionError:
+            _ensure(False, "the free list's sublists are consistent")  # noqa: FBT003
+        threshold, pos, idx = product.at
+        if threshold != _NOWHERE:
+            lists = product.lists
+            _ensure(
+                (pos < len(lists) and idx <= len(lists[pos])) or (pos, idx) == (len(lists), 0),
+                "the remembered bisection is a place in the free list",
+            )
+            before = sum(len(sub) for sub in lists[:pos]) + idx
+            _ensure(
+                list(product.free.irange(cast("_Slot", (threshold,)))) == slots[before:],
+                "the remembered bisection is where the threshold's slots begin",
+            )
+        _ensure(product.by_lot is None or product.by_lot == by_lot, "lot map matches the entries")
+        _ensure(product.lists is product.free._lists, "the sublists are the free list's")  # noqa: SLF001
         _ensure(product.by_serial == by_serial, "serial map matches the entries")
         if product.fifo is not None:
             fifo = [(e.key[1], e.key, e) for e in sorted(free, key=lambda e: _fifo(e.key))]

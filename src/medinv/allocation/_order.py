@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import Final
 
@@ -30,11 +29,28 @@ def expiry_ordinal(expiry: dt.date | None) -> int:
     return NO_EXPIRY if expiry is None else expiry.toordinal()
 
 
+_EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
+
+
 def received_micros(received_at: dt.datetime | None) -> int:
-    """Microseconds since the Unix epoch (exact, time-zone independent); unknown sorts last."""
+    """Microseconds since the Unix epoch (exact, time-zone independent); unknown sorts last.
+
+    A naive date-time counts as UTC. Integer arithmetic on the fields, with one
+    ``utcoffset()`` call: what ``calendar.timegm(received_at.utctimetuple())`` gives
+    (a test compares them), several times faster.
+    """
     if received_at is None:
         return _NO_RECEIPT
-    return calendar.timegm(received_at.utctimetuple()) * 1_000_000 + received_at.microsecond
+    offset = received_at.utcoffset()
+    seconds = (
+        (received_at.toordinal() - _EPOCH_ORDINAL) * 86_400
+        + received_at.hour * 3_600
+        + received_at.minute * 60
+        + received_at.second
+    )
+    micros = seconds * 1_000_000 + received_at.microsecond
+    return micros if offset is None else micros - offset // _MICROSECOND
 
 
 def make_key(

@@ -124,13 +124,15 @@ class Reservation:
 # indistinguishable from those the public constructors build (the tests compare them).
 
 _new = object.__new__
-_PICK_SLOTS = tuple(
+PICK_SETTERS = tuple(
     Pick.__dict__[name].__set__ for name in ("item", "location", "quantity", "expiry")
 )
-_PLAN_SLOTS = tuple(
+"""The setters of a `Pick`'s slots, in field order (the index's hot loop inlines them)."""
+PLAN_SETTERS = tuple(
     Plan.__dict__[name].__set__
     for name in ("request", "picks", "shortfall", "skipped", "explained", "position")
 )
+"""The setters of a `Plan`'s slots, in field order (the index's hot loop inlines them)."""
 
 
 def make_pick(
@@ -139,7 +141,7 @@ def make_pick(
     quantity: int,
     expiry: pendulum.Date | None,
     _new: object = _new,
-    _slots: tuple[object, ...] = _PICK_SLOTS,
+    _slots: tuple[object, ...] = PICK_SETTERS,
 ) -> Pick:
     """A [`Pick`][medinv.allocation.Pick] from parts the index has validated (hot path)."""
     pick: Pick = _new(Pick)  # type: ignore[operator]
@@ -149,23 +151,3 @@ def make_pick(
     set_quantity(pick, quantity)  # type: ignore[operator]
     set_expiry(pick, expiry)  # type: ignore[operator]
     return pick
-
-
-def make_plan(
-    request: AllocationRequest,
-    picks: tuple[Pick, ...],
-    shortfall: int,
-    position: int,
-    _new: object = _new,
-    _slots: tuple[object, ...] = _PLAN_SLOTS,
-) -> Plan:
-    """A [`Plan`][medinv.allocation.Plan] with nothing skipped and no explanation (hot path)."""
-    plan: Plan = _new(Plan)  # type: ignore[operator]
-    set_request, set_picks, set_shortfall, set_skipped, set_explained, set_position = _slots
-    set_request(plan, request)  # type: ignore[operator]
-    set_picks(plan, picks)  # type: ignore[operator]
-    set_shortfall(plan, shortfall)  # type: ignore[operator]
-    set_skipped(plan, ())  # type: ignore[operator]
-    set_explained(plan, False)  # type: ignore[operator]  # noqa: FBT003  (a field value)
-    set_position(plan, position)  # type: ignore[operator]
-    return plan

@@ -205,17 +205,34 @@ class AllocationRequest:
         """
         product = gtin if type(gtin) is Gtin else Gtin(gtin)
         if (
-            packaging is None
-            and type(quantity) is int
-            and policy is Policy.FEFO
+            type(quantity) is int
+            and quantity > 0
+            and type(min_shelf_life_days) is int
+            and min_shelf_life_days >= 0
+            and policy is _FEFO
+            and packaging is None
+            and location is None
             and not lots
             and not opened_first
         ):
-            # The common case (a plain FEFO request for a whole number of units): the
-            # same checks as the attrs constructor, without its keyword plumbing.
-            use = use_date if type(use_date) is pendulum.Date else to_date(use_date)
-            _check_basics(quantity, min_shelf_life_days, location)
-            return _plain(cls, product, quantity, use, min_shelf_life_days, location)
+            # The common case (a plain FEFO request for a whole number of units, valid
+            # as given): what the attrs constructor builds, without its keyword
+            # plumbing; anything else, invalid values included, takes the general path.
+            request: AllocationRequest = _new(cls)
+            _set_gtin(request, product)
+            _set_quantity(request, quantity)
+            _set_use_date(
+                request, use_date if type(use_date) is pendulum.Date else to_date(use_date)
+            )
+            _set_days(request, min_shelf_life_days)
+            _set_location(request, None)
+            _set_policy(request, _FEFO)
+            _set_lots(request, ())
+            _set_serials(request, None)
+            _set_box_size(request, None)
+            _set_opened_first(request, False)  # noqa: FBT003  (a field value)
+            _set_is_plain_fefo(request, True)  # noqa: FBT003  (a field value)
+            return request
         box_size: int | None = None
         if packaging is not None:
             unit = packaging.unit_of(product)
@@ -292,48 +309,23 @@ class AllocationRequest:
 
 
 _new = object.__new__
-_SLOTS = tuple(
-    AllocationRequest.__dict__[field.name].__set__ for field in attrs.fields(AllocationRequest)
-)
+_FEFO = Policy.FEFO
+(
+    _set_gtin,
+    _set_quantity,
+    _set_use_date,
+    _set_days,
+    _set_location,
+    _set_policy,
+    _set_lots,
+    _set_serials,
+    _set_box_size,
+    _set_opened_first,
+    _set_is_plain_fefo,
+) = (AllocationRequest.__dict__[field.name].__set__ for field in attrs.fields(AllocationRequest))
+"""Set an `AllocationRequest`'s slots directly, in field order (``of``'s common case).
 
-
-def _plain(  # noqa: PLR0917  (private, positional for speed)
-    cls: type[AllocationRequest],
-    gtin: Gtin,
-    quantity: int,
-    use_date: pendulum.Date,
-    min_shelf_life_days: int,
-    location: Location | None,
-    _slots: tuple[Any, ...] = _SLOTS,
-) -> AllocationRequest:
-    """A plain FEFO request from converted and checked parts (what the constructor builds).
-
-    Sets the slots directly: attrs' generated ``__init__`` goes through keyword
-    arguments, the converters and ``object.__setattr__`` once per field.
-    """
-    request: AllocationRequest = _new(cls)
-    (
-        set_gtin,
-        set_quantity,
-        set_use_date,
-        set_days,
-        set_location,
-        set_policy,
-        set_lots,
-        set_serials,
-        set_box_size,
-        set_opened_first,
-        set_is_plain_fefo,
-    ) = _slots
-    set_gtin(request, gtin)
-    set_quantity(request, quantity)
-    set_use_date(request, use_date)
-    set_days(request, min_shelf_life_days)
-    set_location(request, location)
-    set_policy(request, Policy.FEFO)
-    set_lots(request, ())
-    set_serials(request, None)
-    set_box_size(request, None)
-    set_opened_first(request, False)  # noqa: FBT003  (a field value)
-    set_is_plain_fefo(request, True)  # noqa: FBT003  (a field value)
-    return request
+attrs' generated ``__init__`` goes through keyword arguments, the converters and
+``object.__setattr__`` once per field; setting the slots is about twice as fast,
+and the request is indistinguishable from the constructor's (a test compares them).
+"""
