@@ -15,6 +15,8 @@ Two measurements, one row per backend, all in one run:
    settings). The two alternate batch by batch so that both see the same machine
    load; only the post and insert calls are timed, with the prepared input frozen
    out of the garbage collector's scans (``gc.freeze``). Target: medinv <= 3x raw.
+   The same batches are also posted through the ledger over ``MemoryStore``: the
+   cost of the service (rules, hash chain, records) with no database at all.
 2. **Lookup.** The same balance queries (one item at a location subtree, one
    GTIN everywhere, one lot's positions) on a ledger of 1,000 movements and on
    one of 1,000,000 (100,000 quick), over the same pool of items, so that the
@@ -43,6 +45,7 @@ from typing import Protocol, Self
 
 import pendulum
 
+from medinv.adapters.memory import MemoryStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -286,7 +289,7 @@ def bench_posting(backend: Backend, total: int, seed: int) -> list[object]:
     gc.collect()
     gc.freeze()
     raw_table = backend.open_raw("posting")
-    raw = medinv = Timing(0.0, 0.0)
+    raw = medinv = in_memory = Timing(0.0, 0.0)
     with backend.open_store("posting") as store:
         ledger = Ledger(store, clock=lambda: CLOCK)
         for batch, batch_rows in zip(batches, rows, strict=True):
@@ -299,6 +302,15 @@ def bench_posting(backend: Backend, total: int, seed: int) -> list[object]:
         if ledger.head().position != total:
             raise SystemExit(f"posted {ledger.head().position} movements, not {total}")
     raw_table.close()
+    # Then the same service over the in-memory store: what the rules, the hash chain
+    # and the records cost with no database at all (a floor for any store). Run
+    # after, not interleaved, so that its growing heap does not slow the runs above.
+    with MemoryStore() as memory:
+        service = Ledger(memory, clock=lambda: CLOCK)
+        for batch in batches:
+            with Timer() as timer:
+                service.post(batch)
+            in_memory += timer.timing
     gc.unfreeze()
     return [
         backend.name,
@@ -309,6 +321,7 @@ def bench_posting(backend: Backend, total: int, seed: int) -> list[object]:
         f"{medinv.wall / raw.wall:.1f}x",
         "yes" if medinv.wall / raw.wall <= 3 else "NO",
         f"{raw.cpu:.2f} s / {medinv.cpu:.2f} s = {medinv.cpu / max(raw.cpu, 1e-9):.1f}x",
+        f"{in_memory.cpu:.2f} s = {in_memory.cpu / max(raw.cpu, 1e-9):.1f}x raw",
     ]
 
 
@@ -390,6 +403,7 @@ def main() -> None:
                     "ratio",
                     "<= 3x",
                     "CPU of this process: raw / medinv",
+                    "CPU: the same posts on MemoryStore",
                 ],
                 [bench_posting(b, posting, args.seed) for b in backends],
             )
