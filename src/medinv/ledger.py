@@ -48,6 +48,7 @@ read-check-append again.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -117,6 +118,7 @@ _AVAILABLE: Final = StockStatus.AVAILABLE
 _REVERSAL: Final = MovementKind.REVERSAL
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 _MISSING: Final = object()
+_CACHE_LIMIT: Final = 200_000  # balances or items the ledger's cache holds before it starts again
 
 
 def _utc_now() -> pendulum.DateTime:
@@ -352,11 +354,72 @@ class VerifyReport:
 
 
 @attrs.define(eq=False)
+class _Known:
+    """What a ledger knows of its store as of one head: the cache of posting's reads.
+
+    Valid at ``head`` only: a post that finds the store at another head (another
+    writer committed) starts again from nothing. The ledger's own commits move it
+    along; a refused batch leaves it as it was (plus what was read for it, read at
+    the same head); any other failure empties it.
+    """
+
+    head: LedgerHead | None = None
+    """The head the cache describes, or ``None`` when empty."""
+    balances: dict[BalanceKey, int] = attrs.Factory(dict)
+    """Every non-zero balance of the items in ``complete``."""
+    complete: set[ItemKey] = attrs.Factory(set)
+    """Items whose balances (all of them, at every location and status) are known."""
+    serial_totals: dict[ItemKey, int] = attrs.Factory(dict)
+    """Quantity in stock of each serialised item in ``complete`` (absent: 0)."""
+    items: dict[ItemKey, ItemRecord] = attrs.Factory(dict)
+    """Item master data read or written."""
+    lots: dict[LotKey, pendulum.Date | None] = attrs.Factory(dict)
+    """Lot master data read or written."""
+
+    def at(self, head: LedgerHead) -> None:
+        """Keep the cache if it describes ``head`` (and is not too large); else empty it."""
+        if head != self.head or len(self.balances) > _CACHE_LIMIT or len(self.items) > _CACHE_LIMIT:
+            self.forget()
+            self.head = head
+
+    def forget(self) -> None:
+        """Empty the cache."""
+        self.head = None
+        self.balances = {}
+        self.complete = set()
+        self.serial_totals = {}
+        self.items = {}
+        self.lots = {}
+
+    def committed(self, state: _Batch, head: LedgerHead) -> None:
+        """Move the cache along the batch the ledger has just committed, to ``head``."""
+        balances, complete = self.balances, self.complete
+        for key, now in state.balances.items():
+            if key[0] in complete:  # otherwise the batch only knows a change, not a balance
+                if now:
+                    balances[key] = now
+                else:
+                    balances.pop(key, None)
+        totals = self.serial_totals
+        for item, total in state.serial_totals.items():
+            if total:
+                totals[item] = total
+            else:
+                totals.pop(item, None)
+        items = self.items
+        for record in state.new_items:
+            items[record.item] = record
+        self.lots.update(state.lots)
+        self.head = head
+
+
+@attrs.define(eq=False)
 class _Batch:
     """Working state of one post: the store's data for the batch, updated movement by movement."""
 
     before: Mapping[BalanceKey, int]
-    """The stored balances of the items the batch takes from (as the store returned them)."""
+    """The balances before the batch: all of them for the items it takes from and
+    for its serialised items (the ledger's cache), absent otherwise."""
     balances: dict[BalanceKey, int]
     """The balances the batch touched, as its movements so far leave them."""
     items: dict[ItemKey, ItemRecord]
@@ -414,6 +477,8 @@ class Ledger:
     ) -> None:
         self._store = store
         self._clock = clock or _utc_now
+        self._known = _Known()
+        self._posting = threading.Lock()
 
     @property
     def store(self) -> LedgerStore:
@@ -477,13 +542,30 @@ class Ledger:
                 raise InvalidMovementError(
                     None, f"expected a Movement, got {type(movement).__name__}"
                 )
-        return retry(
-            lambda: self._post_once(batch, expected_position), attempts=max(retries, 0) + 1
-        )
+        with self._posting:
+            return retry(
+                lambda: self._post_once(batch, expected_position), attempts=max(retries, 0) + 1
+            )
 
     def _post_once(self, batch: list[Movement], expected_position: int | None) -> PostResult:
         store = self._store
         head = store.head()
+        known = self._known
+        known.at(head)
+        try:
+            return self._post_at(head, batch, expected_position)
+        except StockError:
+            # Refused at ``head`` (a head that moved meanwhile is a ConcurrencyError):
+            # what was read for the batch was read at ``head`` and stays valid.
+            raise
+        except BaseException:
+            known.forget()
+            raise
+
+    def _post_at(
+        self, head: LedgerHead, batch: list[Movement], expected_position: int | None
+    ) -> PostResult:
+        store = self._store
         if expected_position is not None and head.position != expected_position:
             raise ConcurrencyError(
                 f"the ledger is at position {head.position}, not the expected {expected_position}",
@@ -505,7 +587,8 @@ class Ledger:
             )
 
         new_movements = [m for m, _ in new]
-        state = _read_state(store, new_movements, stored)
+        known = self._known
+        state = _read_state(store, new_movements, stored, known)
         try:
             for m in new_movements:
                 self._apply(m, state)
@@ -550,11 +633,16 @@ class Ledger:
             contents=tuple(content for _, content in new),
         )
         store.append(commit)
+        new_head = LedgerHead(position, prev)
+        known.committed(state, new_head)
+        new_records = commit.movements
         return PostResult(
-            movements=tuple(s if isinstance(s, RecordedMovement) else recorded[s] for s in slots),
-            new=tuple(recorded),
+            movements=new_records
+            if not replayed
+            else tuple(s if isinstance(s, RecordedMovement) else recorded[s] for s in slots),
+            new=new_records,
             replayed=tuple(replayed),
-            head=LedgerHead(position, prev),
+            head=new_head,
         )
 
     def _apply(self, m: Movement, state: _Batch) -> None:  # noqa: C901, PLR0912  (one pass, kept flat for speed)
@@ -961,44 +1049,90 @@ def _verify_projection(
     return len(keys)
 
 
-def _read_state(
-    store: LedgerStore, new_movements: list[Movement], stored: dict[str, RecordedMovement]
+def _read_state(  # noqa: C901, PLR0912  (one pass over the batch, kept flat for speed)
+    store: LedgerStore,
+    new_movements: list[Movement],
+    stored: dict[str, RecordedMovement],
+    known: _Known,
 ) -> _Batch:
-    """Read, in one call per kind, what the rules need for the batch's new movements."""
-    # Balances are read for the items the batch takes from, and for serialised items
-    # (at most one in stock): an item that is only put somewhere needs none. Master
-    # data is read for movements entering the ledger (first receipt?), issuing ones
-    # (expiry) and those stating an expiry (conflict?): a transfer needs none.
+    """What the rules need for the batch's new movements: from the cache, else from the store.
+
+    What the store is asked for (one call per kind) joins the cache.
+    """
+    # Balances are needed for the items the batch takes from, and for serialised
+    # items (at most one in stock): an item that is only put somewhere needs none.
+    # Master data is needed for movements entering the ledger (first receipt?),
+    # issuing ones (expiry) and those stating an expiry (conflict?): a transfer
+    # needs none.
+    complete, known_items, known_lots = known.complete, known.items, known.lots
     taken: set[ItemKey] = set()
+    serialised: set[ItemKey] = set()
+    items: dict[ItemKey, ItemRecord] = {}
+    lots: dict[LotKey, pendulum.Date | None] = {}
     need_items: set[ItemKey] = set()
-    lot_keys: set[LotKey] = set()
+    need_lots: set[LotKey] = set()
     for m in new_movements:
         item = m.item
         source = m.from_location
-        if source is not None or item.serial is not None:
+        if item.serial is not None:
+            serialised.add(item)
+            if item not in complete:
+                taken.add(item)
+        elif source is not None and item not in complete:
             taken.add(item)
         if source is None or m.expiry is not None or m.kind in _ISSUING:
-            if item.lot is None:
-                need_items.add(item)
-            else:
-                lot_keys.add((item.gtin.value, item.lot.value))
-                if source is None:
+            lot = item.lot
+            if lot is None or source is None:
+                record = known_items.get(item)
+                if record is None:
                     need_items.add(item)
-    new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
-    before = store.balances_of(taken) if taken else {}
+                else:
+                    items[item] = record
+            if lot is not None:
+                key = (item.gtin.value, lot.value)
+                expiry = known_lots.get(key, _MISSING)
+                if expiry is _MISSING:
+                    need_lots.add(key)
+                else:
+                    lots[key] = expiry  # type: ignore[assignment]
+    if taken:
+        _read_balances(store, taken, known)
+    if need_items:
+        read_items = store.item_records(need_items)
+        known_items.update(read_items)
+        items.update(read_items)
+    if need_lots:
+        read_lots = store.lot_expiries(need_lots)
+        known_lots.update(read_lots)
+        lots.update(read_lots)
     serial_totals: dict[ItemKey, int] = defaultdict(int)
-    for (held, _, _), quantity in before.items():
-        if held.serial is not None:
-            serial_totals[held] += quantity
+    if serialised:
+        totals = known.serial_totals
+        for item in serialised:
+            total = totals.get(item)
+            if total:
+                serial_totals[item] = total
+    new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
     return _Batch(
-        before=before,
+        before=known.balances,
         balances={},
         serial_totals=serial_totals,
-        items=dict(store.item_records(need_items)) if need_items else {},
-        lots=dict(store.lot_expiries(lot_keys)) if lot_keys else {},
+        items=items,
+        lots=lots,
         stored=stored,
         reversed_by=dict(store.reversals_of(new_reversed)) if new_reversed else {},
     )
+
+
+def _read_balances(store: LedgerStore, items: set[ItemKey], known: _Known) -> None:
+    """Read every balance of ``items`` into the cache, which then knows them completely."""
+    read = store.balances_of(items)
+    known.balances.update(read)
+    known.complete.update(items)
+    totals = known.serial_totals
+    for (item, _, _), quantity in read.items():
+        if item.serial is not None:
+            totals[item] = totals.get(item, 0) + quantity
 
 
 def _classify(

@@ -66,6 +66,7 @@ from medinv.identifiers import Gtin, ItemKey
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind, StockPosition
 from medinv.ports import (
+    BalanceChange,
     BalanceKey,
     Commit,
     ItemRecord,
@@ -316,7 +317,7 @@ SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 _APPLICATION_ID: Final = 0x4D444E56  # "MDNV": marks the file as a medinv ledger
 _CHUNK: Final = 500  # keys per IN (...) / VALUES list (3 variables each: well under the limit)
 _PAGE: Final = 2000  # rows per page when streaming the whole ledger
-_CACHE_LIMIT: Final = 100_000  # entries per read cache; a full cache starts again empty
+_CACHE_LIMIT: Final = 100_000  # item or location numbers remembered; a full map starts again
 
 _MOVEMENT_COLUMNS: Final = "position, content, recorded_at, prev_hash, hash"
 _INSERT_MOVEMENT: Final = (
@@ -615,17 +616,14 @@ class _Encoder:
 
 
 def _movement_rows(
-    movements: Sequence[RecordedMovement],
-    contents: Sequence[str],
-    keys: list[tuple[str, str, str]],
-    numbers: Mapping[tuple[str, str, str], int],
+    movements: Sequence[RecordedMovement], contents: Sequence[str], item_nos: Mapping[ItemKey, int]
 ) -> list[_Row]:
     """The rows of ``movements``: position, id, item number, reversed id, content, chain."""
     rows: list[_Row] = []
     append = rows.append
     last_instant: dt.datetime | None = None
     recorded_at = ""
-    for recorded, content, key in zip(movements, contents, keys, strict=True):
+    for recorded, content in zip(movements, contents, strict=True):
         m = recorded.movement
         if recorded.recorded_at is not last_instant:  # one per batch, in practice
             last_instant = recorded.recorded_at
@@ -634,7 +632,7 @@ def _movement_rows(
             (
                 recorded.position,
                 m.id,
-                numbers[key],
+                item_nos[m.item],
                 m.reverses,
                 content,
                 recorded_at,
@@ -643,6 +641,17 @@ def _movement_rows(
             )
         )
     return rows
+
+
+def _balance_rows(
+    changes: Sequence[BalanceChange],
+    item_nos: Mapping[ItemKey, int],
+    location_nos: Mapping[Location, int],
+) -> list[_Row]:
+    """``(item_no, location_no, status, delta)`` of each change."""
+    return [
+        (item_nos[c.item], location_nos[c.location], c.status._value_, c.delta) for c in changes
+    ]
 
 
 def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
@@ -671,19 +680,10 @@ class SqliteStore:
     processes) may open the same file; their appends are serialised by SQLite's
     write lock and checked against the ledger head inside the transaction.
 
-    Caches: the store remembers what posting reads again and again, so that a
-    busy ledger does not ask the file each time:
-
-    - lot and item master data it has read or written (never changed once
-      stored, so always valid);
-    - the balances of the items it has read, tagged with the ledger head they
-      were read at. Its own commits move them along; any other head (another
-      writer committed) empties them before they are used, and the head and the
-      balances are read in one snapshot. A refused or failed append leaves them
-      untouched.
-
-    Each cache holds at most 100,000 entries and starts again empty when full.
-    Queries for positions and history always read the file.
+    Every read asks the file: the ledger caches what posting reads (see
+    [`Ledger`][medinv.ledger.Ledger]). The store only remembers the item and
+    location numbers it has written or read inside its write transactions
+    (permanent once committed; at most 100,000 of each, then it starts again).
     """
 
     def __init__(
@@ -697,14 +697,10 @@ class SqliteStore:
         self._timeout = timeout
         self._decoder = _Decoder()
         self._encoder = _Encoder()
-        self._item_nos: dict[tuple[str, str, str], int] = {}
-        self._location_nos: dict[str, int] = {}
-        # Read caches (see "Caches" in the class docstring). Master data never changes
-        # once stored; cached balances are those of the head position `_balances_at`.
-        self._lots: dict[LotKey, pendulum.Date | None] = {}
-        self._items: dict[tuple[str, str, str], ItemRecord] = {}
-        self._balances: dict[tuple[str, str, str], dict[tuple[Location, StockStatus], int]] = {}
-        self._balances_at = -1
+        # Item and location numbers of this file, by value: permanent once committed
+        # (never reused, never deleted), so they stay valid whatever other writers do.
+        self._item_nos: dict[ItemKey, int] = {}
+        self._location_nos: dict[Location, int] = {}
         self._closed = False
         try:
             self._db = sqlite3.connect(
@@ -888,21 +884,15 @@ class SqliteStore:
         contents = commit.contents
         if len(contents) != len(movements):
             contents = tuple(movement_content(recorded.movement) for recorded in movements)
-        encode = self._encoder
-        key = encode.key
-        keys = [key(recorded.movement.item) for recorded in movements]
-        path = encode.path
-        changes = [
-            (key(change.item), path(change.location), change.status._value_, change.delta)
-            for change in commit.balance_changes
-        ]
+        changes = commit.balance_changes
         lot_rows = [
             (lot.gtin, lot.lot, None if lot.expiry is None else lot.expiry.isoformat())
             for lot in commit.lots
         ]
+        key = self._encoder.key
         item_rows = [
             (
-                *encode.key(record.item),
+                *key(record.item),
                 _isoformat(record.first_received_at),
                 None if record.expiry is None else record.expiry.isoformat(),
             )
@@ -912,13 +902,10 @@ class SqliteStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._check_head(commit.expected_position)
-                numbers = self._item_numbers([*keys, *(change[0] for change in changes)])
-                places = self._location_numbers([change[1] for change in changes])
-                movement_rows = _movement_rows(movements, contents, keys, numbers)
-                balance_rows = [
-                    (numbers[item], places[where], status, delta)
-                    for item, where, status, delta in changes
-                ]
+                item_nos = self._item_numbers(movements, changes)
+                location_nos = self._location_numbers(changes)
+                movement_rows = _movement_rows(movements, contents, item_nos)
+                balance_rows = _balance_rows(changes, item_nos, location_nos)
                 emptied = [row[:3] for row in balance_rows if row[3] < 0]
                 self._write(movement_rows, balance_rows, emptied, lot_rows, item_rows)
                 last = movements[-1]
@@ -929,82 +916,67 @@ class SqliteStore:
                 self._db.execute("COMMIT")
             except BaseException:
                 self._rollback()
+                self._item_nos.clear()  # numbers created in the rolled back transaction
+                self._location_nos.clear()
                 raise
-        # Numbers are permanent once committed (never reused, never deleted).
-        if len(self._item_nos) > _CACHE_LIMIT:
-            self._item_nos.clear()
-        self._item_nos.update(numbers)
-        if len(self._location_nos) > _CACHE_LIMIT:
-            self._location_nos.clear()
-        self._location_nos.update(places)
-        self._remember(commit)
 
-    def _remember(self, commit: Commit) -> None:
-        """After a commit: cache its master data, and move the cached balances to its head."""
-        lots, items = self._lots, self._items
-        if len(lots) > _CACHE_LIMIT:
-            lots.clear()
-        if len(items) > _CACHE_LIMIT:
-            items.clear()
-        for lot in commit.lots:
-            lots[lot.gtin, lot.lot] = lot.expiry
-        key = self._encoder.key
-        for record in commit.items:
-            items[key(record.item)] = record
-        balances = self._balances
-        if self._balances_at != commit.expected_position:
-            balances.clear()  # cached at another head: stale
-        elif balances:
-            for change in commit.balance_changes:
-                held = balances.get(key(change.item))
-                if held is not None:
-                    where = (change.location, change.status)
-                    quantity = held.get(where, 0) + change.delta
-                    if quantity:
-                        held[where] = quantity
-                    else:
-                        del held[where]
-        self._balances_at = commit.movements[-1].position
-
-    def _item_numbers(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
-        """Inside the write transaction: the item number of every key, new ones created."""
+    def _item_numbers(
+        self, movements: Sequence[RecordedMovement], changes: Sequence[BalanceChange]
+    ) -> dict[ItemKey, int]:
+        """Inside the write transaction: the number of every item written, new ones created."""
         known = self._item_nos
-        numbers = {key: known[key] for key in keys if key in known}
-        missing = [key for key in dict.fromkeys(keys) if key not in numbers]
+        missing: dict[tuple[str, str, str], ItemKey] = {}
+        key = self._encoder.key
+        for recorded in movements:
+            item = recorded.movement.item
+            if item not in known:
+                missing[key(item)] = item
+        for change in changes:
+            item = change.item
+            if item not in known:
+                missing[key(item)] = item
         if missing:
+            if len(known) > _CACHE_LIMIT:
+                known.clear()
+                return self._item_numbers(movements, changes)
             db = self._db
-            db.executemany(_INSERT_ITEM_KEY, missing)
-            for chunk in _chunks(missing):
+            keys = list(missing)
+            db.executemany(_INSERT_ITEM_KEY, keys)
+            for chunk in _chunks(keys):
                 values = ", ".join(["(?, ?, ?)"] * len(chunk))
-                numbers.update(
-                    ((gtin, lot, serial), item_no)
-                    for item_no, gtin, lot, serial in db.execute(
-                        f"WITH v (gtin, lot, serial) AS (VALUES {values}) "  # noqa: S608  (placeholders only)
-                        "SELECT i.item_no, i.gtin, i.lot, i.serial FROM item_keys AS i "
-                        "JOIN v ON i.gtin = v.gtin AND i.lot = v.lot AND i.serial = v.serial",
-                        [part for key in chunk for part in key],
-                    )
-                )
-        return numbers
+                for item_no, gtin, lot, serial in db.execute(
+                    f"WITH v (gtin, lot, serial) AS (VALUES {values}) "  # noqa: S608  (placeholders only)
+                    "SELECT i.item_no, i.gtin, i.lot, i.serial FROM item_keys AS i "
+                    "JOIN v ON i.gtin = v.gtin AND i.lot = v.lot AND i.serial = v.serial",
+                    [part for key in chunk for part in key],
+                ):
+                    known[missing[gtin, lot, serial]] = item_no
+        return known
 
-    def _location_numbers(self, paths: list[str]) -> dict[str, int]:
-        """Inside the write transaction: the number of every location path, new ones created."""
+    def _location_numbers(self, changes: Sequence[BalanceChange]) -> dict[Location, int]:
+        """Inside the write transaction: the number of every location written, new ones created."""
         known = self._location_nos
-        numbers = {path: known[path] for path in paths if path in known}
-        missing = [path for path in dict.fromkeys(paths) if path not in numbers]
+        missing: dict[str, Location] = {}
+        path = self._encoder.path
+        for change in changes:
+            location = change.location
+            if location not in known:
+                missing[path(location)] = location
         if missing:
+            if len(known) > _CACHE_LIMIT:
+                known.clear()
+                return self._location_numbers(changes)
             db = self._db
-            db.executemany(_INSERT_LOCATION, [(path,) for path in missing])
-            for chunk in _chunks(missing):
+            paths = list(missing)
+            db.executemany(_INSERT_LOCATION, [(path,) for path in paths])
+            for chunk in _chunks(paths):
                 marks = ", ".join("?" * len(chunk))
-                numbers.update(
-                    (path, number)
-                    for number, path in db.execute(
-                        f"SELECT location_no, path FROM locations WHERE path IN ({marks})",  # noqa: S608  (placeholders only)
-                        chunk,
-                    )
-                )
-        return numbers
+                for number, found in db.execute(
+                    f"SELECT location_no, path FROM locations WHERE path IN ({marks})",  # noqa: S608  (placeholders only)
+                    chunk,
+                ):
+                    known[missing[found]] = number
+        return known
 
     def _check_head(self, expected: int) -> None:
         """Inside the write transaction: refuse a batch checked against another head."""
@@ -1068,102 +1040,53 @@ class SqliteStore:
 
     def lot_expiries(self, keys: Collection[LotKey]) -> Mapping[LotKey, pendulum.Date | None]:
         """Expiry master data of the given lots; unknown lots are absent."""
-        cached = self._lots
-        found = {key: cached[key] for key in keys if key in cached}
-        missing = [key for key in dict.fromkeys(keys) if key not in found]
-        if missing:
-            rows = self._keyed(
-                "lot master data",
-                "SELECT l.gtin, l.lot, l.expiry FROM lots AS l JOIN v "
-                "ON l.gtin = v.gtin AND l.lot = v.lot",
-                ("gtin", "lot"),
-                missing,
-            )
-            read = {(gtin, lot): _date(expiry) for gtin, lot, expiry in rows}
-            if len(cached) > _CACHE_LIMIT:
-                cached.clear()
-            cached.update(read)
-            found.update(read)
-        return found
+        rows = self._keyed(
+            "lot master data",
+            "SELECT l.gtin, l.lot, l.expiry FROM lots AS l JOIN v "
+            "ON l.gtin = v.gtin AND l.lot = v.lot",
+            ("gtin", "lot"),
+            list(dict.fromkeys(keys)),
+        )
+        return {(gtin, lot): _date(expiry) for gtin, lot, expiry in rows}
 
     def item_records(self, items: Collection[ItemKey]) -> Mapping[ItemKey, ItemRecord]:
         """Master data of the given items; items never received are absent."""
-        cached, key = self._items, self._encoder.key
+        key = self._encoder.key
+        wanted = {key(item): item for item in items}
+        rows = self._keyed(
+            "item master data",
+            "SELECT i.gtin, i.lot, i.serial, i.first_received_at, i.expiry FROM items AS i "
+            "JOIN v ON i.gtin = v.gtin AND i.lot = v.lot AND i.serial = v.serial",
+            ("gtin", "lot", "serial"),
+            list(wanted),
+        )
         found: dict[ItemKey, ItemRecord] = {}
-        missing: dict[tuple[str, str, str], ItemKey] = {}
-        for item in items:
-            encoded = key(item)
-            record = cached.get(encoded)
-            if record is None:
-                missing[encoded] = item
-            else:
-                found[item] = record
-        if missing:
-            rows = self._keyed(
-                "item master data",
-                "SELECT i.gtin, i.lot, i.serial, i.first_received_at, i.expiry FROM items AS i "
-                "JOIN v ON i.gtin = v.gtin AND i.lot = v.lot AND i.serial = v.serial",
-                ("gtin", "lot", "serial"),
-                list(missing),
+        for gtin, lot, serial, first, expiry in rows:
+            item = wanted[gtin, lot, serial]
+            found[item] = ItemRecord(
+                item=item, first_received_at=_instant(first), expiry=_date(expiry)
             )
-            if len(cached) > _CACHE_LIMIT:
-                cached.clear()
-            for gtin, lot, serial, first, expiry in rows:
-                item = missing[gtin, lot, serial]
-                record = ItemRecord(
-                    item=item, first_received_at=_instant(first), expiry=_date(expiry)
-                )
-                cached[gtin, lot, serial] = found[item] = record
         return found
 
     def balances_of(self, items: Collection[ItemKey]) -> Mapping[BalanceKey, int]:
         """Every non-zero balance of the given items, at every location and in every status."""
-        cached, key = self._balances, self._encoder.key
-        found: dict[BalanceKey, int] = {}
-        missing: dict[tuple[str, str, str], ItemKey] = {}
-        with self._translate("read balances from"):
-            # The head and the balances in one snapshot, so that cached and read
-            # balances are of the same head.
-            self._db.execute("BEGIN")
-            try:
-                (position,) = self._db.execute(
-                    "SELECT position FROM head WHERE singleton = 1"
-                ).fetchone()
-                if position != self._balances_at:
-                    cached.clear()
-                    self._balances_at = position
-                for item in items:
-                    encoded = key(item)
-                    held = cached.get(encoded)
-                    if held is None:
-                        missing[encoded] = item
-                    else:
-                        for (location, status), quantity in held.items():
-                            found[item, location, status] = quantity
-                if missing:
-                    rows = self._keyed(
-                        "balances",
-                        "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity "
-                        "FROM v CROSS JOIN item_keys AS k CROSS JOIN balances AS b "
-                        "JOIN locations AS loc ON loc.location_no = b.location_no "
-                        "WHERE k.gtin = v.gtin AND k.lot = v.lot AND k.serial = v.serial "
-                        "AND b.item_no = k.item_no AND b.quantity <> 0",
-                        ("gtin", "lot", "serial"),
-                        list(missing),
-                    )
-            finally:
-                self._rollback()
-        if missing:
-            if len(cached) > _CACHE_LIMIT:
-                cached.clear()
-            for encoded in missing:
-                cached[encoded] = {}
-            location_of, statuses = self._decoder.location, _STATUSES
-            for gtin, lot, serial, path, status_text, quantity in rows:
-                encoded = (gtin, lot, serial)
-                item, location, status = missing[encoded], location_of(path), statuses[status_text]
-                cached[encoded][location, status] = found[item, location, status] = quantity
-        return found
+        key = self._encoder.key
+        wanted = {key(item): item for item in items}
+        rows = self._keyed(
+            "balances",
+            "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity "
+            "FROM v CROSS JOIN item_keys AS k CROSS JOIN balances AS b "
+            "JOIN locations AS loc ON loc.location_no = b.location_no "
+            "WHERE k.gtin = v.gtin AND k.lot = v.lot AND k.serial = v.serial "
+            "AND b.item_no = k.item_no AND b.quantity <> 0",
+            ("gtin", "lot", "serial"),
+            list(wanted),
+        )
+        location_of, statuses = self._decoder.location, _STATUSES
+        return {
+            (wanted[gtin, lot, serial], location_of(path), statuses[status]): quantity
+            for gtin, lot, serial, path, status, quantity in rows
+        }
 
     def _keyed(
         self, what: str, select: str, columns: tuple[str, ...], keys: Sequence[tuple[str, ...]]
