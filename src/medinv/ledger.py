@@ -51,7 +51,7 @@ import hashlib
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Final, NoReturn, TypeVar
 
 import attrs
@@ -358,9 +358,10 @@ class _Known:
     """What a ledger knows of its store as of one head: the cache of posting's reads.
 
     Valid at ``head`` only: a post that finds the store at another head (another
-    writer committed) starts again from nothing. The ledger's own commits move it
-    along; a refused batch leaves it as it was (plus what was read for it, read at
-    the same head); any other failure empties it.
+    writer committed) starts again from nothing. A batch works on the cache
+    directly and keeps the values it overwrites (`_Batch`): a refused batch puts
+    them back, a committed one moves the cache to the new head, and any other
+    failure empties it.
     """
 
     head: LedgerHead | None = None
@@ -391,54 +392,72 @@ class _Known:
         self.items = {}
         self.lots = {}
 
-    def committed(self, state: _Batch, head: LedgerHead) -> None:
-        """Move the cache along the batch the ledger has just committed, to ``head``."""
-        balances, complete = self.balances, self.complete
-        for key, now in state.balances.items():
-            if key[0] in complete:  # otherwise the batch only knows a change, not a balance
-                if now:
-                    balances[key] = now
-                else:
-                    balances.pop(key, None)
+    def read_balances(self, store: LedgerStore, items: set[ItemKey]) -> None:
+        """Read every balance of ``items`` (none of them complete yet) into the cache."""
+        read = store.balances_of(items)
+        self.balances.update(read)
+        self.complete.update(items)
         totals = self.serial_totals
-        for item, total in state.serial_totals.items():
-            if total:
-                totals[item] = total
+        for (item, _, _), quantity in read.items():
+            if item.serial is not None:
+                totals[item] = totals.get(item, 0) + quantity
+
+    def undo(self, state: _Batch) -> None:
+        """Put back what a refused batch changed."""
+        balances = self.balances
+        for key, old in state.undo.items():
+            if old:
+                balances[key] = old
+            else:
+                balances.pop(key, None)
+        totals = self.serial_totals
+        for item, old in state.serial_undo.items():
+            if old:
+                totals[item] = old
             else:
                 totals.pop(item, None)
-        items = self.items
         for record in state.new_items:
-            items[record.item] = record
-        self.lots.update(state.lots)
-        self.head = head
+            self.items.pop(record.item, None)
+        for lot in state.new_lots:
+            self.lots.pop((lot.gtin, lot.lot), None)
 
 
 @attrs.define(eq=False)
 class _Batch:
-    """Working state of one post: the store's data for the batch, updated movement by movement."""
+    """One post's view of the ledger's cache, which its movements update in place.
 
-    before: Mapping[BalanceKey, int]
-    """The balances before the batch: all of them for the items it takes from and
-    for its serialised items (the ledger's cache), absent otherwise."""
+    Every item of the batch is complete in the cache (its balances all known).
+    The first change to a balance or serial total records the value before the
+    batch, so that a refusal can undo the batch and a commit can tell its net
+    changes.
+    """
+
     balances: dict[BalanceKey, int]
-    """The balances the batch touched, as its movements so far leave them."""
+    """The cache's balances, as the batch's movements so far leave them."""
     items: dict[ItemKey, ItemRecord]
     lots: dict[LotKey, pendulum.Date | None]
     stored: dict[str, RecordedMovement]
     reversed_by: dict[str, str]
     serial_totals: dict[ItemKey, int]
+    undo: dict[BalanceKey, int] = attrs.Factory(dict)
+    """The balances the batch touched, as they were before it."""
+    serial_undo: dict[ItemKey, int] = attrs.Factory(dict)
+    """The serial totals the batch touched, as they were before it."""
     new_by_id: dict[str, Movement] = attrs.Factory(dict)
     new_items: list[ItemRecord] = attrs.Factory(list)
     new_lots: list[LotRecord] = attrs.Factory(list)
 
     def changes(self) -> tuple[BalanceChange, ...]:
-        """The net balance changes of the batch (none that are zero)."""
-        before = self.before
+        """The net balance changes of the batch (none that are zero); drops zero balances."""
+        balances = self.balances
         out: list[BalanceChange] = []
         append = out.append
         new, set_item, set_location, set_status, set_delta = _new, *_CHANGE_SLOTS
-        for key, now in self.balances.items():
-            delta = now - before.get(key, 0)
+        for key, old in self.undo.items():
+            now = balances[key]
+            if not now:
+                del balances[key]
+            delta = now - old
             if delta:
                 change = new(BalanceChange)
                 set_item(change, key[0])
@@ -594,6 +613,7 @@ class Ledger:
                 self._apply(m, state)
                 state.new_by_id[m.id] = m
         except StockError as refusal:
+            known.undo(state)
             _refuse_only_if_unchanged(store, head, refusal)
             raise
 
@@ -633,8 +653,7 @@ class Ledger:
             contents=tuple(content for _, content in new),
         )
         store.append(commit)
-        new_head = LedgerHead(position, prev)
-        known.committed(state, new_head)
+        new_head = known.head = LedgerHead(position, prev)
         new_records = commit.movements
         return PostResult(
             movements=new_records
@@ -645,7 +664,7 @@ class Ledger:
             head=new_head,
         )
 
-    def _apply(self, m: Movement, state: _Batch) -> None:  # noqa: C901, PLR0912  (one pass, kept flat for speed)
+    def _apply(self, m: Movement, state: _Batch) -> None:  # noqa: C901  (one pass, kept flat for speed)
         """Check one new movement against the batch state and apply it to that state."""
         item = m.item
         if m.kind is _REVERSAL:
@@ -675,9 +694,7 @@ class Ledger:
         quantity = m.quantity
         if m.from_location is not None and m.from_status is not None:
             key = (item, m.from_location, m.from_status)
-            have = balances.get(key)
-            if have is None:
-                have = state.before.get(key, 0)
+            have = balances.get(key, 0)
             if have < quantity:
                 raise InsufficientStockError(
                     item=item,
@@ -687,19 +704,26 @@ class Ledger:
                     available=have,
                     movement_id=m.id,
                 )
+            state.undo.setdefault(key, have)
             balances[key] = have - quantity
             if item.serial is not None and m.to_location is None:
-                state.serial_totals[item] -= quantity
+                self._count_serial(item, -quantity, state)
         if m.to_location is not None and m.to_status is not None:
             if item.serial is not None and m.from_location is None:
-                if state.serial_totals[item] > 0:
+                if state.serial_totals.get(item, 0) > 0:
                     self._serial_conflict(m, state)
-                state.serial_totals[item] += quantity
+                self._count_serial(item, quantity, state)
             key = (item, m.to_location, m.to_status)
-            have = balances.get(key)
-            if have is None:
-                have = state.before.get(key, 0)
+            have = balances.get(key, 0)
+            state.undo.setdefault(key, have)
             balances[key] = have + quantity
+
+    @staticmethod
+    def _count_serial(item: ItemKey, delta: int, state: _Batch) -> None:
+        totals = state.serial_totals
+        total = totals.get(item, 0)
+        state.serial_undo.setdefault(item, total)
+        totals[item] = total + delta
 
     @staticmethod
     def _master_data(m: Movement, state: _Batch) -> pendulum.Date | None:
@@ -750,7 +774,7 @@ class Ledger:
         item = m.item
         where = [
             f"{location} [{status.value}]"
-            for (other, location, status), qty in {**state.before, **state.balances}.items()
+            for (other, location, status), qty in state.balances.items()
             if qty > 0 and other == item
         ]
         raise SerialConflictError(
@@ -1049,90 +1073,51 @@ def _verify_projection(
     return len(keys)
 
 
-def _read_state(  # noqa: C901, PLR0912  (one pass over the batch, kept flat for speed)
+def _read_state(
     store: LedgerStore,
     new_movements: list[Movement],
     stored: dict[str, RecordedMovement],
     known: _Known,
 ) -> _Batch:
-    """What the rules need for the batch's new movements: from the cache, else from the store.
+    """Make the cache hold what the rules need for the batch, asking the store for the rest.
 
-    What the store is asked for (one call per kind) joins the cache.
+    That is every balance of every item of the batch, and master data for the
+    movements entering the ledger (first receipt?), issuing ones (expiry) and
+    those stating an expiry (conflict?); a transfer needs none. The store is
+    asked once per kind, for what the cache lacks.
     """
-    # Balances are needed for the items the batch takes from, and for serialised
-    # items (at most one in stock): an item that is only put somewhere needs none.
-    # Master data is needed for movements entering the ledger (first receipt?),
-    # issuing ones (expiry) and those stating an expiry (conflict?): a transfer
-    # needs none.
     complete, known_items, known_lots = known.complete, known.items, known.lots
-    taken: set[ItemKey] = set()
-    serialised: set[ItemKey] = set()
-    items: dict[ItemKey, ItemRecord] = {}
-    lots: dict[LotKey, pendulum.Date | None] = {}
+    unread: set[ItemKey] = set()
     need_items: set[ItemKey] = set()
     need_lots: set[LotKey] = set()
     for m in new_movements:
         item = m.item
+        if item not in complete:
+            unread.add(item)
         source = m.from_location
-        if item.serial is not None:
-            serialised.add(item)
-            if item not in complete:
-                taken.add(item)
-        elif source is not None and item not in complete:
-            taken.add(item)
         if source is None or m.expiry is not None or m.kind in _ISSUING:
             lot = item.lot
-            if lot is None or source is None:
-                record = known_items.get(item)
-                if record is None:
-                    need_items.add(item)
-                else:
-                    items[item] = record
+            if (lot is None or source is None) and item not in known_items:
+                need_items.add(item)
             if lot is not None:
                 key = (item.gtin.value, lot.value)
-                expiry = known_lots.get(key, _MISSING)
-                if expiry is _MISSING:
+                if key not in known_lots:
                     need_lots.add(key)
-                else:
-                    lots[key] = expiry  # type: ignore[assignment]
-    if taken:
-        _read_balances(store, taken, known)
+    if unread:
+        known.read_balances(store, unread)
     if need_items:
-        read_items = store.item_records(need_items)
-        known_items.update(read_items)
-        items.update(read_items)
+        known_items.update(store.item_records(need_items))
     if need_lots:
-        read_lots = store.lot_expiries(need_lots)
-        known_lots.update(read_lots)
-        lots.update(read_lots)
-    serial_totals: dict[ItemKey, int] = defaultdict(int)
-    if serialised:
-        totals = known.serial_totals
-        for item in serialised:
-            total = totals.get(item)
-            if total:
-                serial_totals[item] = total
+        known_lots.update(store.lot_expiries(need_lots))
     new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
     return _Batch(
-        before=known.balances,
-        balances={},
-        serial_totals=serial_totals,
-        items=items,
-        lots=lots,
+        balances=known.balances,
+        serial_totals=known.serial_totals,
+        items=known_items,
+        lots=known_lots,
         stored=stored,
         reversed_by=dict(store.reversals_of(new_reversed)) if new_reversed else {},
     )
-
-
-def _read_balances(store: LedgerStore, items: set[ItemKey], known: _Known) -> None:
-    """Read every balance of ``items`` into the cache, which then knows them completely."""
-    read = store.balances_of(items)
-    known.balances.update(read)
-    known.complete.update(items)
-    totals = known.serial_totals
-    for (item, _, _), quantity in read.items():
-        if item.serial is not None:
-            totals[item] = totals.get(item, 0) + quantity
 
 
 def _classify(

@@ -535,6 +535,7 @@ def test_a_refusal_from_torn_reads_is_retried_not_reported():
     # Another writer posts the very same issue between our reads: our id read says
     # "new", our balance read says "gone". That mix is no state the ledger was ever in.
     store.intruder = iss("I1", qty=4)
+    ledger = Ledger(store, clock=lambda: NOW)  # a cold cache: the post reads the balances
     with pytest.raises(ConcurrencyError, match="while the batch was checked") as err:
         ledger.post([iss("I1", qty=4)])
     assert isinstance(err.value.__cause__, InsufficientStockError)
