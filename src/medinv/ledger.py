@@ -47,6 +47,7 @@ read-check-append again.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import threading
 import time
@@ -118,6 +119,7 @@ _AVAILABLE: Final = StockStatus.AVAILABLE
 _REVERSAL: Final = MovementKind.REVERSAL
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 _MISSING: Final = object()
+_date_of = dt.datetime.date  # the C method: pendulum's date() costs three times as much
 _CACHE_LIMIT: Final = 200_000  # balances or items the ledger's cache holds before it starts again
 
 
@@ -596,127 +598,93 @@ class Ledger:
         ids = {m.id for m in batch}
         reversed_ids = {m.reverses for m in batch if m.reverses is not None}
         stored = dict(store.movements_by_id(ids | reversed_ids))
-        slots, replayed, new = _classify(batch, stored)
-        if not new:
+        recorded_at = to_datetime(self._clock())
+        chained = _Chained.of(batch, stored, head, recorded_at)
+        if not chained.fresh:
             return PostResult(
-                movements=tuple(s for s in slots if isinstance(s, RecordedMovement)),
+                movements=tuple(s for s in chained.slots if isinstance(s, RecordedMovement)),
                 new=(),
-                replayed=tuple(replayed),
+                replayed=tuple(chained.replayed),
                 head=head,
             )
 
-        new_movements = [m for m, _ in new]
         known = self._known
-        state = _read_state(store, new_movements, stored, known)
+        state = _read_state(store, chained.fresh, stored, known)
         try:
-            for m in new_movements:
-                self._apply(m, state)
-                state.new_by_id[m.id] = m
+            self._apply(chained.fresh, state)
         except StockError as refusal:
             known.undo(state)
             _refuse_only_if_unchanged(store, head, refusal)
             raise
-
-        recorded_at = to_datetime(self._clock())
-        recorded_text = format_instant(recorded_at)
-        prev = head.hash
-        position = head.position
-        recorded: list[RecordedMovement] = []
-        append = recorded.append
-        sha256 = hashlib.sha256
-        make, set_movement, set_position, set_recorded_at, set_prev, set_hash = (
-            _new,
-            *_RECORDED_SLOTS,
-        )
-        for m, content in new:
-            position += 1
-            # entry_hash() inlined (verify() recomputes every hash through it).
-            text = f"{prev}\x00{ENCODING_VERSION}\x00{position}\x00{recorded_text}\x00{content}"
-            try:
-                digest = sha256(text.encode()).hexdigest()
-            except UnicodeEncodeError:
-                digest = entry_hash(prev, position, recorded_text, content)  # raises, clearly
-            entry = make(RecordedMovement)
-            set_movement(entry, m)
-            set_position(entry, position)
-            set_recorded_at(entry, recorded_at)
-            set_prev(entry, prev)
-            set_hash(entry, digest)
-            append(entry)
-            prev = digest
+        recorded = chained.recorded
         commit = Commit(
             expected_position=head.position,
             movements=tuple(recorded),
             balance_changes=state.changes(),
             lots=tuple(state.new_lots),
             items=tuple(state.new_items),
-            contents=tuple(content for _, content in new),
+            contents=tuple(chained.contents),
         )
         store.append(commit)
-        new_head = known.head = LedgerHead(position, prev)
+        last = recorded[-1]
+        new_head = known.head = LedgerHead(last.position, last.hash)
         new_records = commit.movements
+        slots = chained.slots
         return PostResult(
             movements=new_records
-            if not replayed
+            if not chained.replayed
             else tuple(s if isinstance(s, RecordedMovement) else recorded[s] for s in slots),
             new=new_records,
-            replayed=tuple(replayed),
+            replayed=tuple(chained.replayed),
             head=new_head,
         )
 
-    def _apply(self, m: Movement, state: _Batch) -> None:  # noqa: C901  (one pass, kept flat for speed)
-        """Check one new movement against the batch state and apply it to that state."""
-        item = m.item
-        if m.kind is _REVERSAL:
-            self._check_reversal(m, state)
-
-        # Master data matters to movements entering the ledger (first receipt of a lot
-        # or item?), those stating an expiry (conflict?) and issuing ones (expired?):
-        # not to transfers and status changes, for which _read_state reads none.
-        issuing = m.kind in _ISSUING
-        if m.from_location is None or m.expiry is not None or issuing:
-            expiry = self._master_data(m, state)
-        if issuing:
-            if m.from_status is not _AVAILABLE:
-                status = m.from_status.value if m.from_status else None
-                raise StockNotIssuableError(
-                    item=item, movement_id=m.id, reason=f"stock in status {status} is not issuable"
-                )
-            if expiry is not None and is_expired(expiry, m.occurred_on):
-                raise StockNotIssuableError(
-                    item=item,
-                    movement_id=m.id,
-                    reason=f"expired on {expiry.isoformat()} (movement date "
-                    f"{m.occurred_on.isoformat()})",
-                )
-
-        balances = state.balances
-        quantity = m.quantity
-        if m.from_location is not None and m.from_status is not None:
-            key = (item, m.from_location, m.from_status)
-            have = balances.get(key, 0)
-            if have < quantity:
-                raise InsufficientStockError(
-                    item=item,
-                    location=m.from_location,
-                    status=m.from_status.value,
-                    requested=quantity,
-                    available=have,
-                    movement_id=m.id,
-                )
-            state.undo.setdefault(key, have)
-            balances[key] = have - quantity
-            if item.serial is not None and m.to_location is None:
-                self._count_serial(item, -quantity, state)
-        if m.to_location is not None and m.to_status is not None:
-            if item.serial is not None and m.from_location is None:
-                if state.serial_totals.get(item, 0) > 0:
-                    self._serial_conflict(m, state)
-                self._count_serial(item, quantity, state)
-            key = (item, m.to_location, m.to_status)
-            have = balances.get(key, 0)
-            state.undo.setdefault(key, have)
-            balances[key] = have + quantity
+    def _apply(self, movements: list[Movement], state: _Batch) -> None:  # noqa: C901  (one loop, kept flat for speed)
+        """Check the batch's new movements in order against the state, applying each to it."""
+        balances, new_by_id = state.balances, state.new_by_id
+        keep = state.undo.setdefault
+        master_data = self._master_data
+        for m in movements:
+            item = m.item
+            kind = m.kind
+            source, to = m.from_location, m.to_location
+            if kind is _REVERSAL:
+                self._check_reversal(m, state)
+            # Master data matters to movements entering the ledger (first receipt of
+            # a lot or item?), those stating an expiry (conflict?) and issuing ones
+            # (expired?): not to transfers and status changes.
+            issuing = kind in _ISSUING
+            if source is None or m.expiry is not None or issuing:
+                expiry = master_data(m, state)
+                if issuing:
+                    _check_issuable(m, expiry)
+            quantity = m.quantity
+            if source is not None and m.from_status is not None:
+                key = (item, source, m.from_status)
+                have = balances.get(key, 0)
+                if have < quantity:
+                    raise InsufficientStockError(
+                        item=item,
+                        location=source,
+                        status=m.from_status.value,
+                        requested=quantity,
+                        available=have,
+                        movement_id=m.id,
+                    )
+                keep(key, have)
+                balances[key] = have - quantity
+                if item.serial is not None and to is None:
+                    self._count_serial(item, -quantity, state)
+            if to is not None and m.to_status is not None:
+                if item.serial is not None and source is None:
+                    if state.serial_totals.get(item, 0) > 0:
+                        self._serial_conflict(m, state)
+                    self._count_serial(item, quantity, state)
+                key = (item, to, m.to_status)
+                have = balances.get(key, 0)
+                keep(key, have)
+                balances[key] = have + quantity
+            new_by_id[m.id] = m
 
     @staticmethod
     def _count_serial(item: ItemKey, delta: int, state: _Batch) -> None:
@@ -1073,6 +1041,105 @@ def _verify_projection(
     return len(keys)
 
 
+def _check_issuable(m: Movement, expiry: pendulum.Date | None) -> None:
+    """An issue or consumption takes AVAILABLE stock not expired on the movement's date."""
+    if m.from_status is not _AVAILABLE:
+        status = m.from_status.value if m.from_status else None
+        raise StockNotIssuableError(
+            item=m.item, movement_id=m.id, reason=f"stock in status {status} is not issuable"
+        )
+    if expiry is not None and is_expired(expiry, _date_of(m.occurred_at)):
+        raise StockNotIssuableError(
+            item=m.item,
+            movement_id=m.id,
+            reason=f"expired on {expiry.isoformat()} (movement date {m.occurred_on.isoformat()})",
+        )
+
+
+@attrs.define(eq=False)
+class _Chained:
+    """A batch split into replays and new movements, the new ones encoded and chained.
+
+    The chain is computed before the rules are checked: a refused batch wastes
+    it, an accepted one (the common case) is encoded in one pass.
+    """
+
+    slots: list[RecordedMovement | int]
+    """Per given movement: the stored original, or the index of the new movement it repeats."""
+    replayed: list[str]
+    """Ids of the given movements that replay a stored or earlier one."""
+    fresh: list[Movement]
+    """The new movements, in order."""
+    contents: list[str]
+    """Their canonical contents."""
+    recorded: list[RecordedMovement]
+    """Their records: positions after the head, chained from its hash."""
+
+    @classmethod
+    def of(
+        cls,
+        batch: list[Movement],
+        stored: dict[str, RecordedMovement],
+        head: LedgerHead,
+        recorded_at: pendulum.DateTime,
+    ) -> _Chained:
+        slots: list[RecordedMovement | int] = []
+        replayed: list[str] = []
+        fresh: list[Movement] = []
+        contents: list[str] = []
+        recorded: list[RecordedMovement] = []
+        seen: dict[str, int] = {}
+        recorded_text = format_instant(recorded_at)
+        prev, position = head.hash, head.position
+        sha256 = hashlib.sha256
+        make, set_movement, set_position, set_recorded_at, set_prev, set_hash = (
+            _new,
+            *_RECORDED_SLOTS,
+        )
+        # Movements of a batch often share one occurred_at object; format it once.
+        # Keyed by id(): every object stays referenced by the batch meanwhile.
+        instants: dict[int, str] = {}
+        for m in batch:
+            occurred_at = m.occurred_at
+            text = instants.get(id(occurred_at))
+            if text is None:
+                text = instants[id(occurred_at)] = format_instant(occurred_at)
+            content = movement_content(m, occurred_at_text=text)
+            mid = m.id
+            original = stored.get(mid)
+            if original is not None:
+                _check_replay(m, content, original.movement)
+                slots.append(original)
+                replayed.append(mid)
+                continue
+            index = seen.get(mid)
+            if index is not None:
+                _check_replay(m, content, fresh[index])
+                slots.append(index)
+                replayed.append(mid)
+                continue
+            seen[mid] = index = len(fresh)
+            slots.append(index)
+            fresh.append(m)
+            contents.append(content)
+            position += 1
+            # entry_hash() inlined (verify() recomputes every hash through it).
+            text = f"{prev}\x00{ENCODING_VERSION}\x00{position}\x00{recorded_text}\x00{content}"
+            try:
+                digest = sha256(text.encode()).hexdigest()
+            except UnicodeEncodeError:
+                digest = entry_hash(prev, position, recorded_text, content)  # raises, clearly
+            entry = make(RecordedMovement)
+            set_movement(entry, m)
+            set_position(entry, position)
+            set_recorded_at(entry, recorded_at)
+            set_prev(entry, prev)
+            set_hash(entry, digest)
+            recorded.append(entry)
+            prev = digest
+        return cls(slots, replayed, fresh, contents, recorded)
+
+
 def _read_state(
     store: LedgerStore,
     new_movements: list[Movement],
@@ -1118,45 +1185,6 @@ def _read_state(
         stored=stored,
         reversed_by=dict(store.reversals_of(new_reversed)) if new_reversed else {},
     )
-
-
-def _classify(
-    batch: list[Movement], stored: dict[str, RecordedMovement]
-) -> tuple[list[RecordedMovement | int], list[str], list[tuple[Movement, str]]]:
-    """Split a batch into replays of stored movements, repeats, and new movements.
-
-    Returns one slot per given movement (the stored original, or the index of the new
-    movement it is or repeats), the replayed ids, and the new movements with their
-    canonical content.
-    """
-    slots: list[RecordedMovement | int] = []
-    replayed: list[str] = []
-    new: list[tuple[Movement, str]] = []
-    seen: dict[str, int] = {}
-    # Movements of a batch often share one occurred_at object; format it once. Keyed by
-    # id(): every object stays referenced by the batch while this loop runs.
-    instants: dict[int, str] = {}
-    for m in batch:
-        occurred_at = m.occurred_at
-        text = instants.get(id(occurred_at))
-        if text is None:
-            text = instants[id(occurred_at)] = format_instant(occurred_at)
-        content = movement_content(m, occurred_at_text=text)
-        mid = m.id
-        original = stored.get(mid)
-        if original is not None:
-            _check_replay(m, content, original.movement)
-            slots.append(original)
-            replayed.append(mid)
-        elif mid in seen:
-            _check_replay(m, content, new[seen[mid]][0])
-            slots.append(seen[mid])
-            replayed.append(mid)
-        else:
-            seen[mid] = len(new)
-            slots.append(len(new))
-            new.append((m, content))
-    return slots, replayed, new
 
 
 def _refuse_only_if_unchanged(store: LedgerStore, head: LedgerHead, refusal: StockError) -> None:
