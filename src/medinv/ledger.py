@@ -491,6 +491,13 @@ class Ledger:
         store: where the ledger keeps its data (any [`LedgerStore`][medinv.ports.LedgerStore]).
         clock: returns the current aware date-time, used only to stamp ``recorded_at``
             (once per batch). Defaults to UTC now.
+
+    The ledger remembers what posting read from the store (balances of the items
+    it posted, lot and item master data) as of the head it read them at: a post
+    that finds another head (another writer committed) starts from nothing, its
+    own commits move the cache along, and a refused batch is undone in it. At
+    most 200,000 balances or items are kept. Posts through one ``Ledger`` are
+    serialised; give each thread or process its own.
     """
 
     def __init__(
