@@ -291,6 +291,21 @@ _SCHEMA_V3: Final = (
     "CREATE INDEX balances_by_location ON balances (location_no)",
 )
 
+_PERIOD_BITS: Final = 14
+"""The history index is kept per period of 2**14 = 16,384 positions (see schema 4)."""
+
+_SCHEMA_V4: Final = (
+    # The history index leads with the position's period: a batch's entries all land
+    # in the current period's part of the index, a few dozen pages, instead of pages
+    # all over an index as large as the ledger (each of them rewritten at every
+    # commit). A history query seeks each period from the first it asks about.
+    "DROP INDEX movements_by_item_no",
+    f"CREATE INDEX movements_by_period_item ON movements (position >> {_PERIOD_BITS}, item_no)",
+    # Balances that reach 0 are found through this index (it holds only them) and
+    # deleted once per commit.
+    "CREATE INDEX balances_emptied ON balances (item_no) WHERE quantity = 0",
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -308,6 +323,11 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "id; balances keyed by item and location numbers",
         _SCHEMA_V3,
     ),
+    Migration(
+        4,
+        "the history index kept per period of positions; an index of emptied balances",
+        _SCHEMA_V4,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -320,6 +340,7 @@ _PAGE: Final = 2000  # rows per page when streaming the whole ledger
 _CACHE_LIMIT: Final = 100_000  # item or location numbers remembered; a full map starts again
 
 _MOVEMENT_COLUMNS: Final = "position, content, recorded_at, prev_hash, hash"
+_HEAD_POSITION: Final = "SELECT position FROM head WHERE singleton = 1"
 _INSERT_MOVEMENT: Final = (
     "INSERT INTO movements (position, id, item_no, reverses, content, recorded_at, prev_hash, "
     "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -333,9 +354,7 @@ _UPSERT_BALANCE: Final = (
     "ON CONFLICT (item_no, location_no, status) "
     "DO UPDATE SET quantity = quantity + excluded.quantity"
 )
-_DELETE_ZERO_BALANCE: Final = (
-    "DELETE FROM balances WHERE item_no = ? AND location_no = ? AND status = ? AND quantity = 0"
-)
+_DELETE_ZERO_BALANCES: Final = "DELETE FROM balances WHERE quantity = 0"
 _INSERT_LOCATION: Final = "INSERT INTO locations (path) VALUES (?) ON CONFLICT (path) DO NOTHING"
 _INSERT_LOT: Final = (
     "INSERT INTO lots (gtin, lot, expiry) VALUES (?, ?, ?) ON CONFLICT (gtin, lot) DO NOTHING"
@@ -906,8 +925,7 @@ class SqliteStore:
                 location_nos = self._location_numbers(changes)
                 movement_rows = _movement_rows(movements, contents, item_nos)
                 balance_rows = _balance_rows(changes, item_nos, location_nos)
-                emptied = [row[:3] for row in balance_rows if row[3] < 0]
-                self._write(movement_rows, balance_rows, emptied, lot_rows, item_rows)
+                self._write(movement_rows, balance_rows, lot_rows, item_rows)
                 last = movements[-1]
                 self._db.execute(
                     "UPDATE head SET position = ?, hash = ? WHERE singleton = 1",
@@ -993,15 +1011,14 @@ class SqliteStore:
         self,
         movement_rows: list[_Row],
         balance_rows: list[_Row],
-        emptied: list[_Row],
         lot_rows: list[_Row],
         item_rows: list[_Row],
     ) -> None:
         db = self._db
         db.executemany(_INSERT_MOVEMENT, movement_rows)
         db.executemany(_UPSERT_BALANCE, balance_rows)
-        if emptied:
-            db.executemany(_DELETE_ZERO_BALANCE, emptied)
+        if any(row[3] < 0 for row in balance_rows):  # only a decrease can reach 0
+            db.execute(_DELETE_ZERO_BALANCES)
         if lot_rows:
             db.executemany(_INSERT_LOT, lot_rows)
         if item_rows:
@@ -1167,22 +1184,35 @@ class SqliteStore:
         if query.serial is not None:
             keyed.append("serial = ? AND serial <> ''")
             params.append(query.serial.value)
-        if keyed:
-            conditions = " AND ".join(keyed)
-            where.append(f"item_no IN (SELECT item_no FROM item_keys WHERE {conditions})")  # noqa: S608  (constant fragments)
-        if query.up_to_position is not None:
-            where.append("position <= ?")
-            params.append(query.up_to_position)
         if not keyed:
+            if query.up_to_position is not None:
+                where.append("position <= ?")
+                params.append(query.up_to_position)
             return self._pages(where, params, query.after_position)
-        where.append("position > ?")
-        params.append(query.after_position)
+        # The history index is per period of positions: seek each period from the
+        # first after `after_position` to the last (of `up_to_position`, or of the
+        # head, read in the same statement).
+        conditions = " AND ".join(keyed)
+        last = "?" if query.up_to_position is not None else _HEAD_POSITION
         sql = (
-            f"SELECT {_MOVEMENT_COLUMNS} FROM movements "  # noqa: S608  (constant fragments)
-            f"WHERE {' AND '.join(where)} ORDER BY position"
+            f"WITH RECURSIVE periods (p) AS (SELECT ? UNION ALL SELECT p + 1 FROM periods "  # noqa: S608  (constant fragments)
+            f"WHERE p < ({last}) >> {_PERIOD_BITS}) "
+            f"SELECT {_MOVEMENT_COLUMNS} FROM periods CROSS JOIN movements "
+            f"WHERE (position >> {_PERIOD_BITS}) = periods.p "
+            f"AND item_no IN (SELECT item_no FROM item_keys WHERE {conditions}) "
+            "AND position > ? AND position <= coalesce(?, position) ORDER BY position"
         )
+        after = query.after_position
+        head = [] if query.up_to_position is None else [query.up_to_position]
+        arguments = [
+            (after + 1) >> _PERIOD_BITS,
+            *head,
+            *params,
+            after,
+            query.up_to_position,
+        ]
         with self._translate("read the history in"):
-            rows = self._db.execute(sql, params).fetchall()
+            rows = self._db.execute(sql, arguments).fetchall()
         return map(self._decoder.movement, rows)
 
     def _pages(
