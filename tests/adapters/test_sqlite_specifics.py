@@ -758,3 +758,47 @@ def test_two_writers_on_one_file_always_read_what_a_fresh_connection_reads(path:
                 for store in (first, second):
                     assert store.balances_of(items) == truth
         assert ledgers[0].verify().ok
+
+
+# --------------------------------------------------------------------------- history periods
+
+
+def test_history_queries_read_across_periods_of_the_history_index(tmp_path: Path):
+    """Movements in several periods (16,384 positions each) and every kind of query."""
+    lots = ["L1", "L2", "L3"]
+    with SqliteStore(tmp_path / "periods.sqlite3") as store:
+        total, size = 34_000, 8_500  # three periods; the probed lots are 1 receipt in 50
+        for start in range(0, total, size):
+            commit_receipts(
+                store,
+                *(receipt(f"R-{n:06d}", lot=lots[n % 3] if n % 50 == 0 else "FILL", qty=1)
+                  for n in range(start, start + size)),
+            )  # fmt: skip
+        everything = [(r.position, r.movement.item.lot) for r in store.movements(MovementQuery())]
+        assert len(everything) == total
+        of_lot = {lot: [p for p, of in everything if str(of) == lot] for lot in lots}
+        rng = random.Random(7)  # noqa: S311  (reproducible test data)
+        bounds = [(0, None), (16_383, None), (16_384, 32_768), (1, 16_385), (33_999, None)]
+        bounds += [
+            (a, b)
+            for a, b in sorted((rng.randrange(total), rng.randrange(total)) for _ in range(6))
+        ]
+        for after, up_to in bounds:
+
+            def within(positions: list[int]) -> list[int]:
+                return [p for p in positions if p > after and (up_to is None or p <= up_to)]  # noqa: B023
+
+            if after > 30_000:
+                assert [r.position for r in store.movements(
+                    MovementQuery(gtin=GTIN, after_position=after, up_to_position=up_to)
+                )] == within([p for p, _ in everything])  # fmt: skip
+            for lot in lots:
+                for query in (
+                    MovementQuery(lot=lot, after_position=after, up_to_position=up_to),
+                    MovementQuery(
+                        item=ItemKey(GTIN, lot=lot), after_position=after, up_to_position=up_to
+                    ),
+                ):
+                    got = [r.position for r in store.movements(query)]
+                    want = within(of_lot[lot])
+                    assert got == want, (query, len(got), len(want))
