@@ -606,7 +606,8 @@ class Ledger:
         reversed_ids = {m.reverses for m in batch if m.reverses is not None}
         stored = dict(store.movements_by_id(ids | reversed_ids))
         recorded_at = to_datetime(self._clock())
-        chained = _Chained.of(batch, stored, head, recorded_at)
+        all_new = len(ids) == len(batch) and ids.isdisjoint(stored)
+        chained = _Chained.of(batch, stored, head, recorded_at, all_new=all_new)
         if not chained.fresh:
             return PostResult(
                 movements=tuple(s for s in chained.slots if isinstance(s, RecordedMovement)),
@@ -1089,29 +1090,28 @@ class _Chained:
         stored: dict[str, RecordedMovement],
         head: LedgerHead,
         recorded_at: pendulum.DateTime,
+        *,
+        all_new: bool,
+    ) -> _Chained:
+        """Split, encode and chain ``batch``; ``all_new``: no id is stored or repeated in it."""
+        contents = _contents(batch)
+        if all_new:
+            chained = cls([], [], batch, contents, [])
+        else:
+            chained = cls._classify(batch, stored, contents)
+        chained.chain(head, recorded_at)
+        return chained
+
+    @classmethod
+    def _classify(
+        cls, batch: list[Movement], stored: dict[str, RecordedMovement], contents: list[str]
     ) -> _Chained:
         slots: list[RecordedMovement | int] = []
         replayed: list[str] = []
         fresh: list[Movement] = []
-        contents: list[str] = []
-        recorded: list[RecordedMovement] = []
+        fresh_contents: list[str] = []
         seen: dict[str, int] = {}
-        recorded_text = format_instant(recorded_at)
-        prev, position = head.hash, head.position
-        sha256 = hashlib.sha256
-        make, set_movement, set_position, set_recorded_at, set_prev, set_hash = (
-            _new,
-            *_RECORDED_SLOTS,
-        )
-        # Movements of a batch often share one occurred_at object; format it once.
-        # Keyed by id(): every object stays referenced by the batch meanwhile.
-        instants: dict[int, str] = {}
-        for m in batch:
-            occurred_at = m.occurred_at
-            text = instants.get(id(occurred_at))
-            if text is None:
-                text = instants[id(occurred_at)] = format_instant(occurred_at)
-            content = movement_content(m, occurred_at_text=text)
+        for m, content in zip(batch, contents, strict=True):
             mid = m.id
             original = stored.get(mid)
             if original is not None:
@@ -1128,7 +1128,21 @@ class _Chained:
             seen[mid] = index = len(fresh)
             slots.append(index)
             fresh.append(m)
-            contents.append(content)
+            fresh_contents.append(content)
+        return cls(slots, replayed, fresh, fresh_contents, [])
+
+    def chain(self, head: LedgerHead, recorded_at: pendulum.DateTime) -> None:
+        """The records of the new movements: positions after ``head``, chained from its hash."""
+        recorded = self.recorded
+        append = recorded.append
+        recorded_text = format_instant(recorded_at)
+        prev, position = head.hash, head.position
+        sha256 = hashlib.sha256
+        make, set_movement, set_position, set_recorded_at, set_prev, set_hash = (
+            _new,
+            *_RECORDED_SLOTS,
+        )
+        for m, content in zip(self.fresh, self.contents, strict=True):
             position += 1
             # entry_hash() inlined (verify() recomputes every hash through it).
             text = f"{prev}\x00{ENCODING_VERSION}\x00{position}\x00{recorded_text}\x00{content}"
@@ -1142,9 +1156,24 @@ class _Chained:
             set_recorded_at(entry, recorded_at)
             set_prev(entry, prev)
             set_hash(entry, digest)
-            recorded.append(entry)
+            append(entry)
             prev = digest
-        return cls(slots, replayed, fresh, contents, recorded)
+
+
+def _contents(batch: list[Movement]) -> list[str]:
+    """The canonical content of each movement."""
+    out: list[str] = []
+    append = out.append
+    # Movements of a batch often share one occurred_at object; format it once.
+    # Keyed by id(): every object stays referenced by the batch meanwhile.
+    instants: dict[int, str] = {}
+    for m in batch:
+        occurred_at = m.occurred_at
+        text = instants.get(id(occurred_at))
+        if text is None:
+            text = instants[id(occurred_at)] = format_instant(occurred_at)
+        append(movement_content(m, occurred_at_text=text))
+    return out
 
 
 def _read_state(

@@ -921,10 +921,14 @@ class SqliteStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._check_head(commit.expected_position)
-                item_nos = self._item_numbers(movements, changes)
-                location_nos = self._location_numbers(changes)
-                movement_rows = _movement_rows(movements, contents, item_nos)
-                balance_rows = _balance_rows(changes, item_nos, location_nos)
+                try:  # in a busy ledger, every item and location has its number already
+                    movement_rows = _movement_rows(movements, contents, self._item_nos)
+                    balance_rows = _balance_rows(changes, self._item_nos, self._location_nos)
+                except KeyError:
+                    item_nos = self._item_numbers(movements, changes)
+                    location_nos = self._location_numbers(changes)
+                    movement_rows = _movement_rows(movements, contents, item_nos)
+                    balance_rows = _balance_rows(changes, item_nos, location_nos)
                 self._write(movement_rows, balance_rows, lot_rows, item_rows)
                 last = movements[-1]
                 self._db.execute(
