@@ -26,7 +26,6 @@ from medinv.adapters.sqlite import SqliteStore, register_sql_functions
 from medinv.chain import CONTENT_FIELDS
 from medinv.identifiers import ItemKey
 from medinv.ledger import (
-    ChainBreak,
     Discrepancy,
     HashMismatch,
     HeadMismatch,
@@ -310,7 +309,17 @@ TAMPERING: dict[str, tuple[tuple[str, ...], set[type[Discrepancy]]]] = {
             "UPDATE movements SET position = 2 WHERE position = 3",
             "UPDATE movements SET position = 3 WHERE position = -2",
         ),
-        {ChainBreak},
+        # The file keeps no previous hash of its own (it is the hash of the row
+        # before): swapped rows are hashes computed over other predecessors.
+        {HashMismatch},
+    ),
+    "edit a hash": (
+        (
+            "UPDATE movements SET hash = "
+            "CASE WHEN substr(hash, 1, 1) = 'a' THEN 'b' ELSE 'a' END || substr(hash, 2) "
+            "WHERE position = 2",
+        ),
+        {HashMismatch},
     ),
     "edit a balance": (
         (

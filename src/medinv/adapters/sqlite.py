@@ -60,7 +60,7 @@ from typing import Any, Final, Self, TypeVar
 import attrs
 import pendulum
 
-from medinv.chain import CONTENT_FIELDS, movement_content
+from medinv.chain import CONTENT_FIELDS, GENESIS_HASH, movement_content
 from medinv.errors import ConcurrencyError, MedinvError, StorageError
 from medinv.identifiers import Gtin, ItemKey
 from medinv.locations import Location
@@ -295,11 +295,32 @@ _PERIOD_BITS: Final = 14
 """The history index is kept per period of 2**14 = 16,384 positions (see schema 4)."""
 
 _SCHEMA_V4: Final = (
+    # A movement's previous hash is the hash of the movement before it: not stored
+    # twice. (Reading a movement looks it up; `verify()` still recomputes every
+    # hash over it, so an edited, deleted or reordered row is still found.)
+    """
+    CREATE TABLE movements_v4 (
+        position    INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        item_no     INTEGER NOT NULL,
+        reverses    TEXT,
+        content     TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    )
+    """,
+    (
+        "INSERT INTO movements_v4 (position, id, item_no, reverses, content, recorded_at, hash) "
+        "SELECT position, id, item_no, reverses, content, recorded_at, hash FROM movements "
+        "ORDER BY position"
+    ),
+    "DROP TABLE movements",
+    "ALTER TABLE movements_v4 RENAME TO movements",
+    "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
     # The history index leads with the position's period: a batch's entries all land
     # in the current period's part of the index, a few dozen pages, instead of pages
     # all over an index as large as the ledger (each of them rewritten at every
     # commit). A history query seeks each period from the first it asks about.
-    "DROP INDEX movements_by_item_no",
     f"CREATE INDEX movements_by_period_item ON movements (position >> {_PERIOD_BITS}, item_no)",
     # Balances that reach 0 are found through this index (it holds only them) and
     # deleted once per commit.
@@ -325,7 +346,8 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     ),
     Migration(
         4,
-        "the history index kept per period of positions; an index of emptied balances",
+        "the previous hash no longer stored twice; the history index kept per period of "
+        "positions; an index of emptied balances",
         _SCHEMA_V4,
     ),
 )
@@ -339,11 +361,14 @@ _CHUNK: Final = 500  # keys per IN (...) / VALUES list (3 variables each: well u
 _PAGE: Final = 2000  # rows per page when streaming the whole ledger
 _CACHE_LIMIT: Final = 100_000  # item or location numbers remembered; a full map starts again
 
-_MOVEMENT_COLUMNS: Final = "position, content, recorded_at, prev_hash, hash"
+_MOVEMENT_COLUMNS: Final = (
+    "position, content, recorded_at, "
+    "(SELECT p.hash FROM movements AS p WHERE p.position = movements.position - 1), hash"
+)
 _HEAD_POSITION: Final = "SELECT position FROM head WHERE singleton = 1"
 _INSERT_MOVEMENT: Final = (
-    "INSERT INTO movements (position, id, item_no, reverses, content, recorded_at, prev_hash, "
-    "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO movements (position, id, item_no, reverses, content, recorded_at, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_ITEM_KEY: Final = (
     "INSERT INTO item_keys (gtin, lot, serial) VALUES (?, ?, ?) "
@@ -379,6 +404,7 @@ _POSITION_SELECT: Final = (
 
 _KINDS: Final = {kind.value: kind for kind in MovementKind}
 _STATUSES: Final = {status.value: status for status in StockStatus}
+_NO_PREVIOUS: Final = {1: GENESIS_HASH}
 _MISSING_ZONE: Final = dt.timezone(dt.timedelta(hours=-23, minutes=-59), "missing")
 _isoformat = dt.datetime.isoformat
 _fromisoformat = dt.datetime.fromisoformat
@@ -475,7 +501,9 @@ class _Decoder:
             movement=movement,
             position=position,
             recorded_at=_instant(recorded_at),
-            prev_hash=prev_hash,
+            # The hash of the movement before; none before the first (the genesis
+            # hash), none either when that row is gone (verify() reports it).
+            prev_hash=prev_hash if prev_hash is not None else _NO_PREVIOUS.get(position, ""),
             hash=hash_,
         )
 
@@ -637,7 +665,7 @@ class _Encoder:
 def _movement_rows(
     movements: Sequence[RecordedMovement], contents: Sequence[str], item_nos: Mapping[ItemKey, int]
 ) -> list[_Row]:
-    """The rows of ``movements``: position, id, item number, reversed id, content, chain."""
+    """The rows of ``movements``: position, id, item number, reversed id, content, hash."""
     rows: list[_Row] = []
     append = rows.append
     last_instant: dt.datetime | None = None
@@ -655,7 +683,6 @@ def _movement_rows(
                 m.reverses,
                 content,
                 recorded_at,
-                recorded.prev_hash,
                 recorded.hash,
             )
         )
