@@ -315,9 +315,11 @@ TAMPERING: dict[str, tuple[tuple[str, ...], set[type[Discrepancy]]]] = {
     ),
     "edit a hash": (
         (
-            "UPDATE movements SET hash = "
-            "CASE WHEN substr(hash, 1, 1) = 'a' THEN 'b' ELSE 'a' END || substr(hash, 2) "
-            "WHERE position = 2",
+            (
+                "UPDATE movements SET hash = "
+                "CASE WHEN substr(hash, 1, 1) = 'a' THEN 'b' ELSE 'a' END || substr(hash, 2) "
+                "WHERE position = 2"
+            ),
         ),
         {HashMismatch},
     ),
