@@ -78,7 +78,8 @@ class Generator:
             self.count += 1
             return Movement.reversal(f"X{self.count}", of=original, occurred_at=DAY, actor="t")
         self.count += 1
-        mid, common = f"M{self.count}", {"occurred_at": DAY, "actor": "t"}
+        mid = f"M{self.count}"
+        common: dict[str, Any] = {"occurred_at": DAY, "actor": "t"}
         movement: Movement
         if kind == "receipt":
             expiry = None
