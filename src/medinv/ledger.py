@@ -709,12 +709,13 @@ class Ledger:
         its first inbound movement.
         """
         item = m.item
-        record = state.items.get(item)
         stated = m.expiry
         # Entering the ledger (receipt, return, adjustment in, reversal of an outbound
         # movement): the only movements that can be an item's or a lot's first.
         enters = m.from_location is None
         lot = item.lot
+        # A lot item's expiry is its lot's: its own record matters only to create it.
+        record = state.items.get(item) if enters or lot is None else None
         if lot is not None:
             key = (item.gtin.value, lot.value)
             known = state.lots.get(key, _MISSING)
@@ -1142,10 +1143,12 @@ class _Chained:
             _new,
             *_RECORDED_SLOTS,
         )
+        # entry_hash() inlined (verify() recomputes every hash through it):
+        # prev NUL version NUL position NUL recorded_at NUL content.
+        version, stamp = f"\x00{ENCODING_VERSION}\x00", f"\x00{recorded_text}\x00"
         for m, content in zip(self.fresh, self.contents, strict=True):
             position += 1
-            # entry_hash() inlined (verify() recomputes every hash through it).
-            text = f"{prev}\x00{ENCODING_VERSION}\x00{position}\x00{recorded_text}\x00{content}"
+            text = f"{prev}{version}{position}{stamp}{content}"
             try:
                 digest = sha256(text.encode()).hexdigest()
             except UnicodeEncodeError:
