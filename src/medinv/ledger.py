@@ -406,22 +406,24 @@ class _Known:
 
     def undo(self, state: _Batch) -> None:
         """Put back what a refused batch changed."""
-        balances = self.balances
-        for key, old in state.undo.items():
-            if old:
-                balances[key] = old
-            else:
-                balances.pop(key, None)
-        totals = self.serial_totals
-        for item, old in state.serial_undo.items():
-            if old:
-                totals[item] = old
-            else:
-                totals.pop(item, None)
+        _put_back(self.balances, state.undo)
+        _put_back(self.serial_totals, state.serial_undo)
         for record in state.new_items:
             self.items.pop(record.item, None)
         for lot in state.new_lots:
             self.lots.pop((lot.gtin, lot.lot), None)
+
+
+K = TypeVar("K")
+
+
+def _put_back(quantities: dict[K, int], before: dict[K, int]) -> None:
+    """Set each quantity of ``before`` again in ``quantities`` (a 0 is no entry)."""
+    for key, quantity in before.items():
+        if quantity:
+            quantities[key] = quantity
+        else:
+            quantities.pop(key, None)
 
 
 @attrs.define(eq=False)
