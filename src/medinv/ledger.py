@@ -381,7 +381,8 @@ class _Known:
 
     def at(self, head: LedgerHead) -> None:
         """Keep the cache if it describes ``head`` (and is not too large); else empty it."""
-        if head != self.head or len(self.balances) > _CACHE_LIMIT or len(self.items) > _CACHE_LIMIT:
+        largest = max(len(self.balances), len(self.complete), len(self.items), len(self.lots))
+        if head != self.head or largest > _CACHE_LIMIT:
             self.forget()
             self.head = head
 

@@ -266,3 +266,19 @@ def test_a_full_cache_starts_again(monkeypatch: pytest.MonkeyPatch):
     ledger.post([iss("I1", 1)])
     assert store.balance_reads == reads + 1  # started again: ITEM is read anew
     check_cache(ledger, store)
+
+
+def test_items_issued_to_zero_count_towards_the_limit(monkeypatch: pytest.MonkeyPatch):
+    store = MemoryStore()
+    lots = [ItemKey(GTIN, lot=f"Z{n}") for n in range(6)]
+    Ledger(store, clock=lambda: NOW).post(
+        [Movement.receipt(f"R{n}", item=item, quantity=1, to=A, occurred_at=DAY, actor="t",
+                          expiry="2030-01-31") for n, item in enumerate(lots)]
+    )  # fmt: skip
+    monkeypatch.setattr("medinv.ledger._CACHE_LIMIT", 2)
+    ledger = Ledger(store, clock=lambda: NOW)
+    for n, item in enumerate(lots):  # each lot out to zero: no balance left, but known
+        ledger.post([Movement.issue(f"I{n}", item=item, quantity=1, source=A, occurred_at=DAY, actor="t")])  # fmt: skip
+        known = ledger._known
+        assert not known.balances
+        assert max(len(known.complete), len(known.lots), len(known.items)) <= 3
