@@ -120,7 +120,7 @@ _REVERSAL: Final = MovementKind.REVERSAL
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 _MISSING: Final = object()
 _date_of = dt.datetime.date  # the C method: pendulum's date() costs three times as much
-_CACHE_LIMIT: Final = 200_000  # balances or items the ledger's cache holds before it starts again
+_CACHE_LIMIT: Final = 200_000  # balances, items or lots the ledger cache holds before it starts again
 
 
 def _utc_now() -> pendulum.DateTime:
@@ -499,7 +499,7 @@ class Ledger:
     it posted, lot and item master data) as of the head it read them at: a post
     that finds another head (another writer committed) starts from nothing, its
     own commits move the cache along, and a refused batch is undone in it. At
-    most 200,000 balances or items are kept. Posts through one ``Ledger`` are
+    most 200,000 balances, items or lots are kept. Posts through one ``Ledger`` are
     serialised; give each thread or process its own.
     """
 
