@@ -120,7 +120,7 @@ _REVERSAL: Final = MovementKind.REVERSAL
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 _MISSING: Final = object()
 _date_of = dt.datetime.date  # the C method: pendulum's date() costs three times as much
-_CACHE_LIMIT: Final = 200_000  # balances, items or lots the ledger cache holds before it starts again
+_CACHE_LIMIT: Final = 200_000  # balances, items or lots cached before the cache starts again
 
 
 def _utc_now() -> pendulum.DateTime:
