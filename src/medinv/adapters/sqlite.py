@@ -50,11 +50,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import os
 import sqlite3
 import time
 import types
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, Final, Self, TypeVar
 
 import attrs
@@ -81,6 +82,7 @@ from medinv.status import StockStatus
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "SqliteStore", "register_sql_functions"]
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 @attrs.frozen
@@ -700,6 +702,24 @@ def _balance_rows(
     ]
 
 
+def _select_item_numbers(keys: Sequence[tuple[str, ...]]) -> tuple[str, list[str]]:
+    values = ", ".join(["(?, ?, ?)"] * len(keys))
+    sql = (
+        f"WITH v (gtin, lot, serial) AS (VALUES {values}) "  # noqa: S608  (placeholders only)
+        "SELECT i.item_no, i.gtin, i.lot, i.serial FROM item_keys AS i "
+        "JOIN v ON i.gtin = v.gtin AND i.lot = v.lot AND i.serial = v.serial"
+    )
+    return sql, [part for key in keys for part in key]
+
+
+def _select_location_numbers(keys: Sequence[tuple[str, ...]]) -> tuple[str, list[str]]:
+    marks = ", ".join("?" * len(keys))
+    return (
+        f"SELECT location_no, path FROM locations WHERE path IN ({marks})",  # noqa: S608  (placeholders only)
+        [path for (path,) in keys],
+    )
+
+
 def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -974,58 +994,51 @@ class SqliteStore:
     ) -> dict[ItemKey, int]:
         """Inside the write transaction: the number of every item written, new ones created."""
         known = self._item_nos
-        missing: dict[tuple[str, str, str], ItemKey] = {}
+        if len(known) > _CACHE_LIMIT:
+            known.clear()
+        missing: dict[tuple[str, ...], ItemKey] = {}
         key = self._encoder.key
-        for recorded in movements:
-            item = recorded.movement.item
-            if item not in known:
-                missing[key(item)] = item
-        for change in changes:
-            item = change.item
+        for item in itertools.chain(
+            (recorded.movement.item for recorded in movements), (c.item for c in changes)
+        ):
             if item not in known:
                 missing[key(item)] = item
         if missing:
-            if len(known) > _CACHE_LIMIT:
-                known.clear()
-                return self._item_numbers(movements, changes)
-            db = self._db
-            keys = list(missing)
-            db.executemany(_INSERT_ITEM_KEY, keys)
-            for chunk in _chunks(keys):
-                values = ", ".join(["(?, ?, ?)"] * len(chunk))
-                for item_no, gtin, lot, serial in db.execute(
-                    f"WITH v (gtin, lot, serial) AS (VALUES {values}) "  # noqa: S608  (placeholders only)
-                    "SELECT i.item_no, i.gtin, i.lot, i.serial FROM item_keys AS i "
-                    "JOIN v ON i.gtin = v.gtin AND i.lot = v.lot AND i.serial = v.serial",
-                    [part for key in chunk for part in key],
-                ):
-                    known[missing[gtin, lot, serial]] = item_no
+            self._number(known, missing, _INSERT_ITEM_KEY, _select_item_numbers)
         return known
 
     def _location_numbers(self, changes: Sequence[BalanceChange]) -> dict[Location, int]:
         """Inside the write transaction: the number of every location written, new ones created."""
         known = self._location_nos
-        missing: dict[str, Location] = {}
+        if len(known) > _CACHE_LIMIT:
+            known.clear()
+        missing: dict[tuple[str, ...], Location] = {}
         path = self._encoder.path
         for change in changes:
             location = change.location
             if location not in known:
-                missing[path(location)] = location
+                missing[(path(location),)] = location
         if missing:
-            if len(known) > _CACHE_LIMIT:
-                known.clear()
-                return self._location_numbers(changes)
-            db = self._db
-            paths = list(missing)
-            db.executemany(_INSERT_LOCATION, [(path,) for path in paths])
-            for chunk in _chunks(paths):
-                marks = ", ".join("?" * len(chunk))
-                for number, found in db.execute(
-                    f"SELECT location_no, path FROM locations WHERE path IN ({marks})",  # noqa: S608  (placeholders only)
-                    chunk,
-                ):
-                    known[missing[found]] = number
+            self._number(known, missing, _INSERT_LOCATION, _select_location_numbers)
         return known
+
+    def _number(
+        self,
+        known: dict[V, int],
+        missing: dict[tuple[str, ...], V],
+        insert: str,
+        select: Callable[[Sequence[tuple[str, ...]]], tuple[str, list[str]]],
+    ) -> None:
+        """Number the ``missing`` values by their key columns, and read the numbers back.
+
+        A key numbered already (by another writer) keeps its number.
+        """
+        db = self._db
+        keys = list(missing)
+        db.executemany(insert, keys)
+        for chunk in _chunks(keys):
+            for number, *parts in db.execute(*select(chunk)):
+                known[missing[tuple(parts)]] = number
 
     def _check_head(self, expected: int) -> None:
         """Inside the write transaction: refuse a batch checked against another head."""
