@@ -890,19 +890,8 @@ class Ledger:
             back = self._balances_back_from(query, position, head)
             if back is not None:
                 return back
-        history = MovementQuery(
-            item=query.item,
-            gtin=query.gtin,
-            lot=query.lot,
-            serial=query.serial,
-            up_to_position=position,
-        )
         totals: dict[BalanceKey, int] = defaultdict(int)
-        for recorded in self._store.movements(history):
-            m = recorded.movement
-            for location, status, delta in m.deltas():
-                if query.matches(m.item, location, status):
-                    totals[(m.item, location, status)] += delta
+        self._add_movements(totals, query, after=0, up_to=position, sign=1)
         return {key: qty for key, qty in totals.items() if qty}
 
     def _balances_back_from(
@@ -919,20 +908,35 @@ class Ledger:
             totals[(p.item, p.location, p.status)] += p.quantity
         if store.head() != head:
             return None
-        later = MovementQuery(
+        self._add_movements(totals, query, after=position, up_to=head.position, sign=-1)
+        return {key: qty for key, qty in totals.items() if qty}
+
+    def _add_movements(
+        self,
+        totals: dict[BalanceKey, int],
+        query: PositionQuery,
+        *,
+        after: int,
+        up_to: int,
+        sign: int,
+    ) -> None:
+        """Add (``sign`` 1) or take away (-1) what the movements in ``(after, up_to]`` did.
+
+        Only their effects on balances that match ``query`` count.
+        """
+        history = MovementQuery(
             item=query.item,
             gtin=query.gtin,
             lot=query.lot,
             serial=query.serial,
-            after_position=position,
-            up_to_position=head.position,
+            after_position=after,
+            up_to_position=up_to,
         )
-        for recorded in store.movements(later):
+        for recorded in self._store.movements(history):
             m = recorded.movement
             for location, status, delta in m.deltas():
                 if query.matches(m.item, location, status):
-                    totals[(m.item, location, status)] -= delta
-        return {key: qty for key, qty in totals.items() if qty}
+                    totals[(m.item, location, status)] += sign * delta
 
     def _with_master_data(self, balances: dict[BalanceKey, int]) -> list[StockPosition]:
         items = {item for item, _, _ in balances}
