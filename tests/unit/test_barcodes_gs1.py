@@ -230,10 +230,34 @@ def test_mandatory_association_strict_vs_lenient():
 
 
 def test_superfluous_separators_are_lint():
-    assert "superfluous" in str(refused(f"01{GTIN}10A{GS}"))
+    assert "superfluous" in str(refused(f"01{GTIN}10A{GS}{GS}21B"))
+    assert "superfluous" in str(refused(f"01{GTIN}10A{GS}{GS}"))
     s = scan(f"01{GTIN}10A{GS}{GS}21B{GS}", lenient=True)
     assert (s.lot, s.serial) == ("A", "B")
-    assert len(s.warnings) == 2
+    assert len(s.warnings) == 1
+
+
+# gs1/gs1-syntax-engine src/c-lib/ai.c, test_ai_processAIdata: "^0112345678901231^"
+# and "^242123456^" are accepted ("Tolerate superfluous FNC1"), "^011234567890123^"
+# (short) and "^01123456789012345^" (long) refused.
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("]d2\x1d0112345678901231\x1d", True),
+        ("]d2\x1d0112345678901231\x1d991234", True),
+        ("]d2\x1d0112345678901231991234", True),
+        ("]d2\x1d0112345678901231\x1d242123456\x1d", True),
+        ("]d2\x1d011234567890123\x1d", False),
+        ("]d2\x1d01123456789012345\x1d", False),
+        ("]d2\x1d01123456789012345\x1d991234", False),
+    ],
+)
+def test_one_trailing_separator_is_tolerated_as_the_reference_does(text, ok):
+    text = text.replace("\\x1d", GS)
+    if ok:
+        assert scan(text, lenient=False).warnings == ()
+    else:
+        refused(text)
 
 
 def test_element_strings_in_a_non_gs1_symbol_are_lint():
@@ -527,7 +551,7 @@ def test_grai_check_digit_after_the_zero_digit():
 
 
 def test_recovered_scan_with_separator_lint():
-    text = f"01{GTIN}10ABCDEFGHIJKLMNOP17261231{GS}"
+    text = f"01{GTIN}10ABCDEFGHIJKLMNOP17261231{GS}{GS}"
     assert "superfluous" in str(refused(text))
     s = scan(text, lenient=True)
     assert s.lot == "ABCDEFGHIJKLMNOP"

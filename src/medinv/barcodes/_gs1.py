@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final, NamedTuple
 from urllib.parse import unquote
 
@@ -299,16 +299,21 @@ def check_message(elements: Sequence[Element]) -> tuple[dict[str, Element], list
 
 
 def _skip_separators(data: str, pos: int, lints: list[Problem] | None) -> int:
-    """Skip the separators at ``pos``; report doubled or trailing ones as lint."""
+    """Skip the separators at ``pos``; report doubled ones as lint.
+
+    One separator after the last element is tolerated, as the GS1 Barcode Syntax
+    Engine tolerates it (scanners and label printers emit it); two or more in a row,
+    anywhere, are lint.
+    """
     n = len(data)
     first = pos
     while pos < n and data[pos] == GS:
         pos += 1
-    if lints is not None and (pos - first > 1 or (pos == n and pos > first)):
+    if lints is not None and pos - first > 1:
         lints.append(
             Problem(
-                "superfluous FNC1 separator"
-                + (" at the end of the scan" if pos == n else "s between elements"),
+                "superfluous FNC1 separators"
+                + (" at the end of the scan" if pos == n else " between elements"),
                 offset=first,
                 ai=None,
                 lint=True,
@@ -318,17 +323,12 @@ def _skip_separators(data: str, pos: int, lints: list[Problem] | None) -> int:
 
 
 def separator_lints(data: str) -> list[Problem]:
-    """The superfluous separators of a scan (doubled, or at the end), as lint."""
+    """The superfluous separators of a scan (two or more in a row), as lint."""
     lints: list[Problem] = []
     pos = data.find(GS + GS)
     while pos >= 0:
-        _skip_separators(data, pos, lints)
-        end = pos
-        while end < len(data) and data[end] == GS:
-            end += 1
+        end = _skip_separators(data, pos, lints)
         pos = data.find(GS + GS, end)
-    if data.endswith(GS) and not data.endswith(GS + GS):
-        _skip_separators(data, len(data) - 1, lints)
     return lints
 
 
@@ -384,13 +384,24 @@ def read_greedy(data: str) -> tuple[list[Element], list[Problem]]:
     return elements, lints
 
 
-def search_splits(  # noqa: C901  (a small backtracking search, clearer in one piece)
-    data: str, limit: int = 2
-) -> list[list[Element]]:
+def _ends(info: AiInfo, data: str, start: int) -> range:
+    """Where the element of ``info`` whose data starts at ``start`` may end."""
+    n = len(data)
+    if info.fixed:
+        end = start + info.max_len
+        return range(end, end + 1) if end <= n else range(0)
+    stop = data.find(GS, start)
+    stop = n if stop < 0 else stop
+    return range(start + max(info.min_len, 1), min(start + info.max_len, stop) + 1)
+
+
+def search_splits(data: str, limit: int = 2) -> list[list[Element]]:  # noqa: C901, PLR0912  (one explicit-stack walk)
     """Every reading in which all elements and associations are valid (up to ``limit``).
 
     A variable-length field may end anywhere before its FNC1 (or the end of the scan):
-    this is how a scan whose scanner dropped a separator is recovered.
+    this is how a scan whose scanner dropped a separator is recovered. The search is a
+    depth-first walk with an explicit stack (no recursion, whatever the input's length)
+    and a bounded number of steps.
 
     Raises:
         Problem: the search is too large to decide (pathological input).
@@ -398,49 +409,55 @@ def search_splits(  # noqa: C901  (a small backtracking search, clearer in one p
     found: list[list[Element]] = []
     steps = 0
     n = len(data)
-
-    def walk(pos: int, elements: list[Element]) -> None:  # noqa: C901
-        nonlocal steps
-        steps += 1
-        if steps > _MAX_SEARCH_STEPS:
-            raise Problem(
-                "the scan has too many possible readings to recover missing FNC1 separators",
-                offset=None,
-                ai=None,
-            )
+    elements: list[Element] = []
+    # One frame per element being tried: its AI, where its data starts, the ends left.
+    stack: list[tuple[AiInfo, int, Iterator[int]]] = []
+    pos = 0
+    while True:
+        # Descend: open a frame for the element at ``pos``, or record a full reading.
         pos = _skip_separators(data, pos, None)
         if pos >= n:
             try:
                 _, lints = check_message(elements)
             except Problem:
-                return
+                lints = [Problem("", offset=None, ai=None)]
             if not lints:
                 found.append(list(elements))
-            return
-        info = lookup_ai(data, pos)
-        if info is None:
-            return
-        start = pos + len(info.code)
-        if info.fixed:
-            ends: Sequence[int] = (start + info.max_len,)
+                if len(found) >= limit:
+                    return found
         else:
-            stop = data.find(GS, start)
-            stop = n if stop < 0 else stop
-            ends = range(start + max(info.min_len, 1), min(start + info.max_len, stop) + 1)
-        for end in ends:
-            if end > n:
-                return
-            value = data[start:end]
-            if not element_valid(info, value):
-                continue
-            elements.append(Element(info, value, start))
-            walk(end, elements)
-            elements.pop()
-            if len(found) >= limit:
-                return
-
-    walk(0, [])
-    return found
+            info = lookup_ai(data, pos)
+            if info is not None:
+                start = pos + len(info.code)
+                stack.append((info, start, iter(_ends(info, data, start))))
+        # Advance: the next valid end of the innermost open element, else backtrack.
+        while stack:
+            info, start, ends = stack[-1]
+            advanced = False
+            for end in ends:
+                steps += 1
+                if steps > _MAX_SEARCH_STEPS:
+                    raise Problem(
+                        "the scan has too many possible readings to recover missing "
+                        "FNC1 separators",
+                        offset=None,
+                        ai=None,
+                    )
+                value = data[start:end]
+                if element_valid(info, value):
+                    if len(elements) >= len(stack):
+                        elements.pop()
+                    elements.append(Element(info, value, start))
+                    pos = end
+                    advanced = True
+                    break
+            if advanced:
+                break
+            stack.pop()
+            if len(elements) > len(stack):
+                elements.pop()
+        else:
+            return found
 
 
 # --------------------------------------------------------------------------- human-readable

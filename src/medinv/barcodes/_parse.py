@@ -38,6 +38,24 @@ _GTIN_SYMBOLOGIES: Final = {"]E0": (12, 13), "]E4": (8,), "]I1": (14,), "]E3": (
 _GTIN_LENGTHS: Final = (8, 12, 13, 14)
 _WEDGE_SUFFIX: Final = "\r\n\t"
 _SHOW: Final = 80
+MAX_SCAN_LENGTH: Final = 8_192
+"""The longest scanner input read: no symbol carries more (a QR Code holds at most
+7,089 digits, a GS1 DataMatrix 3,116), with room for an AIM symbology identifier, FNC1
+substitutes and an ISO/IEC 15434 envelope. Longer input is refused before parsing."""
+# ISO/IEC 15434 envelope: "[)>" RS, then format "NN" GS ... RS, finally EOT.
+_ENVELOPE_HEADER: Final = "[)>\x1e"
+_RS: Final = "\x1e"
+_EOT: Final = "\x04"
+_ENVELOPE_FORMATS: Final = {
+    "01": "format 01 (transportation)",
+    "02": "format 02 (complete EDI message)",
+    "03": "format 03 (ANSI ASC X12 segments)",
+    "04": "format 04 (UN/EDIFACT segments)",
+    "05": "format 05 (GS1 Application Identifiers)",
+    "06": "format 06 (ASC MH10 data identifiers)",
+    "07": "format 07 (free-form text)",
+    "12": "format 12 (text element identifiers)",
+}
 
 
 def _parse_other_agency(data: str, *, raw: str, symbology: str | None, lenient: bool) -> Scan:
@@ -57,9 +75,6 @@ def _show(text: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _substitutes(fnc1: tuple[str, ...]) -> tuple[str, ...]:
-    if any(not isinstance(s, str) or not s for s in fnc1):
-        msg = f"parse_scan option fnc1={fnc1!r}: every FNC1 substitute must be non-empty text"
-        raise InvalidBarcodeError(msg)
     return tuple(sorted(set(fnc1) - {GS}, key=len, reverse=True))
 
 
@@ -111,9 +126,10 @@ def _replace_fnc1(data: str, base: int, substitutes: tuple[str, ...]) -> tuple[s
             out.append(data[pos])
             table.append(base + pos)
             pos += 1
-    while out and out[0] == GS and len(out) > 1:
-        del out[0], table[0]
-    return "".join(out), _Located(base, table, base + n)
+    lead = 0
+    while lead < len(out) - 1 and out[lead] == GS:
+        lead += 1
+    return "".join(out[lead:]), _Located(base, table[lead:], base + n)
 
 
 def _refuse(problem: Problem, raw: str, where: _Located, *, hint: str = "") -> InvalidBarcodeError:
@@ -181,12 +197,13 @@ def parse_scan(
     if not isinstance(given, str):
         msg = f"expected the scanner input as text, got {type(given).__name__}"
         raise InvalidBarcodeError(msg)
-    substitutes = _options(fnc1, tz, as_of)
+    substitutes = _options(fnc1, tz, as_of, lenient)
+    _check_length(text)
     scanned = text.strip(_WEDGE_SUFFIX)
     if not scanned:
         raise InvalidBarcodeError("the scan is empty", text=text, offset=0)
     base = text.find(scanned)
-    symbology, data, base = _split_symbology(text, scanned, base)
+    symbology, data, base, enveloped = _unwrap(text, scanned, base)
     if data[0] == "+" or data.startswith("MA."):
         return _parse_other_agency(data, raw=text, symbology=symbology, lenient=lenient)
 
@@ -209,7 +226,7 @@ def parse_scan(
     if plain is not None:
         return plain
     extra: list[Problem] = []
-    if symbology is not None and symbology not in _GS1_MODE:
+    if symbology is not None and symbology not in _GS1_MODE and not enveloped:
         extra.append(
             Problem(
                 f"the symbol (symbology identifier {symbology}) is not a GS1 symbol, "
@@ -222,6 +239,25 @@ def parse_scan(
         )
     data, where = _replace_fnc1(data, base, substitutes)
     return _element_string(ctx, data, extra, where)
+
+
+def _unwrap(raw: str, scanned: str, base: int) -> tuple[str | None, str, int, bool]:
+    """Symbology identifier, data, its offset, and whether it was in a 15434 envelope."""
+    symbology, data, base = _split_symbology(raw, scanned, base)
+    if not data.startswith(_ENVELOPE_HEADER):
+        return symbology, data, base, False
+    data, base = _open_envelope(raw, data, base)
+    return symbology, data, base, True
+
+
+def _check_length(text: str) -> None:
+    if len(text) > MAX_SCAN_LENGTH:
+        msg = (
+            f"the scan is {len(text):,} characters long; no barcode symbol carries more than "
+            f"{MAX_SCAN_LENGTH:,} (were several inputs joined, or a file read as one scan?); "
+            f"scan {_show(text)}"
+        )
+        raise InvalidBarcodeError(msg, text=text[:_SHOW], offset=MAX_SCAN_LENGTH)
 
 
 class _Context:
@@ -242,18 +278,89 @@ class _Context:
         self.lenient = lenient
 
 
-def _options(fnc1: str | Sequence[str] | None, tz: str, as_of: object) -> tuple[str, ...]:
-    """Validate the options; return the FNC1 substitutes, longest first."""
+def _options(fnc1: object, tz: object, as_of: object, lenient: object) -> tuple[str, ...]:
+    """Validate the options; return the FNC1 substitutes, longest first.
+
+    Raises:
+        InvalidBarcodeError: an option has the wrong type or value (callers without type
+            checking pass anything: a number is not a time zone).
+    """
+    if not isinstance(tz, str):
+        msg = (
+            f"parse_scan option tz={tz!r}: expected an IANA time zone name such as "
+            f"'Europe/Paris', got {type(tz).__name__}"
+        )
+        raise InvalidBarcodeError(msg)
     if tz != "UTC":
         _check_tz(tz)
     if as_of is not None and not isinstance(as_of, dt.date):
         msg = f"parse_scan option as_of={as_of!r}: expected a date"
         raise InvalidBarcodeError(msg)
+    if not isinstance(lenient, bool):
+        msg = f"parse_scan option lenient={lenient!r}: expected True or False"
+        raise InvalidBarcodeError(msg)
     if fnc1 is None:
         return ()
+    given: tuple[object, ...]
     if isinstance(fnc1, str):
-        return _substitutes((fnc1,))
-    return _substitutes(tuple(fnc1))
+        given = (fnc1,)
+    elif isinstance(fnc1, (list, tuple, set, frozenset)):
+        given = tuple(fnc1)
+    else:
+        msg = (
+            f"parse_scan option fnc1={fnc1!r}: expected the text the scanner sends for FNC1, "
+            f"or a list of such texts, got {type(fnc1).__name__}"
+        )
+        raise InvalidBarcodeError(msg)
+    if not given or any(not isinstance(sub, str) or not sub for sub in given):
+        msg = f"parse_scan option fnc1={fnc1!r}: every FNC1 substitute must be non-empty text"
+        raise InvalidBarcodeError(msg)
+    return _substitutes(tuple(str(sub) for sub in given))
+
+
+def _open_envelope(raw: str, scanned: str, base: int) -> tuple[str, int]:
+    """The data inside an ISO/IEC 15434 envelope ``[)>`` RS ``05`` GS ... RS EOT.
+
+    Format 05 holds GS1 element strings (its GS separators are FNC1s); other formats
+    are refused, naming the envelope and the format.
+
+    Raises:
+        InvalidBarcodeError: the envelope is malformed or holds a format other than 05.
+    """
+    head = len(_ENVELOPE_HEADER)
+    fmt = scanned[head : head + 2]
+    if len(fmt) < 2 or not (fmt.isdigit() and fmt.isascii()) or scanned[head + 2 : head + 3] != GS:  # noqa: PLR2004
+        msg = (
+            f"malformed ISO/IEC 15434 envelope at offset {base}: '[)>' RS must be followed "
+            f"by a two-digit format and GS, such as '05' GS for GS1 data; scan {_show(raw)}"
+        )
+        raise InvalidBarcodeError(msg, text=raw, offset=base + head)
+    if fmt != "05":
+        name = _ENVELOPE_FORMATS.get(fmt, f"format {fmt}")
+        hint = (
+            " (data identifiers such as 1P, 1T, S as used for IFA/PPN codes are not read by "
+            "medinv; print the GS1 form, or parse them with an ASC MH10 reader)"
+            if fmt == "06"
+            else ""
+        )
+        msg = (
+            f"the scan is an ISO/IEC 15434 envelope of {name}; medinv reads format 05 "
+            f"(GS1 Application Identifiers) only{hint}; scan {_show(raw)}"
+        )
+        raise InvalidBarcodeError(msg, text=raw, offset=base + head)
+    start = head + 3
+    end = scanned.find(_RS, start)
+    if end < 0 or scanned[end + 1 :] not in (_EOT, ""):
+        msg = (
+            "the ISO/IEC 15434 format 05 envelope does not end with RS EOT after its data "
+            f"(one format per envelope is read); scan {_show(raw)}"
+        )
+        raise InvalidBarcodeError(msg, text=raw, offset=base + (end if end >= 0 else len(scanned)))
+    data = scanned[start:end]
+    if not data:
+        msg = f"the ISO/IEC 15434 format 05 envelope holds no data; scan {_show(raw)}"
+        raise InvalidBarcodeError(msg, text=raw, offset=base + start)
+    return data, base + start
 
 
 def _split_symbology(raw: str, scanned: str, base: int) -> tuple[str | None, str, int]:
@@ -272,9 +379,10 @@ def _split_symbology(raw: str, scanned: str, base: int) -> tuple[str | None, str
             )
         data = scanned[3:]
         base += 3
-    while data[:1] == GS:  # FNC1 in first position, transmitted by some scanners
-        data = data[1:]
-        base += 1
+    if data[:1] == GS:  # FNC1 in first position, transmitted by some scanners
+        stripped = data.lstrip(GS)
+        base += len(data) - len(stripped)
+        data = stripped
     if not data:
         raise InvalidBarcodeError(
             f"the scan holds no data after its symbology identifier; scan {_show(raw)}",
