@@ -542,7 +542,7 @@ def test_ai_17_wins_over_7003_for_the_expiry_date():
 def test_multi_component_format_mismatch():
     err = refused(f"8006{GTIN}01AB")
     assert err.ai == "8006"
-    assert "format N14+N2+N2" in str(err)
+    assert "format N14+N4" in str(err)  # the Syntax Dictionary's 8006: N14,csum N4,pieceoftotal
 
 
 def test_grai_check_digit_after_the_zero_digit():

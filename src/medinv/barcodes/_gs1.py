@@ -19,6 +19,7 @@ import pendulum
 from stdnum import ean
 
 from medinv.barcodes._scan import Agency, Carrier, Scan
+from medinv.barcodes._syntax import LINTERS
 from medinv.barcodes._tables import AI_TABLE, ASSOCIATIONS, DL_KEYS, AiInfo, DateRule
 from medinv.dates import DatePrecision
 
@@ -118,7 +119,21 @@ def element_valid(info: AiInfo, value: str) -> bool:
     check = info.check
     if check is not None and _check_digit_ok(value[check[0] : check[1]]) is not None:
         return False
-    return info.date_rule is None or _date_reason(info.date_rule, value) is None
+    if info.date_rule is not None and _date_reason(info.date_rule, value) is not None:
+        return False
+    return not info.lints or _lint_reason(info, value) is None
+
+
+def _lint_reason(info: AiInfo, value: str) -> tuple[int, str] | None:
+    """The first Syntax Dictionary linter that refuses ``value``: (position, reason)."""
+    for start, end, name in info.lints:
+        if start >= len(value):  # an optional component that is absent
+            continue
+        part = value[start:] if end < 0 else value[start:end]
+        reason = LINTERS[name](part)
+        if reason is not None:
+            return start, f"{reason} ({name})"
+    return None
 
 
 def check_element(info: AiInfo, value: str, offset: int) -> None:
@@ -148,11 +163,19 @@ def check_element(info: AiInfo, value: str, offset: int) -> None:
                 ai=info.code,
             )
     rule = info.date_rule
-    if rule is not None:
+    if rule is not None and _date_reason(rule, value) is not None:
         raise Problem(
             f"{info.label()} {value!r} is not a valid date ({rule.value}): "
             f"{_date_reason(rule, value)}",
             offset=offset,
+            ai=info.code,
+        )
+    found = _lint_reason(info, value)
+    if found is not None:
+        position, reason = found
+        raise Problem(
+            f"{info.label()} data {value!r}: {reason} (GS1 Syntax Dictionary)",
+            offset=offset + position,
             ai=info.code,
         )
 
@@ -213,15 +236,24 @@ def _date_reason(rule: DateRule, value: str) -> str | None:  # noqa: PLR0911  (o
 # --------------------------------------------------------------------------- message rules
 
 
+def _matches(pattern: str, code: str) -> bool:
+    """Whether AI ``code`` is ``pattern`` (an AI, or a pattern where ``n`` is any digit)."""
+    if "n" not in pattern:
+        return pattern == code
+    return len(pattern) == len(code) and all(
+        p == c or (p == "n" and "0" <= c <= "9") for p, c in zip(pattern, code, strict=True)
+    )
+
+
 def _clash(codes: tuple[str, ...], code: str, other: str) -> str | None:
-    """The AI among ``codes`` that ``other`` (an AI or an ``nnnn`` family) names."""
-    if other.endswith("n"):
-        stem = other[:-1]
-        return next(
-            (c for c in codes if c != code and len(c) == len(other) and c.startswith(stem)),
-            None,
-        )
-    return other if other != code and other in codes else None
+    """The AI among ``codes`` that ``other`` names (an AI is not exclusive of itself)."""
+    if "n" not in other:
+        return other if other != code and other in codes else None
+    return next((c for c in codes if c != code and _matches(other, c)), None)
+
+
+def _present(codes: tuple[str, ...], pattern: str) -> bool:
+    return pattern in codes if "n" not in pattern else any(_matches(pattern, c) for c in codes)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -244,7 +276,7 @@ def _associations(
             if clash is not None:
                 return (code, clash), ()
         for alternatives in rule.requires:
-            if not any(all(a in codes for a in group) for group in alternatives):
+            if not any(all(_present(codes, a) for a in group) for group in alternatives):
                 wanted = " or ".join("+".join(f"({a})" for a in group) for group in alternatives)
                 unmet.append((code, wanted))
     return None, tuple(unmet)
