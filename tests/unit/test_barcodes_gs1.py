@@ -337,10 +337,20 @@ def test_digital_link_in_plain_and_gs1_symbols(prefix):
     assert s.expiry == pendulum.date(2026, 12, 31)
 
 
-def test_digital_link_any_domain_prefix_case_and_short_gtin():
-    s = scan("HTTPS://Example.COM/some/prefix/01/9501101530003?17=261231&linkType=gs1:pip#x")
+def test_digital_link_any_domain_prefix_and_upper_case_scheme():
+    s = scan("HTTPS://Example.COM/some/prefix/01/09501101530003?17=261231&linkType=gs1:pip#x")
     assert s.gtin == GTIN
     assert dict(s.ais) == {"01": GTIN, "17": "261231"}
+
+
+def test_digital_link_short_gtin_is_lint():
+    # gs1/gs1-syntax-engine src/c-lib/dl.c test_dl_parseDLuri: "https://a/01/2112345678900"
+    # is refused unless zero-suppressed GTINs are permitted (lenient mode here).
+    text = "https://example.com/some/prefix/01/9501101530003?17=261231"
+    assert "14-digit form" in str(refused(text))
+    s = scan(text, lenient=True)
+    assert s.gtin == GTIN
+    assert "14-digit form" in s.warnings[0]
 
 
 def test_biip_digital_link_examples():
@@ -351,13 +361,16 @@ def test_biip_digital_link_examples():
         25,
         "ABC123",
     )
-    s = scan("https://id.gs1.org/01/614141123452?3103=000195")
+    s = scan("https://id.gs1.org/01/00614141123452?3103=000195")
     assert dict(s.ais) == {"01": "00614141123452", "3103": "000195"}
 
 
 def test_digital_link_percent_encoding():
     assert scan(f"https://a.example/01/{GTIN}/10/A%2FB%2B1").lot == "A/B+1"
-    assert scan(f"https://a.example/01/{GTIN}?240=A+B").ais["240"] == "A+B"  # not a space
+    # gs1/gs1-syntax-engine dl.c: "+" means "+" in the path, " " in the query.
+    assert scan(f"https://a.example/01/{GTIN}/22/A+B").ais["22"] == "A+B"
+    assert "not in GS1 character set 82" in str(refused(f"https://a.example/01/{GTIN}?240=A+B"))
+    assert scan(f"https://a.example/01/{GTIN}?240=A%2BB").ais["240"] == "A+B"
 
 
 def test_digital_link_qualifier_order_is_lint():
@@ -392,7 +405,7 @@ def test_digital_link_repeated_ais():
         ("https://", "no valid host"),
         ("https://id.gs1.org", "has no path"),
         (f"https://id.gs1.org/01/{GTIN}?99999=1", "unknown GS1 Application Identifier"),
-        (f"https://id.gs1.org/01/{GTIN}?17", "has no value"),
+        (f"https://id.gs1.org/01/{GTIN}?17=", "has no value"),
         (f"https://id.gs1.org/01/{GTIN[:-1]}4", "check digit"),
         (f"https://id.gs1.org/01/{GTIN}?17=261301", "month 13"),
         (f"https://id.gs1.org/01/{GTIN}/10/%FF", "not valid UTF-8"),
@@ -596,6 +609,9 @@ def test_biip_sscc_example():
 
 
 def test_biip_documented_convenience_alpha_example_is_refused_clearly():
-    err = refused("https://id.gs1.org/01/614141123452/lot/ABC1/ser/12345?exp=180426")
-    assert "'lot' is not a GS1 AI" in str(err)
-    assert err.offset == len("https://id.gs1.org/01/614141123452/")
+    err = refused("https://id.gs1.org/01/00614141123452/lot/ABC1/ser/12345?exp=180426")
+    assert "'lot' is a deprecated Digital Link convenience name for AI (10)" in str(err)
+    assert err.offset == len("https://id.gs1.org/01/00614141123452/")
+    s = scan("https://id.gs1.org/gtin/00614141123452/lot/ABC1/ser/12345?exp=180426", lenient=True)
+    assert (s.gtin, s.lot, s.serial) == ("00614141123452", "ABC1", "12345")
+    assert len(s.warnings) == 3

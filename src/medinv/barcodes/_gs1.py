@@ -20,7 +20,7 @@ from stdnum import ean
 
 from medinv.barcodes._scan import Agency, Carrier, Scan
 from medinv.barcodes._syntax import LINTERS
-from medinv.barcodes._tables import AI_TABLE, ASSOCIATIONS, DL_KEYS, AiInfo, DateRule
+from medinv.barcodes._tables import AI_TABLE, ASSOCIATIONS, DL_KEYS, AiInfo, DateRule, DlKey
 from medinv.dates import DatePrecision
 
 GS: Final = "\x1d"
@@ -532,9 +532,41 @@ def read_hri(text: str) -> list[Element]:
 # --------------------------------------------------------------------------- Digital Link
 
 _DL_START: Final = re.compile(r"https?://", re.IGNORECASE)
-_HOST: Final = re.compile(r"[!-~]+", re.ASCII)  # printable ASCII, no spaces
+_SCHEMES: Final = ("https://", "HTTPS://", "http://", "HTTP://")
+# RFC 3986 characters (the reference's uriCharacters); anything else is refused.
+_URI_CHARACTERS: Final = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
+)
+_BAD_HOST_CHARACTERS: Final = frozenset("_~?#@!$&'()*+,;=%")
+_PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _DL_KEYS: Final = dict(DL_KEYS)
 _ALL_AIS: Final = dict(AI_TABLE)
+# The convenience alphas of early Digital Link versions, deprecated (the reference
+# accepts them only when told to): lenient mode reads them with a warning.
+CONVENIENCE_ALPHAS: Final = {
+    "cpid": "8010",
+    "cpsn": "8011",
+    "cpv": "22",
+    "gcn": "255",
+    "gdti": "253",
+    "giai": "8004",
+    "ginc": "401",
+    "gln": "414",
+    "glnx": "254",
+    "gmn": "8013",
+    "grai": "8003",
+    "gsin": "402",
+    "gsrn": "8018",
+    "gsrnp": "8017",
+    "gtin": "01",
+    "itip": "8006",
+    "lot": "10",
+    "party": "417",
+    "refno": "8020",
+    "ser": "21",
+    "srin": "8019",
+    "sscc": "00",
+}
 
 
 def is_digital_link(text: str) -> bool:
@@ -542,36 +574,99 @@ def is_digital_link(text: str) -> bool:
     return _DL_START.match(text) is not None
 
 
-def _unquote(raw: str, offset: int) -> str:
-    """Percent-decode a URI path segment or query value (``+`` stays ``+``)."""
+def _unquote(raw: str, offset: int, *, query: bool) -> str:
+    """Percent-decode a URI path segment or query value (``+`` is a space in a query).
+
+    Raises:
+        Problem: a ``%`` not followed by two hex digits, a decoded NUL, or bytes that are
+            not UTF-8.
+    """
+    if query and "+" in raw:
+        raw = raw.replace("+", " ")
     if "%" not in raw:
         return raw
+    bad = _PERCENT.search(raw)
+    if bad is not None:
+        raise Problem(
+            f"the URI value {raw!r} has a '%' not followed by two hex digits (percent-"
+            "encoding that does not decode)",
+            offset=offset + bad.start(),
+            ai=None,
+        )
     try:
-        return unquote(raw, errors="strict")
+        value = unquote(raw, errors="strict")
     except UnicodeDecodeError as e:
         raise Problem(
             f"the percent-encoded URI value {raw!r} is not valid UTF-8", offset=offset, ai=None
         ) from e
+    if "\x00" in value:
+        raise Problem(f"the URI value {raw!r} decodes to a NUL character", offset=offset, ai=None)
+    return value
 
 
-def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa: C901, PLR0912, PLR0915
-    """Read a GS1 Digital Link URI: key and qualifiers in the path, attributes in the query.
+def _segment_ai(segment: str) -> tuple[str | None, bool]:
+    """The AI a path segment names, and whether it is a deprecated convenience alpha."""
+    if segment in _ALL_AIS:
+        return segment, False
+    alpha = CONVENIENCE_ALPHAS.get(segment)
+    return alpha, alpha is not None
+
+
+def _path_root(segments: list[tuple[str, int]]) -> int:
+    """Index of the primary key segment: the rightmost one, reading (AI, value) pairs back."""
+    index = len(segments) - 2
+    while index >= 0:
+        ai, _ = _segment_ai(segments[index][0])
+        if ai is None:
+            return -1
+        if ai in _DL_KEYS:
+            return index
+        index -= 2
+    return -1
+
+
+def _is_qualifier_path(key: DlKey, path: Sequence[str]) -> bool:
+    """Whether ``path`` (the qualifiers after the key) follows one sequence, in order."""
+    for sequence in key.sequences:
+        position = 0
+        for code in path:
+            try:
+                position = sequence.index(code, position) + 1
+            except ValueError:
+                break
+        else:
+            return True
+    return not path
+
+
+def _split_uri(text: str) -> tuple[int, int, int, int]:
+    """Check scheme, characters and host; return (path start, path end, query, end).
 
     Raises:
-        Problem: the URI breaks the Digital Link syntax rules or an element is invalid.
+        Problem: the scheme, a character or the host is not valid.
     """
-    scheme = _DL_START.match(text)
-    if scheme is None:  # pragma: no cover  (routed here only when it matches)
-        raise Problem("expected an http(s):// URI", offset=0, ai=None)
+    bad = next((i for i, c in enumerate(text) if c not in _URI_CHARACTERS), None)
+    if bad is not None:
+        raise Problem(
+            f"{text[bad]!r} is not allowed in a URI (percent-encode it)", offset=bad, ai=None
+        )
+    scheme = next((s for s in _SCHEMES if text.startswith(s)), None)
+    if scheme is None:
+        raise Problem(
+            f"the URI scheme {text[: text.find(':')]!r} is in mixed case; a GS1 Digital Link "
+            "starts with https:// or http:// (all lower or all upper case)",
+            offset=0,
+            ai=None,
+        )
     body_end = text.find("#")
     if body_end < 0:
         body_end = len(text)
     query_at = text.find("?", 0, body_end)
     path_end = query_at if query_at >= 0 else body_end
-    host_at = scheme.end()
+    host_at = len(scheme)
     slash = text.find("/", host_at, path_end)
     host = text[host_at : slash if slash >= 0 else path_end]
-    if _HOST.fullmatch(host) is None:
+    if not host or any(c in _BAD_HOST_CHARACTERS for c in host):
         raise Problem(f"the URI has no valid host name ({host!r})", offset=host_at, ai=None)
     if slash < 0:
         raise Problem(
@@ -579,121 +674,196 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
             offset=path_end,
             ai=None,
         )
-    # Split the path into segments, remembering where each starts.
+    return slash, path_end, query_at, body_end
+
+
+def _gtin_lint(info: AiInfo, value: str, at: int, lints: list[Problem]) -> str:
+    """Pad a GTIN-8/12/13 given for AI (01) to 14 digits, as lint (the standard wants 14)."""
+    if info.code == "01" and value.isdigit() and value.isascii() and len(value) in (8, 12, 13):
+        lints.append(
+            Problem(
+                f"the GTIN {value} in the URI has {len(value)} digits; GS1 Digital Link writes "
+                "the 14-digit form (read as " + value.zfill(14) + ")",
+                offset=at,
+                ai="01",
+                lint=True,
+            )
+        )
+        return value.zfill(14)
+    return value
+
+
+def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa: C901, PLR0912
+    """Read a GS1 Digital Link URI: key and qualifiers in the path, attributes in the query.
+
+    Raises:
+        Problem: the URI breaks the Digital Link syntax rules or an element is invalid.
+    """
+    slash, path_end, query_at, body_end = _split_uri(text)
     segments: list[tuple[str, int]] = []
     pos = slash + 1
-    key_index = -1
     for part in text[pos:path_end].split("/"):
-        if key_index < 0 and part in _DL_KEYS:
-            key_index = len(segments)
         segments.append((part, pos))
         pos += len(part) + 1
-    if key_index < 0:
-        raise Problem(
-            "the URI path holds no GS1 primary key (such as /01/<GTIN> or /00/<SSCC>)",
-            offset=slash,
-            ai=None,
-        )
-    pairs = segments[key_index:]
-    if len(pairs) % 2:
-        seg, at = pairs[-1]
+    if len(segments) > 1 and segments[-1][0] == "":
+        raise Problem("the URI path ends with '/'", offset=path_end - 1, ai=None)
+    root = _path_root(segments)
+    if (
+        root < 0
+        and _segment_ai(segments[-1][0])[0] is not None
+        and _path_root([*segments, ("", path_end)]) >= 0
+    ):
+        seg, at = segments[-1]
         raise Problem(
             f"the URI path ends with AI segment {seg!r} without a value",
             offset=at,
-            ai=seg if seg in _ALL_AIS else None,
+            ai=_segment_ai(seg)[0],
         )
-    key = _DL_KEYS[pairs[0][0]]
+    if root < 0:
+        alpha = next((seg for seg, _ in segments if seg in CONVENIENCE_ALPHAS), None)
+        hint = (
+            f"; {alpha!r} is not a GS1 AI but a convenience name of early Digital Link "
+            "versions, deprecated: write numeric AIs such as /01/ and /10/"
+            if alpha
+            else ""
+        )
+        raise Problem(
+            "the URI path holds no GS1 primary key (such as /01/<GTIN> or /00/<SSCC>)" + hint,
+            offset=slash,
+            ai=None,
+        )
+    pairs = segments[root:]
     elements: list[Element] = []
     lints: list[Problem] = []
-    last_rank = -1
+    first_code, _ = _segment_ai(pairs[0][0])
+    key = _DL_KEYS[first_code or ""]
+    path: list[str] = []
     for index in range(0, len(pairs), 2):
-        (code, code_at), (raw_value, value_at) = pairs[index], pairs[index + 1]
-        value = _unquote(raw_value, value_at)
-        if index == 0:
-            if key.pad_to is not None and value.isdigit() and len(value) in (8, 12, 13):
-                value = value.zfill(key.pad_to)
-        else:
-            if code not in key.qualifiers:
-                allowed = ", ".join(f"/{q}/" for q in key.qualifiers) or "none"
-                if not code.isdigit():
-                    raise Problem(
-                        f"URI path segment {code!r} is not a GS1 AI: Digital Link paths use "
-                        f"numeric AIs (allowed after /{key.ai}/: {allowed}); the convenience "
-                        "names of early Digital Link versions (/lot/, /ser/) are not supported",
-                        offset=code_at,
-                        ai=None,
-                    )
-                raise Problem(
-                    f"AI segment {code!r} is not a key qualifier of primary key ({key.ai}) "
-                    f"in the URI path (allowed: {allowed}); put data attributes in the query",
+        (segment, code_at), (raw_value, value_at) = pairs[index], pairs[index + 1]
+        code, is_alpha = _segment_ai(segment)
+        if code is None:  # pragma: no cover  (_path_root walked only AI segments)
+            raise Problem(f"{segment!r} is not a GS1 AI", offset=code_at, ai=None)
+        if is_alpha:
+            lints.append(
+                Problem(
+                    f"{segment!r} is a deprecated Digital Link convenience name for AI "
+                    f"({code}); write /{code}/",
                     offset=code_at,
-                    ai=code if code in _ALL_AIS else None,
+                    ai=code,
+                    lint=True,
                 )
-            rank = key.qualifiers.index(code)
-            if rank <= last_rank:
+            )
+        if not raw_value:
+            raise Problem(
+                f"AI segment {segment!r} in the URI path has an empty value",
+                offset=value_at,
+                ai=code,
+            )
+        value = _unquote(raw_value, value_at, query=False)
+        info = _ALL_AIS[code]
+        if index == 0:
+            value = _gtin_lint(info, value, value_at, lints)
+        elif code not in key.qualifiers:
+            allowed = ", ".join(f"/{q}/" for q in key.qualifiers) or "none"
+            raise Problem(
+                f"AI segment {code!r} is not a key qualifier of primary key ({key.ai}) "
+                f"in the URI path (allowed: {allowed}); put data attributes in the query",
+                offset=code_at,
+                ai=code,
+            )
+        else:
+            path.append(code)
+            if not _is_qualifier_path(key, path):
                 lints.append(
                     Problem(
                         f"key qualifier /{code}/ is out of order in the URI path (the "
                         f"standard's order after /{key.ai}/ is "
-                        + ", ".join(f"/{q}/" for q in key.qualifiers)
+                        + " or ".join(", ".join(f"/{q}/" for q in seq) for seq in key.sequences)
                         + ")",
                         offset=code_at,
                         ai=code,
                         lint=True,
                     )
                 )
-            last_rank = max(rank, last_rank)
-        info = _ALL_AIS[code]
         check_element(info, value, value_at)
         elements.append(Element(info, value, value_at))
     if query_at >= 0:
-        pos = query_at + 1
-        for param in text[pos:body_end].split("&"):
-            stop = pos + len(param)
-            if param:
-                name, eq, raw_value = param.partition("=")
-                if name.isdigit() and name.isascii():
-                    qinfo = _ALL_AIS.get(name)
-                    if qinfo is None:
-                        raise Problem(
-                            f"unknown GS1 Application Identifier ({name}) in the URI query",
-                            offset=pos,
-                            ai=None,
-                        )
-                    if not eq:
-                        raise Problem(
-                            f"{qinfo.label()} in the URI query has no value",
-                            offset=pos,
-                            ai=name,
-                        )
-                    value = _unquote(raw_value, pos + len(name) + 1)
-                    if name in key.qualifiers:
-                        lints.append(
-                            Problem(
-                                f"{qinfo.label()} is a key qualifier of ({key.ai}) and belongs "
-                                "in the URI path, not the query",
-                                offset=pos,
-                                ai=name,
-                                lint=True,
-                            )
-                        )
-                    value_at = pos + len(name) + 1
-                    check_element(qinfo, value, value_at)
-                    for seen in elements:
-                        if seen.info.code == name and seen.value == value:
-                            lints.append(
-                                Problem(
-                                    f"{qinfo.label()} is given twice in the URI",
-                                    offset=pos,
-                                    ai=name,
-                                    lint=True,
-                                )
-                            )
-                            break
-                    elements.append(Element(qinfo, value, value_at))
-                # Other parameters (linkType, extensions) are not GS1 data: ignored.
-            pos = stop + 1
+        _read_query(
+            text, query_at + 1, body_end, key=key, path=path, elements=elements, lints=lints
+        )
     return elements, lints
+
+
+def _read_query(
+    text: str,
+    pos: int,
+    end: int,
+    *,
+    key: DlKey,
+    path: list[str],
+    elements: list[Element],
+    lints: list[Problem],
+) -> None:
+    """Read the query's AI attributes into ``elements`` (other parameters are ignored)."""
+    for param in text[pos:end].split("&"):
+        stop = pos + len(param)
+        name, eq, raw_value = param.partition("=")
+        if eq and name.isdigit() and name.isascii():
+            info = _ALL_AIS.get(name)
+            if info is None:
+                raise Problem(
+                    f"unknown GS1 Application Identifier ({name}) in the URI query",
+                    offset=pos,
+                    ai=None,
+                )
+            value_at = pos + len(name) + 1
+            if not raw_value:
+                raise Problem(f"{info.label()} in the URI query has no value", offset=pos, ai=name)
+            value = _gtin_lint(info, _unquote(raw_value, value_at, query=True), value_at, lints)
+            _query_lints(info, value, pos, key=key, path=path, elements=elements, lints=lints)
+            check_element(info, value, value_at)
+            elements.append(Element(info, value, value_at))
+        # Other parameters (linkType, extensions, singletons) are not GS1 data: ignored.
+        pos = stop + 1
+
+
+def _query_lints(
+    info: AiInfo,
+    value: str,
+    pos: int,
+    *,
+    key: DlKey,
+    path: list[str],
+    elements: list[Element],
+    lints: list[Problem],
+) -> None:
+    name = info.code
+    if not info.dl_attribute:
+        lints.append(
+            Problem(
+                f"{info.label()} is not a GS1 Digital Link data attribute and may not "
+                "appear in the URI query",
+                offset=pos,
+                ai=name,
+                lint=True,
+            )
+        )
+    elif name in key.qualifiers and any(
+        _is_qualifier_path(key, [*path[:i], name, *path[i:]]) for i in range(len(path) + 1)
+    ):
+        lints.append(
+            Problem(
+                f"{info.label()} is a key qualifier of ({key.ai}) and belongs "
+                "in the URI path, not the query",
+                offset=pos,
+                ai=name,
+                lint=True,
+            )
+        )
+    if any(seen.info.code == name and seen.value == value for seen in elements):
+        lints.append(
+            Problem(f"{info.label()} is given twice in the URI", offset=pos, ai=name, lint=True)
+        )
 
 
 # --------------------------------------------------------------------------- scan values
