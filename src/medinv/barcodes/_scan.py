@@ -41,6 +41,9 @@ class Carrier(enum.Enum):
     HIBC_SECONDARY = "HIBC secondary"
     HIBC_CONCATENATED = "HIBC concatenated"
     """Primary and secondary data in one symbol (or two symbols read back to back)."""
+    HIBC_PROVIDER = "HIBC provider application"
+    """ANSI/HIBC Provider Applications Standard (``+/...``): a hospital's own label, such
+    as a patient, specimen or asset identification; not a supplier's product."""
     MA_CODE = "MA code"
 
 
@@ -95,6 +98,11 @@ class Scan:
     `expiry` is the earlier of this and the ``.E`` expiry date."""
     sterilisation_lot: str | None = None
     """MA code ``.D``: the sterilisation lot (batch), verbatim."""
+    hibc_provider_type: str | None = None
+    """HIBC Provider Applications Standard labels: the data type letter after ``+/``
+    (``"C"`` patient, ``"D"`` specimen, ``"N"`` asset, ...)."""
+    hibc_provider_data: str | None = None
+    """HIBC Provider Applications Standard labels: the data, without the check character."""
     hibc_link: str | None = None
     """HIBC link character: the primary's check character, which a separately printed
     secondary symbol repeats. For a secondary read alone, the link character it carries."""
