@@ -165,7 +165,7 @@ def parse_scan(
     ('09501101530003', 'AB-123', 'S0001', Date(2026, 12, 31))
     >>> parse_scan("(01)09501101530003(17)260100", as_of=dt.date(2026, 1, 1)).expiry
     Date(2026, 1, 31)
-    >>> parse_scan("https://example.com/01/9501101530003/10/AB-123?17=261231").lot
+    >>> parse_scan("https://example.com/01/09501101530003/10/AB-123?17=261231").lot
     'AB-123'
 
     ```
