@@ -135,3 +135,22 @@ def test_other_envelopes_are_refused_naming_the_envelope_and_format(text, words)
     message = str(refused(text))
     assert all(word in message for word in words)
     assert "expected a GS1 Application Identifier" not in message
+
+
+@pytest.mark.parametrize("parser", ["hibc", "ma"])
+def test_hibc_and_ma_parsers_refuse_oversized_input_before_parsing(parser):
+    from medinv.barcodes import parse_hibc, parse_ma  # noqa: PLC0415
+
+    text = ("+$$8+A" if parser == "hibc" else "MA.156.M0.") * 2_000_000
+    start = time.perf_counter()
+    with pytest.raises(InvalidBarcodeError, match="no barcode symbol carries more"):
+        (parse_hibc if parser == "hibc" else parse_ma)(text, raw=text)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_back_to_back_hibc_split_search_stays_fast_at_the_limit():
+    # Before the length limit, 96,000 characters of "+$$8+A" took 10 s (quadratic).
+    text = ("+$$8+A" * 2_000)[:MAX_SCAN_LENGTH]
+    start = time.perf_counter()
+    refused(text)
+    assert time.perf_counter() - start < 0.1 * MAX_SCAN_LENGTH / 1024

@@ -19,7 +19,7 @@ from typing import Final, NamedTuple
 
 import pendulum
 
-from medinv.barcodes._scan import Agency, Carrier, Scan
+from medinv.barcodes._scan import MAX_SCAN_LENGTH, Agency, Carrier, Scan, too_long
 from medinv.dates import DatePrecision, last_day_of_month
 from medinv.errors import InvalidBarcodeError
 
@@ -510,6 +510,10 @@ def parse_hibc(data: str, *, raw: str, lenient: bool = False) -> Scan:
         InvalidBarcodeError: the text is not valid HIBC data; the message and ``offset``
             say what was expected where.
     """
+    for text in (data, raw):
+        reason = too_long(text, "HIBC scan")
+        if reason is not None:
+            raise InvalidBarcodeError(reason, text=text[:80], offset=MAX_SCAN_LENGTH)
     fast = _FAST.match(data)
     if fast is not None and data[-1] in _HIBC_SET:
         scan = _fast_concatenated(fast, data, raw)

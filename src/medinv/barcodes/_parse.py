@@ -26,10 +26,10 @@ from medinv.barcodes._gs1 import (
 )
 from medinv.barcodes._hibc import parse_hibc
 from medinv.barcodes._ma import parse_ma
-from medinv.barcodes._scan import Agency, Carrier, Scan
+from medinv.barcodes._scan import MAX_SCAN_LENGTH, Agency, Carrier, Scan, too_long
 from medinv.errors import InvalidBarcodeError
 
-__all__ = ["parse_scan"]
+__all__ = ["MAX_SCAN_LENGTH", "parse_scan"]
 
 # AIM symbology identifiers (ISO/IEC 15424) whose data is GS1 element strings.
 _GS1_MODE: Final = frozenset({"]C1", "]e0", "]e1", "]e2", "]d2", "]Q3", "]J1"})
@@ -38,10 +38,6 @@ _GTIN_SYMBOLOGIES: Final = {"]E0": (12, 13), "]E4": (8,), "]I1": (14,), "]E3": (
 _GTIN_LENGTHS: Final = (8, 12, 13, 14)
 _WEDGE_SUFFIX: Final = "\r\n\t"
 _SHOW: Final = 80
-MAX_SCAN_LENGTH: Final = 8_192
-"""The longest scanner input read: no symbol carries more (a QR Code holds at most
-7,089 digits, a GS1 DataMatrix 3,116), with room for an AIM symbology identifier, FNC1
-substitutes and an ISO/IEC 15434 envelope. Longer input is refused before parsing."""
 # ISO/IEC 15434 envelope: "[)>" RS, then format "NN" GS ... RS, finally EOT.
 _ENVELOPE_HEADER: Final = "[)>\x1e"
 _RS: Final = "\x1e"
@@ -251,13 +247,9 @@ def _unwrap(raw: str, scanned: str, base: int) -> tuple[str | None, str, int, bo
 
 
 def _check_length(text: str) -> None:
-    if len(text) > MAX_SCAN_LENGTH:
-        msg = (
-            f"the scan is {len(text):,} characters long; no barcode symbol carries more than "
-            f"{MAX_SCAN_LENGTH:,} (were several inputs joined, or a file read as one scan?); "
-            f"scan {_show(text)}"
-        )
-        raise InvalidBarcodeError(msg, text=text[:_SHOW], offset=MAX_SCAN_LENGTH)
+    reason = too_long(text, "scan")
+    if reason is not None:
+        raise InvalidBarcodeError(reason, text=text[:_SHOW], offset=MAX_SCAN_LENGTH)
 
 
 class _Context:
