@@ -173,3 +173,53 @@ def test_digital_link_keys_from_the_dictionary():
     assert DL_KEYS["01"].sequences == (("22", "10", "21"), ("235",))
     assert DL_KEYS["01"].pad_to == 14
     assert DL_KEYS["00"].qualifiers == ()
+
+
+# gs1/gs1-syntax-engine src/c-lib/ai.c, test_ai_linters: each vector triggers one
+# linter error with a real AI (the GCP and coupon linters, which medinv does not
+# apply, are left out; see docs/explanation/barcode-validation.md). Lenient mode, so
+# that a missing mandatory association is not what refuses the scan.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(00)A23456789012345675",
+        "(10) ",
+        "(8010)123456_",
+        "(8030)ABC:123",
+        "(8030)123=",
+        "(00)123456789012345670",
+        "(8013)123456ABXX",
+        "(8013)A",
+        "(7040)1AB=",
+        "(8001)12340000012311",
+        "(8003)112345678901281234567890123456",
+        "(8011)023456789012",
+        "(4321)2",
+        "(8001)12341234512321",
+        "(426)987",
+        "(7030)987ABC",
+        "(4307)AA",
+        "(3910)9870",
+        "(8007)FR1234",
+        "(8007)FR12_45678901234",
+        "(8007)AB12345678901234",
+        "(8007)FR12345678901234",
+        "(4326)201300",
+        "(4326)201200",
+        "(4324)2012252400",
+        "(4324)2012252360",
+        "(8008)201225230060",
+        "(8026)123456789012310099",
+        "(8026)123456789012310100",
+        "(8026)123456789012310302",
+        "(4300)ABC%0g",
+    ],
+)
+def test_reference_linter_vectors_are_refused(text):
+    with pytest.raises(InvalidBarcodeError) as info:
+        parse_scan(text, lenient=True)
+    assert "mandatory association" not in str(info.value)
+
+
+def test_reference_linter_ok_vector():
+    assert parse_scan("(00)123456789012345675").sscc == "123456789012345675"

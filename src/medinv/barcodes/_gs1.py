@@ -229,7 +229,7 @@ def _date_reason(rule: DateRule, value: str) -> str | None:  # noqa: PLR0911  (o
         return _valid_ymd(value[:6], day_zero=False) or (
             _valid_ymd(value[6:12], day_zero=False) if len(value) > 6 else None  # noqa: PLR2004
         )
-    # YYMMDD_HH_OPT_MI_SS: the pattern already bounds the hour, minutes and seconds.
+    # YYMMDD_HH_OPT_MI_SS: the hh, mi and ss linters bound the hour, minutes and seconds.
     return _valid_ymd(value[:6], day_zero=False)
 
 

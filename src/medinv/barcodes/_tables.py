@@ -114,7 +114,8 @@ _CHARSET_CLASS: Final = {
     "Y": "[#\\-/0-9A-Z]",
     "Z": "[\\-0-9A-Z_a-z]",
 }
-_DATE_LINTERS: Final = frozenset({"yymmd0", "yymmdd", "hhmi", "hh", "mi", "ss"})
+# The linters a date rule already applies (hh, mi and ss of AI 8008 stay linters).
+_DATE_LINTERS: Final = frozenset({"yymmd0", "yymmdd", "hhmi"})
 
 
 def _fmt(components: tuple[Component, ...]) -> str:
