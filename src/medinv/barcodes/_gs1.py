@@ -534,9 +534,7 @@ def read_hri(text: str) -> list[Element]:
 _DL_START: Final = re.compile(r"https?://", re.IGNORECASE)
 _SCHEMES: Final = ("https://", "HTTPS://", "http://", "HTTP://")
 # RFC 3986 characters (the reference's uriCharacters); anything else is refused.
-_URI_CHARACTERS: Final = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
-)
+_NOT_URI_CHARACTER: Final = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
 _BAD_HOST_CHARACTERS: Final = frozenset("_~?#@!$&'()*+,;=%")
 _PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _DL_KEYS: Final = dict(DL_KEYS)
@@ -645,10 +643,12 @@ def _split_uri(text: str) -> tuple[int, int, int, int]:
     Raises:
         Problem: the scheme, a character or the host is not valid.
     """
-    bad = next((i for i, c in enumerate(text) if c not in _URI_CHARACTERS), None)
+    bad = _NOT_URI_CHARACTER.search(text)
     if bad is not None:
         raise Problem(
-            f"{text[bad]!r} is not allowed in a URI (percent-encode it)", offset=bad, ai=None
+            f"{bad.group()!r} is not allowed in a URI (percent-encode it)",
+            offset=bad.start(),
+            ai=None,
         )
     scheme = next((s for s in _SCHEMES if text.startswith(s)), None)
     if scheme is None:

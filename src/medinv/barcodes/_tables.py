@@ -76,7 +76,7 @@ class AiInfo:
     code: str
     """The AI, e.g. ``"17"``."""
     title: str
-    """biip's description, e.g. ``"Expiration date (YYMMDD)"``."""
+    """The Syntax Dictionary's title, e.g. ``"USE BY or EXPIRY"``."""
     data_title: str
     """The GS1 data title, e.g. ``"USE BY or EXPIRY"``."""
     fmt: str
@@ -92,7 +92,7 @@ class AiInfo:
     single: str
     """For a single-component format, its character set letter (``N``, ``X``, ``Y``, ``Z``)."""
     pattern: re.Pattern[str]
-    """biip's pattern for the data, anchored, ASCII-only."""
+    """The pattern of the data, built from the dictionary's components (ASCII only)."""
     check: tuple[int, int] | None
     """Digit span covered by a GS1 mod-10 check digit, or ``None``."""
     date_rule: DateRule | None
