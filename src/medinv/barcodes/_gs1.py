@@ -535,7 +535,7 @@ _DL_START: Final = re.compile(r"https?://", re.IGNORECASE)
 _SCHEMES: Final = ("https://", "HTTPS://", "http://", "HTTP://")
 # RFC 3986 characters (the reference's uriCharacters); anything else is refused.
 _NOT_URI_CHARACTER: Final = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
-_BAD_HOST_CHARACTERS: Final = frozenset("_~?#@!$&'()*+,;=%")
+_BAD_HOST_CHARACTER: Final = re.compile(r"[_~?#@!$&'()*+,;=%]")
 _PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _DL_KEYS: Final = dict(DL_KEYS)
 _ALL_AIS: Final = dict(AI_TABLE)
@@ -637,6 +637,17 @@ def _is_qualifier_path(key: DlKey, path: Sequence[str]) -> bool:
     return not path
 
 
+@functools.lru_cache(maxsize=1024)
+def _valid_path(key_ai: str, path: tuple[str, ...]) -> bool:
+    return _is_qualifier_path(_DL_KEYS[key_ai], path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _fits_path(key_ai: str, path: tuple[str, ...], name: str) -> bool:
+    """Whether AI ``name`` could stand somewhere in the path (so it belongs there)."""
+    return any(_valid_path(key_ai, (*path[:i], name, *path[i:])) for i in range(1 + len(path)))
+
+
 def _split_uri(text: str) -> tuple[int, int, int, int]:
     """Check scheme, characters and host; return (path start, path end, query, end).
 
@@ -650,7 +661,7 @@ def _split_uri(text: str) -> tuple[int, int, int, int]:
             offset=bad.start(),
             ai=None,
         )
-    scheme = next((s for s in _SCHEMES if text.startswith(s)), None)
+    scheme = text[:8] if text[:8] in _SCHEMES else (text[:7] if text[:7] in _SCHEMES else None)
     if scheme is None:
         raise Problem(
             f"the URI scheme {text[: text.find(':')]!r} is in mixed case; a GS1 Digital Link "
@@ -666,7 +677,7 @@ def _split_uri(text: str) -> tuple[int, int, int, int]:
     host_at = len(scheme)
     slash = text.find("/", host_at, path_end)
     host = text[host_at : slash if slash >= 0 else path_end]
-    if not host or any(c in _BAD_HOST_CHARACTERS for c in host):
+    if not host or _BAD_HOST_CHARACTER.search(host) is not None:
         raise Problem(f"the URI has no valid host name ({host!r})", offset=host_at, ai=None)
     if slash < 0:
         raise Problem(
@@ -738,6 +749,7 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
     first_code, _ = _segment_ai(pairs[0][0])
     key = _DL_KEYS[first_code or ""]
     path: list[str] = []
+    out_of_order = False
     for index in range(0, len(pairs), 2):
         (segment, code_at), (raw_value, value_at) = pairs[index], pairs[index + 1]
         code, is_alpha = _segment_ai(segment)
@@ -773,7 +785,8 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
             )
         else:
             path.append(code)
-            if not _is_qualifier_path(key, path):
+            if not out_of_order and not _valid_path(key.ai, tuple(path)):
+                out_of_order = True
                 lints.append(
                     Problem(
                         f"key qualifier /{code}/ is out of order in the URI path (the "
@@ -848,9 +861,7 @@ def _query_lints(
                 lint=True,
             )
         )
-    elif name in key.qualifiers and any(
-        _is_qualifier_path(key, [*path[:i], name, *path[i:]]) for i in range(len(path) + 1)
-    ):
+    elif name in key.qualifiers and _fits_path(key.ai, tuple(path), name):
         lints.append(
             Problem(
                 f"{info.label()} is a key qualifier of ({key.ai}) and belongs "
