@@ -167,3 +167,49 @@ def test_a_typed_gs_escape_gets_a_hint_about_fnc1():
     code, text = run(["parse", "--fnc1", r"\x1d", r"]d20109501101530003\x1d10AB\x1d21C"])
     assert code == 0
     assert "serial:               C" in text
+
+
+class _Stdin(io.TextIOWrapper):
+    """A text stdin over bytes, with ``buffer`` as a real one has."""
+
+
+def test_stdin_bytes_are_decoded_per_line_in_process(monkeypatch):
+    raw = io.BytesIO(b"0109501101530003\r\n\n01\xff\n")
+    monkeypatch.setattr("sys.stdin", _Stdin(raw, encoding="utf-8"))
+    code, text = run(["parse", "--json"])
+    first, second = (json.loads(line) for line in text.splitlines())
+    assert code == 1
+    assert first["ok"] is True
+    assert second["ok"] is False
+    assert second["input"] == "01\\xff"
+    assert "offset 2" in second["error"]["message"]
+
+
+def test_surrogate_escaped_argument_in_process():
+    code, text = run(["parse", "01\udcff"])
+    assert code == 1
+    assert "argument is not valid UTF-8 (undecodable byte at offset 2)" in text
+    assert "'01\\\\xff'" in text
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError
+
+
+def test_a_closed_pipe_ends_quietly_in_process():
+    from medinv.cli import _parse  # noqa: PLC0415
+
+    args = _parse_args(["parse", "0109501101530003"])
+    assert _parse.run(args, _ClosedPipe()) == 0
+
+
+def _parse_args(argv: list[str]):
+    import argparse  # noqa: PLC0415
+
+    from medinv.cli import _parse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers()
+    _parse.configure(commands.add_parser("parse"))
+    return parser.parse_args(argv)
