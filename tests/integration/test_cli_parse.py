@@ -193,7 +193,7 @@ def test_surrogate_escaped_argument_in_process():
 
 
 class _ClosedPipe(io.StringIO):
-    def write(self, text: str) -> int:
+    def write(self, _text: str) -> int:
         raise BrokenPipeError
 
 
