@@ -223,3 +223,18 @@ def test_reference_linter_vectors_are_refused(text):
 
 def test_reference_linter_ok_vector():
     assert parse_scan("(00)123456789012345675").sscc == "123456789012345675"
+
+
+def test_medinv_parses_without_biip_installed():
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = (
+        "import sys; sys.modules['biip'] = None\n"
+        "import medinv\n"
+        "print(medinv.parse_scan('(01)09501101530003(17)261231').gtin)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "09501101530003", done.stderr
