@@ -494,7 +494,9 @@ def search_splits(data: str, limit: int = 2) -> list[list[Element]]:  # noqa: C9
 
 # --------------------------------------------------------------------------- human-readable
 
-_HRI_AI: Final = re.compile(r"\((\d{2,4})\)")
+# An "(AI)" not escaped as "\(" (the reference's bracketed syntax writes a literal
+# "(" in data as "\(").
+_HRI_AI: Final = re.compile(r"(?<!\\)\((\d{2,4})\)")
 
 
 def read_hri(text: str) -> list[Element]:
@@ -522,6 +524,8 @@ def read_hri(text: str) -> list[Element]:
         end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
         raw = text[mark.end() : end]
         value = raw.strip(" ")
+        if "\\(" in value:
+            value = value.replace("\\(", "(")
         offset = mark.end() + (len(raw) - len(raw.lstrip(" ")))
         info = AI_TABLE[mark.group(1)]
         check_element(info, value, offset)

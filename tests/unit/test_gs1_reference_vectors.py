@@ -1,6 +1,6 @@
-"""GS1 Digital Link verdicts of the reference, gs1/gs1-syntax-engine.
+"""GS1 Digital Link and bracketed AI data verdicts of the reference, gs1/gs1-syntax-engine.
 
-Every vector is from src/c-lib/dl.c, test_dl_parseDLuri (default settings: no
+The Digital Link vectors are from src/c-lib/dl.c, test_dl_parseDLuri (default settings: no
 convenience alphas, no zero-suppressed GTINs). ``expected`` is the element string the
 reference produces (``^`` is FNC1), or ``None`` where it refuses the URI. Deliberate
 differences are tested at the end, with the reason (see
@@ -149,3 +149,44 @@ def test_percent_not_followed_by_two_hex_digits_is_refused():
     # valid RFC 3986 and is refused here.
     with pytest.raises(InvalidBarcodeError, match="two hex digits"):
         parse_scan("https://a/01/12312312312333/10/A%ZZ", as_of=AS_OF)
+
+
+# gs1/gs1-syntax-engine src/c-lib/ai.c, test_ai_parseAIdata: bracketed AI data. The
+# reference's parse step does not check mandatory associations, so lenient mode here.
+HRI_VECTORS: list[tuple[str, str | None]] = [
+    ("(01)12345678901231", "^0112345678901231"),
+    ("(10)12345", "^1012345"),
+    ("(01)12345678901231(10)12345", "^01123456789012311012345"),
+    ("(3100)123456(10)12345", "^31001234561012345"),
+    ("(10)12345(11)991225", "^1012345^11991225"),
+    ("(3900)12345(11)991225", "^390012345^11991225"),
+    ("(10)12345\\(11)991225", "^1012345(11)991225"),
+    ("(10)12345\\(", "^1012345("),
+    ("(235)ABC", "^235ABC"),
+    ("(01)12345678901231(235)XYZ", "^0112345678901231235XYZ"),
+    ("(235)ABCDEFGHIJKLMNOPQRSTUVWXYZ12", "^235ABCDEFGHIJKLMNOPQRSTUVWXYZ12"),
+    ("(235)ABCDEFGHIJKLMNOPQRSTUVWXYZ123", None),
+    ("(10)(11)98765", None),
+    ("(10)12345(11)", None),
+    ("(1A)12345", None),
+    ("1(12345", None),
+    ("()12345", None),
+    ("(1)12345", None),
+    ("(12345)12345", None),
+    ("(15", None),
+    ("(1", None),
+    ("(", None),
+    ("(01)123456789012312(10)12345", None),
+    ("(10)12345^", None),
+    ("(17)9(90)217", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), HRI_VECTORS)
+def test_bracketed_ai_data_verdicts_match_the_reference(text, expected):
+    if expected is None:
+        with pytest.raises(InvalidBarcodeError):
+            parse_scan(text, as_of=AS_OF, lenient=True)
+        return
+    scan = parse_scan(text, as_of=AS_OF, lenient=True)
+    assert _element_string(dict(scan.ais)) == _element_string(_expected_ais(expected))
