@@ -190,3 +190,38 @@ def test_bracketed_ai_data_verdicts_match_the_reference(text, expected):
         return
     scan = parse_scan(text, as_of=AS_OF, lenient=True)
     assert _element_string(dict(scan.ais)) == _element_string(_expected_ais(expected))
+
+
+# gs1/gs1-syntax-engine src/c-lib/scandata.c, test_scandata_processScanData: GS1
+# Composite symbols (linear data "|" then the 2D component's "]e0" data).
+@pytest.mark.parametrize(
+    ("text", "ais"),
+    [
+        (
+            "]E02112345678900|]e099COMPOSITE\x1d98XYZ",
+            {"01": "02112345678900", "99": "COMPOSITE", "98": "XYZ"},
+        ),
+        (
+            "]E402345673|]e099COMPOSITE\x1d98XYZ",
+            {"01": "00000002345673", "99": "COMPOSITE", "98": "XYZ"},
+        ),
+        ("]e00112312312312333|]e010ABC", {"01": "12312312312333", "10": "ABC"}),
+    ],
+)
+def test_composite_symbols(text, ais):
+    assert dict(parse_scan(text, as_of=AS_OF).ais) == ais
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["]E02112345678901|]e099X", "]E0", "]E01234567890", "]E402345674", "]e0", "]C1", "]d2"],
+)
+def test_scan_data_refusals(text):
+    with pytest.raises(InvalidBarcodeError):
+        parse_scan(text, as_of=AS_OF)
+
+
+def test_upc_a_under_ean_identifier_is_accepted():
+    # Deliberate difference: the reference refuses 12 digits after ]E0 ("Short");
+    # scanners configured to drop UPC-A's leading zero send exactly that.
+    assert parse_scan("]E0123456789012", as_of=AS_OF).gtin == "00123456789012"

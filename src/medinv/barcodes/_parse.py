@@ -36,6 +36,9 @@ _GS1_MODE: Final = frozenset({"]C1", "]e0", "]e1", "]e2", "]d2", "]Q3", "]J1"})
 # EAN/UPC and ITF-14: a bare GTIN.
 _GTIN_SYMBOLOGIES: Final = {"]E0": (12, 13), "]E4": (8,), "]I1": (14,), "]E3": (13, 15, 18)}
 _GTIN_LENGTHS: Final = (8, 12, 13, 14)
+# A GS1 Composite: the linear symbol's data, "|", then the 2D component's "]e0" data.
+_COMPOSITE: Final = "|]e0"
+_COMPOSITE_LINEAR: Final = frozenset({"]E0", "]E4", "]e0", "]C1"})
 _WEDGE_SUFFIX: Final = "\r\n\t"
 _SHOW: Final = 80
 # ISO/IEC 15434 envelope: "[)>" RS, then format "NN" GS ... RS, finally EOT.
@@ -218,7 +221,7 @@ def parse_scan(
         except Problem as problem:
             raise _refuse(problem, text, where) from None
         return _finish(ctx, elements, [], Carrier.GS1_HUMAN_READABLE, where)
-    plain = _plain(ctx, data, _Located(base))
+    plain = _plain(ctx, data, base)
     if plain is not None:
         return plain
     extra: list[Problem] = []
@@ -384,8 +387,12 @@ def _split_symbology(raw: str, scanned: str, base: int) -> tuple[str | None, str
     return symbology, data, base
 
 
-def _plain(ctx: _Context, data: str, where: _Located) -> Scan | None:
-    """A bare GTIN or SSCC, or ``None`` when the data is something else."""
+def _plain(ctx: _Context, data: str, base: int) -> Scan | None:
+    """A bare GTIN or SSCC, a GS1 Composite, or ``None`` when the data is something else."""
+    composite = data.find(_COMPOSITE)
+    if composite > 0 and ctx.symbology in _COMPOSITE_LINEAR:
+        return _composite(ctx, data, composite, base)
+    where = _Located(base)
     if ctx.symbology in _GTIN_SYMBOLOGIES:
         return _plain_gtin(ctx, data, _GTIN_SYMBOLOGIES[ctx.symbology], where)
     if data.isdigit() and data.isascii():
@@ -400,6 +407,21 @@ def _plain(ctx: _Context, data: str, where: _Located) -> Scan | None:
                 symbology_identifier=ctx.symbology,
             )
     return None
+
+
+def _composite(ctx: _Context, data: str, bar: int, base: int) -> Scan:
+    """A GS1 Composite symbol: the linear part and its 2D component read as one message."""
+    linear, component = data[:bar], data[bar + len(_COMPOSITE) :]
+    if ctx.symbology in _GTIN_SYMBOLOGIES:
+        gtin = _plain_gtin(ctx, linear, _GTIN_SYMBOLOGIES[ctx.symbology or ""], _Located(base))
+        head = "01" + (gtin.gtin or "")
+        table = [base] * len(head)
+    else:
+        head = linear + GS
+        table = [base + i for i in range(len(linear))] + [base + bar]
+    start = base + bar + len(_COMPOSITE)
+    table += [start + i for i in range(len(component))]
+    return _element_string(ctx, head + component, [], _Located(base, table, base + len(data)))
 
 
 def _plain_gtin(ctx: _Context, data: str, lengths: Sequence[int], where: _Located) -> Scan:
