@@ -213,3 +213,14 @@ def _parse_args(argv: list[str]):
     commands = parser.add_subparsers()
     _parse.configure(commands.add_parser("parse"))
     return parser.parse_args(argv)
+
+
+def test_provider_label_fields_are_shown():
+    from medinv.barcodes import hibc_check_character  # noqa: PLC0415
+
+    body = "+/CP123456789"
+    code, text = run(["parse", body + hibc_check_character(body)])
+    assert code == 0
+    assert "carrier:              HIBC provider application" in text
+    assert "hibc_provider_type:   C" in text
+    assert "hibc_provider_data:   P123456789" in text

@@ -40,6 +40,8 @@ _FIELDS = (
     "best_before",
     "quantity",
     "sscc",
+    "hibc_provider_type",
+    "hibc_provider_data",
     "symbology_identifier",
 )
 
