@@ -154,3 +154,21 @@ def test_back_to_back_hibc_split_search_stays_fast_at_the_limit():
     start = time.perf_counter()
     refused(text)
     assert time.perf_counter() - start < 0.1 * MAX_SCAN_LENGTH / 1024
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Pathological for a plain split search (thousands of readings that fail only
+        # at the message level): pruned, since a repeat with another value or an
+        # invalid pair stays invalid whatever follows.
+        "]e010A0109501101530003010950110153000310A0109501101530003(0109501101530003|]e017261231",
+        "]e0\x1d2131030109501101530003010950110153000321010950110153000321\x1d21A",
+        "10A01010950110153000301095011015300030109501101530003(01",
+    ],
+)
+def test_short_pathological_scans_are_decided_quickly(text):
+    start = time.perf_counter()
+    with pytest.raises(InvalidBarcodeError):
+        parse_scan(text, as_of=AS_OF)
+    assert time.perf_counter() - start < 0.1  # 0.1 s per started kilobyte

@@ -24,7 +24,7 @@ from medinv.barcodes._tables import AI_TABLE, ASSOCIATIONS, DL_KEYS, AiInfo, Dat
 from medinv.dates import DatePrecision
 
 GS: Final = "\x1d"
-_MAX_SEARCH_STEPS: Final = 20_000
+_MAX_SEARCH_STEPS: Final = 5_000
 
 
 class Problem(Exception):  # noqa: N818  (internal signal, never escapes parse_scan)
@@ -427,13 +427,48 @@ def _ends(info: AiInfo, data: str, start: int) -> range:
     return range(start + max(info.min_len, 1), min(start + info.max_len, stop) + 1)
 
 
-def search_splits(data: str, limit: int = 2) -> list[list[Element]]:  # noqa: C901, PLR0912  (one explicit-stack walk)
+def _conflicts(elements: list[Element], code: str, value: str) -> bool:
+    """Whether adding ``code`` = ``value`` makes every longer reading invalid too.
+
+    A repeat with another value, or an invalid pair, stays invalid whatever follows
+    (only a missing mandatory association can be made good later).
+    """
+    rule = ASSOCIATIONS.get(code)
+    for element in elements:
+        other = element.info.code
+        if other == code:
+            if element.value != value:
+                return True
+            continue
+        if rule is not None and any(_matches(ex, other) for ex in rule.excludes):
+            return True
+        other_rule = ASSOCIATIONS.get(other)
+        if other_rule is not None and any(_matches(ex, code) for ex in other_rule.excludes):
+            return True
+    return False
+
+
+class _Frame:
+    """One element being tried by ``search_splits``."""
+
+    __slots__ = ("at", "ends", "info", "reached", "start")
+
+    def __init__(self, info: AiInfo, at: int, start: int, ends: Iterator[int]) -> None:
+        self.info = info
+        self.at = at  # where the AI starts
+        self.start = start  # where its data starts
+        self.ends = ends
+        self.reached = False  # a reading below it got to the end, or one was pruned
+
+
+def search_splits(data: str, limit: int = 2) -> list[list[Element]]:  # noqa: C901, PLR0912, PLR0915  (one explicit-stack walk)
     """Every reading in which all elements and associations are valid (up to ``limit``).
 
     A variable-length field may end anywhere before its FNC1 (or the end of the scan):
     this is how a scan whose scanner dropped a separator is recovered. The search is a
-    depth-first walk with an explicit stack (no recursion, whatever the input's length)
-    and a bounded number of steps.
+    depth-first walk with an explicit stack (no recursion, whatever the input's length),
+    remembers the positions from which no reading reaches the end of the scan (each is
+    explored once), and takes a bounded number of steps.
 
     Raises:
         Problem: the search is too large to decide (pathological input).
@@ -442,13 +477,15 @@ def search_splits(data: str, limit: int = 2) -> list[list[Element]]:  # noqa: C9
     steps = 0
     n = len(data)
     elements: list[Element] = []
-    # One frame per element being tried: its AI, where its data starts, the ends left.
-    stack: list[tuple[AiInfo, int, Iterator[int]]] = []
+    dead: set[int] = set()  # positions from which no element sequence reaches the end
+    stack: list[_Frame] = []
     pos = 0
     while True:
         # Descend: open a frame for the element at ``pos``, or record a full reading.
         pos = _skip_separators(data, pos, None)
         if pos >= n:
+            if stack:
+                stack[-1].reached = True
             try:
                 _, lints = check_message(elements)
             except Problem:
@@ -457,16 +494,18 @@ def search_splits(data: str, limit: int = 2) -> list[list[Element]]:  # noqa: C9
                 found.append(list(elements))
                 if len(found) >= limit:
                     return found
-        else:
+        elif pos not in dead:
             info = lookup_ai(data, pos)
-            if info is not None:
-                start = pos + len(info.code)
-                stack.append((info, start, iter(_ends(info, data, start))))
+            if info is None:
+                dead.add(pos)
+            else:
+                begin = pos + len(info.code)
+                stack.append(_Frame(info, pos, begin, iter(_ends(info, data, begin))))
         # Advance: the next valid end of the innermost open element, else backtrack.
         while stack:
-            info, start, ends = stack[-1]
+            frame = stack[-1]
             advanced = False
-            for end in ends:
+            for end in frame.ends:
                 steps += 1
                 if steps > _MAX_SEARCH_STEPS:
                     raise Problem(
@@ -475,17 +514,27 @@ def search_splits(data: str, limit: int = 2) -> list[list[Element]]:  # noqa: C9
                         offset=None,
                         ai=None,
                     )
-                value = data[start:end]
-                if element_valid(info, value):
+                if end < n and _skip_separators(data, end, None) in dead:
+                    continue
+                value = data[frame.start : end]
+                if element_valid(frame.info, value):
                     if len(elements) >= len(stack):
                         elements.pop()
-                    elements.append(Element(info, value, start))
+                    if _conflicts(elements, frame.info.code, value):
+                        frame.reached = True  # pruned for this prefix: not a dead position
+                        continue
+                    elements.append(Element(frame.info, value, frame.start))
                     pos = end
                     advanced = True
                     break
             if advanced:
                 break
             stack.pop()
+            if frame.reached:
+                if stack:
+                    stack[-1].reached = True
+            else:
+                dead.add(frame.at)
             if len(elements) > len(stack):
                 elements.pop()
         else:
