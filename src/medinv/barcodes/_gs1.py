@@ -24,7 +24,7 @@ from medinv.barcodes._tables import AI_TABLE, ASSOCIATIONS, DL_KEYS, AiInfo, Dat
 from medinv.dates import DatePrecision
 
 GS: Final = "\x1d"
-_MAX_SEARCH_STEPS: Final = 5_000
+_MAX_SEARCH_STEPS: Final = 20_000
 
 
 class Problem(Exception):  # noqa: N818  (internal signal, never escapes parse_scan)
