@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Fuzz ``medinv.parse_scan``: only ``InvalidBarcodeError`` may ever escape.
 
-Usage: ``python scripts/fuzz_barcodes.py [--count 1000000] [--seed N]``.
+Usage: ``python scripts/fuzz_barcodes.py [--count 1000000] [--seed N] [--large 200]``.
 
 Feeds random text and mutated valid scans (GS1 element strings with and without
 symbology identifiers, human-readable form, Digital Link URIs, plain GTINs, SSCCs,
 and HIBC / MA look-alikes) in strict and lenient mode, with FNC1 substitutes
-configured. Stops at the first other exception, printing the input; exits 1.
+configured. Then ``--large`` inputs from 1 KB to 10 MB (repeated elements, separators,
+digits, URIs, HIBC and MA data, ISO/IEC 15434 envelopes), through ``parse_scan``,
+``parse_hibc`` and ``parse_ma``: each must be refused or parsed within 0.1 s per
+kilobyte. Stops at the first other exception or slow input, printing it; exits 1.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from urllib.parse import quote
 
 from stdnum import ean
 
-from medinv.barcodes import parse_scan
+from medinv.barcodes import parse_hibc, parse_ma, parse_scan
 from medinv.errors import InvalidBarcodeError
 
 GS = "\x1d"
@@ -112,11 +115,89 @@ def random_text(rng: random.Random) -> str:
     return "".join(rng.choices(NOISE, k=rng.randint(0, 60)))
 
 
+_UNITS = [
+    "1",
+    GS,
+    "10A" + GS,
+    "(10)A",
+    "0109501101530003",
+    "11261231",
+    "+A",
+    "/$",
+    "+$$8",
+    "MA.",
+    ".L",
+    "%2",
+    "/10/A",
+    "&10=A",
+    "[)>\x1e05" + GS,
+    "\x1e",
+    "|]e0",
+    "\\(",
+    "]d2",
+    "é",
+]
+_HEADS = [
+    "",
+    "]d2",
+    "]C1",
+    "]E0",
+    "]e00109501101530003|]e0",
+    "(01)09501101530003",
+    "https://a/01/09501101530003/10/",
+    "+A123",
+]
+
+
+def large_input(rng: random.Random, size: int) -> str:
+    """About ``size`` characters of repeated units after a plausible head."""
+    head = rng.choice(_HEADS)
+    units = rng.sample(_UNITS, rng.randint(1, 3))
+    body = "".join(units) * (size // max(1, len("".join(units))) + 1)
+    return (head + body)[:size]
+
+
+def large_pass(rng: random.Random, count: int) -> int:
+    """Inputs of 1 KB to 10 MB: refused or parsed within 0.1 s per kilobyte."""
+    parsers = {
+        "parse_scan": lambda t: parse_scan(t, fnc1="^"),
+        "parse_hibc": lambda t: parse_hibc(t, raw=t),
+        "parse_ma": lambda t: parse_ma(t, raw=t),
+    }
+    worst = 0.0
+    for index in range(count):
+        size = int(1024 * 10 ** rng.uniform(0, 4))  # 1 KB to 10 MB, log-spread
+        if index % 4 == 0:
+            size = rng.randint(1024, 8_192)  # what parse_scan reads in full
+        text = large_input(rng, size)
+        name = rng.choice(sorted(parsers))
+        start = time.perf_counter()
+        try:
+            parsers[name](text)
+        except InvalidBarcodeError:
+            pass
+        except Exception:  # noqa: BLE001  (this is what the fuzzer looks for)
+            print(f"large input #{index} ({len(text):,} characters) to {name} raised:")
+            print(repr(text[:200]))
+            traceback.print_exc()
+            return 1
+        seconds = time.perf_counter() - start
+        per_kb = seconds / (len(text) / 1024)
+        worst = max(worst, per_kb)
+        if per_kb > 0.1:  # noqa: PLR2004
+            print(f"large input #{index} to {name}: {seconds:.3f} s for {len(text):,} characters")
+            print(repr(text[:200]))
+            return 1
+    print(f"{count:,} large inputs (1 KB to 10 MB): slowest {worst * 1000:.3f} ms per KB")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     """Run the fuzzer; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--large", type=int, default=200, help="inputs of 1 KB to 10 MB")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     outcomes: Counter[str] = Counter()
@@ -146,6 +227,8 @@ def main(argv: list[str]) -> int:
     print(f"{args.count:,} inputs in {seconds:.1f} s ({rate:,.0f}/s), seed {args.seed}")
     for name, count in sorted(outcomes.items()):
         print(f"  {name:<16} {count:>9,}")
+    if large_pass(rng, args.large):
+        return 1
     print("only InvalidBarcodeError escaped")
     return 0
 

@@ -77,3 +77,150 @@ def test_demo_shows_barcodes(tmp_path):
     assert "warning: recovered missing FNC1 separator(s)" in text
     assert "refused: ambiguous scan" in text
     assert "day 00 (end of month) is not allowed" in text
+
+
+# --------------------------------------------------------------------------- issue 13: robustness
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+_CLI = [sys.executable, "-c", "import sys; from medinv.cli import main; sys.exit(main())"]
+
+
+def cli(args: list[str | bytes], *, stdin: bytes = b"", env: dict[str, str] | None = None):
+    environment = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", **(env or {})}
+    return subprocess.run(
+        [*_CLI, *args], input=stdin, capture_output=True, env=environment, timeout=60, check=False
+    )
+
+
+def test_undecodable_stdin_line_is_a_refusal_for_that_scan_only():
+    done = cli(["parse"], stdin=b"0109501101530003\n01\xff\xfe\n]E05901234123457\n")
+    assert done.returncode == 1
+    assert done.stderr == b""
+    out = done.stdout.decode("utf-8")
+    assert "gtin:                 09501101530003" in out
+    assert "not valid UTF-8 (undecodable byte at offset 2)" in out
+    assert "gtin:                 05901234123457" in out
+
+
+def test_undecodable_argument_is_a_refusal_not_a_traceback():
+    done = cli(["parse", b"01\xff", "0109501101530003"], env={"LC_ALL": "C.UTF-8"})
+    assert done.stderr == b"", done.stderr
+    assert done.returncode == 1
+    out = done.stdout.decode("utf-8")
+    assert "argument is not valid UTF-8" in out
+    assert "09501101530003" in out
+
+
+def test_undecodable_argument_in_json_output():
+    done = cli(["parse", "--json", b"01\xff"])
+    assert done.stderr == b""
+    record = json.loads(done.stdout)
+    assert record["ok"] is False
+    assert record["input"] == "01\\xff"
+
+
+def test_output_the_stream_cannot_encode_is_escaped():
+    done = cli(["parse", "0109501101530003é"], env={"PYTHONIOENCODING": "ascii:strict"})
+    assert done.stderr == b""
+    assert done.returncode == 1
+    assert b"\\xe9" in done.stdout
+
+
+def test_output_piped_into_head_exits_quietly():
+    scans = b"0109501101530003\n" * 20_000
+    done = subprocess.run(  # noqa: S602  (the point is a real pipe into head)
+        f"{_quoted(_CLI)} parse | head -1",
+        shell=True,
+        input=scans,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout == b"'0109501101530003'\n"
+    assert done.stderr == b"", done.stderr
+
+
+def _quoted(argv: list[str]) -> str:
+    import shlex  # noqa: PLC0415
+
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def test_help_lists_hibc_and_ma():
+    done = cli(["parse", "--help"])
+    out = done.stdout.decode("utf-8")
+    assert done.returncode == 0
+    assert "HIBC" in out
+    assert "MA codes" in out
+    assert "--fnc1" in out
+    top = cli(["--help"]).stdout.decode("utf-8")
+    assert "HIBC, MA" in top
+
+
+def test_a_typed_gs_escape_gets_a_hint_about_fnc1():
+    code, text = run(["parse", r"0109501101530003\x1d10AB"])
+    assert code == 1
+    assert "--fnc1 '\\x1d'" in text
+    code, text = run(["parse", "--fnc1", r"\x1d", r"]d20109501101530003\x1d10AB\x1d21C"])
+    assert code == 0
+    assert "serial:               C" in text
+
+
+class _Stdin(io.TextIOWrapper):
+    """A text stdin over bytes, with ``buffer`` as a real one has."""
+
+
+def test_stdin_bytes_are_decoded_per_line_in_process(monkeypatch):
+    raw = io.BytesIO(b"0109501101530003\r\n\n01\xff\n")
+    monkeypatch.setattr("sys.stdin", _Stdin(raw, encoding="utf-8"))
+    code, text = run(["parse", "--json"])
+    first, second = (json.loads(line) for line in text.splitlines())
+    assert code == 1
+    assert first["ok"] is True
+    assert second["ok"] is False
+    assert second["input"] == "01\\xff"
+    assert "offset 2" in second["error"]["message"]
+
+
+def test_surrogate_escaped_argument_in_process():
+    code, text = run(["parse", "01\udcff"])
+    assert code == 1
+    assert "argument is not valid UTF-8 (undecodable byte at offset 2)" in text
+    assert "'01\\\\xff'" in text
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, _text: str) -> int:
+        raise BrokenPipeError
+
+
+def test_a_closed_pipe_ends_quietly_in_process():
+    from medinv.cli import _parse  # noqa: PLC0415
+
+    args = _parse_args(["parse", "0109501101530003"])
+    assert _parse.run(args, _ClosedPipe()) == 0
+
+
+def _parse_args(argv: list[str]):
+    import argparse  # noqa: PLC0415
+
+    from medinv.cli import _parse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers()
+    _parse.configure(commands.add_parser("parse"))
+    return parser.parse_args(argv)
+
+
+def test_provider_label_fields_are_shown():
+    from medinv.barcodes import hibc_check_character  # noqa: PLC0415
+
+    body = "+/CP123456789"
+    code, text = run(["parse", body + hibc_check_character(body)])
+    assert code == 0
+    assert "carrier:              HIBC provider application" in text
+    assert "hibc_provider_type:   C" in text
+    assert "hibc_provider_data:   P123456789" in text

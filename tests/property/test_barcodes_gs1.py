@@ -229,3 +229,67 @@ def test_a_recovered_reading_is_the_original_message(elements):
         assert dict(scan.ais) == dict(elements)
     else:
         assert scan.warnings == ()
+
+
+# --------------------------------------------------------------------------- split search
+
+
+def _naive_splits(data: str) -> list[list[tuple[str, str]]]:  # noqa: C901  (the oracle in one piece)
+    """Every valid reading, by plain recursion (small inputs only): the search's oracle."""
+    from medinv.barcodes._gs1 import (  # noqa: PLC0415
+        Element,
+        Problem,
+        check_message,
+        element_valid,
+        lookup_ai,
+    )
+
+    out: list[list[tuple[str, str]]] = []
+
+    def walk(pos: int, elements: list[Element]) -> None:
+        while pos < len(data) and data[pos] == GS:
+            pos += 1
+        if pos >= len(data):
+            try:
+                _, lints = check_message(elements)
+            except Problem:
+                return
+            if not lints:
+                out.append([(e.info.code, e.value) for e in elements])
+            return
+        info = lookup_ai(data, pos)
+        if info is None:
+            return
+        start = pos + len(info.code)
+        if info.fixed:
+            ends = [start + info.max_len]
+        else:
+            stop = data.find(GS, start)
+            stop = len(data) if stop < 0 else stop
+            ends = list(range(start + max(info.min_len, 1), min(start + info.max_len, stop) + 1))
+        for end in ends:
+            if end > len(data):
+                return
+            value = data[start:end]
+            if element_valid(info, value):
+                walk(end, [*elements, Element(info, value, start)])
+
+    walk(0, [])
+    return out
+
+
+UNITS = ["01" + "09501101530003", "10A", "21", "21B", "17261231", "11", "3103", "1", "0", GS]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(UNITS), min_size=1, max_size=7))
+def test_split_search_finds_exactly_the_readings_of_a_naive_search(units):
+    from medinv.barcodes._gs1 import Problem, search_splits  # noqa: PLC0415
+
+    data = "".join(units)
+    expected = _naive_splits(data)
+    try:
+        found = search_splits(data, limit=10_000)
+    except Problem:
+        return  # the step bound: refused as too many readings, never a wrong answer
+    assert [[(e.info.code, e.value) for e in r] for r in found] == expected

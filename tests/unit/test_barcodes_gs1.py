@@ -230,10 +230,34 @@ def test_mandatory_association_strict_vs_lenient():
 
 
 def test_superfluous_separators_are_lint():
-    assert "superfluous" in str(refused(f"01{GTIN}10A{GS}"))
+    assert "superfluous" in str(refused(f"01{GTIN}10A{GS}{GS}21B"))
+    assert "superfluous" in str(refused(f"01{GTIN}10A{GS}{GS}"))
     s = scan(f"01{GTIN}10A{GS}{GS}21B{GS}", lenient=True)
     assert (s.lot, s.serial) == ("A", "B")
-    assert len(s.warnings) == 2
+    assert len(s.warnings) == 1
+
+
+# gs1/gs1-syntax-engine src/c-lib/ai.c, test_ai_processAIdata: "^0112345678901231^"
+# and "^242123456^" are accepted ("Tolerate superfluous FNC1"), "^011234567890123^"
+# (short) and "^01123456789012345^" (long) refused.
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("]d2\x1d0112345678901231\x1d", True),
+        ("]d2\x1d0112345678901231\x1d991234", True),
+        ("]d2\x1d0112345678901231991234", True),
+        ("]d2\x1d0112345678901231\x1d242123456\x1d", True),
+        ("]d2\x1d011234567890123\x1d", False),
+        ("]d2\x1d01123456789012345\x1d", False),
+        ("]d2\x1d01123456789012345\x1d991234", False),
+    ],
+)
+def test_one_trailing_separator_is_tolerated_as_the_reference_does(text, ok):
+    text = text.replace("\\x1d", GS)
+    if ok:
+        assert scan(text, lenient=False).warnings == ()
+    else:
+        refused(text)
 
 
 def test_element_strings_in_a_non_gs1_symbol_are_lint():
@@ -313,10 +337,20 @@ def test_digital_link_in_plain_and_gs1_symbols(prefix):
     assert s.expiry == pendulum.date(2026, 12, 31)
 
 
-def test_digital_link_any_domain_prefix_case_and_short_gtin():
-    s = scan("HTTPS://Example.COM/some/prefix/01/9501101530003?17=261231&linkType=gs1:pip#x")
+def test_digital_link_any_domain_prefix_and_upper_case_scheme():
+    s = scan("HTTPS://Example.COM/some/prefix/01/09501101530003?17=261231&linkType=gs1:pip#x")
     assert s.gtin == GTIN
     assert dict(s.ais) == {"01": GTIN, "17": "261231"}
+
+
+def test_digital_link_short_gtin_is_lint():
+    # gs1/gs1-syntax-engine src/c-lib/dl.c test_dl_parseDLuri: "https://a/01/2112345678900"
+    # is refused unless zero-suppressed GTINs are permitted (lenient mode here).
+    text = "https://example.com/some/prefix/01/9501101530003?17=261231"
+    assert "14-digit form" in str(refused(text))
+    s = scan(text, lenient=True)
+    assert s.gtin == GTIN
+    assert "14-digit form" in s.warnings[0]
 
 
 def test_biip_digital_link_examples():
@@ -327,13 +361,16 @@ def test_biip_digital_link_examples():
         25,
         "ABC123",
     )
-    s = scan("https://id.gs1.org/01/614141123452?3103=000195")
+    s = scan("https://id.gs1.org/01/00614141123452?3103=000195")
     assert dict(s.ais) == {"01": "00614141123452", "3103": "000195"}
 
 
 def test_digital_link_percent_encoding():
     assert scan(f"https://a.example/01/{GTIN}/10/A%2FB%2B1").lot == "A/B+1"
-    assert scan(f"https://a.example/01/{GTIN}?240=A+B").ais["240"] == "A+B"  # not a space
+    # gs1/gs1-syntax-engine dl.c: "+" means "+" in the path, " " in the query.
+    assert scan(f"https://a.example/01/{GTIN}/22/A+B").ais["22"] == "A+B"
+    assert "not in GS1 character set 82" in str(refused(f"https://a.example/01/{GTIN}?240=A+B"))
+    assert scan(f"https://a.example/01/{GTIN}?240=A%2BB").ais["240"] == "A+B"
 
 
 def test_digital_link_qualifier_order_is_lint():
@@ -368,7 +405,7 @@ def test_digital_link_repeated_ais():
         ("https://", "no valid host"),
         ("https://id.gs1.org", "has no path"),
         (f"https://id.gs1.org/01/{GTIN}?99999=1", "unknown GS1 Application Identifier"),
-        (f"https://id.gs1.org/01/{GTIN}?17", "has no value"),
+        (f"https://id.gs1.org/01/{GTIN}?17=", "has no value"),
         (f"https://id.gs1.org/01/{GTIN[:-1]}4", "check digit"),
         (f"https://id.gs1.org/01/{GTIN}?17=261301", "month 13"),
         (f"https://id.gs1.org/01/{GTIN}/10/%FF", "not valid UTF-8"),
@@ -518,7 +555,7 @@ def test_ai_17_wins_over_7003_for_the_expiry_date():
 def test_multi_component_format_mismatch():
     err = refused(f"8006{GTIN}01AB")
     assert err.ai == "8006"
-    assert "format N14+N2+N2" in str(err)
+    assert "format N14+N4" in str(err)  # the Syntax Dictionary's 8006: N14,csum N4,pieceoftotal
 
 
 def test_grai_check_digit_after_the_zero_digit():
@@ -527,7 +564,7 @@ def test_grai_check_digit_after_the_zero_digit():
 
 
 def test_recovered_scan_with_separator_lint():
-    text = f"01{GTIN}10ABCDEFGHIJKLMNOP17261231{GS}"
+    text = f"01{GTIN}10ABCDEFGHIJKLMNOP17261231{GS}{GS}"
     assert "superfluous" in str(refused(text))
     s = scan(text, lenient=True)
     assert s.lot == "ABCDEFGHIJKLMNOP"
@@ -572,6 +609,9 @@ def test_biip_sscc_example():
 
 
 def test_biip_documented_convenience_alpha_example_is_refused_clearly():
-    err = refused("https://id.gs1.org/01/614141123452/lot/ABC1/ser/12345?exp=180426")
-    assert "'lot' is not a GS1 AI" in str(err)
-    assert err.offset == len("https://id.gs1.org/01/614141123452/")
+    err = refused("https://id.gs1.org/01/00614141123452/lot/ABC1/ser/12345?exp=180426")
+    assert "'lot' is a deprecated Digital Link convenience name for AI (10)" in str(err)
+    assert err.offset == len("https://id.gs1.org/01/00614141123452/")
+    s = scan("https://id.gs1.org/gtin/00614141123452/lot/ABC1/ser/12345?exp=180426", lenient=True)
+    assert (s.gtin, s.lot, s.serial) == ("00614141123452", "ABC1", "12345")
+    assert len(s.warnings) == 3

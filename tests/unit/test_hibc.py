@@ -5,7 +5,7 @@ from __future__ import annotations
 import pendulum
 import pytest
 
-from medinv.barcodes import Agency, Carrier, hibc_check_character, link_hibc, parse_hibc
+from medinv.barcodes import Agency, Carrier, hibc_check_character, link_hibc, parse_hibc, parse_scan
 from medinv.dates import DatePrecision
 from medinv.errors import InvalidBarcodeError
 
@@ -84,7 +84,9 @@ def test_primary_forms(text):
         (label("+A123BJC5D6E7X"), 13, "unit-of-measure indicator must be a digit"),
         ("+1123BJC5D6E71G", 14, "check character"),  # digit first: read as secondary data
         ("+-123X1", 1, "expected a labeler code starting with a letter"),
-        ("+/ABC123456W", 1, "Provider Applications Standard"),
+        (label("+/WABC123456"), 2, "not an HIBC Provider Applications Standard data type"),
+        ("+/C12345X", 8, "check character"),
+        ("+/C", 2, "Provider Applications Standard data"),
         ("+A123BJC5D6E71G!", 15, "'!' is not an HIBC character"),
         ("+a123bjc5d6e71g", 1, "Caps Lock"),
         ("A123BJC5D6E71G", 0, "starts with '\\+'"),
@@ -340,8 +342,8 @@ def test_link_hibc_combines_separate_scans():
         ("$", "lot is empty"),
         ("$+", "serial is empty"),
         ("$$+3251231", "serial is empty"),
-        ("$LOT-1", "'-' in the lot"),
-        ("$LOT 1", "' ' in the lot"),
+        ("$LOT%1", "'%' in the lot"),
+        ("$LOT+1", "'\\+' in the lot"),
         ("$LOT$1", "'\\$' in the lot"),
         ("$1234567890123456789", "19 characters long; at most 18"),
         ("S", "serial is empty"),
@@ -381,13 +383,13 @@ def test_secondary_symbol_refusals():
 
 def test_lenient_accepts_lint_in_lots_with_warnings():
     text = label("+A99912345/$$3251231LOT-1 A.B/S12345678901234567890")
-    with pytest.raises(InvalidBarcodeError):
+    with pytest.raises(InvalidBarcodeError, match="20 characters long"):
         parse(text)
     scan = parse(text, lenient=True)
     assert scan.lot == "LOT-1 A.B"
     assert scan.serial == "12345678901234567890"
-    assert len(scan.warnings) == 2
-    assert "LOT-1 A.B" in scan.warnings[0]
+    assert len(scan.warnings) == 1
+    assert "12345678901234567890" in scan.warnings[0]
     # Check characters and dates stay strict in lenient mode.
     with pytest.raises(InvalidBarcodeError, match="check character"):
         parse(text[:-1] + ("A" if text[-1] != "A" else "B"), lenient=True)
@@ -470,3 +472,48 @@ def test_secondary_first_when_the_whole_text_happens_to_check():
     scan = parse(text)
     assert (scan.di, scan.lot, scan.serial) == ("A4KW67JN5", "0", "2259AHIIPQSSTU")
     assert scan.expiry == pendulum.date(2000, 1, 31)
+
+
+# ----------------------------------------------------------------------------- issue 13
+
+
+@pytest.mark.parametrize(
+    ("lot", "serial"),
+    [("LOT-1", None), ("A.B 7", None), ("10-X3.2", "S-1.2 3"), ("-.- ", None)],
+)
+def test_lot_and_serial_take_the_code_39_data_characters(lot, serial):
+    # ANSI/HIBC 2.6: lot and serial are Code 39 data; "-", "." and space are allowed
+    # (only "$", "/", "+" and "%" have a structural meaning in HIBC data).
+    text = label(f"+A99912345/$$3251231{lot}" + (f"/S{serial}" if serial else ""))
+    scan = parse(text)
+    assert (scan.lot, scan.serial, scan.warnings) == (lot, serial, ())
+
+
+@pytest.mark.parametrize(
+    ("secondary", "quantity"),
+    [("$$805", 5), ("$$900100", 100), ("$$8247", 24), ("$$3251231/Q12", 12)],
+)
+def test_secondary_with_a_quantity_and_no_lot(secondary, quantity):
+    concatenated = parse(label(f"+A99912345/{secondary}"))
+    assert (concatenated.quantity, concatenated.lot) == (quantity, None)
+    alone = parse(label(f"+{secondary}L"))
+    assert (alone.carrier, alone.quantity, alone.lot) == (Carrier.HIBC_SECONDARY, quantity, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "data"),
+    [
+        ("+/CP123456789", "C", "P123456789"),  # patient identification
+        ("+/N000ASSET-42", "N", "000ASSET-42"),  # asset identification
+        ("+/DSPEC 12.3", "D", "SPEC 12.3"),  # specimen identification
+    ],
+)
+def test_provider_applications_standard_labels_are_their_own_kind(body, kind, data):
+    text = label(body)
+    scan = parse(text)
+    assert scan.agency is Agency.HIBCC
+    assert scan.carrier is Carrier.HIBC_PROVIDER
+    assert (scan.hibc_provider_type, scan.hibc_provider_data) == (kind, data)
+    assert (scan.di, scan.gtin, scan.lot) == (None, None, None)
+    routed = parse_scan("]C0" + text)
+    assert (routed.carrier, routed.symbology_identifier) == (Carrier.HIBC_PROVIDER, "]C0")

@@ -23,9 +23,10 @@ from medinv.barcodes._gs1 import century_year
 from medinv.barcodes._hibc import hibc_check_character, link_hibc, parse_hibc
 from medinv.barcodes._ma import parse_ma
 from medinv.barcodes._parse import parse_scan
-from medinv.barcodes._scan import Agency, Carrier, Scan
+from medinv.barcodes._scan import MAX_SCAN_LENGTH, Agency, Carrier, Scan
 
 __all__ = [
+    "MAX_SCAN_LENGTH",
     "Agency",
     "Carrier",
     "Scan",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final, NamedTuple
 from urllib.parse import unquote
 
@@ -19,7 +19,8 @@ import pendulum
 from stdnum import ean
 
 from medinv.barcodes._scan import Agency, Carrier, Scan
-from medinv.barcodes._tables import AI_TABLE, ASSOCIATIONS, DL_KEYS, AiInfo, DateRule
+from medinv.barcodes._syntax import LINTERS
+from medinv.barcodes._tables import AI_TABLE, ASSOCIATIONS, DL_KEYS, AiInfo, DateRule, DlKey
 from medinv.dates import DatePrecision
 
 GS: Final = "\x1d"
@@ -118,7 +119,21 @@ def element_valid(info: AiInfo, value: str) -> bool:
     check = info.check
     if check is not None and _check_digit_ok(value[check[0] : check[1]]) is not None:
         return False
-    return info.date_rule is None or _date_reason(info.date_rule, value) is None
+    if info.date_rule is not None and _date_reason(info.date_rule, value) is not None:
+        return False
+    return not info.lints or _lint_reason(info, value) is None
+
+
+def _lint_reason(info: AiInfo, value: str) -> tuple[int, str] | None:
+    """The first Syntax Dictionary linter that refuses ``value``: (position, reason)."""
+    for start, end, name in info.lints:
+        if start >= len(value):  # an optional component that is absent
+            continue
+        part = value[start:] if end < 0 else value[start:end]
+        reason = LINTERS[name](part)
+        if reason is not None:
+            return start, f"{reason} ({name})"
+    return None
 
 
 def check_element(info: AiInfo, value: str, offset: int) -> None:
@@ -148,11 +163,19 @@ def check_element(info: AiInfo, value: str, offset: int) -> None:
                 ai=info.code,
             )
     rule = info.date_rule
-    if rule is not None:
+    if rule is not None and _date_reason(rule, value) is not None:
         raise Problem(
             f"{info.label()} {value!r} is not a valid date ({rule.value}): "
             f"{_date_reason(rule, value)}",
             offset=offset,
+            ai=info.code,
+        )
+    found = _lint_reason(info, value)
+    if found is not None:
+        position, reason = found
+        raise Problem(
+            f"{info.label()} data {value!r}: {reason} (GS1 Syntax Dictionary)",
+            offset=offset + position,
             ai=info.code,
         )
 
@@ -206,22 +229,31 @@ def _date_reason(rule: DateRule, value: str) -> str | None:  # noqa: PLR0911  (o
         return _valid_ymd(value[:6], day_zero=False) or (
             _valid_ymd(value[6:12], day_zero=False) if len(value) > 6 else None  # noqa: PLR2004
         )
-    # YYMMDD_HH_OPT_MI_SS: the pattern already bounds the hour, minutes and seconds.
+    # YYMMDD_HH_OPT_MI_SS: the hh, mi and ss linters bound the hour, minutes and seconds.
     return _valid_ymd(value[:6], day_zero=False)
 
 
 # --------------------------------------------------------------------------- message rules
 
 
+def _matches(pattern: str, code: str) -> bool:
+    """Whether AI ``code`` is ``pattern`` (an AI, or a pattern where ``n`` is any digit)."""
+    if "n" not in pattern:
+        return pattern == code
+    return len(pattern) == len(code) and all(
+        p == c or (p == "n" and "0" <= c <= "9") for p, c in zip(pattern, code, strict=True)
+    )
+
+
 def _clash(codes: tuple[str, ...], code: str, other: str) -> str | None:
-    """The AI among ``codes`` that ``other`` (an AI or an ``nnnn`` family) names."""
-    if other.endswith("n"):
-        stem = other[:-1]
-        return next(
-            (c for c in codes if c != code and len(c) == len(other) and c.startswith(stem)),
-            None,
-        )
-    return other if other != code and other in codes else None
+    """The AI among ``codes`` that ``other`` names (an AI is not exclusive of itself)."""
+    if "n" not in other:
+        return other if other != code and other in codes else None
+    return next((c for c in codes if c != code and _matches(other, c)), None)
+
+
+def _present(codes: tuple[str, ...], pattern: str) -> bool:
+    return pattern in codes if "n" not in pattern else any(_matches(pattern, c) for c in codes)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -244,7 +276,7 @@ def _associations(
             if clash is not None:
                 return (code, clash), ()
         for alternatives in rule.requires:
-            if not any(all(a in codes for a in group) for group in alternatives):
+            if not any(all(_present(codes, a) for a in group) for group in alternatives):
                 wanted = " or ".join("+".join(f"({a})" for a in group) for group in alternatives)
                 unmet.append((code, wanted))
     return None, tuple(unmet)
@@ -299,16 +331,21 @@ def check_message(elements: Sequence[Element]) -> tuple[dict[str, Element], list
 
 
 def _skip_separators(data: str, pos: int, lints: list[Problem] | None) -> int:
-    """Skip the separators at ``pos``; report doubled or trailing ones as lint."""
+    """Skip the separators at ``pos``; report doubled ones as lint.
+
+    One separator after the last element is tolerated, as the GS1 Barcode Syntax
+    Engine tolerates it (scanners and label printers emit it); two or more in a row,
+    anywhere, are lint.
+    """
     n = len(data)
     first = pos
     while pos < n and data[pos] == GS:
         pos += 1
-    if lints is not None and (pos - first > 1 or (pos == n and pos > first)):
+    if lints is not None and pos - first > 1:
         lints.append(
             Problem(
-                "superfluous FNC1 separator"
-                + (" at the end of the scan" if pos == n else "s between elements"),
+                "superfluous FNC1 separators"
+                + (" at the end of the scan" if pos == n else " between elements"),
                 offset=first,
                 ai=None,
                 lint=True,
@@ -318,17 +355,12 @@ def _skip_separators(data: str, pos: int, lints: list[Problem] | None) -> int:
 
 
 def separator_lints(data: str) -> list[Problem]:
-    """The superfluous separators of a scan (doubled, or at the end), as lint."""
+    """The superfluous separators of a scan (two or more in a row), as lint."""
     lints: list[Problem] = []
     pos = data.find(GS + GS)
     while pos >= 0:
-        _skip_separators(data, pos, lints)
-        end = pos
-        while end < len(data) and data[end] == GS:
-            end += 1
+        end = _skip_separators(data, pos, lints)
         pos = data.find(GS + GS, end)
-    if data.endswith(GS) and not data.endswith(GS + GS):
-        _skip_separators(data, len(data) - 1, lints)
     return lints
 
 
@@ -384,13 +416,59 @@ def read_greedy(data: str) -> tuple[list[Element], list[Problem]]:
     return elements, lints
 
 
-def search_splits(  # noqa: C901  (a small backtracking search, clearer in one piece)
-    data: str, limit: int = 2
-) -> list[list[Element]]:
+def _ends(info: AiInfo, data: str, start: int) -> range:
+    """Where the element of ``info`` whose data starts at ``start`` may end."""
+    n = len(data)
+    if info.fixed:
+        end = start + info.max_len
+        return range(end, end + 1) if end <= n else range(0)
+    stop = data.find(GS, start)
+    stop = n if stop < 0 else stop
+    return range(start + max(info.min_len, 1), min(start + info.max_len, stop) + 1)
+
+
+def _conflicts(elements: list[Element], code: str, value: str) -> bool:
+    """Whether adding ``code`` = ``value`` makes every longer reading invalid too.
+
+    A repeat with another value, or an invalid pair, stays invalid whatever follows
+    (only a missing mandatory association can be made good later).
+    """
+    rule = ASSOCIATIONS.get(code)
+    for element in elements:
+        other = element.info.code
+        if other == code:
+            if element.value != value:
+                return True
+            continue
+        if rule is not None and any(_matches(ex, other) for ex in rule.excludes):
+            return True
+        other_rule = ASSOCIATIONS.get(other)
+        if other_rule is not None and any(_matches(ex, code) for ex in other_rule.excludes):
+            return True
+    return False
+
+
+class _Frame:
+    """One element being tried by ``search_splits``."""
+
+    __slots__ = ("at", "ends", "info", "reached", "start")
+
+    def __init__(self, info: AiInfo, at: int, start: int, ends: Iterator[int]) -> None:
+        self.info = info
+        self.at = at  # where the AI starts
+        self.start = start  # where its data starts
+        self.ends = ends
+        self.reached = False  # a reading below it got to the end, or one was pruned
+
+
+def search_splits(data: str, limit: int = 2) -> list[list[Element]]:  # noqa: C901, PLR0912, PLR0915  (one explicit-stack walk)
     """Every reading in which all elements and associations are valid (up to ``limit``).
 
     A variable-length field may end anywhere before its FNC1 (or the end of the scan):
-    this is how a scan whose scanner dropped a separator is recovered.
+    this is how a scan whose scanner dropped a separator is recovered. The search is a
+    depth-first walk with an explicit stack (no recursion, whatever the input's length),
+    remembers the positions from which no reading reaches the end of the scan (each is
+    explored once), and takes a bounded number of steps.
 
     Raises:
         Problem: the search is too large to decide (pathological input).
@@ -398,54 +476,76 @@ def search_splits(  # noqa: C901  (a small backtracking search, clearer in one p
     found: list[list[Element]] = []
     steps = 0
     n = len(data)
-
-    def walk(pos: int, elements: list[Element]) -> None:  # noqa: C901
-        nonlocal steps
-        steps += 1
-        if steps > _MAX_SEARCH_STEPS:
-            raise Problem(
-                "the scan has too many possible readings to recover missing FNC1 separators",
-                offset=None,
-                ai=None,
-            )
+    elements: list[Element] = []
+    dead: set[int] = set()  # positions from which no element sequence reaches the end
+    stack: list[_Frame] = []
+    pos = 0
+    while True:
+        # Descend: open a frame for the element at ``pos``, or record a full reading.
         pos = _skip_separators(data, pos, None)
         if pos >= n:
+            if stack:
+                stack[-1].reached = True
             try:
                 _, lints = check_message(elements)
             except Problem:
-                return
+                lints = [Problem("", offset=None, ai=None)]
             if not lints:
                 found.append(list(elements))
-            return
-        info = lookup_ai(data, pos)
-        if info is None:
-            return
-        start = pos + len(info.code)
-        if info.fixed:
-            ends: Sequence[int] = (start + info.max_len,)
+                if len(found) >= limit:
+                    return found
+        elif pos not in dead:
+            info = lookup_ai(data, pos)
+            if info is None:
+                dead.add(pos)
+            else:
+                begin = pos + len(info.code)
+                stack.append(_Frame(info, pos, begin, iter(_ends(info, data, begin))))
+        # Advance: the next valid end of the innermost open element, else backtrack.
+        while stack:
+            frame = stack[-1]
+            advanced = False
+            for end in frame.ends:
+                steps += 1
+                if steps > _MAX_SEARCH_STEPS:
+                    raise Problem(
+                        "the scan has too many possible readings to recover missing "
+                        "FNC1 separators",
+                        offset=None,
+                        ai=None,
+                    )
+                if end < n and _skip_separators(data, end, None) in dead:
+                    continue
+                value = data[frame.start : end]
+                if element_valid(frame.info, value):
+                    if len(elements) >= len(stack):
+                        elements.pop()
+                    if _conflicts(elements, frame.info.code, value):
+                        frame.reached = True  # pruned for this prefix: not a dead position
+                        continue
+                    elements.append(Element(frame.info, value, frame.start))
+                    pos = end
+                    advanced = True
+                    break
+            if advanced:
+                break
+            stack.pop()
+            if frame.reached:
+                if stack:
+                    stack[-1].reached = True
+            else:
+                dead.add(frame.at)
+            if len(elements) > len(stack):
+                elements.pop()
         else:
-            stop = data.find(GS, start)
-            stop = n if stop < 0 else stop
-            ends = range(start + max(info.min_len, 1), min(start + info.max_len, stop) + 1)
-        for end in ends:
-            if end > n:
-                return
-            value = data[start:end]
-            if not element_valid(info, value):
-                continue
-            elements.append(Element(info, value, start))
-            walk(end, elements)
-            elements.pop()
-            if len(found) >= limit:
-                return
-
-    walk(0, [])
-    return found
+            return found
 
 
 # --------------------------------------------------------------------------- human-readable
 
-_HRI_AI: Final = re.compile(r"\((\d{2,4})\)")
+# An "(AI)" not escaped as "\(" (the reference's bracketed syntax writes a literal
+# "(" in data as "\(").
+_HRI_AI: Final = re.compile(r"(?<!\\)\((\d{2,4})\)")
 
 
 def read_hri(text: str) -> list[Element]:
@@ -473,6 +573,8 @@ def read_hri(text: str) -> list[Element]:
         end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
         raw = text[mark.end() : end]
         value = raw.strip(" ")
+        if "\\(" in value:
+            value = value.replace("\\(", "(")
         offset = mark.end() + (len(raw) - len(raw.lstrip(" ")))
         info = AI_TABLE[mark.group(1)]
         check_element(info, value, offset)
@@ -483,9 +585,39 @@ def read_hri(text: str) -> list[Element]:
 # --------------------------------------------------------------------------- Digital Link
 
 _DL_START: Final = re.compile(r"https?://", re.IGNORECASE)
-_HOST: Final = re.compile(r"[!-~]+", re.ASCII)  # printable ASCII, no spaces
+_SCHEMES: Final = ("https://", "HTTPS://", "http://", "HTTP://")
+# RFC 3986 characters (the reference's uriCharacters); anything else is refused.
+_NOT_URI_CHARACTER: Final = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
+_BAD_HOST_CHARACTER: Final = re.compile(r"[_~?#@!$&'()*+,;=%]")
+_PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _DL_KEYS: Final = dict(DL_KEYS)
 _ALL_AIS: Final = dict(AI_TABLE)
+# The convenience alphas of early Digital Link versions, deprecated (the reference
+# accepts them only when told to): lenient mode reads them with a warning.
+CONVENIENCE_ALPHAS: Final = {
+    "cpid": "8010",
+    "cpsn": "8011",
+    "cpv": "22",
+    "gcn": "255",
+    "gdti": "253",
+    "giai": "8004",
+    "ginc": "401",
+    "gln": "414",
+    "glnx": "254",
+    "gmn": "8013",
+    "grai": "8003",
+    "gsin": "402",
+    "gsrn": "8018",
+    "gsrnp": "8017",
+    "gtin": "01",
+    "itip": "8006",
+    "lot": "10",
+    "party": "417",
+    "refno": "8020",
+    "ser": "21",
+    "srin": "8019",
+    "sscc": "00",
+}
 
 
 def is_digital_link(text: str) -> bool:
@@ -493,36 +625,112 @@ def is_digital_link(text: str) -> bool:
     return _DL_START.match(text) is not None
 
 
-def _unquote(raw: str, offset: int) -> str:
-    """Percent-decode a URI path segment or query value (``+`` stays ``+``)."""
+def _unquote(raw: str, offset: int, *, query: bool) -> str:
+    """Percent-decode a URI path segment or query value (``+`` is a space in a query).
+
+    Raises:
+        Problem: a ``%`` not followed by two hex digits, a decoded NUL, or bytes that are
+            not UTF-8.
+    """
+    if query and "+" in raw:
+        raw = raw.replace("+", " ")
     if "%" not in raw:
         return raw
+    bad = _PERCENT.search(raw)
+    if bad is not None:
+        raise Problem(
+            f"the URI value {raw!r} has a '%' not followed by two hex digits (percent-"
+            "encoding that does not decode)",
+            offset=offset + bad.start(),
+            ai=None,
+        )
     try:
-        return unquote(raw, errors="strict")
+        value = unquote(raw, errors="strict")
     except UnicodeDecodeError as e:
         raise Problem(
             f"the percent-encoded URI value {raw!r} is not valid UTF-8", offset=offset, ai=None
         ) from e
+    if "\x00" in value:
+        raise Problem(f"the URI value {raw!r} decodes to a NUL character", offset=offset, ai=None)
+    return value
 
 
-def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa: C901, PLR0912, PLR0915
-    """Read a GS1 Digital Link URI: key and qualifiers in the path, attributes in the query.
+def _segment_ai(segment: str) -> tuple[str | None, bool]:
+    """The AI a path segment names, and whether it is a deprecated convenience alpha."""
+    if segment in _ALL_AIS:
+        return segment, False
+    alpha = CONVENIENCE_ALPHAS.get(segment)
+    return alpha, alpha is not None
+
+
+def _path_root(segments: list[tuple[str, int]]) -> int:
+    """Index of the primary key segment: the rightmost one, reading (AI, value) pairs back."""
+    index = len(segments) - 2
+    while index >= 0:
+        ai, _ = _segment_ai(segments[index][0])
+        if ai is None:
+            return -1
+        if ai in _DL_KEYS:
+            return index
+        index -= 2
+    return -1
+
+
+def _is_qualifier_path(key: DlKey, path: Sequence[str]) -> bool:
+    """Whether ``path`` (the qualifiers after the key) follows one sequence, in order."""
+    for sequence in key.sequences:
+        position = 0
+        for code in path:
+            try:
+                position = sequence.index(code, position) + 1
+            except ValueError:
+                break
+        else:
+            return True
+    return not path
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_path(key_ai: str, path: tuple[str, ...]) -> bool:
+    return _is_qualifier_path(_DL_KEYS[key_ai], path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _fits_path(key_ai: str, path: tuple[str, ...], name: str) -> bool:
+    """Whether AI ``name`` could stand somewhere in the path (so it belongs there)."""
+    return any(_valid_path(key_ai, (*path[:i], name, *path[i:])) for i in range(1 + len(path)))
+
+
+def _split_uri(text: str) -> tuple[int, int, int, int]:
+    """Check scheme, characters and host; return (path start, path end, query, end).
 
     Raises:
-        Problem: the URI breaks the Digital Link syntax rules or an element is invalid.
+        Problem: the scheme, a character or the host is not valid.
     """
-    scheme = _DL_START.match(text)
-    if scheme is None:  # pragma: no cover  (routed here only when it matches)
-        raise Problem("expected an http(s):// URI", offset=0, ai=None)
+    bad = _NOT_URI_CHARACTER.search(text)
+    if bad is not None:
+        raise Problem(
+            f"{bad.group()!r} is not allowed in a URI (percent-encode it)",
+            offset=bad.start(),
+            ai=None,
+        )
+    scheme = text[:8] if text[:8] in _SCHEMES else (text[:7] if text[:7] in _SCHEMES else None)
+    if scheme is None:
+        raise Problem(
+            f"the URI scheme {text[: text.find(':')]!r} is in mixed case; a GS1 Digital Link "
+            "starts with https:// or http:// (all lower or all upper case)",
+            offset=0,
+            ai=None,
+        )
     body_end = text.find("#")
     if body_end < 0:
         body_end = len(text)
     query_at = text.find("?", 0, body_end)
     path_end = query_at if query_at >= 0 else body_end
-    host_at = scheme.end()
+    host_at = len(scheme)
     slash = text.find("/", host_at, path_end)
     host = text[host_at : slash if slash >= 0 else path_end]
-    if _HOST.fullmatch(host) is None:
+    if not host or _BAD_HOST_CHARACTER.search(host) is not None:
         raise Problem(f"the URI has no valid host name ({host!r})", offset=host_at, ai=None)
     if slash < 0:
         raise Problem(
@@ -530,121 +738,196 @@ def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa
             offset=path_end,
             ai=None,
         )
-    # Split the path into segments, remembering where each starts.
+    return slash, path_end, query_at, body_end
+
+
+def _gtin_lint(info: AiInfo, value: str, at: int, lints: list[Problem]) -> str:
+    """Pad a GTIN-8/12/13 given for AI (01) to 14 digits, as lint (the standard wants 14)."""
+    if info.code == "01" and value.isdigit() and value.isascii() and len(value) in (8, 12, 13):
+        lints.append(
+            Problem(
+                f"the GTIN {value} in the URI has {len(value)} digits; GS1 Digital Link writes "
+                "the 14-digit form (read as " + value.zfill(14) + ")",
+                offset=at,
+                ai="01",
+                lint=True,
+            )
+        )
+        return value.zfill(14)
+    return value
+
+
+def read_digital_link(text: str) -> tuple[list[Element], list[Problem]]:  # noqa: C901, PLR0912
+    """Read a GS1 Digital Link URI: key and qualifiers in the path, attributes in the query.
+
+    Raises:
+        Problem: the URI breaks the Digital Link syntax rules or an element is invalid.
+    """
+    slash, path_end, query_at, body_end = _split_uri(text)
     segments: list[tuple[str, int]] = []
     pos = slash + 1
-    key_index = -1
     for part in text[pos:path_end].split("/"):
-        if key_index < 0 and part in _DL_KEYS:
-            key_index = len(segments)
         segments.append((part, pos))
         pos += len(part) + 1
-    if key_index < 0:
-        raise Problem(
-            "the URI path holds no GS1 primary key (such as /01/<GTIN> or /00/<SSCC>)",
-            offset=slash,
-            ai=None,
-        )
-    pairs = segments[key_index:]
-    if len(pairs) % 2:
-        seg, at = pairs[-1]
+    if len(segments) > 1 and segments[-1][0] == "":
+        raise Problem("the URI path ends with '/'", offset=path_end - 1, ai=None)
+    root = _path_root(segments)
+    if (
+        root < 0
+        and _segment_ai(segments[-1][0])[0] is not None
+        and _path_root([*segments, ("", path_end)]) >= 0
+    ):
+        seg, at = segments[-1]
         raise Problem(
             f"the URI path ends with AI segment {seg!r} without a value",
             offset=at,
-            ai=seg if seg in _ALL_AIS else None,
+            ai=_segment_ai(seg)[0],
         )
-    key = _DL_KEYS[pairs[0][0]]
+    if root < 0:
+        alpha = next((seg for seg, _ in segments if seg in CONVENIENCE_ALPHAS), None)
+        hint = (
+            f"; {alpha!r} is not a GS1 AI but a convenience name of early Digital Link "
+            "versions, deprecated: write numeric AIs such as /01/ and /10/"
+            if alpha
+            else ""
+        )
+        raise Problem(
+            "the URI path holds no GS1 primary key (such as /01/<GTIN> or /00/<SSCC>)" + hint,
+            offset=slash,
+            ai=None,
+        )
+    pairs = segments[root:]
     elements: list[Element] = []
     lints: list[Problem] = []
-    last_rank = -1
+    first_code, _ = _segment_ai(pairs[0][0])
+    key = _DL_KEYS[first_code or ""]
+    path: list[str] = []
+    out_of_order = False
     for index in range(0, len(pairs), 2):
-        (code, code_at), (raw_value, value_at) = pairs[index], pairs[index + 1]
-        value = _unquote(raw_value, value_at)
-        if index == 0:
-            if key.pad_to is not None and value.isdigit() and len(value) in (8, 12, 13):
-                value = value.zfill(key.pad_to)
-        else:
-            if code not in key.qualifiers:
-                allowed = ", ".join(f"/{q}/" for q in key.qualifiers) or "none"
-                if not code.isdigit():
-                    raise Problem(
-                        f"URI path segment {code!r} is not a GS1 AI: Digital Link paths use "
-                        f"numeric AIs (allowed after /{key.ai}/: {allowed}); the convenience "
-                        "names of early Digital Link versions (/lot/, /ser/) are not supported",
-                        offset=code_at,
-                        ai=None,
-                    )
-                raise Problem(
-                    f"AI segment {code!r} is not a key qualifier of primary key ({key.ai}) "
-                    f"in the URI path (allowed: {allowed}); put data attributes in the query",
+        (segment, code_at), (raw_value, value_at) = pairs[index], pairs[index + 1]
+        code, is_alpha = _segment_ai(segment)
+        if code is None:  # pragma: no cover  (_path_root walked only AI segments)
+            raise Problem(f"{segment!r} is not a GS1 AI", offset=code_at, ai=None)
+        if is_alpha:
+            lints.append(
+                Problem(
+                    f"{segment!r} is a deprecated Digital Link convenience name for AI "
+                    f"({code}); write /{code}/",
                     offset=code_at,
-                    ai=code if code in _ALL_AIS else None,
+                    ai=code,
+                    lint=True,
                 )
-            rank = key.qualifiers.index(code)
-            if rank <= last_rank:
+            )
+        if not raw_value:
+            raise Problem(
+                f"AI segment {segment!r} in the URI path has an empty value",
+                offset=value_at,
+                ai=code,
+            )
+        value = _unquote(raw_value, value_at, query=False)
+        info = _ALL_AIS[code]
+        if index == 0:
+            value = _gtin_lint(info, value, value_at, lints)
+        elif code not in key.qualifiers:
+            allowed = ", ".join(f"/{q}/" for q in key.qualifiers) or "none"
+            raise Problem(
+                f"AI segment {code!r} is not a key qualifier of primary key ({key.ai}) "
+                f"in the URI path (allowed: {allowed}); put data attributes in the query",
+                offset=code_at,
+                ai=code,
+            )
+        else:
+            path.append(code)
+            if not out_of_order and not _valid_path(key.ai, tuple(path)):
+                out_of_order = True
                 lints.append(
                     Problem(
                         f"key qualifier /{code}/ is out of order in the URI path (the "
                         f"standard's order after /{key.ai}/ is "
-                        + ", ".join(f"/{q}/" for q in key.qualifiers)
+                        + " or ".join(", ".join(f"/{q}/" for q in seq) for seq in key.sequences)
                         + ")",
                         offset=code_at,
                         ai=code,
                         lint=True,
                     )
                 )
-            last_rank = max(rank, last_rank)
-        info = _ALL_AIS[code]
         check_element(info, value, value_at)
         elements.append(Element(info, value, value_at))
     if query_at >= 0:
-        pos = query_at + 1
-        for param in text[pos:body_end].split("&"):
-            stop = pos + len(param)
-            if param:
-                name, eq, raw_value = param.partition("=")
-                if name.isdigit() and name.isascii():
-                    qinfo = _ALL_AIS.get(name)
-                    if qinfo is None:
-                        raise Problem(
-                            f"unknown GS1 Application Identifier ({name}) in the URI query",
-                            offset=pos,
-                            ai=None,
-                        )
-                    if not eq:
-                        raise Problem(
-                            f"{qinfo.label()} in the URI query has no value",
-                            offset=pos,
-                            ai=name,
-                        )
-                    value = _unquote(raw_value, pos + len(name) + 1)
-                    if name in key.qualifiers:
-                        lints.append(
-                            Problem(
-                                f"{qinfo.label()} is a key qualifier of ({key.ai}) and belongs "
-                                "in the URI path, not the query",
-                                offset=pos,
-                                ai=name,
-                                lint=True,
-                            )
-                        )
-                    value_at = pos + len(name) + 1
-                    check_element(qinfo, value, value_at)
-                    for seen in elements:
-                        if seen.info.code == name and seen.value == value:
-                            lints.append(
-                                Problem(
-                                    f"{qinfo.label()} is given twice in the URI",
-                                    offset=pos,
-                                    ai=name,
-                                    lint=True,
-                                )
-                            )
-                            break
-                    elements.append(Element(qinfo, value, value_at))
-                # Other parameters (linkType, extensions) are not GS1 data: ignored.
-            pos = stop + 1
+        _read_query(
+            text, query_at + 1, body_end, key=key, path=path, elements=elements, lints=lints
+        )
     return elements, lints
+
+
+def _read_query(
+    text: str,
+    pos: int,
+    end: int,
+    *,
+    key: DlKey,
+    path: list[str],
+    elements: list[Element],
+    lints: list[Problem],
+) -> None:
+    """Read the query's AI attributes into ``elements`` (other parameters are ignored)."""
+    for param in text[pos:end].split("&"):
+        stop = pos + len(param)
+        name, eq, raw_value = param.partition("=")
+        if eq and name.isdigit() and name.isascii():
+            info = _ALL_AIS.get(name)
+            if info is None:
+                raise Problem(
+                    f"unknown GS1 Application Identifier ({name}) in the URI query",
+                    offset=pos,
+                    ai=None,
+                )
+            value_at = pos + len(name) + 1
+            if not raw_value:
+                raise Problem(f"{info.label()} in the URI query has no value", offset=pos, ai=name)
+            value = _gtin_lint(info, _unquote(raw_value, value_at, query=True), value_at, lints)
+            _query_lints(info, value, pos, key=key, path=path, elements=elements, lints=lints)
+            check_element(info, value, value_at)
+            elements.append(Element(info, value, value_at))
+        # Other parameters (linkType, extensions, singletons) are not GS1 data: ignored.
+        pos = stop + 1
+
+
+def _query_lints(
+    info: AiInfo,
+    value: str,
+    pos: int,
+    *,
+    key: DlKey,
+    path: list[str],
+    elements: list[Element],
+    lints: list[Problem],
+) -> None:
+    name = info.code
+    if not info.dl_attribute:
+        lints.append(
+            Problem(
+                f"{info.label()} is not a GS1 Digital Link data attribute and may not "
+                "appear in the URI query",
+                offset=pos,
+                ai=name,
+                lint=True,
+            )
+        )
+    elif name in key.qualifiers and _fits_path(key.ai, tuple(path), name):
+        lints.append(
+            Problem(
+                f"{info.label()} is a key qualifier of ({key.ai}) and belongs "
+                "in the URI path, not the query",
+                offset=pos,
+                ai=name,
+                lint=True,
+            )
+        )
+    if any(seen.info.code == name and seen.value == value for seen in elements):
+        lints.append(
+            Problem(f"{info.label()} is given twice in the URI", offset=pos, ai=name, lint=True)
+        )
 
 
 # --------------------------------------------------------------------------- scan values

@@ -1,5 +1,8 @@
 """HIBC Supplier Labeling Standard (ANSI/HIBC 2.6): primary, secondary and concatenated data.
 
+Provider Applications Standard labels (ANSI/HIBC 1.3, ``+/...``: a hospital's own
+label) are recognised and returned as such, with their data type and data.
+
 The parser is table-driven: the character values of the mod-43 check, the date formats
 of the secondary data and the supplemental data identifiers are module-level tables,
 and every date text seen is converted once and cached. See
@@ -16,7 +19,7 @@ from typing import Final, NamedTuple
 
 import pendulum
 
-from medinv.barcodes._scan import Agency, Carrier, Scan
+from medinv.barcodes._scan import MAX_SCAN_LENGTH, Agency, Carrier, Scan, too_long
 from medinv.dates import DatePrecision, last_day_of_month
 from medinv.errors import InvalidBarcodeError
 
@@ -31,8 +34,37 @@ _VALUES: Final = bytes(max(HIBC_CHARACTERS.find(chr(code)), 0) for code in range
 _BAD_CHARACTER: Final = re.compile(r"[^0-9A-Z\-. $/+%]")
 _NOT_ALNUM: Final = re.compile(r"[^0-9A-Z]")
 _DIGITS_ONLY: Final = re.compile(r"[0-9]+")
-_STRICT_TEXT: Final = re.compile(r"[0-9A-Z]{1,18}")
+# Lot and serial: the Code 39 data characters that are not HIBC structure ("$", "/",
+# "+" and "%" are): letters, digits, "-", "." and space, at most 18 (20 in lenient mode).
+_STRICT_TEXT: Final = re.compile(r"[0-9A-Z\-. ]{1,18}")
 _LENIENT_TEXT: Final = re.compile(r"[0-9A-Z\-. ]{1,20}")
+_PROVIDER_TYPES: Final = {
+    "A": "labeler identification code",
+    "B": "service identification",
+    "C": "patient identification",
+    "D": "specimen identification",
+    "E": "personnel identification",
+    "F": "administrable product identification",
+    "G": "implantable product information",
+    "H": "hospital item identification",
+    "I": "medical procedure identification",
+    "J": "reimbursement category",
+    "K": "blood product identification",
+    "L": "demographic data",
+    "M": "date and time",
+    "N": "asset identification",
+    "O": "purchase order number",
+    "P": "dietary item identification",
+    "Q": "manufacturer serial number",
+    "R": "library materials identification",
+    "S": "business control number",
+    "T": "episode of care identification",
+    "U": "health industry number",
+    "V": "patient visit identification",
+    "X": "XML document",
+    "Z": "user defined",
+}
+"""ANSI/HIBC 1.3 Provider Applications Standard: the data type after ``+/``."""
 
 _LIC_LENGTH: Final = 4
 _MAX_PRODUCT_LENGTH: Final = 18
@@ -230,14 +262,19 @@ class _Reader:
         if _STRICT_TEXT.fullmatch(value) is not None:
             return value
         if not value:
-            raise self.error(f"the {kind} is empty; expected 1 to 18 letters or digits", start)
-        if self.lenient and _LENIENT_TEXT.fullmatch(value) is not None:
-            self.warnings.append(
-                f"HIBC {kind} {value!r} is not 1 to 18 upper-case letters and digits"
+            raise self.error(
+                f"the {kind} is empty; expected 1 to 18 letters, digits, '-', '.' or spaces",
+                start,
             )
+        if self.lenient and _LENIENT_TEXT.fullmatch(value) is not None:
+            self.warnings.append(f"HIBC {kind} {value!r} is longer than 18 characters")
             return value
         bad = next(
-            (i for i, char in enumerate(value) if not ("0" <= char <= "9" or "A" <= char <= "Z")),
+            (
+                i
+                for i, char in enumerate(value)
+                if not ("0" <= char <= "9" or "A" <= char <= "Z" or char in "-. ")
+            ),
             None,
         )
         if bad is None:
@@ -245,7 +282,8 @@ class _Reader:
                 f"the {kind} {value!r} is {len(value)} characters long; at most 18", start
             )
         raise self.error(
-            f"{value[bad]!r} in the {kind} {value!r}; a {kind} holds only letters A-Z and digits",
+            f"{value[bad]!r} in the {kind} {value!r}; a {kind} holds only letters A-Z, digits, "
+            "'-', '.' and spaces",
             start + bad,
         )
 
@@ -310,7 +348,10 @@ class _Reader:
             if quantity == 0:
                 raise self.error("the quantity is 0; a package holds at least 1", start + 1)
             self.quantity = quantity
-            return self.flagged(start + 1 + size, end, quantity_allowed=False)
+            after = start + 1 + size
+            if after == end:  # a quantity with no date and no lot
+                return after
+            return self.flagged(after, end, quantity_allowed=False)
         expected = "a date format digit 0-7" if size is not None else "a date format digit 0-9"
         raise self.error(f"expected {expected}, found {flag!r}", start)
 
@@ -462,14 +503,17 @@ def parse_hibc(data: str, *, raw: str, lenient: bool = False) -> Scan:
     Args:
         data: The HIBC text, starting with ``+``.
         raw: The scanner input as received.
-        lenient: Also accept lots and serials with ``-``, ``.`` or spaces, or 19-20
-            characters long, reporting them in ``warnings``. Check and link characters
-            are verified in both modes.
+        lenient: Also accept lots and serials 19-20 characters long, reporting them in
+            ``warnings``. Check and link characters are verified in both modes.
 
     Raises:
         InvalidBarcodeError: the text is not valid HIBC data; the message and ``offset``
             say what was expected where.
     """
+    for text in (data, raw):
+        reason = too_long(text, "HIBC scan")
+        if reason is not None:
+            raise InvalidBarcodeError(reason, text=text[:80], offset=MAX_SCAN_LENGTH)
     fast = _FAST.match(data)
     if fast is not None and data[-1] in _HIBC_SET:
         scan = _fast_concatenated(fast, data, raw)
@@ -505,11 +549,7 @@ def _parse_general(data: str, raw: str, *, lenient: bool) -> Scan:
             return scan
         return _scan(reader, Carrier.HIBC_SECONDARY, None, link)
     if head == "/":
-        raise reader.error(
-            "'+/' starts HIBC Provider Applications Standard data (a hospital's own label), "
-            "not a supplier's product label",
-            1,
-        )
+        return _provider(reader)
     if not "A" <= head <= "Z":
         raise reader.error(
             f"expected a labeler code starting with a letter or secondary data, not {head!r}", 1
@@ -633,6 +673,32 @@ def _primary_led(reader: _Reader) -> Scan:
     reader.verify(_check_of(data, 0, size - 1), size - 1, "check character")
     reader.secondary(stop + 1, size - 1)
     return _scan(reader, Carrier.HIBC_CONCATENATED, di, link)
+
+
+def _provider(reader: _Reader) -> Scan:
+    """An HIBC Provider Applications Standard label: ``+/``, data type, data, check."""
+    data = reader.data
+    if len(data) < 5:  # noqa: PLR2004  ("+/", type, one data character, check)
+        raise reader.error(
+            "HIBC Provider Applications Standard data ('+/') needs a data type letter, "
+            "data and a check character",
+            len(data) - 1,
+        )
+    kind = data[2]
+    if kind not in _PROVIDER_TYPES:
+        raise reader.error(
+            f"{kind!r} is not an HIBC Provider Applications Standard data type "
+            f"(expected one of {''.join(_PROVIDER_TYPES)})",
+            2,
+        )
+    reader.verify(_check_of(data, 0, len(data) - 1), len(data) - 1, "check character")
+    return Scan(
+        agency=Agency.HIBCC,
+        carrier=Carrier.HIBC_PROVIDER,
+        raw=reader.raw,
+        hibc_provider_type=kind,
+        hibc_provider_data=data[3:-1],
+    )
 
 
 def _scan(reader: _Reader, carrier: Carrier, di: str | None, link: str) -> Scan:

@@ -20,7 +20,7 @@ from typing import Final
 
 import pendulum
 
-from medinv.barcodes._scan import Agency, Carrier, Scan
+from medinv.barcodes._scan import MAX_SCAN_LENGTH, Agency, Carrier, Scan, too_long
 from medinv.dates import DatePrecision
 from medinv.errors import InvalidBarcodeError
 from medinv.identifiers import LOT_SERIAL_CHARACTERS
@@ -145,6 +145,10 @@ def parse_ma(data: str, *, raw: str, lenient: bool = False) -> Scan:
         InvalidBarcodeError: the text is not a valid MA code; the message and ``offset``
             say what was expected where.
     """
+    for text in (data, raw):
+        reason = too_long(text, "MA scan")
+        if reason is not None:
+            raise InvalidBarcodeError(reason, text=text[:80], offset=MAX_SCAN_LENGTH)
     reader = _Reader(data, raw, lenient=lenient)
     parts, starts = _device_identifier(reader)
     values = _units(reader, parts, starts)

@@ -26,18 +26,35 @@ from medinv.barcodes._gs1 import (
 )
 from medinv.barcodes._hibc import parse_hibc
 from medinv.barcodes._ma import parse_ma
-from medinv.barcodes._scan import Agency, Carrier, Scan
+from medinv.barcodes._scan import MAX_SCAN_LENGTH, Agency, Carrier, Scan, too_long
 from medinv.errors import InvalidBarcodeError
 
-__all__ = ["parse_scan"]
+__all__ = ["MAX_SCAN_LENGTH", "parse_scan"]
 
 # AIM symbology identifiers (ISO/IEC 15424) whose data is GS1 element strings.
 _GS1_MODE: Final = frozenset({"]C1", "]e0", "]e1", "]e2", "]d2", "]Q3", "]J1"})
 # EAN/UPC and ITF-14: a bare GTIN.
 _GTIN_SYMBOLOGIES: Final = {"]E0": (12, 13), "]E4": (8,), "]I1": (14,), "]E3": (13, 15, 18)}
 _GTIN_LENGTHS: Final = (8, 12, 13, 14)
+# A GS1 Composite: the linear symbol's data, "|", then the 2D component's "]e0" data.
+_COMPOSITE: Final = "|]e0"
+_COMPOSITE_LINEAR: Final = frozenset({"]E0", "]E4", "]e0", "]C1"})
 _WEDGE_SUFFIX: Final = "\r\n\t"
 _SHOW: Final = 80
+# ISO/IEC 15434 envelope: "[)>" RS, then format "NN" GS ... RS, finally EOT.
+_ENVELOPE_HEADER: Final = "[)>\x1e"
+_RS: Final = "\x1e"
+_EOT: Final = "\x04"
+_ENVELOPE_FORMATS: Final = {
+    "01": "format 01 (transportation)",
+    "02": "format 02 (complete EDI message)",
+    "03": "format 03 (ANSI ASC X12 segments)",
+    "04": "format 04 (UN/EDIFACT segments)",
+    "05": "format 05 (GS1 Application Identifiers)",
+    "06": "format 06 (ASC MH10 data identifiers)",
+    "07": "format 07 (free-form text)",
+    "12": "format 12 (text element identifiers)",
+}
 
 
 def _parse_other_agency(data: str, *, raw: str, symbology: str | None, lenient: bool) -> Scan:
@@ -57,9 +74,6 @@ def _show(text: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _substitutes(fnc1: tuple[str, ...]) -> tuple[str, ...]:
-    if any(not isinstance(s, str) or not s for s in fnc1):
-        msg = f"parse_scan option fnc1={fnc1!r}: every FNC1 substitute must be non-empty text"
-        raise InvalidBarcodeError(msg)
     return tuple(sorted(set(fnc1) - {GS}, key=len, reverse=True))
 
 
@@ -111,9 +125,10 @@ def _replace_fnc1(data: str, base: int, substitutes: tuple[str, ...]) -> tuple[s
             out.append(data[pos])
             table.append(base + pos)
             pos += 1
-    while out and out[0] == GS and len(out) > 1:
-        del out[0], table[0]
-    return "".join(out), _Located(base, table, base + n)
+    lead = 0
+    while lead < len(out) - 1 and out[lead] == GS:
+        lead += 1
+    return "".join(out[lead:]), _Located(base, table[lead:], base + n)
 
 
 def _refuse(problem: Problem, raw: str, where: _Located, *, hint: str = "") -> InvalidBarcodeError:
@@ -149,7 +164,7 @@ def parse_scan(
     ('09501101530003', 'AB-123', 'S0001', Date(2026, 12, 31))
     >>> parse_scan("(01)09501101530003(17)260100", as_of=dt.date(2026, 1, 1)).expiry
     Date(2026, 1, 31)
-    >>> parse_scan("https://example.com/01/9501101530003/10/AB-123?17=261231").lot
+    >>> parse_scan("https://example.com/01/09501101530003/10/AB-123?17=261231").lot
     'AB-123'
 
     ```
@@ -181,12 +196,13 @@ def parse_scan(
     if not isinstance(given, str):
         msg = f"expected the scanner input as text, got {type(given).__name__}"
         raise InvalidBarcodeError(msg)
-    substitutes = _options(fnc1, tz, as_of)
+    substitutes = _options(fnc1, tz, as_of, lenient)
+    _check_length(text)
     scanned = text.strip(_WEDGE_SUFFIX)
     if not scanned:
         raise InvalidBarcodeError("the scan is empty", text=text, offset=0)
     base = text.find(scanned)
-    symbology, data, base = _split_symbology(text, scanned, base)
+    symbology, data, base, enveloped = _unwrap(text, scanned, base)
     if data[0] == "+" or data.startswith("MA."):
         return _parse_other_agency(data, raw=text, symbology=symbology, lenient=lenient)
 
@@ -205,11 +221,11 @@ def parse_scan(
         except Problem as problem:
             raise _refuse(problem, text, where) from None
         return _finish(ctx, elements, [], Carrier.GS1_HUMAN_READABLE, where)
-    plain = _plain(ctx, data, _Located(base))
+    plain = _plain(ctx, data, base)
     if plain is not None:
         return plain
     extra: list[Problem] = []
-    if symbology is not None and symbology not in _GS1_MODE:
+    if symbology is not None and symbology not in _GS1_MODE and not enveloped:
         extra.append(
             Problem(
                 f"the symbol (symbology identifier {symbology}) is not a GS1 symbol, "
@@ -222,6 +238,21 @@ def parse_scan(
         )
     data, where = _replace_fnc1(data, base, substitutes)
     return _element_string(ctx, data, extra, where)
+
+
+def _unwrap(raw: str, scanned: str, base: int) -> tuple[str | None, str, int, bool]:
+    """Symbology identifier, data, its offset, and whether it was in a 15434 envelope."""
+    symbology, data, base = _split_symbology(raw, scanned, base)
+    if not data.startswith(_ENVELOPE_HEADER):
+        return symbology, data, base, False
+    data, base = _open_envelope(raw, data, base)
+    return symbology, data, base, True
+
+
+def _check_length(text: str) -> None:
+    reason = too_long(text, "scan")
+    if reason is not None:
+        raise InvalidBarcodeError(reason, text=text[:_SHOW], offset=MAX_SCAN_LENGTH)
 
 
 class _Context:
@@ -242,18 +273,89 @@ class _Context:
         self.lenient = lenient
 
 
-def _options(fnc1: str | Sequence[str] | None, tz: str, as_of: object) -> tuple[str, ...]:
-    """Validate the options; return the FNC1 substitutes, longest first."""
+def _options(fnc1: object, tz: object, as_of: object, lenient: object) -> tuple[str, ...]:
+    """Validate the options; return the FNC1 substitutes, longest first.
+
+    Raises:
+        InvalidBarcodeError: an option has the wrong type or value (callers without type
+            checking pass anything: a number is not a time zone).
+    """
+    if not isinstance(tz, str):
+        msg = (
+            f"parse_scan option tz={tz!r}: expected an IANA time zone name such as "
+            f"'Europe/Paris', got {type(tz).__name__}"
+        )
+        raise InvalidBarcodeError(msg)
     if tz != "UTC":
         _check_tz(tz)
     if as_of is not None and not isinstance(as_of, dt.date):
         msg = f"parse_scan option as_of={as_of!r}: expected a date"
         raise InvalidBarcodeError(msg)
+    if not isinstance(lenient, bool):
+        msg = f"parse_scan option lenient={lenient!r}: expected True or False"
+        raise InvalidBarcodeError(msg)
     if fnc1 is None:
         return ()
+    given: tuple[object, ...]
     if isinstance(fnc1, str):
-        return _substitutes((fnc1,))
-    return _substitutes(tuple(fnc1))
+        given = (fnc1,)
+    elif isinstance(fnc1, (list, tuple, set, frozenset)):
+        given = tuple(fnc1)
+    else:
+        msg = (
+            f"parse_scan option fnc1={fnc1!r}: expected the text the scanner sends for FNC1, "
+            f"or a list of such texts, got {type(fnc1).__name__}"
+        )
+        raise InvalidBarcodeError(msg)
+    if not given or any(not isinstance(sub, str) or not sub for sub in given):
+        msg = f"parse_scan option fnc1={fnc1!r}: every FNC1 substitute must be non-empty text"
+        raise InvalidBarcodeError(msg)
+    return _substitutes(tuple(str(sub) for sub in given))
+
+
+def _open_envelope(raw: str, scanned: str, base: int) -> tuple[str, int]:
+    """The data inside an ISO/IEC 15434 envelope ``[)>`` RS ``05`` GS ... RS EOT.
+
+    Format 05 holds GS1 element strings (its GS separators are FNC1s); other formats
+    are refused, naming the envelope and the format.
+
+    Raises:
+        InvalidBarcodeError: the envelope is malformed or holds a format other than 05.
+    """
+    head = len(_ENVELOPE_HEADER)
+    fmt = scanned[head : head + 2]
+    if len(fmt) < 2 or not (fmt.isdigit() and fmt.isascii()) or scanned[head + 2 : head + 3] != GS:  # noqa: PLR2004
+        msg = (
+            f"malformed ISO/IEC 15434 envelope at offset {base}: '[)>' RS must be followed "
+            f"by a two-digit format and GS, such as '05' GS for GS1 data; scan {_show(raw)}"
+        )
+        raise InvalidBarcodeError(msg, text=raw, offset=base + head)
+    if fmt != "05":
+        name = _ENVELOPE_FORMATS.get(fmt, f"format {fmt}")
+        hint = (
+            " (data identifiers such as 1P, 1T, S as used for IFA/PPN codes are not read by "
+            "medinv; print the GS1 form, or parse them with an ASC MH10 reader)"
+            if fmt == "06"
+            else ""
+        )
+        msg = (
+            f"the scan is an ISO/IEC 15434 envelope of {name}; medinv reads format 05 "
+            f"(GS1 Application Identifiers) only{hint}; scan {_show(raw)}"
+        )
+        raise InvalidBarcodeError(msg, text=raw, offset=base + head)
+    start = head + 3
+    end = scanned.find(_RS, start)
+    if end < 0 or scanned[end + 1 :] not in (_EOT, ""):
+        msg = (
+            "the ISO/IEC 15434 format 05 envelope does not end with RS EOT after its data "
+            f"(one format per envelope is read); scan {_show(raw)}"
+        )
+        raise InvalidBarcodeError(msg, text=raw, offset=base + (end if end >= 0 else len(scanned)))
+    data = scanned[start:end]
+    if not data:
+        msg = f"the ISO/IEC 15434 format 05 envelope holds no data; scan {_show(raw)}"
+        raise InvalidBarcodeError(msg, text=raw, offset=base + start)
+    return data, base + start
 
 
 def _split_symbology(raw: str, scanned: str, base: int) -> tuple[str | None, str, int]:
@@ -272,9 +374,10 @@ def _split_symbology(raw: str, scanned: str, base: int) -> tuple[str | None, str
             )
         data = scanned[3:]
         base += 3
-    while data[:1] == GS:  # FNC1 in first position, transmitted by some scanners
-        data = data[1:]
-        base += 1
+    if data[:1] == GS:  # FNC1 in first position, transmitted by some scanners
+        stripped = data.lstrip(GS)
+        base += len(data) - len(stripped)
+        data = stripped
     if not data:
         raise InvalidBarcodeError(
             f"the scan holds no data after its symbology identifier; scan {_show(raw)}",
@@ -284,8 +387,12 @@ def _split_symbology(raw: str, scanned: str, base: int) -> tuple[str | None, str
     return symbology, data, base
 
 
-def _plain(ctx: _Context, data: str, where: _Located) -> Scan | None:
-    """A bare GTIN or SSCC, or ``None`` when the data is something else."""
+def _plain(ctx: _Context, data: str, base: int) -> Scan | None:
+    """A bare GTIN or SSCC, a GS1 Composite, or ``None`` when the data is something else."""
+    composite = data.find(_COMPOSITE)
+    if composite > 0 and ctx.symbology in _COMPOSITE_LINEAR:
+        return _composite(ctx, data, composite, base)
+    where = _Located(base)
     if ctx.symbology in _GTIN_SYMBOLOGIES:
         return _plain_gtin(ctx, data, _GTIN_SYMBOLOGIES[ctx.symbology], where)
     if data.isdigit() and data.isascii():
@@ -300,6 +407,21 @@ def _plain(ctx: _Context, data: str, where: _Located) -> Scan | None:
                 symbology_identifier=ctx.symbology,
             )
     return None
+
+
+def _composite(ctx: _Context, data: str, bar: int, base: int) -> Scan:
+    """A GS1 Composite symbol: the linear part and its 2D component read as one message."""
+    linear, component = data[:bar], data[bar + len(_COMPOSITE) :]
+    if ctx.symbology in _GTIN_SYMBOLOGIES:
+        gtin = _plain_gtin(ctx, linear, _GTIN_SYMBOLOGIES[ctx.symbology or ""], _Located(base))
+        head = "01" + (gtin.gtin or "")
+        table = [base] * len(head)
+    else:
+        head = linear + GS
+        table = [base + i for i in range(len(linear))] + [base + bar]
+    start = base + bar + len(_COMPOSITE)
+    table += [start + i for i in range(len(component))]
+    return _element_string(ctx, head + component, [], _Located(base, table, base + len(data)))
 
 
 def _plain_gtin(ctx: _Context, data: str, lengths: Sequence[int], where: _Located) -> Scan:

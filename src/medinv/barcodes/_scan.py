@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Final
 
 import attrs
 import pendulum
@@ -12,7 +13,24 @@ import pendulum
 from medinv.dates import DatePrecision
 from medinv.identifiers import ItemKey
 
-__all__ = ["Agency", "Carrier", "Scan"]
+__all__ = ["MAX_SCAN_LENGTH", "Agency", "Carrier", "Scan"]
+
+MAX_SCAN_LENGTH: Final = 8_192
+"""The longest scanner input read: no symbol carries more (a QR Code holds at most
+7,089 digits, a GS1 DataMatrix 3,116), with room for an AIM symbology identifier, FNC1
+substitutes and an ISO/IEC 15434 envelope. Longer input is refused before parsing."""
+
+
+def too_long(text: str, kind: str) -> str | None:
+    """Why ``text`` is refused before parsing, or ``None`` when it is not too long."""
+    if len(text) <= MAX_SCAN_LENGTH:
+        return None
+    shown = text[:40] + "..."
+    return (
+        f"the {kind} is {len(text):,} characters long; no barcode symbol carries more than "
+        f"{MAX_SCAN_LENGTH:,} (were several inputs joined, or a file read as one scan?); "
+        f"scan {shown!r}"
+    )
 
 
 class Agency(enum.Enum):
@@ -41,6 +59,9 @@ class Carrier(enum.Enum):
     HIBC_SECONDARY = "HIBC secondary"
     HIBC_CONCATENATED = "HIBC concatenated"
     """Primary and secondary data in one symbol (or two symbols read back to back)."""
+    HIBC_PROVIDER = "HIBC provider application"
+    """ANSI/HIBC Provider Applications Standard (``+/...``): a hospital's own label, such
+    as a patient, specimen or asset identification; not a supplier's product."""
     MA_CODE = "MA code"
 
 
@@ -95,6 +116,11 @@ class Scan:
     `expiry` is the earlier of this and the ``.E`` expiry date."""
     sterilisation_lot: str | None = None
     """MA code ``.D``: the sterilisation lot (batch), verbatim."""
+    hibc_provider_type: str | None = None
+    """HIBC Provider Applications Standard labels: the data type letter after ``+/``
+    (``"C"`` patient, ``"D"`` specimen, ``"N"`` asset, ...)."""
+    hibc_provider_data: str | None = None
+    """HIBC Provider Applications Standard labels: the data, without the check character."""
     hibc_link: str | None = None
     """HIBC link character: the primary's check character, which a separately printed
     secondary symbol repeats. For a secondary read alone, the link character it carries."""

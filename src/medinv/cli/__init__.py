@@ -26,7 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the guided demo")
     _demo.configure(demo)
     parse = commands.add_parser(
-        "parse", help="parse scanner input (GS1, Digital Link, GTIN, SSCC) and show the fields"
+        "parse",
+        help="parse scanner input (GS1, Digital Link, GTIN, SSCC, HIBC, MA) and show the fields",
     )
     _parse.configure(parse)
     return parser

@@ -18,7 +18,7 @@ _PARSED = [
     ("GS1-128, month-only expiry", "]C1010950110153000311250101172712001012345", False),
     (
         "Digital Link in a plain QR",
-        "]Q1https://id.gs1.org/01/9501101530003/10/AB-123?17=270300",
+        "]Q1https://id.gs1.org/01/09501101530003/10/AB-123?17=270300",
         False,
     ),
     ("EAN-13", "]E05901234123457", False),

@@ -3,17 +3,23 @@
 Each argument is one scan; with no argument (or ``-``), each line of standard input
 is one scan. ``--json`` prints one JSON object per scan (JSON Lines). The exit code
 is 0 when every scan parsed, 1 when at least one was refused.
+
+Input that is not UTF-8 (a byte on standard input, an argument the shell passed
+undecoded) is refused for that scan only; output that the terminal cannot show is
+escaped; output piped into a command that stops reading (``| head -1``) ends quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import enum
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from medinv.barcodes import Scan, parse_scan
 from medinv.errors import InvalidBarcodeError
@@ -34,6 +40,8 @@ _FIELDS = (
     "best_before",
     "quantity",
     "sscc",
+    "hibc_provider_type",
+    "hibc_provider_data",
     "symbology_identifier",
 )
 
@@ -54,15 +62,56 @@ def scan_fields(scan: Scan) -> dict[str, Any]:
     return data
 
 
-def _inputs(args: argparse.Namespace, stdin: TextIO) -> Iterator[str]:
+class _NotUtf8Error(InvalidBarcodeError):
+    """A scan whose bytes are not UTF-8: refused before parsing."""
+
+
+def _undecodable(shown: str, where: str, offset: int) -> _NotUtf8Error:
+    return _NotUtf8Error(
+        f"the {where} is not valid UTF-8 (undecodable byte at offset {offset}); "
+        "check the scanner's keyboard or code-page setting",
+        text=shown,
+        offset=offset,
+    )
+
+
+def _shown(text: str) -> str:
+    r"""``text`` with bytes the shell could not decode shown as ``\xNN`` escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _argument(text: str) -> str | _NotUtf8Error:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return _undecodable(_shown(text), "argument", e.start)
+    return text
+
+
+def _lines(binary: BinaryIO) -> Iterator[str | _NotUtf8Error]:
+    for raw in binary:
+        line = raw.rstrip(b"\r\n")
+        if not line:
+            continue
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            yield _undecodable(line.decode("utf-8", "backslashreplace"), "input line", e.start)
+
+
+def _inputs(args: argparse.Namespace, stdin: TextIO) -> Iterator[str | _NotUtf8Error]:
     scans: list[str] = args.scans
     if not scans or scans == ["-"]:
+        binary: BinaryIO | None = getattr(stdin, "buffer", None)
+        if binary is not None:
+            yield from _lines(binary)
+            return
         for line in stdin:
             text = line.rstrip("\r\n")
             if text:
                 yield text
         return
-    yield from scans
+    yield from (_argument(text) for text in scans)
 
 
 def _print_text(out: TextIO, text: str, result: Scan | InvalidBarcodeError) -> None:
@@ -80,17 +129,40 @@ def _print_text(out: TextIO, text: str, result: Scan | InvalidBarcodeError) -> N
     out.writelines(f"  warning: {warning}\n" for warning in result.warnings)
 
 
-def _parse_all(args: argparse.Namespace, texts: Iterable[str], out: TextIO) -> int:
-    as_of: dt.date | None = args.as_of
+_TYPED_ESCAPES = ("\\x1d", "\\x1D", "\\u001d", "\\u001D", "\\035")
+
+
+def _hint(text: str, fnc1: list[str]) -> str:
+    r"""A hint when the scan holds a GS escape typed as text (e.g. the four characters \x1d)."""
+    typed = next((e for e in _TYPED_ESCAPES if e in text and e not in fnc1), None)
+    if typed is None:
+        return ""
+    return (
+        f" (hint: the scan contains the {len(typed)} characters {typed}, not the GS "
+        f"control character; if they stand for FNC1, pass --fnc1 '{typed}')"
+    )
+
+
+def _parse_one(args: argparse.Namespace, text: str | _NotUtf8Error) -> Scan | InvalidBarcodeError:
+    if isinstance(text, _NotUtf8Error):
+        return text
+    try:
+        return parse_scan(
+            text, lenient=args.lenient, fnc1=args.fnc1 or None, tz=args.tz, as_of=args.as_of
+        )
+    except InvalidBarcodeError as e:
+        hint = _hint(text, args.fnc1)
+        if not hint:
+            return e
+        return InvalidBarcodeError(str(e) + hint, text=e.text, offset=e.offset, ai=e.ai)
+
+
+def _parse_all(args: argparse.Namespace, texts: Iterable[str | _NotUtf8Error], out: TextIO) -> int:
     refused = 0
-    for text in texts:
-        result: Scan | InvalidBarcodeError
-        try:
-            result = parse_scan(
-                text, lenient=args.lenient, fnc1=args.fnc1 or None, tz=args.tz, as_of=as_of
-            )
-        except InvalidBarcodeError as e:
-            result = e
+    for given in texts:
+        result = _parse_one(args, given)
+        text = (given.text or "") if isinstance(given, _NotUtf8Error) else given
+        if isinstance(result, InvalidBarcodeError):
             refused += 1
         if args.json:
             if isinstance(result, InvalidBarcodeError):
@@ -108,12 +180,42 @@ def _parse_all(args: argparse.Namespace, texts: Iterable[str], out: TextIO) -> i
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
-    """Parse every scan given on the command line or on standard input."""
-    return _parse_all(args, _inputs(args, sys.stdin), out)
+    r"""Parse every scan given on the command line or on standard input.
+
+    Output the stream cannot encode is escaped (``\xNN``); when the reader of a pipe
+    stops (``medinv parse ... | head -1``), the command ends quietly with status 0.
+    """
+    reconfigure = getattr(out, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
+    try:
+        code = _parse_all(args, _inputs(args, sys.stdin), out)
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away: send the rest of the output nowhere, so that the
+        # interpreter's final flush does not fail again (Python's documented recipe).
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, out.fileno())
+        return 0
+    return code
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``medinv parse``'s options to its sub-command parser."""
+    parser.description = (
+        "Parse scanner input and show the fields, or why it is refused. Reads GS1 element "
+        "strings (GS1-128, GS1 DataMatrix, GS1 QR, with or without a symbology identifier "
+        "such as ]d2, also inside an ISO/IEC 15434 format 05 envelope), GS1 human-readable "
+        "text (01)...(17)..., GS1 Digital Link URIs, plain GTIN-8/12/13/14 and SSCC, HIBC "
+        "(supplier labels +LIC..., secondary data, provider application labels +/...) and "
+        "MA codes (China IDcode, MA.156...)."
+    )
+    parser.epilog = (
+        "FNC1 separators arrive as the GS control character (ASCII 29). A scanner or shell "
+        "that writes them as text such as <GS>, ^ or the four characters \\x1d needs "
+        "--fnc1 with that text. Exit status: 0 when every scan parsed, 1 otherwise."
+    )
     parser.add_argument(
         "scans",
         nargs="*",
