@@ -55,7 +55,13 @@ from medinv.stocktake._model import (
     effective_lines,
     line_rounds,
 )
-from medinv.stocktake._report import Variance, VarianceKind, VarianceReport, variance_report
+from medinv.stocktake._report import (
+    Variance,
+    VarianceKind,
+    VarianceReport,
+    bin_count_times,
+    variance_report,
+)
 from medinv.stocktake._service import BookAtStart, StocktakeService
 from medinv.stocktake._timing import (
     CountTiming,
@@ -86,6 +92,7 @@ __all__ = [
     "Variance",
     "VarianceKind",
     "VarianceReport",
+    "bin_count_times",
     "count_line_from_scan",
     "counter_view",
     "diff_counts",
