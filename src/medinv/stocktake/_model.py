@@ -543,7 +543,8 @@ class Stocktake:
         """
         if StocktakeState.CANCELLED not in _TRANSITIONS[self.state]:
             raise StocktakeStateError(self.id, self.state.value, "cancel")
-        _optional_actor("canceller")(self, None, by)
+        _text("canceller")(self, None, by)
+        actor_validator("canceller")(self, None, by)
         _text("cancellation reason")(self, None, reason)
         return self._to(StocktakeState.CANCELLED, "cancel", cancelled_by=by, cancel_reason=reason)
 
@@ -577,7 +578,7 @@ class Stocktake:
             raise ApprovalRefusedError(
                 self.id, f"the report is for stocktake {report.stocktake_id!r}"
             )
-        _optional_actor("approver")(self, None, approver)
+        _text("approver")(self, None, approver)
         person = actor_key(approver, field="approver")
         if person == actor_key(self.created_by, field="creator"):
             raise FourEyesError(self.id, approver, "they created the stocktake")

@@ -362,6 +362,7 @@ def _quantity_entries(  # noqa: PLR0917  (private helper of variance_report)
     ):
         for item, place, _e, _c in rows:
             classes[(item, *place)] = kind
+    bin_lines = _latest_first_count_lines(build)
     booked_at: dict[ItemKey, list[str]] = {}
     for (item, location, status), qty in expected.items():
         if qty > 0:
@@ -382,6 +383,11 @@ def _quantity_entries(  # noqa: PLR0917  (private helper of variance_report)
         detail = None
         if kind is VarianceKind.FOUND_IN_OTHER_LOCATION:
             detail = "booked at " + ", ".join(sorted(booked_at.get(item, [])))
+        elif round_ < 0 and key[1] in bin_lines:
+            detail = (
+                f"not counted in {key[1]}, counted until {build.bins[key[1]]}; "
+                f"to recount it, name line {bin_lines[key[1]]!r} in recount_of"
+            )
         entries.append(
             build.entry(
                 kind,
@@ -395,6 +401,16 @@ def _quantity_entries(  # noqa: PLR0917  (private helper of variance_report)
             )
         )
     return entries
+
+
+def _latest_first_count_lines(build: _Builder) -> dict[Location, str]:
+    """Location → the id of a first-count line at the bin's count time (a recount target)."""
+    found: dict[Location, str] = {}
+    for round_, held in build.effective.values():
+        for line in held:
+            if round_ == 0 and line.counted_at == build.bins.get(line.location):
+                found[line.location] = min(found.get(line.location, line.id), line.id)
+    return found
 
 
 def _expiry_mismatch(
