@@ -1,6 +1,6 @@
 """Stocktake: blind, time-aware counting with recounts, four-eyes approval and adjustments.
 
-A stocktake (DOMAIN §5) counts a scope of locations (and optionally products) from a
+A stocktake counts a scope of locations (and optionally products) from a
 start point in the ledger. Each count line says when it was counted; its expected
 quantity is the book at the start point plus the movements that happened between
 the start point and that time, so stock moving during the count makes no false

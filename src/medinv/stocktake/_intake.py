@@ -53,7 +53,7 @@ given as defaults to [`import_counts_csv`][medinv.stocktake.import_counts_csv].
 """
 
 _REQUIRED: Final = ("location", "gtin", "quantity")
-_VERBATIM: Final = frozenset({"lot", "serial"})  # DOMAIN §1.2: no trimming
+_VERBATIM: Final = frozenset({"lot", "serial"})  # lots and serials are verbatim: no trimming
 
 
 def count_line_from_scan(

@@ -1,4 +1,4 @@
-"""The stocktake entity, its scope, its count lines, tolerances and lifecycle (DOMAIN §5.1)."""
+"""The stocktake entity, its scope, its count lines, tolerances and lifecycle."""
 
 from __future__ import annotations
 
@@ -273,7 +273,7 @@ class CountLine:
     """One counted quantity: what a counter saw of one item at one place and time.
 
     Lines are never edited: a correction is a recount line (``recount_of``), which
-    supersedes the earlier lines for its key (DOMAIN §5.4).
+    supersedes the earlier lines for its key.
 
     ```pycon
     >>> line = CountLine(
@@ -294,7 +294,7 @@ class CountLine:
     device: str = attrs.field(validator=_text("device"))
     """Which device captured the line (scanner id, ``"csv"``, ``"web"`` ...)."""
     counted_at: pendulum.DateTime = attrs.field(converter=to_datetime)
-    """When the counter counted (aware date-time); decides the expected quantity (§5.2)."""
+    """When the counter counted (aware date-time); decides the expected quantity."""
     location: Location = attrs.field(validator=attrs.validators.instance_of(Location))
     """Where the stock was counted."""
     item: ItemKey = attrs.field(validator=attrs.validators.instance_of(ItemKey))
@@ -458,7 +458,7 @@ class Stocktake:
     created_at: pendulum.DateTime = attrs.field(converter=to_datetime)
     """When it was planned."""
     blind: bool = True
-    """Blind counting: counters see no book quantity before counting closes (§5.3)."""
+    """Blind counting: counters see no book quantity before counting closes."""
     tolerances: TolerancePolicy = attrs.field(factory=TolerancePolicy)
     """Which differences need a recount by a different counter."""
     state: StocktakeState = StocktakeState.PLANNED
@@ -557,7 +557,7 @@ class Stocktake:
         reasons: Mapping[StockKey, str] | None = None,
         default_reason: str | None = None,
     ) -> Stocktake:
-        """REVIEW → APPROVED, under four eyes (DOMAIN §5.5).
+        """REVIEW → APPROVED, under four eyes.
 
         Args:
             report: the variance report of this stocktake, built from its current lines.

@@ -1,4 +1,4 @@
-"""The variance report: every counted or booked key, classified, as data (DOMAIN §5.4)."""
+"""The variance report: every counted or booked key, classified, as data."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ class Variance:
     status: StockStatus
     """In which status."""
     expected: int
-    """The book at the count time (§5.2); never shown to counters before counting closes."""
+    """The book at the count time; never shown to counters before counting closes."""
     counted: int
     """What the effective lines add up to (a serial counts at most once per place)."""
     counted_at: pendulum.DateTime
@@ -203,7 +203,7 @@ def variance_report(
         lot_expiries: lot master data, ``(gtin14, lot) → expiry``.
         unit_costs: GTIN-14 → unit cost, to value the differences.
         known_items: items master data knows although the book holds none.
-        timing: which movement time stamp decides "before the count" (§5.2).
+        timing: which movement time stamp decides "before the count".
         as_of_position: the ledger head ``movements`` go up to, recorded in the report.
 
     Raises:

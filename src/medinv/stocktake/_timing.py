@@ -1,4 +1,4 @@
-"""Time-aware expected quantities (DOMAIN §5.2), as a pure function over the book and movements.
+"""Time-aware expected quantities, as a pure function over the book and movements.
 
 The expected quantity of a counted key is the book at the stocktake's start point
 plus the movements after the start point that **occurred** at or before the key's

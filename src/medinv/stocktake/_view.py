@@ -1,4 +1,4 @@
-"""Blind counting (DOMAIN §5.3): what a counter may see."""
+"""Blind counting: what a counter may see."""
 
 from __future__ import annotations
 
