@@ -326,3 +326,10 @@ def test_cancel_needs_an_actor(service):
     assert (cancelled.cancelled_by, cancelled.cancel_reason) == (" Max ", "duplicate")
     with pytest.raises(StocktakeStateError):
         service.cancel("ST-1", by="max", reason="again")
+
+
+def test_a_counter_sees_their_own_lines_whatever_the_spelling(service):
+    service.add_lines("ST-1", [line("c1", counter="ana"), line("c2", counter="bob", location=A3)])
+    view = service.view("ST-1", counter=" ANA")
+    assert [x.id for x in view.lines] == ["c1"]
+    assert view.book is None  # still blind
