@@ -11,17 +11,74 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pendulum
 import pytest
 
 from medinv.adapters.sqlite import SqliteStore
 from medinv.adapters.sqlite_stocktake import SqliteStocktakeStore
 from medinv.errors import StocktakeStateError
+from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
-from medinv.stocktake import StocktakeService, StocktakeState
+from medinv.locations import Location
+from medinv.movements import Movement, MovementKind
+from medinv.stocktake import (
+    CountLine,
+    StocktakeScope,
+    StocktakeService,
+    StocktakeState,
+    Tolerance,
+    TolerancePolicy,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from test_stocktake_posting import A1, GLOVES, MASKS, adjustments, approved_service, at  # noqa: E402
+GLOVES = ItemKey("04006381333931", lot="L1")
+MASKS = ItemKey("96385074")
+A1 = Location.parse("Main/Store/A1")
+
+
+def at(hour: int, minute: int = 0) -> pendulum.DateTime:
+    return pendulum.datetime(2026, 11, 23, hour, minute, tz="Europe/Paris")
+
+
+def approve(ledger: Ledger, store: SqliteStocktakeStore) -> None:
+    """Gloves booked 10, counted 8 and 3 masks found: approved, ready to post."""
+    ledger.post(
+        [
+            Movement.receipt(
+                "r1", item=GLOVES, quantity=10, to=A1, occurred_at=at(7), actor="dock"
+            ),
+            Movement.receipt("r2", item=MASKS, quantity=1, to=A1, occurred_at=at(7), actor="dock"),
+        ]
+    )
+    service = StocktakeService(ledger, store)
+    service.plan(
+        "ST-1",
+        scope=StocktakeScope(["Main/Store"]),
+        created_by="lea",
+        at=at(8),
+        tolerances=TolerancePolicy(Tolerance(absolute=5)),  # no recount needed
+    )
+    service.begin("ST-1", at=at(9))
+    common: dict[str, Any] = {"device": "d1", "counted_at": at(10), "location": A1}
+    service.add_lines(
+        "ST-1",
+        [
+            CountLine(id="c1", counter="ana", item=GLOVES, quantity=8, **common),
+            CountLine(id="c2", counter="ana", item=MASKS, quantity=4, **common),
+        ],
+    )
+    service.close_counting("ST-1", at=at(12))
+    service.approve("ST-1", approver="max", at=at(13), default_reason="COUNT")
+
+
+def adjustments(ledger: Ledger) -> list[Movement]:
+    return [
+        r.movement
+        for r in ledger.history()
+        if r.movement.kind is MovementKind.ADJUSTMENT and r.movement.reference == "ST-1"
+    ]
+
 
 WORKERS = Path(__file__).with_name("_stocktake_workers.py")
 
@@ -40,7 +97,7 @@ def test_a_post_killed_between_its_steps_is_completed_and_never_cancelled(
 ):
     ledger_path, store_path = tmp_path / "ledger.sqlite3", tmp_path / "stocktakes.sqlite3"
     with SqliteStore(ledger_path) as ls, SqliteStocktakeStore(store_path) as ss:
-        approved_service(Ledger(ls, clock=lambda: at(14)), ss)
+        approve(Ledger(ls, clock=lambda: at(14)), ss)
     proc = subprocess.run(
         [sys.executable, str(WORKERS), "post", str(ledger_path), str(store_path), "ST-1", when],
         capture_output=True,

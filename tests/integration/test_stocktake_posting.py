@@ -217,12 +217,12 @@ def test_a_refused_batch_already_posted_by_another_process_stays_posting(ledger)
             item=GLOVES, location=A1, status=None, requested=1, available=0
         )
 
-    ledger.post = refuse  # type: ignore[method-assign]
+    ledger.post = refuse
     with pytest.raises(InsufficientStockError):
         service.post("ST-1", at=at(14))
     # ... yet the adjustments are in the ledger: it must not become cancellable.
     assert service.store.get("ST-1").state is StocktakeState.POSTING
-    ledger.post = real_post  # type: ignore[method-assign]
+    ledger.post = real_post
     service.resume_post("ST-1", at=at(15))
     assert service.store.get("ST-1").state is StocktakeState.POSTED
 
@@ -239,7 +239,13 @@ def test_concurrent_cancel_and_post_never_leave_a_cancelled_stocktake_with_adjus
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 
-        def run(action: str, path_l: Path = ledger_path, path_s: Path = store_path) -> None:
+        def run(
+            action: str,
+            path_l: Path = ledger_path,
+            path_s: Path = store_path,
+            barrier: threading.Barrier = barrier,
+            errors: list[BaseException] = errors,
+        ) -> None:
             with SqliteStore(path_l) as ls, SqliteStocktakeStore(path_s) as ss:
                 service = StocktakeService(Ledger(ls, clock=lambda: at(14)), ss)
                 barrier.wait()

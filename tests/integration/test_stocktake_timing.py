@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 import pytest
 
@@ -53,7 +55,7 @@ def clock() -> Clock:
 @pytest.fixture
 def ledger(clock: Clock) -> Ledger:
     ledger = Ledger(MemoryStore(), clock=clock)
-    common = {"occurred_at": at(7), "actor": "dock", "expiry": "2027-06-30"}
+    common: dict[str, Any] = {"occurred_at": at(7), "actor": "dock", "expiry": "2027-06-30"}
     ledger.post(
         [
             Movement.receipt("r1", item=GLOVES, quantity=10, to=A1, **common),
@@ -321,7 +323,7 @@ def test_cancel_needs_a_reason(service, reason):
 
 def test_cancel_needs_an_actor(service):
     with pytest.raises(InvalidValueError, match="canceller"):
-        service.cancel("ST-1", by=None, reason="duplicate")  # type: ignore[arg-type]
+        service.cancel("ST-1", by=None, reason="duplicate")
     cancelled = service.cancel("ST-1", by=" Max ", reason="duplicate")
     assert (cancelled.cancelled_by, cancelled.cancel_reason) == (" Max ", "duplicate")
     with pytest.raises(StocktakeStateError):

@@ -258,10 +258,10 @@ def test_movements_during_a_count_make_no_variance_and_posting_restores_the_trut
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [20261123, 7, 1151])
 def test_a_seeded_simulation_of_a_hospital_store(seed):
-    hospital = Hospital(random.Random(seed), lots=300, serials=40, bins=40)
+    hospital = Hospital(random.Random(seed), lots=300, serials=40, bins=40)  # noqa: S311  (test data)
     hospital.run(before=900, during=700, after=250)
     hospital.check()
     assert len(hospital.lines) > 300 and hospital.moves > 1_000
     kinds = Counter(v.kind for v in hospital.report.entries)
     assert kinds[VarianceKind.NOT_COUNTED] > 0
-    assert len(hospital.report.variances) <= len({k for k in hospital.tampered if k[1]}) * 2
+    assert 0 < len(hospital.report.variances) <= len(hospital.tampered)
