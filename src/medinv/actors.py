@@ -82,8 +82,8 @@ def _script(char: str) -> str | None:
         return None  # digits, punctuation, marks and symbols belong to no script here
     name = unicodedata.name(char, "")
     first = name.split(" ", 1)[0].split("-", 1)[0]
-    if first in {"MODIFIER", "KATAKANA"} and name.startswith("KATAKANA-HIRAGANA"):
-        return None
+    if first == "MODIFIER" or name.startswith("KATAKANA-HIRAGANA"):
+        return None  # modifier letters and the prolonged sound mark are used by many scripts
     return _SCRIPT_ALIASES.get(first, first) or None
 
 
@@ -113,9 +113,6 @@ def _check_characters(value: str, field: str) -> None:
 def _normalise(value: str, field: str) -> str:
     _check_characters(value, field)
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
-    for offset, char in enumerate(folded):  # NFKC may produce new characters: check again
-        if _is_invisible(char) or char in _BIDI_CONTROLS:
-            _refuse(field, value, f"folds to an invisible character ({_describe(char)})", offset)
     key = " ".join(folded.split())
     if not key:
         _refuse(field, value, "must not be blank")
