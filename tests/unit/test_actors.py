@@ -93,12 +93,12 @@ def test_non_text_is_refused(value):
 
 @given(st.text(max_size=30))
 def test_any_text_is_a_person_or_a_clear_refusal(text):
+    refused: InvalidIdentifierError | None = None
+    key = ""
     try:
         key = actor_key(text)
     except InvalidIdentifierError as e:
         refused = e
-    else:
-        refused = None
     if refused is not None:
         assert refused.kind == "actor"
         return
