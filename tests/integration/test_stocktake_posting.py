@@ -274,3 +274,38 @@ def test_concurrent_cancel_and_post_never_leave_a_cancelled_stocktake_with_adjus
             assert len(errors) == 1  # exactly one of the two lost
             outcomes.add(state)
     assert outcomes  # both outcomes are fine; which one wins is a race
+
+
+def test_an_approved_stocktake_whose_adjustments_are_in_the_ledger_cannot_be_cancelled(ledger):
+    service = approved_service(ledger, MemoryStocktakeStore())
+    ledger.post(service.store.get("ST-1").movements())  # posted around the service
+    with pytest.raises(StocktakeStateError, match="in the ledger"):
+        service.cancel("ST-1", by="lea", reason="too late")
+    service.post("ST-1", at=at(15))  # completes it; the ledger keeps each adjustment once
+    assert service.store.get("ST-1").state is StocktakeState.POSTED
+    assert len(adjustments(ledger)) == 2
+
+
+def test_a_post_that_went_through_while_a_refused_one_undid_posting_still_ends_posted(ledger):
+    service = approved_service(ledger, MemoryStocktakeStore())
+    store = service.store
+    real_update = store.update
+    fired: list[bool] = []
+
+    def update(stocktake: Any, **kw: Any) -> None:
+        current = store.get("ST-1").state
+        posted_over_posting = (
+            stocktake.state is StocktakeState.POSTED and current is StocktakeState.POSTING
+        )
+        if posted_over_posting and not fired:
+            # Just before ours marks it POSTED, a refused concurrent post undoes POSTING.
+            fired.append(True)
+            real_update(store.get("ST-1").posting_refused())
+        real_update(stocktake, **kw)
+
+    store.update = update  # type: ignore[method-assign]
+    service.post("ST-1", at=at(14))
+    store.update = real_update  # type: ignore[method-assign]
+    assert fired
+    assert store.get("ST-1").state is StocktakeState.POSTED
+    assert len(adjustments(ledger)) == 2

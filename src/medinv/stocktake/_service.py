@@ -117,12 +117,24 @@ class StocktakeService:
         Raises:
             StocktakeStateError: it is POSTING (posting has begun: complete it with
                 [`resume_post`][medinv.stocktake.StocktakeService.resume_post]),
-                POSTED or CANCELLED.
+                POSTED or CANCELLED, or its adjustments are in the ledger already
+                (complete it with [`post`][medinv.stocktake.StocktakeService.post]).
             InvalidValueError: ``by`` is not a valid actor name, or ``reason`` is blank.
             ConcurrencyError: it changed meanwhile (e.g. a concurrent post began); nothing
                 changed.
         """
-        return self._transition(stocktake_id, lambda s: s.cancel(by=by, reason=reason))
+        stocktake = self._store.get(stocktake_id)
+        cancelled = stocktake.cancel(by=by, reason=reason)
+        if stocktake.state is StocktakeState.APPROVED and self._posted_any(stocktake):
+            raise StocktakeStateError(
+                stocktake.id, "APPROVED with its adjustments in the ledger", "cancel"
+            )
+        self._store.update(cancelled)
+        return cancelled
+
+    def _posted_any(self, stocktake: Stocktake) -> bool:
+        ids = [m.id for m in stocktake.movements()]
+        return bool(ids) and bool(self._ledger.store.movements_by_id(ids))
 
     def _transition(self, stocktake_id: str, change: Callable[[Stocktake], Stocktake]) -> Stocktake:
         changed = change(self._store.get(stocktake_id))
@@ -402,7 +414,14 @@ class StocktakeService:
             try:
                 self._store.update(stocktake.mark_posted(at=at))
             except ConcurrencyError:
-                if self._store.get(stocktake.id).state is not StocktakeState.POSTED:
+                current = self._store.get(stocktake.id)
+                if current.state is StocktakeState.APPROVED:
+                    # A concurrent post was refused and undid POSTING while ours went
+                    # through: the adjustments are in the ledger, so finish the job.
+                    posting = current.begin_posting()
+                    self._store.update(posting)
+                    self._store.update(posting.mark_posted(at=at))
+                elif current.state is not StocktakeState.POSTED:
                     raise
         return result
 
