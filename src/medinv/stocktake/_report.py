@@ -383,7 +383,7 @@ def _quantity_entries(  # noqa: PLR0917  (private helper of variance_report)
         detail = None
         if kind is VarianceKind.FOUND_IN_OTHER_LOCATION:
             detail = "booked at " + ", ".join(sorted(booked_at.get(item, [])))
-        elif round_ < 0 and key[1] in bin_lines:
+        elif kind is VarianceKind.SHORTAGE and round_ < 0 and key[1] in bin_lines:
             detail = (
                 f"not counted in {key[1]}, counted until {build.bins[key[1]]}; "
                 f"to recount it, name line {bin_lines[key[1]]!r} in recount_of"
