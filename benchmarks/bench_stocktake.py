@@ -1,6 +1,8 @@
-"""Stocktake diff: count lines against book positions, medinv vs pandas vs a dict floor.
+"""Stocktake: the count-versus-book diff against pandas, and the cost of adding a count line.
 
-Usage: ``python benchmarks/bench_stocktake.py [--quick] [--seed N]``
+Usage: ``python benchmarks/bench_stocktake.py [--quick] [--seed N] [--no-postgres]``
+
+Part 1, the diff.
 
 The data is one list of book tuples ``(item, place, quantity)`` and one list of
 count tuples of the same shape (1,000,000 each; 100,000 with ``--quick``): about
@@ -19,22 +21,47 @@ The script checks that medinv and pandas agree on every class, then prints the
 best-of-3 times, the peak traced memory (tracemalloc, which sees Python objects
 and NumPy buffers) and the ratios against the targets: >= 1.5x faster than pandas,
 within 1.5x of the floor, peak memory <= pandas'.
+
+Part 2, adding a line. ``StocktakeService.add_lines`` of one new count line to a
+stocktake already holding 1,000 lines and to one holding 100,000 (10,000 with
+``--quick``), on each store: memory, SQLite (a file, WAL, ``synchronous=FULL``)
+and PostgreSQL (a throwaway server, ``fsync`` off; skipped with ``--no-postgres``
+or when no server binaries are found). The two stocktakes alternate call by call so
+both see the same machine load; the median of 200 calls (60 on PostgreSQL and
+SQLite) is compared. Target: large <= 1.5x small on every store. For reference the
+same is timed for the path medinv took before (reading every stored line to check
+the new one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import random
+import shutil
+import statistics
 import sys
-from collections.abc import Callable
+import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+import pendulum
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd
 from benchmarks._harness import arguments, best_of, peak_memory, table
 
-from medinv.stocktake import diff_counts
+from medinv.adapters.memory import MemoryStore
+from medinv.adapters.memory_stocktake import MemoryStocktakeStore
+from medinv.adapters.sqlite_stocktake import SqliteStocktakeStore
+from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger
+from medinv.locations import Location
+from medinv.stocktake import CountLine, StocktakeScope, StocktakeService, diff_counts
 
 Row = tuple[str, str, int]
 
@@ -123,11 +150,143 @@ def run_floor(book: list[Row], counts: list[Row]) -> dict[str, int]:
     return {"differ": len(rows)}
 
 
+# --------------------------------------------------------------------------- add_lines
+
+_AT = pendulum.datetime(2026, 11, 23, 10, tz="Europe/Paris")
+_ITEMS = [ItemKey("04006381333931", lot=f"L{i:04d}") for i in range(500)]
+_BINS = [Location(("Site", "Store", f"B{b:04d}")) for b in range(400)]
+
+
+def _line(stocktake_id: str, n: int) -> CountLine:
+    return CountLine(
+        id=f"{stocktake_id}-{n}",
+        counter=f"counter-{n % 7}",
+        device=f"scanner-{n % 5}",
+        counted_at=_AT.add(seconds=n),
+        location=_BINS[n % len(_BINS)],
+        item=_ITEMS[(n * 7) % len(_ITEMS)],
+        quantity=1 + n % 40,
+    )
+
+
+def _fill(service: StocktakeService, stocktake_id: str, size: int) -> None:
+    service.plan(stocktake_id, scope=StocktakeScope(["Site"]), created_by="lea", at=_AT)
+    service.begin(stocktake_id, at=_AT)
+    version = service.store.get(stocktake_id).version
+    for start in range(0, size, 5_000):  # straight into the store: setup, not measured
+        batch = [_line(stocktake_id, n) for n in range(start, min(size, start + 5_000))]
+        service.store.add_lines(stocktake_id, batch, expected_version=version)
+
+
+def _add_via_full_read(service: StocktakeService, stocktake_id: str, line: CountLine) -> None:
+    """What add_lines did before: read every stored line to check the new one."""
+    store = service.store
+    stocktake = store.get(stocktake_id)
+    accepted = stocktake.check_lines(store.lines(stocktake_id), [line])
+    store.add_lines(stocktake_id, accepted, expected_version=stocktake.version)
+
+
+def _median_add(
+    service: StocktakeService, sizes: dict[str, int], calls: int, *, full_read: bool
+) -> dict[str, float]:
+    """Median seconds of one add, per stocktake; the stocktakes alternate call by call."""
+    times: dict[str, list[float]] = {name: [] for name in sizes}
+    counters = dict(sizes)
+    for _ in range(calls):
+        for name in sizes:
+            line = _line(name, counters[name])
+            counters[name] += 1
+            start = time.perf_counter()
+            if full_read:
+                _add_via_full_read(service, name, line)
+            else:
+                service.add_lines(name, [line])
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+@contextlib.contextmanager
+def _stores(*, with_postgres: bool) -> Iterator[list[tuple[str, Any, int]]]:
+    """(name, stocktake store, calls) for every store measured; cleaned up afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="medinv-bench-st-"))
+    stores: list[tuple[str, Any, int]] = [("memory", MemoryStocktakeStore(), 200)]
+    stores.append(("SQLite file", SqliteStocktakeStore(directory / "st.sqlite3"), 60))
+    server: Any = None
+    try:
+        if with_postgres and shutil.which("initdb") is not None:
+            from medinv.adapters.postgres_stocktake import PostgresStocktakeStore  # noqa: PLC0415
+            from medinv.testing.pgserver import ThrowawayPostgres  # noqa: PLC0415
+
+            server = ThrowawayPostgres(database="medinv_bench").__enter__()
+            stores.append(("PostgreSQL", PostgresStocktakeStore(server.dsn), 60))
+        else:
+            print("PostgreSQL: skipped (--no-postgres, or initdb not on PATH)")
+        yield stores
+    finally:
+        for _name, store, _calls in stores:
+            store.close()
+        if server is not None:
+            server.__exit__(None, None, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def bench_add_lines(*, quick: bool, with_postgres: bool) -> bool:
+    """Part 2; returns whether every store met the target."""
+    large = 10_000 if quick else 100_000
+    sizes = {"small": 1_000, "large": large}
+    print(f"\nadd_lines: one line into a stocktake of {sizes['small']:,} vs {large:,} lines")
+    rows = []
+    ok = True
+    with _stores(with_postgres=with_postgres) as stores:
+        for name, store, calls in stores:
+            service = StocktakeService(Ledger(MemoryStore()), store)
+            for stocktake_id, size in sizes.items():
+                _fill(service, stocktake_id, size)
+            now = _median_add(service, sizes, calls, full_read=False)
+            before = _median_add(service, sizes, max(calls // 10, 5), full_read=True)
+            ratio = now["large"] / now["small"]
+            ok = ok and ratio <= 1.5
+            rows.append(
+                (
+                    name,
+                    f"{now['small'] * 1e3:.3f} ms",
+                    f"{now['large'] * 1e3:.3f} ms",
+                    f"{ratio:.2f}x {'OK' if ratio <= 1.5 else 'MISSED'}",
+                    f"{before['large'] / before['small']:.1f}x",
+                )
+            )
+    print(
+        table(
+            [
+                "store",
+                "add 1 line (1,000)",
+                f"add 1 line ({large:,})",
+                "large / small (target <= 1.5x)",
+                "reading every line (before)",
+            ],
+            rows,
+        )
+    )
+    return ok
+
+
 def main() -> int:
+    if "--no-postgres" in sys.argv:
+        sys.argv.remove("--no-postgres")
+        with_postgres = False
+    else:
+        with_postgres = os.environ.get("MEDINV_BENCH_NO_POSTGRES") is None
     args = arguments(__doc__ or "")
-    size = 100_000 if args.quick else 1_000_000
-    book, counts = make_data(size, args.seed)
-    print(f"book positions: {len(book):,}   count lines: {len(counts):,}   seed {args.seed}")
+    status = bench_diff(quick=args.quick, seed=args.seed)
+    bench_add_lines(quick=args.quick, with_postgres=with_postgres)
+    return status
+
+
+def bench_diff(*, quick: bool, seed: int) -> int:
+    """Part 1: the diff against pandas and the dict floor."""
+    size = 100_000 if quick else 1_000_000
+    book, counts = make_data(size, seed)
+    print(f"book positions: {len(book):,}   count lines: {len(counts):,}   seed {seed}")
     contenders: dict[str, Callable[[list[Row], list[Row]], dict[str, int]]] = {
         "medinv diff_counts": run_medinv,
         "pandas outer merge": run_pandas,

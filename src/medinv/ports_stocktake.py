@@ -11,12 +11,12 @@ Every implementation is proven by the contract suite
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from medinv.stocktake import CountLine, Stocktake, StocktakeState
 
-__all__ = ["StocktakeStore"]
+__all__ = ["LineLookup", "StocktakeStore"]
 
 
 @runtime_checkable
@@ -85,4 +85,24 @@ class StocktakeStore(Protocol):
 
     def close(self) -> None:
         """Release resources; the store is not used afterwards."""
+        ...
+
+
+@runtime_checkable
+class LineLookup(Protocol):
+    """An optional capability of a stocktake store: reading some lines by id.
+
+    The shipped stores have it. With it,
+    [`StocktakeService.add_lines`][medinv.stocktake.StocktakeService.add_lines]
+    reads only the lines it is given the ids of, so adding a line costs the same
+    whatever the number of lines stored; a store without it is read in full on
+    every call.
+    """
+
+    def lines_by_id(self, stocktake_id: str, line_ids: Collection[str]) -> Mapping[str, CountLine]:
+        """The stored lines among ``line_ids`` (ids not stored are left out).
+
+        Raises:
+            UnknownStocktakeError: no such stocktake.
+        """
         ...

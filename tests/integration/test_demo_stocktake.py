@@ -19,7 +19,7 @@ def test_demo_tells_the_stocktake_story(tmp_path: Path):
         assert "review: CHU-Nord/Store/A1 expected 35 counted 35 MATCH" in text
         assert "expected 10 counted 7 SHORTAGE  -> recount by another counter" in text
         assert "cyd recounts A2: 8 (expected 10, SHORTAGE -2" in text
-        assert "'cyd' may not approve stocktake 'ST-1': they counted lines being approved" in text
+        assert "'Cyd ' may not approve stocktake 'ST-1': they counted lines being approved" in text
         assert "approved by max" in text
         assert "-2 at CHU-Nord/Store/A2 reason DAMAGED-DISCARDED reference ST-1" in text
         assert "posting again: 0 new movements (1 replayed)" in text

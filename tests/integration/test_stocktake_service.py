@@ -174,7 +174,7 @@ def test_a_report_while_counting_needs_an_as_of(service):
     start(service)
     service.add_lines("ST-1", [line("c1", quantity=10)])
     report = service.report("ST-1", as_of=at(11))
-    assert report.entry(PROBE, A2).kind is VarianceKind.SHORTAGE  # not counted yet
+    assert report.entry(PROBE, A2).kind is VarianceKind.NOT_COUNTED  # not counted yet
 
 
 def test_unknown_item_versus_item_known_to_the_ledger(service):

@@ -112,8 +112,13 @@ class World:
             self.ledger.post([movement])
 
     def count(self, key: Key, counter: str | None = None) -> None:
+        """A counter counts a whole bin: every item there, 0 for what is not on the shelf."""
         if not SCOPE.covers(key[0], key[1]):
             return
+        for item in ITEMS:
+            self.count_key((item, key[1], key[2]), counter)
+
+    def count_key(self, key: Key, counter: str | None) -> None:
         previous = self.last_line.get(key)
         line = CountLine(
             id=f"c{self.minute}-{len(self.lines)}",

@@ -207,7 +207,7 @@ def test_expected_quantities_scope_and_closed_at():
     assert everything == {(GLOVES, OUT, AV): 1}
 
 
-def test_uncounted_booked_keys_are_shortages_at_closing_time():
+def test_booked_keys_in_bins_nobody_counted_are_not_counted_not_zero():
     report = variance_report(
         review(),
         [],
@@ -216,10 +216,29 @@ def test_uncounted_booked_keys_are_shortages_at_closing_time():
     )
     entry = report.entry(GLOVES, A1)
     assert (entry.kind, entry.expected, entry.counted, entry.counted_at) == (
-        VarianceKind.SHORTAGE,
+        VarianceKind.NOT_COUNTED,
         8,
         0,
         at(12),
+    )
+    assert entry.recount_round == -1 and entry.line_ids == () and not entry.requires_recount
+    assert entry.difference == 0 and report.variances == () and report.adjustable == ()
+    assert report.not_counted == (entry,)
+
+
+def test_uncounted_keys_of_a_counted_bin_are_shortages_at_the_bins_count_time():
+    report = variance_report(
+        review(),
+        [line("c1", item=MASKS, quantity=0, when=at(10))],
+        start={(GLOVES, A1, AV): 10},
+        movements=[timed(issue(1, at(11)))],
+    )
+    entry = report.entry(GLOVES, A1)
+    assert (entry.kind, entry.expected, entry.counted, entry.counted_at) == (
+        VarianceKind.SHORTAGE,
+        10,
+        0,
+        at(10),
     )
     assert entry.recount_round == -1 and entry.line_ids == () and entry.requires_recount
 

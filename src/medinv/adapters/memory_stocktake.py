@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -92,6 +92,13 @@ class MemoryStocktakeStore:
                 elif known != line:
                     raise CountLineError(line.id, "the id was already used for another count")
             held.update(fresh)
+
+    def lines_by_id(self, stocktake_id: str, line_ids: Collection[str]) -> dict[str, CountLine]:
+        """See [`LineLookup.lines_by_id`][medinv.ports_stocktake.LineLookup.lines_by_id]."""
+        with self._lock:
+            self._get(stocktake_id)
+            held = self._lines[stocktake_id]
+            return {i: held[i] for i in line_ids if i in held}
 
     def lines(self, stocktake_id: str) -> list[CountLine]:
         """See [`StocktakeStore.lines`][medinv.ports_stocktake.StocktakeStore.lines]."""

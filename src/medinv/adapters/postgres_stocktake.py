@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, Final, Self
 
 import psycopg
@@ -290,6 +290,26 @@ class PostgresStocktakeStore:
                         ),
                         fresh,
                     )
+
+    def lines_by_id(self, stocktake_id: str, line_ids: Collection[str]) -> dict[str, CountLine]:
+        """See [`LineLookup.lines_by_id`][medinv.ports_stocktake.LineLookup.lines_by_id]."""
+        conn = self._db()
+        with self._errors("reading count lines"):
+            exists = conn.execute(
+                self._q("SELECT 1 FROM {s}.stocktakes WHERE id = %s"), (stocktake_id,)
+            ).fetchone()
+            if exists is None:
+                raise UnknownStocktakeError(stocktake_id)
+            rows = conn.execute(
+                self._q(
+                    "SELECT line_id, data FROM {s}.stocktake_lines"
+                    " WHERE stocktake_id = %s AND line_id = ANY(%s)"
+                ),
+                (stocktake_id, sorted(set(line_ids))),
+            ).fetchall()
+        return {
+            lid: self._decode(line_from_json, data, f"count line {lid!r}") for lid, data in rows
+        }
 
     def lines(self, stocktake_id: str) -> list[CountLine]:
         """See [`StocktakeStore.lines`][medinv.ports_stocktake.StocktakeStore.lines]."""

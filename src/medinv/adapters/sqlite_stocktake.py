@@ -28,7 +28,7 @@ import contextlib
 import os
 import sqlite3
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, Final, Self
 
 from medinv.adapters._stocktake_json import (
@@ -57,6 +57,8 @@ __all__ = [
 
 SCHEMA_VERSION: Final = 1
 """The stocktake schema version this medinv writes."""
+
+_CHUNK: Final = 500  # ids per query (SQLite's host parameter limit is 999 on old builds)
 
 _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS medinv_stocktake_schema (
@@ -280,6 +282,24 @@ class SqliteStocktakeStore:
                     )
                 elif known != line:
                     raise CountLineError(line_id, "the id was already used for another count")
+
+    def lines_by_id(self, stocktake_id: str, line_ids: Collection[str]) -> dict[str, CountLine]:
+        """See [`LineLookup.lines_by_id`][medinv.ports_stocktake.LineLookup.lines_by_id]."""
+        wanted = sorted(set(line_ids))
+        found: dict[str, CountLine] = {}
+        with self._translate("read"):
+            self._version(stocktake_id)
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._db.execute(
+                    "SELECT line_id, data FROM stocktake_lines"  # noqa: S608  (only ? marks)
+                    f" WHERE stocktake_id = ? AND line_id IN ({marks})",
+                    (stocktake_id, *chunk),
+                ).fetchall()
+                for lid, data in rows:
+                    found[lid] = self._decode(line_from_json, data, f"count line {lid!r}")
+        return found
 
     def lines(self, stocktake_id: str) -> list[CountLine]:
         """See [`StocktakeStore.lines`][medinv.ports_stocktake.StocktakeStore.lines]."""

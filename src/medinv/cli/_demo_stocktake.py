@@ -159,7 +159,7 @@ def stocktake(out: TextIO, ctx: DemoContext) -> None:
             f"{v.kind.value} {v.difference:+d}, confirmed by a second counter)\n"
         )
         try:
-            service.approve("ST-1", approver="cyd", at=t(13), default_reason="LOSS")
+            service.approve("ST-1", approver="Cyd ", at=t(13), default_reason="LOSS")
         except FourEyesError as e:
             out.write(f"  approval refused: {e}\n")
         approved = service.approve(

@@ -1,6 +1,6 @@
 """Stocktake: blind, time-aware counting with recounts, four-eyes approval and adjustments.
 
-A stocktake (DOMAIN §5) counts a scope of locations (and optionally products) from a
+A stocktake counts a scope of locations (and optionally products) from a
 start point in the ledger. Each count line says when it was counted; its expected
 quantity is the book at the start point plus the movements that happened between
 the start point and that time, so stock moving during the count makes no false
@@ -55,7 +55,13 @@ from medinv.stocktake._model import (
     effective_lines,
     line_rounds,
 )
-from medinv.stocktake._report import Variance, VarianceKind, VarianceReport, variance_report
+from medinv.stocktake._report import (
+    Variance,
+    VarianceKind,
+    VarianceReport,
+    bin_count_times,
+    variance_report,
+)
 from medinv.stocktake._service import BookAtStart, StocktakeService
 from medinv.stocktake._timing import (
     CountTiming,
@@ -86,6 +92,7 @@ __all__ = [
     "Variance",
     "VarianceKind",
     "VarianceReport",
+    "bin_count_times",
     "count_line_from_scan",
     "counter_view",
     "diff_counts",

@@ -53,7 +53,7 @@ given as defaults to [`import_counts_csv`][medinv.stocktake.import_counts_csv].
 """
 
 _REQUIRED: Final = ("location", "gtin", "quantity")
-_VERBATIM: Final = frozenset({"lot", "serial"})  # DOMAIN §1.2: no trimming
+_VERBATIM: Final = frozenset({"lot", "serial"})  # lots and serials are verbatim: no trimming
 
 
 def count_line_from_scan(
@@ -132,10 +132,16 @@ def import_counts_csv(
 
     Raises:
         CountImportError: the file has bad rows; ``problems`` names each row (the
-            file's line number, header = 1) and column. No line is returned.
+            file's line number, header = 1) and column. No line is returned. Also
+            raised, naming row 1 and column ``*``, for a source that is not text
+            (bytes: decode them first), a file that cannot be read as text, and a
+            delimiter that is not one character other than a quote or a line break;
+            a cell holding a lone surrogate (text that is not valid Unicode) is
+            named by its row and column.
     """
-    text = source if isinstance(source, str) else source.read()
-    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    _check_delimiter(delimiter)
+    text = _read_text(source)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     problems: list[tuple[int, str, str]] = []
     try:
@@ -145,6 +151,11 @@ def import_counts_csv(
     if header is None:
         raise CountImportError(((1, "*", "the file is empty: a header row is required"),))
     columns = [name.strip().lower().lstrip("\ufeff") for name in header]
+    surrogates = [
+        (1, name, _surrogate_problem(name)) for name in columns if _surrogate_problem(name)
+    ]
+    if surrogates:
+        raise CountImportError(tuple(surrogates))
     _check_header(columns, counter=counter, counted_at=counted_at)
     defaults = {"counter": counter, "device": device, "counted_at": counted_at}
     lines: list[CountLine] = []
@@ -202,6 +213,9 @@ def import_counts(
     """
     problems: list[tuple[int, str, str]] = []
     rows: list[dict[str, str]] = []
+    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
+        problem = f"expected an iterable of records, got {type(records).__name__}"
+        raise CountImportError(((1, "*", problem),), source="count records")
     entries: list[object] = list(records)  # untyped callers may send anything
     for number, record in enumerate(entries, start=1):
         if not isinstance(record, Mapping):
@@ -209,7 +223,7 @@ def import_counts(
             continue
         cells: dict[str, str] = {}
         for key, value in record.items():
-            if key not in CSV_COLUMNS:
+            if not isinstance(key, str) or key not in CSV_COLUMNS:
                 problems.append((number, str(key), "unknown field"))
                 continue
             try:
@@ -249,6 +263,58 @@ def _as_text(value: object) -> str:
     raise InvalidValueError(msg)
 
 
+def _check_delimiter(delimiter: object) -> None:
+    if (
+        not isinstance(delimiter, str)
+        or len(delimiter) != 1
+        or delimiter in {'"', "\r", "\n", "\x00"}
+        or _surrogate_problem(delimiter)
+    ):
+        problem = (
+            f"invalid delimiter {delimiter!r}: expected one character other than a quote, "
+            "a line break or NUL (e.g. ',' or ';')"
+        )
+        raise CountImportError(((1, "*", problem),))
+
+
+def _read_text(source: object) -> str:
+    if isinstance(source, str):
+        return source
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        raise CountImportError(
+            ((1, "*", "expected text, got bytes: decode the file first (e.g. as UTF-8)"),)
+        )
+    read = getattr(source, "read", None)
+    if not callable(read):
+        problem = f"expected the file's text or an open text file, got {type(source).__name__}"
+        raise CountImportError(((1, "*", problem),))
+    try:
+        text = read()
+    except UnicodeDecodeError as e:
+        problem = f"the file is not text in its encoding ({e.encoding}): {e.reason}"
+        raise CountImportError(((1, "*", problem),)) from e
+    except (OSError, ValueError) as e:
+        raise CountImportError(((1, "*", f"the file cannot be read: {e}"),)) from e
+    if not isinstance(text, str):
+        problem = (
+            f"expected text, got {type(text).__name__}: open the file in text mode "
+            "(e.g. open(path, encoding='utf-8', newline=''))"
+        )
+        raise CountImportError(((1, "*", problem),))
+    return text
+
+
+def _surrogate_problem(text: str) -> str:
+    """A description of the first lone surrogate in ``text``, or ``""``."""
+    for offset, char in enumerate(text):
+        if "\ud800" <= char <= "\udfff":
+            return (
+                f"contains a lone surrogate (U+{ord(char):04X}) at offset {offset}: "
+                "not valid Unicode text"
+            )
+    return ""
+
+
 def _check_header(columns: list[str], *, counter: object, counted_at: object) -> None:
     problems: list[tuple[int, str, str]] = []
     expected = ", ".join(CSV_COLUMNS)
@@ -280,6 +346,12 @@ def _row_to_line(  # noqa: PLR0917  (private: one call site per intake)
     source: CountSource = CountSource.CSV,
 ) -> CountLine | None:
     before = len(problems)
+    for name, value in cells.items():
+        problem = _surrogate_problem(value)
+        if problem:
+            problems.append((row, name, problem))
+    if len(problems) > before:
+        return None
 
     def field(name: str, convert: Callable[[str], object], *, required: bool = False) -> object:
         value = cells.get(name, "")

@@ -1,4 +1,4 @@
-"""The stocktake entity, its scope, its count lines, tolerances and lifecycle (DOMAIN §5.1)."""
+"""The stocktake entity, its scope, its count lines, tolerances and lifecycle."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import pendulum
 
+from medinv.actors import actor_key, actor_validator
 from medinv.dates import to_date, to_datetime
 from medinv.errors import (
     ApprovalRefusedError,
@@ -75,6 +76,18 @@ def _optional_text(kind: str) -> Callable[[Any, Any, Any], None]:
     def optional(instance: object, attribute: object, value: Any) -> None:
         if value is not None:
             check(instance, attribute, value)
+
+    return optional
+
+
+def _optional_actor(kind: str) -> Callable[[Any, Any, Any], None]:
+    check = _text(kind)
+    actor = actor_validator(kind)
+
+    def optional(instance: object, attribute: object, value: Any) -> None:
+        if value is not None:
+            check(instance, attribute, value)
+            actor(instance, attribute, value)
 
     return optional
 
@@ -260,7 +273,7 @@ class CountLine:
     """One counted quantity: what a counter saw of one item at one place and time.
 
     Lines are never edited: a correction is a recount line (``recount_of``), which
-    supersedes the earlier lines for its key (DOMAIN §5.4).
+    supersedes the earlier lines for its key.
 
     ```pycon
     >>> line = CountLine(
@@ -276,12 +289,12 @@ class CountLine:
 
     id: str = attrs.field(validator=_text("count line id"))
     """Unique within the stocktake; a device re-sending a line sends the same id."""
-    counter: str = attrs.field(validator=_text("counter"))
-    """Who counted (user id)."""
+    counter: str = attrs.field(validator=[_text("counter"), actor_validator("counter")])
+    """Who counted (user id), stored as given; compared as a person (see `medinv.actors`)."""
     device: str = attrs.field(validator=_text("device"))
     """Which device captured the line (scanner id, ``"csv"``, ``"web"`` ...)."""
     counted_at: pendulum.DateTime = attrs.field(converter=to_datetime)
-    """When the counter counted (aware date-time); decides the expected quantity (§5.2)."""
+    """When the counter counted (aware date-time); decides the expected quantity."""
     location: Location = attrs.field(validator=attrs.validators.instance_of(Location))
     """Where the stock was counted."""
     item: ItemKey = attrs.field(validator=attrs.validators.instance_of(ItemKey))
@@ -299,7 +312,12 @@ class CountLine:
     )
     """How the line was captured."""
     recount_of: str | None = attrs.field(default=None, validator=_optional_text("count line id"))
-    """The id of the line this line recounts; the recount supersedes it and its peers."""
+    """The id of the line this line recounts; the recount supersedes it and its peers.
+
+    To recount a key nobody counted in a bin that was counted (reported as a
+    shortage at the bin's count time), name any first-count line of that bin: its
+    counters count as having counted the key 0.
+    """
     raw: str | None = attrs.field(default=None, eq=True)
     """The scanner input or CSV row the line came from, kept for audit."""
 
@@ -313,7 +331,11 @@ class CountLine:
 
 
 class StocktakeState(enum.Enum):
-    """The lifecycle: PLANNED → COUNTING → REVIEW → APPROVED → POSTED, or CANCELLED."""
+    """The lifecycle: PLANNED → COUNTING → REVIEW → APPROVED → POSTING → POSTED, or CANCELLED.
+
+    Cancelling is possible up to APPROVED; from POSTING on, the stocktake can only
+    be completed.
+    """
 
     PLANNED = "PLANNED"
     """Created; counting has not started."""
@@ -323,6 +345,14 @@ class StocktakeState(enum.Enum):
     """Counting closed; variances are reviewed, recounts may still be added."""
     APPROVED = "APPROVED"
     """A second person approved the adjustments, each with a reason code."""
+    POSTING = "POSTING"
+    """Posting has begun: the adjustments are being (or may have been) written to the ledger.
+
+    Reached before the ledger write and stored, so a cancellation is refused from
+    here on; a post interrupted in this state is completed by posting again
+    ([`StocktakeService.post`][medinv.stocktake.StocktakeService.post] or
+    [`StocktakeService.resume_post`][medinv.stocktake.StocktakeService.resume_post]).
+    """
     POSTED = "POSTED"
     """The adjustments are in the ledger."""
     CANCELLED = "CANCELLED"
@@ -335,12 +365,18 @@ _TRANSITIONS: Final[Mapping[StocktakeState, frozenset[StocktakeState]]] = {
     StocktakeState.REVIEW: frozenset(
         {StocktakeState.COUNTING, StocktakeState.APPROVED, StocktakeState.CANCELLED}
     ),
-    StocktakeState.APPROVED: frozenset({StocktakeState.POSTED, StocktakeState.CANCELLED}),
+    StocktakeState.APPROVED: frozenset(
+        {StocktakeState.POSTING, StocktakeState.POSTED, StocktakeState.CANCELLED}
+    ),
+    StocktakeState.POSTING: frozenset({StocktakeState.POSTED, StocktakeState.APPROVED}),
     StocktakeState.POSTED: frozenset(),
     StocktakeState.CANCELLED: frozenset(),
 }
 
 _ACCEPTS_LINES: Final = frozenset({StocktakeState.COUNTING, StocktakeState.REVIEW})
+_HAS_ADJUSTMENTS: Final = frozenset(
+    {StocktakeState.APPROVED, StocktakeState.POSTING, StocktakeState.POSTED}
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -417,12 +453,12 @@ class Stocktake:
     """Unique id; the ``reference`` of every adjustment posted."""
     scope: StocktakeScope = attrs.field(validator=attrs.validators.instance_of(StocktakeScope))
     """What is counted."""
-    created_by: str = attrs.field(validator=_text("creator"))
-    """Who planned it (may not approve it)."""
+    created_by: str = attrs.field(validator=[_text("creator"), actor_validator("creator")])
+    """Who planned it (may not approve it); compared as a person (see `medinv.actors`)."""
     created_at: pendulum.DateTime = attrs.field(converter=to_datetime)
     """When it was planned."""
     blind: bool = True
-    """Blind counting: counters see no book quantity before counting closes (§5.3)."""
+    """Blind counting: counters see no book quantity before counting closes."""
     tolerances: TolerancePolicy = attrs.field(factory=TolerancePolicy)
     """Which differences need a recount by a different counter."""
     state: StocktakeState = StocktakeState.PLANNED
@@ -435,7 +471,7 @@ class Stocktake:
     """When counting began."""
     closed_at: pendulum.DateTime | None = attrs.field(default=None, converter=_optional_datetime)
     """When counting closed; book positions nobody counted are expected as of this time."""
-    approved_by: str | None = attrs.field(default=None, validator=_optional_text("approver"))
+    approved_by: str | None = attrs.field(default=None, validator=_optional_actor("approver"))
     """Who approved."""
     approved_at: pendulum.DateTime | None = attrs.field(default=None, converter=_optional_datetime)
     """When it was approved."""
@@ -443,9 +479,11 @@ class Stocktake:
     """The approved adjustments, in key order (empty until approved)."""
     posted_at: pendulum.DateTime | None = attrs.field(default=None, converter=_optional_datetime)
     """When the adjustments were posted."""
-    cancelled_by: str | None = None
+    cancelled_by: str | None = attrs.field(default=None, validator=_optional_actor("canceller"))
     """Who cancelled it, if cancelled."""
-    cancel_reason: str | None = None
+    cancel_reason: str | None = attrs.field(
+        default=None, validator=_optional_text("cancellation reason")
+    )
     """Why it was cancelled."""
 
     @classmethod
@@ -497,7 +535,17 @@ class Stocktake:
         return self._to(StocktakeState.COUNTING, "reopen counting", closed_at=None)
 
     def cancel(self, *, by: str, reason: str) -> Stocktake:
-        """Any state before POSTED → CANCELLED."""
+        """Any state before POSTING → CANCELLED.
+
+        Raises:
+            StocktakeStateError: posting has begun (POSTING), or it is POSTED or CANCELLED.
+            InvalidValueError: ``by`` is not a valid actor name or ``reason`` is blank.
+        """
+        if StocktakeState.CANCELLED not in _TRANSITIONS[self.state]:
+            raise StocktakeStateError(self.id, self.state.value, "cancel")
+        _text("canceller")(self, None, by)
+        actor_validator("canceller")(self, None, by)
+        _text("cancellation reason")(self, None, reason)
         return self._to(StocktakeState.CANCELLED, "cancel", cancelled_by=by, cancel_reason=reason)
 
     def approve(
@@ -509,7 +557,7 @@ class Stocktake:
         reasons: Mapping[StockKey, str] | None = None,
         default_reason: str | None = None,
     ) -> Stocktake:
-        """REVIEW → APPROVED, under four eyes (DOMAIN §5.5).
+        """REVIEW → APPROVED, under four eyes.
 
         Args:
             report: the variance report of this stocktake, built from its current lines.
@@ -530,9 +578,11 @@ class Stocktake:
             raise ApprovalRefusedError(
                 self.id, f"the report is for stocktake {report.stocktake_id!r}"
             )
-        if approver == self.created_by:
+        _text("approver")(self, None, approver)
+        person = actor_key(approver, field="approver")
+        if person == actor_key(self.created_by, field="creator"):
             raise FourEyesError(self.id, approver, "they created the stocktake")
-        if approver in report.counters:
+        if person in {actor_key(c, field="counter") for c in report.counters}:
             raise FourEyesError(self.id, approver, "they counted lines being approved")
         pending = report.pending_recounts
         if pending:
@@ -575,17 +625,36 @@ class Stocktake:
     def movements(self) -> tuple[Movement, ...]:
         """The ADJUSTMENT movements to post (deterministic ids; the approver is the actor).
 
+        Decreases come before increases, so that a serial found in another place than
+        booked is taken out of the first before it is put into the second.
+
         Raises:
-            StocktakeStateError: not APPROVED or POSTED.
+            StocktakeStateError: not APPROVED, POSTING or POSTED.
         """
-        if self.state not in {StocktakeState.APPROVED, StocktakeState.POSTED}:
+        if self.state not in _HAS_ADJUSTMENTS:
             raise StocktakeStateError(self.id, self.state.value, "build its adjustments")
         actor = self.approved_by or self.created_by
-        return tuple(a.to_movement(self.id, actor=actor) for a in self.adjustments)
+        ordered = sorted(self.adjustments, key=lambda a: a.change > 0)
+        return tuple(a.to_movement(self.id, actor=actor) for a in ordered)
+
+    def begin_posting(self) -> Stocktake:
+        """APPROVED → POSTING: the decision to post, stored before the ledger is written.
+
+        From here on [`cancel`][medinv.stocktake.Stocktake.cancel] is refused.
+        """
+        if self.state is not StocktakeState.APPROVED:
+            raise StocktakeStateError(self.id, self.state.value, "begin posting")
+        return self._to(StocktakeState.POSTING, "begin posting")
+
+    def posting_refused(self) -> Stocktake:
+        """POSTING → APPROVED: the ledger refused the whole batch, so nothing was posted."""
+        if self.state is not StocktakeState.POSTING:
+            raise StocktakeStateError(self.id, self.state.value, "undo posting")
+        return self._to(StocktakeState.APPROVED, "undo posting")
 
     def mark_posted(self, *, at: dt.datetime | str) -> Stocktake:
-        """APPROVED → POSTED, once the ledger has the adjustments."""
-        if self.state is not StocktakeState.APPROVED:
+        """POSTING (or APPROVED) → POSTED, once the ledger has the adjustments."""
+        if self.state not in {StocktakeState.APPROVED, StocktakeState.POSTING}:
             raise StocktakeStateError(self.id, self.state.value, "mark posted")
         return self._to(StocktakeState.POSTED, "mark posted", posted_at=at)
 
@@ -640,18 +709,28 @@ class Stocktake:
             raise CountLineError(
                 line.id, f"it recounts line {line.recount_of!r}, which does not exist"
             )
-        if target.key != line.key:
+        rounds = line_rounds(by_id.values())
+        previous = rounds[target.id]
+        if target.key == line.key:
+            peers = [o for o in by_id.values() if o.key == line.key and rounds[o.id] == previous]
+        elif target.location == line.location and not any(
+            o.key == line.key for o in by_id.values()
+        ):
+            # A key nobody counted in a counted bin: the bin's counters counted it 0.
+            peers = [
+                o
+                for o in by_id.values()
+                if o.location == line.location and rounds[o.id] == previous
+            ]
+        else:
             raise CountLineError(
                 line.id,
                 f"it recounts line {target.id!r}, which counted {target.item} at "
                 f"{target.location} [{target.status.value}], not the same stock",
             )
-        rounds = line_rounds(by_id.values())
-        previous = rounds[target.id]
-        counters = sorted(
-            {o.counter for o in by_id.values() if o.key == line.key and rounds[o.id] == previous}
-        )
-        if line.counter in counters:
+        person = actor_key(line.counter, field="counter")
+        if any(actor_key(o.counter, field="counter") == person for o in peers):
+            counters = sorted({o.counter for o in peers})
             raise CountLineError(
                 line.id,
                 f"a recount must be made by a different counter than {', '.join(counters)}",

@@ -1,4 +1,4 @@
-"""The variance report: every counted or booked key, classified, as data (DOMAIN §5.4)."""
+"""The variance report: every counted or booked key, classified, as data."""
 
 from __future__ import annotations
 
@@ -17,10 +17,16 @@ from medinv.identifiers import ItemKey
 from medinv.locations import Location
 from medinv.status import StockStatus
 from medinv.stocktake._diff import diff_counts
-from medinv.stocktake._model import CountLine, StockKey, Stocktake, effective_lines
+from medinv.stocktake._model import (
+    CountLine,
+    StockKey,
+    Stocktake,
+    effective_lines,
+    line_rounds,
+)
 from medinv.stocktake._timing import CountTiming, MovementRecord, expected_quantities
 
-__all__ = ["Variance", "VarianceKind", "VarianceReport", "variance_report"]
+__all__ = ["Variance", "VarianceKind", "VarianceReport", "bin_count_times", "variance_report"]
 
 
 class VarianceKind(enum.Enum):
@@ -29,7 +35,8 @@ class VarianceKind(enum.Enum):
     MATCH = "MATCH"
     """Counted what the book expected."""
     SHORTAGE = "SHORTAGE"
-    """Counted less than expected (a booked key nobody counted is counted 0)."""
+    """Counted less than expected (a booked key nobody counted, in a bin that was counted,
+    is counted 0 at the bin's count time)."""
     SURPLUS = "SURPLUS"
     """Counted more than expected of an item the book knows."""
     UNKNOWN_ITEM = "UNKNOWN_ITEM"
@@ -39,7 +46,10 @@ class VarianceKind(enum.Enum):
     LOT_EXPIRY_MISMATCH = "LOT_EXPIRY_MISMATCH"
     """The expiry read on the label differs from the lot's master data."""
     SERIAL_DUPLICATE = "SERIAL_DUPLICATE"
-    """One serial counted more than once: scanned twice in one place, or found in two."""
+    """One serial counted more than once: scanned twice in one place, or found in two
+    places that the posted movements do not explain."""
+    NOT_COUNTED = "NOT_COUNTED"
+    """Booked in a bin nobody counted: no count, so nothing to compare and nothing to adjust."""
 
 
 QUANTITY_KINDS: Final = frozenset(
@@ -54,6 +64,8 @@ QUANTITY_KINDS: Final = frozenset(
 """Kinds that state a key's quantities; every key has exactly one entry of these."""
 
 _ORDER: Final = {kind: index for index, kind in enumerate(VarianceKind)}
+_NO_VARIANCE: Final = frozenset({VarianceKind.MATCH, VarianceKind.NOT_COUNTED})
+_KEY_KINDS: Final = QUANTITY_KINDS | {VarianceKind.NOT_COUNTED}
 
 
 @attrs.frozen(kw_only=True)
@@ -69,11 +81,12 @@ class Variance:
     status: StockStatus
     """In which status."""
     expected: int
-    """The book at the count time (§5.2); never shown to counters before counting closes."""
+    """The book at the count time; never shown to counters before counting closes."""
     counted: int
     """What the effective lines add up to (a serial counts at most once per place)."""
     counted_at: pendulum.DateTime
-    """The count time: the latest effective line's, or when counting closed if uncounted."""
+    """The count time: the latest effective line's; for a key nobody counted in a counted
+    bin, the bin's count time; for a bin nobody counted, when counting closed."""
     line_ids: tuple[str, ...] = ()
     """The effective lines for the key (superseded lines are not listed)."""
     counters: tuple[str, ...] = ()
@@ -122,8 +135,13 @@ class VarianceReport:
 
     @property
     def variances(self) -> tuple[Variance, ...]:
-        """Every entry that is not a MATCH."""
-        return tuple(v for v in self.entries if v.kind is not VarianceKind.MATCH)
+        """Every entry that is neither a MATCH nor NOT_COUNTED."""
+        return tuple(v for v in self.entries if v.kind not in _NO_VARIANCE)
+
+    @property
+    def not_counted(self) -> tuple[Variance, ...]:
+        """Booked keys in bins nobody counted (neither missing nor adjusted)."""
+        return self.by_kind(VarianceKind.NOT_COUNTED)
 
     @property
     def adjustable(self) -> tuple[Variance, ...]:
@@ -147,13 +165,13 @@ class VarianceReport:
     def entry(
         self, item: ItemKey, location: Location, status: StockStatus = StockStatus.AVAILABLE
     ) -> Variance:
-        """The quantity entry of one key.
+        """The quantity entry of one key (or its NOT_COUNTED entry).
 
         Raises:
             InvalidValueError: the report has no such key.
         """
         for v in self.entries:
-            if v.kind in QUANTITY_KINDS and v.key == (item, location, status):
+            if v.kind in _KEY_KINDS and v.key == (item, location, status):
                 return v
         raise InvalidValueError(
             f"the report has no entry for {item} at {location} [{status.value}]"
@@ -180,12 +198,12 @@ def variance_report(
         lines: all its count lines; recounts supersede earlier lines of their key.
         start: the book at the start point, ``(item, location, status) → quantity``.
         movements: the movements after the start point (ledger order).
-        closed_at: the count time of booked keys nobody counted; defaults to the
-            stocktake's ``closed_at``.
+        closed_at: the evaluation time of booked keys in bins nobody counted (reported
+            NOT_COUNTED); defaults to the stocktake's ``closed_at``.
         lot_expiries: lot master data, ``(gtin14, lot) → expiry``.
         unit_costs: GTIN-14 → unit cost, to value the differences.
         known_items: items master data knows although the book holds none.
-        timing: which movement time stamp decides "before the count" (§5.2).
+        timing: which movement time stamp decides "before the count".
         as_of_position: the ledger head ``movements`` go up to, recorded in the report.
 
     Raises:
@@ -196,14 +214,22 @@ def variance_report(
         msg = f"stocktake {stocktake.id!r} has not closed counting: pass closed_at"
         raise InvalidValueError(msg)
     closed = to_datetime(when)
+    lines = list(lines)
     effective = effective_lines(lines)
     count_times = {
         key: max(line.counted_at for line in held) for key, (_r, held) in effective.items()
     }
+    bins = bin_count_times(lines)
     expected = expected_quantities(
-        start, movements, count_times, closed_at=closed, scope=stocktake.scope, timing=timing
+        start,
+        movements,
+        count_times,
+        closed_at=closed,
+        scope=stocktake.scope,
+        timing=timing,
+        bin_times=bins,
     )
-    build = _Builder(effective, expected, count_times, closed)
+    build = _Builder(effective, expected, count_times, closed, bins)
     masters = lot_expiries or {}
     counted, entries = _counted_and_checks(build, masters)
     entries.extend(
@@ -220,12 +246,42 @@ def variance_report(
     )
 
 
+def bin_count_times(lines: Iterable[CountLine]) -> dict[Location, pendulum.DateTime]:
+    """Location → when its count was finished: the latest first-count line there.
+
+    Recount lines do not move a bin's count time (they recount single keys). Keys
+    nobody counted at such a location are expected as of this time.
+    """
+    lines = list(lines)
+    rounds = line_rounds(lines)
+    bins: dict[Location, pendulum.DateTime] = {}
+    recounted: dict[Location, pendulum.DateTime] = {}
+    for line in lines:
+        target = bins if rounds[line.id] == 0 else recounted
+        held = target.get(line.location)
+        if held is None or line.counted_at > held:
+            target[line.location] = line.counted_at
+    for location, at in recounted.items():
+        bins.setdefault(location, at)  # recounts of lines not given: their own time
+    return bins
+
+
 @attrs.frozen
 class _Builder:
     effective: Mapping[StockKey, tuple[int, list[CountLine]]]
     expected: Mapping[StockKey, int]
     count_times: Mapping[StockKey, pendulum.DateTime]
     closed: pendulum.DateTime
+    bins: Mapping[Location, pendulum.DateTime]
+
+    def counted_at(self, key: StockKey) -> pendulum.DateTime:
+        at = self.count_times.get(key)
+        if at is None:
+            at = self.bins.get(key[1], self.closed)
+        return at
+
+    def counted_bin(self, key: StockKey) -> bool:
+        return key in self.effective or key[1] in self.bins
 
     def entry(self, kind: VarianceKind, key: StockKey, counted: int, **extra: Any) -> Variance:
         round_, held = self.effective.get(key, (-1, []))
@@ -236,7 +292,7 @@ class _Builder:
             status=key[2],
             expected=self.expected.get(key, 0),
             counted=counted,
-            counted_at=self.count_times.get(key, self.closed),
+            counted_at=self.counted_at(key),
             line_ids=tuple(line.id for line in held),
             counters=tuple(sorted({line.counter for line in held})),
             recount_round=round_,
@@ -268,7 +324,9 @@ def _counted_and_checks(
                 build.entry(VarianceKind.LOT_EXPIRY_MISMATCH, key, total, detail=mismatch)
             )
     for places in serial_places.values():
-        if len(places) > 1:
+        if len(places) > 1 and not all(build.expected.get(key, 0) >= 1 for key in places):
+            # Unless the ledger had the serial in each place at that place's count time
+            # (a transfer during the count), the serial was counted twice.
             where = ", ".join(f"{loc} [{status.value}]" for _i, loc, status in places)
             note = f"serial counted in {len(places)} places: {where}"
             entries.extend(
@@ -304,12 +362,18 @@ def _quantity_entries(  # noqa: PLR0917  (private helper of variance_report)
     ):
         for item, place, _e, _c in rows:
             classes[(item, *place)] = kind
+    bin_lines = _latest_first_count_lines(build)
     booked_at: dict[ItemKey, list[str]] = {}
     for (item, location, status), qty in expected.items():
         if qty > 0:
             booked_at.setdefault(item, []).append(f"{location} [{status.value}]")
     entries: list[Variance] = []
     for key in expected.keys() | counted.keys():
+        if not build.counted_bin(key):
+            if expected[key]:
+                where = f"nobody counted at {key[1]}"
+                entries.append(build.entry(VarianceKind.NOT_COUNTED, key, 0, detail=where))
+            continue
         kind = classes.get(key, VarianceKind.MATCH)
         exp, cnt = expected.get(key, 0), counted.get(key, 0)
         item = key[0]
@@ -319,6 +383,11 @@ def _quantity_entries(  # noqa: PLR0917  (private helper of variance_report)
         detail = None
         if kind is VarianceKind.FOUND_IN_OTHER_LOCATION:
             detail = "booked at " + ", ".join(sorted(booked_at.get(item, [])))
+        elif kind is VarianceKind.SHORTAGE and round_ < 0 and key[1] in bin_lines:
+            detail = (
+                f"not counted in {key[1]}, counted until {build.bins[key[1]]}; "
+                f"to recount it, name line {bin_lines[key[1]]!r} in recount_of"
+            )
         entries.append(
             build.entry(
                 kind,
@@ -332,6 +401,16 @@ def _quantity_entries(  # noqa: PLR0917  (private helper of variance_report)
             )
         )
     return entries
+
+
+def _latest_first_count_lines(build: _Builder) -> dict[Location, str]:
+    """Location → the id of a first-count line at the bin's count time (a recount target)."""
+    found: dict[Location, str] = {}
+    for round_, held in build.effective.values():
+        for line in held:
+            if round_ == 0 and line.counted_at == build.bins.get(line.location):
+                found[line.location] = min(found.get(line.location, line.id), line.id)
+    return found
 
 
 def _expiry_mismatch(

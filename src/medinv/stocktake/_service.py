@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Final
 
 from medinv.barcodes import Scan
-from medinv.errors import ConcurrencyError, StocktakeStateError
+from medinv.errors import ConcurrencyError, StockError, StocktakeStateError
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
 from medinv.status import StockStatus
@@ -27,6 +28,7 @@ from medinv.stocktake._view import CounterView, counter_view
 
 if TYPE_CHECKING:
     from medinv.ledger import Ledger, PostResult
+    from medinv.movements import Movement
     from medinv.ports import RecordedMovement
     from medinv.ports_stocktake import StocktakeStore
 
@@ -110,8 +112,29 @@ class StocktakeService:
         return self._transition(stocktake_id, lambda s: s.reopen())
 
     def cancel(self, stocktake_id: str, *, by: str, reason: str) -> Stocktake:
-        """Cancel a stocktake that is not posted yet."""
-        return self._transition(stocktake_id, lambda s: s.cancel(by=by, reason=reason))
+        """Cancel a stocktake whose posting has not begun.
+
+        Raises:
+            StocktakeStateError: it is POSTING (posting has begun: complete it with
+                [`resume_post`][medinv.stocktake.StocktakeService.resume_post]),
+                POSTED or CANCELLED, or its adjustments are in the ledger already
+                (complete it with [`post`][medinv.stocktake.StocktakeService.post]).
+            InvalidValueError: ``by`` is not a valid actor name, or ``reason`` is blank.
+            ConcurrencyError: it changed meanwhile (e.g. a concurrent post began); nothing
+                changed.
+        """
+        stocktake = self._store.get(stocktake_id)
+        cancelled = stocktake.cancel(by=by, reason=reason)
+        if stocktake.state is StocktakeState.APPROVED and self._posted_any(stocktake):
+            raise StocktakeStateError(
+                stocktake.id, "APPROVED with its adjustments in the ledger", "cancel"
+            )
+        self._store.update(cancelled)
+        return cancelled
+
+    def _posted_any(self, stocktake: Stocktake) -> bool:
+        ids = [m.id for m in stocktake.movements()]
+        return bool(ids) and bool(self._ledger.store.movements_by_id(ids))
 
     def _transition(self, stocktake_id: str, change: Callable[[Stocktake], Stocktake]) -> Stocktake:
         changed = change(self._store.get(stocktake_id))
@@ -123,17 +146,34 @@ class StocktakeService:
     def add_lines(self, stocktake_id: str, lines: Iterable[CountLine]) -> list[CountLine]:
         """Validate and store count lines; returns the lines stored (re-sent ones skipped).
 
+        Plain count lines cost the same whatever the number of lines stored (only
+        the stored lines with the same ids are read, on a store with
+        [`LineLookup`][medinv.ports_stocktake.LineLookup]); a batch with recount
+        lines reads the stocktake's lines to check the recount rounds.
+
         Raises:
             StocktakeStateError: the stocktake does not take lines now.
             CountLineError: a line is refused (see
                 [`Stocktake.check_lines`][medinv.stocktake.Stocktake.check_lines]).
             ConcurrencyError: the stocktake changed state meanwhile.
         """
+        lines = list(lines)
         stocktake = self._store.get(stocktake_id)
-        accepted = stocktake.check_lines(self._store.lines(stocktake_id), lines)
+        accepted = stocktake.check_lines(self._lines_for(stocktake_id, lines), lines)
         if accepted:
             self._store.add_lines(stocktake_id, accepted, expected_version=stocktake.version)
         return accepted
+
+    def _lines_for(self, stocktake_id: str, lines: Sequence[CountLine]) -> Iterable[CountLine]:
+        """The stored lines ``check_lines`` needs to judge ``lines``."""
+        if any(line.recount_of is not None for line in lines):
+            return self._store.lines(stocktake_id)
+        lookup: Callable[[str, set[str]], Mapping[str, CountLine]] | None = getattr(
+            self._store, "lines_by_id", None
+        )  # the optional LineLookup capability (ports_stocktake imports this package)
+        if lookup is None:
+            return self._store.lines(stocktake_id)
+        return lookup(stocktake_id, {line.id for line in lines}).values()
 
     def import_csv(
         self,
@@ -305,19 +345,89 @@ class StocktakeService:
         return approved
 
     def post(self, stocktake_id: str, *, at: dt.datetime) -> PostResult:
-        """Post the approved adjustments to the ledger (one batch), then mark it POSTED.
+        """Post the approved adjustments to the ledger (one batch) and mark it POSTED.
 
-        The adjustment ids are deterministic: posting again (after a crash between the
-        two steps, or on a POSTED stocktake) replays them, which the ledger treats as
-        a no-op.
+        Posting is one decision even when the stocktake store and the ledger are
+        different databases:
+
+        1. the stocktake moves APPROVED → POSTING in its store (optimistic
+           concurrency: of a concurrent ``cancel`` and ``post``, exactly one wins);
+           from here on ``cancel`` is refused;
+        2. the adjustments go to the ledger with deterministic movement ids, so
+           writing them again is a no-op;
+        3. the stocktake moves POSTING → POSTED.
+
+        A crash between the steps leaves it POSTING: calling ``post`` (or
+        [`resume_post`][medinv.stocktake.StocktakeService.resume_post]) again
+        completes it. Posting a POSTED stocktake replays the batch (a no-op).
 
         Raises:
-            StocktakeStateError: not APPROVED or POSTED.
+            StocktakeStateError: not APPROVED, POSTING or POSTED (e.g. CANCELLED).
             StockError: the ledger refused the batch (e.g. stock moved out since the
-                count so that a shortage no longer fits); nothing was posted.
+                count so that a shortage no longer fits); nothing was posted and the
+                stocktake is APPROVED again (it may be cancelled).
+            ConcurrencyError: the stocktake changed meanwhile and is not being posted.
         """
         stocktake = self._store.get(stocktake_id)
-        result = self._ledger.post(stocktake.movements(), retries=3)
         if stocktake.state is StocktakeState.APPROVED:
-            self._store.update(stocktake.mark_posted(at=at))
+            stocktake = self._begin_posting(stocktake)
+        return self._complete_post(stocktake, at)
+
+    def resume_post(self, stocktake_id: str, *, at: dt.datetime) -> PostResult:
+        """Complete a post that was interrupted (the stocktake is POSTING).
+
+        Safe to call any number of times, from any process: the ledger keeps each
+        adjustment once. List the stocktakes to resume with
+        ``store.stocktakes(state=StocktakeState.POSTING)`` at start-up.
+
+        Raises:
+            StocktakeStateError: not POSTING or POSTED.
+            StockError: see [`post`][medinv.stocktake.StocktakeService.post].
+        """
+        stocktake = self._store.get(stocktake_id)
+        if stocktake.state not in {StocktakeState.POSTING, StocktakeState.POSTED}:
+            raise StocktakeStateError(stocktake.id, stocktake.state.value, "resume posting")
+        return self._complete_post(stocktake, at)
+
+    def _begin_posting(self, stocktake: Stocktake) -> Stocktake:
+        posting = stocktake.begin_posting()
+        try:
+            self._store.update(posting)
+        except ConcurrencyError:
+            current = self._store.get(stocktake.id)
+            if current.state not in {StocktakeState.POSTING, StocktakeState.POSTED}:
+                raise  # a cancel (or another change) won: nothing was posted
+            return current  # a concurrent post began it: completing it is idempotent
+        return posting
+
+    def _complete_post(self, stocktake: Stocktake, at: dt.datetime) -> PostResult:
+        if stocktake.state not in {StocktakeState.POSTING, StocktakeState.POSTED}:
+            raise StocktakeStateError(stocktake.id, stocktake.state.value, "post")
+        movements = stocktake.movements()
+        try:
+            result = self._ledger.post(movements, retries=3)
+        except StockError:
+            if stocktake.state is StocktakeState.POSTING:
+                self._undo_posting(stocktake, movements)
+            raise
+        if stocktake.state is StocktakeState.POSTING:
+            try:
+                self._store.update(stocktake.mark_posted(at=at))
+            except ConcurrencyError:
+                current = self._store.get(stocktake.id)
+                if current.state is StocktakeState.APPROVED:
+                    # A concurrent post was refused and undid POSTING while ours went
+                    # through: the adjustments are in the ledger, so finish the job.
+                    posting = current.begin_posting()
+                    self._store.update(posting)
+                    self._store.update(posting.mark_posted(at=at))
+                elif current.state is not StocktakeState.POSTED:
+                    raise
         return result
+
+    def _undo_posting(self, stocktake: Stocktake, movements: Sequence[Movement]) -> None:
+        """The ledger refused the whole batch: back to APPROVED, unless any of it is stored."""
+        if movements and self._ledger.store.movements_by_id([m.id for m in movements]):
+            return  # posted by someone else meanwhile: stays POSTING, to be completed
+        with contextlib.suppress(ConcurrencyError):  # someone else completed it meanwhile
+            self._store.update(stocktake.posting_refused())

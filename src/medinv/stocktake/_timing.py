@@ -1,4 +1,4 @@
-"""Time-aware expected quantities (DOMAIN §5.2), as a pure function over the book and movements.
+"""Time-aware expected quantities, as a pure function over the book and movements.
 
 The expected quantity of a counted key is the book at the stocktake's start point
 plus the movements after the start point that **occurred** at or before the key's
@@ -38,6 +38,7 @@ import attrs
 import pendulum
 
 from medinv.dates import to_datetime
+from medinv.locations import Location
 from medinv.movements import Movement
 from medinv.stocktake._model import StockKey, StocktakeScope
 
@@ -89,6 +90,7 @@ def expected_quantities(
     closed_at: dt.datetime,
     scope: StocktakeScope | None = None,
     timing: CountTiming = CountTiming.OCCURRED_AT,
+    bin_times: Mapping[Location, dt.datetime] | None = None,
 ) -> dict[StockKey, int]:
     """The book each key should show at its own count time.
 
@@ -97,9 +99,13 @@ def expected_quantities(
         movements: the movements after the start point, in ledger order (only those up
             to the evaluation's ledger head).
         count_times: when each counted key was counted.
-        closed_at: the count time of keys nobody counted (when counting closed).
+        closed_at: the count time of keys nobody counted in a bin nobody counted
+            (when counting closed).
         scope: keep only keys the stocktake covers (``None``: keep all).
         timing: which movement time stamp is compared with the count time.
+        bin_times: location → when its count was finished: the count time of keys
+            nobody counted at a location that was counted (stock that arrived there
+            later was not there to be counted).
 
     Returns:
         ``key → expected quantity`` for every key of ``start`` and of the movements
@@ -108,6 +114,7 @@ def expected_quantities(
     """
     closed = to_datetime(closed_at)
     times = {key: to_datetime(at) for key, at in count_times.items()}
+    bins = {location: to_datetime(at) for location, at in (bin_times or {}).items()}
     result: dict[StockKey, int] = {
         key: qty for key, qty in start.items() if scope is None or scope.covers(key[0], key[1])
     }
@@ -120,7 +127,10 @@ def expected_quantities(
             key = (item, location, status)
             if scope is not None and not scope.covers(item, location):
                 continue
-            if when <= times.get(key, closed):
+            at = times.get(key)
+            if at is None:
+                at = bins.get(location, closed)
+            if when <= at:
                 result[key] = result.get(key, 0) + delta
             else:
                 result.setdefault(key, 0)

@@ -1,4 +1,4 @@
-"""Blind counting (DOMAIN §5.3): what a counter may see."""
+"""Blind counting: what a counter may see."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Final
 
 import attrs
 
+from medinv.actors import actor_key
 from medinv.stocktake._model import CountLine, StockKey, Stocktake, StocktakeScope, StocktakeState
 
 __all__ = ["CounterView", "counter_view"]
@@ -48,6 +49,9 @@ def counter_view(
 ) -> CounterView:
     """The view for ``counter``: ``book`` is withheld while a blind stocktake takes lines.
 
+    The counter's own lines are those whose counter is the same person (compared
+    by [`actor_key`][medinv.actors.actor_key]: ``Ana`` sees the lines of ``ana``).
+
     ```pycon
     >>> import pendulum
     >>> from medinv.stocktake import Stocktake, StocktakeScope
@@ -59,8 +63,9 @@ def counter_view(
 
     ```
     """
+    person = actor_key(counter, field="counter")
     own = sorted(
-        (line for line in lines if line.counter == counter),
+        (line for line in lines if actor_key(line.counter, field="counter") == person),
         key=lambda line: (line.counted_at, line.id),
     )
     visible = not stocktake.blind or stocktake.state in _BOOK_VISIBLE

@@ -171,9 +171,39 @@ class StocktakeStoreContract:
         assert stored.state is StocktakeState.APPROVED
         assert stored.movements() == st.movements()
         assert {a.change for a in stored.adjustments} == {-1, 1}
+        st = st.begin_posting()
+        store.update(st)
+        assert store.get(st.id) == st
+        assert [s.id for s in store.stocktakes(state=StocktakeState.POSTING)] == [st.id]
         st = st.mark_posted(at=_at(14))
         store.update(st)
         assert store.get(st.id) == st
+
+    def test_posting_and_cancelling_cannot_both_win(self, store: StocktakeStore) -> None:
+        st = sample_stocktake()
+        store.create(st)
+        st = st.begin(start_position=1, at=_at(9))
+        store.update(st)
+        st = st.close_counting(at=_at(12))
+        store.update(st)
+        approved = st.approve(variance_report(st, [], start={}), approver="max", at=_at(13))
+        store.update(approved)
+        store.update(approved.begin_posting())
+        with pytest.raises(ConcurrencyError):
+            store.update(approved.cancel(by="lea", reason="too late"))
+        assert store.get(st.id).state is StocktakeState.POSTING
+
+    def test_lines_by_id_reads_only_the_lines_asked_for(self, store: StocktakeStore) -> None:
+        lookup = getattr(store, "lines_by_id", None)
+        if lookup is None:
+            pytest.skip("this store has no LineLookup capability")
+        store.create(sample_stocktake())
+        lines = sample_lines()
+        store.add_lines("ST-1", lines, expected_version=1)
+        assert lookup("ST-1", {lines[2].id, "absent"}) == {lines[2].id: lines[2]}
+        assert lookup("ST-1", []) == {}
+        with pytest.raises(UnknownStocktakeError):
+            lookup("nope", [lines[0].id])
 
     def test_cancelled_round_trips(self, store: StocktakeStore) -> None:
         st = sample_stocktake()
