@@ -69,6 +69,7 @@ from medinv.chain import (
 )
 from medinv.dates import is_expired, to_datetime
 from medinv.errors import (
+    BalanceLimitError,
     ConcurrencyError,
     IdempotencyConflictError,
     InsufficientStockError,
@@ -96,6 +97,7 @@ from medinv.ports import (
     PositionQuery,
     RecordedMovement,
 )
+from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 
 __all__ = [
@@ -120,6 +122,7 @@ _REVERSAL: Final = MovementKind.REVERSAL
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 _MISSING: Final = object()
 _date_of = dt.datetime.date  # the C method: pendulum's date() costs three times as much
+_MAX_BALANCE: Final = MAX_QUANTITY  # every store holds a balance up to it exactly
 _CACHE_LIMIT: Final = 200_000  # balances, items or lots cached before the cache starts again
 
 
@@ -693,6 +696,15 @@ class Ledger:
                     self._count_serial(item, quantity, state)
                 key = (item, to, m.to_status)
                 have = balances.get(key, 0)
+                if have > _MAX_BALANCE - quantity:
+                    raise BalanceLimitError(
+                        item=item,
+                        location=to,
+                        status=m.to_status.value,
+                        balance=have,
+                        adding=quantity,
+                        movement_id=m.id,
+                    )
                 keep(key, have)
                 balances[key] = have + quantity
             new_by_id[m.id] = m
