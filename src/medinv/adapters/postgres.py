@@ -466,6 +466,8 @@ class PostgresStore:
                 f"invalid PostgreSQL schema name {schema!r}: expected lower-case letters, "
                 "digits and '_', starting with a letter or '_', at most 63 characters"
             )
+        if isinstance(target, str) and "\x00" in target:
+            raise StorageError("invalid PostgreSQL connection string: it contains NUL")
         self.schema = schema
         """The schema holding the ledger's tables."""
         self._owns = isinstance(target, str)
