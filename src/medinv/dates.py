@@ -137,7 +137,7 @@ def facility_timezone(tz: object) -> pendulum.Timezone:
     if not isinstance(tz, str) or not tz or "\x00" in tz:
         raise InvalidDateError(tz, "expected the IANA name of a time zone, e.g. 'Europe/Paris'")
     try:
-        return pendulum.timezone(tz)  # type: ignore[return-value]
+        return pendulum.timezone(tz)
     except Exception as e:  # pendulum raises its own InvalidTimezone / ValueError / KeyError
         raise InvalidDateError(tz, "not a known IANA time zone") from e
 

@@ -532,10 +532,12 @@ class Ledger:
         clock: Callable[[], pendulum.DateTime] | None = None,
         timezone: str | None = None,
     ) -> None:
-        if not isinstance(store, LedgerStore):
-            msg = f"a Ledger needs a LedgerStore, not {type(store).__name__}"
+        given: object = store  # checked at run time, whatever the annotations say
+        if not isinstance(given, LedgerStore):
+            msg = f"a Ledger needs a LedgerStore, not {type(given).__name__}"
             raise InvalidValueError(msg)
-        if clock is not None and not callable(clock):
+        given_clock: object = clock
+        if given_clock is not None and not callable(given_clock):
             msg = f"clock must be a function returning an aware date-time, not {clock!r:.60}"
             raise InvalidValueError(msg)
         self._store = store
@@ -844,8 +846,9 @@ class Ledger:
         Raises:
             InvalidValueError: ``movement_id`` is not text.
         """
-        if not isinstance(movement_id, str):
-            msg = f"a movement id is text, not {type(movement_id).__name__}"
+        given: object = movement_id  # checked at run time, whatever the annotations say
+        if not isinstance(given, str):
+            msg = f"a movement id is text, not {type(given).__name__}"
             raise InvalidValueError(msg)
         return self._store.movements_by_id([movement_id]).get(movement_id)
 

@@ -591,7 +591,10 @@ class StockPosition:
             and type(self.quantity) is int
             and 0 <= self.quantity <= MAX_QUANTITY
             and (self.expiry is None or type(self.expiry) is pendulum.Date)
-            and (self.received_at is None or type(self.received_at) is pendulum.DateTime)
+            and (
+                self.received_at is None
+                or (type(self.received_at) is pendulum.DateTime and self.received_at.tzinfo)
+            )
         ):
             self._check_fields()
 
@@ -610,7 +613,8 @@ class StockPosition:
                     f"not {type(value).__name__} {value!r:.60}"
                 )
                 raise InvalidValueError(msg)
-        if isinstance(self.expiry, dt.datetime):
+        expiry: object = self.expiry
+        if isinstance(expiry, dt.datetime):
             msg = "invalid stock position: expiry must be a date, not a date-time"
             raise InvalidValueError(msg)
         if self.received_at is not None and self.received_at.utcoffset() is None:

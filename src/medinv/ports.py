@@ -211,8 +211,9 @@ def _to_status(value: object) -> StockStatus | None:
     return StockStatus.parse(value)  # type: ignore[arg-type]
 
 
-def _check_item(_instance: object, _attribute: object, value: object) -> None:
-    if value is not None and not isinstance(value, ItemKey):
+def _check_item(_instance: object, _attribute: object, value: ItemKey | None) -> None:
+    given: object = value  # checked at run time, whatever the annotations say
+    if given is not None and not isinstance(given, ItemKey):
         msg = f"invalid item {value!r:.60}: expected an ItemKey, not {type(value).__name__}"
         raise InvalidValueError(msg)
 

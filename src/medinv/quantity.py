@@ -278,8 +278,9 @@ class PackagingHierarchy:
         return self._base_units[self._unit(unit_or_gtin)]
 
     def _unit(self, unit_or_gtin: str | Gtin) -> str:
-        if not isinstance(unit_or_gtin, (str, Gtin)):
-            msg = f"expected a unit code or a GTIN, not {type(unit_or_gtin).__name__}"
+        given: object = unit_or_gtin  # checked at run time, whatever the annotations say
+        if not isinstance(given, (str, Gtin)):
+            msg = f"expected a unit code or a GTIN, not {type(given).__name__}"
             raise InvalidValueError(msg)
         if isinstance(unit_or_gtin, Gtin):
             return self.unit_of(unit_or_gtin)
@@ -294,8 +295,9 @@ class PackagingHierarchy:
         raise InvalidValueError(msg)
 
     def _source_unit(self, quantity: Quantity) -> str:
-        if not isinstance(quantity, Quantity):
-            msg = f"expected a Quantity, not {type(quantity).__name__}"
+        given: object = quantity  # checked at run time, whatever the annotations say
+        if not isinstance(given, Quantity):
+            msg = f"expected a Quantity, not {type(given).__name__}"
             raise InvalidQuantityError(msg)
         unit = self._unit(quantity.unit)
         if quantity.gtin is not None and self.unit_of(quantity.gtin) != unit:

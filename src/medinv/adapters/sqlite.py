@@ -790,7 +790,8 @@ class SqliteStore:
             or not 0 <= timeout <= _MAX_TIMEOUT
         ):
             raise InvalidValueError(
-                f"invalid SQLite timeout {timeout!r:.60}: expected seconds from 0 to {_MAX_TIMEOUT:g}"
+                f"invalid SQLite timeout {timeout!r:.60}: "
+                f"expected seconds from 0 to {_MAX_TIMEOUT:g}"
             )
         if not isinstance(check_same_thread, bool):
             raise InvalidValueError(

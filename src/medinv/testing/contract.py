@@ -36,7 +36,9 @@ Needs the ``testing`` extra (pytest).
 # ruff: noqa: S101, PLR2004, PT018  (a test suite: asserts on literal expectations)
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import zoneinfo
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -697,3 +699,23 @@ class LedgerStoreContract:
                 ledger.history(after_position=bad)  # type: ignore[arg-type]
         assert [r.movement.id for r in ledger.history(up_to_position=1)] == ["R-1"]
         assert ledger.history(after_position=1) == []
+
+    def test_a_wall_time_in_a_dst_gap_keeps_its_instant(self, store: LedgerStore) -> None:
+        """A wall time in a daylight-saving gap is stored and judged at the instant Python gives.
+
+        In Santiago the clocks jump from 00:00 to 01:00 on 2026-09-06: 00:30 that day
+        does not exist. Python gives it the offset before the jump (-04:00), a time on
+        the 6th; expiry on the 5th makes the lot expired then, on every store.
+        """
+        zone = zoneinfo.ZoneInfo("America/Santiago")
+        gap = dt.datetime(2026, 9, 6, 0, 30, tzinfo=zone)
+        ledger = Ledger(store, clock=lambda: RECORDED)
+        ledger.post([_receipt("R-1", expiry="2026-09-05", occurred_at=gap)])
+        [stored] = store.movements(MovementQuery())
+        # The same instant (compared as timestamps: Python never calls a time in a
+        # gap equal to a time of another zone).
+        assert stored.movement.occurred_at.timestamp() == gap.timestamp()
+        assert format_instant(stored.movement.occurred_at) == gap.isoformat()
+        with pytest.raises(StockNotIssuableError, match="expired"):
+            ledger.post([_issue("I-1", occurred_at=gap)])
+        assert Ledger(store).verify().ok
