@@ -172,10 +172,12 @@ def last_day_of_month(year: int, month: int) -> pendulum.Date:
     Raises:
         InvalidDateError: ``month`` is not 1-12 or ``year`` is out of range.
     """
+    if isinstance(year, bool) or isinstance(month, bool):
+        raise InvalidDateError((year, month), "a year and a month are whole numbers")
     try:
         return pendulum.date(year, month, 1).end_of("month")
-    except ValueError as e:
-        raise InvalidDateError(f"{year:04d}-{month:02d}", "no such month") from e
+    except (ValueError, TypeError, OverflowError) as e:
+        raise InvalidDateError(f"{year!r:.20}-{month!r:.20}", "no such month") from e
 
 
 def is_expired(expiry: dt.date | None, as_of: dt.date) -> bool:
@@ -183,8 +185,14 @@ def is_expired(expiry: dt.date | None, as_of: dt.date) -> bool:
 
     Stock is usable on its expiry day. Stock without an expiry never expires.
     ``as_of`` is a date in the facility's time zone.
+
+    Raises:
+        InvalidDateError: ``expiry`` or ``as_of`` is not a date.
     """
-    return expiry is not None and as_of > expiry
+    try:
+        return expiry is not None and as_of > expiry
+    except TypeError:
+        raise InvalidDateError((expiry, as_of), "expiry and as_of must both be dates") from None
 
 
 def remaining_shelf_life(expiry: dt.date | None, as_of: dt.date) -> int | None:
@@ -206,7 +214,10 @@ def remaining_shelf_life(expiry: dt.date | None, as_of: dt.date) -> int | None:
     """
     if expiry is None:
         return None
-    return expiry.toordinal() - as_of.toordinal()
+    try:
+        return int(expiry.toordinal() - as_of.toordinal())
+    except (AttributeError, TypeError):
+        raise InvalidDateError((expiry, as_of), "expiry and as_of must both be dates") from None
 
 
 class DatePrecision(enum.Enum):

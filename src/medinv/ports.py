@@ -60,6 +60,7 @@ __all__ = [
     "MovementQuery",
     "PositionQuery",
     "RecordedMovement",
+    "check_query",
 ]
 
 BalanceKey = tuple[ItemKey, Location, StockStatus]
@@ -306,6 +307,17 @@ class MovementQuery:
             and (self.up_to_position is None or position <= self.up_to_position)
             and self.matches_item(recorded.movement.item)
         )
+
+
+def check_query(query: object, kind: type) -> None:
+    """Refuse a store query that is not a ``kind`` (`PositionQuery` or `MovementQuery`).
+
+    Stores call it first, so that a wrong argument gets the same
+    [`InvalidValueError`][medinv.errors.InvalidValueError] from every store.
+    """
+    if not isinstance(query, kind):
+        msg = f"expected a {kind.__name__}, not {type(query).__name__} {query!r:.60}"
+        raise InvalidValueError(msg)
 
 
 @runtime_checkable

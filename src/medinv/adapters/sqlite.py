@@ -76,6 +76,7 @@ from medinv.ports import (
     MovementQuery,
     PositionQuery,
     RecordedMovement,
+    check_query,
 )
 from medinv.status import StockStatus
 
@@ -1208,6 +1209,7 @@ class SqliteStore:
 
     def positions(self, query: PositionQuery) -> list[StockPosition]:
         """The non-zero balances that match ``query``, with expiry and first-received time."""
+        check_query(query, PositionQuery)
         sql = [_POSITION_SELECT]
         params: list[object] = []
         if query.item is not None:
@@ -1255,6 +1257,7 @@ class SqliteStore:
         the index; the whole ledger is streamed page by page in position order, so
         that verifying a large ledger needs no more memory than one page.
         """
+        check_query(query, MovementQuery)
         where: list[str] = []
         params: list[object] = []
         keyed: list[str] = []  # conditions on item_keys, the small table of item numbers

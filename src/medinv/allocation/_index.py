@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Final, NoReturn, Protocol, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, cast
 
 import pendulum
 from sortedcontainers import SortedList
@@ -44,6 +44,7 @@ from medinv.errors import InsufficientStockError, InvalidValueError, StalePlanEr
 from medinv.identifiers import Gtin, ItemKey
 from medinv.locations import Location
 from medinv.movements import Movement, StockPosition
+from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 
 __all__ = ["FefoIndex", "RecordedLike"]
@@ -727,7 +728,13 @@ class FefoIndex:
         The index takes a location's pick sequence from the first position or movement
         it sees there; register locations first when movements carry bare paths.
         Existing positions keep the order they were indexed with.
+
+        Raises:
+            InvalidValueError: ``location`` is not a `Location`.
         """
+        given: object = location  # checked at run time, whatever the annotations say
+        if not isinstance(given, Location):
+            _wrong("location", given, "a Location")
         self._pick_sequence[location.path] = location.pick_sequence
 
     def apply(
@@ -745,10 +752,19 @@ class FefoIndex:
             InsufficientStockError: a movement takes more than the index holds (the index
                 is out of step with the ledger: rebuild it from positions).
         """
-        for record in movements:
+        if position is not None and (
+            isinstance(position, bool) or not isinstance(position, int) or position < 0
+        ):
+            _wrong("position", position, "a ledger position (a whole number from 0)")
+        for record in _iterate("movements", movements):
             if isinstance(record, Movement):
                 self._apply_movement(record)
                 continue
+            if (
+                not isinstance(getattr(record, "movement", None), Movement)
+                or type(getattr(record, "position", None)) is not int
+            ):
+                _wrong("movement", record, "a Movement or a recorded movement")
             if record.position <= self._position:
                 continue
             if record.position != self._position + 1:
@@ -774,7 +790,7 @@ class FefoIndex:
         for location, status, delta in movement.deltas():
             self.apply_delta(item, location, status, delta)
 
-    def apply_delta(
+    def apply_delta(  # noqa: C901, PLR0912  (the checks of the arguments, then one update)
         self,
         item: ItemKey,
         location: Location,
@@ -791,7 +807,16 @@ class FefoIndex:
 
         Raises:
             InsufficientStockError: the balance would become negative.
+            InvalidValueError: an argument has the wrong type.
         """
+        if type(item) is not ItemKey:
+            _wrong("item", item, "an ItemKey")
+        if not isinstance(location, Location):
+            _wrong("location", location, "a Location")
+        if type(status) is not StockStatus:
+            _wrong("status", status, "a StockStatus")
+        if type(delta) is not int or not -MAX_QUANTITY <= delta <= MAX_QUANTITY:
+            _wrong("delta", delta, "a whole number of units")
         gtin = item.gtin.value
         product = self._product(gtin)
         if status is _AVAILABLE:
@@ -925,6 +950,8 @@ class FefoIndex:
         of the product that is not eligible, with its reason (linear in the
         product's positions: for pick lists and audits, not for the hot path).
         """
+        if type(request) is not AllocationRequest:
+            _not_a_request(request)
         if request.is_plain_fefo and request.location is None and not explain:
             product = self._products.get(request.gtin.value)
             if product is not None:
@@ -938,6 +965,8 @@ class FefoIndex:
         [`commit`][medinv.allocation.FefoIndex.commit], in one pass: for an index
         that is the stock of record (simulation, a single-process store room).
         """
+        if type(request) is not AllocationRequest:
+            _not_a_request(request)
         if request.is_plain_fefo and request.location is None:
             product = self._products.get(request.gtin.value)
             if product is not None:
@@ -1254,8 +1283,10 @@ class FefoIndex:
                 reservation took it): plan again.
         """
         if not isinstance(reservation_id, str) or not reservation_id.strip():
-            msg = f"invalid reservation id {reservation_id!r}: expected non-blank text"
+            msg = f"invalid reservation id {reservation_id!r:.60}: expected non-blank text"
             raise InvalidValueError(msg)
+        if type(plan) is not Plan:
+            _wrong("plan", plan, "a Plan")
         if reservation_id in self._reservations:
             msg = f"reservation id {reservation_id!r} is already in use"
             raise InvalidValueError(msg)
@@ -1305,6 +1336,8 @@ class FefoIndex:
 
     def release(self, reservation_id: str) -> Reservation | None:
         """Release a reservation; ``None`` if there is none by that id (already released)."""
+        if not isinstance(reservation_id, str):
+            _wrong("reservation id", reservation_id, "text")
         held = self._reservations.pop(reservation_id, None)
         if held is None:
             return None
@@ -1330,6 +1363,10 @@ class FefoIndex:
                 drop reservations older than a day's first movement; linear in the
                 reservations held).
         """
+        if before_position is not None and (
+            isinstance(before_position, bool) or not isinstance(before_position, int)
+        ):
+            _wrong("before_position", before_position, "a ledger position")
         due: list[str] = []
         if as_of is not None:
             limit = received_micros(to_datetime(as_of))
@@ -1358,6 +1395,10 @@ class FefoIndex:
         Raises:
             StalePlanError: a pick no longer fits; nothing was changed.
         """
+        if type(plan) is not Plan:
+            _wrong("plan", plan, "a Plan")
+        if reservation_id is not None and not isinstance(reservation_id, str):
+            _wrong("reservation id", reservation_id, "text or None")
         held = None if reservation_id is None else self._reservations.get(reservation_id)
         if reservation_id is not None and held is None:
             msg = f"no reservation {reservation_id!r} is held"
@@ -1494,3 +1535,18 @@ def _not_a_position(value: object) -> NoReturn:
 def _given_twice(stock: StockPosition) -> NoReturn:
     msg = f"position {stock.item} at {stock.location} [{stock.status.value}] is given twice"
     raise InvalidValueError(msg)
+
+
+def _wrong(name: str, value: object, expected: str) -> NoReturn:
+    msg = f"invalid {name} {value!r:.60}: expected {expected}, not {type(value).__name__}"
+    raise InvalidValueError(msg)
+
+
+def _not_a_request(value: object) -> NoReturn:
+    _wrong("request", value, "an AllocationRequest")
+
+
+def _iterate(name: str, value: object) -> Iterable[Any]:
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
+        _wrong(name, value, "an iterable")
+    return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
 from medinv.movements import StockPosition
 
@@ -134,7 +135,14 @@ def fefo_key(position: StockPosition) -> OrderKey:
     ['EARLY', 'LATE', 'NOEXP']
 
     ```
+
+    Raises:
+        InvalidValueError: ``position`` is not a `StockPosition`.
     """
+    given: object = position  # checked at run time, whatever the annotations say
+    if not isinstance(given, StockPosition):
+        msg = f"expected a StockPosition, not {type(given).__name__}"
+        raise InvalidValueError(msg)
     return make_key(
         position.expiry,
         position.received_at,
