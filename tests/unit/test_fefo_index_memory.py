@@ -150,3 +150,29 @@ def test_memory_does_not_grow_with_lots_that_came_and_went():
     # Before this was fixed, every lot left its expiry and receipt time behind
     # (4,000 lots: about 1.5 MB); now the growth does not depend on the lot count.
     assert after - before < 64 * 1024, after - before
+
+
+def test_the_build_leaves_the_garbage_collector_as_it_found_it():
+    stock = [
+        StockPosition(
+            item=ItemKey(GTINS[0], lot=f"L{n}"),
+            location=STORE,
+            status=StockStatus.AVAILABLE,
+            quantity=1,
+        )
+        for n in range(10)
+    ]
+    assert gc.isenabled()
+    FefoIndex.from_positions(stock)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        FefoIndex.from_positions(stock)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    try:
+        FefoIndex.from_positions([*stock, stock[0]])  # refused: given twice
+    except ValueError:
+        pass
+    assert gc.isenabled()
