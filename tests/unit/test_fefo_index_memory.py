@@ -176,3 +176,36 @@ def test_the_build_leaves_the_garbage_collector_as_it_found_it():
     with pytest.raises(InvalidValueError, match="given twice"):
         FefoIndex.from_positions([*stock, stock[0]])
     assert gc.isenabled()
+
+
+def test_a_release_keeps_the_receipt_time_and_expiry_of_stock_built_in_quarantine():
+    held = StockPosition(
+        item=ItemKey(GTINS[0], lot="Q1"),
+        location=STORE,
+        status=StockStatus.QUARANTINE,
+        quantity=4,
+        expiry=USE.add(days=30),
+        received_at=AT,
+    )
+    for index in (FefoIndex.from_positions([held]), FefoIndex()):
+        if not index.positions():
+            index._add(held)  # the one-by-one path agrees
+        index.apply(
+            [
+                Movement.status_change(
+                    "REL",
+                    item=held.item,
+                    quantity=3,
+                    at=STORE,
+                    from_status=StockStatus.QUARANTINE,
+                    to_status=StockStatus.AVAILABLE,
+                    occurred_at=AT.add(days=1),
+                    actor="qa",
+                )
+            ]
+        )
+        index._check()
+        released = [p for p in index.positions() if p.status is StockStatus.AVAILABLE]
+        assert [(p.quantity, p.expiry, p.received_at) for p in released] == [
+            (3, held.expiry, held.received_at)
+        ]

@@ -675,7 +675,10 @@ class FefoIndex:
                     slots.append(entry.slot)
                 else:  # an empty position: its master data is learned, nothing is held
                     product.forget(entry)
-            elif quantity:
+                continue
+            if received_at is not None and item not in product.received:
+                product.received[item] = received_at  # see `_new_entry`
+            if quantity:
                 others = product.others
                 count = len(others)
                 others[item, location, status] = entry
@@ -894,10 +897,12 @@ class FefoIndex:
         known_received: pendulum.DateTime | None = None
         if received_at is not None:
             known_received = to_datetime(received_at)
-            if not given:
+            if not given or status is not _AVAILABLE:
+                # An AVAILABLE entry keeps its item's receipt time; others are kept
+                # here, for the AVAILABLE entry a release will make.
                 product.received.setdefault(item, known_received)
         elif not given:
-            same = product.entries.of_item(item) if status is _AVAILABLE else None
+            same = product.entries.of_item(item)
             known_received = same.received_at if same is not None else product.received.get(item)
         pick_sequence = self._pick_sequence.setdefault(location.path, location.pick_sequence)
         key = make_key(known_expiry, known_received, pick_sequence, item, location.path)
