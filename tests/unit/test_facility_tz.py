@@ -25,7 +25,7 @@ NOW = pendulum.datetime(2026, 11, 23, 8, 0, tz="UTC")
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 SANTIAGO = zoneinfo.ZoneInfo("America/Santiago")
 
-WALL_TIMES = [
+WALL_TIMES: list[tuple[zoneinfo.ZoneInfo, tuple[int, int, int, int, int]]] = [
     (PARIS, (2026, 3, 29, 2, 30)),  # spring gap
     (PARIS, (2026, 10, 25, 2, 30)),  # autumn fold
     (SANTIAGO, (2026, 9, 6, 0, 30)),  # gap at midnight
@@ -36,7 +36,8 @@ WALL_TIMES = [
 @pytest.mark.parametrize(("zone", "wall"), WALL_TIMES)
 @pytest.mark.parametrize("fold", [0, 1])
 def test_a_wall_time_in_a_gap_or_fold_keeps_the_instant_python_gives_it(zone, wall, fold):
-    value = dt.datetime(*wall, tzinfo=zone, fold=fold)
+    year, month, day, hour, minute = wall
+    value = dt.datetime(year, month, day, hour, minute, tzinfo=zone, fold=fold)
     converted = to_datetime(value)
     assert converted.timestamp() == value.timestamp()
     assert converted.utcoffset() == value.utcoffset()
