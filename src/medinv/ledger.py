@@ -613,10 +613,11 @@ class Ledger:
         _check_whole("retries", retries, allow_none=False)
         _check_whole("expected_position", expected_position, allow_none=True)
         try:
-            batch = list(movements)
+            given = iter(movements)
         except TypeError:
             msg = f"expected an iterable of movements, not {type(movements).__name__}"
             raise InvalidMovementError(None, msg) from None
+        batch = list(given)
         for movement in batch:
             if not isinstance(movement, Movement):
                 raise InvalidMovementError(
