@@ -44,6 +44,7 @@ __all__ = [
     "DatePrecision",
     "Expiry",
     "facility_date",
+    "facility_timezone",
     "is_expired",
     "last_day_of_month",
     "remaining_shelf_life",
@@ -89,7 +90,10 @@ def to_date(value: object) -> pendulum.Date:
 def to_datetime(value: object) -> pendulum.DateTime:
     """Convert an aware `datetime.datetime` or ISO 8601 text with offset to `pendulum.DateTime`.
 
-    Naive date-times are refused: an instant without a time zone is ambiguous.
+    Naive date-times are refused: an instant without a time zone is ambiguous. The
+    instant is the one Python gives the value: a wall time in a daylight-saving gap
+    or fold keeps the UTC offset Python gives it (``fold`` decides which side), and
+    comes back with that fixed offset rather than being moved by an hour.
 
     ```pycon
     >>> to_datetime("2026-11-23T08:30:00+01:00").isoformat()
@@ -107,11 +111,35 @@ def to_datetime(value: object) -> pendulum.DateTime:
             raise InvalidDateError(value, "expected an ISO 8601 date-time with offset") from e
     if not isinstance(value, dt.datetime):
         raise InvalidDateError(value, f"expected a date-time, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
+    offset = value.utcoffset() if value.tzinfo is not None else None
+    if offset is None:
         raise InvalidDateError(value, "a date-time must carry a time zone or UTC offset")
     if isinstance(value, pendulum.DateTime):
         return value
-    return pendulum.instance(value)
+    if isinstance(value.tzinfo, dt.timezone):  # a fixed offset: no gap, no fold
+        return pendulum.instance(value)
+    converted = pendulum.instance(value)
+    if converted.utcoffset() == offset and converted.replace(tzinfo=None) == value.replace(
+        tzinfo=None
+    ):
+        return converted
+    # A wall time in a DST gap or fold: pendulum would normalise it to another instant.
+    # Keep the wall time and the offset Python gives it (hence its instant) instead.
+    return pendulum.instance(value.replace(tzinfo=dt.timezone(offset), fold=0))
+
+
+def facility_timezone(tz: object) -> pendulum.Timezone:
+    """The facility time zone named ``tz`` (an IANA name such as ``"Europe/Paris"``).
+
+    Raises:
+        InvalidDateError: ``tz`` is not text naming a known IANA time zone.
+    """
+    if not isinstance(tz, str) or not tz or "\x00" in tz:
+        raise InvalidDateError(tz, "expected the IANA name of a time zone, e.g. 'Europe/Paris'")
+    try:
+        return pendulum.timezone(tz)
+    except Exception as e:  # pendulum raises its own InvalidTimezone / ValueError / KeyError
+        raise InvalidDateError(tz, "not a known IANA time zone") from e
 
 
 def facility_date(instant: dt.datetime, tz: str) -> pendulum.Date:
@@ -129,11 +157,7 @@ def facility_date(instant: dt.datetime, tz: str) -> pendulum.Date:
         InvalidDateError: ``instant`` is naive or ``tz`` is not a known time zone.
     """
     moment = to_datetime(instant)
-    try:
-        zone = pendulum.timezone(tz)
-    except Exception as e:  # pendulum raises its own InvalidTimezone / ValueError / KeyError
-        raise InvalidDateError(tz, "not a known IANA time zone") from e
-    return moment.in_timezone(zone).date()
+    return moment.in_timezone(facility_timezone(tz)).date()
 
 
 def last_day_of_month(year: int, month: int) -> pendulum.Date:
@@ -148,10 +172,12 @@ def last_day_of_month(year: int, month: int) -> pendulum.Date:
     Raises:
         InvalidDateError: ``month`` is not 1-12 or ``year`` is out of range.
     """
+    if isinstance(year, bool) or isinstance(month, bool):
+        raise InvalidDateError((year, month), "a year and a month are whole numbers")
     try:
         return pendulum.date(year, month, 1).end_of("month")
-    except ValueError as e:
-        raise InvalidDateError(f"{year:04d}-{month:02d}", "no such month") from e
+    except (ValueError, TypeError, OverflowError) as e:
+        raise InvalidDateError(f"{year!r:.20}-{month!r:.20}", "no such month") from e
 
 
 def is_expired(expiry: dt.date | None, as_of: dt.date) -> bool:
@@ -159,8 +185,14 @@ def is_expired(expiry: dt.date | None, as_of: dt.date) -> bool:
 
     Stock is usable on its expiry day. Stock without an expiry never expires.
     ``as_of`` is a date in the facility's time zone.
+
+    Raises:
+        InvalidDateError: ``expiry`` or ``as_of`` is not a date.
     """
-    return expiry is not None and as_of > expiry
+    try:
+        return expiry is not None and as_of > expiry
+    except TypeError:
+        raise InvalidDateError((expiry, as_of), "expiry and as_of must both be dates") from None
 
 
 def remaining_shelf_life(expiry: dt.date | None, as_of: dt.date) -> int | None:
@@ -182,7 +214,10 @@ def remaining_shelf_life(expiry: dt.date | None, as_of: dt.date) -> int | None:
     """
     if expiry is None:
         return None
-    return expiry.toordinal() - as_of.toordinal()
+    try:
+        return int(expiry.toordinal() - as_of.toordinal())
+    except (AttributeError, TypeError):
+        raise InvalidDateError((expiry, as_of), "expiry and as_of must both be dates") from None
 
 
 class DatePrecision(enum.Enum):

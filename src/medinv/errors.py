@@ -19,6 +19,7 @@ MedinvError
 │   └── CountImportError                     a count file with bad rows (each row and column named)
 ├── StockError                              a domain rule refused the operation
 │   ├── InsufficientStockError
+│   ├── BalanceLimitError                   a balance would exceed 2**63 - 1
 │   ├── StockNotIssuableError
 │   ├── SerialConflictError
 │   ├── LotMasterDataConflictError
@@ -55,6 +56,7 @@ from typing import Final
 
 __all__ = [
     "ApprovalRefusedError",
+    "BalanceLimitError",
     "ConcurrencyError",
     "CountImportError",
     "CountLineError",
@@ -263,6 +265,37 @@ class InsufficientStockError(StockError):
         super().__init__(
             f"insufficient stock of {item} at {location} [{status}]{by}: "
             f"requested {requested}, available {available}"
+        )
+
+
+class BalanceLimitError(StockError):
+    """Posting would take a balance above the largest quantity every store holds exactly.
+
+    See [`MAX_QUANTITY`][medinv.quantity.MAX_QUANTITY] (a signed 64-bit integer).
+    """
+
+    def __init__(
+        self,
+        *,
+        item: object,
+        location: object,
+        status: object,
+        balance: int,
+        adding: int,
+        movement_id: str | None = None,
+    ) -> None:
+        self.item = item
+        """The stock item concerned."""
+        self.location = location
+        """Where the stock would go."""
+        self.status = status
+        """In which status."""
+        self.movement_id = movement_id
+        """The movement that was refused."""
+        by = f" (movement {movement_id!r})" if movement_id else ""
+        super().__init__(
+            f"the balance of {item} at {location} [{status}]{by} would exceed the largest "
+            f"quantity medinv holds (2**63 - 1): {balance} + {adding}"
         )
 
 

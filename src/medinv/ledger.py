@@ -67,8 +67,9 @@ from medinv.chain import (
     format_instant,
     movement_content,
 )
-from medinv.dates import is_expired, to_datetime
+from medinv.dates import facility_timezone, is_expired, to_datetime
 from medinv.errors import (
+    BalanceLimitError,
     ConcurrencyError,
     IdempotencyConflictError,
     InsufficientStockError,
@@ -96,6 +97,7 @@ from medinv.ports import (
     PositionQuery,
     RecordedMovement,
 )
+from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 
 __all__ = [
@@ -120,6 +122,8 @@ _REVERSAL: Final = MovementKind.REVERSAL
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 _MISSING: Final = object()
 _date_of = dt.datetime.date  # the C method: pendulum's date() costs three times as much
+_MAX_BALANCE: Final = MAX_QUANTITY  # every store holds a balance up to it exactly
+_MAX_WAIT: Final = 86_400.0  # seconds: a retry's base wait beyond a day is a mistake
 _CACHE_LIMIT: Final = 200_000  # balances, items or lots cached before the cache starts again
 
 
@@ -164,8 +168,16 @@ def retry(
         ConcurrencyError: the last attempt lost the race too.
         InvalidValueError: ``attempts`` is less than 1.
     """
-    if attempts < 1:
-        raise InvalidValueError(f"retry needs at least 1 attempt, not {attempts}")
+    if not callable(fn):
+        raise InvalidValueError(f"retry needs a function to call, not {type(fn).__name__}")
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise InvalidValueError(
+            f"retry needs a whole number of at least 1 attempt, not {attempts!r}"
+        )
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait < _MAX_WAIT:
+        raise InvalidValueError(f"retry's wait must be a number of seconds from 0, not {wait!r}")
+    if not callable(sleep):
+        raise InvalidValueError(f"retry's sleep must be a function, not {type(sleep).__name__}")
     for attempt in range(attempts):
         try:
             return fn()
@@ -494,6 +506,16 @@ class Ledger:
         store: where the ledger keeps its data (any [`LedgerStore`][medinv.ports.LedgerStore]).
         clock: returns the current aware date-time, used only to stamp ``recorded_at``
             (once per batch). Defaults to UTC now.
+        timezone: the facility's time zone, an IANA name such as ``"Europe/Paris"``.
+            Whether stock is expired is judged on the calendar date of the movement's
+            ``occurred_at`` in this zone, whatever UTC offset the caller gave it. By
+            default (``None``) it is the date in the offset ``occurred_at`` carries;
+            give the zone whenever callers may send instants in UTC or in other
+            offsets.
+
+    Raises:
+        InvalidValueError: ``store`` is not a store, ``clock`` not callable, or
+            ``timezone`` not a known IANA time zone.
 
     The ledger remembers what posting read from the store (balances of the items
     it posted, lot and item master data) as of the head it read them at: a post
@@ -504,10 +526,24 @@ class Ledger:
     """
 
     def __init__(
-        self, store: LedgerStore, *, clock: Callable[[], pendulum.DateTime] | None = None
+        self,
+        store: LedgerStore,
+        *,
+        clock: Callable[[], pendulum.DateTime] | None = None,
+        timezone: str | None = None,
     ) -> None:
+        given: object = store  # checked at run time, whatever the annotations say
+        if not isinstance(given, LedgerStore):
+            msg = f"a Ledger needs a LedgerStore, not {type(given).__name__}"
+            raise InvalidValueError(msg)
+        given_clock: object = clock
+        if given_clock is not None and not callable(given_clock):
+            msg = f"clock must be a function returning an aware date-time, not {clock!r:.60}"
+            raise InvalidValueError(msg)
         self._store = store
         self._clock = clock or _utc_now
+        self._timezone = timezone
+        self._zone = None if timezone is None else facility_timezone(timezone)
         self._known = _Known()
         self._posting = threading.Lock()
 
@@ -515,6 +551,11 @@ class Ledger:
     def store(self) -> LedgerStore:
         """The store the ledger reads and writes."""
         return self._store
+
+    @property
+    def timezone(self) -> str | None:
+        """The facility's time zone (IANA name), or ``None``: each movement's own offset."""
+        return self._timezone
 
     def head(self) -> LedgerHead:
         """The current ledger position and hash (position 0 when empty)."""
@@ -555,7 +596,7 @@ class Ledger:
             movements: the batch, in the order to post it.
             expected_position: refuse the batch unless the ledger head is at this
                 position (e.g. a plan computed at that position).
-            retries: how many times to re-run the whole post after a
+            retries: how many times (0 or more) to re-run the whole post after a
                 [`ConcurrencyError`][medinv.errors.ConcurrencyError] (with
                 ``expected_position`` a retry fails the same way).
 
@@ -566,17 +607,24 @@ class Ledger:
             StockError: a rule refused the batch; nothing was stored.
             ConcurrencyError: another writer moved the head (after ``retries`` retries).
             InvalidMovementError: something other than a `Movement` was given.
+            InvalidValueError: ``retries`` or ``expected_position`` is not a whole
+                number of at least 0.
         """
-        batch = list(movements)
+        _check_whole("retries", retries, allow_none=False)
+        _check_whole("expected_position", expected_position, allow_none=True)
+        try:
+            given = iter(movements)
+        except TypeError:
+            msg = f"expected an iterable of movements, not {type(movements).__name__}"
+            raise InvalidMovementError(None, msg) from None
+        batch = list(given)
         for movement in batch:
             if not isinstance(movement, Movement):
                 raise InvalidMovementError(
                     None, f"expected a Movement, got {type(movement).__name__}"
                 )
         with self._posting:
-            return retry(
-                lambda: self._post_once(batch, expected_position), attempts=max(retries, 0) + 1
-            )
+            return retry(lambda: self._post_once(batch, expected_position), attempts=retries + 1)
 
     def _post_once(self, batch: list[Movement], expected_position: int | None) -> PostResult:
         store = self._store
@@ -668,7 +716,7 @@ class Ledger:
             if source is None or m.expiry is not None or issuing:
                 expiry = master_data(m, state)
                 if issuing:
-                    _check_issuable(m, expiry)
+                    _check_issuable(m, expiry, self._zone)
             quantity = m.quantity
             if source is not None and m.from_status is not None:
                 key = (item, source, m.from_status)
@@ -693,6 +741,15 @@ class Ledger:
                     self._count_serial(item, quantity, state)
                 key = (item, to, m.to_status)
                 have = balances.get(key, 0)
+                if have > _MAX_BALANCE - quantity:
+                    raise BalanceLimitError(
+                        item=item,
+                        location=to,
+                        status=m.to_status.value,
+                        balance=have,
+                        adding=quantity,
+                        movement_id=m.id,
+                    )
                 keep(key, have)
                 balances[key] = have + quantity
             new_by_id[m.id] = m
@@ -785,7 +842,15 @@ class Ledger:
     # ----------------------------------------------------------------- queries
 
     def movement(self, movement_id: str) -> RecordedMovement | None:
-        """The stored movement with this id, or ``None``."""
+        """The stored movement with this id, or ``None``.
+
+        Raises:
+            InvalidValueError: ``movement_id`` is not text.
+        """
+        given: object = movement_id  # checked at run time, whatever the annotations say
+        if not isinstance(given, str):
+            msg = f"a movement id is text, not {type(given).__name__}"
+            raise InvalidValueError(msg)
         return self._store.movements_by_id([movement_id]).get(movement_id)
 
     def balance(
@@ -975,6 +1040,7 @@ class Ledger:
         ``anchor`` and the movement at ``anchor.position`` must still have
         ``anchor.hash``.
         """
+        _check_anchor(anchor)
         store = self._store
         head = store.head()
         found: list[Discrepancy] = []
@@ -1057,19 +1123,50 @@ def _verify_projection(
     return len(keys)
 
 
-def _check_issuable(m: Movement, expiry: pendulum.Date | None) -> None:
-    """An issue or consumption takes AVAILABLE stock not expired on the movement's date."""
+def _check_whole(name: str, value: object, *, allow_none: bool) -> None:
+    """Refuse an option that is not a whole number from 0 (or ``None`` where allowed)."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_BALANCE:
+        msg = f"{name} must be a whole number of at least 0, not {value!r:.60}"
+        raise InvalidValueError(msg)
+
+
+def _check_anchor(anchor: object) -> None:
+    """Refuse a verification anchor that is not a `LedgerHead` of a position and a hash."""
+    if anchor is None:
+        return
+    if (
+        not isinstance(anchor, LedgerHead)
+        or isinstance(anchor.position, bool)
+        or not isinstance(anchor.position, int)
+        or not isinstance(anchor.hash, str)
+    ):
+        msg = f"anchor must be a LedgerHead (a position and a hash), not {anchor!r:.80}"
+        raise InvalidValueError(msg)
+
+
+def _check_issuable(
+    m: Movement, expiry: pendulum.Date | None, zone: pendulum.Timezone | None
+) -> None:
+    """An issue or consumption takes AVAILABLE stock not expired on the movement's date.
+
+    The date is the one of ``occurred_at`` in the facility's ``zone`` (``None``: in the
+    offset ``occurred_at`` carries).
+    """
     if m.from_status is not _AVAILABLE:
         status = m.from_status.value if m.from_status else None
         raise StockNotIssuableError(
             item=m.item, movement_id=m.id, reason=f"stock in status {status} is not issuable"
         )
-    if expiry is not None and is_expired(expiry, _date_of(m.occurred_at)):
-        raise StockNotIssuableError(
-            item=m.item,
-            movement_id=m.id,
-            reason=f"expired on {expiry.isoformat()} (movement date {m.occurred_on.isoformat()})",
-        )
+    if expiry is None:
+        return
+    occurred_at = m.occurred_at
+    day = _date_of(occurred_at if zone is None else occurred_at.astimezone(zone))
+    if is_expired(expiry, day):
+        reason = f"expired on {expiry.isoformat()} (movement date {day.isoformat()}"
+        reason += ")" if zone is None else f" in {zone.name})"
+        raise StockNotIssuableError(item=m.item, movement_id=m.id, reason=reason)
 
 
 @attrs.define(eq=False)

@@ -110,7 +110,14 @@ class Location:
         return Location((*self.path, segment), pick_sequence=pick_sequence)
 
     def is_within(self, other: Location) -> bool:
-        """Whether this location is ``other`` or lies below it."""
+        """Whether this location is ``other`` or lies below it.
+
+        Raises:
+            InvalidLocationError: ``other`` is not a `Location`.
+        """
+        given: object = other  # checked at run time, whatever the annotations say
+        if not isinstance(given, Location):
+            raise InvalidLocationError(given, "expected a Location to compare with")
         return self.path[: len(other.path)] == other.path
 
     def __str__(self) -> str:

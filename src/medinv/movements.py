@@ -37,9 +37,15 @@ import attrs
 import pendulum
 
 from medinv.dates import to_date, to_datetime
-from medinv.errors import InvalidIdentifierError, InvalidMovementError, InvalidQuantityError
+from medinv.errors import (
+    InvalidIdentifierError,
+    InvalidMovementError,
+    InvalidQuantityError,
+    InvalidValueError,
+)
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
+from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 
 __all__ = ["Delta", "Movement", "MovementKind", "StockPosition"]
@@ -102,6 +108,33 @@ def _check_text(
         nul = value.find("\x00")
         if nul >= 0:
             raise InvalidIdentifierError(kind, value[:40], "contains a NUL character", offset=nul)
+        if not value.isascii():
+            _check_encodable(kind, value)
+
+    return check
+
+
+def _check_encodable(kind: str, value: str) -> None:
+    """Refuse text that is not valid Unicode (a lone surrogate): no store could keep it."""
+    try:
+        value.encode()
+    except UnicodeEncodeError as e:
+        raise InvalidIdentifierError(
+            kind, value[:40], f"contains the lone surrogate {value[e.start]!r}", offset=e.start
+        ) from None
+
+
+def _check_type(name: str, expected: type, *, optional: bool) -> Callable[[Any, Any, Any], None]:
+    """A validator refusing a field value of the wrong type with an error naming the field."""
+
+    def check(instance: Any, _attribute: object, value: Any) -> None:
+        if isinstance(value, expected) or (optional and value is None):
+            return
+        wanted = f"a {expected.__name__}" + (" or None" if optional else "")
+        raise InvalidMovementError(
+            getattr(instance, "id", None),
+            f"{name} must be {wanted}, not {type(value).__name__} {value!r:.60}",
+        )
 
     return check
 
@@ -118,6 +151,10 @@ def _check_quantity(_instance: object, _attribute: object, value: Any) -> None:
         )
     if value <= 0:
         raise InvalidQuantityError(f"invalid movement quantity {value}: must be at least 1")
+    if value > MAX_QUANTITY:
+        raise InvalidQuantityError(
+            f"invalid movement quantity {value}: more than MAX_QUANTITY (2**63 - 1)"
+        )
 
 
 @attrs.frozen(kw_only=True, cache_hash=True)
@@ -131,9 +168,9 @@ class Movement:
 
     id: str = attrs.field(validator=_check_text("movement id", required=True, limit=_MAX_ID))
     """Caller-supplied unique id; the idempotency key."""
-    kind: MovementKind = attrs.field(validator=attrs.validators.instance_of(MovementKind))
+    kind: MovementKind = attrs.field(validator=_check_type("kind", MovementKind, optional=False))
     """What the movement does."""
-    item: ItemKey = attrs.field(validator=attrs.validators.instance_of(ItemKey))
+    item: ItemKey = attrs.field(validator=_check_type("item", ItemKey, optional=False))
     """The stock item moved."""
     quantity: int = attrs.field(validator=_check_quantity)
     """How many units of the item's GTIN (always positive; direction comes from the locations)."""
@@ -141,13 +178,21 @@ class Movement:
     """When it happened physically (aware date-time)."""
     actor: str = attrs.field(validator=_check_text("actor", required=True, limit=_MAX_ID))
     """Who did it (user id, device id)."""
-    from_location: Location | None = None
+    from_location: Location | None = attrs.field(
+        default=None, validator=_check_type("from_location", Location, optional=True)
+    )
     """Where the stock comes from, or ``None`` when it enters the ledger."""
-    from_status: StockStatus | None = None
+    from_status: StockStatus | None = attrs.field(
+        default=None, validator=_check_type("from_status", StockStatus, optional=True)
+    )
     """The status it comes out of."""
-    to_location: Location | None = None
+    to_location: Location | None = attrs.field(
+        default=None, validator=_check_type("to_location", Location, optional=True)
+    )
     """Where the stock goes, or ``None`` when it leaves the ledger."""
-    to_status: StockStatus | None = None
+    to_status: StockStatus | None = attrs.field(
+        default=None, validator=_check_type("to_status", StockStatus, optional=True)
+    )
     """The status it goes into."""
     reason: str | None = attrs.field(default=None, validator=_check_text("reason", required=False))
     """Reason code or free text (required for adjustments)."""
@@ -496,6 +541,8 @@ class Movement:
         reason: str | None = None,
     ) -> Movement:
         """The exact inverse of movement ``of``; the ledger accepts it once per original."""
+        if not isinstance(of, Movement):
+            raise InvalidMovementError(id, f"'of' must be a Movement, not {type(of).__name__}")
         return cls(
             id=id,
             kind=MovementKind.REVERSAL,
@@ -515,7 +562,12 @@ class Movement:
 
 @attrs.frozen(kw_only=True)
 class StockPosition:
-    """A non-zero balance of one item at one (location, status), with what allocation needs."""
+    """A non-zero balance of one item at one (location, status), with what allocation needs.
+
+    Raises:
+        InvalidValueError: a field has the wrong type, or the quantity is not a whole
+            number from 0 to [`MAX_QUANTITY`][medinv.quantity.MAX_QUANTITY].
+    """
 
     item: ItemKey
     """The stock item."""
@@ -529,3 +581,49 @@ class StockPosition:
     """The lot's expiry date, if known."""
     received_at: pendulum.DateTime | None = None
     """When the item first entered the ledger (first receipt), for FIFO and tie-breaks."""
+
+    def __attrs_post_init__(self) -> None:
+        # One check of the common case (what stores build), the details only on failure.
+        if not (
+            type(self.item) is ItemKey
+            and type(self.location) is Location
+            and type(self.status) is StockStatus
+            and type(self.quantity) is int
+            and 0 <= self.quantity <= MAX_QUANTITY
+            and (self.expiry is None or type(self.expiry) is pendulum.Date)
+            and (
+                self.received_at is None
+                or (type(self.received_at) is pendulum.DateTime and self.received_at.tzinfo)
+            )
+        ):
+            self._check_fields()
+
+    def _check_fields(self) -> None:
+        fields: tuple[tuple[str, object, type, bool], ...] = (
+            ("item", self.item, ItemKey, False),
+            ("location", self.location, Location, False),
+            ("status", self.status, StockStatus, False),
+            ("expiry", self.expiry, dt.date, True),
+            ("received_at", self.received_at, dt.datetime, True),
+        )
+        for name, value, expected, optional in fields:
+            if not (isinstance(value, expected) or (optional and value is None)):
+                msg = (
+                    f"invalid stock position: {name} must be a {expected.__name__}, "
+                    f"not {type(value).__name__} {value!r:.60}"
+                )
+                raise InvalidValueError(msg)
+        expiry: object = self.expiry
+        if isinstance(expiry, dt.datetime):
+            msg = "invalid stock position: expiry must be a date, not a date-time"
+            raise InvalidValueError(msg)
+        if self.received_at is not None and self.received_at.utcoffset() is None:
+            msg = "invalid stock position: received_at must carry a time zone or UTC offset"
+            raise InvalidValueError(msg)
+        quantity = self.quantity
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            msg = f"invalid stock position: quantity must be a whole number, not {quantity!r:.60}"
+            raise InvalidQuantityError(msg)
+        if not 0 <= quantity <= MAX_QUANTITY:
+            msg = f"invalid stock position: quantity {quantity} is outside 0..MAX_QUANTITY"
+            raise InvalidQuantityError(msg)

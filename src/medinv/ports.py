@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import types
 from collections.abc import Collection, Iterator, Mapping
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Final, Protocol, Self, runtime_checkable
 
 import attrs
 import pendulum
 
 from medinv.chain import GENESIS_HASH
+from medinv.errors import InvalidValueError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
 from medinv.locations import Location
 from medinv.movements import Movement, StockPosition
@@ -59,6 +60,7 @@ __all__ = [
     "MovementQuery",
     "PositionQuery",
     "RecordedMovement",
+    "check_query",
 ]
 
 BalanceKey = tuple[ItemKey, Location, StockStatus]
@@ -210,6 +212,28 @@ def _to_status(value: object) -> StockStatus | None:
     return StockStatus.parse(value)  # type: ignore[arg-type]
 
 
+def _check_item(_instance: object, _attribute: object, value: ItemKey | None) -> None:
+    given: object = value  # checked at run time, whatever the annotations say
+    if given is not None and not isinstance(given, ItemKey):
+        msg = f"invalid item {value!r:.60}: expected an ItemKey, not {type(value).__name__}"
+        raise InvalidValueError(msg)
+
+
+_MAX_POSITION: Final = 2**63 - 1  # what every store's position column holds
+
+
+def _check_position(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Positions are whole numbers from 0 to 2**63 - 1 (``None`` where allowed)."""
+    if value is None and attribute.name == "up_to_position":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_POSITION:
+        msg = (
+            f"invalid {attribute.name} {value!r:.60}: expected a ledger position, a whole "
+            "number from 0 to 2**63 - 1"
+        )
+        raise InvalidValueError(msg)
+
+
 @attrs.frozen(kw_only=True)
 class PositionQuery:
     """Which non-zero balances to return; every given field must match (``None``: any).
@@ -218,7 +242,7 @@ class PositionQuery:
     ``location="Main/Store"``, ``status="available"``).
     """
 
-    item: ItemKey | None = None
+    item: ItemKey | None = attrs.field(default=None, validator=_check_item)
     """Exactly this item (gtin, lot and serial all equal, ``None`` parts included)."""
     gtin: Gtin | None = attrs.field(default=None, converter=_to_gtin)
     """Items of this GTIN."""
@@ -253,7 +277,7 @@ class PositionQuery:
 class MovementQuery:
     """Which stored movements to return, in position order; every given field must match."""
 
-    item: ItemKey | None = None
+    item: ItemKey | None = attrs.field(default=None, validator=_check_item)
     """Movements of exactly this item."""
     gtin: Gtin | None = attrs.field(default=None, converter=_to_gtin)
     """Movements of items of this GTIN."""
@@ -261,9 +285,9 @@ class MovementQuery:
     """Movements of items of this lot."""
     serial: Serial | None = attrs.field(default=None, converter=_to_serial)
     """Movements of items with this serial."""
-    after_position: int = 0
+    after_position: int = attrs.field(default=0, validator=_check_position)
     """Only movements with ``position > after_position``."""
-    up_to_position: int | None = None
+    up_to_position: int | None = attrs.field(default=None, validator=_check_position)
     """Only movements with ``position <= up_to_position`` (``None``: to the head)."""
 
     def matches_item(self, item: ItemKey) -> bool:
@@ -283,6 +307,17 @@ class MovementQuery:
             and (self.up_to_position is None or position <= self.up_to_position)
             and self.matches_item(recorded.movement.item)
         )
+
+
+def check_query(query: object, kind: type) -> None:
+    """Refuse a store query that is not a ``kind`` (`PositionQuery` or `MovementQuery`).
+
+    Stores call it first, so that a wrong argument gets the same
+    [`InvalidValueError`][medinv.errors.InvalidValueError] from every store.
+    """
+    if not isinstance(query, kind):
+        msg = f"expected a {kind.__name__}, not {type(query).__name__} {query!r:.60}"
+        raise InvalidValueError(msg)
 
 
 @runtime_checkable

@@ -50,7 +50,16 @@ from medinv.errors import (
 )
 from medinv.identifiers import Gtin
 
-__all__ = ["PackagingHierarchy", "PackagingLevel", "Quantity"]
+__all__ = ["MAX_QUANTITY", "PackagingHierarchy", "PackagingLevel", "Quantity"]
+
+MAX_QUANTITY: Final = 2**63 - 1
+"""The largest quantity medinv accepts, for one movement and for any balance.
+
+It is the largest signed 64-bit integer, the largest whole number every store
+(memory, SQLite ``INTEGER``, PostgreSQL ``bigint``) holds exactly: a quantity, a
+conversion or a balance beyond it is refused with a clear error on every store
+alike, never wrapped, rounded or stored as a floating-point number.
+"""
 
 _UNIT_RE: Final = re.compile(r"[A-Z0-9]{1,8}")
 
@@ -70,6 +79,11 @@ def _check_amount(_instance: object, _attribute: object, value: Any) -> None:
         )
     if value < 0:
         raise InvalidQuantityError(f"invalid quantity {value}: must not be negative")
+    if value > MAX_QUANTITY:
+        raise InvalidQuantityError(
+            f"invalid quantity {value}: more than the largest quantity medinv holds "
+            f"(MAX_QUANTITY = 2**63 - 1)"
+        )
 
 
 def _to_optional_gtin(value: Gtin | str | None) -> Gtin | None:
@@ -148,10 +162,12 @@ class Quantity:
 def _check_contains(_instance: object, _attribute: object, value: Any) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2:  # noqa: PLR2004
+    if (
+        isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_QUANTITY  # noqa: PLR2004
+    ):
         raise InvalidQuantityError(
-            f"invalid packaging level: 'contains' must be a whole number of at least 2, "
-            f"not {value!r}"
+            f"invalid packaging level: 'contains' must be a whole number of at least 2 "
+            f"(and at most MAX_QUANTITY), not {value!r}"
         )
 
 
@@ -191,6 +207,14 @@ class PackagingHierarchy:
     _by_gtin: dict[Gtin, str] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.levels, tuple) or not all(
+            isinstance(level, PackagingLevel) for level in self.levels
+        ):
+            msg = (
+                "a packaging hierarchy is a tuple of PackagingLevel, not "
+                f"{type(self.levels).__name__} {self.levels!r:.80}"
+            )
+            raise InvalidQuantityError(msg)
         if not self.levels:
             msg = "a packaging hierarchy needs at least one level"
             raise InvalidQuantityError(msg)
@@ -237,7 +261,7 @@ class PackagingHierarchy:
         Raises:
             InvalidValueError: no level has that GTIN.
         """
-        key = gtin if isinstance(gtin, Gtin) else Gtin(gtin)
+        key = gtin if isinstance(gtin, Gtin) else Gtin(gtin)  # Gtin refuses non-text
         try:
             return self._by_gtin[key]
         except KeyError:
@@ -254,6 +278,10 @@ class PackagingHierarchy:
         return self._base_units[self._unit(unit_or_gtin)]
 
     def _unit(self, unit_or_gtin: str | Gtin) -> str:
+        given: object = unit_or_gtin  # checked at run time, whatever the annotations say
+        if not isinstance(given, (str, Gtin)):
+            msg = f"expected a unit code or a GTIN, not {type(given).__name__}"
+            raise InvalidValueError(msg)
         if isinstance(unit_or_gtin, Gtin):
             return self.unit_of(unit_or_gtin)
         if unit_or_gtin in self._base_units:
@@ -267,6 +295,10 @@ class PackagingHierarchy:
         raise InvalidValueError(msg)
 
     def _source_unit(self, quantity: Quantity) -> str:
+        given: object = quantity  # checked at run time, whatever the annotations say
+        if not isinstance(given, Quantity):
+            msg = f"expected a Quantity, not {type(given).__name__}"
+            raise InvalidQuantityError(msg)
         unit = self._unit(quantity.unit)
         if quantity.gtin is not None and self.unit_of(quantity.gtin) != unit:
             raise IncompatibleUnitsError(

@@ -193,7 +193,7 @@ def test_migrations_run_once_and_are_idempotent_on_reopen(path: Path):
 
 def test_a_file_that_is_not_a_database_raises_storage_error_from_the_driver(path: Path):
     path.write_bytes(b"this is not an SQLite file at all" * 100)
-    with pytest.raises(StorageError, match="cannot configure") as info:
+    with pytest.raises(StorageError, match="cannot open") as info:
         SqliteStore(path)
     assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
     assert not isinstance(info.value, ConcurrencyError)

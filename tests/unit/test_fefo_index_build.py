@@ -45,7 +45,7 @@ def snapshot(index: FefoIndex) -> dict[str, Any]:
             entry.status,
             entry.expiry,
             entry.received_at,
-            entry.key,
+            entry.key[:6],
             entry.quantity,
             entry.reserved,
         )
@@ -63,11 +63,12 @@ def snapshot(index: FefoIndex) -> dict[str, Any]:
             product.by_lot,
             product.fifo,
             product.at,
+            product.lot_expiry,
+            product.received,
+            product.dropped,
         )
     return {
         "products": products,
-        "lot_expiry": index._lot_expiry,
-        "received": index._received,
         "pick_sequence": index._pick_sequence,
         "ordinals": index._ordinals,
         "position": index.position,

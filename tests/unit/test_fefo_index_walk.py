@@ -56,7 +56,8 @@ def stock(count: int) -> list[StockPosition]:
 
 
 def free_list(index: FefoIndex) -> Any:
-    return index._products[GTIN].free
+    product = index._products.get(GTIN)  # an emptied product is forgotten
+    return [] if product is None else product.free
 
 
 def test_the_walk_starts_where_irange_does_for_every_threshold():

@@ -36,6 +36,7 @@ from medinv.ports import (
     MovementQuery,
     PositionQuery,
     RecordedMovement,
+    check_query,
 )
 from medinv.status import StockStatus
 
@@ -225,6 +226,7 @@ class MemoryStore:
 
     def positions(self, query: PositionQuery) -> list[StockPosition]:
         """Non-zero balances matching ``query`` with expiry and first-received time."""
+        check_query(query, PositionQuery)
         self._open()
         candidates = self._candidate_items(query.item, query.gtin, query.lot, query.serial)
         keys: Iterator[BalanceKey] | set[BalanceKey]
@@ -257,6 +259,7 @@ class MemoryStore:
 
     def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
         """Stored movements matching ``query``, in position order."""
+        check_query(query, MovementQuery)
         self._open()
         candidates = self._candidate_items(query.item, query.gtin, query.lot, query.serial)
         if candidates is None:

@@ -70,6 +70,7 @@ from medinv.ports import (
     MovementQuery,
     PositionQuery,
     RecordedMovement,
+    check_query,
 )
 from medinv.status import StockStatus
 
@@ -466,6 +467,8 @@ class PostgresStore:
                 f"invalid PostgreSQL schema name {schema!r}: expected lower-case letters, "
                 "digits and '_', starting with a letter or '_', at most 63 characters"
             )
+        if isinstance(target, str) and "\x00" in target:
+            raise StorageError("invalid PostgreSQL connection string: it contains NUL")
         self.schema = schema
         """The schema holding the ledger's tables."""
         self._owns = isinstance(target, str)
@@ -715,6 +718,7 @@ class PostgresStore:
         Every filter is answered through an index: the balance key (item, GTIN), the
         lot or serial indexes, or a range scan of the location index for a subtree.
         """
+        check_query(query, PositionQuery)
         conditions, params = _item_conditions(query, "b.")
         if query.location is not None:
             path = "/".join(query.location.path)
@@ -746,6 +750,7 @@ class PostgresStore:
         Read in pages of a few thousand rows (keyset pagination on the position), so
         iterating a large ledger holds neither a transaction nor the whole result.
         """
+        check_query(query, MovementQuery)
         conditions, params = _item_conditions(query, "")
         if query.up_to_position is not None:
             conditions.append("position <= %s")

@@ -62,7 +62,7 @@ import attrs
 import pendulum
 
 from medinv.chain import CONTENT_FIELDS, GENESIS_HASH, movement_content
-from medinv.errors import ConcurrencyError, MedinvError, StorageError
+from medinv.errors import ConcurrencyError, InvalidValueError, MedinvError, StorageError
 from medinv.identifiers import Gtin, ItemKey
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind, StockPosition
@@ -76,6 +76,7 @@ from medinv.ports import (
     MovementQuery,
     PositionQuery,
     RecordedMovement,
+    check_query,
 )
 from medinv.status import StockStatus
 
@@ -725,6 +726,27 @@ def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
         yield values[start : start + size]
 
 
+_MAX_TIMEOUT: Final = 86_400.0
+"""The longest wait for a lock a store accepts, in seconds (a day)."""
+
+
+def _database_path(path: object) -> str:
+    """The path of a database file as text; `StorageError` for anything that is not one."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
+        raise StorageError(
+            f"a SQLite ledger path is text or a path-like object, not {type(path).__name__}"
+        )
+    if not path or "\x00" in path:
+        raise StorageError(f"invalid SQLite ledger path {path!r:.80}: empty or contains NUL")
+    try:
+        path.encode()
+    except UnicodeEncodeError:
+        raise StorageError(f"invalid SQLite ledger path {path!r:.80}: not valid Unicode") from None
+    return path
+
+
 class SqliteStore:
     """A [`LedgerStore`][medinv.ports.LedgerStore] in one SQLite file.
 
@@ -738,9 +760,12 @@ class SqliteStore:
             between threads that serialise their calls themselves.
 
     Raises:
-        StorageError: the file cannot be opened, is not a medinv ledger, or was
-            written by a newer medinv (its schema version is higher than
+        StorageError: ``path`` is not a path (or holds NUL), the file cannot be
+            opened, is not a medinv ledger (it is left untouched), or was written by
+            a newer medinv (its schema version is higher than
             [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]).
+        InvalidValueError: ``timeout`` is not a number of seconds from 0 to a day,
+            or ``check_same_thread`` is not a bool.
 
     One `SqliteStore` holds one connection. Several stores (in threads or
     processes) may open the same file; their appends are serialised by SQLite's
@@ -759,7 +784,20 @@ class SqliteStore:
         timeout: float = 10.0,
         check_same_thread: bool = True,
     ) -> None:
-        self._path = str(path)
+        self._path = _database_path(path)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 <= timeout <= _MAX_TIMEOUT
+        ):
+            raise InvalidValueError(
+                f"invalid SQLite timeout {timeout!r:.60}: "
+                f"expected seconds from 0 to {_MAX_TIMEOUT:g}"
+            )
+        if not isinstance(check_same_thread, bool):
+            raise InvalidValueError(
+                f"check_same_thread must be True or False, not {check_same_thread!r:.60}"
+            )
         self._timeout = timeout
         self._decoder = _Decoder()
         self._encoder = _Encoder()
@@ -778,6 +816,10 @@ class SqliteStore:
         except sqlite3.Error as e:
             raise StorageError(f"cannot open the SQLite ledger {self._path!r}: {e}") from e
         try:
+            # A file that is not a medinv ledger is refused before anything is written
+            # to it (switching to WAL rewrites its header).
+            with self._translate("open"):
+                self._stored_version()
             self._configure()
             self._version = self._migrate()
         except BaseException:
@@ -831,7 +873,8 @@ class SqliteStore:
         Raises:
             StorageError: ``target`` cannot be written.
         """
-        with self._translate(f"back up to {str(target)!r}"):
+        target = _database_path(target)
+        with self._translate(f"back up to {target!r}"):
             copy = sqlite3.connect(target)
             try:
                 self._db.backup(copy)
@@ -1166,6 +1209,7 @@ class SqliteStore:
 
     def positions(self, query: PositionQuery) -> list[StockPosition]:
         """The non-zero balances that match ``query``, with expiry and first-received time."""
+        check_query(query, PositionQuery)
         sql = [_POSITION_SELECT]
         params: list[object] = []
         if query.item is not None:
@@ -1213,6 +1257,7 @@ class SqliteStore:
         the index; the whole ledger is streamed page by page in position order, so
         that verifying a large ledger needs no more memory than one page.
         """
+        check_query(query, MovementQuery)
         where: list[str] = []
         params: list[object] = []
         keyed: list[str] = []  # conditions on item_keys, the small table of item numbers

@@ -12,14 +12,23 @@ change costs O(log lots).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from bisect import bisect_left
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final, Protocol, cast
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, cast
 
 import pendulum
 from sortedcontainers import SortedList
 
-from medinv.allocation._order import OrderKey, make_key, received_micros
+from medinv.allocation._order import (
+    _EPOCH_ORDINAL,
+    _NO_RECEIPT,
+    NO_EXPIRY,
+    OrderKey,
+    _fixed_offset,
+    make_key,
+    received_micros,
+)
 from medinv.allocation._plan import (
     PICK_SETTERS,
     PLAN_SETTERS,
@@ -33,9 +42,10 @@ from medinv.allocation._plan import (
 from medinv.allocation._request import AllocationRequest, Policy
 from medinv.dates import to_datetime
 from medinv.errors import InsufficientStockError, InvalidValueError, StalePlanError
-from medinv.identifiers import Gtin, ItemKey, Lot
+from medinv.identifiers import Gtin, ItemKey
 from medinv.locations import Location
 from medinv.movements import Movement, StockPosition
+from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 
 __all__ = ["FefoIndex", "RecordedLike"]
@@ -88,6 +98,9 @@ _NOWHERE: Final = -1
 _NO_BISECTION: Final = (_NOWHERE, 0, 0)
 """A product's remembered bisection when there is none to reuse."""
 
+_SWEEP_SLACK: Final = 64
+"""Entries a product may forget beyond its live ones before its maps are swept."""
+
 _FIRST: Final = -(2**63)
 """Below every receipt time (microseconds since 1970; times before it are not representable)."""
 
@@ -97,7 +110,7 @@ def _lowest(expiry_ordinal: int) -> _Slot:
     return cast("_Slot", (expiry_ordinal, _FIRST, -1, "", "", ()))
 
 
-def _fifo(key: OrderKey) -> tuple[int, OrderKey]:
+def _fifo(key: _Slot) -> tuple[int, _Slot]:
     return (key[1], key)
 
 
@@ -141,17 +154,29 @@ class _Entry:
         status: StockStatus,
         expiry: pendulum.Date | None,
         received_at: pendulum.DateTime | None,
-        key: OrderKey,
+        quantity: int,
+        expiry_ordinal: int,
+        received: int,
+        pick_sequence: int,
+        lot: str,
+        serial: str,
+        path: tuple[str, ...],
     ) -> None:
         self.item = item
         self.location = location
         self.status = status
         self.expiry = expiry
         self.received_at = received_at
-        self.key = key
-        self.slot: _Slot = (*key, self)
-        """The entry's element of the free list, built once (not per update)."""
-        self.quantity = 0
+        self.key = self.slot = (expiry_ordinal, received, pick_sequence, lot, serial, path, self)
+        """The entry's element of the free list, built once (not per update).
+
+        It is also the entry's key: its first six values are the
+        [FEFO key][medinv.allocation.fefo_key] (one tuple, not two). Keys of
+        AVAILABLE entries of one product are unique, so comparing them never reaches
+        the entry at the end; where an AVAILABLE entry and one in another status are
+        compared, compare ``key[:6]``.
+        """
+        self.quantity = quantity
         self.reserved = 0
 
     @property
@@ -169,6 +194,104 @@ class _Entry:
         )
 
 
+class _Entries:
+    """A product's AVAILABLE entries by (item, location), filed by item.
+
+    Items are filed by the lot and serial parts of their key (the GTIN is the
+    product's): the lot text alone for an item without serial (``""`` without a
+    lot either), ``(lot, serial)`` for a serialised one. That text is the item's
+    own, its hash cached in it: filing hashes no `ItemKey` or `Location`. Most
+    items lie in one location: the item maps to its one entry (no key tuple per
+    entry, and the entry of an item is at hand when the index needs its receipt
+    time); an item in several locations maps to a dict of its entries by location
+    path. Reads and writes take the ``(item, location)`` pair as a dict keyed by
+    it would.
+    """
+
+    __slots__ = ("by_item", "count")
+
+    def __init__(self) -> None:
+        self.by_item: dict[_ItemText, _Entry | dict[tuple[str, ...], _Entry]] = {}
+        self.count = 0
+
+    def get(self, key: tuple[ItemKey, Location]) -> _Entry | None:
+        found = self.by_item.get(_item_text(key[0]))
+        if found is None:
+            return None
+        if type(found) is _Entry:
+            return found if found.location.path == key[1].path else None
+        return found.get(key[1].path)  # type: ignore[union-attr]
+
+    def __contains__(self, key: tuple[ItemKey, Location]) -> bool:
+        return self.get(key) is not None
+
+    def of_item(self, item: ItemKey) -> _Entry | None:
+        """Any entry of ``item``, or ``None``."""
+        found = self.by_item.get(_item_text(item))
+        if found is None or type(found) is _Entry:
+            return found
+        return next(iter(found.values()))  # type: ignore[union-attr]
+
+    def add(self, entry: _Entry) -> bool:
+        """File ``entry``; ``False`` (and nothing changed) if its place is taken."""
+        by_item = self.by_item
+        item = _item_text(entry.item)
+        path = entry.location.path
+        found = by_item.get(item)
+        if found is None:
+            by_item[item] = entry
+        elif type(found) is _Entry:
+            if found.location.path == path:
+                return False
+            by_item[item] = {found.location.path: found, path: entry}
+        else:
+            places: dict[tuple[str, ...], _Entry] = found  # type: ignore[assignment]
+            if path in places:
+                return False
+            places[path] = entry
+        self.count += 1
+        return True
+
+    def remove(self, entry: _Entry) -> None:
+        by_item = self.by_item
+        item = _item_text(entry.item)
+        found = by_item[item]
+        if type(found) is _Entry:
+            del by_item[item]
+        else:
+            places: dict[tuple[str, ...], _Entry] = found  # type: ignore[assignment]
+            del places[entry.location.path]
+            if len(places) == 1:
+                (by_item[item],) = places.values()
+        self.count -= 1
+
+    def values(self) -> Iterator[_Entry]:
+        for found in self.by_item.values():
+            if type(found) is _Entry:
+                yield found
+            else:
+                yield from found.values()  # type: ignore[union-attr]
+
+    def items(self) -> Iterator[tuple[tuple[ItemKey, Location], _Entry]]:
+        for entry in self.values():
+            yield (entry.item, entry.location), entry
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+_ItemText = str | tuple[str, str]
+"""An item within its product: its lot text, with its serial text if it has one."""
+
+
+def _item_text(item: ItemKey) -> _ItemText:
+    lot = "" if item.lot is None else item.lot.value
+    return lot if item.serial is None else (lot, item.serial.value)
+
+
 class _Product:
     """Everything the index holds for one GTIN."""
 
@@ -176,11 +299,14 @@ class _Product:
         "at",
         "by_lot",
         "by_serial",
+        "dropped",
         "entries",
         "fifo",
         "free",
         "lists",
+        "lot_expiry",
         "others",
+        "received",
     )
 
     def __init__(self) -> None:
@@ -192,7 +318,7 @@ class _Product:
         """
         self.lists = self.free._lists  # noqa: SLF001  (sortedcontainers is pinned to 2.x)
         """``free``'s sublists (sortedcontainers keeps this list object for good)."""
-        self.entries: dict[tuple[ItemKey, Location], _Entry] = {}
+        self.entries = _Entries()
         """AVAILABLE entries (with stock or with reservations) by (item, location)."""
         self.others: dict[tuple[ItemKey, Location, StockStatus], _Entry] = {}
         """Entries in any other status (only for explanations)."""
@@ -203,8 +329,21 @@ class _Product:
         """
         self.by_serial: dict[str, set[_Entry]] = {}
         """AVAILABLE serialised entries by serial (the serial part of the key)."""
-        self.fifo: SortedList[tuple[int, OrderKey, _Entry]] | None = None
+        self.fifo: SortedList[tuple[int, _Slot, _Entry]] | None = None
         """The free keys in FIFO order, built on the first FIFO request, then maintained."""
+        self.lot_expiry: dict[str, pendulum.Date | None] = {}
+        """Expiry of each lot (by the lot part of the key, ``""`` for no lot) seen.
+
+        Learned from positions and movements that give it; a new entry of a lot takes
+        its expiry from here. Lots the index no longer holds are swept out (`sweep`).
+        """
+        self.received: dict[ItemKey, pendulum.DateTime] = {}
+        """First receipt time of items, as learned from movements (swept like ``lot_expiry``).
+
+        An item the index holds takes its receipt time from its entries first.
+        """
+        self.dropped = 0
+        """Entries forgotten since the last sweep of ``lot_expiry`` and ``received``."""
         self.at: tuple[int, int, int] = _NO_BISECTION
         """The last bisection of ``free``: ``(threshold, pos, idx)``.
 
@@ -232,7 +371,7 @@ class _Product:
 
     def file(self, entry: _Entry) -> None:
         """File a new AVAILABLE entry in the maps (not in the free list: it has no units yet)."""
-        self.entries[entry.item, entry.location] = entry
+        self.entries.add(entry)
         key = entry.key
         if self.by_lot is not None:
             self.by_lot.setdefault(key[3], set()).add(entry)
@@ -241,7 +380,8 @@ class _Product:
 
     def forget(self, entry: _Entry) -> None:
         """Drop an AVAILABLE entry left with no units and no reservations from the maps."""
-        del self.entries[entry.item, entry.location]
+        self.entries.remove(entry)
+        self.dropped += 1
         key = entry.key
         if self.by_lot is not None:
             lots = self.by_lot[key[3]]
@@ -253,6 +393,37 @@ class _Product:
             serials.discard(entry)
             if not serials:
                 del self.by_serial[key[4]]
+
+    def forget_other(self, entry: _Entry) -> None:
+        """Drop an entry in another status than AVAILABLE left with no units."""
+        del self.others[entry.item, entry.location, entry.status]
+        self.dropped += 1
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the product holds no entry at all (the index then forgets it)."""
+        return not self.entries and not self.others
+
+    def sweep(self) -> None:
+        """Forget the lot expiries and receipt times of lots and items no entry holds.
+
+        Called once more entries were forgotten since the last sweep than are left:
+        the maps then stay within a constant factor of the stock, at an amortised
+        constant cost per forgotten entry.
+        """
+        old_expiry, old_received = self.lot_expiry, self.received
+        lot_expiry: dict[str, pendulum.Date | None] = {}
+        received: dict[ItemKey, pendulum.DateTime] = {}
+        for entries in (self.entries.values(), self.others.values()):
+            for entry in entries:
+                lot = entry.key[3]
+                if lot not in lot_expiry and lot in old_expiry:
+                    lot_expiry[lot] = old_expiry[lot]
+                item = entry.item
+                if item not in received and item in old_received:
+                    received[item] = old_received[item]
+        self.lot_expiry, self.received = lot_expiry, received
+        self.dropped = 0
 
     def lots(self) -> dict[str, set[_Entry]]:
         """The entries by lot (built on first use: only manual requests need it)."""
@@ -348,9 +519,8 @@ class FefoIndex:
         self._products: dict[str, _Product] = {}
         """Products by GTIN-14 text (a str key hashes in C; a `Gtin` calls attrs' hash)."""
         self._position = position
-        self._lot_expiry: dict[tuple[Gtin, Lot | None], pendulum.Date | None] = {}
-        self._received: dict[ItemKey, pendulum.DateTime] = {}
-        self._pick_sequence: dict[Location, int] = {}
+        self._pick_sequence: dict[tuple[str, ...], int] = {}
+        """Pick sequence of each location (by path) seen first or registered."""
         self._reservations: dict[str, tuple[Reservation, tuple[_Hold, ...]]]
         self._reservations = {}
         self._expiring: SortedList[tuple[int, str]] = SortedList()
@@ -370,40 +540,171 @@ class FefoIndex:
     def from_positions(cls, positions: Iterable[StockPosition], *, position: int = 0) -> FefoIndex:
         """An index over ``positions`` (e.g. ``Ledger.positions()``) at ledger ``position``.
 
+        Each position's expiry and received-at are taken as given (even ``None``).
+        Cost: one pass over the positions, then one sort per product (in C). The
+        cyclic garbage collector is paused while the index is built (and resumed,
+        if it was running, before this returns): every object the build makes is
+        kept, so a collection could free none of them, and at a million positions
+        the collections alone would take longer than the rest of the build.
+
         Raises:
-            InvalidValueError: the same (item, location, status) appears twice.
+            InvalidValueError: something other than a `StockPosition` is given, or the
+                same (item, location, status) appears twice.
         """
+        collecting = gc.isenabled()
+        if collecting:
+            gc.disable()
+        try:
+            return cls._build(positions, position)
+        finally:
+            if collecting:
+                gc.enable()
+
+    @classmethod
+    def _build(  # noqa: C901, PLR0912, PLR0915  (one loop over every position, inlined)
+        cls, positions: Iterable[StockPosition], position: int
+    ) -> FefoIndex:
+        """`from_positions`, with the garbage collector as the caller set it."""
         index = cls(position=position)
+        products = index._products
+        ordinals = index._ordinals
+        pick_sequences = index._pick_sequence
         pending: dict[str, list[_Slot]] = {}
-        for stock in positions:
-            product = index._products.get(stock.item.gtin.value)
-            if product is not None and (
-                (stock.item, stock.location) in product.entries
-                if stock.status is _AVAILABLE
-                else (stock.item, stock.location, stock.status) in product.others
-            ):
-                msg = (
-                    f"position {stock.item} at {stock.location} [{stock.status.value}] "
-                    "is given twice"
-                )
-                raise InvalidValueError(msg)
-            index._add(stock, pending)
-        for gtin, slots in pending.items():
+        gtin = ""
+        product = _Product()
+        slots: list[_Slot] = []
+        by_item = product.entries.by_item
+        lot_expiry = product.lot_expiry
+        new_entry = _Entry
+        fixed_offset = _fixed_offset
+        epoch = _EPOCH_ORDINAL
+        last_tz: dt.tzinfo | None = None
+        last_offset: int | None = None
+        try:
+            iterator = iter(positions)
+        except TypeError:
+            msg = f"expected stock positions, not {type(positions).__name__}"
+            raise InvalidValueError(msg) from None
+        # `_add` (with `_new_entry`) for every position, inlined: building is a
+        # one-pass job over up to millions of positions.
+        for stock in iterator:
+            if type(stock) is not StockPosition:
+                _not_a_position(stock)
+            item = stock.item
+            if item.gtin.value != gtin:  # positions usually come grouped by product
+                gtin = item.gtin.value
+                found = products.get(gtin)
+                if found is None:
+                    product = products[gtin] = _Product()
+                    slots = pending[gtin] = []
+                else:
+                    product = found
+                    slots = pending[gtin]
+                by_item = product.entries.by_item
+                lot_expiry = product.lot_expiry
+            location = stock.location
+            status = stock.status
+            expiry = stock.expiry
+            if expiry is not None and type(expiry) is not pendulum.Date:
+                expiry = pendulum.date(expiry.year, expiry.month, expiry.day)
+            received_at = stock.received_at
+            if received_at is not None and type(received_at) is not pendulum.DateTime:
+                received_at = to_datetime(received_at)
+            lot, serial = item.lot, item.serial
+            lot_text = "" if lot is None else lot.value
+            if expiry is None:
+                ordinal = NO_EXPIRY
+            else:
+                ordinal = expiry.toordinal()
+                ordinal = ordinals.setdefault(ordinal, ordinal)
+                if lot_text not in lot_expiry:
+                    lot_expiry[lot_text] = expiry
+            if received_at is None:
+                micros = _NO_RECEIPT
+            else:
+                tz = received_at.tzinfo
+                if tz is not last_tz:  # positions mostly share one time zone object
+                    last_tz = tz
+                    last_offset = None if tz is None else fixed_offset(tz)
+                offset = last_offset
+                if offset is None:
+                    micros = received_micros(received_at)
+                else:  # what received_micros does, inlined
+                    micros = (
+                        (
+                            (received_at.toordinal() - epoch) * 86_400
+                            + received_at.hour * 3_600
+                            + received_at.minute * 60
+                            + received_at.second
+                        )
+                        * 1_000_000
+                        + received_at.microsecond
+                        - offset
+                    )
+            path = location.path
+            pick = pick_sequences.get(path)
+            if pick is None:
+                pick = pick_sequences[path] = location.pick_sequence
+            serial_text = "" if serial is None else serial.value
+            quantity = stock.quantity
+            entry = new_entry(
+                item,
+                location,
+                status,
+                expiry,
+                received_at,
+                quantity,
+                ordinal,
+                micros,
+                pick,
+                lot_text,
+                serial_text,
+                path,
+            )
+            if status is _AVAILABLE:
+                filed = lot_text if serial is None else (lot_text, serial_text)
+                if filed in by_item or not quantity:  # the general case, the slow way
+                    if not product.entries.add(entry):
+                        _given_twice(stock)
+                else:
+                    by_item[filed] = entry
+                    product.entries.count += 1
+                if serial is not None:
+                    product.by_serial.setdefault(serial_text, set()).add(entry)
+                if quantity:
+                    slots.append(entry.slot)
+                else:  # an empty position: its master data is learned, nothing is held
+                    product.forget(entry)
+                continue
+            if received_at is not None and item not in product.received:
+                product.received[item] = received_at  # see `_new_entry`
+            if quantity:
+                others = product.others
+                count = len(others)
+                others[item, location, status] = entry
+                if len(others) == count:
+                    _given_twice(stock)
+        for gtin_text, gtin_slots in pending.items():
             # One sort per product (in C) instead of a SortedList.add per position.
-            index._products[gtin].free.update(slots)
+            product = products[gtin_text]
+            if gtin_slots:
+                product.free.update(gtin_slots)
+            index._tidy(product, gtin_text)
         return index
 
-    def _add(self, stock: StockPosition, pending: dict[str, list[_Slot]] | None = None) -> None:
+    def _add(self, stock: StockPosition) -> None:
         """Add a position as given: its expiry and received-at are authoritative (even None).
 
-        With ``pending`` (building an index), the free-list slot of an AVAILABLE position
-        with units is collected there under its GTIN, for the caller to sort in at once;
-        the result is the same as without (a test builds both ways).
+        One step of `from_positions`, the slow way (a test builds both ways).
         """
         gtin = stock.item.gtin.value
-        product = self._products.get(gtin)
-        if product is None:
-            product = self._products[gtin] = _Product()
+        product = self._product(gtin)
+        if (
+            (stock.item, stock.location) in product.entries
+            if stock.status is _AVAILABLE
+            else (stock.item, stock.location, stock.status) in product.others
+        ):
+            _given_twice(stock)
         entry = self._new_entry(
             product,
             stock.item,
@@ -413,16 +714,28 @@ class FefoIndex:
             stock.received_at,
             given=True,
         )
-        if stock.status is not _AVAILABLE:
-            entry.quantity = stock.quantity
-        elif pending is None or stock.quantity <= 0:
+        if stock.status is _AVAILABLE:
             self._set_quantity(product, entry, stock.quantity)
-        else:  # what _set_quantity does for a new entry with units: it becomes free
+        elif stock.quantity:
             entry.quantity = stock.quantity
-            slots = pending.get(gtin)
-            if slots is None:
-                slots = pending[gtin] = []
-            slots.append(entry.slot)
+        else:
+            product.forget_other(entry)
+        self._tidy(product, gtin)
+
+    def _product(self, gtin: str) -> _Product:
+        """The product of ``gtin``, created empty if the index holds none of it."""
+        product = self._products.get(gtin)
+        if product is None:
+            product = self._products[gtin] = _Product()
+        return product
+
+    def _tidy(self, product: _Product, gtin: str) -> None:
+        """After entries were forgotten: forget an empty product, sweep a sparse one."""
+        if product.is_empty:
+            if self._products.get(gtin) is product:
+                del self._products[gtin]
+        elif product.dropped > _SWEEP_SLACK + len(product.entries) + len(product.others):
+            product.sweep()
 
     @property
     def position(self) -> int:
@@ -435,8 +748,14 @@ class FefoIndex:
         The index takes a location's pick sequence from the first position or movement
         it sees there; register locations first when movements carry bare paths.
         Existing positions keep the order they were indexed with.
+
+        Raises:
+            InvalidValueError: ``location`` is not a `Location`.
         """
-        self._pick_sequence[location] = location.pick_sequence
+        given: object = location  # checked at run time, whatever the annotations say
+        if not isinstance(given, Location):
+            _wrong("location", given, "a Location")
+        self._pick_sequence[location.path] = location.pick_sequence
 
     def apply(
         self, movements: Iterable[Movement | RecordedLike], *, position: int | None = None
@@ -453,10 +772,19 @@ class FefoIndex:
             InsufficientStockError: a movement takes more than the index holds (the index
                 is out of step with the ledger: rebuild it from positions).
         """
-        for record in movements:
+        if position is not None and (
+            isinstance(position, bool) or not isinstance(position, int) or position < 0
+        ):
+            _wrong("position", position, "a ledger position (a whole number from 0)")
+        for record in _iterate("movements", movements):
             if isinstance(record, Movement):
                 self._apply_movement(record)
                 continue
+            if (
+                not isinstance(getattr(record, "movement", None), Movement)
+                or type(getattr(record, "position", None)) is not int
+            ):
+                _wrong("movement", record, "a Movement or a recorded movement")
             if record.position <= self._position:
                 continue
             if record.position != self._position + 1:
@@ -472,14 +800,17 @@ class FefoIndex:
 
     def _apply_movement(self, movement: Movement) -> None:
         item = movement.item
-        if movement.expiry is not None:
-            self._lot_expiry.setdefault((item.gtin, item.lot), movement.expiry)
-        if movement.from_location is None and item not in self._received:
-            self._received[item] = movement.occurred_at
+        if movement.expiry is not None or movement.from_location is None:
+            product = self._product(item.gtin.value)
+            if movement.expiry is not None:
+                lot = "" if item.lot is None else item.lot.value
+                product.lot_expiry.setdefault(lot, movement.expiry)
+            if movement.from_location is None and product.entries.of_item(item) is None:
+                product.received.setdefault(item, movement.occurred_at)
         for location, status, delta in movement.deltas():
             self.apply_delta(item, location, status, delta)
 
-    def apply_delta(
+    def apply_delta(  # noqa: C901, PLR0912  (the checks of the arguments, then one update)
         self,
         item: ItemKey,
         location: Location,
@@ -496,22 +827,30 @@ class FefoIndex:
 
         Raises:
             InsufficientStockError: the balance would become negative.
+            InvalidValueError: an argument has the wrong type.
         """
+        if type(item) is not ItemKey:
+            _wrong("item", item, "an ItemKey")
+        if not isinstance(location, Location):
+            _wrong("location", location, "a Location")
+        if type(status) is not StockStatus:
+            _wrong("status", status, "a StockStatus")
+        if type(delta) is not int or not -MAX_QUANTITY <= delta <= MAX_QUANTITY:
+            _wrong("delta", delta, "a whole number of units")
         gtin = item.gtin.value
-        product = self._products.get(gtin)
-        if product is None:
-            product = self._products[gtin] = _Product()
+        product = self._product(gtin)
         if status is _AVAILABLE:
             entry = product.entries.get((item, location))
         else:
             entry = product.others.get((item, location, status))
         if entry is None:
-            if delta < 0:
+            if delta <= 0:
+                self._tidy(product, gtin)  # nothing was filed: do not keep an empty product
+                if not delta:
+                    return
                 raise InsufficientStockError(
                     item=item, location=location, status=status, requested=-delta, available=0
                 )
-            if delta == 0:
-                return
             entry = self._new_entry(
                 product, item, location, status, expiry, received_at, given=False
             )
@@ -529,7 +868,8 @@ class FefoIndex:
         else:
             entry.quantity = new_quantity
             if new_quantity == 0:
-                del product.others[item, location, status]
+                product.forget_other(entry)
+                self._tidy(product, gtin)
 
     def _new_entry(  # noqa: PLR0917  (private helper called from one place)
         self,
@@ -543,7 +883,7 @@ class FefoIndex:
         given: bool,
     ) -> _Entry:
         """A new entry; unless ``given``, a missing expiry or receipt time is looked up."""
-        lot_key = (item.gtin, item.lot)
+        lot_key = "" if item.lot is None else item.lot.value
         known_expiry: pendulum.Date | None = None
         if expiry is not None:
             known_expiry = (
@@ -551,20 +891,25 @@ class FefoIndex:
                 if type(expiry) is pendulum.Date
                 else pendulum.date(expiry.year, expiry.month, expiry.day)
             )
-            self._lot_expiry.setdefault(lot_key, known_expiry)
+            product.lot_expiry.setdefault(lot_key, known_expiry)
         elif not given:
-            known_expiry = self._lot_expiry.get(lot_key)
+            known_expiry = product.lot_expiry.get(lot_key)
         known_received: pendulum.DateTime | None = None
         if received_at is not None:
             known_received = to_datetime(received_at)
-            self._received.setdefault(item, known_received)
+            if not given or status is not _AVAILABLE:
+                # An AVAILABLE entry keeps its item's receipt time; others are kept
+                # here, for the AVAILABLE entry a release will make.
+                product.received.setdefault(item, known_received)
         elif not given:
-            known_received = self._received.get(item)
-        pick_sequence = self._pick_sequence.setdefault(location, location.pick_sequence)
+            same = product.entries.of_item(item)
+            known_received = same.received_at if same is not None else product.received.get(item)
+        pick_sequence = self._pick_sequence.setdefault(location.path, location.pick_sequence)
         key = make_key(known_expiry, known_received, pick_sequence, item, location.path)
-        ordinal = self._ordinals.setdefault(key[0], key[0])
-        key = (ordinal, *key[1:])
-        entry = _Entry(item, location, status, known_expiry, known_received, key)
+        if known_expiry is not None:  # "no expiry" is one shared int already
+            ordinal = self._ordinals.setdefault(key[0], key[0])
+            key = (ordinal, *key[1:])
+        entry = _Entry(item, location, status, known_expiry, known_received, 0, *key)
         if status is _AVAILABLE:
             product.file(entry)
         else:
@@ -585,6 +930,7 @@ class FefoIndex:
             product.add_free(entry)
         if entry.quantity == 0 and entry.reserved == 0:
             product.forget(entry)
+            self._tidy(product, entry.item.gtin.value)
 
     # ------------------------------------------------------------------ queries
 
@@ -605,7 +951,7 @@ class FefoIndex:
                         expiry=entry.expiry,
                         received_at=entry.received_at,
                     )
-                    rows.append((entry.key, entry.status.value, stock))
+                    rows.append((entry.key[:6], entry.status.value, stock))
         rows.sort(key=lambda row: (row[0], row[1]))
         return [row[2] for row in rows]
 
@@ -626,6 +972,8 @@ class FefoIndex:
         of the product that is not eligible, with its reason (linear in the
         product's positions: for pick lists and audits, not for the hot path).
         """
+        if type(request) is not AllocationRequest:
+            _not_a_request(request)
         if request.is_plain_fefo and request.location is None and not explain:
             product = self._products.get(request.gtin.value)
             if product is not None:
@@ -639,6 +987,8 @@ class FefoIndex:
         [`commit`][medinv.allocation.FefoIndex.commit], in one pass: for an index
         that is the stock of record (simulation, a single-process store room).
         """
+        if type(request) is not AllocationRequest:
+            _not_a_request(request)
         if request.is_plain_fefo and request.location is None:
             product = self._products.get(request.gtin.value)
             if product is not None:
@@ -721,6 +1071,8 @@ class FefoIndex:
             for entry in gone:
                 if not entry.reserved:
                     product.forget(entry)
+            if not product.entries or product.dropped > _SWEEP_SLACK + len(product.entries):
+                self._tidy(product, request.gtin.value)
         plan = _new(Plan)
         _set_plan_request(plan, request)
         _set_plan_picks(plan, picks)
@@ -750,7 +1102,7 @@ class FefoIndex:
         elif request.serials is not None:
             remaining = self._pick_named(
                 request,
-                [product.by_serial.get("\x01" + s.value, ()) for s in request.serials],
+                [product.by_serial.get(s.value, ()) for s in request.serials],
                 chosen,
                 skipped,
                 one_each=True,
@@ -758,7 +1110,7 @@ class FefoIndex:
         elif request.policy is Policy.MANUAL:
             remaining = self._pick_named(
                 request,
-                [product.lots().get("\x01" + lot.value, ()) for lot in request.lots],
+                [product.lots().get(lot.value, ()) for lot in request.lots],
                 chosen,
                 skipped,
                 one_each=False,
@@ -856,7 +1208,7 @@ class FefoIndex:
         skipped: list[Skipped],
     ) -> int:
         if product.fifo is None:
-            product.fifo = SortedList((slot[1], slot[:6], slot[6]) for slot in product.free)
+            product.fifo = SortedList((slot[1], slot, slot[6]) for slot in product.free)
         remaining = request.quantity
         for _, _, entry in product.fifo:
             reason = self._ineligible(request, entry)
@@ -917,7 +1269,7 @@ class FefoIndex:
         named_lots = set(request.lots) if request.policy is Policy.MANUAL else None
         named_serials = None if request.serials is None else set(request.serials)
         rows: list[tuple[OrderKey, str, Skipped]] = [
-            (entry.key, entry.status.value, entry.skipped(SkipReason.NOT_AVAILABLE_STATUS))
+            (entry.key[:6], entry.status.value, entry.skipped(SkipReason.NOT_AVAILABLE_STATUS))
             for entry in product.others.values()
         ]
         for entry in product.entries.values():
@@ -932,7 +1284,7 @@ class FefoIndex:
             if reason is None and entry.free == 0:
                 reason = SkipReason.RESERVED
             if reason is not None:
-                rows.append((entry.key, entry.status.value, entry.skipped(reason)))
+                rows.append((entry.key[:6], entry.status.value, entry.skipped(reason)))
         rows.sort(key=lambda row: (row[0], row[1]))
         return [row[2] for row in rows]
 
@@ -953,8 +1305,10 @@ class FefoIndex:
                 reservation took it): plan again.
         """
         if not isinstance(reservation_id, str) or not reservation_id.strip():
-            msg = f"invalid reservation id {reservation_id!r}: expected non-blank text"
+            msg = f"invalid reservation id {reservation_id!r:.60}: expected non-blank text"
             raise InvalidValueError(msg)
+        if type(plan) is not Plan:
+            _wrong("plan", plan, "a Plan")
         if reservation_id in self._reservations:
             msg = f"reservation id {reservation_id!r} is already in use"
             raise InvalidValueError(msg)
@@ -1004,6 +1358,8 @@ class FefoIndex:
 
     def release(self, reservation_id: str) -> Reservation | None:
         """Release a reservation; ``None`` if there is none by that id (already released)."""
+        if not isinstance(reservation_id, str):
+            _wrong("reservation id", reservation_id, "text")
         held = self._reservations.pop(reservation_id, None)
         if held is None:
             return None
@@ -1029,6 +1385,10 @@ class FefoIndex:
                 drop reservations older than a day's first movement; linear in the
                 reservations held).
         """
+        if before_position is not None and (
+            isinstance(before_position, bool) or not isinstance(before_position, int)
+        ):
+            _wrong("before_position", before_position, "a ledger position")
         due: list[str] = []
         if as_of is not None:
             limit = received_micros(to_datetime(as_of))
@@ -1057,6 +1417,10 @@ class FefoIndex:
         Raises:
             StalePlanError: a pick no longer fits; nothing was changed.
         """
+        if type(plan) is not Plan:
+            _wrong("plan", plan, "a Plan")
+        if reservation_id is not None and not isinstance(reservation_id, str):
+            _wrong("reservation id", reservation_id, "text or None")
         held = None if reservation_id is None else self._reservations.get(reservation_id)
         if reservation_id is not None and held is None:
             msg = f"no reservation {reservation_id!r} is held"
@@ -1100,6 +1464,7 @@ class FefoIndex:
         ]
         _ensure(list(self._expiring) == sorted(expiring), "expiring reservations are listed")
         for gtin, product in self._products.items():
+            _ensure(not product.is_empty, "products without entries are forgotten")
             self._check_product(gtin, product, reserved)
 
     @staticmethod
@@ -1107,13 +1472,24 @@ class FefoIndex:
         free: list[_Entry] = []
         by_lot: dict[str, set[_Entry]] = {}
         by_serial: dict[str, set[_Entry]] = {}
+        filed = sum(
+            len(found) if isinstance(found, dict) else 1
+            for found in product.entries.by_item.values()
+        )
+        _ensure(filed == len(product.entries), "the entry count is right")
+        for found in product.entries.by_item.values():
+            _ensure(
+                not isinstance(found, dict) or len(found) > 1,
+                "an item in one location maps to its entry",
+            )
         for (item, location), entry in product.entries.items():
             key = entry.key
             rebuilt = make_key(entry.expiry, entry.received_at, key[2], item, location.path)
             _ensure(item.gtin.value == gtin, "entries are filed under their GTIN")
             _ensure((entry.item, entry.location) == (item, location), "entries filed by key")
             _ensure(entry.status is _AVAILABLE, "entries are AVAILABLE")
-            _ensure(key == rebuilt, "entry keys match their fields")
+            _ensure(key[:6] == rebuilt, "entry keys match their fields")
+            _ensure(key is entry.slot and key[6] is entry, "an entry's key is its slot")
             _ensure(entry.quantity >= 0, "quantities are not negative")
             _ensure(entry.reserved == reserved.get(id(entry), 0), "reserved = sum of holds")
             _ensure(entry.quantity > 0 or entry.reserved > 0, "empty entries are dropped")
@@ -1123,7 +1499,7 @@ class FefoIndex:
             if item.serial is not None:
                 by_serial.setdefault(key[4], set()).add(entry)
         free.sort(key=_key_of)
-        slots = [(*entry.key, entry) for entry in free]
+        slots = [entry.slot for entry in free]
         _ensure(list(product.free) == slots, "free list = entries with unreserved units")
         try:
             product.free._check()  # noqa: SLF001  (the hot path edits its sublists)
@@ -1154,9 +1530,16 @@ class FefoIndex:
             )
             _ensure(status is not _AVAILABLE, "other-status entries are not AVAILABLE")
             _ensure(entry.quantity > 0 and entry.reserved == 0, "other-status quantities")
+        live = len(product.entries) + len(product.others)
+        _ensure(
+            len(product.lot_expiry) <= live + product.dropped
+            and len(product.received) <= live + product.dropped
+            and product.dropped <= live + _SWEEP_SLACK,
+            "lots and items no entry holds are swept out",
+        )
 
 
-def _key_of(entry: _Entry) -> OrderKey:
+def _key_of(entry: _Entry) -> _Slot:
     return entry.key
 
 
@@ -1164,3 +1547,28 @@ def _ensure(condition: bool, what: str) -> None:  # noqa: FBT001  (a predicate, 
     if not condition:
         msg = f"FefoIndex invariant broken: {what}"
         raise AssertionError(msg)
+
+
+def _not_a_position(value: object) -> NoReturn:
+    msg = f"expected a StockPosition, not {type(value).__name__} {value!r:.60}"
+    raise InvalidValueError(msg)
+
+
+def _given_twice(stock: StockPosition) -> NoReturn:
+    msg = f"position {stock.item} at {stock.location} [{stock.status.value}] is given twice"
+    raise InvalidValueError(msg)
+
+
+def _wrong(name: str, value: object, expected: str) -> NoReturn:
+    msg = f"invalid {name} {value!r:.60}: expected {expected}, not {type(value).__name__}"
+    raise InvalidValueError(msg)
+
+
+def _not_a_request(value: object) -> NoReturn:
+    _wrong("request", value, "an AllocationRequest")
+
+
+def _iterate(name: str, value: object) -> Iterable[Any]:
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
+        _wrong(name, value, "an iterable")
+    return value

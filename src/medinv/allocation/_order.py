@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
 from medinv.movements import StockPosition
 
@@ -33,16 +34,48 @@ _EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
 _MICROSECOND: Final = dt.timedelta(microseconds=1)
 
 
+_FIXED_OFFSETS: dict[dt.tzinfo, int | None] = {}
+"""UTC offset in microseconds of each time zone seen that has only one (``None``: it varies)."""
+
+_FIXED_NAMES: Final = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Z", "+00:00"})
+
+
+def _fixed_offset(tz: dt.tzinfo) -> int | None:
+    """The one offset of ``tz`` in microseconds, or ``None`` when its offset varies."""
+    try:
+        return _FIXED_OFFSETS[tz]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable tzinfo: ask it every time
+        return None
+    fixed = isinstance(tz, dt.timezone) or type(tz).__name__ == "FixedTimezone"
+    if not fixed:
+        fixed = str(getattr(tz, "key", None) or getattr(tz, "name", None)) in _FIXED_NAMES
+    offset: int | None = None
+    if fixed:
+        delta = tz.utcoffset(None)
+        offset = None if delta is None else delta // _MICROSECOND
+    if len(_FIXED_OFFSETS) >= _MEMO_LIMIT:
+        _FIXED_OFFSETS.clear()
+    _FIXED_OFFSETS[tz] = offset
+    return offset
+
+
+_MEMO_LIMIT: Final = 1_024
+
+
 def received_micros(received_at: dt.datetime | None) -> int:
     """Microseconds since the Unix epoch (exact, time-zone independent); unknown sorts last.
 
-    A naive date-time counts as UTC. Integer arithmetic on the fields, with one
-    ``utcoffset()`` call: what ``calendar.timegm(received_at.utctimetuple())`` gives
-    (a test compares them), several times faster.
+    A naive date-time counts as UTC. Integer arithmetic on the fields, with the
+    offset of a fixed-offset zone (UTC, ``+01:00`` ...) remembered per zone and
+    ``utcoffset()`` asked otherwise: what ``calendar.timegm(received_at.utctimetuple())``
+    gives (a test compares them), several times faster.
     """
     if received_at is None:
         return _NO_RECEIPT
-    offset = received_at.utcoffset()
+    tz = received_at.tzinfo
+    fixed = None if tz is None else _fixed_offset(tz)
     seconds = (
         (received_at.toordinal() - _EPOCH_ORDINAL) * 86_400
         + received_at.hour * 3_600
@@ -50,6 +83,9 @@ def received_micros(received_at: dt.datetime | None) -> int:
         + received_at.second
     )
     micros = seconds * 1_000_000 + received_at.microsecond
+    if fixed is not None:
+        return micros - fixed
+    offset = received_at.utcoffset()
     return micros if offset is None else micros - offset // _MICROSECOND
 
 
@@ -60,14 +96,18 @@ def make_key(
     item: ItemKey,
     path: tuple[str, ...],
 ) -> OrderKey:
-    """Build the FEFO key from its parts (see [`fefo_key`][medinv.allocation.fefo_key])."""
-    _, lot, serial = item.sort_key()
+    """Build the FEFO key from its parts (see [`fefo_key`][medinv.allocation.fefo_key]).
+
+    The lot and serial parts are their text, ``""`` when there is none: a lot or
+    serial is never empty, so no lot sorts before every lot (and no text is built).
+    """
+    lot, serial = item.lot, item.serial
     return (
         expiry_ordinal(expiry),
         received_micros(received_at),
         pick_sequence,
-        lot,
-        serial,
+        "" if lot is None else lot.value,
+        "" if serial is None else serial.value,
         path,
     )
 
@@ -95,7 +135,14 @@ def fefo_key(position: StockPosition) -> OrderKey:
     ['EARLY', 'LATE', 'NOEXP']
 
     ```
+
+    Raises:
+        InvalidValueError: ``position`` is not a `StockPosition`.
     """
+    given: object = position  # checked at run time, whatever the annotations say
+    if not isinstance(given, StockPosition):
+        msg = f"expected a StockPosition, not {type(given).__name__}"
+        raise InvalidValueError(msg)
     return make_key(
         position.expiry,
         position.received_at,

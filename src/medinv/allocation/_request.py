@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -38,11 +39,11 @@ def _to_use_date(value: Any) -> pendulum.Date:
 
 
 def _to_lots(value: Any) -> tuple[Lot, ...]:
-    if not value:
+    if value is None or (isinstance(value, (str, tuple, list)) and not value):
         return ()
     if isinstance(value, (str, Lot)):
         value = (value,)
-    return tuple(v if isinstance(v, Lot) else Lot(v) for v in value)
+    return tuple(v if isinstance(v, Lot) else Lot(v) for v in _iterate("lots", value))
 
 
 def _to_serials(value: Any) -> tuple[Serial, ...] | None:
@@ -50,7 +51,15 @@ def _to_serials(value: Any) -> tuple[Serial, ...] | None:
         return None
     if isinstance(value, (str, Serial)):
         value = (value,)
-    return tuple(v if isinstance(v, Serial) else Serial(v) for v in value)
+    return tuple(v if isinstance(v, Serial) else Serial(v) for v in _iterate("serials", value))
+
+
+def _iterate(name: str, value: Any) -> tuple[Any, ...]:
+    """The values of a collection the caller gave; `InvalidValueError` if it is none."""
+    if isinstance(value, (bytes, dict)) or not isinstance(value, Iterable):
+        msg = f"invalid {name} {value!r:.60}: expected a list of texts"
+        raise InvalidValueError(msg)
+    return tuple(value)
 
 
 def _check_basics(quantity: Any, days: Any, location: Any) -> None:

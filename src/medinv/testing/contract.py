@@ -36,7 +36,9 @@ Needs the ``testing`` extra (pytest).
 # ruff: noqa: S101, PLR2004, PT018  (a test suite: asserts on literal expectations)
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import zoneinfo
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -45,9 +47,11 @@ import pytest
 
 from medinv.chain import GENESIS_HASH, entry_hash, format_instant, movement_content
 from medinv.errors import (
+    BalanceLimitError,
     ConcurrencyError,
     IdempotencyConflictError,
     InsufficientStockError,
+    InvalidValueError,
     LotMasterDataConflictError,
     ReversalError,
     SerialConflictError,
@@ -68,6 +72,7 @@ from medinv.ports import (
     PositionQuery,
     RecordedMovement,
 )
+from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 
 __all__ = ["HOSTILE_TEXTS", "LedgerStoreContract"]
@@ -662,3 +667,55 @@ class LedgerStoreContract:
             assert entered is store
             assert entered.head() == LedgerHead.empty()
         store.close()  # closing twice is harmless
+
+    # ----------------------------------------------------------------- bounds and arguments
+
+    def test_the_largest_quantity_is_held_exactly(self, ledger: Ledger) -> None:
+        """A balance of MAX_QUANTITY is kept exactly; one unit more is refused, nothing stored."""
+        store = ledger.store
+        ledger.post([_receipt("R-1", qty=MAX_QUANTITY - 1), _receipt("R-2", qty=1)])
+        head = store.head()
+        [position] = store.positions(PositionQuery())
+        assert position.quantity == MAX_QUANTITY and type(position.quantity) is int
+        with pytest.raises(BalanceLimitError, match="R-3"):
+            ledger.post([_receipt("R-3", qty=1)])
+        # Refused as a batch too, where the batch's own movements add up past the limit.
+        with pytest.raises(BalanceLimitError):
+            ledger.post([_issue("I-1", qty=5), _receipt("R-4", qty=3), _receipt("R-5", qty=3)])
+        assert store.head() == head
+        assert [p.quantity for p in store.positions(PositionQuery())] == [MAX_QUANTITY]
+        assert dict(store.balances_of([_item()])) == {(_item(), A1, AV): MAX_QUANTITY}
+        ledger.post([_receipt("R-6", qty=MAX_QUANTITY, to=A2)])  # another balance: fine
+        assert ledger.balance(_item()) == 2 * MAX_QUANTITY
+        assert ledger.verify().ok
+
+    def test_history_positions_of_the_wrong_type_are_refused(self, ledger: Ledger) -> None:
+        """``history`` refuses positions that are not whole numbers alike on every store."""
+        ledger.post([_receipt("R-1")])
+        for bad in ("x", 1.5, True, [1]):
+            with pytest.raises(InvalidValueError, match="position"):
+                ledger.history(up_to_position=bad)  # type: ignore[arg-type]
+            with pytest.raises(InvalidValueError, match="position"):
+                ledger.history(after_position=bad)  # type: ignore[arg-type]
+        assert [r.movement.id for r in ledger.history(up_to_position=1)] == ["R-1"]
+        assert ledger.history(after_position=1) == []
+
+    def test_a_wall_time_in_a_dst_gap_keeps_its_instant(self, store: LedgerStore) -> None:
+        """A wall time in a daylight-saving gap is stored and judged at the instant Python gives.
+
+        In Santiago the clocks jump from 00:00 to 01:00 on 2026-09-06: 00:30 that day
+        does not exist. Python gives it the offset before the jump (-04:00), a time on
+        the 6th; expiry on the 5th makes the lot expired then, on every store.
+        """
+        zone = zoneinfo.ZoneInfo("America/Santiago")
+        gap = dt.datetime(2026, 9, 6, 0, 30, tzinfo=zone)
+        ledger = Ledger(store, clock=lambda: RECORDED)
+        ledger.post([_receipt("R-1", expiry="2026-09-05", occurred_at=gap)])
+        [stored] = store.movements(MovementQuery())
+        # The same instant (compared as timestamps: Python never calls a time in a
+        # gap equal to a time of another zone).
+        assert stored.movement.occurred_at.timestamp() == gap.timestamp()
+        assert format_instant(stored.movement.occurred_at) == gap.isoformat()
+        with pytest.raises(StockNotIssuableError, match="expired"):
+            ledger.post([_issue("I-1", occurred_at=gap)])
+        assert Ledger(store).verify().ok
