@@ -550,8 +550,12 @@ class _PortSource:
 
     def balance_rows(self) -> Iterator[BalanceRow]:
         """The store's projection, encoded like content fields."""
-        for item, location, status, quantity in self._store.balances_snapshot():
-            yield (*_item_fields(item), "+" + "/".join(location.path), "+" + status.value, quantity)
+        try:
+            for item, location, status, quantity in self._store.balances_snapshot():
+                path = "+" + "/".join(location.path)
+                yield (*_item_fields(item), path, "+" + status.value, quantity)
+        except Exception as e:  # noqa: BLE001  (an unreadable balance is a finding)
+            yield (f"the rest of the projection cannot be read: {e!r}",)
 
     def lot_rows(self) -> Iterator[LotRow]:  # pragma: no cover  (lookups are used instead)
         """Not available through the port: lots are looked up by key."""
@@ -562,7 +566,13 @@ class _PortSource:
         return iter(())
 
     def _lots(self, keys: list[LotKey]) -> dict[LotKey, str]:
-        found = self._store.lot_expiries([(gtin, lot[1:]) for gtin, lot in keys])
+        try:
+            found = self._store.lot_expiries([(gtin, lot[1:]) for gtin, lot in keys])
+        except Exception:  # noqa: BLE001  (one unreadable record must not hide the others)
+            found = {}
+            for gtin, lot in keys:
+                with contextlib.suppress(Exception):
+                    found.update(self._store.lot_expiries([(gtin, lot[1:])]))
         return {
             (gtin, "+" + lot): "-" if expiry is None else "+" + expiry.isoformat()
             for (gtin, lot), expiry in found.items()
@@ -574,7 +584,14 @@ class _PortSource:
             with contextlib.suppress(Exception):  # an unreadable key was reported already
                 items.append(ItemKey(gtin, _text(lot), _text(serial)))
         rows: list[ItemRow] = []
-        for record in self._store.item_records(items).values():
+        try:
+            records = list(self._store.item_records(items).values())
+        except Exception:  # noqa: BLE001  (one unreadable record must not hide the others)
+            records = []
+            for item in items:
+                with contextlib.suppress(Exception):
+                    records.extend(self._store.item_records([item]).values())
+        for record in records:
             expiry = record.expiry
             rows.append(
                 (
