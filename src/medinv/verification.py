@@ -400,16 +400,16 @@ class VerifyReport:
 
 # --------------------------------------------------------------------------- what stores give
 
-MovementRow = tuple[Any, Any, Any, Any, Any, Any]
+MovementRow = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any]
 """One stored movement as a store keeps it, read without decoding.
 
-``(position, content, recorded_at, prev_hash, hash, columns)``: the canonical
+``(position, content, recorded_at, prev_hash, hash, id, reverses, gtin, lot, serial)``:
+the canonical
 content ([`movement_content`][medinv.chain.movement_content]) and ``recorded_at``
 as text; ``prev_hash`` ``None`` when the store keeps no previous hash of its own
-(it is the hash of the row before); ``columns`` ``None``, or the columns the store
-looks the movement up by, encoded like content fields:
-``(id, reverses, gtin, lot, serial)`` (``"-"`` for an absent reversed id, lot or
-serial, ``"+"`` and the text for a present one). Values of any type may come
+(it is the hash of the row before); the last five ``None``, or the columns the
+store looks the movement up by, encoded like content fields (``"-"`` for an
+absent reversed id, lot or serial, ``"+"`` and the text for a present one). Values of any type may come
 back: a row edited into nonsense is reported, not trusted.
 """
 
@@ -541,10 +541,10 @@ class _PortSource:
                     yield _port_row(recorded)
             except Exception as e:  # noqa: BLE001  (any failure to read a stored row is a finding)
                 if after >= self._head.position:
-                    yield (after + 1, None, None, None, None, repr(e))
+                    yield (after + 1, None, None, None, None, repr(e), None, None, None, None)
                     return
                 after += 1
-                yield (after, None, None, None, None, repr(e))
+                yield (after, None, None, None, None, repr(e), None, None, None, None)
                 continue
             return
 
@@ -608,8 +608,19 @@ def _port_row(recorded: Any) -> MovementRow:
         content = movement_content(recorded.movement)
         recorded_at = format_instant(recorded.recorded_at)
     except Exception as e:  # noqa: BLE001  (a record that cannot be encoded is a finding)
-        return (recorded.position, None, None, None, recorded.hash, repr(e))
-    return (recorded.position, content, recorded_at, recorded.prev_hash, recorded.hash, None)
+        return (recorded.position, None, None, None, recorded.hash, repr(e), None, None, None, None)
+    return (
+        recorded.position,
+        content,
+        recorded_at,
+        recorded.prev_hash,
+        recorded.hash,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def _item_fields(item: ItemKey) -> tuple[str, str, str]:
@@ -656,7 +667,6 @@ class _Verifier:
         balances, serials, lots, items = self.balances, self.serials, self.lots, self.items
         ids = self.ids
         reversal_rows = self.reversal_rows
-        kinds = _KINDS
         anchor_position = -1 if self.anchor is None else self.anchor.position
         prev = GENESIS_HASH
         last = 0
@@ -664,40 +674,45 @@ class _Verifier:
         last_recorded = ""
         last_instant: dt.datetime | None = None
         budget = _CHECK_EVERY
-        for position, content, recorded_at, stored_prev, hash_, columns in rows:
+        bget, sget = balances.get, serials.get
+        for row in rows:
+            position, content, recorded_at, stored_prev, hash_, cid, crev, cgtin, clot, cserial = row
             count += 1
             budget -= 1
             if not budget:
                 budget = _CHECK_EVERY
                 if len(balances) + len(serials) + len(lots) + len(items) > _SPILL_LIMIT:
                     self._flush()
+                    bget, sget = balances.get, serials.get
             try:
                 if content is None:  # a row the store could not read at all
-                    raise _Unreadable(columns)
-                if position <= last:
-                    append(PositionOrder(position=position, after=last))
-                elif position != last + 1:
-                    append(PositionGap(expected=last + 1, found=position))
-                base = prev
-                if stored_prev is not None and stored_prev != prev:
+                    raise _Unreadable(cid)  # noqa: TRY301  (reported like any unreadable row)
+                if position != last + 1:
+                    self._order(position, last)
+                if stored_prev is None or stored_prev == prev:
+                    computed = sha256(
+                        f"{prev}{prefix}{position}\x00{recorded_at}\x00{content}".encode()
+                    ).hexdigest()
+                else:
                     append(ChainBreak(position=position, expected=prev, found=stored_prev))
-                    base = stored_prev
-                computed = sha256(
-                    f"{base}{prefix}{position}\x00{recorded_at}\x00{content}".encode()
-                ).hexdigest()
+                    computed = sha256(
+                        f"{stored_prev}{prefix}{position}\x00{recorded_at}\x00{content}".encode()
+                    ).hexdigest()
+                (mid, kind, gtin, lot, serial, qty, occurred, _, fl, fs, tl, ts, _, _, exp, rev) = (
+                    content.split("\x00")
+                )
                 if computed != hash_:
                     append(
                         HashMismatch(
-                            position=position,
-                            movement_id=content.split("\x00", 1)[0],
-                            stored=str(hash_),
-                            computed=computed,
+                            position=position, movement_id=mid, stored=str(hash_), computed=computed
                         )
                     )
+                    _check_fields(kind, qty, fl, fs, tl, ts)
                 if position == anchor_position:
                     self.anchor_seen = LedgerHead(position, hash_)
                 prev = hash_
-                last = max(last, position)
+                if position > last:
+                    last = position
                 if recorded_at != last_recorded:
                     instant = dt.datetime.fromisoformat(recorded_at)
                     if last_instant is not None and instant < last_instant:
@@ -707,15 +722,14 @@ class _Verifier:
                             )
                         )
                     last_recorded, last_instant = recorded_at, instant
-                (mid, kind, gtin, lot, serial, qty, occurred, _, fl, fs, tl, ts, _, _, exp, rev) = (
-                    content.split("\x00")
-                )
-                if columns is not None and columns != (mid, rev, gtin, lot, serial):
+                if cid is not None and (
+                    cid != mid or crev != rev or cgtin != gtin or clot != lot or cserial != serial
+                ):
                     append(
                         ColumnMismatch(
                             position=position,
                             column="id, reverses, gtin, lot, serial",
-                            stored=repr(columns),
+                            stored=repr((cid, crev, cgtin, clot, cserial)),
                             content=repr((mid, rev, gtin, lot, serial)),
                         )
                     )
@@ -726,13 +740,9 @@ class _Verifier:
                     else:
                         append(DuplicateMovementId(movement_id=mid, positions=(first, position)))
                 q = int(qty)
-                if kind not in kinds or q <= 0:
-                    raise _Unreadable(f"kind {kind!r}, quantity {qty!r}")
                 if fl != "-":
-                    if fs not in _STATUS_FIELDS:
-                        raise _Unreadable(f"from_status {fs!r}")
                     key = (gtin, lot, serial, fl, fs)
-                    v = balances.get(key)
+                    v = bget(key)
                     if v is None:
                         balances[key] = [-q, -q, position]
                     else:
@@ -743,19 +753,21 @@ class _Verifier:
                             v[2] = position
                     if serial != "-" and tl == "-":
                         item = (gtin, lot, serial)
-                        s = serials.get(item)
+                        s = sget(item)
                         if s is None:
                             serials[item] = [-q, 0, position]
                         else:
                             s[0] -= q
                 else:
-                    if lot != "-" and (gtin, lot) not in lots:
-                        lots[gtin, lot] = (position, exp)
+                    if lot != "-":
+                        lot_key = (gtin, lot)
+                        if lot_key not in lots:
+                            lots[lot_key] = (position, exp)
                     item = (gtin, lot, serial)
                     if item not in items:
                         items[item] = (position, occurred, exp)
                     if serial != "-":
-                        s = serials.get(item)
+                        s = sget(item)
                         if s is None:
                             serials[item] = s = [0, 0, position]
                         n = s[0] + q
@@ -764,15 +776,13 @@ class _Verifier:
                             s[1] = n
                             s[2] = position
                 if tl != "-":
-                    if ts not in _STATUS_FIELDS:
-                        raise _Unreadable(f"to_status {ts!r}")
                     key = (gtin, lot, serial, tl, ts)
-                    v = balances.get(key)
+                    v = bget(key)
                     if v is None:
                         balances[key] = [q, 0, position]
                     else:
                         v[0] += q
-                if rev != "-" or kind == "REVERSAL":
+                if rev != "-":
                     reversal_rows.append((position, mid, rev, kind, content))
             except Exception as e:  # noqa: BLE001  (an unreadable row is a finding; go on)
                 append(
@@ -791,6 +801,12 @@ class _Verifier:
         if not isinstance(end.hash, str):  # pragma: no cover  (a nonsense last row)
             end = LedgerHead(last, "")
         return end, count
+
+    def _order(self, position: int, last: int) -> None:
+        if position <= last:
+            self.found.append(PositionOrder(position=position, after=last))
+        else:
+            self.found.append(PositionGap(expected=last + 1, found=position))
 
     # ------------------------------------------------------------------ reversals
 
@@ -988,6 +1004,20 @@ class _Verifier:
                 later.append(((7, repr(key)), _master("item", *key, None, occurred)))
 
 
+def _check_fields(kind: str, qty: str, fl: str, fs: str, tl: str, ts: str) -> None:
+    """Raise `_Unreadable` if an edited row's fields are not what medinv writes.
+
+    (A row whose hash matches was written by medinv: only edited rows need it.)
+    """
+    if kind not in _KINDS:
+        raise _Unreadable(f"kind {kind!r}")
+    if qty != str(int(qty)) or int(qty) <= 0:
+        raise _Unreadable(f"quantity {qty!r}")
+    for place, status in ((fl, fs), (tl, ts)):
+        if (place == "-") != (status == "-") or (status != "-" and status not in _STATUS_FIELDS):
+            raise _Unreadable(f"location {place!r} with status {status!r}")
+
+
 class _Unreadable(Exception):  # noqa: N818  (internal signal, not an error of the API)
     """A movement row that is not what medinv writes."""
 
@@ -1002,10 +1032,23 @@ def _reason(error: Exception, content: object) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+_WIDTHS: Final = {"balances": 6, "lots": 3, "items": 5}
+
+
 def _guarded(rows: Iterable[Any], table: str, later: list[tuple[Any, ...]]) -> Iterator[Any]:
-    """The rows of right shape; others become `CorruptRecord` findings."""
+    """The rows of right shape; others become `CorruptRecord` findings.
+
+    Master data rows must be all text; a balance row with a key part of another
+    type is reported when its key matches no movement's.
+    """
+    width = _WIDTHS[table]
+    text = table != "balances"
     for row in rows:
-        if isinstance(row, tuple) and all(type(part) is str for part in row[:5]):
+        if (
+            type(row) is tuple
+            and len(row) == width
+            and (not text or all(type(part) is str for part in row))
+        ):
             yield row
             continue
         later.append(((1, repr(row)), _corrupt(table, row, "row", row)))
@@ -1078,7 +1121,7 @@ def _master(
 def _same_instant(a: str, b: str) -> bool:
     try:
         x, y = dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b)
-    except ValueError:
+    except (ValueError, TypeError):
         return False
     return x == y and x.utcoffset() == y.utcoffset()
 

@@ -1358,7 +1358,7 @@ class _VerificationRows:
         with store._translate(f"read {what} of"):  # noqa: SLF001  (the store's own helper)
             return store._db.execute(sql, params).fetchall()  # noqa: SLF001
 
-    def movement_rows(self) -> Iterator[tuple[Any, Any, Any, Any, Any, Any]]:
+    def movement_rows(self) -> Iterator[_Row]:
         """Every movement row, in position order, with its query columns."""
         after = -(2**63)
         while True:
@@ -1369,8 +1369,7 @@ class _VerificationRows:
                     raise
                 rows = self._query(_VERIFY_MOVEMENTS_RAW, (after, _VERIFY_PAGE), "the movements")
                 rows = [tuple(map(_text_of, row)) for row in rows]
-            for row in rows:
-                yield (row[0], row[1], row[2], None, row[4], row[5:])
+            yield from rows
             if len(rows) < _VERIFY_PAGE:
                 return
             after = rows[-1][0]

@@ -1,0 +1,200 @@
+"""Benchmark: `Ledger.verify()` on a large SQLite ledger against the floor of re-hashing it.
+
+Usage::
+
+    python benchmarks/bench_verify.py [--quick] [--seed N] [--baseline SRC]
+
+The ledger: ``N`` movements (1,000,000 full, 100,000 quick) of the hospital
+workload of ``bench_ledger.py`` (receipts, transfers between neighbouring
+locations, issues) over many lots and locations, so that the projection holds
+hundreds of thousands of balances (the case that used to need a gigabyte).
+It is built once through ``Ledger.post`` in batches of 10,000 and kept in the
+temporary directory between runs (``medinv-bench-verify-<N>-<seed>.sqlite3``).
+
+Measured, interleaved in one run (best of three wall times each):
+
+- **floor**: read ``position, content, recorded_at, hash`` of every movement
+  with raw ``sqlite3`` in position order and recompute the SHA-256 chain in a
+  loop (what no verification can do without);
+- **verify**: ``Ledger(SqliteStore(path)).verify()``: the chain, the indexed
+  columns, the posting rules over the history, the balance projection and the
+  master data. Target: verify <= 2x floor.
+
+Peak memory of each is measured in a fresh child process (``ru_maxrss``, the
+resident set; and, in a second child, tracemalloc's peak of Python
+allocations), so that building the ledger does not count. ``--baseline SRC``
+adds the same measurements for another medinv source tree (e.g. the main
+branch's ``src``) on the same file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pendulum
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._harness import arguments, table
+from benchmarks.bench_ledger import Workload
+from medinv.adapters.sqlite import SqliteStore
+from medinv.chain import ENCODING_VERSION, GENESIS_HASH
+from medinv.ledger import Ledger
+
+CLOCK = pendulum.datetime(2026, 11, 23, 7, 0, tz="UTC")
+
+
+def build(path: Path, total: int, seed: int) -> None:
+    """A ledger of ``total`` movements over ``total // 5`` lots and 60 locations."""
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    workload = Workload(seed, name="V", items=max(total // 5, 100), locations=60)
+    started = time.perf_counter()
+    with SqliteStore(partial) as store:
+        store._db.execute("PRAGMA synchronous = OFF")  # noqa: SLF001  (a scratch file)
+        ledger = Ledger(store, clock=lambda: CLOCK)
+        for n, batch in enumerate(workload.batches(total, size=10_000), 1):
+            ledger.post(batch)
+            if n % 10 == 0:
+                print(f"  built {n * 10_000:,} movements ({time.perf_counter() - started:.0f} s)")
+    partial.rename(path)
+
+
+def floor(path: Path) -> int:
+    """Re-hash the chain from the raw content column; returns the rows read."""
+    db = sqlite3_connect(path)
+    sha256 = hashlib.sha256
+    prefix = f"\x00{ENCODING_VERSION}\x00"
+    prev = GENESIS_HASH
+    bad = 0
+    count = 0
+    for position, content, recorded_at, hash_ in db.execute(
+        "SELECT position, content, recorded_at, hash FROM movements ORDER BY position"
+    ):
+        digest = sha256(f"{prev}{prefix}{position}\x00{recorded_at}\x00{content}".encode())
+        if digest.hexdigest() != hash_:
+            bad += 1
+        prev = hash_
+        count += 1
+    db.close()
+    assert bad == 0
+    return count
+
+
+def sqlite3_connect(path: Path):  # type: ignore[no-untyped-def]  # noqa: ANN201
+    import sqlite3  # noqa: PLC0415
+
+    return sqlite3.connect(path)
+
+
+def verify(path: Path) -> int:
+    with SqliteStore(path) as store:
+        report = Ledger(store).verify()
+    assert report.ok, report.discrepancies[:5]
+    return report.movements_checked
+
+
+def child(kind: str, path: str, traced: bool) -> None:
+    """Run one measurement in this (fresh) process and print its figures as JSON."""
+    fn = floor if kind == "floor" else verify
+    if traced:
+        import tracemalloc  # noqa: PLC0415
+
+        tracemalloc.start()
+    started = time.perf_counter()
+    rows = fn(Path(path))
+    seconds = time.perf_counter() - started
+    peak = 0
+    if traced:
+        import tracemalloc  # noqa: PLC0415
+
+        peak = tracemalloc.get_traced_memory()[1]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"rows": rows, "seconds": seconds, "rss": rss, "traced": peak}))
+
+
+def run_child(kind: str, path: Path, *, traced: bool = False, src: str | None = None) -> dict:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path), "1" if traced else "0"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], sys.argv[4] == "1")
+        return
+    baseline = None
+    if "--baseline" in sys.argv:
+        at = sys.argv.index("--baseline")
+        baseline = sys.argv[at + 1]
+        del sys.argv[at : at + 2]
+    args = arguments("verify() on a large SQLite ledger against re-hashing its chain")
+    total = 100_000 if args.quick else 1_000_000
+    path = Path(tempfile.gettempdir()) / f"medinv-bench-verify-{total}-{args.seed}.sqlite3"
+    if not path.exists():
+        print(f"building {path} ...")
+        build(path, total, args.seed)
+    with SqliteStore(path) as store:
+        (balances,) = store._db.execute("SELECT count(*) FROM balances").fetchone()  # noqa: SLF001
+        (lots,) = store._db.execute("SELECT count(*) FROM lots").fetchone()  # noqa: SLF001
+    size = path.stat().st_size
+    print(f"ledger: {total:,} movements, {balances:,} balances, {lots:,} lots, {size / 1e6:.0f} MB")
+
+    times: dict[str, list[float]] = {"floor": [], "verify": []}
+    if baseline is not None:
+        times["baseline"] = []
+    for _ in range(3):  # interleaved: each round runs every contender once
+        for kind in times:
+            src = baseline if kind == "baseline" else None
+            figures = run_child("verify" if kind == "baseline" else kind, path, src=src)
+            times[kind].append(figures["seconds"])
+    memory = {
+        kind: (
+            run_child("verify" if kind == "baseline" else kind, path,
+                      src=baseline if kind == "baseline" else None)["rss"],
+            run_child("verify" if kind == "baseline" else kind, path, traced=True,
+                      src=baseline if kind == "baseline" else None)["traced"],
+        )
+        for kind in times
+    }  # fmt: skip
+    best_floor = min(times["floor"])
+    rows = []
+    for kind, seconds in times.items():
+        rss, traced = memory[kind]
+        rows.append(
+            [
+                kind,
+                f"{min(seconds):.2f}",
+                " / ".join(f"{s:.2f}" for s in seconds),
+                f"{min(seconds) / best_floor:.2f}x",
+                f"{rss / 1e6:.0f}",
+                f"{traced / 1e6:.1f}",
+            ]
+        )
+    print(
+        table(
+            ["", "best s", "runs s", "vs floor", "peak RSS MB", "peak traced MB"],
+            rows,
+        )
+    )
+    ratio = min(times["verify"]) / best_floor
+    print(f"verify / floor = {ratio:.2f}x (target <= 2x)")
+
+
+if __name__ == "__main__":
+    main()
