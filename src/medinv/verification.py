@@ -676,7 +676,9 @@ class _Verifier:
         budget = _CHECK_EVERY
         bget, sget = balances.get, serials.get
         for row in rows:
-            position, content, recorded_at, stored_prev, hash_, cid, crev, cgtin, clot, cserial = row
+            position, content, recorded_at, stored_prev, hash_, cid, crev, cgtin, clot, cserial = (
+                row
+            )
             count += 1
             budget -= 1
             if not budget:

@@ -1293,7 +1293,6 @@ class SqliteStore:
             for gtin, lot, serial, location, status, quantity in rows
         )
 
-
     # ------------------------------------------------------------------ verification
 
     def verification_source(self) -> _VerificationRows:
