@@ -1,4 +1,4 @@
-"""Verification of a stored ledger: every finding [`Ledger.verify`][medinv.ledger.Ledger.verify] reports.
+"""Verification of a stored ledger: what [`Ledger.verify`][medinv.ledger.Ledger.verify] checks.
 
 Verification reads what a store keeps and checks it against the one thing that
 cannot be edited unnoticed, the hash chain over the movements' canonical content:
@@ -409,8 +409,9 @@ content ([`movement_content`][medinv.chain.movement_content]) and ``recorded_at`
 as text; ``prev_hash`` ``None`` when the store keeps no previous hash of its own
 (it is the hash of the row before); the last five ``None``, or the columns the
 store looks the movement up by, encoded like content fields (``"-"`` for an
-absent reversed id, lot or serial, ``"+"`` and the text for a present one). Values of any type may come
-back: a row edited into nonsense is reported, not trusted.
+absent reversed id, lot or serial, ``"+"`` and the text for a present one).
+Values of any type may come back: a row edited into nonsense is reported, not
+trusted.
 """
 
 BalanceRow = tuple[Any, Any, Any, Any, Any, Any]
@@ -555,7 +556,7 @@ class _PortSource:
                 path = "+" + "/".join(location.path)
                 yield (*_item_fields(item), path, "+" + status.value, quantity)
         except Exception as e:  # noqa: BLE001  (an unreadable balance is a finding)
-            yield (f"the rest of the projection cannot be read: {e!r}",)
+            yield (f"the rest of the projection cannot be read: {e!r}",)  # type: ignore[misc]
 
     def lot_rows(self) -> Iterator[LotRow]:  # pragma: no cover  (lookups are used instead)
         """Not available through the port: lots are looked up by key."""
@@ -714,7 +715,7 @@ class _Verifier:
                 if position == anchor_position:
                     self.anchor_seen = LedgerHead(position, hash_)
                 prev = hash_
-                if position > last:
+                if position > last:  # noqa: PLR1730  (max() costs a call in the hot loop)
                     last = position
                 if recorded_at != last_recorded:
                     instant = dt.datetime.fromisoformat(recorded_at)
@@ -865,15 +866,15 @@ class _Verifier:
         checked = 0
         if self.spill is None:
             checked += self._evaluate(
-                self.balances,
-                self.serials,
-                self.lots,
-                self.items,
-                source.balance_rows(),
-                None if lookup_lots else source.lot_rows(),
-                None if lookup_items else source.item_rows(),
-                lookup_lots,
-                lookup_items,
+                balances=self.balances,
+                serials=self.serials,
+                lots=self.lots,
+                items=self.items,
+                stored_balances=source.balance_rows(),
+                stored_lots=None if lookup_lots else source.lot_rows(),
+                stored_items=None if lookup_items else source.item_rows(),
+                lookup_lots=lookup_lots,
+                lookup_items=lookup_items,
             )
         else:
             self._flush()
@@ -890,22 +891,23 @@ class _Verifier:
             for records in spill.partitions():
                 balances, serials, lots, items, stored_b, stored_l, stored_i = _fold(records)
                 checked += self._evaluate(
-                    balances,
-                    serials,
-                    lots,
-                    items,
-                    stored_b,
-                    None if lookup_lots else stored_l,
-                    None if lookup_items else stored_i,
-                    lookup_lots,
-                    lookup_items,
+                    balances=balances,
+                    serials=serials,
+                    lots=lots,
+                    items=items,
+                    stored_balances=stored_b,
+                    stored_lots=None if lookup_lots else stored_l,
+                    stored_items=None if lookup_items else stored_i,
+                    lookup_lots=lookup_lots,
+                    lookup_items=lookup_items,
                 )
         self.later.sort(key=lambda pair: pair[0])
         self.found.extend(finding for _, finding in self.later)
         return checked
 
-    def _evaluate(
+    def _evaluate(  # noqa: C901  (the sums and what they are compared with)
         self,
+        *,
         balances: dict[Key, list[int]],
         serials: dict[Key, list[int]],
         lots: dict[Key, tuple[int, str]],
@@ -942,11 +944,19 @@ class _Verifier:
         for key, (_, high, high_position) in serials.items():
             if high > 1:
                 later.append(((5, repr(key)), _serial(key, high, high_position)))
-        self._master_data(lots, items, stored_lots, stored_items, lookup_lots, lookup_items)
+        self._master_data(
+            lots=lots,
+            items=items,
+            stored_lots=stored_lots,
+            stored_items=stored_items,
+            lookup_lots=lookup_lots,
+            lookup_items=lookup_items,
+        )
         return checked
 
-    def _master_data(  # noqa: C901  (lots, then items; stored or looked up)
+    def _master_data(  # noqa: C901, PLR0912  (lots, then items; stored or looked up)
         self,
+        *,
         lots: dict[Key, tuple[int, str]],
         items: dict[Key, tuple[int, str, str]],
         stored_lots: Iterable[LotRow] | None,
@@ -963,19 +973,21 @@ class _Verifier:
             lot_rows = (
                 (gtin, lot, expiry)
                 for chunk in _chunked(list(lots))
-                for (gtin, lot), expiry in lookup_lots(chunk).items()  # type: ignore[arg-type]
+                for (gtin, lot), expiry in lookup_lots(chunk).items()
             )
         seen: set[Key] = set()
         for gtin, lot, expiry in _guarded(lot_rows, "lots", later):
-            key = (gtin, lot)
-            first = lots.get(key)
-            seen.add(key)
+            lot_key: Key = (gtin, lot)
+            first = lots.get(lot_key)
+            seen.add(lot_key)
             expected = None if first is None else first[1]
             if expiry != expected:
-                later.append(((6, repr(key)), _master("lot", gtin, lot, "-", expiry, expected)))
-        for key, (_, expiry) in lots.items():
-            if key not in seen:
-                later.append(((6, repr(key)), _master("lot", *key, "-", None, expiry)))
+                finding = _master("lot", gtin, lot, "-", expiry, expected)
+                later.append(((6, repr(lot_key)), finding))
+        for lot_key, (_, expiry) in lots.items():
+            if lot_key not in seen:
+                finding = _master("lot", lot_key[0], lot_key[1], "-", None, expiry)
+                later.append(((6, repr(lot_key)), finding))
         item_rows: Iterable[ItemRow]
         if stored_items is not None:
             item_rows = stored_items
@@ -984,26 +996,32 @@ class _Verifier:
             item_rows = (row for chunk in _chunked(list(items)) for row in lookup_items(chunk))
         seen = set()
         for gtin, lot, serial, received, expiry in _guarded(item_rows, "items", later):
-            key = (gtin, lot, serial)
-            seen.add(key)
-            first_item = items.get(key)
+            item_key: Key = (gtin, lot, serial)
+            seen.add(item_key)
+            first_item = items.get(item_key)
             if first_item is None:
-                later.append(((7, repr(key)), _master("item", *key, expiry, None)))
+                finding = _master("item", gtin, lot, serial, expiry, None)
+                later.append(((7, repr(item_key)), finding))
                 continue
             _, occurred, stated = first_item
             lot_first = lots.get((gtin, lot)) if lot != "-" else None
             expected = lot_first[1] if lot_first is not None else stated
             if expiry != expected:
-                later.append(((7, repr(key)), _master("item", *key, expiry, expected)))
+                finding = _master("item", gtin, lot, serial, expiry, expected)
+                later.append(((7, repr(item_key)), finding))
             if received != occurred and not _same_instant(received, occurred):
-                finding = _master("item", *key, received, occurred, field="first_received_at")
-                later.append(((7, repr(key)), finding))
-        for key, (_, occurred, _) in items.items():
-            if key not in seen:
-                later.append(((7, repr(key)), _master("item", *key, None, occurred)))
+                finding = _master(
+                    "item", gtin, lot, serial, received, occurred, field="first_received_at"
+                )
+                later.append(((7, repr(item_key)), finding))
+        for item_key, (_, occurred, _) in items.items():
+            if item_key not in seen:
+                gtin, lot, serial = item_key
+                finding = _master("item", gtin, lot, serial, None, occurred)
+                later.append(((7, repr(item_key)), finding))
 
 
-def _check_fields(kind: str, qty: str, fl: str, fs: str, tl: str, ts: str) -> None:
+def _check_fields(kind: str, qty: str, fl: str, fs: str, tl: str, ts: str) -> None:  # noqa: PLR0917  (the fields, as split)
     """Raise `_Unreadable` if an edited row's fields are not what medinv writes.
 
     (A row whose hash matches was written by medinv: only edited rows need it.)
@@ -1094,7 +1112,7 @@ def _serial(key: Key, total: int, position: int) -> Discrepancy:
     return SerialInTwoPlaces(item=item, position=position, total=total)
 
 
-def _master(
+def _master(  # noqa: PLR0917  (a record's key and the two values)
     record: str,
     gtin: str,
     lot: str,
@@ -1160,7 +1178,7 @@ def _reversal_problem(position: int, content: str, original: Any) -> str | None:
     return None
 
 
-def _fold(
+def _fold(  # noqa: C901, PLR0912  (one branch per kind of record)
     records: Iterable[tuple[Any, ...]],
 ) -> tuple[
     dict[Key, list[int]],
@@ -1247,7 +1265,7 @@ class _Spill:
         with path.open("rb") as f:
             while True:
                 try:
-                    chunk = marshal.load(f)
+                    chunk = marshal.load(f)  # noqa: S302  (files this process wrote, in its private directory)
                 except EOFError:
                     return
                 yield from chunk

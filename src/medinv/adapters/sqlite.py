@@ -1319,7 +1319,7 @@ _VERIFY_MOVEMENTS: Final = (
 )
 # The same, every text read as bytes: for a page holding text that is not UTF-8.
 _VERIFY_MOVEMENTS_RAW: Final = (
-    "SELECT m.position, CAST(m.content AS BLOB), CAST(m.recorded_at AS BLOB), NULL, "  # noqa: S608  (constant fragments)
+    "SELECT m.position, CAST(m.content AS BLOB), CAST(m.recorded_at AS BLOB), NULL, "
     "CAST(m.hash AS BLOB), CAST(m.id AS BLOB), CAST(coalesce('+' || m.reverses, '-') AS BLOB), "
     "CAST(k.gtin AS BLOB), CAST(CASE WHEN k.lot = '' THEN '-' ELSE '+' || k.lot END AS BLOB), "
     "CAST(CASE WHEN k.serial = '' THEN '-' ELSE '+' || k.serial END AS BLOB) "
@@ -1409,10 +1409,11 @@ class _VerificationRows:
                 for row in store._db.execute(sql):  # noqa: SLF001
                     seen += 1
                     yield row
-            return
         except StorageError as e:
             if not isinstance(e.__cause__, sqlite3.OperationalError):
                 raise
+        else:
+            return
         # Read again with every column as bytes, from where the text could not be read.
         columns = ", ".join(f"CAST(c{i} AS BLOB)" for i in range(width))
         names = ", ".join(f"c{i}" for i in range(width))
