@@ -20,11 +20,11 @@ Measured, interleaved in one run (best of three wall times each):
   columns, the posting rules over the history, the balance projection and the
   master data. Target: verify <= 2x floor.
 
-Peak memory of each is measured in a fresh child process (``ru_maxrss``, the
-resident set; and, in a second child, tracemalloc's peak of Python
-allocations), so that building the ledger does not count. ``--baseline SRC``
-adds the same measurements for another medinv source tree (e.g. the main
-branch's ``src``) on the same file.
+Each run is a fresh child process, so that building the ledger does not count:
+it reports its time and its peak resident set (``ru_maxrss``); one more child
+each measures tracemalloc's peak of Python allocations. ``--baseline SRC`` adds
+one run of ``verify()`` from another medinv source tree (e.g. the main branch's
+``src``) on the same file.
 """
 
 from __future__ import annotations
@@ -224,44 +224,36 @@ def main() -> None:
     size = path.stat().st_size
     print(f"ledger: {total:,} movements, {balances:,} balances, {lots:,} lots, {size / 1e6:.0f} MB")
 
-    times: dict[str, list[float]] = {"floor": [], "verify": []}
+    runs: dict[str, list[dict[str, float]]] = {"floor": [], "verify": []}
     if baseline is not None:
-        times["baseline"] = []
-    for _ in range(3):  # interleaved: each round runs every contender once
-        for kind, seconds in times.items():
+        runs["baseline"] = []
+    for round_ in range(3):  # interleaved: each round runs every contender once
+        for kind, figures in runs.items():
+            if kind == "baseline" and round_:
+                continue  # the code before this change: one run is enough to compare
             src = baseline if kind == "baseline" else None
-            figures = run_child("verify" if kind == "baseline" else kind, path, src=src)
-            seconds.append(figures["seconds"])
-    memory = {
-        kind: (
-            run_child("verify" if kind == "baseline" else kind, path,
-                      src=baseline if kind == "baseline" else None)["rss"],
-            run_child("verify" if kind == "baseline" else kind, path, traced=True,
-                      src=baseline if kind == "baseline" else None)["traced"],
-        )
-        for kind in times
-    }  # fmt: skip
-    best_floor = min(times["floor"])
+            figures.append(run_child("verify" if kind == "baseline" else kind, path, src=src))
+            last = figures[-1]
+            print(
+                f"  round {round_ + 1} {kind}: {last['seconds']:.2f} s, RSS {last['rss'] / 1e6:.0f} MB"
+            )
+    traced = {kind: run_child(kind, path, traced=True)["traced"] for kind in ("floor", "verify")}
+    best_floor = min(f["seconds"] for f in runs["floor"])
     rows = []
-    for kind, seconds in times.items():
-        rss, traced = memory[kind]
+    for kind, figures in runs.items():
+        best = min(f["seconds"] for f in figures)
         rows.append(
             [
                 kind,
-                f"{min(seconds):.2f}",
-                " / ".join(f"{s:.2f}" for s in seconds),
-                f"{min(seconds) / best_floor:.2f}x",
-                f"{rss / 1e6:.0f}",
-                f"{traced / 1e6:.1f}",
+                f"{best:.2f}",
+                " / ".join(f"{f['seconds']:.2f}" for f in figures),
+                f"{best / best_floor:.2f}x",
+                f"{max(f['rss'] for f in figures) / 1e6:.0f}",
+                f"{traced[kind] / 1e6:.1f}" if kind in traced else "-",
             ]
         )
-    print(
-        table(
-            ["", "best s", "runs s", "vs floor", "peak RSS MB", "peak traced MB"],
-            rows,
-        )
-    )
-    ratio = min(times["verify"]) / best_floor
+    print(table(["", "best s", "runs s", "vs floor", "peak RSS MB", "peak traced MB"], rows))
+    ratio = min(f["seconds"] for f in runs["verify"]) / best_floor
     print(f"verify / floor = {ratio:.2f}x (target <= 2x)")
 
 

@@ -920,27 +920,29 @@ class _Verifier:
     ) -> int:
         later = self.later
         checked = 0
-        seen: set[Key] = set()
-        for row in _guarded(stored_balances, "balances", later):
-            key = tuple(row[:5])
+        for key, (_, low, low_position) in balances.items():
+            if low < 0:
+                later.append(((4, repr(key)), _negative(key, low, low_position)))
+        pop = balances.pop  # what is left afterwards was rebuilt but not stored
+        for row in stored_balances:
+            if type(row) is not tuple or len(row) != 6:  # noqa: PLR2004  (a balance row)
+                later.append(((1, repr(row)), _corrupt("balances", row, "row", row)))
+                continue
+            key = row[:5]
             quantity = row[5]
             if type(quantity) is not int:
                 later.append(((1, repr(key)), _corrupt("balances", key, "quantity", quantity)))
                 continue
-            v = balances.get(key)
+            v = pop(key, None)
             rebuilt = 0 if v is None else v[0]
             if quantity or rebuilt:
                 checked += 1
-            if v is not None:
-                seen.add(key)
             if quantity != rebuilt:
                 later.append(((3, repr(key)), _projection(key, quantity, rebuilt)))
-        for key, (net, low, low_position) in balances.items():
-            if key not in seen and net:
+        for key, (net, _, _) in balances.items():
+            if net:
                 checked += 1
                 later.append(((3, repr(key)), _projection(key, 0, net)))
-            if low < 0:
-                later.append(((4, repr(key)), _negative(key, low, low_position)))
         for key, (_, high, high_position) in serials.items():
             if high > 1:
                 later.append(((5, repr(key)), _serial(key, high, high_position)))
