@@ -234,9 +234,8 @@ def main() -> None:
             src = baseline if kind == "baseline" else None
             figures.append(run_child("verify" if kind == "baseline" else kind, path, src=src))
             last = figures[-1]
-            print(
-                f"  round {round_ + 1} {kind}: {last['seconds']:.2f} s, RSS {last['rss'] / 1e6:.0f} MB"
-            )
+            seconds, rss = last["seconds"], last["rss"] / 1e6
+            print(f"  round {round_ + 1} {kind}: {seconds:.2f} s, RSS {rss:.0f} MB")
     traced = {kind: run_child(kind, path, traced=True)["traced"] for kind in ("floor", "verify")}
     best_floor = min(f["seconds"] for f in runs["floor"])
     rows = []

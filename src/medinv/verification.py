@@ -463,7 +463,7 @@ class VerificationSource(Protocol):
 # --------------------------------------------------------------------------- verification
 
 _PREFIX: Final = f"\x00{ENCODING_VERSION}\x00"
-_SPILL_LIMIT = 150_000
+_SPILL_LIMIT = 500_000
 """Keys (balances, serials, lots, items) kept in memory before they go to temporary files."""
 _PARTITIONS: Final = 64
 _CHECK_EVERY = 2048
@@ -676,6 +676,8 @@ class _Verifier:
         last_instant: dt.datetime | None = None
         budget = _CHECK_EVERY
         bget, sget = balances.get, serials.get
+        shared: dict[str, str] = {}  # GTINs, locations, statuses: a few hundred texts
+        share = shared.setdefault
         for row in rows:
             position, content, recorded_at, stored_prev, hash_, cid, crev, cgtin, clot, cserial = (
                 row
@@ -747,7 +749,8 @@ class _Verifier:
                 if fl != "-":
                     key = (gtin, lot, serial, fl, fs)
                     v = bget(key)
-                    if v is None:
+                    if v is None:  # a new key keeps one copy of its repeated parts
+                        key = (share(gtin, gtin), lot, serial, share(fl, fl), share(fs, fs))
                         balances[key] = [-q, -q, position]
                     else:
                         n = v[0] - q
@@ -783,6 +786,7 @@ class _Verifier:
                     key = (gtin, lot, serial, tl, ts)
                     v = bget(key)
                     if v is None:
+                        key = (share(gtin, gtin), lot, serial, share(tl, tl), share(ts, ts))
                         balances[key] = [q, 0, position]
                     else:
                         v[0] += q
