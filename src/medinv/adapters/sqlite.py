@@ -1415,7 +1415,10 @@ class _VerificationRows:
         else:
             return
         # Read again with every column as bytes, from where the text could not be read.
-        columns = ", ".join(f"CAST(c{i} AS BLOB)" for i in range(width))
+        columns = ", ".join(
+            f"CASE WHEN typeof(c{i}) = 'text' THEN CAST(c{i} AS BLOB) ELSE c{i} END"
+            for i in range(width)
+        )
         names = ", ".join(f"c{i}" for i in range(width))
         raw = f"WITH r ({names}) AS ({sql}) SELECT {columns} FROM r"  # noqa: S608  (constant fragments)
         with store._translate(f"read {what} of"):  # noqa: SLF001
