@@ -157,3 +157,27 @@ def test_a_store_that_fails_on_a_row_is_read_past_it():
     assert [d.position for d in corrupt] == [4]
     assert "row 4 cannot be decoded" in corrupt[0].reason
     assert report.movements_checked == 21
+
+
+def test_a_clock_that_steps_back_never_makes_recorded_at_decrease():
+    times = iter([CLOCK, CLOCK.subtract(minutes=5), CLOCK.add(minutes=1)])
+    ledger = Ledger(MemoryStore(), clock=lambda: next(times))
+    item = ItemKey(GTIN, lot="L1")
+    for n in range(3):
+        ledger.post(
+            [
+                Movement.receipt(
+                    f"R{n}", item=item, quantity=1, to=PLACES[0], occurred_at=AT, actor="a"
+                )
+            ]
+        )
+    stamps = [r.recorded_at for r in ledger.history()]
+    assert stamps == [CLOCK, CLOCK, CLOCK.add(minutes=1)]
+    assert ledger.verify().ok
+    # A ledger freshly opened on the store reads the head's time before its first post.
+    again = Ledger(ledger.store, clock=lambda: CLOCK.subtract(hours=1))
+    again.post(
+        [Movement.receipt("R9", item=item, quantity=1, to=PLACES[0], occurred_at=AT, actor="a")]
+    )
+    assert again.history()[-1].recorded_at == CLOCK.add(minutes=1)
+    assert again.verify().ok
