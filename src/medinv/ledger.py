@@ -60,8 +60,6 @@ import pendulum
 
 from medinv.chain import (
     ENCODING_VERSION,
-    GENESIS_HASH,
-    chain_hash,
     content_differences,
     entry_hash,
     format_instant,
@@ -99,18 +97,44 @@ from medinv.ports import (
 )
 from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
+from medinv.verification import (
+    ChainBreak,
+    ColumnMismatch,
+    CorruptRecord,
+    Discrepancy,
+    DuplicateMovementId,
+    HashMismatch,
+    HeadMismatch,
+    MasterDataMismatch,
+    NegativeBalance,
+    PositionGap,
+    PositionOrder,
+    ProjectionMismatch,
+    RecordedAtDecrease,
+    ReversalMismatch,
+    SerialInTwoPlaces,
+    VerifyReport,
+    verify_store,
+)
 
 __all__ = [
     "ChainBreak",
+    "ColumnMismatch",
+    "CorruptRecord",
     "Discrepancy",
     "DuplicateMovementId",
     "HashMismatch",
     "HeadMismatch",
     "Ledger",
+    "MasterDataMismatch",
+    "NegativeBalance",
     "PositionGap",
     "PositionOrder",
     "PostResult",
     "ProjectionMismatch",
+    "RecordedAtDecrease",
+    "ReversalMismatch",
+    "SerialInTwoPlaces",
     "VerifyReport",
     "retry",
 ]
@@ -206,164 +230,6 @@ class PostResult:
     """The ledger head right after the post."""
 
 
-# --------------------------------------------------------------------------- verify report
-
-
-@attrs.frozen(kw_only=True)
-class Discrepancy:
-    """One difference that [`Ledger.verify`][medinv.ledger.Ledger.verify] found."""
-
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return repr(self)
-
-
-@attrs.frozen(kw_only=True)
-class HashMismatch(Discrepancy):
-    """A stored movement whose content does not match its hash: it was edited."""
-
-    position: int
-    """The movement's position."""
-    movement_id: str
-    """The stored movement's id (as stored now)."""
-    stored: str
-    """The hash stored with it."""
-    computed: str
-    """The hash of its stored content."""
-
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return f"movement {self.movement_id!r} at position {self.position} does not match its hash"
-
-
-@attrs.frozen(kw_only=True)
-class ChainBreak(Discrepancy):
-    """A movement whose ``prev_hash`` is not its predecessor's hash: history was cut or reordered.
-
-    (Also reported after an edited movement whose hash was recomputed.)
-    """
-
-    position: int
-    """The movement's position."""
-    expected: str
-    """The hash of the movement stored before it (GENESIS_HASH for the first)."""
-    found: str
-    """Its stored ``prev_hash``."""
-
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return f"the chain breaks at position {self.position}: prev_hash differs"
-
-
-@attrs.frozen(kw_only=True)
-class PositionGap(Discrepancy):
-    """Positions missing from the stored sequence: movements were deleted."""
-
-    expected: int
-    """The next position that should follow."""
-    found: int
-    """The position found instead."""
-
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return f"positions {self.expected}..{self.found - 1} are missing"
-
-
-@attrs.frozen(kw_only=True)
-class PositionOrder(Discrepancy):
-    """A position that does not increase: duplicated or reordered movements."""
-
-    position: int
-    """The position found."""
-    after: int
-    """The position of the movement before it."""
-
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return f"position {self.position} comes after position {self.after}"
-
-
-@attrs.frozen(kw_only=True)
-class DuplicateMovementId(Discrepancy):
-    """A movement id stored at more than one position."""
-
-    movement_id: str
-    """The repeated id."""
-    positions: tuple[int, int]
-    """The first position it was seen at and the later one."""
-
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return f"movement id {self.movement_id!r} is stored at positions {self.positions}"
-
-
-@attrs.frozen(kw_only=True)
-class HeadMismatch(Discrepancy):
-    """The store's head is not the last stored movement (or not the expected anchor)."""
-
-    stored: LedgerHead
-    """The head the store reports (or the anchor that was given)."""
-    rebuilt: LedgerHead
-    """Position and hash of the last movement found (or found at the anchor's position)."""
-
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return (
-            f"the head says position {self.stored.position} but the movements end at "
-            f"{self.rebuilt.position} (or hashes differ)"
-        )
-
-
-@attrs.frozen(kw_only=True)
-class ProjectionMismatch(Discrepancy):
-    """A stored balance that differs from the balance rebuilt from the movements."""
-
-    item: ItemKey
-    """The stock item."""
-    location: Location
-    """The location."""
-    status: StockStatus
-    """The status."""
-    stored: int
-    """The balance in the store's projection (0 if absent)."""
-    rebuilt: int
-    """The balance the movements add up to."""
-
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return (
-            f"balance of {self.item} at {self.location} [{self.status.value}] is "
-            f"{self.stored} in the projection but {self.rebuilt} from the movements"
-        )
-
-
-@attrs.frozen(kw_only=True)
-class VerifyReport:
-    """The result of [`Ledger.verify`][medinv.ledger.Ledger.verify]: every difference found."""
-
-    head: LedgerHead
-    """The head the store reported when verification started."""
-    movements_checked: int
-    """How many stored movements were read."""
-    balances_checked: int
-    """How many balances were compared (stored or rebuilt, non-zero)."""
-    discrepancies: tuple[Discrepancy, ...]
-    """Every difference, in the order found (chain first, then projection)."""
-
-    @property
-    def ok(self) -> bool:
-        """Whether nothing was found."""
-        return not self.discrepancies
-
-
 # --------------------------------------------------------------------------- the service
 
 
@@ -390,6 +256,8 @@ class _Known:
     """Item master data read or written."""
     lots: dict[LotKey, pendulum.Date | None] = attrs.Factory(dict)
     """Lot master data read or written."""
+    recorded_at: pendulum.DateTime | None = None
+    """``recorded_at`` of the movement at ``head`` (``None``: not read yet)."""
 
     def at(self, head: LedgerHead) -> None:
         """Keep the cache if it describes ``head`` (and is not too large); else empty it."""
@@ -406,6 +274,7 @@ class _Known:
         self.serial_totals = {}
         self.items = {}
         self.lots = {}
+        self.recorded_at = None
 
     def read_balances(self, store: LedgerStore, items: set[ItemKey]) -> None:
         """Read every balance of ``items`` (none of them complete yet) into the cache."""
@@ -656,7 +525,7 @@ class Ledger:
         ids = {m.id for m in batch}
         reversed_ids = {m.reverses for m in batch if m.reverses is not None}
         stored = dict(store.movements_by_id(ids | reversed_ids))
-        recorded_at = to_datetime(self._clock())
+        recorded_at = self._recorded_at(head)
         all_new = len(ids) == len(batch) and ids.isdisjoint(stored)
         chained = _Chained.of(batch, stored, head, recorded_at, all_new=all_new)
         if not chained.fresh:
@@ -687,6 +556,7 @@ class Ledger:
         store.append(commit)
         last = recorded[-1]
         new_head = known.head = LedgerHead(last.position, last.hash)
+        known.recorded_at = recorded_at
         new_records = commit.movements
         slots = chained.slots
         return PostResult(
@@ -697,6 +567,23 @@ class Ledger:
             replayed=tuple(chained.replayed),
             head=new_head,
         )
+
+    def _recorded_at(self, head: LedgerHead) -> pendulum.DateTime:
+        """The clock's time, or the head movement's ``recorded_at`` if the clock is behind it.
+
+        ``recorded_at`` never decreases along the ledger (``verify()`` checks it),
+        even when the clock steps back.
+        """
+        now = to_datetime(self._clock())
+        known = self._known
+        if head.position == 0:
+            return now
+        if known.recorded_at is None:
+            query = MovementQuery(after_position=head.position - 1, up_to_position=head.position)
+            for recorded in self._store.movements(query):
+                known.recorded_at = recorded.recorded_at
+        before = known.recorded_at
+        return before if before is not None and now < before else now
 
     def _apply(self, movements: list[Movement], state: _Batch) -> None:  # noqa: C901  (one loop, kept flat for speed)
         """Check the batch's new movements in order against the state, applying each to it."""
@@ -1029,98 +916,29 @@ class Ledger:
     # ----------------------------------------------------------------- verify
 
     def verify(self, *, anchor: LedgerHead | None = None) -> VerifyReport:
-        """Check the stored history and projection; report every difference as data.
+        """Check everything the store keeps; report every difference as data.
 
         Reads every movement in position order and checks positions (1, 2, 3 ...
         gap-free), the hash chain (each ``prev_hash`` is the previous hash, each hash
-        matches its content) and unique ids; compares the store's head with the last
-        movement; rebuilds every balance from the movements and compares it with the
-        store's projection. A tamperer who rewrites the whole chain from some point on
-        is caught only against an external record of an earlier head: pass it as
-        ``anchor`` and the movement at ``anchor.position`` must still have
-        ``anchor.hash``.
+        matches its content), unique ids, and that the columns a store looks
+        movements up by say what the hashed content says; compares the store's head
+        with the last movement; re-checks the posting rules over the history (no
+        balance below zero at any position, a serialised unit in stock at most once,
+        each reversal undoing an earlier movement exactly and only once,
+        ``recorded_at`` never going back); rebuilds every balance and the lot and
+        item master data from the movements and compares them with what the store
+        keeps. A stored row that cannot be read is reported
+        ([`CorruptRecord`][medinv.verification.CorruptRecord]) and skipped: this
+        method raises only when the store itself fails, never on what it stores.
+        Memory stays bounded on ledgers of any size (see
+        [`medinv.verification`][medinv.verification]).
+
+        A tamperer who rewrites the whole chain from some point on is caught only
+        against an external record of an earlier head: pass it as ``anchor`` and the
+        movement at ``anchor.position`` must still have ``anchor.hash``.
         """
         _check_anchor(anchor)
-        store = self._store
-        head = store.head()
-        found: list[Discrepancy] = []
-        rebuilt: dict[BalanceKey, int] = defaultdict(int)
-        end, count = _verify_chain(store, found, rebuilt, anchor)
-        if head != end:
-            found.append(HeadMismatch(stored=head, rebuilt=end))
-        checked = _verify_projection(store, found, rebuilt)
-        return VerifyReport(
-            head=head, movements_checked=count, balances_checked=checked, discrepancies=tuple(found)
-        )
-
-
-def _verify_chain(
-    store: LedgerStore,
-    found: list[Discrepancy],
-    rebuilt: dict[BalanceKey, int],
-    anchor: LedgerHead | None,
-) -> tuple[LedgerHead, int]:
-    """Check positions, chain and ids; add up balances. Returns the last (position, hash), count."""
-    ids: dict[str, int] = {}
-    prev_hash = GENESIS_HASH
-    last = 0
-    count = 0
-    anchor_seen = LedgerHead.empty()
-    for recorded in store.movements(MovementQuery()):
-        count += 1
-        position = recorded.position
-        m = recorded.movement
-        if position <= last:
-            found.append(PositionOrder(position=position, after=last))
-        elif position != last + 1:
-            found.append(PositionGap(expected=last + 1, found=position))
-        if recorded.prev_hash != prev_hash:
-            found.append(
-                ChainBreak(position=position, expected=prev_hash, found=recorded.prev_hash)
-            )
-        computed = chain_hash(
-            recorded.prev_hash, m, position=position, recorded_at=recorded.recorded_at
-        )
-        if computed != recorded.hash:
-            found.append(
-                HashMismatch(
-                    position=position, movement_id=m.id, stored=recorded.hash, computed=computed
-                )
-            )
-        first = ids.get(m.id)
-        if first is None:
-            ids[m.id] = position
-        else:
-            found.append(DuplicateMovementId(movement_id=m.id, positions=(first, position)))
-        if anchor is not None and position == anchor.position:
-            anchor_seen = LedgerHead(position, recorded.hash)
-        for location, status, delta in m.deltas():
-            rebuilt[(m.item, location, status)] += delta
-        prev_hash = recorded.hash
-        last = max(last, position)
-    if anchor is not None and anchor.position > 0 and anchor_seen != anchor:
-        found.append(HeadMismatch(stored=anchor, rebuilt=anchor_seen))
-    return (LedgerHead(last, prev_hash) if count else LedgerHead.empty()), count
-
-
-def _verify_projection(
-    store: LedgerStore, found: list[Discrepancy], rebuilt: dict[BalanceKey, int]
-) -> int:
-    """Compare the stored projection with the rebuilt balances; returns how many were compared."""
-    stored: dict[BalanceKey, int] = defaultdict(int)
-    for item, location, status, quantity in store.balances_snapshot():
-        stored[(item, location, status)] += quantity
-    keys = {k for k, v in stored.items() if v} | {k for k, v in rebuilt.items() if v}
-    for key in sorted(keys, key=lambda k: (k[0].sort_key(), k[1].path, k[2].value)):
-        have, want = stored.get(key, 0), rebuilt.get(key, 0)
-        if have != want:
-            item, location, status = key
-            found.append(
-                ProjectionMismatch(
-                    item=item, location=location, status=status, stored=have, rebuilt=want
-                )
-            )
-    return len(keys)
+        return verify_store(self._store, anchor=anchor)
 
 
 def _check_whole(name: str, value: object, *, allow_none: bool) -> None:

@@ -631,6 +631,20 @@ def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
                             (GTIN, "L7", "", "Main/Gone", "AVAILABLE", 0),  # emptied
                         ],
                     )
+                    # The master data the first receipt of each lot and item wrote.
+                    old._db.executemany(
+                        "INSERT INTO lots VALUES (?, ?, ?)",
+                        [(GTIN, "L1", None), (GTIN, "L2", None)],
+                    )
+                    received = movements[0].occurred_at.isoformat()
+                    old._db.executemany(
+                        "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
+                        [
+                            (GTIN, "L1", "", received, None),
+                            (GTIN, "L2", "", received, None),
+                            (GTIN, "", "S9", movements[3].occurred_at.isoformat(), "2027-01-31"),
+                        ],
+                    )
     with SqliteStore(path) as store:
         assert store.schema_version == SCHEMA_VERSION == 4
         assert store.head() == LedgerHead(4, recorded[-1].hash)

@@ -1338,6 +1338,138 @@ class SqliteStore:
             for gtin, lot, serial, location, status, quantity in rows
         )
 
+    # ------------------------------------------------------------------ verification
+
+    def verification_source(self) -> _VerificationRows:
+        """What [`Ledger.verify`][medinv.ledger.Ledger.verify] reads: every stored row, undecoded.
+
+        Movements come with the columns the store looks them up by (id, reversed
+        id, and the item that the item number names), so that verification checks
+        them against the hashed content; rows are read in pages and any text that
+        is not valid UTF-8 is reported, not raised.
+        """
+        return _VerificationRows(self)
+
+
+_VERIFY_PAGE: Final = 20_000
+_ENCODED_KEY: Final = (
+    "k.gtin, CASE WHEN k.lot = '' THEN '-' ELSE '+' || k.lot END, "
+    "CASE WHEN k.serial = '' THEN '-' ELSE '+' || k.serial END"
+)
+_VERIFY_MOVEMENTS: Final = (
+    "SELECT m.position, m.content, m.recorded_at, NULL, m.hash, m.id, "  # noqa: S608  (constant fragments)
+    f"coalesce('+' || m.reverses, '-'), {_ENCODED_KEY} "
+    "FROM movements AS m LEFT JOIN item_keys AS k ON k.item_no = m.item_no "
+    "WHERE m.position > ? ORDER BY m.position LIMIT ?"
+)
+# The same, every text read as bytes: for a page holding text that is not UTF-8.
+_VERIFY_MOVEMENTS_RAW: Final = (
+    "SELECT m.position, CAST(m.content AS BLOB), CAST(m.recorded_at AS BLOB), NULL, "
+    "CAST(m.hash AS BLOB), CAST(m.id AS BLOB), CAST(coalesce('+' || m.reverses, '-') AS BLOB), "
+    "CAST(k.gtin AS BLOB), CAST(CASE WHEN k.lot = '' THEN '-' ELSE '+' || k.lot END AS BLOB), "
+    "CAST(CASE WHEN k.serial = '' THEN '-' ELSE '+' || k.serial END AS BLOB) "
+    "FROM movements AS m LEFT JOIN item_keys AS k ON k.item_no = m.item_no "
+    "WHERE m.position > ? ORDER BY m.position LIMIT ?"
+)
+
+
+def _text_of(value: object) -> object:
+    """Bytes read as UTF-8 text; undecodable bytes stay bytes (verification reports them)."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            return value
+    return value
+
+
+class _VerificationRows:
+    """The SQLite store's [`VerificationSource`][medinv.verification.VerificationSource]."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        with store._translate("inspect the indexes of"):  # noqa: SLF001  (the store's own helper)
+            unique = store._db.execute(  # noqa: SLF001
+                "SELECT count(*) FROM pragma_index_list('movements') AS l "
+                "JOIN pragma_index_info(l.name) AS i "
+                "WHERE l.\"unique\" AND l.partial = 0 AND i.name = 'id' "
+                "AND (SELECT count(*) FROM pragma_index_info(l.name)) = 1"
+            ).fetchone()[0]
+        self.ids_unique = bool(unique)
+
+    def _query(self, sql: str, params: Sequence[object], what: str) -> list[_Row]:
+        store = self._store
+        with store._translate(f"read {what} of"):  # noqa: SLF001  (the store's own helper)
+            return store._db.execute(sql, params).fetchall()  # noqa: SLF001
+
+    def movement_rows(self) -> Iterator[_Row]:
+        """Every movement row, in position order, with its query columns."""
+        after = -(2**63)
+        while True:
+            try:
+                rows = self._query(_VERIFY_MOVEMENTS, (after, _VERIFY_PAGE), "the movements")
+            except StorageError as e:
+                if not isinstance(e.__cause__, sqlite3.OperationalError):
+                    raise
+                rows = self._query(_VERIFY_MOVEMENTS_RAW, (after, _VERIFY_PAGE), "the movements")
+                rows = [tuple(map(_text_of, row)) for row in rows]
+            yield from rows
+            if len(rows) < _VERIFY_PAGE:
+                return
+            after = rows[-1][0]
+
+    def balance_rows(self) -> Iterator[tuple[Any, ...]]:
+        """The balance projection, keys encoded like content fields."""
+        return self._stream(
+            f"SELECT {_ENCODED_KEY}, '+' || loc.path, '+' || b.status, b.quantity "  # noqa: S608  (constant fragments)
+            "FROM balances AS b LEFT JOIN item_keys AS k ON k.item_no = b.item_no "
+            "LEFT JOIN locations AS loc ON loc.location_no = b.location_no "
+            "WHERE b.quantity IS NOT 0",
+            6,
+            "the balances",
+        )
+
+    def lot_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every lot record."""
+        return self._stream(
+            "SELECT gtin, '+' || lot, coalesce('+' || expiry, '-') FROM lots", 3, "the lots"
+        )
+
+    def item_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every item record."""
+        return self._stream(
+            "SELECT gtin, CASE WHEN lot = '' THEN '-' ELSE '+' || lot END, "
+            "CASE WHEN serial = '' THEN '-' ELSE '+' || serial END, first_received_at, "
+            "coalesce('+' || expiry, '-') FROM items",
+            5,
+            "the items",
+        )
+
+    def _stream(self, sql: str, width: int, what: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``sql``, one at a time; text that is not UTF-8 comes back as bytes."""
+        store = self._store
+        seen = 0
+        try:
+            with store._translate(f"read {what} of"):  # noqa: SLF001  (the store's own helper)
+                for row in store._db.execute(sql):  # noqa: SLF001
+                    seen += 1
+                    yield row
+        except StorageError as e:
+            if not isinstance(e.__cause__, sqlite3.OperationalError):
+                raise
+        else:
+            return
+        # Read again with every column as bytes, from where the text could not be read.
+        columns = ", ".join(
+            f"CASE WHEN typeof(c{i}) = 'text' THEN CAST(c{i} AS BLOB) ELSE c{i} END"
+            for i in range(width)
+        )
+        names = ", ".join(f"c{i}" for i in range(width))
+        raw = f"WITH r ({names}) AS ({sql}) SELECT {columns} FROM r"  # noqa: S608  (constant fragments)
+        with store._translate(f"read {what} of"):  # noqa: SLF001
+            for row in itertools.islice(store._db.execute(raw), seen, None):  # noqa: SLF001
+                yield tuple(map(_text_of, row))
+
 
 class _Translate:
     """Context manager: translate `sqlite3` exceptions into medinv's storage errors."""

@@ -145,6 +145,51 @@ def _hand_commit(
     )
 
 
+def _forged_commit(
+    store: LedgerStore, movements: list[Movement], recorded_at: pendulum.DateTime = RECORDED
+) -> Commit:
+    """A commit of any movements, chained and with the master data the ledger would write.
+
+    It bypasses every rule: what a writer that skipped the ledger could store.
+    """
+    commit = _hand_commit(store, movements)
+    lots: dict[tuple[str, str], LotRecord] = {}
+    items: dict[ItemKey, ItemRecord] = {}
+    recorded = []
+    prev, position = store.head().hash, store.head().position
+    for m in movements:
+        position += 1
+        digest = entry_hash(prev, position, format_instant(recorded_at), movement_content(m))
+        recorded.append(
+            RecordedMovement(
+                movement=m, position=position, recorded_at=recorded_at, prev_hash=prev, hash=digest
+            )
+        )
+        prev = digest
+        item = m.item
+        if m.from_location is not None:
+            continue
+        lot_expiry = m.expiry
+        if item.lot is not None:
+            key = (item.gtin.value, item.lot.value)
+            stored = store.lot_expiries([key])
+            if key in stored:
+                lot_expiry = stored[key]
+            elif key in lots:
+                lot_expiry = lots[key].expiry
+            else:
+                lots[key] = LotRecord(key[0], key[1], m.expiry)
+        if item not in items and not store.item_records([item]):
+            items[item] = ItemRecord(item=item, first_received_at=m.occurred_at, expiry=lot_expiry)
+    return Commit(
+        expected_position=commit.expected_position,
+        movements=tuple(recorded),
+        balance_changes=commit.balance_changes,
+        lots=tuple(lots.values()),
+        items=tuple(items.values()),
+    )
+
+
 def _same(left: RecordedMovement, right: RecordedMovement) -> bool:
     """Equal as stored: content (offsets included), position, time of recording and hashes."""
     return (
@@ -638,6 +683,74 @@ class LedgerStoreContract:
         report = ledger.verify()
         assert report.ok and report.movements_checked == store.head().position == 12 * 34
         assert ledger.balance() == sum(p.quantity for p in store.positions(PositionQuery()))
+
+    def test_verify_rechecks_the_rules_over_a_forged_history(self, store: LedgerStore) -> None:
+        """A history written past the ledger is checked against every posting rule.
+
+        Each commit is well chained and carries the master data the ledger would
+        write, so only the broken rule is reported: a balance below zero at some
+        position, a serialised unit in stock twice, reversals of nothing, of a
+        later movement or not mirroring theirs, ``recorded_at`` going back.
+        """
+        serial = _item(lot=None, serial="SN-1")
+        early = pendulum.datetime(2026, 11, 23, 7, 0, tz="UTC")
+        issued = _issue("I-1", qty=5)
+        later_issue = _issue("I-9", qty=1)
+        forged = [
+            [issued, _receipt("R-1", qty=10)],  # the issue comes first: -5 at position 1
+            [_receipt("S-1", item=serial, qty=1), _receipt("S-2", item=serial, qty=1)],
+            [
+                Movement.reversal("X-1", of=later_issue, occurred_at=AT, actor="x"),
+                later_issue,
+                Movement.reversal("X-2", of=_issue("GHOST"), occurred_at=AT, actor="x"),
+            ],
+        ]
+        for movements in forged:
+            store.append(_forged_commit(store, movements))
+        store.append(_forged_commit(store, [_receipt("R-2", qty=1)], recorded_at=early))
+        report = Ledger(store).verify()
+        found = {type(d).__name__: d for d in report.discrepancies}
+        assert set(found) == {
+            "NegativeBalance",
+            "SerialInTwoPlaces",
+            "ReversalMismatch",
+            "RecordedAtDecrease",
+        }, report.discrepancies
+        negative = found["NegativeBalance"]
+        assert (negative.position, negative.balance) == (1, -5)  # type: ignore[attr-defined]
+        assert found["SerialInTwoPlaces"].total == 2  # type: ignore[attr-defined]
+        reasons = {
+            d.reverses: d.reason  # type: ignore[attr-defined]
+            for d in report.discrepancies
+            if type(d).__name__ == "ReversalMismatch"
+        }
+        assert set(reasons) == {"I-9", "GHOST"}
+        assert "later" in reasons["I-9"] and "no such movement" in reasons["GHOST"]
+        assert found["RecordedAtDecrease"].position == 8  # type: ignore[attr-defined]
+
+    def test_verify_checks_master_data_against_the_first_inbound_movement(
+        self, store: LedgerStore
+    ) -> None:
+        """A lot record whose expiry differs from its first receipt's is reported."""
+        good = _forged_commit(store, [_receipt("R-1", expiry="2027-06-30")])
+        lot = good.lots[0]
+        wrong = LotRecord(lot.gtin, lot.lot, pendulum.date(2099, 12, 31))
+        store.append(
+            Commit(
+                expected_position=good.expected_position,
+                movements=good.movements,
+                balance_changes=good.balance_changes,
+                lots=(wrong,),
+                items=good.items,
+            )
+        )
+        (finding,) = Ledger(store).verify().discrepancies
+        assert type(finding).__name__ == "MasterDataMismatch"
+        assert (finding.record, finding.stored, finding.expected) == (  # type: ignore[attr-defined]
+            "lot",
+            "+2099-12-31",
+            "+2027-06-30",
+        )
 
     def test_data_survives_reopening(
         self, store: LedgerStore, reopen: Callable[[LedgerStore], LedgerStore]
