@@ -1,4 +1,6 @@
-"""The ledger's hash chain: canonical encoding of a stored movement and its hash (DOMAIN §3.5).
+"""The ledger's hash chain: canonical encoding of a stored movement and its hash.
+
+See [the rules](../explanation/rules.md#ledger) for what it guarantees.
 
 Every stored movement carries the hash of its predecessor and its own hash, computed
 over the predecessor's hash and a canonical encoding of the movement, its ledger

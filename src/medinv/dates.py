@@ -1,4 +1,4 @@
-"""Calendar dates, expiry and shelf life (DOMAIN §1.4).
+"""Calendar dates, expiry and shelf life (see [the rules](../explanation/rules.md#identifiers)).
 
 **An item is usable on its expiry day and expired from the day after.** This
 module holds the one predicate that every check in medinv uses:

@@ -1,6 +1,6 @@
 """Product and item identifiers: GTIN, lot, serial and the stock item key.
 
-A stock item is identified by ``(gtin, lot, serial)`` (DOMAIN §1.3). GTINs are
+A stock item is identified by ``(gtin, lot, serial)``. GTINs are
 stored as GTIN-14 with a verified check digit; GTIN-8, -12 and -13 input is
 accepted and padded:
 
@@ -57,7 +57,7 @@ LOT_SERIAL_CHARACTERS: Final = GS1_AI82_CHARACTERS | {" "}
 """What a lot or serial may contain: set 82, plus the space that HIBC data may carry.
 
 GS1 lots never contain a space; HIBC lots and serials may (HIBC's character set
-includes it). Both are kept verbatim, inner spaces included (DOMAIN §1.2).
+includes it). Both are kept verbatim, inner spaces included.
 """
 
 _DIGITS: Final = frozenset("0123456789")
@@ -206,7 +206,7 @@ class ItemKey:
     """The identity of a stock item: ``(gtin, lot, serial)``; lot and serial may be ``None``.
 
     A serialised item (``serial`` not ``None``) has quantity 0 or 1 across the whole
-    ledger at any time (DOMAIN §1.3).
+    ledger at any time (see [the rules](../explanation/rules.md#identifiers)).
 
     ```pycon
     >>> a = ItemKey("04006381333931", lot="L1", serial="S1")

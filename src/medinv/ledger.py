@@ -1,4 +1,6 @@
-"""The movement ledger service: posting rules, queries and verification (DOMAIN §3).
+"""The movement ledger service: posting rules, queries and verification.
+
+See [the rules](../explanation/rules.md#ledger) for what it guarantees.
 
 [`Ledger`][medinv.ledger.Ledger] enforces every rule of the ledger once, over any
 [`LedgerStore`][medinv.ports.LedgerStore]: stores only persist what it computed.
@@ -441,7 +443,7 @@ class Ledger:
     ) -> PostResult:
         """Post a batch of movements: all of them, or none.
 
-        Rules (DOMAIN §3.2-3.3), checked in batch order against the stock as left by
+        [Rules](../explanation/rules.md#ledger), checked in batch order against the stock as left by
         the movements before in the batch:
 
         - a movement id already stored (or given earlier in the batch) with the same

@@ -1,4 +1,4 @@
-"""Hierarchical stock locations (DOMAIN §1.6).
+"""Hierarchical stock locations (see [the rules](../explanation/rules.md#identifiers)).
 
 A location is a path such as ``site/warehouse/zone/bin`` or
 ``hospital/department/cabinet``. Queries over a location cover its whole subtree.

@@ -1,4 +1,6 @@
-"""Movements: the immutable facts the stock ledger is made of (DOMAIN §3.1).
+"""Movements: the immutable facts the stock ledger is made of.
+
+See [the rules](../explanation/rules.md#ledger) for what it guarantees.
 
 A movement takes a quantity of one stock item out of a (location, status), puts
 it into one, or both. Each kind has a named constructor that fills in the shape
@@ -23,7 +25,7 @@ that kind needs, and every movement is checked against its kind's shape:
 ```
 
 Movement ids are supplied by the caller and are the idempotency key: posting the
-same id twice with the same content is a no-op (DOMAIN §3.2).
+same id twice with the same content is a no-op (see [the rules](../explanation/rules.md#ledger)).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The storage port of the movement ledger: records and the `LedgerStore` protocol (DOMAIN §3.6).
+"""The storage port of the movement ledger: records and the `LedgerStore` protocol.
+
+See [the rules](../explanation/rules.md#ledger) for what it guarantees.
 
 The rules of the ledger live once, in the service
 ([`medinv.ledger.Ledger`][medinv.ledger.Ledger]). A store is persistence only: it

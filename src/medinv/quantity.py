@@ -1,4 +1,6 @@
-"""Quantities with units of measure, and packaging hierarchies (DOMAIN §1.5).
+"""Quantities with units of measure, and packaging hierarchies.
+
+See [the rules](../explanation/rules.md#identifiers) for what it guarantees.
 
 A quantity is a non-negative whole count of one unit of measure, optionally tied
 to the GTIN of that packaging level. Arithmetic across units or products is

@@ -1,4 +1,4 @@
-"""Stock status (DOMAIN §1.7).
+"""Stock status (see [the rules](../explanation/rules.md#identifiers)).
 
 Status is orthogonal to location. Only ``AVAILABLE`` stock can be allocated,
 issued or consumed. Expired is derived from the date, never stored.

@@ -1,4 +1,4 @@
-"""Rule tests for FEFO allocation: one per clause of DOMAIN §4 and each failure it names."""
+"""Rule tests for FEFO allocation: one per FEFO rule of the rules page and each failure it names."""
 
 from __future__ import annotations
 

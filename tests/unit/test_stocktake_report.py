@@ -1,4 +1,4 @@
-"""Scenario tests of time-aware expectations and the variance report (DOMAIN §5.2, §5.4)."""
+"""Scenario tests of time-aware expectations and the variance report (the rules page, "Stocktake")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The SQLite store: the embedded default home of the movement ledger (DOMAIN §3.6).
+"""The SQLite store: the embedded default home of the movement ledger.
+
+See [the rules](../explanation/rules.md#ledger) for what it guarantees.
 
 [`SqliteStore`][medinv.adapters.sqlite.SqliteStore] keeps the ledger in one SQLite
 file through the standard library's `sqlite3`:

@@ -1,4 +1,6 @@
-"""FEFO allocation: which units to pick for a request, and why (DOMAIN §4).
+"""FEFO allocation: which units to pick for a request, and why.
+
+See [the rules](../explanation/rules.md#fefo) for what it guarantees.
 
 An [`AllocationRequest`][medinv.allocation.AllocationRequest] asks for a quantity
 of one product on a use date; a [`FefoIndex`][medinv.allocation.FefoIndex] over

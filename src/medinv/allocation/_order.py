@@ -1,4 +1,7 @@
-"""The total order of DOMAIN §4.2, as one key function used by every allocation path."""
+"""The FEFO total order, as one key function used by every allocation path.
+
+See [the rules](../explanation/rules.md#fefo) for what it guarantees.
+"""
 
 from __future__ import annotations
 
@@ -113,7 +116,7 @@ def make_key(
 
 
 def fefo_key(position: StockPosition) -> OrderKey:
-    """The FEFO order of DOMAIN §4.2 for one stock position.
+    """The FEFO order (see [the rules](../explanation/rules.md#fefo)) for one stock position.
 
     Expiry ascending, positions without an expiry last; then received-at ascending
     (an unknown receipt time last); then the location's pick sequence; then lot

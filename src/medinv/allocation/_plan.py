@@ -1,4 +1,7 @@
-"""What the allocator answers: a [`Plan`][medinv.allocation.Plan] of picks (DOMAIN §4.3)."""
+"""What the allocator answers: a [`Plan`][medinv.allocation.Plan] of picks.
+
+See [the rules](../explanation/rules.md#fefo) for what it guarantees.
+"""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ __all__ = ["AllocationRequest", "Policy"]
 
 
 class Policy(enum.Enum):
-    """How eligible stock is ordered for picking (DOMAIN §4.2)."""
+    """How eligible stock is ordered for picking (see [the rules](../explanation/rules.md#fefo))."""
 
     FEFO = "FEFO"
     """First expiry, first out (the default), in [`fefo_key`][medinv.allocation.fefo_key] order."""
