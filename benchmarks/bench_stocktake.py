@@ -61,7 +61,8 @@ from medinv.adapters.sqlite_stocktake import SqliteStocktakeStore
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
-from medinv.stocktake import CountLine, StocktakeScope, StocktakeService, diff_counts
+from medinv.services import StocktakeService
+from medinv.stocktake import CountLine, StocktakeScope, diff_counts
 
 Row = tuple[str, str, int]
 

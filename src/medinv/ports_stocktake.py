@@ -93,7 +93,7 @@ class LineLookup(Protocol):
     """An optional capability of a stocktake store: reading some lines by id.
 
     The shipped stores have it. With it,
-    [`StocktakeService.add_lines`][medinv.stocktake.StocktakeService.add_lines]
+    [`StocktakeService.add_lines`][medinv.services.StocktakeService.add_lines]
     reads only the lines it is given the ids of, so adding a line costs the same
     whatever the number of lines stored; a store without it is read in full on
     every call.

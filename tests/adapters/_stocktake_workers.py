@@ -21,7 +21,7 @@ from medinv.adapters.sqlite import SqliteStore
 from medinv.adapters.sqlite_stocktake import SqliteStocktakeStore
 from medinv.ledger import Ledger, PostResult
 from medinv.movements import Movement
-from medinv.stocktake import StocktakeService
+from medinv.services import StocktakeService
 
 AT = pendulum.datetime(2026, 11, 23, 14, tz="Europe/Paris")
 

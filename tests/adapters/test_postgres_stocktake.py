@@ -15,7 +15,8 @@ from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
 from medinv.ports_stocktake import StocktakeStore
-from medinv.stocktake import CountLine, StocktakeScope, StocktakeService
+from medinv.services import StocktakeService
+from medinv.stocktake import CountLine, StocktakeScope
 from medinv.testing.stocktake_contract import StocktakeStoreContract, sample_stocktake
 
 pytestmark = pytest.mark.postgres

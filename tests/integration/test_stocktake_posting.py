@@ -19,7 +19,8 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger, PostResult
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
-from medinv.stocktake import CountLine, StocktakeScope, StocktakeService, StocktakeState
+from medinv.services import StocktakeService
+from medinv.stocktake import CountLine, StocktakeScope, StocktakeState
 
 GLOVES = ItemKey("04006381333931", lot="L1")
 MASKS = ItemKey("96385074")

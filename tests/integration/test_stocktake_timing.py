@@ -19,14 +19,9 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
+from medinv.services import StocktakeService
 from medinv.status import StockStatus
-from medinv.stocktake import (
-    CountLine,
-    StocktakeScope,
-    StocktakeService,
-    StocktakeState,
-    VarianceKind,
-)
+from medinv.stocktake import CountLine, StocktakeScope, StocktakeState, VarianceKind
 
 GLOVES = ItemKey("04006381333931", lot="L1")
 GLOVES_NEW = ItemKey("04006381333931", lot="L9")

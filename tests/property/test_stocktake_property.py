@@ -21,12 +21,12 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
+from medinv.services import StocktakeService
 from medinv.status import StockStatus
 from medinv.stocktake import (
     CountLine,
     Stocktake,
     StocktakeScope,
-    StocktakeService,
     TimedMovement,
     Tolerance,
     TolerancePolicy,

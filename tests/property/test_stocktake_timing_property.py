@@ -31,11 +31,11 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
+from medinv.services import StocktakeService
 from medinv.status import StockStatus
 from medinv.stocktake import (
     CountLine,
     StocktakeScope,
-    StocktakeService,
     StocktakeState,
     Tolerance,
     TolerancePolicy,

@@ -8,15 +8,7 @@ import pendulum
 import pytest
 
 from medinv.adapters.memory import MemoryStore
-from medinv.allocation import (
-    AllocationRequest,
-    FefoIndex,
-    allocate_and_post,
-    index_from_ledger,
-    plan_movements,
-    post_plan,
-    sync_index,
-)
+from medinv.allocation import AllocationRequest, FefoIndex
 from medinv.errors import (
     InsufficientStockError,
     InvalidValueError,
@@ -27,6 +19,13 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger, PostResult
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind, StockPosition
+from medinv.services import (
+    allocate_and_post,
+    index_from_ledger,
+    plan_movements,
+    post_plan,
+    sync_index,
+)
 
 GTIN = "04006381333931"
 STORE = Location.parse("H/Store")

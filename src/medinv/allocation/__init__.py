@@ -34,16 +34,10 @@ shortfall, and the candidates it skipped with their
 
 from __future__ import annotations
 
+from medinv._moved import moved_names
 from medinv.allocation._index import FefoIndex, RecordedLike
 from medinv.allocation._order import NO_EXPIRY, OrderKey, fefo_key, fifo_key
 from medinv.allocation._plan import Pick, Plan, Reservation, Skipped, SkipReason
-from medinv.allocation._posting import (
-    allocate_and_post,
-    index_from_ledger,
-    plan_movements,
-    post_plan,
-    sync_index,
-)
 from medinv.allocation._request import AllocationRequest, Policy
 
 __all__ = [
@@ -58,11 +52,15 @@ __all__ = [
     "Reservation",
     "SkipReason",
     "Skipped",
-    "allocate_and_post",
     "fefo_key",
     "fifo_key",
-    "index_from_ledger",
-    "plan_movements",
-    "post_plan",
-    "sync_index",
 ]
+
+# Moved to medinv.services (the layer that posts through the ledger).
+__getattr__ = moved_names(
+    "medinv.allocation",
+    dict.fromkeys(
+        ("allocate_and_post", "index_from_ledger", "plan_movements", "post_plan", "sync_index"),
+        "medinv.services",
+    ),
+)

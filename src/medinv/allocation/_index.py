@@ -1410,7 +1410,7 @@ class FefoIndex:
         """Take ``plan``'s picks out of the index, as posting the plan does.
 
         Use it when the index is the stock of record (simulation, tests,
-        benchmarks); with a ledger, [`post_plan`][medinv.allocation.post_plan] posts
+        benchmarks); with a ledger, [`post_plan`][medinv.services.post_plan] posts
         the movements and the index follows them with ``apply``. The plan's
         reservation (``reservation_id``) is released first.
 

@@ -72,7 +72,7 @@ class Plan:
     """The answer to an [`AllocationRequest`][medinv.allocation.AllocationRequest].
 
     Making a plan never changes stock; posting it to the ledger
-    ([`post_plan`][medinv.allocation.post_plan]) does. A plan may be
+    ([`post_plan`][medinv.services.post_plan]) does. A plan may be
     [reserved][medinv.allocation.FefoIndex.reserve] so that later plans do not
     count the same units.
     """

@@ -8,17 +8,12 @@ from typing import TYPE_CHECKING, TextIO
 import pendulum
 
 from medinv.adapters.sqlite import SqliteStore
-from medinv.allocation import (
-    AllocationRequest,
-    Plan,
-    allocate_and_post,
-    index_from_ledger,
-    post_plan,
-)
+from medinv.allocation import AllocationRequest, Plan
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
+from medinv.services import allocate_and_post, index_from_ledger, post_plan
 from medinv.status import StockStatus
 
 if TYPE_CHECKING:

@@ -14,14 +14,9 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
+from medinv.services import StocktakeService
 from medinv.status import StockStatus
-from medinv.stocktake import (
-    CountLine,
-    StocktakeScope,
-    StocktakeService,
-    Tolerance,
-    TolerancePolicy,
-)
+from medinv.stocktake import CountLine, StocktakeScope, Tolerance, TolerancePolicy
 
 if TYPE_CHECKING:  # the demo module imports this one to list it in its SECTIONS
     from medinv.cli._demo import DemoContext

@@ -33,6 +33,7 @@ turns the approved variances into ADJUSTMENT movements with deterministic ids.
 
 from __future__ import annotations
 
+from medinv._moved import moved_names
 from medinv.stocktake._diff import CountDiff, diff_counts
 from medinv.stocktake._intake import (
     CSV_COLUMNS,
@@ -62,7 +63,6 @@ from medinv.stocktake._report import (
     bin_count_times,
     variance_report,
 )
-from medinv.stocktake._service import BookAtStart, StocktakeService
 from medinv.stocktake._timing import (
     CountTiming,
     MovementRecord,
@@ -73,7 +73,6 @@ from medinv.stocktake._view import CounterView, counter_view
 
 __all__ = [
     "CSV_COLUMNS",
-    "BookAtStart",
     "CountDiff",
     "CountLine",
     "CountSource",
@@ -84,7 +83,6 @@ __all__ = [
     "StockKey",
     "Stocktake",
     "StocktakeScope",
-    "StocktakeService",
     "StocktakeState",
     "TimedMovement",
     "Tolerance",
@@ -105,3 +103,9 @@ __all__ = [
     "merge_lines",
     "variance_report",
 ]
+
+# Moved to medinv.services (the layer that posts through the ledger).
+__getattr__ = moved_names(
+    "medinv.stocktake",
+    dict.fromkeys(("BookAtStart", "StocktakeService"), "medinv.services"),
+)

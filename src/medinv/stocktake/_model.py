@@ -350,8 +350,8 @@ class StocktakeState(enum.Enum):
 
     Reached before the ledger write and stored, so a cancellation is refused from
     here on; a post interrupted in this state is completed by posting again
-    ([`StocktakeService.post`][medinv.stocktake.StocktakeService.post] or
-    [`StocktakeService.resume_post`][medinv.stocktake.StocktakeService.resume_post]).
+    ([`StocktakeService.post`][medinv.services.StocktakeService.post] or
+    [`StocktakeService.resume_post`][medinv.services.StocktakeService.resume_post]).
     """
     POSTED = "POSTED"
     """The adjustments are in the ledger."""

@@ -13,18 +13,21 @@ from medinv.errors import ConcurrencyError, StockError, StocktakeStateError
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
 from medinv.status import StockStatus
-from medinv.stocktake._intake import count_line_from_scan, import_counts_csv
-from medinv.stocktake._model import (
+from medinv.stocktake import (
+    CounterView,
     CountLine,
+    CountTiming,
     StockKey,
     Stocktake,
     StocktakeScope,
     StocktakeState,
     TolerancePolicy,
+    VarianceReport,
+    count_line_from_scan,
+    counter_view,
+    import_counts_csv,
+    variance_report,
 )
-from medinv.stocktake._report import VarianceReport, variance_report
-from medinv.stocktake._timing import CountTiming
-from medinv.stocktake._view import CounterView, counter_view
 
 if TYPE_CHECKING:
     from medinv.ledger import Ledger, PostResult
@@ -116,9 +119,9 @@ class StocktakeService:
 
         Raises:
             StocktakeStateError: it is POSTING (posting has begun: complete it with
-                [`resume_post`][medinv.stocktake.StocktakeService.resume_post]),
+                [`resume_post`][medinv.services.StocktakeService.resume_post]),
                 POSTED or CANCELLED, or its adjustments are in the ledger already
-                (complete it with [`post`][medinv.stocktake.StocktakeService.post]).
+                (complete it with [`post`][medinv.services.StocktakeService.post]).
             InvalidValueError: ``by`` is not a valid actor name, or ``reason`` is blank.
             ConcurrencyError: it changed meanwhile (e.g. a concurrent post began); nothing
                 changed.
@@ -358,7 +361,7 @@ class StocktakeService:
         3. the stocktake moves POSTING → POSTED.
 
         A crash between the steps leaves it POSTING: calling ``post`` (or
-        [`resume_post`][medinv.stocktake.StocktakeService.resume_post]) again
+        [`resume_post`][medinv.services.StocktakeService.resume_post]) again
         completes it. Posting a POSTED stocktake replays the batch (a no-op).
 
         Raises:
@@ -382,7 +385,7 @@ class StocktakeService:
 
         Raises:
             StocktakeStateError: not POSTING or POSTED.
-            StockError: see [`post`][medinv.stocktake.StocktakeService.post].
+            StockError: see [`post`][medinv.services.StocktakeService.post].
         """
         stocktake = self._store.get(stocktake_id)
         if stocktake.state not in {StocktakeState.POSTING, StocktakeState.POSTED}:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Final
 
-from medinv.allocation._index import FefoIndex
-from medinv.allocation._plan import Plan
-from medinv.allocation._request import AllocationRequest
+from medinv.allocation import AllocationRequest, FefoIndex, Plan
 from medinv.errors import (
     ConcurrencyError,
     InsufficientStockError,
@@ -119,7 +117,7 @@ def post_plan(
 ) -> PostResult:
     """Post ``plan`` as one atomic batch of movements, or refuse it as stale.
 
-    The movements are those of [`plan_movements`][medinv.allocation.plan_movements].
+    The movements are those of [`plan_movements`][medinv.services.plan_movements].
 
     An unreserved plan is posted only if the ledger is still at the position the plan
     was made at (``plan.position``): any other movement since then may have taken the
@@ -134,7 +132,7 @@ def post_plan(
 
     Raises:
         StalePlanError: the ledger moved since an unreserved plan was made; plan again
-            ([`allocate_and_post`][medinv.allocation.allocate_and_post] does).
+            ([`allocate_and_post`][medinv.services.allocate_and_post] does).
         StockError: the ledger refused the batch; nothing was posted.
         InvalidValueError: the arguments do not fit (see ``plan_movements``), or a
             ``reservation_id`` without its ``index``.

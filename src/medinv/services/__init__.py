@@ -1,0 +1,37 @@
+"""Use cases that combine the domain with the ledger and the stores.
+
+The domain packages ([`medinv.allocation`][medinv.allocation],
+[`medinv.stocktake`][medinv.stocktake]) decide; the services here carry their
+decisions out through a [`Ledger`][medinv.ledger.Ledger] and a store:
+
+- picking: turn an allocation [`Plan`][medinv.allocation.Plan] into movements
+  and post them as one batch, refusing a stale plan, and keep a
+  [`FefoIndex`][medinv.allocation.FefoIndex] in step with the ledger;
+- stocktaking: run a stocktake from planning to posted adjustments over a
+  stocktake store and the ledger
+  ([`StocktakeService`][medinv.services.StocktakeService]).
+
+Arrows point one way: services import the domain, the ports and the ledger;
+nothing below them imports a service.
+"""
+
+from __future__ import annotations
+
+from medinv.services.picking import (
+    allocate_and_post,
+    index_from_ledger,
+    plan_movements,
+    post_plan,
+    sync_index,
+)
+from medinv.services.stocktaking import BookAtStart, StocktakeService
+
+__all__ = [
+    "BookAtStart",
+    "StocktakeService",
+    "allocate_and_post",
+    "index_from_ledger",
+    "plan_movements",
+    "post_plan",
+    "sync_index",
+]
