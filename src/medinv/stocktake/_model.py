@@ -25,6 +25,7 @@ from medinv.errors import (
     StocktakeStateError,
 )
 from medinv.identifiers import Gtin, ItemKey
+from medinv.journal import BalanceKey
 from medinv.locations import Location
 from medinv.movements import Movement
 from medinv.status import StockStatus
@@ -49,8 +50,12 @@ __all__ = [
 _MAX_STOCKTAKE_ID: Final = 100
 _MAX_TEXT: Final = 200
 
-StockKey = tuple[ItemKey, Location, StockStatus]
-"""What a stocktake counts and compares: one item at one (location, status)."""
+StockKey = BalanceKey
+"""What a stocktake counts and compares: one item at one (location, status).
+
+The ledger's own balance key ([`BalanceKey`][medinv.journal.BalanceKey]) under the
+name stocktakes use for it.
+"""
 
 
 def _text(kind: str, limit: int = _MAX_TEXT) -> Callable[[Any, Any, Any], None]:
