@@ -38,6 +38,7 @@ from typing import Any, Final
 import attrs
 import pendulum
 
+from medinv.actors import actor_validator
 from medinv.dates import to_date, to_datetime
 from medinv.errors import (
     InvalidIdentifierError,
@@ -178,8 +179,15 @@ class Movement:
     """How many units of the item's GTIN (always positive; direction comes from the locations)."""
     occurred_at: pendulum.DateTime = attrs.field(converter=to_datetime)
     """When it happened physically (aware date-time)."""
-    actor: str = attrs.field(validator=_check_text("actor", required=True, limit=_MAX_ID))
-    """Who did it (user id, device id)."""
+    actor: str = attrs.field(
+        validator=[_check_text("actor", required=True, limit=_MAX_ID), actor_validator("actor")]
+    )
+    """Who did it (user id, device id), stored as given.
+
+    Refused when it holds invisible, bidi-control or mixed-script confusable
+    characters; two actor names denote one person when their normalised forms agree
+    (see [`medinv.actors`][medinv.actors]).
+    """
     from_location: Location | None = attrs.field(
         default=None, validator=_check_type("from_location", Location, optional=True)
     )

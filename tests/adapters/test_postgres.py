@@ -38,7 +38,7 @@ from medinv.ports import (
     RecordedMovement,
 )
 from medinv.status import StockStatus
-from medinv.testing.contract import LedgerStoreContract
+from medinv.testing.contract import HOSTILE_ACTORS, LedgerStoreContract
 from medinv.testing.stateful import ledger_machine
 
 pytestmark = pytest.mark.postgres
@@ -505,7 +505,7 @@ def test_hostile_text_is_stored_and_returned_verbatim(store, postgres_dsn, postg
                 quantity=1,
                 to=odd,
                 occurred_at=AT,
-                actor=text[:200],
+                actor=HOSTILE_ACTORS[n % len(HOSTILE_ACTORS)],
                 reason=text,
                 reference=text,
             )

@@ -245,3 +245,37 @@ def test_stock_position_is_a_value():
     assert p == StockPosition(
         item=ITEM, location=A, status=AV, quantity=3, expiry=pendulum.date(2027, 1, 1)
     )
+
+
+@pytest.mark.parametrize(
+    ("actor", "reason"),
+    [
+        ("lea\u200b", "invisible"),
+        ("p\u0430ul", "confusable scripts"),  # Cyrillic a inside a Latin name
+        ("\u202eael", "bidi control"),
+        ("ana\tben", "invisible"),
+        ("   ", "blank"),
+    ],
+)
+def test_a_movement_refuses_an_actor_that_is_not_a_readable_name(actor: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentifierError, match=rf"invalid actor .*{reason}"):
+        Movement.receipt(
+            "R-actor",
+            item=ItemKey("04006381333931", lot="L1"),
+            quantity=1,
+            to=Location.parse("CHU/A1"),
+            occurred_at="2026-11-23T09:00:00+01:00",
+            actor=actor,
+        )
+
+
+def test_a_movement_keeps_the_actor_as_given() -> None:
+    moved = Movement.receipt(
+        "R-actor",
+        item=ItemKey("04006381333931", lot="L1"),
+        quantity=1,
+        to=Location.parse("CHU/A1"),
+        occurred_at="2026-11-23T09:00:00+01:00",
+        actor="  Léa M.  ",
+    )
+    assert moved.actor == "  Léa M.  "

@@ -75,7 +75,7 @@ from medinv.ports import (
 from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 
-__all__ = ["HOSTILE_TEXTS", "LedgerStoreContract"]
+__all__ = ["HOSTILE_ACTORS", "HOSTILE_TEXTS", "LedgerStoreContract"]
 
 GTIN = "04006381333931"
 GTIN_2 = "09501101530003"
@@ -97,6 +97,18 @@ HOSTILE_TEXTS: tuple[str, ...] = (
     "R" * 10_000,
 )
 """Free text every store must keep verbatim (NUL-free; the last one is 10,000 characters)."""
+
+HOSTILE_ACTORS: tuple[str, ...] = (
+    'O\'Brien said "stop"',
+    "'; DROP TABLE movements; --",
+    "a;b;c %s %(x)s ? $1 :name \\",
+    "  Ünïcødé Ærø ✓  ",
+    "王芳 やまだ",
+    "علي",
+    "R" * 200,
+)
+"""Actor names every store must keep verbatim: quotes, SQL, blanks kept, several scripts
+(one per name: names mixing confusable scripts are refused when a movement is built)."""
 
 
 def _item(lot: str | None = "L1", serial: str | None = None, gtin: str = GTIN) -> ItemKey:
@@ -364,6 +376,7 @@ class LedgerStoreContract:
         lot = "'\";%&()*+,-./:<=>?_"
         for n, text in enumerate(HOSTILE_TEXTS):
             short = text[:200]
+            actor = HOSTILE_ACTORS[n % len(HOSTILE_ACTORS)]
             segment = "".join(c for c in short if c.isprintable() and c != "/").strip()[:64]
             where = Location(("CHU", segment or "x"))
             item = _item(lot=lot, serial=f"S{n}")
@@ -374,7 +387,7 @@ class LedgerStoreContract:
                     quantity=1,
                     to=where,
                     occurred_at=AT,
-                    actor=short,
+                    actor=actor,
                     reason=text,
                     reference=text,
                 ),
@@ -384,7 +397,7 @@ class LedgerStoreContract:
                     change=-1,
                     at=where,
                     occurred_at=AT,
-                    actor=short,
+                    actor=actor,
                     reason=text,
                 ),
             ]
@@ -393,7 +406,7 @@ class LedgerStoreContract:
             for recorded in result.movements:
                 stored = back[recorded.movement.id]
                 assert stored.movement.reason == text
-                assert stored.movement.actor == short
+                assert stored.movement.actor == actor
                 assert _same(stored, recorded)
             history = list(store.movements(MovementQuery(lot=lot, serial=f"S{n}")))
             assert [r.movement.id for r in history] == [m.id for m in movements]
