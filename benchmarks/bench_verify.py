@@ -25,6 +25,22 @@ it reports its time and its peak resident set (``ru_maxrss``); one more child
 each measures tracemalloc's peak of Python allocations. ``--baseline SRC`` adds
 one run of ``verify()`` from another medinv source tree (e.g. the main branch's
 ``src``) on the same file.
+
+``--bounds`` adds, interleaved in the same rounds, three lower bounds of any
+``verify()`` that checks the balances over the history, each doing only part of
+the work (their code is in this file):
+
+- **lean**: the floor plus, per row in Python, splitting the content, comparing
+  the query columns and a sum and running minimum per balance key in a dict
+  (nothing else: no serials, master data, projection; memory grows with the keys);
+- **sql**: no hashing; SQLite alone reads the fields a balance needs out of the
+  NUL-separated content (``json_quote`` turns each NUL into an escape that
+  ``replace`` can split on) and computes each key's running minimum and total
+  with a window function;
+- **typed**: what the same costs if the store kept typed columns beside the
+  content (a scratch copy of the movements with them, built once and kept next
+  to the ledger): proving in SQL that the content equals the concatenation of
+  the columns, plus the window function over the typed columns.
 """
 
 from __future__ import annotations
@@ -42,6 +58,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 import pendulum
 
@@ -159,6 +176,156 @@ def sqlite3_connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path)
 
 
+_BALANCE_FIELDS: Final = (
+    "SELECT m.position, m.content, m.recorded_at, m.hash, m.id, "
+    "coalesce('+' || m.reverses, '-'), k.gtin, "
+    "CASE WHEN k.lot = '' THEN '-' ELSE '+' || k.lot END, "
+    "CASE WHEN k.serial = '' THEN '-' ELSE '+' || k.serial END "
+    "FROM movements AS m JOIN item_keys AS k ON k.item_no = m.item_no ORDER BY m.position"
+)
+
+
+def lean(path: Path) -> int:
+    """Lower bound in Python: the floor, the query columns, a running minimum per balance key."""
+    db = sqlite3_connect(path)
+    sha256 = hashlib.sha256
+    prefix = f"\x00{ENCODING_VERSION}\x00"
+    prev = GENESIS_HASH
+    bad = 0
+    count = 0
+    sums: dict[tuple[str, ...], list[int]] = {}
+    get = sums.get
+    for position, content, recorded_at, hash_, mid, rev, gtin, lot, serial in db.execute(
+        _BALANCE_FIELDS
+    ):
+        digest = sha256(f"{prev}{prefix}{position}\x00{recorded_at}\x00{content}".encode())
+        if digest.hexdigest() != hash_:
+            bad += 1
+        prev = hash_
+        count += 1
+        f = content.split("\x00")
+        if f[0] != mid or f[15] != rev or f[2] != gtin or f[3] != lot or f[4] != serial:
+            bad += 1
+        q = int(f[5])
+        if f[8] != "-":
+            key = (gtin, lot, serial, f[8], f[9])
+            v = get(key)
+            if v is None:
+                sums[key] = [-q, -q]
+            else:
+                v[0] -= q
+                if v[0] < v[1]:  # noqa: PLR1730  (min() costs a call in the hot loop)
+                    v[1] = v[0]
+        if f[10] != "-":
+            key = (gtin, lot, serial, f[10], f[11])
+            v = get(key)
+            if v is None:
+                sums[key] = [q, 0]
+            else:
+                v[0] += q
+    db.close()
+    if bad or any(low < 0 for _, low in sums.values()):
+        raise SystemExit("the lean pass found a difference")
+    return count
+
+
+# Each NUL of the content becomes "\u0000" in json_quote's output: a JSON array of the fields.
+# (A content holding a backslash followed by "u0000" would split wrongly: none here.)
+_FIELDS_JSON: Final = "'[' || replace(json_quote(content), '\\u0000', '\",\"') || ']'"
+_RUNNING: Final = (
+    "w AS (SELECT item_no, loc, st, q, "
+    "sum(q) OVER (PARTITION BY item_no, loc, st ORDER BY position) AS run FROM d) "
+    "SELECT count(*), sum(low < 0), sum(total) FROM "
+    "(SELECT min(run) AS low, sum(q) AS total FROM w GROUP BY item_no, loc, st)"
+)
+_SQL_BOUND: Final = (
+    f"WITH j AS (SELECT position, item_no, {_FIELDS_JSON} AS a FROM movements), "
+    "d AS (SELECT position, item_no, a ->> 8 AS loc, a ->> 9 AS st, -(a ->> 5) AS q "
+    "FROM j WHERE a ->> 8 <> '-' UNION ALL "
+    "SELECT position, item_no, a ->> 10, a ->> 11, a ->> 5 FROM j WHERE a ->> 10 <> '-'), "
+    + _RUNNING
+)
+
+
+def sql_bound(path: Path) -> int:
+    """Lower bound in SQL (current schema): fields out of the content, running minimum per key."""
+    db = sqlite3_connect(path)
+    keys, negative, _ = db.execute(_SQL_BOUND).fetchone()
+    (count,) = db.execute("SELECT count(*) FROM movements").fetchone()
+    db.close()
+    if negative or not keys:
+        raise SystemExit("the SQL pass found a negative balance")
+    return int(count)
+
+
+_TYPED_COLUMNS: Final = (
+    "kind", "quantity", "occurred_at", "actor", "from_location", "from_status", "to_location",
+    "to_status", "reason", "reference", "expiry",
+)  # fmt: skip
+_TYPED_CONTENT: Final = " || char(0) || ".join(
+    (
+        "m.id",
+        "m.kind",
+        "k.gtin",
+        "CASE WHEN k.lot = '' THEN '-' ELSE '+' || k.lot END",
+        "CASE WHEN k.serial = '' THEN '-' ELSE '+' || k.serial END",
+        "m.quantity",
+        "m.occurred_at",
+        "m.actor",
+        *(f"coalesce('+' || m.{c}, '-')" for c in (*_TYPED_COLUMNS[4:], "reverses")),
+    )
+)
+
+
+def typed_copy(path: Path) -> Path:
+    """A scratch file: the movements with typed columns beside the content (built once)."""
+    typed = path.with_name(path.stem + "-typed.sqlite3")
+    if typed.exists():
+        return typed
+    partial = typed.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    db = sqlite3_connect(path)
+    db.execute("ATTACH ? AS t", (str(partial),))
+    fields = ", ".join(
+        f"a ->> {n} AS {c}" if n < 8 else f"nullif(substr(a ->> {n}, 2), '') AS {c}"
+        for n, c in zip((1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14), _TYPED_COLUMNS, strict=True)
+    )
+    db.execute(
+        f"CREATE TABLE t.movements AS WITH j AS (SELECT position, item_no, id, reverses, "
+        f"content, {_FIELDS_JSON} AS a FROM movements) "
+        f"SELECT position, item_no, id, reverses, content, {fields} FROM j"
+    )
+    db.execute("CREATE TABLE t.item_keys AS SELECT * FROM item_keys")
+    db.commit()
+    db.close()
+    partial.rename(typed)
+    return typed
+
+
+_TYPED_EQUAL: Final = (
+    "SELECT count(*) FROM movements AS m JOIN item_keys AS k ON k.item_no = m.item_no "
+    f"WHERE CAST(m.content AS BLOB) IS NOT CAST({_TYPED_CONTENT} AS BLOB)"
+)
+_TYPED_BOUND: Final = (
+    "WITH d AS (SELECT position, item_no, from_location AS loc, from_status AS st, "
+    "-quantity AS q FROM movements WHERE from_location IS NOT NULL UNION ALL "
+    "SELECT position, item_no, to_location, to_status, quantity FROM movements "
+    "WHERE to_location IS NOT NULL), " + _RUNNING
+)
+
+
+def typed_bound(path: Path) -> int:
+    """Lower bound in SQL with typed columns: content equals the columns, running minimum."""
+    db = sqlite3_connect(typed_copy(path))
+    (differ,) = db.execute(_TYPED_EQUAL).fetchone()
+    keys, negative, _ = db.execute(_TYPED_BOUND).fetchone()
+    (count,) = db.execute("SELECT count(*) FROM movements").fetchone()
+    db.close()
+    if differ or negative or not keys:
+        raise SystemExit("the typed pass found a difference")
+    return int(count)
+
+
 def verify(path: Path) -> int:
     with SqliteStore(path) as store:
         report = Ledger(store).verify()
@@ -169,7 +336,9 @@ def verify(path: Path) -> int:
 
 def child(kind: str, path: str, *, traced: bool) -> None:
     """Run one measurement in this (fresh) process and print its figures as JSON."""
-    fn = floor if kind == "floor" else verify
+    fn = {"floor": floor, "verify": verify, "lean": lean, "sql": sql_bound, "typed": typed_bound}[
+        kind
+    ]
     if traced:
         import tracemalloc  # noqa: PLC0415
 
@@ -203,7 +372,7 @@ def run_child(
     return figures
 
 
-def main() -> None:
+def main() -> None:  # noqa: C901  (options, interleaved rounds, the table)
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3], traced=sys.argv[4] == "1")
         return
@@ -212,6 +381,9 @@ def main() -> None:
         at = sys.argv.index("--baseline")
         baseline = sys.argv[at + 1]
         del sys.argv[at : at + 2]
+    bounds = "--bounds" in sys.argv
+    if bounds:
+        sys.argv.remove("--bounds")
     args = arguments("verify() on a large SQLite ledger against re-hashing its chain")
     total = 100_000 if args.quick else 1_000_000
     path = Path(tempfile.gettempdir()) / f"medinv-bench-verify-{total}-{args.seed}.sqlite3"
@@ -227,12 +399,17 @@ def main() -> None:
     runs: dict[str, list[dict[str, float]]] = {"floor": [], "verify": []}
     if baseline is not None:
         runs["baseline"] = []
+    if bounds:
+        typed_copy(path)  # built once, outside the measurements
+        runs.update({"lean": [], "sql": [], "typed": []})
     for round_ in range(3):  # interleaved: each round runs every contender once
         for kind, figures in runs.items():
             if kind == "baseline" and round_:
                 continue  # the code before this change: one run is enough to compare
             src = baseline if kind == "baseline" else None
             figures.append(run_child("verify" if kind == "baseline" else kind, path, src=src))
+            if figures[-1]["rows"] != total:
+                raise SystemExit(f"{kind} read {figures[-1]['rows']:,} movements, not {total:,}")
             last = figures[-1]
             seconds, rss = last["seconds"], last["rss"] / 1e6
             print(f"  round {round_ + 1} {kind}: {seconds:.2f} s, RSS {rss:.0f} MB")
