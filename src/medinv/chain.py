@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from typing import Final
 
 from medinv.errors import InvalidMovementError
@@ -54,6 +55,7 @@ __all__ = [
     "chain_hash",
     "content_differences",
     "entry_hash",
+    "entry_hashes",
     "format_instant",
     "movement_content",
 ]
@@ -178,7 +180,7 @@ def _split_differences(left: str, right: str) -> tuple[str, ...]:
 
 
 def entry_hash(prev_hash: str, position: int, recorded_at_text: str, content: str) -> str:
-    """The hash of one chain entry from already encoded parts (the fast path of the ledger).
+    """The hash of one chain entry from already encoded parts.
 
     ``sha256(prev_hash NUL version NUL position NUL recorded_at NUL content)`` as
     lower-case hex, the text UTF-8 encoded.
@@ -187,15 +189,39 @@ def entry_hash(prev_hash: str, position: int, recorded_at_text: str, content: st
         InvalidMovementError: the content holds text that UTF-8 cannot encode (a lone
             surrogate), which no store could keep either.
     """
-    text = _SEP.join((prev_hash, ENCODING_VERSION, str(position), recorded_at_text, content))
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError as e:
-        movement_id = content.split(_SEP, 1)[0]
-        raise InvalidMovementError(
-            movement_id, f"text field holds a character UTF-8 cannot encode at offset {e.start}"
-        ) from None
-    return _sha256(data).hexdigest()
+    return entry_hashes(prev_hash, position, recorded_at_text, (content,))[0]
+
+
+def entry_hashes(
+    prev_hash: str, first_position: int, recorded_at_text: str, contents: Iterable[str]
+) -> list[str]:
+    """The hashes of consecutive chain entries: the fast path of the ledger's posting.
+
+    The first entry is at ``first_position`` after ``prev_hash``; each next one
+    follows the one before. The entry format is written here only, for
+    [`entry_hash`][medinv.chain.entry_hash] too.
+
+    Raises:
+        InvalidMovementError: see [`entry_hash`][medinv.chain.entry_hash].
+    """
+    hashes: list[str] = []
+    append = hashes.append
+    version, stamp = f"{_SEP}{ENCODING_VERSION}{_SEP}", f"{_SEP}{recorded_at_text}{_SEP}"
+    prev, position, sha256 = prev_hash, first_position, _sha256
+    for content in contents:
+        text = f"{prev}{version}{position}{stamp}{content}"
+        try:
+            data = text.encode()
+        except UnicodeEncodeError as e:
+            movement_id = content.split(_SEP, 1)[0]
+            raise InvalidMovementError(
+                movement_id,
+                f"text field holds a character UTF-8 cannot encode at offset {e.start}",
+            ) from None
+        prev = sha256(data).hexdigest()
+        append(prev)
+        position += 1
+    return hashes
 
 
 def chain_hash(

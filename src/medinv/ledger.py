@@ -49,54 +49,37 @@ read-check-append again.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Final, NoReturn, TypeVar
+from typing import Final, TypeVar
 
 import attrs
 import pendulum
 
-from medinv.chain import (
-    ENCODING_VERSION,
-    content_differences,
-    entry_hash,
-    format_instant,
-    movement_content,
-)
-from medinv.dates import facility_timezone, is_expired, to_datetime
+from medinv.dates import facility_timezone, to_datetime
 from medinv.errors import (
-    BalanceLimitError,
     ConcurrencyError,
-    IdempotencyConflictError,
-    InsufficientStockError,
     InvalidMovementError,
     InvalidValueError,
-    LotMasterDataConflictError,
-    ReversalError,
-    SerialConflictError,
     StockError,
-    StockNotIssuableError,
 )
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
 from medinv.locations import Location
-from medinv.movements import Movement, MovementKind, StockPosition
+from medinv.movements import Movement, StockPosition
 from medinv.ports import (
-    BalanceChange,
     BalanceKey,
     Commit,
     ItemRecord,
     LedgerHead,
     LedgerStore,
     LotKey,
-    LotRecord,
     MovementQuery,
     PositionQuery,
     RecordedMovement,
 )
+from medinv.posting import ISSUING, Batch, Chained, apply_rules
 from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 from medinv.verification import (
@@ -143,11 +126,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-_AVAILABLE: Final = StockStatus.AVAILABLE
-_REVERSAL: Final = MovementKind.REVERSAL
-_ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
-_MISSING: Final = object()
-_date_of = dt.datetime.date  # the C method: pendulum's date() costs three times as much
 _MAX_BALANCE: Final = MAX_QUANTITY  # every store holds a balance up to it exactly
 _MAX_WAIT: Final = 86_400.0  # seconds: a retry's base wait beyond a day is a mistake
 _CACHE_LIMIT: Final = 200_000  # balances, items or lots cached before the cache starts again
@@ -241,7 +219,7 @@ class _Known:
 
     Valid at ``head`` only: a post that finds the store at another head (another
     writer committed) starts again from nothing. A batch works on the cache
-    directly and keeps the values it overwrites (`_Batch`): a refused batch puts
+    directly and keeps the values it overwrites (`Batch`): a refused batch puts
     them back, a committed one moves the cache to the new head, and any other
     failure empties it.
     """
@@ -288,7 +266,7 @@ class _Known:
             if item.serial is not None:
                 totals[item] = totals.get(item, 0) + quantity
 
-    def undo(self, state: _Batch) -> None:
+    def undo(self, state: Batch) -> None:
         """Put back what a refused batch changed."""
         _put_back(self.balances, state.undo)
         _put_back(self.serial_totals, state.serial_undo)
@@ -308,66 +286,6 @@ def _put_back(quantities: dict[K, int], before: dict[K, int]) -> None:
             quantities[key] = quantity
         else:
             quantities.pop(key, None)
-
-
-@attrs.define(eq=False)
-class _Batch:
-    """One post's view of the ledger's cache, which its movements update in place.
-
-    Every item of the batch is complete in the cache (its balances all known).
-    The first change to a balance or serial total records the value before the
-    batch, so that a refusal can undo the batch and a commit can tell its net
-    changes.
-    """
-
-    balances: dict[BalanceKey, int]
-    """The cache's balances, as the batch's movements so far leave them."""
-    items: dict[ItemKey, ItemRecord]
-    lots: dict[LotKey, pendulum.Date | None]
-    stored: dict[str, RecordedMovement]
-    reversed_by: dict[str, str]
-    serial_totals: dict[ItemKey, int]
-    undo: dict[BalanceKey, int] = attrs.Factory(dict)
-    """The balances the batch touched, as they were before it."""
-    serial_undo: dict[ItemKey, int] = attrs.Factory(dict)
-    """The serial totals the batch touched, as they were before it."""
-    new_by_id: dict[str, Movement] = attrs.Factory(dict)
-    new_items: list[ItemRecord] = attrs.Factory(list)
-    new_lots: list[LotRecord] = attrs.Factory(list)
-
-    def changes(self) -> tuple[BalanceChange, ...]:
-        """The net balance changes of the batch (none that are zero); drops zero balances."""
-        balances = self.balances
-        out: list[BalanceChange] = []
-        append = out.append
-        new, set_item, set_location, set_status, set_delta = _new, *_CHANGE_SLOTS
-        for key, old in self.undo.items():
-            now = balances[key]
-            if not now:
-                del balances[key]
-            delta = now - old
-            if delta:
-                change = new(BalanceChange)
-                set_item(change, key[0])
-                set_location(change, key[1])
-                set_status(change, key[2])
-                set_delta(change, delta)
-                append(change)
-        return tuple(out)
-
-
-# The ledger builds a RecordedMovement per posted movement and a BalanceChange per
-# touched balance from values it has just checked. attrs' generated ``__init__``
-# (keyword-only, a per-instance ``object.__setattr__``) costs about twice as much as
-# setting the slots directly; the objects are the same (a test compares them).
-_new = object.__new__
-_CHANGE_SLOTS: Final = tuple(
-    BalanceChange.__dict__[name].__set__ for name in ("item", "location", "status", "delta")
-)
-_RECORDED_SLOTS: Final = tuple(
-    RecordedMovement.__dict__[name].__set__
-    for name in ("movement", "position", "recorded_at", "prev_hash", "hash")
-)
 
 
 class Ledger:
@@ -529,7 +447,7 @@ class Ledger:
         stored = dict(store.movements_by_id(ids | reversed_ids))
         recorded_at = self._recorded_at(head)
         all_new = len(ids) == len(batch) and ids.isdisjoint(stored)
-        chained = _Chained.of(batch, stored, head, recorded_at, all_new=all_new)
+        chained = Chained.of(batch, stored, head, recorded_at, all_new=all_new)
         if not chained.fresh:
             return PostResult(
                 movements=tuple(s for s in chained.slots if isinstance(s, RecordedMovement)),
@@ -541,7 +459,7 @@ class Ledger:
         known = self._known
         state = _read_state(store, chained.fresh, stored, known)
         try:
-            self._apply(chained.fresh, state)
+            apply_rules(chained.fresh, state, self._zone)
         except StockError as refusal:
             known.undo(state)
             _refuse_only_if_unchanged(store, head, refusal)
@@ -586,147 +504,6 @@ class Ledger:
                 known.recorded_at = recorded.recorded_at
         before = known.recorded_at
         return before if before is not None and now < before else now
-
-    def _apply(self, movements: list[Movement], state: _Batch) -> None:  # noqa: C901  (one loop, kept flat for speed)
-        """Check the batch's new movements in order against the state, applying each to it."""
-        balances, new_by_id = state.balances, state.new_by_id
-        keep = state.undo.setdefault
-        master_data = self._master_data
-        for m in movements:
-            item = m.item
-            kind = m.kind
-            source, to = m.from_location, m.to_location
-            if kind is _REVERSAL:
-                self._check_reversal(m, state)
-            # Master data matters to movements entering the ledger (first receipt of
-            # a lot or item?), those stating an expiry (conflict?) and issuing ones
-            # (expired?): not to transfers and status changes.
-            issuing = kind in _ISSUING
-            if source is None or m.expiry is not None or issuing:
-                expiry = master_data(m, state)
-                if issuing:
-                    _check_issuable(m, expiry, self._zone)
-            quantity = m.quantity
-            if source is not None and m.from_status is not None:
-                key = (item, source, m.from_status)
-                have = balances.get(key, 0)
-                if have < quantity:
-                    raise InsufficientStockError(
-                        item=item,
-                        location=source,
-                        status=m.from_status.value,
-                        requested=quantity,
-                        available=have,
-                        movement_id=m.id,
-                    )
-                keep(key, have)
-                balances[key] = have - quantity
-                if item.serial is not None and to is None:
-                    self._count_serial(item, -quantity, state)
-            if to is not None and m.to_status is not None:
-                if item.serial is not None and source is None:
-                    if state.serial_totals.get(item, 0) > 0:
-                        self._serial_conflict(m, state)
-                    self._count_serial(item, quantity, state)
-                key = (item, to, m.to_status)
-                have = balances.get(key, 0)
-                if have > _MAX_BALANCE - quantity:
-                    raise BalanceLimitError(
-                        item=item,
-                        location=to,
-                        status=m.to_status.value,
-                        balance=have,
-                        adding=quantity,
-                        movement_id=m.id,
-                    )
-                keep(key, have)
-                balances[key] = have + quantity
-            new_by_id[m.id] = m
-
-    @staticmethod
-    def _count_serial(item: ItemKey, delta: int, state: _Batch) -> None:
-        totals = state.serial_totals
-        total = totals.get(item, 0)
-        state.serial_undo.setdefault(item, total)
-        totals[item] = total + delta
-
-    @staticmethod
-    def _master_data(m: Movement, state: _Batch) -> pendulum.Date | None:
-        """Check the movement's stated expiry against master data; record new lots and items.
-
-        Returns the item's expiry. A lot's expiry, or a lot-less item's, is fixed by
-        its first inbound movement.
-        """
-        item = m.item
-        stated = m.expiry
-        # Entering the ledger (receipt, return, adjustment in, reversal of an outbound
-        # movement): the only movements that can be an item's or a lot's first.
-        enters = m.from_location is None
-        lot = item.lot
-        # A lot item's expiry is its lot's: its own record matters only to create it.
-        record = state.items.get(item) if enters or lot is None else None
-        if lot is not None:
-            key = (item.gtin.value, lot.value)
-            known = state.lots.get(key, _MISSING)
-            if known is _MISSING:
-                expiry = stated
-                if enters:
-                    state.lots[key] = stated
-                    state.new_lots.append(LotRecord(key[0], key[1], stated))
-            else:
-                expiry = known  # type: ignore[assignment]
-                if stated is not None and stated != known:
-                    raise LotMasterDataConflictError(
-                        item=item, movement_id=m.id, known=known, given=stated
-                    )
-        elif record is not None:
-            expiry = record.expiry
-            if stated is not None and stated != expiry:
-                raise LotMasterDataConflictError(
-                    item=item, movement_id=m.id, known=expiry, given=stated
-                )
-        else:
-            expiry = stated
-        if record is None and enters:
-            record = ItemRecord(item=item, first_received_at=m.occurred_at, expiry=expiry)
-            state.items[item] = record
-            state.new_items.append(record)
-
-        return expiry
-
-    @staticmethod
-    def _serial_conflict(m: Movement, state: _Batch) -> NoReturn:
-        """A serialised unit entering the ledger is in stock already: say where."""
-        item = m.item
-        where = [
-            f"{location} [{status.value}]"
-            for (other, location, status), qty in state.balances.items()
-            if qty > 0 and other == item
-        ]
-        raise SerialConflictError(
-            item=item, movement_id=m.id, reason=f"already in stock at {', '.join(where)}"
-        )
-
-    @staticmethod
-    def _check_reversal(m: Movement, state: _Batch) -> None:
-        target = m.reverses
-        assert target is not None  # noqa: S101  (Movement guarantees it for REVERSAL)
-        original_record = state.stored.get(target)
-        original = (
-            original_record.movement if original_record is not None else state.new_by_id.get(target)
-        )
-        if original is None:
-            raise ReversalError(m.id, target, "no such movement in the ledger")
-        if original.kind is _REVERSAL:
-            raise ReversalError(
-                m.id, target, "a reversal cannot be reversed; post the movement again"
-            )
-        by = state.reversed_by.get(target)
-        if by is not None:
-            raise ReversalError(m.id, target, f"already reversed by {by!r}")
-        if not m.mirrors(original):
-            raise ReversalError(m.id, target, "not the exact inverse of the movement")
-        state.reversed_by[target] = m.id
 
     # ----------------------------------------------------------------- queries
 
@@ -966,149 +743,12 @@ def _check_anchor(anchor: object) -> None:
         raise InvalidValueError(msg)
 
 
-def _check_issuable(
-    m: Movement, expiry: pendulum.Date | None, zone: pendulum.Timezone | None
-) -> None:
-    """An issue or consumption takes AVAILABLE stock not expired on the movement's date.
-
-    The date is the one of ``occurred_at`` in the facility's ``zone`` (``None``: in the
-    offset ``occurred_at`` carries).
-    """
-    if m.from_status is not _AVAILABLE:
-        status = m.from_status.value if m.from_status else None
-        raise StockNotIssuableError(
-            item=m.item, movement_id=m.id, reason=f"stock in status {status} is not issuable"
-        )
-    if expiry is None:
-        return
-    occurred_at = m.occurred_at
-    day = _date_of(occurred_at if zone is None else occurred_at.astimezone(zone))
-    if is_expired(expiry, day):
-        reason = f"expired on {expiry.isoformat()} (movement date {day.isoformat()}"
-        reason += ")" if zone is None else f" in {zone.name})"
-        raise StockNotIssuableError(item=m.item, movement_id=m.id, reason=reason)
-
-
-@attrs.define(eq=False)
-class _Chained:
-    """A batch split into replays and new movements, the new ones encoded and chained.
-
-    The chain is computed before the rules are checked: a refused batch wastes
-    it, an accepted one (the common case) is encoded in one pass.
-    """
-
-    slots: list[RecordedMovement | int]
-    """Per given movement: the stored original, or the index of the new movement it repeats."""
-    replayed: list[str]
-    """Ids of the given movements that replay a stored or earlier one."""
-    fresh: list[Movement]
-    """The new movements, in order."""
-    contents: list[str]
-    """Their canonical contents."""
-    recorded: list[RecordedMovement]
-    """Their records: positions after the head, chained from its hash."""
-
-    @classmethod
-    def of(
-        cls,
-        batch: list[Movement],
-        stored: dict[str, RecordedMovement],
-        head: LedgerHead,
-        recorded_at: pendulum.DateTime,
-        *,
-        all_new: bool,
-    ) -> _Chained:
-        """Split, encode and chain ``batch``; ``all_new``: no id is stored or repeated in it."""
-        contents = _contents(batch)
-        if all_new:
-            chained = cls([], [], batch, contents, [])
-        else:
-            chained = cls._classify(batch, stored, contents)
-        chained.chain(head, recorded_at)
-        return chained
-
-    @classmethod
-    def _classify(
-        cls, batch: list[Movement], stored: dict[str, RecordedMovement], contents: list[str]
-    ) -> _Chained:
-        slots: list[RecordedMovement | int] = []
-        replayed: list[str] = []
-        fresh: list[Movement] = []
-        fresh_contents: list[str] = []
-        seen: dict[str, int] = {}
-        for m, content in zip(batch, contents, strict=True):
-            mid = m.id
-            original = stored.get(mid)
-            if original is not None:
-                _check_replay(m, content, original.movement)
-                slots.append(original)
-                replayed.append(mid)
-                continue
-            index = seen.get(mid)
-            if index is not None:
-                _check_replay(m, content, fresh[index])
-                slots.append(index)
-                replayed.append(mid)
-                continue
-            seen[mid] = index = len(fresh)
-            slots.append(index)
-            fresh.append(m)
-            fresh_contents.append(content)
-        return cls(slots, replayed, fresh, fresh_contents, [])
-
-    def chain(self, head: LedgerHead, recorded_at: pendulum.DateTime) -> None:
-        """The records of the new movements: positions after ``head``, chained from its hash."""
-        recorded = self.recorded
-        append = recorded.append
-        recorded_text = format_instant(recorded_at)
-        prev, position = head.hash, head.position
-        sha256 = hashlib.sha256
-        make, set_movement, set_position, set_recorded_at, set_prev, set_hash = (
-            _new,
-            *_RECORDED_SLOTS,
-        )
-        # entry_hash() inlined (verify() recomputes every hash through it):
-        # prev NUL version NUL position NUL recorded_at NUL content.
-        version, stamp = f"\x00{ENCODING_VERSION}\x00", f"\x00{recorded_text}\x00"
-        for m, content in zip(self.fresh, self.contents, strict=True):
-            position += 1
-            text = f"{prev}{version}{position}{stamp}{content}"
-            try:
-                digest = sha256(text.encode()).hexdigest()
-            except UnicodeEncodeError:
-                digest = entry_hash(prev, position, recorded_text, content)  # raises, clearly
-            entry = make(RecordedMovement)
-            set_movement(entry, m)
-            set_position(entry, position)
-            set_recorded_at(entry, recorded_at)
-            set_prev(entry, prev)
-            set_hash(entry, digest)
-            append(entry)
-            prev = digest
-
-
-def _contents(batch: list[Movement]) -> list[str]:
-    """The canonical content of each movement."""
-    out: list[str] = []
-    append = out.append
-    # Movements of a batch often share one occurred_at object; format it once.
-    # Keyed by id(): every object stays referenced by the batch meanwhile.
-    instants: dict[int, str] = {}
-    for m in batch:
-        occurred_at = m.occurred_at
-        text = instants.get(id(occurred_at))
-        if text is None:
-            text = instants[id(occurred_at)] = format_instant(occurred_at)
-        append(movement_content(m, occurred_at_text=text))
-    return out
-
-
 def _read_state(
     store: LedgerStore,
     new_movements: list[Movement],
     stored: dict[str, RecordedMovement],
     known: _Known,
-) -> _Batch:
+) -> Batch:
     """Make the cache hold what the rules need for the batch, asking the store for the rest.
 
     That is every balance of every item of the batch, and master data for the
@@ -1125,7 +765,7 @@ def _read_state(
         if item not in complete:
             unread.add(item)
         source = m.from_location
-        if source is None or m.expiry is not None or m.kind in _ISSUING:
+        if source is None or m.expiry is not None or m.kind in ISSUING:
             lot = item.lot
             if (lot is None or source is None) and item not in known_items:
                 need_items.add(item)
@@ -1140,7 +780,7 @@ def _read_state(
     if need_lots:
         known_lots.update(store.lot_expiries(need_lots))
     new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
-    return _Batch(
+    return Batch(
         balances=known.balances,
         serial_totals=known.serial_totals,
         items=known_items,
@@ -1167,8 +807,3 @@ def _refuse_only_if_unchanged(store: LedgerStore, head: LedgerHead, refusal: Sto
             expected=head.position,
             actual=now.position,
         ) from refusal
-
-
-def _check_replay(m: Movement, content: str, original: Movement) -> None:
-    if content != movement_content(original):
-        raise IdempotencyConflictError(m.id, content_differences(m, original))
