@@ -58,6 +58,7 @@ from typing import Final, TypeVar
 import attrs
 import pendulum
 
+from medinv._moved import moved_names
 from medinv.dates import facility_timezone, to_datetime
 from medinv.errors import (
     ConcurrencyError,
@@ -86,8 +87,8 @@ from medinv.verification import (
     ChainBreak,
     ColumnMismatch,
     CorruptRecord,
-    Discrepancy,
     DuplicateMovementId,
+    Finding,
     HashMismatch,
     HeadMismatch,
     MasterDataMismatch,
@@ -106,8 +107,8 @@ __all__ = [
     "ChainBreak",
     "ColumnMismatch",
     "CorruptRecord",
-    "Discrepancy",
     "DuplicateMovementId",
+    "Finding",
     "HashMismatch",
     "HeadMismatch",
     "Ledger",
@@ -807,3 +808,7 @@ def _refuse_only_if_unchanged(store: LedgerStore, head: LedgerHead, refusal: Sto
             expected=head.position,
             actual=now.position,
         ) from refusal
+
+
+# Renamed: a verification reports findings; "discrepancy" is a stocktake's word.
+__getattr__ = moved_names("medinv.ledger", {"Discrepancy": "medinv.verification:Finding"})

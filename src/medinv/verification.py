@@ -37,6 +37,7 @@ import datetime as dt
 import hashlib
 import marshal
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
@@ -54,8 +55,8 @@ __all__ = [
     "ChainBreak",
     "ColumnMismatch",
     "CorruptRecord",
-    "Discrepancy",
     "DuplicateMovementId",
+    "Finding",
     "HashMismatch",
     "HeadMismatch",
     "ItemRow",
@@ -79,7 +80,7 @@ __all__ = [
 
 
 @attrs.frozen(kw_only=True)
-class Discrepancy:
+class Finding:
     """One difference that [`Ledger.verify`][medinv.ledger.Ledger.verify] found."""
 
     @property
@@ -89,7 +90,7 @@ class Discrepancy:
 
 
 @attrs.frozen(kw_only=True)
-class HashMismatch(Discrepancy):
+class HashMismatch(Finding):
     """A stored movement whose content does not match its hash: it was edited."""
 
     position: int
@@ -108,7 +109,7 @@ class HashMismatch(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class ChainBreak(Discrepancy):
+class ChainBreak(Finding):
     """A movement whose ``prev_hash`` is not its predecessor's hash: history was cut or reordered.
 
     (Also reported after an edited movement whose hash was recomputed.)
@@ -128,7 +129,7 @@ class ChainBreak(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class PositionGap(Discrepancy):
+class PositionGap(Finding):
     """Positions missing from the stored sequence: movements were deleted."""
 
     expected: int
@@ -143,7 +144,7 @@ class PositionGap(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class PositionOrder(Discrepancy):
+class PositionOrder(Finding):
     """A position that does not increase: duplicated or reordered movements."""
 
     position: int
@@ -158,7 +159,7 @@ class PositionOrder(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class DuplicateMovementId(Discrepancy):
+class DuplicateMovementId(Finding):
     """A movement id stored at more than one position."""
 
     movement_id: str
@@ -173,7 +174,7 @@ class DuplicateMovementId(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class HeadMismatch(Discrepancy):
+class HeadMismatch(Finding):
     """The store's head is not the last stored movement (or not the expected anchor)."""
 
     stored: LedgerHead
@@ -191,7 +192,7 @@ class HeadMismatch(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class ProjectionMismatch(Discrepancy):
+class ProjectionMismatch(Finding):
     """A stored balance that differs from the balance rebuilt from the movements."""
 
     item: ItemKey
@@ -215,7 +216,7 @@ class ProjectionMismatch(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class CorruptRecord(Discrepancy):
+class CorruptRecord(Finding):
     """A stored record that cannot be read: verification skipped it and went on."""
 
     table: str
@@ -235,7 +236,7 @@ class CorruptRecord(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class ColumnMismatch(Discrepancy):
+class ColumnMismatch(Finding):
     """A column a store looks movements up by says something else than the hashed content.
 
     E.g. an edited ``id`` column would let the same movement be posted again under
@@ -261,7 +262,7 @@ class ColumnMismatch(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class MasterDataMismatch(Discrepancy):
+class MasterDataMismatch(Finding):
     """Lot or item master data that differs from what its first inbound movement stated.
 
     ``stored`` is ``None`` when the record is missing, ``expected`` ``None`` when
@@ -297,7 +298,7 @@ class MasterDataMismatch(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class NegativeBalance(Discrepancy):
+class NegativeBalance(Finding):
     """A balance that the history takes below zero (posting refuses such a movement)."""
 
     item: ItemKey
@@ -321,7 +322,7 @@ class NegativeBalance(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class SerialInTwoPlaces(Discrepancy):
+class SerialInTwoPlaces(Finding):
     """A serialised unit whose stock total exceeds 1 (it entered again while in stock)."""
 
     item: ItemKey
@@ -338,7 +339,7 @@ class SerialInTwoPlaces(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class ReversalMismatch(Discrepancy):
+class ReversalMismatch(Finding):
     """A reversal that does not undo an earlier movement exactly once."""
 
     position: int
@@ -360,7 +361,7 @@ class ReversalMismatch(Discrepancy):
 
 
 @attrs.frozen(kw_only=True)
-class RecordedAtDecrease(Discrepancy):
+class RecordedAtDecrease(Finding):
     """A movement recorded before the movement stored ahead of it."""
 
     position: int
@@ -389,13 +390,28 @@ class VerifyReport:
     """How many stored movements were read."""
     balances_checked: int
     """How many balances were compared (stored or rebuilt, non-zero)."""
-    discrepancies: tuple[Discrepancy, ...]
+    findings: tuple[Finding, ...]
     """Every difference: the chain's in position order, then the others."""
 
     @property
     def ok(self) -> bool:
         """Whether nothing was found."""
-        return not self.discrepancies
+        return not self.findings
+
+    @property
+    def discrepancies(self) -> tuple[Finding, ...]:
+        """Deprecated name of [`findings`][medinv.verification.VerifyReport.findings].
+
+        "Discrepancy" names a stocktake's differences between count and book; a
+        verification reports findings. Reading it warns with a `DeprecationWarning`.
+        """
+        warnings.warn(
+            "VerifyReport.discrepancies is now VerifyReport.findings; the old name will "
+            "be removed in the next minor release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.findings
 
 
 # --------------------------------------------------------------------------- what stores give
@@ -517,7 +533,7 @@ def verify_store(store: LedgerStore, *, anchor: LedgerHead | None = None) -> Ver
         head=head,
         movements_checked=count,
         balances_checked=checked,
-        discrepancies=tuple(verifier.found),
+        findings=tuple(verifier.found),
     )
 
 
@@ -641,7 +657,7 @@ class _Verifier:
     """One verification: the chain pass, then the per-key checks."""
 
     def __init__(self, source: VerificationSource, anchor: LedgerHead | None) -> None:
-        self.found: list[Discrepancy] = []
+        self.found: list[Finding] = []
         self.later: list[tuple[Any, ...]] = []  # (sort key, finding) found after the chain pass
         self.anchor = anchor
         self.anchor_seen = LedgerHead.empty()
@@ -1090,7 +1106,7 @@ def _objects(key: Key) -> tuple[ItemKey, Location, StockStatus]:
     )
 
 
-def _projection(key: Key, stored: int, rebuilt: int) -> Discrepancy:
+def _projection(key: Key, stored: int, rebuilt: int) -> Finding:
     try:
         item, location, status = _objects(key)
     except Exception as e:  # noqa: BLE001  (a key no valid movement could have)
@@ -1100,7 +1116,7 @@ def _projection(key: Key, stored: int, rebuilt: int) -> Discrepancy:
     )
 
 
-def _negative(key: Key, low: int, position: int) -> Discrepancy:
+def _negative(key: Key, low: int, position: int) -> Finding:
     try:
         item, location, status = _objects(key)
     except Exception as e:  # noqa: BLE001  (a key no valid movement could have)
@@ -1110,7 +1126,7 @@ def _negative(key: Key, low: int, position: int) -> Discrepancy:
     )
 
 
-def _serial(key: Key, total: int, position: int) -> Discrepancy:
+def _serial(key: Key, total: int, position: int) -> Finding:
     try:
         item = ItemKey(key[0], _text(key[1]), _text(key[2]))
     except Exception as e:  # noqa: BLE001  (a key no valid movement could have)

@@ -47,7 +47,7 @@ def store() -> MemoryStore:
 
 
 def kinds(store: MemoryStore) -> list[type]:
-    return [type(d) for d in Ledger(store).verify().discrepancies]
+    return [type(d) for d in Ledger(store).verify().findings]
 
 
 def test_edited_movement(store: MemoryStore):
@@ -56,10 +56,10 @@ def test_edited_movement(store: MemoryStore):
     store._movements[1] = attrs.evolve(row, movement=edited)
     report = Ledger(store).verify()
     assert not report.ok
-    mismatch = report.discrepancies[0]
+    mismatch = report.findings[0]
     assert isinstance(mismatch, HashMismatch) and mismatch.position == 2
     assert mismatch.movement_id == "T1" and "position 2" in mismatch.description
-    projection = [d for d in report.discrepancies if isinstance(d, ProjectionMismatch)]
+    projection = [d for d in report.findings if isinstance(d, ProjectionMismatch)]
     assert {(str(d.location), d.stored, d.rebuilt) for d in projection} == {
         ("H/A", 4, 3),
         ("H/B", 3, 4),
@@ -73,7 +73,7 @@ def test_edited_text_field_with_recomputed_hash_breaks_the_next_link(store: Memo
     new_hash = chain_hash(row.prev_hash, edited, position=1, recorded_at=row.recorded_at)
     store._movements[0] = attrs.evolve(row, movement=edited, hash=new_hash)
     report = Ledger(store).verify()
-    (brk,) = report.discrepancies
+    (brk,) = report.findings
     assert isinstance(brk, ChainBreak) and brk.position == 2 and brk.found == row.hash
     assert "position 2" in brk.description
 
@@ -82,7 +82,7 @@ def test_deleted_movement(store: MemoryStore):
     del store._movements[1]
     found = kinds(store)
     assert PositionGap in found and ChainBreak in found and ProjectionMismatch in found
-    gap = next(d for d in Ledger(store).verify().discrepancies if isinstance(d, PositionGap))
+    gap = next(d for d in Ledger(store).verify().findings if isinstance(d, PositionGap))
     assert (gap.expected, gap.found) == (2, 3) and "2..2" in gap.description
 
 
@@ -96,16 +96,16 @@ def test_reordered_movements(store: MemoryStore):
     rows = store._movements
     rows[1], rows[2] = rows[2], rows[1]
     report = Ledger(store).verify()
-    found = [type(d) for d in report.discrepancies]
+    found = [type(d) for d in report.findings]
     assert PositionGap in found and PositionOrder in found and ChainBreak in found
-    order = next(d for d in report.discrepancies if isinstance(d, PositionOrder))
+    order = next(d for d in report.findings if isinstance(d, PositionOrder))
     assert (order.position, order.after) == (2, 3) and "after position 3" in order.description
 
 
 def test_duplicated_movement(store: MemoryStore):
     store._movements.insert(2, store._movements[1])
     report = Ledger(store).verify()
-    dup = next(d for d in report.discrepancies if isinstance(d, DuplicateMovementId))
+    dup = next(d for d in report.findings if isinstance(d, DuplicateMovementId))
     assert dup.movement_id == "T1" and dup.positions == (2, 2) and "T1" in dup.description
 
 
@@ -113,7 +113,7 @@ def test_edited_projection(store: MemoryStore):
     store._balances[(ITEM, A, StockStatus.AVAILABLE)] += 1
     store._balances[(ITEM, A, StockStatus.HOLD)] = 3
     report = Ledger(store).verify()
-    assert [(d.status, d.stored, d.rebuilt) for d in report.discrepancies] == [  # type: ignore[attr-defined]
+    assert [(d.status, d.stored, d.rebuilt) for d in report.findings] == [  # type: ignore[attr-defined]
         (StockStatus.AVAILABLE, 5, 4),
         (StockStatus.HOLD, 3, 0),
     ]
@@ -121,6 +121,6 @@ def test_edited_projection(store: MemoryStore):
 
 def test_moved_head(store: MemoryStore):
     store._head = attrs.evolve(store._head, position=9)
-    (head,) = Ledger(store).verify().discrepancies
+    (head,) = Ledger(store).verify().findings
     assert isinstance(head, HeadMismatch) and head.stored.position == 9
     assert "position 9" in head.description

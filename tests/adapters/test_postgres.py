@@ -477,7 +477,7 @@ def test_tampering_with_the_projection_is_detected(store, postgres_dsn, postgres
                 "UPDATE {} SET quantity = quantity + 2 WHERE location = 'Main/Storeroom'"
             ).format(sql.Identifier(postgres_schema, "balances"))
         )
-    (found,) = ledger.verify().discrepancies
+    (found,) = ledger.verify().findings
     assert isinstance(found, ProjectionMismatch)
     assert (found.stored, found.rebuilt) == (6, 4)
 

@@ -171,7 +171,7 @@ def test_eight_processes_issuing_from_the_same_lots_lose_nothing(postgres_dsn, p
                 balance = ledger.balance(ItemKey(GTIN, lot=lot), location=place)
                 assert balance == STOCK_PER_PLACE - taken[(lot, place)] >= 0
         report = ledger.verify()
-        assert report.ok, report.discrepancies
+        assert report.ok, report.findings
         assert report.movements_checked == setup_position + len(accepted)
 
 
@@ -331,6 +331,6 @@ def test_a_writer_killed_at_random_points_never_leaves_a_partial_batch(
         # Killed mid-post: the batch landed whole (killed after COMMIT) or not at all.
         assert len(partial_candidates) >= in_flight_kills
         report = Ledger(store).verify()
-        assert report.ok, report.discrepancies
+        assert report.ok, report.findings
         assert report.movements_checked == BATCH * len(per_batch)
         assert store.head().position == BATCH * (len(done) + len(landed))

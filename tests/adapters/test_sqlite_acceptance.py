@@ -26,7 +26,7 @@ from medinv.adapters.sqlite import SqliteStore, register_sql_functions
 from medinv.chain import CONTENT_FIELDS
 from medinv.identifiers import ItemKey
 from medinv.ledger import (
-    Discrepancy,
+    Finding,
     HashMismatch,
     HeadMismatch,
     Ledger,
@@ -177,7 +177,7 @@ def check_after_crash(path: Path) -> tuple[int, int]:
         numbers = sorted(int(marker.split("/")[0].removeprefix("crash-B")) for marker in sizes)
         assert numbers == list(range(len(numbers)))  # batches are all there, in order
         report = Ledger(store).verify()
-        assert report.ok, report.discrepancies
+        assert report.ok, report.findings
         return len(numbers), report.movements_checked
 
 
@@ -261,7 +261,7 @@ def set_field(content: str, name: str, value: object) -> str:
     return "\x00".join(fields)
 
 
-TAMPERING: dict[str, tuple[tuple[str, ...], set[type[Discrepancy]]]] = {
+TAMPERING: dict[str, tuple[tuple[str, ...], set[type[Finding]]]] = {
     "edit quantity": (
         (
             "UPDATE movements SET content = set_field(content, 'quantity', 1 + movement_field(content, 'quantity')) WHERE position = 3",
@@ -347,5 +347,5 @@ def test_verify_reports_tampering_with_stored_rows(ledger_file: Path, case: str)
     with SqliteStore(ledger_file) as store:
         report = Ledger(store).verify()
     assert not report.ok
-    found = {type(d) for d in report.discrepancies}
-    assert expected <= found, report.discrepancies
+    found = {type(d) for d in report.findings}
+    assert expected <= found, report.findings

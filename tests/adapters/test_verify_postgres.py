@@ -14,7 +14,7 @@ from medinv.adapters.postgres import PostgresStore
 from medinv.ledger import Ledger
 from medinv.verification import (
     CorruptRecord,
-    Discrepancy,
+    Finding,
     HashMismatch,
     MasterDataMismatch,
     ProjectionMismatch,
@@ -60,8 +60,8 @@ def edit(dsn: str, schema: str, statement: str) -> None:
         assert done.rowcount >= 1, statement
 
 
-def kinds(report: VerifyReport) -> set[type[Discrepancy]]:
-    return {type(d) for d in report.discrepancies}
+def kinds(report: VerifyReport) -> set[type[Finding]]:
+    return {type(d) for d in report.findings}
 
 
 @pytest.mark.parametrize(
@@ -100,8 +100,8 @@ def test_lot_and_item_master_data_is_checked(
 ):
     edit(postgres_dsn, postgres_schema, statement)
     report = Ledger(store).verify()
-    found = [d for d in report.discrepancies if isinstance(d, MasterDataMismatch)]
-    assert [d.field for d in found] == [field], report.discrepancies
+    found = [d for d in report.findings if isinstance(d, MasterDataMismatch)]
+    assert [d.field for d in found] == [field], report.findings
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_garbage_in_any_stored_column_is_a_finding_never_an_exception(
     edit(postgres_dsn, postgres_schema, statement)
     report = Ledger(store).verify()
     assert not report.ok, statement
-    for finding in report.discrepancies:
+    for finding in report.findings:
         assert finding.description
 
 
@@ -146,7 +146,7 @@ def test_an_unreadable_movement_is_reported_and_the_rest_still_checked(
     )
     edit(postgres_dsn, postgres_schema, "UPDATE {s}.balances SET quantity = 5 WHERE quantity = 4")
     report = Ledger(store).verify()
-    corrupt = [d for d in report.discrepancies if isinstance(d, CorruptRecord)]
+    corrupt = [d for d in report.findings if isinstance(d, CorruptRecord)]
     assert [(d.table, d.position) for d in corrupt] == [("movements", 2)]
     assert "TELEPORT" in corrupt[0].reason
     assert report.movements_checked == 5

@@ -18,7 +18,7 @@ from medinv.ledger import Ledger
 from medinv.verification import (
     ColumnMismatch,
     CorruptRecord,
-    Discrepancy,
+    Finding,
     HashMismatch,
     MasterDataMismatch,
     ProjectionMismatch,
@@ -73,8 +73,8 @@ def verify(path: Path) -> VerifyReport:
         return Ledger(store).verify()
 
 
-def kinds(report: VerifyReport) -> set[type[Discrepancy]]:
-    return {type(d) for d in report.discrepancies}
+def kinds(report: VerifyReport) -> set[type[Finding]]:
+    return {type(d) for d in report.findings}
 
 
 # --------------------------------------------------------------------------- query columns
@@ -83,7 +83,7 @@ def kinds(report: VerifyReport) -> set[type[Discrepancy]]:
 def test_an_edited_movement_id_is_reported_and_lets_no_replay_pass_unseen(path: Path):
     edit(path, "UPDATE movements SET id = 'R-1-old' WHERE position = 1")
     report = verify(path)
-    (finding,) = report.discrepancies
+    (finding,) = report.findings
     assert isinstance(finding, ColumnMismatch) and finding.position == 1
     assert "R-1-old" in finding.stored and "'R-1'" in finding.content
     # The edit lets the same movement be posted a second time: verify() says so.
@@ -113,7 +113,7 @@ def test_every_column_the_store_queries_by_is_checked_against_the_content(
 ):
     edit(path, sql)
     report = verify(path)
-    assert ColumnMismatch in kinds(report), (column, report.discrepancies)
+    assert ColumnMismatch in kinds(report), (column, report.findings)
     assert HashMismatch not in kinds(report)
 
 
@@ -140,14 +140,14 @@ def test_lot_and_item_master_data_is_checked_against_the_first_inbound_movement(
 ):
     edit(path, sql)
     report = verify(path)
-    found = [d for d in report.discrepancies if isinstance(d, MasterDataMismatch)]
-    assert [d.field for d in found] == [field], report.discrepancies
+    found = [d for d in report.findings if isinstance(d, MasterDataMismatch)]
+    assert [d.field for d in found] == [field], report.findings
     assert not report.ok
 
 
 def test_an_edited_lot_expiry_is_reported_before_an_expired_lot_is_issued(path: Path):
     edit(path, "UPDATE lots SET expiry = '2099-12-31'")
-    (finding,) = verify(path).discrepancies
+    (finding,) = verify(path).findings
     assert isinstance(finding, MasterDataMismatch)
     assert (finding.record, finding.gtin, finding.lot) == ("lot", GTIN, "L1")
     assert (finding.stored, finding.expected) == ("+2099-12-31", "+2027-06-30")
@@ -193,7 +193,7 @@ def test_garbage_in_any_stored_column_is_a_finding_never_an_exception(path: Path
     report = verify(path)
     assert not report.ok, sql
     assert report.movements_checked == 5
-    for finding in report.discrepancies:
+    for finding in report.findings:
         assert finding.description  # every finding can say what is wrong
 
 
@@ -204,7 +204,7 @@ def test_an_unreadable_movement_is_reported_and_the_rest_still_checked(path: Pat
         "UPDATE balances SET quantity = quantity + 1 WHERE quantity = 4",
     )
     report = verify(path)
-    corrupt = [d for d in report.discrepancies if isinstance(d, CorruptRecord)]
+    corrupt = [d for d in report.findings if isinstance(d, CorruptRecord)]
     assert [(d.table, d.position) for d in corrupt] == [("movements", 2)]
     assert "bytes" in corrupt[0].reason
     # The movements after it were checked: the projection edit is still found.
@@ -221,5 +221,5 @@ def test_a_record_that_is_not_utf8_spoils_no_other_record(path: Path):
     report = verify(path)
     # The unreadable balance is reported (its key matches no movement's); the
     # others, read again as bytes, still compare equal.
-    assert all(type(d) in {ProjectionMismatch, CorruptRecord} for d in report.discrepancies)
-    assert len(report.discrepancies) == 2, report.discrepancies
+    assert all(type(d) in {ProjectionMismatch, CorruptRecord} for d in report.findings)
+    assert len(report.findings) == 2, report.findings

@@ -77,7 +77,7 @@ def test_valid_histories_verify_clean_and_one_edited_balance_is_found(
         keys = sorted(store._balances, key=str)
         key = keys[bump % len(keys)]
         store._balances[key] += 1
-        (finding,) = ledger.verify().discrepancies
+        (finding,) = ledger.verify().findings
     assert isinstance(finding, ProjectionMismatch)
     assert (finding.item, finding.location, finding.status) == key
     assert finding.stored == finding.rebuilt + 1

@@ -501,10 +501,10 @@ def test_verify_reports_a_wrong_anchor(ledger: Ledger):
     ledger.post([rcv("R1", qty=5), xfer("T1", qty=2)])
     report = ledger.verify(anchor=LedgerHead(1, "f" * 64))
     assert not report.ok
-    (found,) = report.discrepancies
+    (found,) = report.findings
     assert isinstance(found, HeadMismatch)
     assert found.rebuilt.position == 1 and "position 1" in found.description
-    beyond = ledger.verify(anchor=LedgerHead(9, "f" * 64)).discrepancies
+    beyond = ledger.verify(anchor=LedgerHead(9, "f" * 64)).findings
     assert beyond == (HeadMismatch(stored=LedgerHead(9, "f" * 64), rebuilt=LedgerHead.empty()),)
 
 

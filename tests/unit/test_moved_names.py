@@ -45,3 +45,20 @@ def test_moved_names_are_not_in_the_old_all() -> None:
         module = importlib.import_module(old)
         assert name not in module.__all__
         assert name in medinv.services.__all__
+
+
+def test_discrepancy_is_now_finding() -> None:
+    import medinv.ledger  # noqa: PLC0415  (the old path under test)
+    from medinv.verification import Finding  # noqa: PLC0415
+
+    with pytest.warns(DeprecationWarning, match=r"medinv\.ledger\.Discrepancy moved to .*Finding"):
+        assert medinv.ledger.Discrepancy is Finding
+
+
+def test_a_verify_report_still_answers_to_discrepancies() -> None:
+    from medinv.adapters.memory import MemoryStore  # noqa: PLC0415
+    from medinv.ledger import Ledger  # noqa: PLC0415
+
+    report = Ledger(MemoryStore()).verify()
+    with pytest.warns(DeprecationWarning, match=r"VerifyReport\.discrepancies is now"):
+        assert report.discrepancies == report.findings == ()

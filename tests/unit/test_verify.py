@@ -13,7 +13,7 @@ from medinv.adapters.memory import MemoryStore
 from medinv.errors import StorageError
 from medinv.ledger import (
     ChainBreak,
-    Discrepancy,
+    Finding,
     HashMismatch,
     Ledger,
     ProjectionMismatch,
@@ -71,8 +71,8 @@ def busy_ledger(seed: int, count: int = 400) -> Ledger:
     return ledger
 
 
-def kinds(report: VerifyReport) -> set[type[Discrepancy]]:
-    return {type(d) for d in report.discrepancies}
+def kinds(report: VerifyReport) -> set[type[Finding]]:
+    return {type(d) for d in report.findings}
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_a_negative_balance_across_segments_is_found_with_its_position():
     store._movements[0] = attrs.evolve(row, movement=attrs.evolve(row.movement, quantity=1))
     report = ledger.verify()
     assert HashMismatch in kinds(report)
-    negatives = [d for d in report.discrepancies if isinstance(d, NegativeBalance)]
+    negatives = [d for d in report.findings if isinstance(d, NegativeBalance)]
     assert negatives and all(d.position > 1 and d.balance < 0 for d in negatives)
 
 
@@ -132,12 +132,12 @@ def test_a_corrupted_memory_record_is_reported_and_verification_goes_on():
     store._movements[3] = attrs.evolve(row, movement=broken)
     store._movements[5] = "not a movement"  # type: ignore[call-overload]
     report = ledger.verify()
-    corrupt = [d for d in report.discrepancies if isinstance(d, CorruptRecord)]
+    corrupt = [d for d in report.findings if isinstance(d, CorruptRecord)]
     assert [d.position for d in corrupt] == [4, 6]  # the store could not even give a position
     assert report.movements_checked == 21
     # The rows after them are still checked: their chain goes on from the stored hashes.
     assert not kinds(report) & {HashMismatch, ChainBreak}
-    assert all(d.description for d in report.discrepancies)
+    assert all(d.description for d in report.findings)
 
 
 def test_a_store_that_fails_on_a_row_is_read_past_it():
@@ -153,7 +153,7 @@ def test_a_store_that_fails_on_a_row_is_read_past_it():
 
     store.movements = failing  # type: ignore[method-assign]
     report = ledger.verify()
-    corrupt = [d for d in report.discrepancies if isinstance(d, CorruptRecord)]
+    corrupt = [d for d in report.findings if isinstance(d, CorruptRecord)]
     assert [d.position for d in corrupt] == [4]
     assert "row 4 cannot be decoded" in corrupt[0].reason
     assert report.movements_checked == 21

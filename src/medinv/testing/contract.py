@@ -722,19 +722,19 @@ class LedgerStoreContract:
             store.append(_forged_commit(store, movements))
         store.append(_forged_commit(store, [_receipt("R-2", qty=1)], recorded_at=early))
         report = Ledger(store).verify()
-        found = {type(d).__name__: d for d in report.discrepancies}
+        found = {type(d).__name__: d for d in report.findings}
         assert set(found) == {
             "NegativeBalance",
             "SerialInTwoPlaces",
             "ReversalMismatch",
             "RecordedAtDecrease",
-        }, report.discrepancies
+        }, report.findings
         negative = found["NegativeBalance"]
         assert (negative.position, negative.balance) == (1, -5)  # type: ignore[attr-defined]
         assert found["SerialInTwoPlaces"].total == 2  # type: ignore[attr-defined]
         reasons = {
             d.reverses: d.reason  # type: ignore[attr-defined]
-            for d in report.discrepancies
+            for d in report.findings
             if type(d).__name__ == "ReversalMismatch"
         }
         assert set(reasons) == {"I-9", "GHOST"}
@@ -757,7 +757,7 @@ class LedgerStoreContract:
                 items=good.items,
             )
         )
-        (finding,) = Ledger(store).verify().discrepancies
+        (finding,) = Ledger(store).verify().findings
         assert type(finding).__name__ == "MasterDataMismatch"
         assert (finding.record, finding.stored, finding.expected) == (  # type: ignore[attr-defined]
             "lot",

@@ -393,7 +393,7 @@ class LedgerComparison(RuleBasedStateMachine):
     def verifies_clean(self) -> None:
         """Both ledgers verify clean."""
         report = self.subject.verify()
-        assert report.ok, report.discrepancies
+        assert report.ok, report.findings
         assert self.reference.verify().ok
 
     def teardown(self) -> None:
