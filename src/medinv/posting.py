@@ -16,6 +16,7 @@ from typing import Final, NoReturn
 import attrs
 import pendulum
 
+from medinv._slots import new_instance, slot_setters
 from medinv.chain import (
     content_differences,
     entry_hashes,
@@ -107,13 +108,10 @@ class Batch:
 # touched balance from values it has just checked. attrs' generated ``__init__``
 # (keyword-only, a per-instance ``object.__setattr__``) costs about twice as much as
 # setting the slots directly; the objects are the same (a test compares them).
-_new = object.__new__
-_CHANGE_SLOTS: Final = tuple(
-    BalanceChange.__dict__[name].__set__ for name in ("item", "location", "status", "delta")
-)
-_RECORDED_SLOTS: Final = tuple(
-    RecordedMovement.__dict__[name].__set__
-    for name in ("movement", "position", "recorded_at", "prev_hash", "hash")
+_new = new_instance
+_CHANGE_SLOTS: Final = slot_setters(BalanceChange, "item", "location", "status", "delta")
+_RECORDED_SLOTS: Final = slot_setters(
+    RecordedMovement, "movement", "position", "recorded_at", "prev_hash", "hash"
 )
 
 

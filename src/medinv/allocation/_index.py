@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, cast
 import pendulum
 from sortedcontainers import SortedList
 
+from medinv._slots import new_instance
 from medinv.allocation._order import (
     _EPOCH_ORDINAL,
     _NO_RECEIPT,
@@ -80,7 +81,7 @@ else:
     _FreeList = SortedList
 
 
-_new = object.__new__
+_new = new_instance
 (_set_pick_item, _set_pick_location, _set_pick_quantity, _set_pick_expiry) = PICK_SETTERS
 (
     _set_plan_request,

@@ -10,6 +10,7 @@ import enum
 import attrs
 import pendulum
 
+from medinv._slots import new_instance, slot_setters
 from medinv.allocation._request import AllocationRequest
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
@@ -126,14 +127,11 @@ class Reservation:
 # helpers set the same slots directly, which is about twice as fast. The objects are
 # indistinguishable from those the public constructors build (the tests compare them).
 
-_new = object.__new__
-PICK_SETTERS = tuple(
-    Pick.__dict__[name].__set__ for name in ("item", "location", "quantity", "expiry")
-)
+_new = new_instance
+PICK_SETTERS = slot_setters(Pick, "item", "location", "quantity", "expiry")
 """The setters of a `Pick`'s slots, in field order (the index's hot loop inlines them)."""
-PLAN_SETTERS = tuple(
-    Plan.__dict__[name].__set__
-    for name in ("request", "picks", "shortfall", "skipped", "explained", "position")
+PLAN_SETTERS = slot_setters(
+    Plan, "request", "picks", "shortfall", "skipped", "explained", "position"
 )
 """The setters of a `Plan`'s slots, in field order (the index's hot loop inlines them)."""
 
