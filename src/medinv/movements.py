@@ -38,10 +38,10 @@ from typing import Any, Final
 import attrs
 import pendulum
 
+from medinv._text import text_validator
 from medinv.actors import actor_validator
 from medinv.dates import to_date, to_datetime
 from medinv.errors import (
-    InvalidIdentifierError,
     InvalidMovementError,
     InvalidQuantityError,
     InvalidValueError,
@@ -92,41 +92,6 @@ _OUTBOUND_ONLY: Final = frozenset(
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 
 
-def _check_text(
-    kind: str, *, required: bool, limit: int | None = None
-) -> Callable[[Any, Any, Any], None]:
-    def check(_instance: object, _attribute: object, value: Any) -> None:
-        if value is None:
-            if required:
-                raise InvalidIdentifierError(kind, value, "is required")
-            return
-        if not isinstance(value, str):
-            raise InvalidIdentifierError(kind, value, f"expected text, got {type(value).__name__}")
-        if required and not value.strip():
-            raise InvalidIdentifierError(kind, value, "must not be blank")
-        if limit is not None and len(value) > limit:
-            raise InvalidIdentifierError(
-                kind, value[:40] + "...", f"longer than {limit} characters"
-            )
-        nul = value.find("\x00")
-        if nul >= 0:
-            raise InvalidIdentifierError(kind, value[:40], "contains a NUL character", offset=nul)
-        if not value.isascii():
-            _check_encodable(kind, value)
-
-    return check
-
-
-def _check_encodable(kind: str, value: str) -> None:
-    """Refuse text that is not valid Unicode (a lone surrogate): no store could keep it."""
-    try:
-        value.encode()
-    except UnicodeEncodeError as e:
-        raise InvalidIdentifierError(
-            kind, value[:40], f"contains the lone surrogate {value[e.start]!r}", offset=e.start
-        ) from None
-
-
 def _check_type(name: str, expected: type, *, optional: bool) -> Callable[[Any, Any, Any], None]:
     """A validator refusing a field value of the wrong type with an error naming the field."""
 
@@ -169,7 +134,7 @@ class Movement:
         InvalidValueError: a field is malformed (id, quantity, date ...).
     """
 
-    id: str = attrs.field(validator=_check_text("movement id", required=True, limit=_MAX_ID))
+    id: str = attrs.field(validator=text_validator("movement id", limit=_MAX_ID))
     """Caller-supplied unique id; the idempotency key."""
     kind: MovementKind = attrs.field(validator=_check_type("kind", MovementKind, optional=False))
     """What the movement does."""
@@ -180,7 +145,7 @@ class Movement:
     occurred_at: pendulum.DateTime = attrs.field(converter=to_datetime)
     """When it happened physically (aware date-time)."""
     actor: str = attrs.field(
-        validator=[_check_text("actor", required=True, limit=_MAX_ID), actor_validator("actor")]
+        validator=[text_validator("actor", limit=_MAX_ID), actor_validator("actor")]
     )
     """Who did it (user id, device id), stored as given.
 
@@ -204,16 +169,19 @@ class Movement:
         default=None, validator=_check_type("to_status", StockStatus, optional=True)
     )
     """The status it goes into."""
-    reason: str | None = attrs.field(default=None, validator=_check_text("reason", required=False))
+    reason: str | None = attrs.field(
+        default=None, validator=text_validator("reason", optional=True, blank=True)
+    )
     """Reason code or free text (required for adjustments)."""
     reference: str | None = attrs.field(
-        default=None, validator=_check_text("reference", required=False)
+        default=None, validator=text_validator("reference", optional=True, blank=True)
     )
     """Business reference: delivery note, order, patient or procedure, stocktake id ..."""
     expiry: pendulum.Date | None = attrs.field(default=None, converter=_optional_date)
     """The lot's expiry date as stated by this movement (receipts, returns), else ``None``."""
     reverses: str | None = attrs.field(
-        default=None, validator=_check_text("reversed movement id", required=False, limit=_MAX_ID)
+        default=None,
+        validator=text_validator("reversed movement id", optional=True, blank=True, limit=_MAX_ID),
     )
     """For a reversal: the id of the movement it undoes."""
 

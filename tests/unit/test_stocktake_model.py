@@ -11,6 +11,7 @@ from medinv.errors import (
     ApprovalRefusedError,
     CountLineError,
     FourEyesError,
+    InvalidIdentifierError,
     InvalidQuantityError,
     InvalidValueError,
     StocktakeStateError,
@@ -351,3 +352,8 @@ def test_planned_adjustment_ids_differ_per_key():
     c = PlannedAdjustment(item=GLOVES, location=A1, status=StockStatus.QUARANTINE, **common)
     assert len({a.movement_id("S"), b.movement_id("S"), c.movement_id("S")}) == 3
     assert a.key == (GLOVES, A1, AV)
+
+
+def test_stocktake_text_refuses_a_lone_surrogate_like_a_movement_does() -> None:
+    with pytest.raises(InvalidIdentifierError, match=r"count line id .*lone surrogate"):
+        line("L-\udc80")

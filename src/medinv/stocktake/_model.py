@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import pendulum
 
+from medinv._text import text_validator
 from medinv.actors import actor_key, actor_validator
 from medinv.dates import to_date, to_datetime
 from medinv.errors import (
     ApprovalRefusedError,
     CountLineError,
     FourEyesError,
-    InvalidIdentifierError,
     InvalidQuantityError,
     InvalidValueError,
     StocktakeStateError,
@@ -59,30 +59,11 @@ name stocktakes use for it.
 
 
 def _text(kind: str, limit: int = _MAX_TEXT) -> Callable[[Any, Any, Any], None]:
-    def check(_instance: object, _attribute: object, value: Any) -> None:
-        if not isinstance(value, str):
-            raise InvalidIdentifierError(kind, value, f"expected text, got {type(value).__name__}")
-        if not value.strip():
-            raise InvalidIdentifierError(kind, value, "must not be blank")
-        if len(value) > limit:
-            raise InvalidIdentifierError(
-                kind, value[:40] + "...", f"longer than {limit} characters"
-            )
-        nul = value.find("\x00")
-        if nul >= 0:
-            raise InvalidIdentifierError(kind, value[:40], "contains a NUL character", offset=nul)
-
-    return check
+    return text_validator(kind, limit=limit)
 
 
 def _optional_text(kind: str) -> Callable[[Any, Any, Any], None]:
-    check = _text(kind)
-
-    def optional(instance: object, attribute: object, value: Any) -> None:
-        if value is not None:
-            check(instance, attribute, value)
-
-    return optional
+    return text_validator(kind, optional=True, limit=_MAX_TEXT)
 
 
 def _optional_actor(kind: str) -> Callable[[Any, Any, Any], None]:
