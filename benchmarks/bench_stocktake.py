@@ -215,11 +215,11 @@ def _stores(*, with_postgres: bool) -> Iterator[list[tuple[str, Any, int]]]:
     server: Any = None
     try:
         if with_postgres and shutil.which("initdb") is not None:
-            from medinv.adapters.postgres_stocktake import PostgresStocktakeStore  # noqa: PLC0415
+            from medinv.adapters.postgres import PostgresStore  # noqa: PLC0415
             from medinv.testing.pgserver import ThrowawayPostgres  # noqa: PLC0415
 
             server = ThrowawayPostgres(database="medinv_bench").__enter__()
-            stores.append(("PostgreSQL", PostgresStocktakeStore(server.dsn), 60))
+            stores.append(("PostgreSQL", PostgresStore(server.dsn).stocktakes, 60))
         else:
             print("PostgreSQL: skipped (--no-postgres, or initdb not on PATH)")
         yield stores
