@@ -20,8 +20,14 @@ file through the standard library's `sqlite3`:
   covers, next to the columns the store queries by (id, item number, reversed id);
   [`register_sql_functions`][medinv.adapters.sqlite.register_sql_functions] lets
   reports in SQL read its fields by name;
-- the schema is versioned: opening a file applies the migrations it lacks, and a
-  file written by a newer medinv is refused with a clear error;
+- the same file holds the stocktakes:
+  [`store.stocktakes`][medinv.adapters.sqlite.SqliteStore.stocktakes] serves the
+  [`StocktakeStore`][medinv.ports_stocktake.StocktakeStore] port over the store's
+  connection, so one schema version and one
+  [`backup`][medinv.adapters.sqlite.SqliteStore.backup] cover both;
+- the schema is versioned: opening a file applies the migrations it lacks (a file
+  of the previous release's separate stocktake store included), and a file written
+  by a newer medinv is refused with a clear error;
 - every `sqlite3` exception is translated into a
   [`StorageError`][medinv.errors.StorageError] (``raise ... from e``).
 
