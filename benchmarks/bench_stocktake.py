@@ -57,7 +57,7 @@ from benchmarks._harness import arguments, best_of, peak_memory, table
 
 from medinv.adapters.memory import MemoryStore
 from medinv.adapters.memory_stocktake import MemoryStocktakeStore
-from medinv.adapters.sqlite_stocktake import SqliteStocktakeStore
+from medinv.adapters.sqlite import SqliteStore
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
@@ -211,15 +211,15 @@ def _stores(*, with_postgres: bool) -> Iterator[list[tuple[str, Any, int]]]:
     """(name, stocktake store, calls) for every store measured; cleaned up afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="medinv-bench-st-"))
     stores: list[tuple[str, Any, int]] = [("memory", MemoryStocktakeStore(), 200)]
-    stores.append(("SQLite file", SqliteStocktakeStore(directory / "st.sqlite3"), 60))
+    stores.append(("SQLite file", SqliteStore(directory / "st.sqlite3").stocktakes, 60))
     server: Any = None
     try:
         if with_postgres and shutil.which("initdb") is not None:
-            from medinv.adapters.postgres_stocktake import PostgresStocktakeStore  # noqa: PLC0415
+            from medinv.adapters.postgres import PostgresStore  # noqa: PLC0415
             from medinv.testing.pgserver import ThrowawayPostgres  # noqa: PLC0415
 
             server = ThrowawayPostgres(database="medinv_bench").__enter__()
-            stores.append(("PostgreSQL", PostgresStocktakeStore(server.dsn), 60))
+            stores.append(("PostgreSQL", PostgresStore(server.dsn).stocktakes, 60))
         else:
             print("PostgreSQL: skipped (--no-postgres, or initdb not on PATH)")
         yield stores

@@ -1,8 +1,8 @@
 """A stocktake poster killed mid-post, for the crash tests (run as a script, never imported).
 
-``python _stocktake_workers.py post LEDGER_PATH STOCKTAKE_PATH STOCKTAKE_ID WHEN``
-    Posts the approved stocktake through ``StocktakeService`` over two SQLite
-    files (the ledger's and the stocktakes'), and kills itself with SIGKILL at
+``python _stocktake_workers.py post PATH STOCKTAKE_ID WHEN``
+    Posts the approved stocktake through ``StocktakeService`` over one SQLite
+    file (ledger and stocktakes), and kills itself with SIGKILL at
     ``WHEN``: ``before-ledger`` (POSTING is stored, the ledger not written yet)
     or ``after-ledger`` (the ledger committed, POSTED not stored yet).
 """
@@ -18,7 +18,6 @@ from typing import Any
 import pendulum
 
 from medinv.adapters.sqlite import SqliteStore
-from medinv.adapters.sqlite_stocktake import SqliteStocktakeStore
 from medinv.ledger import Ledger, PostResult
 from medinv.movements import Movement
 from medinv.services import StocktakeService
@@ -40,10 +39,11 @@ class KilledLedger(Ledger):
 
 
 def main(argv: list[str]) -> None:
-    _command, ledger_path, stocktake_path, stocktake_id, when = argv
-    ledger = KilledLedger(SqliteStore(ledger_path), clock=lambda: AT)
+    _command, path, stocktake_id, when = argv
+    store = SqliteStore(path)
+    ledger = KilledLedger(store, clock=lambda: AT)
     ledger.when = when
-    service = StocktakeService(ledger, SqliteStocktakeStore(stocktake_path))
+    service = StocktakeService(ledger, store.stocktakes)
     service.post(stocktake_id, at=AT)
 
 

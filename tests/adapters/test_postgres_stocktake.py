@@ -1,4 +1,4 @@
-"""PostgresStocktakeStore: the shipped stocktake contract suite, then PostgreSQL specifics."""
+"""PostgresStore.stocktakes: the shipped stocktake contract suite, then PostgreSQL specifics."""
 
 from __future__ import annotations
 
@@ -7,62 +7,177 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from medinv.adapters.postgres import PostgresStore
+from medinv.adapters import postgres as pg_module
+from medinv.adapters._stocktake_json import line_to_json, stocktake_to_json
+from medinv.adapters.postgres import SCHEMA_VERSION, PostgresStocktakes, PostgresStore
 from medinv.adapters.postgres_stocktake import PostgresStocktakeStore
 from medinv.errors import StorageError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
-from medinv.ports_stocktake import StocktakeStore
+from medinv.ports_stocktake import LineLookup, StocktakeStore
 from medinv.services import StocktakeService
 from medinv.stocktake import CountLine, StocktakeScope
-from medinv.testing.stocktake_contract import StocktakeStoreContract, sample_stocktake
+from medinv.testing.stocktake_contract import (
+    StocktakeStoreContract,
+    sample_lines,
+    sample_stocktake,
+)
 
 pytestmark = pytest.mark.postgres
 
 
-class TestPostgresStocktakeStore(StocktakeStoreContract):
+class TestPostgresStoreStocktakes(StocktakeStoreContract):
     @pytest.fixture
     def store(self, postgres_dsn, postgres_schema):
-        with PostgresStocktakeStore(postgres_dsn, schema=postgres_schema) as opened:
-            yield opened
+        with PostgresStore(postgres_dsn, schema=postgres_schema) as opened:
+            yield opened.stocktakes
 
     @pytest.fixture
     def reopen(self, postgres_dsn, postgres_schema):
-        return lambda: PostgresStocktakeStore(postgres_dsn, schema=postgres_schema)
+        return lambda: PostgresStore(postgres_dsn, schema=postgres_schema).stocktakes
+
+
+def receipt(movement_id: str = "r1") -> Movement:
+    return Movement.receipt(
+        movement_id,
+        item=ItemKey("04006381333931", lot="L1"),
+        quantity=10,
+        to=Location.parse("Main/A1"),
+        occurred_at="2026-11-23T07:00:00+01:00",
+        actor="dock",
+    )
+
+
+@pytest.mark.parametrize("stocktakes_first", [True, False])
+def test_one_schema_holds_ledger_and_stocktakes_in_either_order(
+    postgres_dsn, postgres_schema, stocktakes_first
+):
+    def write_ledger() -> None:
+        with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+            Ledger(store).post([receipt()])
+
+    def write_stocktake() -> None:
+        with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+            store.stocktakes.create(sample_stocktake())
+
+    for step in (
+        (write_stocktake, write_ledger) if stocktakes_first else (write_ledger, write_stocktake)
+    ):
+        step()
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert Ledger(store).balance(gtin="04006381333931") == 10
+        assert store.stocktakes.get("ST-1") == sample_stocktake()
+        assert store.stocktakes.schema == postgres_schema
+        assert Ledger(store).verify().ok
+
+
+def old_stocktake_schema(dsn: str, schema: str, *, version: int = 1) -> None:
+    """The tables the previous release's separate stocktake store wrote, with one stocktake."""
+    s = sql.Identifier(schema)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(s))
+        for text in (
+            "CREATE TABLE {s}.stocktake_schema_version (version integer PRIMARY KEY)",
+            (
+                "CREATE TABLE {s}.stocktakes (id text PRIMARY KEY, state text NOT NULL,"
+                " version integer NOT NULL, data text NOT NULL)"
+            ),
+            "CREATE INDEX stocktakes_state ON {s}.stocktakes (state, id)",
+            (
+                "CREATE TABLE {s}.stocktake_lines (seq bigserial PRIMARY KEY, stocktake_id text"
+                " NOT NULL REFERENCES {s}.stocktakes (id), line_id text NOT NULL,"
+                " data text NOT NULL, UNIQUE (stocktake_id, line_id))"
+            ),
+        ):
+            conn.execute(sql.SQL(text).format(s=s))
+        conn.execute(
+            sql.SQL("INSERT INTO {}.stocktake_schema_version VALUES (%s)").format(s), (version,)
+        )
+        st = sample_stocktake()
+        conn.execute(
+            sql.SQL("INSERT INTO {}.stocktakes VALUES (%s, %s, %s, %s)").format(s),
+            (st.id, st.state.value, st.version, stocktake_to_json(st)),
+        )
+        for line in sample_lines():
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {}.stocktake_lines (stocktake_id, line_id, data)"
+                    " VALUES (%s, %s, %s)"
+                ).format(s),
+                (st.id, line.id, line_to_json(line)),
+            )
+
+
+def test_a_stocktake_schema_of_the_previous_release_is_migrated(postgres_dsn, postgres_schema):
+    old_stocktake_schema(postgres_dsn, postgres_schema)
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.stocktakes.lines("ST-1") == sample_lines()
+        Ledger(store).post([receipt()])
+        with psycopg.connect(postgres_dsn) as conn:
+            found = conn.execute(
+                "SELECT to_regclass(%s)", (f"{postgres_schema}.stocktake_schema_version",)
+            ).fetchone()
+        assert found == (None,)
+
+
+def test_a_ledger_schema_of_the_previous_release_is_migrated(
+    postgres_dsn, postgres_schema, monkeypatch
+):
+    with monkeypatch.context() as patch:
+        patch.setattr(pg_module, "_MIGRATIONS", pg_module._MIGRATIONS[:1])
+        patch.setattr(pg_module, "SCHEMA_VERSION", 1)
+        with PostgresStore(postgres_dsn, schema=postgres_schema) as old:
+            Ledger(old).post([receipt()])
+            assert old.schema_version() == 1
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert Ledger(store).balance(gtin="04006381333931") == 10
+        store.stocktakes.create(sample_stocktake())
+        assert store.stocktakes.stocktakes() == [sample_stocktake()]
+
+
+def test_a_newer_separate_stocktake_schema_is_refused(postgres_dsn, postgres_schema):
+    old_stocktake_schema(postgres_dsn, postgres_schema, version=99)
+    with pytest.raises(StorageError, match="newer than this medinv"):
+        PostgresStore(postgres_dsn, schema=postgres_schema)
 
 
 def test_satisfies_the_port_and_shares_a_connection(postgres_dsn, postgres_schema):
     with psycopg.connect(postgres_dsn) as conn:
-        store = PostgresStocktakeStore(conn, schema=postgres_schema)
+        opened = PostgresStore(conn, schema=postgres_schema)
+        store = opened.stocktakes
+        assert isinstance(store, PostgresStocktakes)
         assert isinstance(store, StocktakeStore)
+        assert isinstance(store, LineLookup)
         store.create(sample_stocktake())
         store.close()
         store.close()
         assert not conn.closed  # the caller's connection stays open
         with pytest.raises(StorageError, match="is closed"):
             store.get("ST-1")
-        again = PostgresStocktakeStore(conn, schema=postgres_schema)  # migrations are idempotent
-        assert again.get("ST-1") == sample_stocktake()
+        again = PostgresStore(conn, schema=postgres_schema)  # migrations are idempotent
+        assert again.stocktakes.get("ST-1") == sample_stocktake()
 
 
-def test_bad_schema_names_and_newer_schemas_are_refused(postgres_dsn, postgres_schema):
+def test_the_deprecated_store_still_works_and_warns(postgres_dsn, postgres_schema):
+    with pytest.warns(DeprecationWarning, match="PostgresStocktakeStore is deprecated"):
+        old = PostgresStocktakeStore(postgres_dsn, schema=postgres_schema)
+    with old:
+        assert isinstance(old, StocktakeStore)
+        old.create(sample_stocktake())
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        Ledger(store).post([receipt()])
+        assert store.stocktakes.get("ST-1") == sample_stocktake()
     with pytest.raises(StorageError, match="invalid PostgreSQL schema name"):
-        PostgresStocktakeStore(postgres_dsn, schema="Bad-Name")
-    PostgresStocktakeStore(postgres_dsn, schema=postgres_schema).close()
-    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("INSERT INTO {}.stocktake_schema_version VALUES (99)").format(
-                sql.Identifier(postgres_schema)
-            )
-        )
-    with pytest.raises(StorageError, match="newer than this medinv"):
-        PostgresStocktakeStore(postgres_dsn, schema=postgres_schema)
+        PostgresStore(postgres_dsn, schema="Bad-Name")
 
 
 def test_corrupt_rows_are_storage_errors(postgres_dsn, postgres_schema):
-    with PostgresStocktakeStore(postgres_dsn, schema=postgres_schema) as store:
+    with PostgresStore(postgres_dsn, schema=postgres_schema).stocktakes as store:
         store.create(sample_stocktake())
         with psycopg.connect(postgres_dsn, autocommit=True) as conn:
             conn.execute(
@@ -80,9 +195,9 @@ def test_restart_mid_count_with_postgres_ledger_and_stocktakes(postgres_dsn, pos
 
     item, a1 = ItemKey("04006381333931", lot="L1"), Location.parse("Main/A1")
 
-    def open_service() -> tuple[StocktakeService, PostgresStore, PostgresStocktakeStore]:
+    def open_service() -> tuple[StocktakeService, PostgresStore, PostgresStocktakes]:
         ledger_store = PostgresStore(postgres_dsn, schema=postgres_schema)
-        stocktakes = PostgresStocktakeStore(postgres_dsn, schema=postgres_schema)
+        stocktakes = ledger_store.stocktakes
         return StocktakeService(Ledger(ledger_store), stocktakes), ledger_store, stocktakes
 
     service, ledger_store, stocktakes = open_service()

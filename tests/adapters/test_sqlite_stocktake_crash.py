@@ -16,8 +16,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from medinv.adapters.sqlite import SqliteStore
-from medinv.adapters.sqlite_stocktake import SqliteStocktakeStore
+from medinv.adapters.sqlite import SqliteStocktakes, SqliteStore
 from medinv.errors import StocktakeStateError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -35,7 +34,7 @@ def at(hour: int, minute: int = 0) -> pendulum.DateTime:
     return pendulum.datetime(2026, 11, 23, hour, minute, tz="Europe/Paris")
 
 
-def approve(ledger: Ledger, store: SqliteStocktakeStore) -> None:
+def approve(ledger: Ledger, store: SqliteStocktakes) -> None:
     """Gloves booked 10, counted 8 and 3 masks found: approved, ready to post."""
     ledger.post(
         [
@@ -89,11 +88,11 @@ def child_env() -> dict[str, str]:
 def test_a_post_killed_between_its_steps_is_completed_and_never_cancelled(
     tmp_path: Path, when: str, in_ledger: int
 ):
-    ledger_path, store_path = tmp_path / "ledger.sqlite3", tmp_path / "stocktakes.sqlite3"
-    with SqliteStore(ledger_path) as ls, SqliteStocktakeStore(store_path) as ss:
-        approve(Ledger(ls, clock=lambda: at(14)), ss)
+    path = tmp_path / "medinv.sqlite3"
+    with SqliteStore(path) as ls:
+        approve(Ledger(ls, clock=lambda: at(14)), ls.stocktakes)
     proc = subprocess.run(
-        [sys.executable, str(WORKERS), "post", str(ledger_path), str(store_path), "ST-1", when],
+        [sys.executable, str(WORKERS), "post", str(path), "ST-1", when],
         capture_output=True,
         text=True,
         env=child_env(),
@@ -101,7 +100,8 @@ def test_a_post_killed_between_its_steps_is_completed_and_never_cancelled(
         check=False,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    with SqliteStore(ledger_path) as ls, SqliteStocktakeStore(store_path) as ss:
+    with SqliteStore(path) as ls:
+        ss = ls.stocktakes
         ledger = Ledger(ls, clock=lambda: at(15))
         service = StocktakeService(ledger, ss)
         assert ss.get("ST-1").state is StocktakeState.POSTING

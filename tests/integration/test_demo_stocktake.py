@@ -4,7 +4,9 @@ import io
 from contextlib import redirect_stdout
 from pathlib import Path
 
+from medinv.adapters.sqlite import SqliteStore
 from medinv.cli import main
+from medinv.ledger import Ledger
 
 
 def test_demo_tells_the_stocktake_story(tmp_path: Path):
@@ -24,3 +26,9 @@ def test_demo_tells_the_stocktake_story(tmp_path: Path):
         assert "-2 at CHU-Nord/Store/A2 reason DAMAGED-DISCARDED reference ST-1" in text
         assert "posting again: 0 new movements (1 replayed)" in text
         assert "book now: A1 35, A2 8; verify ok: True" in text
+        assert "ledger and stocktakes in one file: medinv-stocktake.sqlite3" in text
+    files = sorted(p.name for p in tmp_path.glob("*stocktake*.sqlite3"))
+    assert files == ["medinv-stocktake.sqlite3"]  # no separate stocktake file
+    with SqliteStore(tmp_path / "medinv-stocktake.sqlite3") as store:
+        assert [st.id for st in store.stocktakes.stocktakes()] == ["ST-1"]
+        assert Ledger(store).verify().ok

@@ -13,7 +13,6 @@ import pytest
 from medinv.adapters.memory import MemoryStore
 from medinv.adapters.memory_stocktake import MemoryStocktakeStore
 from medinv.adapters.sqlite import SqliteStore
-from medinv.adapters.sqlite_stocktake import SqliteStocktakeStore
 from medinv.errors import ConcurrencyError, InsufficientStockError, StocktakeStateError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger, PostResult
@@ -234,21 +233,20 @@ def test_concurrent_cancel_and_post_never_leave_a_cancelled_stocktake_with_adjus
 ):
     outcomes: set[StocktakeState] = set()
     for round_ in range(12):
-        ledger_path, store_path = tmp_path / f"l{round_}.db", tmp_path / f"s{round_}.db"
-        with SqliteStore(ledger_path) as ls, SqliteStocktakeStore(store_path) as ss:
-            approved_service(Ledger(ls, clock=lambda: at(14)), ss)
+        db_path = tmp_path / f"medinv{round_}.db"
+        with SqliteStore(db_path) as ls:
+            approved_service(Ledger(ls, clock=lambda: at(14)), ls.stocktakes)
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 
         def run(
             action: str,
-            path_l: Path = ledger_path,
-            path_s: Path = store_path,
+            path: Path = db_path,
             barrier: threading.Barrier = barrier,
             errors: list[BaseException] = errors,
         ) -> None:
-            with SqliteStore(path_l) as ls, SqliteStocktakeStore(path_s) as ss:
-                service = StocktakeService(Ledger(ls, clock=lambda: at(14)), ss)
+            with SqliteStore(path) as ls:
+                service = StocktakeService(Ledger(ls, clock=lambda: at(14)), ls.stocktakes)
                 barrier.wait()
                 try:
                     if action == "post":
@@ -263,9 +261,9 @@ def test_concurrent_cancel_and_post_never_leave_a_cancelled_stocktake_with_adjus
             t.start()
         for t in threads:
             t.join()
-        with SqliteStore(ledger_path) as ls, SqliteStocktakeStore(store_path) as ss:
+        with SqliteStore(db_path) as ls:
             ledger = Ledger(ls)
-            state = ss.get("ST-1").state
+            state = ls.stocktakes.get("ST-1").state
             posted = adjustments(ledger)
             if state is StocktakeState.CANCELLED:
                 assert posted == []

@@ -28,6 +28,9 @@ otherwise, so that several ledgers can share a database):
   [`ConcurrencyError`][medinv.errors.ConcurrencyError] if another writer got there
   first; so writers in any number of processes are serialised and none loses an
   update.
+- ``stocktakes`` and ``stocktake_lines``: the stocktakes and their count lines,
+  served by [`store.stocktakes`][medinv.adapters.postgres.PostgresStore.stocktakes]
+  over the same connection (one schema, one schema version for every port).
 - ``schema_version``: the applied migrations. Opening a store applies the missing
   ones under an advisory lock, so many processes may open the same ledger at once.
 
@@ -55,9 +58,21 @@ from typing import Any, Final, NoReturn, Self
 
 import pendulum
 
+from medinv.adapters._stocktake_json import (
+    line_from_json,
+    line_to_json,
+    stocktake_from_json,
+    stocktake_to_json,
+)
 from medinv.chain import GENESIS_HASH
 from medinv.dates import to_datetime
-from medinv.errors import ConcurrencyError, MedinvError, StorageError
+from medinv.errors import (
+    ConcurrencyError,
+    CountLineError,
+    MedinvError,
+    StorageError,
+    UnknownStocktakeError,
+)
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind, StockPosition
@@ -73,6 +88,7 @@ from medinv.ports import (
     check_query,
 )
 from medinv.status import StockStatus
+from medinv.stocktake import CountLine, Stocktake, StocktakeState
 
 try:
     import psycopg
@@ -83,7 +99,7 @@ except ImportError as e:  # pragma: no cover - the dev environment always has ps
         'medinv.adapters.postgres needs psycopg 3: pip install "medinv[postgres]"'
     ) from e
 
-__all__ = ["SCHEMA_VERSION", "PostgresStore", "translate_error"]
+__all__ = ["SCHEMA_VERSION", "PostgresStocktakes", "PostgresStore", "translate_error"]
 
 _PAGE: Final = 5000
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -158,7 +174,34 @@ _MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
             "INSERT INTO {s}.head (position, hash) VALUES (0, '" + GENESIS_HASH + "')",  # noqa: S608
         ),
     ),
+    (
+        2,
+        "stocktakes and their count lines in the ledger's schema (one schema version)",
+        # IF NOT EXISTS: the previous release's separate stocktake store may have
+        # created them in this schema already, with the same columns; its own
+        # version table gives way to the schema's one version.
+        (
+            """CREATE TABLE IF NOT EXISTS {s}.stocktakes (
+                id text PRIMARY KEY,
+                state text NOT NULL,
+                version integer NOT NULL,
+                data text NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS stocktakes_state ON {s}.stocktakes (state, id)",
+            """CREATE TABLE IF NOT EXISTS {s}.stocktake_lines (
+                seq bigserial PRIMARY KEY,
+                stocktake_id text NOT NULL REFERENCES {s}.stocktakes (id),
+                line_id text NOT NULL,
+                data text NOT NULL,
+                UNIQUE (stocktake_id, line_id)
+            )""",
+            "DROP TABLE IF EXISTS {s}.stocktake_schema_version",
+        ),
+    ),
 )
+
+_OLD_STOCKTAKE_VERSION: Final = 1
+"""The last version of the previous release's separate stocktake tables."""
 
 SCHEMA_VERSION: Final = _MIGRATIONS[-1][0]
 """The schema version this medinv writes; opening an older schema migrates it."""
@@ -492,6 +535,7 @@ class PostgresStore:
                     f"not {type(target).__name__}"
                 )
         self._conn = conn
+        self._stocktakes = PostgresStocktakes(self)
         identifier = sql.Identifier(schema)
         with self._errors("preparing statements"):
             self._sql = {
@@ -546,6 +590,7 @@ class PostgresStore:
                     f"schema {self.schema!r} is at version {current}, newer than the "
                     f"version {SCHEMA_VERSION} this medinv supports; upgrade medinv"
                 )
+            self._check_old_stocktake_version(conn, schema)
             for version, description, statements in _MIGRATIONS:
                 if version <= current:
                     continue
@@ -557,6 +602,34 @@ class PostgresStore:
                     ).format(schema),
                     (version, description),
                 )
+
+    def _check_old_stocktake_version(
+        self, conn: psycopg.Connection[Any], schema: sql.Identifier
+    ) -> None:
+        """Refuse stocktake tables a newer release of the former separate store wrote."""
+        found = conn.execute(
+            "SELECT to_regclass(%s)", (f"{self.schema}.stocktake_schema_version",)
+        ).fetchone()
+        if found is None or found[0] is None:
+            return
+        row = conn.execute(
+            sql.SQL("SELECT max(version) FROM {}.stocktake_schema_version").format(schema)
+        ).fetchone()
+        if row is not None and row[0] is not None and row[0] > _OLD_STOCKTAKE_VERSION:
+            raise StorageError(
+                f"the stocktake tables of {self.schema!r} are at stocktake schema version "
+                f"{row[0]}, newer than this medinv knows ({_OLD_STOCKTAKE_VERSION}); "
+                "upgrade medinv"
+            )
+
+    @property
+    def stocktakes(self) -> PostgresStocktakes:
+        """The [`StocktakeStore`][medinv.ports_stocktake.StocktakeStore] of this schema.
+
+        Stocktakes and their count lines live in the ledger's schema and share this
+        store's connection: one schema, one schema version for both.
+        """
+        return self._stocktakes
 
     def schema_version(self) -> int:
         """The schema version recorded in the database (equal to ``SCHEMA_VERSION`` once open)."""
@@ -813,6 +886,237 @@ class PostgresStore:
         tb: types.TracebackType | None,
     ) -> None:
         self.close()
+
+
+# ---------------------------------------------------------------------- stocktakes
+
+
+class PostgresStocktakes:
+    """The stocktakes of a [`PostgresStore`][medinv.adapters.postgres.PostgresStore]'s schema.
+
+    Get it as ``store.stocktakes``; it implements
+    [`StocktakeStore`][medinv.ports_stocktake.StocktakeStore] and
+    [`LineLookup`][medinv.ports_stocktake.LineLookup] over the store's connection,
+    in the tables ``stocktakes`` (state and version as columns, the rest as JSON
+    text) and ``stocktake_lines`` (append-only, unique per stocktake and line id) of
+    the ledger's schema. Every write is one transaction that locks the stocktake's
+    row (``SELECT ... FOR UPDATE``) and checks its version there, so devices and
+    reviewers in any number of processes never lose a line or a transition; each
+    line is committed before ``add_lines`` returns.
+    [`close`][medinv.adapters.postgres.PostgresStocktakes.close] closes the store.
+    """
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+        self._s = sql.Identifier(store.schema)
+
+    @property
+    def schema(self) -> str:
+        """The schema holding the ledger's and the stocktakes' tables."""
+        return self._store.schema
+
+    def close(self) -> None:
+        """Close the store this belongs to (twice is harmless)."""
+        self._store.close()
+
+    def __enter__(self) -> Self:
+        """Return the stocktakes themselves."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        return self._store._open()  # noqa: SLF001  (the store's own connection)
+
+    def _errors(self, doing: str) -> contextlib.AbstractContextManager[None]:
+        return self._store._errors(doing)  # noqa: SLF001
+
+    def _q(self, text: str) -> sql.Composed:
+        return sql.SQL(text).format(s=self._s)
+
+    def _locked_version(self, conn: psycopg.Connection[Any], stocktake_id: str) -> int:
+        row = conn.execute(
+            self._q("SELECT version FROM {s}.stocktakes WHERE id = %s FOR UPDATE"),
+            (stocktake_id,),
+        ).fetchone()
+        if row is None:
+            raise UnknownStocktakeError(stocktake_id)
+        return int(row[0])
+
+    def _decode(self, decode: Any, text: str, what: str) -> Any:
+        try:
+            return decode(text)
+        except (MedinvError, ValueError, KeyError, TypeError) as e:
+            msg = f"corrupt {what} in PostgreSQL schema {self._store.schema!r}: {e}"
+            raise StorageError(msg) from e
+
+    # ------------------------------------------------------------------ the port
+
+    def create(self, stocktake: Stocktake) -> None:
+        """See [`StocktakeStore.create`][medinv.ports_stocktake.StocktakeStore.create]."""
+        conn = self._conn()
+        with self._errors("creating a stocktake"), conn.transaction():
+            row = conn.execute(
+                self._q(
+                    "INSERT INTO {s}.stocktakes (id, state, version, data)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id"
+                ),
+                (
+                    stocktake.id,
+                    stocktake.state.value,
+                    stocktake.version,
+                    stocktake_to_json(stocktake),
+                ),
+            ).fetchone()
+            if row is None:
+                msg = f"stocktake {stocktake.id!r} already exists"
+                raise ConcurrencyError(msg, expected=0)
+
+    def get(self, stocktake_id: str) -> Stocktake:
+        """See [`StocktakeStore.get`][medinv.ports_stocktake.StocktakeStore.get]."""
+        conn = self._conn()
+        with self._errors("reading a stocktake"):
+            row = conn.execute(
+                self._q("SELECT data FROM {s}.stocktakes WHERE id = %s"), (stocktake_id,)
+            ).fetchone()
+        if row is None:
+            raise UnknownStocktakeError(stocktake_id)
+        result: Stocktake = self._decode(stocktake_from_json, row[0], f"stocktake {stocktake_id!r}")
+        return result
+
+    def update(self, stocktake: Stocktake, *, lines_seen: int | None = None) -> None:
+        """See [`StocktakeStore.update`][medinv.ports_stocktake.StocktakeStore.update]."""
+        conn = self._conn()
+        with self._errors("updating a stocktake"), conn.transaction():
+            stored = self._locked_version(conn, stocktake.id)
+            if stored != stocktake.version - 1:
+                msg = (
+                    f"stocktake {stocktake.id!r} is at version {stored}; "
+                    f"this update expects {stocktake.version - 1}"
+                )
+                raise ConcurrencyError(msg, expected=stocktake.version - 1, actual=stored)
+            if lines_seen is not None:
+                row = conn.execute(
+                    self._q("SELECT count(*) FROM {s}.stocktake_lines WHERE stocktake_id = %s"),
+                    (stocktake.id,),
+                ).fetchone()
+                count = 0 if row is None else int(row[0])
+                if count != lines_seen:
+                    msg = f"stocktake {stocktake.id!r} has {count} lines, not the {lines_seen} seen"
+                    raise ConcurrencyError(msg, expected=lines_seen, actual=count)
+            conn.execute(
+                self._q(
+                    "UPDATE {s}.stocktakes SET state = %s, version = %s, data = %s WHERE id = %s"
+                ),
+                (
+                    stocktake.state.value,
+                    stocktake.version,
+                    stocktake_to_json(stocktake),
+                    stocktake.id,
+                ),
+            )
+
+    def add_lines(
+        self, stocktake_id: str, lines: Sequence[CountLine], *, expected_version: int
+    ) -> None:
+        """See [`StocktakeStore.add_lines`][medinv.ports_stocktake.StocktakeStore.add_lines]."""
+        conn = self._conn()
+        with self._errors("adding count lines"), conn.transaction():
+            stored = self._locked_version(conn, stocktake_id)
+            if stored != expected_version:
+                msg = f"stocktake {stocktake_id!r} is at version {stored}, not {expected_version}"
+                raise ConcurrencyError(msg, expected=expected_version, actual=stored)
+            ids = sorted({line.id for line in lines})
+            rows = conn.execute(
+                self._q(
+                    "SELECT line_id, data FROM {s}.stocktake_lines"
+                    " WHERE stocktake_id = %s AND line_id = ANY(%s)"
+                ),
+                (stocktake_id, ids),
+            ).fetchall()
+            known: dict[str, CountLine] = {
+                lid: self._decode(line_from_json, data, f"count line {lid!r}") for lid, data in rows
+            }
+            fresh: list[tuple[str, str, str]] = []
+            for line in lines:
+                held = known.get(line.id)
+                if held is None:
+                    known[line.id] = line
+                    fresh.append((stocktake_id, line.id, line_to_json(line)))
+                elif held != line:
+                    raise CountLineError(line.id, "the id was already used for another count")
+            if fresh:
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        self._q(
+                            "INSERT INTO {s}.stocktake_lines (stocktake_id, line_id, data)"
+                            " VALUES (%s, %s, %s)"
+                        ),
+                        fresh,
+                    )
+
+    def lines_by_id(self, stocktake_id: str, line_ids: Collection[str]) -> dict[str, CountLine]:
+        """See [`LineLookup.lines_by_id`][medinv.ports_stocktake.LineLookup.lines_by_id]."""
+        conn = self._conn()
+        with self._errors("reading count lines"):
+            exists = conn.execute(
+                self._q("SELECT 1 FROM {s}.stocktakes WHERE id = %s"), (stocktake_id,)
+            ).fetchone()
+            if exists is None:
+                raise UnknownStocktakeError(stocktake_id)
+            rows = conn.execute(
+                self._q(
+                    "SELECT line_id, data FROM {s}.stocktake_lines"
+                    " WHERE stocktake_id = %s AND line_id = ANY(%s)"
+                ),
+                (stocktake_id, sorted(set(line_ids))),
+            ).fetchall()
+        return {
+            lid: self._decode(line_from_json, data, f"count line {lid!r}") for lid, data in rows
+        }
+
+    def lines(self, stocktake_id: str) -> list[CountLine]:
+        """See [`StocktakeStore.lines`][medinv.ports_stocktake.StocktakeStore.lines]."""
+        conn = self._conn()
+        with self._errors("reading count lines"):
+            exists = conn.execute(
+                self._q("SELECT 1 FROM {s}.stocktakes WHERE id = %s"), (stocktake_id,)
+            ).fetchone()
+            if exists is None:
+                raise UnknownStocktakeError(stocktake_id)
+            rows = conn.execute(
+                self._q(
+                    "SELECT line_id, data FROM {s}.stocktake_lines"
+                    " WHERE stocktake_id = %s ORDER BY seq"
+                ),
+                (stocktake_id,),
+            ).fetchall()
+        return [self._decode(line_from_json, data, f"count line {lid!r}") for lid, data in rows]
+
+    def stocktakes(self, *, state: StocktakeState | None = None) -> list[Stocktake]:
+        """See [`StocktakeStore.stocktakes`][medinv.ports_stocktake.StocktakeStore.stocktakes]."""
+        conn = self._conn()
+        with self._errors("listing stocktakes"):
+            if state is None:
+                rows = conn.execute(self._q("SELECT id, data FROM {s}.stocktakes ORDER BY id"))
+            else:
+                rows = conn.execute(
+                    self._q("SELECT id, data FROM {s}.stocktakes WHERE state = %s ORDER BY id"),
+                    (state.value,),
+                )
+            found = rows.fetchall()
+        return [
+            self._decode(stocktake_from_json, data, f"stocktake {sid!r}") for sid, data in found
+        ]
 
 
 def _date(value: object) -> pendulum.Date | None:

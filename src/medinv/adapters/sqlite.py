@@ -20,8 +20,14 @@ file through the standard library's `sqlite3`:
   covers, next to the columns the store queries by (id, item number, reversed id);
   [`register_sql_functions`][medinv.adapters.sqlite.register_sql_functions] lets
   reports in SQL read its fields by name;
-- the schema is versioned: opening a file applies the migrations it lacks, and a
-  file written by a newer medinv is refused with a clear error;
+- the same file holds the stocktakes:
+  [`store.stocktakes`][medinv.adapters.sqlite.SqliteStore.stocktakes] serves the
+  [`StocktakeStore`][medinv.ports_stocktake.StocktakeStore] port over the store's
+  connection, so one schema version and one
+  [`backup`][medinv.adapters.sqlite.SqliteStore.backup] cover both;
+- the schema is versioned: opening a file applies the migrations it lacks (a file
+  of the previous release's separate stocktake store included), and a file written
+  by a newer medinv is refused with a clear error;
 - every `sqlite3` exception is translated into a
   [`StorageError`][medinv.errors.StorageError] (``raise ... from e``).
 
@@ -40,7 +46,7 @@ what to write:
 ...     ledger = Ledger(store)
 ...     _ = ledger.post([receipt])
 ...     ledger.balance(gtin="04006381333931", location="CHU/Store"), store.schema_version
-(12, 4)
+(12, 5)
 
 ```
 
@@ -63,8 +69,21 @@ from typing import Any, Final, Self, TypeVar
 import attrs
 import pendulum
 
+from medinv.adapters._stocktake_json import (
+    line_from_json,
+    line_to_json,
+    stocktake_from_json,
+    stocktake_to_json,
+)
 from medinv.chain import CONTENT_FIELDS, GENESIS_HASH, movement_content
-from medinv.errors import ConcurrencyError, InvalidValueError, MedinvError, StorageError
+from medinv.errors import (
+    ConcurrencyError,
+    CountLineError,
+    InvalidValueError,
+    MedinvError,
+    StorageError,
+    UnknownStocktakeError,
+)
 from medinv.identifiers import Gtin, ItemKey
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind, StockPosition
@@ -81,8 +100,16 @@ from medinv.ports import (
     check_query,
 )
 from medinv.status import StockStatus
+from medinv.stocktake import CountLine, Stocktake, StocktakeState
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "SqliteStore", "register_sql_functions"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Migration",
+    "SqliteStocktakes",
+    "SqliteStore",
+    "register_sql_functions",
+]
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -332,6 +359,33 @@ _SCHEMA_V4: Final = (
     "CREATE INDEX balances_emptied ON balances (item_no) WHERE quantity = 0",
 )
 
+# Stocktakes live in the ledger's file: one row per stocktake (state and version as
+# columns, the rest as JSON) and append-only count lines, unique per (stocktake,
+# line id). ``IF NOT EXISTS``: a file the previous release's separate stocktake
+# store created (or added its tables to) already has them, with the same columns;
+# its own schema-version table gives way to the file's one version.
+_SCHEMA_V5: Final = (
+    """
+    CREATE TABLE IF NOT EXISTS stocktakes (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        data TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS stocktakes_state ON stocktakes (state, id)",
+    """
+    CREATE TABLE IF NOT EXISTS stocktake_lines (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        stocktake_id TEXT NOT NULL REFERENCES stocktakes (id),
+        line_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (stocktake_id, line_id)
+    )
+    """,
+    "DROP TABLE IF EXISTS medinv_stocktake_schema",
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -355,12 +409,24 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "positions; an index of emptied balances",
         _SCHEMA_V4,
     ),
+    Migration(
+        5,
+        "stocktakes and their count lines in the ledger's file (one file, one schema "
+        "version, one backup for every port)",
+        _SCHEMA_V5,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 """The schema version this medinv writes; newer files are refused."""
 
+_OLD_STOCKTAKE_NAMES: Final = frozenset(
+    {"medinv_stocktake_schema", "stocktakes", "stocktakes_state", "stocktake_lines"}
+)
+"""What the previous release's separate stocktake store created in a file of its own."""
+_OLD_STOCKTAKE_VERSION: Final = 1
+"""The last stocktake schema version of that store."""
 _APPLICATION_ID: Final = 0x4D444E56  # "MDNV": marks the file as a medinv ledger
 _CHUNK: Final = 500  # keys per IN (...) / VALUES list (3 variables each: well under the limit)
 _PAGE: Final = 2000  # rows per page when streaming the whole ledger
@@ -808,6 +874,7 @@ class SqliteStore:
         self._item_nos: dict[ItemKey, int] = {}
         self._location_nos: dict[Location, int] = {}
         self._closed = False
+        self._stocktakes = SqliteStocktakes(self)
         try:
             self._db = sqlite3.connect(
                 self._path,
@@ -835,6 +902,16 @@ class SqliteStore:
     def path(self) -> str:
         """The database file as given (``":memory:"`` for an in-memory database)."""
         return self._path
+
+    @property
+    def stocktakes(self) -> SqliteStocktakes:
+        """The [`StocktakeStore`][medinv.ports_stocktake.StocktakeStore] of this file.
+
+        Stocktakes and their count lines live in the ledger's file and share this
+        store's connection: one file, one schema version, one
+        [`backup`][medinv.adapters.sqlite.SqliteStore.backup] for both.
+        """
+        return self._stocktakes
 
     @property
     def schema_version(self) -> int:
@@ -865,7 +942,7 @@ class SqliteStore:
         return f"SqliteStore({self._path!r}, {state})"
 
     def backup(self, target: str | os.PathLike[str]) -> None:
-        """Write a consistent copy of the ledger to the file ``target`` while it is in use.
+        """Write a consistent copy of the file (ledger and stocktakes) to ``target`` while in use.
 
         Uses SQLite's online backup: the copy is one committed state of the ledger
         (writers may carry on meanwhile), with the recent commits that still sit in
@@ -950,15 +1027,34 @@ class SqliteStore:
                     f"this medinv knows ({SCHEMA_VERSION}); upgrade medinv to open it"
                 )
             return int(version)
-        tables = self._db.execute(
-            "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'"
-        ).fetchone()[0]
+        names = {
+            row[0]
+            for row in self._db.execute(
+                "SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if application_id == 0 and names and names <= _OLD_STOCKTAKE_NAMES:
+            self._check_old_stocktake_version()
+            return 0
+        tables = len(names)
         if application_id != 0 or tables:
             raise StorageError(
                 f"{self._path!r} is an SQLite database but not a medinv ledger "
                 f"(application id {application_id}, {tables} table(s) or index(es))"
             )
         return 0
+
+    def _check_old_stocktake_version(self) -> None:
+        """A stocktake-only file of the previous release: refuse one a newer medinv wrote."""
+        row = None
+        with contextlib.suppress(sqlite3.OperationalError):  # no version table: nothing to check
+            row = self._db.execute("SELECT max(version) FROM medinv_stocktake_schema").fetchone()
+        if row is not None and row[0] is not None and row[0] > _OLD_STOCKTAKE_VERSION:
+            raise StorageError(
+                f"the SQLite stocktake file {self._path!r} has stocktake schema version "
+                f"{row[0]}, newer than this medinv knows ({_OLD_STOCKTAKE_VERSION}); "
+                "upgrade medinv to open it"
+            )
 
     # ------------------------------------------------------------------ errors
 
@@ -1471,6 +1567,210 @@ class _VerificationRows:
         with store._translate(f"read {what} of"):  # noqa: SLF001
             for row in itertools.islice(store._db.execute(raw), seen, None):  # noqa: SLF001
                 yield tuple(map(_text_of, row))
+
+
+class SqliteStocktakes:
+    """The stocktakes of a [`SqliteStore`][medinv.adapters.sqlite.SqliteStore]'s file.
+
+    Get it as ``store.stocktakes``; it implements
+    [`StocktakeStore`][medinv.ports_stocktake.StocktakeStore] and
+    [`LineLookup`][medinv.ports_stocktake.LineLookup] over the store's connection.
+    Each call is one ``BEGIN IMMEDIATE`` transaction committed (WAL,
+    ``synchronous=FULL``) before it returns, so a restart mid-count loses no line;
+    version checks run inside it, so several processes may share the file.
+    [`close`][medinv.adapters.sqlite.SqliteStocktakes.close] closes the store.
+
+    ```pycon
+    >>> import pendulum
+    >>> from medinv.adapters.sqlite import SqliteStore
+    >>> from medinv.stocktake import Stocktake, StocktakeScope
+    >>> with SqliteStore(":memory:") as store:  # a file path in real use
+    ...     store.stocktakes.create(Stocktake.plan(
+    ...         "ST-1", scope=StocktakeScope(["Main"]), created_by="lea",
+    ...         created_at=pendulum.datetime(2026, 11, 23, tz="UTC")))
+    ...     store.stocktakes.get("ST-1").state.value
+    'PLANNED'
+
+    ```
+    """
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    @property
+    def path(self) -> str:
+        """The database file as given."""
+        return self._store.path
+
+    def close(self) -> None:
+        """Close the store this belongs to (twice is harmless)."""
+        self._store.close()
+
+    def __enter__(self) -> Self:
+        """Return the stocktakes themselves."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{self._store!r}.stocktakes"
+
+    # ------------------------------------------------------------------ helpers
+
+    @contextlib.contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
+        store = self._store
+        with store._translate(action):  # noqa: SLF001  (the store's own helper)
+            db = store._db  # noqa: SLF001
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                store._rollback()  # noqa: SLF001
+                raise
+            db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _read(self, action: str) -> Iterator[sqlite3.Connection]:
+        store = self._store
+        with store._translate(action):  # noqa: SLF001  (the store's own helper)
+            yield store._db  # noqa: SLF001
+
+    @staticmethod
+    def _version(db: sqlite3.Connection, stocktake_id: str) -> int:
+        row = db.execute("SELECT version FROM stocktakes WHERE id = ?", (stocktake_id,)).fetchone()
+        if row is None:
+            raise UnknownStocktakeError(stocktake_id)
+        return int(row[0])
+
+    def _decode(self, decode: Callable[[str], T], text: str, what: str) -> T:
+        try:
+            return decode(text)
+        except (MedinvError, ValueError, KeyError, TypeError) as e:
+            raise StorageError(f"corrupt {what} in the SQLite file {self.path!r}: {e}") from e
+
+    # ------------------------------------------------------------------ the port
+
+    def create(self, stocktake: Stocktake) -> None:
+        """See [`StocktakeStore.create`][medinv.ports_stocktake.StocktakeStore.create]."""
+        data = stocktake_to_json(stocktake)
+        with self._write("write a stocktake to") as db:
+            row = db.execute(
+                "SELECT version FROM stocktakes WHERE id = ?", (stocktake.id,)
+            ).fetchone()
+            if row is not None:
+                msg = f"stocktake {stocktake.id!r} already exists"
+                raise ConcurrencyError(msg, expected=0, actual=row[0])
+            db.execute(
+                "INSERT INTO stocktakes (id, state, version, data) VALUES (?, ?, ?, ?)",
+                (stocktake.id, stocktake.state.value, stocktake.version, data),
+            )
+
+    def get(self, stocktake_id: str) -> Stocktake:
+        """See [`StocktakeStore.get`][medinv.ports_stocktake.StocktakeStore.get]."""
+        with self._read("read a stocktake from") as db:
+            row = db.execute("SELECT data FROM stocktakes WHERE id = ?", (stocktake_id,)).fetchone()
+        if row is None:
+            raise UnknownStocktakeError(stocktake_id)
+        return self._decode(stocktake_from_json, row[0], f"stocktake {stocktake_id!r}")
+
+    def update(self, stocktake: Stocktake, *, lines_seen: int | None = None) -> None:
+        """See [`StocktakeStore.update`][medinv.ports_stocktake.StocktakeStore.update]."""
+        data = stocktake_to_json(stocktake)
+        with self._write("write a stocktake to") as db:
+            stored = self._version(db, stocktake.id)
+            if stored != stocktake.version - 1:
+                msg = (
+                    f"stocktake {stocktake.id!r} is at version {stored}; "
+                    f"this update expects {stocktake.version - 1}"
+                )
+                raise ConcurrencyError(msg, expected=stocktake.version - 1, actual=stored)
+            if lines_seen is not None:
+                count = db.execute(
+                    "SELECT count(*) FROM stocktake_lines WHERE stocktake_id = ?",
+                    (stocktake.id,),
+                ).fetchone()[0]
+                if count != lines_seen:
+                    msg = f"stocktake {stocktake.id!r} has {count} lines, not the {lines_seen} seen"
+                    raise ConcurrencyError(msg, expected=lines_seen, actual=count)
+            db.execute(
+                "UPDATE stocktakes SET state = ?, version = ?, data = ? WHERE id = ?",
+                (stocktake.state.value, stocktake.version, data, stocktake.id),
+            )
+
+    def add_lines(
+        self, stocktake_id: str, lines: Sequence[CountLine], *, expected_version: int
+    ) -> None:
+        """See [`StocktakeStore.add_lines`][medinv.ports_stocktake.StocktakeStore.add_lines]."""
+        encoded = [(line.id, line_to_json(line), line) for line in lines]
+        with self._write("write count lines to") as db:
+            stored = self._version(db, stocktake_id)
+            if stored != expected_version:
+                msg = f"stocktake {stocktake_id!r} is at version {stored}, not {expected_version}"
+                raise ConcurrencyError(msg, expected=expected_version, actual=stored)
+            fresh: dict[str, CountLine] = {}
+            for line_id, text, line in encoded:
+                row = db.execute(
+                    "SELECT data FROM stocktake_lines WHERE stocktake_id = ? AND line_id = ?",
+                    (stocktake_id, line_id),
+                ).fetchone()
+                known = fresh.get(line_id)
+                if row is not None:
+                    known = self._decode(line_from_json, row[0], f"count line {line_id!r}")
+                if known is None:
+                    fresh[line_id] = line
+                    db.execute(
+                        "INSERT INTO stocktake_lines (stocktake_id, line_id, data)"
+                        " VALUES (?, ?, ?)",
+                        (stocktake_id, line_id, text),
+                    )
+                elif known != line:
+                    raise CountLineError(line_id, "the id was already used for another count")
+
+    def lines_by_id(self, stocktake_id: str, line_ids: Collection[str]) -> dict[str, CountLine]:
+        """See [`LineLookup.lines_by_id`][medinv.ports_stocktake.LineLookup.lines_by_id]."""
+        wanted = sorted(set(line_ids))
+        found: dict[str, CountLine] = {}
+        with self._read("read count lines from") as db:
+            self._version(db, stocktake_id)
+            for chunk in _chunks(wanted):
+                marks = ", ".join("?" * len(chunk))
+                rows = db.execute(
+                    "SELECT line_id, data FROM stocktake_lines"  # noqa: S608  (only ? marks)
+                    f" WHERE stocktake_id = ? AND line_id IN ({marks})",
+                    (stocktake_id, *chunk),
+                ).fetchall()
+                for lid, data in rows:
+                    found[lid] = self._decode(line_from_json, data, f"count line {lid!r}")
+        return found
+
+    def lines(self, stocktake_id: str) -> list[CountLine]:
+        """See [`StocktakeStore.lines`][medinv.ports_stocktake.StocktakeStore.lines]."""
+        with self._read("read count lines from") as db:
+            self._version(db, stocktake_id)
+            rows = db.execute(
+                "SELECT line_id, data FROM stocktake_lines WHERE stocktake_id = ? ORDER BY seq",
+                (stocktake_id,),
+            ).fetchall()
+        return [self._decode(line_from_json, data, f"count line {lid!r}") for lid, data in rows]
+
+    def stocktakes(self, *, state: StocktakeState | None = None) -> list[Stocktake]:
+        """See [`StocktakeStore.stocktakes`][medinv.ports_stocktake.StocktakeStore.stocktakes]."""
+        with self._read("read stocktakes from") as db:
+            if state is None:
+                rows = db.execute("SELECT id, data FROM stocktakes ORDER BY id").fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT id, data FROM stocktakes WHERE state = ? ORDER BY id", (state.value,)
+                ).fetchall()
+        return [self._decode(stocktake_from_json, data, f"stocktake {sid!r}") for sid, data in rows]
 
 
 class _Translate:

@@ -94,7 +94,7 @@ def ledger_on_sqlite(out: TextIO, ctx: DemoContext) -> None:
             f"  gloves ({GLOVES}): {gloves_everywhere} in all, {in_pharmacy} in the pharmacy\n"
         )
         report = ledger.verify()
-        state = "clean" if report.ok else f"{len(report.findings)} discrepancies"
+        state = "clean" if report.ok else f"{len(report.findings)} findings"
         out.write(
             f"  verify(): {state} ({report.movements_checked} movements re-hashed, "
             f"{report.balances_checked} balances rebuilt)\n"

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, TextIO
 import pendulum
 
 from medinv.adapters.sqlite import SqliteStore
-from medinv.adapters.sqlite_stocktake import SqliteStocktakeStore
 from medinv.errors import ApprovalRefusedError, FourEyesError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -24,13 +23,12 @@ if TYPE_CHECKING:  # the demo module imports this one to list it in its SECTIONS
 __all__ = ["stocktake"]
 
 
-def _files(ctx: DemoContext) -> tuple[Path, Path]:
-    ledger = ctx.db_path.with_name(ctx.db_path.stem + "-stocktake-ledger.sqlite3")
-    stocktakes = ctx.db_path.with_name(ctx.db_path.stem + "-stocktakes.sqlite3")
-    for path in (ledger, stocktakes):  # the demo's own files: start afresh every run
-        for suffix in ("", "-wal", "-shm"):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
-    return ledger, stocktakes
+def _file(ctx: DemoContext) -> Path:
+    """One file for the section's ledger and stocktakes (its own: afresh every run)."""
+    path = ctx.db_path.with_name(ctx.db_path.stem + "-stocktake.sqlite3")
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    return path
 
 
 def stocktake(out: TextIO, ctx: DemoContext) -> None:
@@ -42,10 +40,11 @@ def stocktake(out: TextIO, ctx: DemoContext) -> None:
         return pendulum.datetime(day.year, day.month, day.day, hour, minute, tz=ctx.tz)
 
     now = [t(7)]
-    ledger_path, stocktakes_path = _files(ctx)
-    with SqliteStore(ledger_path) as ledger_store, SqliteStocktakeStore(stocktakes_path) as store:
-        ledger = Ledger(ledger_store, clock=lambda: now[0])
-        service = StocktakeService(ledger, store)
+    path = _file(ctx)
+    with SqliteStore(path) as sqlite_store:
+        out.write(f"  ledger and stocktakes in one file: {path.name}\n")
+        ledger = Ledger(sqlite_store, clock=lambda: now[0])
+        service = StocktakeService(ledger, sqlite_store.stocktakes)
         gloves = ItemKey("04006381333931", lot="L2026A")
         a1, a2 = Location.parse("CHU-Nord/Store/A1"), Location.parse("CHU-Nord/Store/A2")
         ledger.post(
