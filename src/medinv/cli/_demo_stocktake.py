@@ -38,27 +38,17 @@ def stocktake(out: TextIO, ctx: DemoContext) -> None:
         gloves = ItemKey("04006381333931", lot="L2026A")
         a1, a2 = Location.parse("CHU-Nord/Store/A1"), Location.parse("CHU-Nord/Store/A2")
         ledger.post(
-            [
-                Movement.receipt(
-                    "DN-7/1",
-                    item=gloves,
-                    quantity=40,
-                    to=a1,
-                    occurred_at=t(7),
-                    actor="dock",
-                    expiry="2027-06-30",
-                    reference="DN-7",
-                ),
-                Movement.receipt(
-                    "DN-7/2",
-                    item=gloves,
-                    quantity=10,
-                    to=a2,
-                    occurred_at=t(7),
-                    actor="dock",
-                    reference="DN-7",
-                ),
-            ]
+            Movement.receipt(
+                f"DN-7/{line}",
+                item=gloves,
+                quantity=quantity,
+                to=place,
+                occurred_at=t(7),
+                actor="dock",
+                expiry=expiry,
+                reference="DN-7",
+            )
+            for line, quantity, place, expiry in ((1, 40, a1, "2027-06-30"), (2, 10, a2, None))
         )
         service.plan(
             "ST-1",

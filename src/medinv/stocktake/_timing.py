@@ -8,10 +8,7 @@ otherwise.
 
 ```pycon
 >>> import pendulum
->>> from medinv.identifiers import ItemKey
->>> from medinv.locations import Location
->>> from medinv.movements import Movement
->>> from medinv.status import StockStatus
+>>> from medinv import ItemKey, Location, Movement, StockStatus
 >>> item, bin_ = ItemKey("04006381333931", lot="L1"), Location.parse("Main/A1")
 >>> key = (item, bin_, StockStatus.AVAILABLE)
 >>> t = lambda h, m=0: pendulum.datetime(2026, 11, 23, h, m, tz="Europe/Paris")
