@@ -125,3 +125,17 @@ def test_verification_hashes_through_the_chain_module(monkeypatch: pytest.Monkey
     monkeypatch.setattr(verification, "entry_hash", counting)
     assert ledger.verify().ok
     assert calls == [1, 2, 3]
+
+
+def test_a_row_whose_text_cannot_be_encoded_is_a_corrupt_record() -> None:
+    class Source:
+        ids_unique = True
+
+    verifier = verification._Verifier(Source(), None)  # type: ignore[arg-type]
+    content = "m1\x00RECEIPT\x0004006381333931\x00-\x00-\x001\x00x\ud800"
+    verifier.chain([(1, content, "2026-11-23T08:00:00+00:00", None, "h", *[None] * 5)])
+    (finding,) = verifier.found
+    assert isinstance(finding, CorruptRecord)
+    assert finding.position == 1
+    assert "InvalidMovementError" in finding.reason
+    assert "UTF-8 cannot encode" in finding.reason
