@@ -18,7 +18,7 @@ contender starts from the same tuples and produces the same classification:
   dict, pop each book key from it, keep the rows that differ (no classification).
 
 The script checks that medinv and pandas agree on every class, then prints the
-best-of-3 times (three rounds, each running every contender once, so that the
+best-of-5 times (five rounds, each running every contender once, so that the
 machine's load hits all of them alike), the peak traced memory (tracemalloc, which
 sees Python objects and NumPy buffers) and the ratios against the targets: >= 1.5x
 faster than pandas, within 1.5x of the floor, peak memory <= pandas'.
@@ -66,6 +66,9 @@ from medinv.services import StocktakeService
 from medinv.stocktake import CountLine, StocktakeScope, diff_counts
 
 Row = tuple[str, str, int]
+
+_ROUNDS = 5
+"""Rounds of the diff part; each runs every contender once (interleaved)."""
 
 
 def make_data(size: int, seed: int) -> tuple[list[Row], list[Row]]:
@@ -298,7 +301,7 @@ def bench_diff(*, quick: bool, seed: int) -> int:
     # load between rounds hits all of them alike; each keeps its best round.
     best: dict[str, float] = dict.fromkeys(contenders, float("inf"))
     outcomes: dict[str, dict[str, int]] = {}
-    for round_ in range(1, 4):
+    for round_ in range(1, _ROUNDS + 1):
         times = {}
         for name, fn in contenders.items():
             seconds, outcomes[name] = best_of(functools.partial(fn, book, counts), repeat=1)
@@ -334,7 +337,7 @@ def bench_diff(*, quick: bool, seed: int) -> int:
         for name, (seconds, peak, _) in results.items()
     ]
     print(
-        table(["contender", "best of 3", "peak memory", "time / medinv", "memory / medinv"], rows)
+        table(["contender", "best of 5", "peak memory", "time / medinv", "memory / medinv"], rows)
     )
     pandas_time, pandas_peak, _ = results["pandas outer merge"]
     floor_time = results["dict floor"][0]
