@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pendulum
 from hypothesis import given
 from hypothesis import strategies as st
 
+from medinv.identifiers import ItemKey
 from medinv.movements import Movement, MovementKind
 from medinv.testing.strategies import item_keys, locations, statuses
 
 AT = pendulum.datetime(2026, 11, 23, 9, tz="UTC")
+
+
+class _Common(TypedDict):
+    item: ItemKey
+    occurred_at: pendulum.DateTime
+    actor: str
 
 
 @st.composite
@@ -19,7 +28,7 @@ def movements(draw: st.DrawFn) -> Movement:
     here, there = draw(locations()), draw(locations())
     status, other = draw(statuses()), draw(statuses())
     kind = draw(st.sampled_from(["receipt", "issue", "transfer", "status", "adjust"]))
-    common = {"item": item, "occurred_at": AT, "actor": "a"}
+    common: _Common = {"item": item, "occurred_at": AT, "actor": "a"}
     if kind == "receipt":
         return Movement.receipt("m", quantity=quantity, to=here, status=status, **common)
     if kind == "issue":

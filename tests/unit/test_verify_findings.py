@@ -133,7 +133,9 @@ def test_a_row_whose_text_cannot_be_encoded_is_a_corrupt_record() -> None:
 
     verifier = verification._Verifier(Source(), None)  # type: ignore[arg-type]
     content = "m1\x00RECEIPT\x0004006381333931\x00-\x00-\x001\x00x\ud800"
-    verifier.chain([(1, content, "2026-11-23T08:00:00+00:00", None, "h", *[None] * 5)])
+    verifier.chain(
+        [(1, content, "2026-11-23T08:00:00+00:00", None, "h", None, None, None, None, None)]
+    )
     (finding,) = verifier.found
     assert isinstance(finding, CorruptRecord)
     assert finding.position == 1
