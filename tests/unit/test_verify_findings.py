@@ -9,23 +9,7 @@ from medinv import ItemKey, Location, Movement, StockStatus, chain, verification
 from medinv.adapters.memory import MemoryStore
 from medinv.journal import LedgerHead
 from medinv.ledger import Ledger
-from medinv.verification import (
-    ChainBreak,
-    ColumnMismatch,
-    CorruptRecord,
-    DuplicateMovementId,
-    Finding,
-    HashMismatch,
-    HeadMismatch,
-    MasterDataMismatch,
-    NegativeBalance,
-    PositionGap,
-    PositionOrder,
-    ProjectionMismatch,
-    RecordedAtDecrease,
-    ReversalMismatch,
-    SerialInTwoPlaces,
-)
+from medinv.verification import CorruptRecord, Finding
 
 ITEM = ItemKey("04006381333931", lot="L1")
 SERIAL = ItemKey("04006381333931", serial="S1")
@@ -34,25 +18,27 @@ AVAILABLE = StockStatus.AVAILABLE
 
 SENTENCES: list[tuple[Finding, str]] = [
     (
-        HashMismatch(position=3, movement_id="m3", stored="a", computed="b"),
+        verification.HashMismatch(position=3, movement_id="m3", stored="a", computed="b"),
         "movement 'm3' at position 3 does not match its hash",
     ),
     (
-        ChainBreak(position=4, expected="a", found="b"),
+        verification.ChainBreak(position=4, expected="a", found="b"),
         "the chain breaks at position 4: prev_hash differs",
     ),
-    (PositionGap(expected=5, found=9), "positions 5..8 are missing"),
-    (PositionOrder(position=2, after=7), "position 2 comes after position 7"),
+    (verification.PositionGap(expected=5, found=9), "positions 5..8 are missing"),
+    (verification.PositionOrder(position=2, after=7), "position 2 comes after position 7"),
     (
-        DuplicateMovementId(movement_id="m1", positions=(1, 6)),
+        verification.DuplicateMovementId(movement_id="m1", positions=(1, 6)),
         "movement id 'm1' is stored at positions (1, 6)",
     ),
     (
-        HeadMismatch(stored=LedgerHead(9, "a"), rebuilt=LedgerHead(8, "b")),
+        verification.HeadMismatch(stored=LedgerHead(9, "a"), rebuilt=LedgerHead(8, "b")),
         "the head says position 9 but the movements end at 8 (or hashes differ)",
     ),
     (
-        ProjectionMismatch(item=ITEM, location=BIN, status=AVAILABLE, stored=5, rebuilt=3),
+        verification.ProjectionMismatch(
+            item=ITEM, location=BIN, status=AVAILABLE, stored=5, rebuilt=3
+        ),
         f"balance of {ITEM} at {BIN} [AVAILABLE] is 5 in the projection but 3 from the movements",
     ),
     (
@@ -64,11 +50,11 @@ SENTENCES: list[tuple[Finding, str]] = [
         "the lots record 'k' cannot be read: bad",
     ),
     (
-        ColumnMismatch(position=2, column="id", stored="x", content="y"),
+        verification.ColumnMismatch(position=2, column="id", stored="x", content="y"),
         "the indexed columns (id) of the movement at position 2 hold x but its content says y",
     ),
     (
-        MasterDataMismatch(
+        verification.MasterDataMismatch(
             record="lot",
             gtin="04006381333931",
             lot="L1",
@@ -80,19 +66,21 @@ SENTENCES: list[tuple[Finding, str]] = [
         "lot 04006381333931/L1: stored expiry +2027-01-01 but the movements say -",
     ),
     (
-        NegativeBalance(item=ITEM, location=BIN, status=AVAILABLE, position=4, balance=-2),
+        verification.NegativeBalance(
+            item=ITEM, location=BIN, status=AVAILABLE, position=4, balance=-2
+        ),
         f"balance of {ITEM} at {BIN} [AVAILABLE] falls to -2 at position 4",
     ),
     (
-        SerialInTwoPlaces(item=SERIAL, position=5, total=2),
+        verification.SerialInTwoPlaces(item=SERIAL, position=5, total=2),
         f"serialised {SERIAL} is in stock 2 times at position 5",
     ),
     (
-        ReversalMismatch(position=6, movement_id="r1", reverses="m1", reason="twice"),
+        verification.ReversalMismatch(position=6, movement_id="r1", reverses="m1", reason="twice"),
         "reversal 'r1' at position 6 of 'm1': twice",
     ),
     (
-        RecordedAtDecrease(position=3, recorded_at="b", previous="a"),
+        verification.RecordedAtDecrease(position=3, recorded_at="b", previous="a"),
         "the movement at position 3 was recorded at b, before the one ahead of it (a)",
     ),
 ]
