@@ -7,9 +7,21 @@ of the ledger ([`LedgerHead`][medinv.journal.LedgerHead]), a stored movement
 data, and the [`Commit`][medinv.journal.Commit] a posted batch writes. They are
 plain values with no behaviour; the storage port
 ([`medinv.ports`][medinv.ports]) speaks in them and re-exports them.
+
+The domain reads stored movements through one read-only protocol,
+[`StoredMovement`][medinv.journal.StoredMovement]: the FEFO index
+([`FefoIndex.apply`][medinv.allocation.FefoIndex.apply]) and the stocktake's
+expected quantities ([`variance_report`][medinv.stocktake.variance_report],
+[`expected_quantities`][medinv.stocktake.expected_quantities]) take any object
+with a ``movement``, a ``position`` and a ``recorded_at``. A
+[`RecordedMovement`][medinv.journal.RecordedMovement] is one;
+[`TimedMovement`][medinv.stocktake.TimedMovement] is the plain one for callers
+without a ledger.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import attrs
 import pendulum
@@ -29,6 +41,7 @@ __all__ = [
     "LotKey",
     "LotRecord",
     "RecordedMovement",
+    "StoredMovement",
 ]
 
 BalanceKey = tuple[ItemKey, Location, StockStatus]
@@ -56,12 +69,39 @@ class LedgerHead:
         return cls(0, GENESIS_HASH)
 
 
+class StoredMovement(Protocol):
+    """A stored movement as the domain reads it: the movement, its place and its time.
+
+    The one name for what the FEFO index and the stocktake read of a stored
+    movement (read-only; they never need its hashes).
+    [`RecordedMovement`][medinv.journal.RecordedMovement] satisfies it, and so does
+    [`TimedMovement`][medinv.stocktake.TimedMovement], a plain record for callers
+    without a ledger.
+    """
+
+    @property
+    def movement(self) -> Movement:
+        """The movement as posted."""
+        ...  # pragma: no cover
+
+    @property
+    def position(self) -> int:
+        """Its place in the ledger (1, 2, 3 ...; 0 for a record that is not from a ledger)."""
+        ...  # pragma: no cover
+
+    @property
+    def recorded_at(self) -> pendulum.DateTime:
+        """When the ledger stored it."""
+        ...  # pragma: no cover
+
+
 @attrs.frozen(kw_only=True)
 class RecordedMovement:
     """A movement as stored: the caller's movement plus its place in the ledger.
 
     ``hash == chain_hash(prev_hash, movement, position=position, recorded_at=recorded_at)``
-    (see [`medinv.chain`][medinv.chain]).
+    (see [`medinv.chain`][medinv.chain]). It is a
+    [`StoredMovement`][medinv.journal.StoredMovement], the protocol the domain reads.
     """
 
     movement: Movement

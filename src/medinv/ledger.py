@@ -1,4 +1,9 @@
-"""The movement ledger service: posting rules, queries and verification.
+"""The movement ledger service: it orchestrates posting, keeps its cache and answers queries.
+
+The rules themselves live in [`medinv.posting`][medinv.posting] (pure), the checks of
+[`verify`][medinv.ledger.Ledger.verify] in [`medinv.verification`][medinv.verification],
+the hash format in [`medinv.chain`][medinv.chain]; [`retry`][medinv.ledger.retry] is
+published here.
 
 See [the rules](../explanation/rules.md#ledger) for what it guarantees.
 
@@ -50,15 +55,16 @@ read-check-append again.
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Final, TypeVar
+from typing import Final
 
 import attrs
 import pendulum
 
+from medinv._cache import PostingCache, read_state
 from medinv._moved import moved_names
+from medinv._retry import retry
 from medinv.dates import facility_timezone, to_datetime
 from medinv.errors import (
     ConcurrencyError,
@@ -72,15 +78,13 @@ from medinv.movements import Movement, StockPosition
 from medinv.ports import (
     BalanceKey,
     Commit,
-    ItemRecord,
     LedgerHead,
     LedgerStore,
-    LotKey,
     MovementQuery,
     PositionQuery,
     RecordedMovement,
 )
-from medinv.posting import ISSUING, Batch, Chained, apply_rules
+from medinv.posting import Chained, apply_rules
 from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 from medinv.verification import (
@@ -125,73 +129,11 @@ __all__ = [
     "retry",
 ]
 
-T = TypeVar("T")
-
 _MAX_BALANCE: Final = MAX_QUANTITY  # every store holds a balance up to it exactly
-_MAX_WAIT: Final = 86_400.0  # seconds: a retry's base wait beyond a day is a mistake
-_CACHE_LIMIT: Final = 200_000  # balances, items or lots cached before the cache starts again
 
 
 def _utc_now() -> pendulum.DateTime:
     return pendulum.now("UTC")
-
-
-def retry(
-    fn: Callable[[], T],
-    *,
-    attempts: int = 5,
-    wait: float = 0.0,
-    sleep: Callable[[float], object] = time.sleep,
-) -> T:
-    """Call ``fn`` until it does not raise [`ConcurrencyError`][medinv.errors.ConcurrencyError].
-
-    Optimistic concurrency: a writer that lost the race re-reads and re-checks
-    everything (``fn`` must be the whole read-check-write, e.g. a ``Ledger.post``
-    call) and tries again. Waits ``wait * 2**n`` seconds before the ``n``-th retry
-    (no wait by default). Any other exception propagates at once.
-
-    ```pycon
-    >>> from medinv.errors import ConcurrencyError
-    >>> calls = []
-    >>> def flaky():
-    ...     calls.append(1)
-    ...     if len(calls) < 3:
-    ...         raise ConcurrencyError("head moved", expected=1, actual=2)
-    ...     return "posted"
-    >>> retry(flaky), len(calls)
-    ('posted', 3)
-
-    ```
-
-    Args:
-        fn: the operation to run.
-        attempts: how many times to call ``fn`` in all (at least 1).
-        wait: base of the exponential back-off, in seconds.
-        sleep: the function that waits (injectable for tests).
-
-    Raises:
-        ConcurrencyError: the last attempt lost the race too.
-        InvalidValueError: ``attempts`` is less than 1.
-    """
-    if not callable(fn):
-        raise InvalidValueError(f"retry needs a function to call, not {type(fn).__name__}")
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-        raise InvalidValueError(
-            f"retry needs a whole number of at least 1 attempt, not {attempts!r}"
-        )
-    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait < _MAX_WAIT:
-        raise InvalidValueError(f"retry's wait must be a number of seconds from 0, not {wait!r}")
-    if not callable(sleep):
-        raise InvalidValueError(f"retry's sleep must be a function, not {type(sleep).__name__}")
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except ConcurrencyError:
-            if attempt == attempts - 1:
-                raise
-            if wait > 0:
-                sleep(wait * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- results
@@ -212,81 +154,6 @@ class PostResult:
 
 
 # --------------------------------------------------------------------------- the service
-
-
-@attrs.define(eq=False)
-class _Known:
-    """What a ledger knows of its store as of one head: the cache of posting's reads.
-
-    Valid at ``head`` only: a post that finds the store at another head (another
-    writer committed) starts again from nothing. A batch works on the cache
-    directly and keeps the values it overwrites (`Batch`): a refused batch puts
-    them back, a committed one moves the cache to the new head, and any other
-    failure empties it.
-    """
-
-    head: LedgerHead | None = None
-    """The head the cache describes, or ``None`` when empty."""
-    balances: dict[BalanceKey, int] = attrs.Factory(dict)
-    """Every non-zero balance of the items in ``complete``."""
-    complete: set[ItemKey] = attrs.Factory(set)
-    """Items whose balances (all of them, at every location and status) are known."""
-    serial_totals: dict[ItemKey, int] = attrs.Factory(dict)
-    """Quantity in stock of each serialised item in ``complete`` (absent: 0)."""
-    items: dict[ItemKey, ItemRecord] = attrs.Factory(dict)
-    """Item master data read or written."""
-    lots: dict[LotKey, pendulum.Date | None] = attrs.Factory(dict)
-    """Lot master data read or written."""
-    recorded_at: pendulum.DateTime | None = None
-    """``recorded_at`` of the movement at ``head`` (``None``: not read yet)."""
-
-    def at(self, head: LedgerHead) -> None:
-        """Keep the cache if it describes ``head`` (and is not too large); else empty it."""
-        largest = max(len(self.balances), len(self.complete), len(self.items), len(self.lots))
-        if head != self.head or largest > _CACHE_LIMIT:
-            self.forget()
-            self.head = head
-
-    def forget(self) -> None:
-        """Empty the cache."""
-        self.head = None
-        self.balances = {}
-        self.complete = set()
-        self.serial_totals = {}
-        self.items = {}
-        self.lots = {}
-        self.recorded_at = None
-
-    def read_balances(self, store: LedgerStore, items: set[ItemKey]) -> None:
-        """Read every balance of ``items`` (none of them complete yet) into the cache."""
-        read = store.balances_of(items)
-        self.balances.update(read)
-        self.complete.update(items)
-        totals = self.serial_totals
-        for (item, _, _), quantity in read.items():
-            if item.serial is not None:
-                totals[item] = totals.get(item, 0) + quantity
-
-    def undo(self, state: Batch) -> None:
-        """Put back what a refused batch changed."""
-        _put_back(self.balances, state.undo)
-        _put_back(self.serial_totals, state.serial_undo)
-        for record in state.new_items:
-            self.items.pop(record.item, None)
-        for lot in state.new_lots:
-            self.lots.pop((lot.gtin, lot.lot), None)
-
-
-K = TypeVar("K")
-
-
-def _put_back(quantities: dict[K, int], before: dict[K, int]) -> None:
-    """Set each quantity of ``before`` again in ``quantities`` (a 0 is no entry)."""
-    for key, quantity in before.items():
-        if quantity:
-            quantities[key] = quantity
-        else:
-            quantities.pop(key, None)
 
 
 class Ledger:
@@ -334,7 +201,7 @@ class Ledger:
         self._clock = clock or _utc_now
         self._timezone = timezone
         self._zone = None if timezone is None else facility_timezone(timezone)
-        self._known = _Known()
+        self._known = PostingCache()
         self._posting = threading.Lock()
 
     @property
@@ -458,7 +325,7 @@ class Ledger:
             )
 
         known = self._known
-        state = _read_state(store, chained.fresh, stored, known)
+        state = read_state(store, chained.fresh, stored, known)
         try:
             apply_rules(chained.fresh, state, self._zone)
         except StockError as refusal:
@@ -742,53 +609,6 @@ def _check_anchor(anchor: object) -> None:
     ):
         msg = f"anchor must be a LedgerHead (a position and a hash), not {anchor!r:.80}"
         raise InvalidValueError(msg)
-
-
-def _read_state(
-    store: LedgerStore,
-    new_movements: list[Movement],
-    stored: dict[str, RecordedMovement],
-    known: _Known,
-) -> Batch:
-    """Make the cache hold what the rules need for the batch, asking the store for the rest.
-
-    That is every balance of every item of the batch, and master data for the
-    movements entering the ledger (first receipt?), issuing ones (expiry) and
-    those stating an expiry (conflict?); a transfer needs none. The store is
-    asked once per kind, for what the cache lacks.
-    """
-    complete, known_items, known_lots = known.complete, known.items, known.lots
-    unread: set[ItemKey] = set()
-    need_items: set[ItemKey] = set()
-    need_lots: set[LotKey] = set()
-    for m in new_movements:
-        item = m.item
-        if item not in complete:
-            unread.add(item)
-        source = m.from_location
-        if source is None or m.expiry is not None or m.kind in ISSUING:
-            lot = item.lot
-            if (lot is None or source is None) and item not in known_items:
-                need_items.add(item)
-            if lot is not None:
-                key = (item.gtin.value, lot.value)
-                if key not in known_lots:
-                    need_lots.add(key)
-    if unread:
-        known.read_balances(store, unread)
-    if need_items:
-        known_items.update(store.item_records(need_items))
-    if need_lots:
-        known_lots.update(store.lot_expiries(need_lots))
-    new_reversed = {m.reverses for m in new_movements if m.reverses is not None}
-    return Batch(
-        balances=known.balances,
-        serial_totals=known.serial_totals,
-        items=known_items,
-        lots=known_lots,
-        stored=stored,
-        reversed_by=dict(store.reversals_of(new_reversed)) if new_reversed else {},
-    )
 
 
 def _refuse_only_if_unchanged(store: LedgerStore, head: LedgerHead, refusal: StockError) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 import attrs
 import pendulum
@@ -258,11 +258,16 @@ class Movement:
         return (
             self.item == original.item
             and self.quantity == original.quantity
-            and self.from_location == original.to_location
-            and self.from_status is original.to_status
-            and self.to_location == original.from_location
-            and self.to_status is original.from_status
+            and self._sides() == _mirrored(original)
         )
+
+    def _sides(self) -> _Sides:
+        return {
+            "from_location": self.from_location,
+            "from_status": self.from_status,
+            "to_location": self.to_location,
+            "to_status": self.to_status,
+        }
 
     # ------------------------------------------------------------------ named constructors
 
@@ -432,11 +437,12 @@ class Movement:
             raise InvalidMovementError(
                 id, f"an adjustment changes by a non-zero whole number, not {change!r}"
             )
-        side: dict[str, object] = (
-            {"to_location": at, "to_status": status}
-            if change > 0
-            else {"from_location": at, "from_status": status}
-        )
+        side: _Sides = {
+            "from_location": None if change > 0 else at,
+            "from_status": None if change > 0 else status,
+            "to_location": at if change > 0 else None,
+            "to_status": status if change > 0 else None,
+        }
         return cls(
             id=id,
             kind=MovementKind.ADJUSTMENT,
@@ -447,7 +453,7 @@ class Movement:
             reason=reason,
             reference=reference,
             expiry=expiry,
-            **side,  # type: ignore[arg-type]
+            **side,
         )
 
     @classmethod
@@ -526,16 +532,32 @@ class Movement:
             kind=MovementKind.REVERSAL,
             item=of.item,
             quantity=of.quantity,
-            from_location=of.to_location,
-            from_status=of.to_status,
-            to_location=of.from_location,
-            to_status=of.from_status,
             occurred_at=occurred_at,
             actor=actor,
             reason=reason,
             reference=of.reference,
             reverses=of.id,
+            **_mirrored(of),
         )
+
+
+class _Sides(TypedDict):
+    """The source and destination of a movement, as its constructor's keywords."""
+
+    from_location: Location | None
+    from_status: StockStatus | None
+    to_location: Location | None
+    to_status: StockStatus | None
+
+
+def _mirrored(movement: Movement) -> _Sides:
+    """The sides of the exact inverse of ``movement``: source and destination swapped."""
+    return {
+        "from_location": movement.to_location,
+        "from_status": movement.to_status,
+        "to_location": movement.from_location,
+        "to_status": movement.from_status,
+    }
 
 
 @attrs.frozen(kw_only=True)

@@ -34,17 +34,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import marshal
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 
 import attrs
 
-from medinv.chain import ENCODING_VERSION, GENESIS_HASH, format_instant, movement_content
+from medinv.chain import GENESIS_HASH, entry_hash, format_instant, movement_content
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
 from medinv.ports import LedgerHead, LedgerStore, LotKey, MovementQuery
@@ -81,12 +80,19 @@ __all__ = [
 
 @attrs.frozen(kw_only=True)
 class Finding:
-    """One difference that [`Ledger.verify`][medinv.ledger.Ledger.verify] found."""
+    """One difference that [`Ledger.verify`][medinv.ledger.Ledger.verify] found.
+
+    Each kind of finding says what is wrong in one sentence, written once as a
+    template over its fields.
+    """
+
+    _says: ClassVar[str] = ""
+    """The template of ``description``, over the finding as ``f`` (empty: its ``repr``)."""
 
     @property
     def description(self) -> str:
         """A sentence saying what is wrong."""
-        return repr(self)
+        return self._says.format(f=self) if self._says else repr(self)
 
 
 @attrs.frozen(kw_only=True)
@@ -102,10 +108,9 @@ class HashMismatch(Finding):
     computed: str
     """The hash of its stored content."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return f"movement {self.movement_id!r} at position {self.position} does not match its hash"
+    _says: ClassVar[str] = (
+        "movement {f.movement_id!r} at position {f.position} does not match its hash"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -122,10 +127,7 @@ class ChainBreak(Finding):
     found: str
     """Its stored ``prev_hash``."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return f"the chain breaks at position {self.position}: prev_hash differs"
+    _says: ClassVar[str] = "the chain breaks at position {f.position}: prev_hash differs"
 
 
 @attrs.frozen(kw_only=True)
@@ -152,10 +154,7 @@ class PositionOrder(Finding):
     after: int
     """The position of the movement before it."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return f"position {self.position} comes after position {self.after}"
+    _says: ClassVar[str] = "position {f.position} comes after position {f.after}"
 
 
 @attrs.frozen(kw_only=True)
@@ -167,10 +166,7 @@ class DuplicateMovementId(Finding):
     positions: tuple[int, int]
     """The first position it was seen at and the later one."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return f"movement id {self.movement_id!r} is stored at positions {self.positions}"
+    _says: ClassVar[str] = "movement id {f.movement_id!r} is stored at positions {f.positions}"
 
 
 @attrs.frozen(kw_only=True)
@@ -182,13 +178,10 @@ class HeadMismatch(Finding):
     rebuilt: LedgerHead
     """Position and hash of the last movement found (or found at the anchor's position)."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return (
-            f"the head says position {self.stored.position} but the movements end at "
-            f"{self.rebuilt.position} (or hashes differ)"
-        )
+    _says: ClassVar[str] = (
+        "the head says position {f.stored.position} but the movements end at "
+        "{f.rebuilt.position} (or hashes differ)"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -206,13 +199,10 @@ class ProjectionMismatch(Finding):
     rebuilt: int
     """The balance the movements add up to."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return (
-            f"balance of {self.item} at {self.location} [{self.status.value}] is "
-            f"{self.stored} in the projection but {self.rebuilt} from the movements"
-        )
+    _says: ClassVar[str] = (
+        "balance of {f.item} at {f.location} [{f.status.value}] is "
+        "{f.stored} in the projection but {f.rebuilt} from the movements"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -252,13 +242,10 @@ class ColumnMismatch(Finding):
     content: str
     """What the hashed content says."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return (
-            f"the indexed columns ({self.column}) of the movement at position {self.position} "
-            f"hold {self.stored} but its content says {self.content}"
-        )
+    _says: ClassVar[str] = (
+        "the indexed columns ({f.column}) of the movement at position {f.position} "
+        "hold {f.stored} but its content says {f.content}"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -312,13 +299,10 @@ class NegativeBalance(Finding):
     balance: int
     """That lowest balance."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return (
-            f"balance of {self.item} at {self.location} [{self.status.value}] falls to "
-            f"{self.balance} at position {self.position}"
-        )
+    _says: ClassVar[str] = (
+        "balance of {f.item} at {f.location} [{f.status.value}] falls to "
+        "{f.balance} at position {f.position}"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -332,10 +316,9 @@ class SerialInTwoPlaces(Finding):
     total: int
     """That total."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return f"serialised {self.item} is in stock {self.total} times at position {self.position}"
+    _says: ClassVar[str] = (
+        "serialised {f.item} is in stock {f.total} times at position {f.position}"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -351,13 +334,9 @@ class ReversalMismatch(Finding):
     reason: str
     """What is wrong: missing, later, a reversal, not the exact inverse, reversed twice."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return (
-            f"reversal {self.movement_id!r} at position {self.position} of {self.reverses!r}: "
-            f"{self.reason}"
-        )
+    _says: ClassVar[str] = (
+        "reversal {f.movement_id!r} at position {f.position} of {f.reverses!r}: {f.reason}"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -371,13 +350,10 @@ class RecordedAtDecrease(Finding):
     previous: str
     """The ``recorded_at`` of the movement before it."""
 
-    @property
-    def description(self) -> str:
-        """A sentence saying what is wrong."""
-        return (
-            f"the movement at position {self.position} was recorded at {self.recorded_at}, "
-            f"before the one ahead of it ({self.previous})"
-        )
+    _says: ClassVar[str] = (
+        "the movement at position {f.position} was recorded at {f.recorded_at}, "
+        "before the one ahead of it ({f.previous})"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -478,7 +454,6 @@ class VerificationSource(Protocol):
 
 # --------------------------------------------------------------------------- verification
 
-_PREFIX: Final = f"\x00{ENCODING_VERSION}\x00"
 _SPILL_LIMIT = 500_000
 """Keys (balances, serials, lots, items) kept in memory before they go to temporary files."""
 _PARTITIONS: Final = 64
@@ -679,8 +654,6 @@ class _Verifier:
         """Check every row; add up balances, serial totals and master data."""
         found = self.found
         append = found.append
-        sha256 = hashlib.sha256
-        prefix = _PREFIX
         balances, serials, lots, items = self.balances, self.serials, self.lots, self.items
         ids = self.ids
         reversal_rows = self.reversal_rows
@@ -710,16 +683,12 @@ class _Verifier:
                     raise _Unreadable(cid)  # noqa: TRY301  (reported like any unreadable row)
                 if position != last + 1:
                     self._order(position, last)
-                if stored_prev is None or stored_prev == prev:
-                    computed = sha256(
-                        f"{prev}{prefix}{position}\x00{recorded_at}\x00{content}".encode()
-                    ).hexdigest()
-                else:
+                if stored_prev is not None and stored_prev != prev:
                     if prev is not None:  # None: the row before could not be read
                         append(ChainBreak(position=position, expected=prev, found=stored_prev))
-                    computed = sha256(
-                        f"{stored_prev}{prefix}{position}\x00{recorded_at}\x00{content}".encode()
-                    ).hexdigest()
+                    prev = stored_prev
+                # (prev None: the row before could not be read; no hash can match then)
+                computed = entry_hash(str(prev), position, recorded_at, content)
                 (mid, kind, gtin, lot, serial, qty, occurred, _, fl, fs, tl, ts, _, _, exp, rev) = (
                     content.split("\x00")
                 )

@@ -6,7 +6,10 @@ from pathlib import Path
 
 from medinv.adapters.sqlite import SqliteStore
 from medinv.cli import main
+from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
+from medinv.locations import Location
+from medinv.movements import Movement
 
 
 def run_demo(db: Path) -> str:
@@ -30,15 +33,53 @@ def test_the_ledger_section_posts_refuses_and_verifies_on_the_sqlite_file(tmp_pa
     assert "verify(): clean (5 movements re-hashed, 4 balances rebuilt)" in text
     with SqliteStore(db) as store:
         ledger = Ledger(store)
-        assert ledger.head().position == 5
+        # The section's five movements come first; the later sections share the file.
+        assert [r.movement.id for r in ledger.history(up_to_position=5)] == [
+            "DN-4711/1",
+            "DN-4711/2",
+            "DN-4711/3",
+            "TR-0815",
+            "QC-0417",
+        ]
         assert ledger.movement("IS-0099") is None
         assert ledger.verify().ok
 
 
-def test_running_the_demo_again_on_the_same_file_replays_instead_of_doubling(tmp_path: Path):
+def test_a_delivery_sent_again_replays_instead_of_doubling(tmp_path: Path):
+    text = run_demo(tmp_path / "demo.sqlite3")
+    assert "the scanner sends DN-4711 again: 0 movement(s) posted, 3 replayed" in text
+
+
+def test_running_the_demo_again_on_its_own_file_starts_afresh(tmp_path: Path):
     db = tmp_path / "demo.sqlite3"
-    run_demo(db)
+    first = run_demo(db)
     again = run_demo(db)
-    assert "receive delivery DN-4711: 0 movement(s) posted, 3 replayed; head at position 5" in again
+    assert again == first
+    assert "receive delivery DN-4711: 3 movement(s) posted, 0 replayed; head at position 3" in again
     assert "gloves (04006381333931): 100 in all, 70 in the pharmacy" in again
-    assert "verify(): clean (5 movements re-hashed, 4 balances rebuilt)" in again
+
+
+def test_the_demo_refuses_a_file_it_did_not_write(tmp_path: Path, capsys):
+    db = tmp_path / "mine.sqlite3"
+    with SqliteStore(db) as store:
+        Ledger(store).post(
+            [
+                Movement.receipt(
+                    "MY-1",
+                    item=ItemKey("04006381333931"),
+                    quantity=1,
+                    to=Location.parse("Here"),
+                    occurred_at="2026-11-23T09:00:00+01:00",
+                    actor="me",
+                )
+            ]
+        )
+    assert main(["demo", "--db", str(db)]) == 2
+    assert "holds data the demo did not write" in capsys.readouterr().err
+    other = tmp_path / "notes.sqlite3"
+    other.write_bytes(b"not a database at all, but the user's own file" * 100)
+    assert main(["demo", "--db", str(other)]) == 2
+    assert "is not a file the demo wrote" in capsys.readouterr().err
+    assert other.read_bytes().startswith(b"not a database at all")
+    with SqliteStore(db) as store:  # untouched
+        assert Ledger(store).head().position == 1

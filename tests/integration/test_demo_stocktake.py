@@ -26,9 +26,22 @@ def test_demo_tells_the_stocktake_story(tmp_path: Path):
         assert "-2 at CHU-Nord/Store/A2 reason DAMAGED-DISCARDED reference ST-1" in text
         assert "posting again: 0 new movements (1 replayed)" in text
         assert "book now: A1 35, A2 8; verify ok: True" in text
-        assert "ledger and stocktakes in one file: medinv-stocktake.sqlite3" in text
-    files = sorted(p.name for p in tmp_path.glob("*stocktake*.sqlite3"))
-    assert files == ["medinv-stocktake.sqlite3"]  # no separate stocktake file
-    with SqliteStore(tmp_path / "medinv-stocktake.sqlite3") as store:
+        assert "ledger and stocktakes in one file: medinv.sqlite3" in text
+    # The whole demo (ledger, FEFO picks, stocktake) wrote one database file.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["medinv.sqlite3"]
+    with SqliteStore(tmp_path / "medinv.sqlite3") as store:
         assert [st.id for st in store.stocktakes.stocktakes()] == ["ST-1"]
-        assert Ledger(store).verify().ok
+        ledger = Ledger(store)
+        assert ledger.movement("DN-4711/1") is not None  # the ledger section's
+        assert ledger.movement("PICK-CARDIO-1/1") is not None  # the FEFO section's
+        assert ledger.movement("DN-7/1") is not None  # the stocktake section's
+        assert ledger.verify().ok
+
+
+def test_the_default_demo_file_is_one_temporary_file(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["demo"]) == 0
+    assert "ledger and stocktakes in one file: medinv-demo.sqlite3" in out.getvalue()
+    assert list(tmp_path.iterdir()) == []  # removed afterwards

@@ -255,7 +255,7 @@ def test_a_failed_append_empties_the_cache():
 
 
 def test_a_full_cache_starts_again(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("medinv.ledger._CACHE_LIMIT", 2)
+    monkeypatch.setattr("medinv._cache.CACHE_LIMIT", 2)
     store = Counting()
     ledger = Ledger(store, clock=lambda: NOW)
     for n, item in enumerate(ITEMS[:4]):
@@ -275,7 +275,7 @@ def test_items_issued_to_zero_count_towards_the_limit(monkeypatch: pytest.Monkey
         [Movement.receipt(f"R{n}", item=item, quantity=1, to=A, occurred_at=DAY, actor="t",
                           expiry="2030-01-31") for n, item in enumerate(lots)]
     )  # fmt: skip
-    monkeypatch.setattr("medinv.ledger._CACHE_LIMIT", 2)
+    monkeypatch.setattr("medinv._cache.CACHE_LIMIT", 2)
     ledger = Ledger(store, clock=lambda: NOW)
     for n, item in enumerate(lots):  # each lot out to zero: no balance left, but known
         ledger.post([Movement.issue(f"I{n}", item=item, quantity=1, source=A, occurred_at=DAY, actor="t")])  # fmt: skip

@@ -570,6 +570,7 @@ class _Recorded:
     def __init__(self, movement: Movement, position: int) -> None:
         self.movement = movement
         self.position = position
+        self.recorded_at = movement.occurred_at  # a journal.StoredMovement
 
 
 def test_recorded_movements_are_applied_once_and_in_order():

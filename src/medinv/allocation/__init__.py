@@ -35,7 +35,7 @@ shortfall, and the candidates it skipped with their
 from __future__ import annotations
 
 from medinv._moved import moved_names
-from medinv.allocation._index import FefoIndex, RecordedLike
+from medinv.allocation._index import FefoIndex
 from medinv.allocation._order import NO_EXPIRY, OrderKey, fefo_key, fifo_key
 from medinv.allocation._plan import Pick, Plan, Reservation, Skipped, SkipReason
 from medinv.allocation._request import AllocationRequest, Policy
@@ -48,7 +48,6 @@ __all__ = [
     "Pick",
     "Plan",
     "Policy",
-    "RecordedLike",
     "Reservation",
     "SkipReason",
     "Skipped",
@@ -62,5 +61,6 @@ __getattr__ = moved_names(
     dict.fromkeys(
         ("allocate_and_post", "index_from_ledger", "plan_movements", "post_plan", "sync_index"),
         "medinv.services",
-    ),
+    )
+    | {"RecordedLike": "medinv.journal:StoredMovement"},
 )

@@ -15,7 +15,7 @@ import datetime as dt
 import gc
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 import pendulum
 from sortedcontainers import SortedList
@@ -44,12 +44,13 @@ from medinv.allocation._request import AllocationRequest, Policy
 from medinv.dates import to_datetime
 from medinv.errors import InsufficientStockError, InvalidValueError, StalePlanError
 from medinv.identifiers import Gtin, ItemKey
+from medinv.journal import StoredMovement
 from medinv.locations import Location
 from medinv.movements import Movement, StockPosition
 from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 
-__all__ = ["FefoIndex", "RecordedLike"]
+__all__ = ["FefoIndex"]
 
 _AVAILABLE: Final = StockStatus.AVAILABLE
 
@@ -117,20 +118,6 @@ def _fifo(key: _Slot) -> tuple[int, _Slot]:
 
 _Hold = tuple["_Product", "_Entry", int]
 """A reservation's hold on one entry: (product, entry, quantity)."""
-
-
-class RecordedLike(Protocol):
-    """Anything carrying a movement and its ledger position (the ledger's recorded movement)."""
-
-    @property
-    def movement(self) -> Movement:
-        """The movement."""
-        ...  # pragma: no cover
-
-    @property
-    def position(self) -> int:
-        """Its position in the ledger (1, 2, 3 ...)."""
-        ...  # pragma: no cover
 
 
 class _Entry:
@@ -759,7 +746,7 @@ class FefoIndex:
         self._pick_sequence[location.path] = location.pick_sequence
 
     def apply(
-        self, movements: Iterable[Movement | RecordedLike], *, position: int | None = None
+        self, movements: Iterable[Movement | StoredMovement], *, position: int | None = None
     ) -> None:
         """Apply movements the ledger has accepted, in ledger order.
 

@@ -7,6 +7,7 @@ to [`SECTIONS`][medinv.cli._demo.SECTIONS].
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +16,13 @@ from typing import TextIO
 import attrs
 import pendulum
 
+from medinv.adapters.sqlite import SqliteStore
 from medinv.cli._demo_barcodes import barcodes
 from medinv.cli._demo_fefo import fefo_allocation
-from medinv.cli._demo_ledger import ledger_on_sqlite
+from medinv.cli._demo_ledger import FIRST_MOVEMENT, ledger_on_sqlite
 from medinv.cli._demo_stocktake import stocktake
 from medinv.dates import Expiry, is_expired, remaining_shelf_life
-from medinv.errors import InvalidValueError
+from medinv.errors import InvalidValueError, StorageError
 from medinv.identifiers import Gtin, ItemKey
 from medinv.locations import Location
 from medinv.quantity import PackagingHierarchy, PackagingLevel, Quantity
@@ -31,7 +33,7 @@ class DemoContext:
     """What the sections share: the database path and the demo's fixed 'today'."""
 
     db_path: Path
-    """The SQLite file the demo writes (the embedded default store)."""
+    """The one SQLite file every section writes: ledger and stocktakes together."""
     today: pendulum.Date = attrs.field(factory=lambda: pendulum.date(2026, 11, 23))
     """The date the demo runs 'as of' (medinv never reads the clock)."""
     tz: str = "Europe/Paris"
@@ -92,13 +94,41 @@ SECTIONS: list[Section] = [value_objects, barcodes, ledger_on_sqlite, fefo_alloc
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
-    """Run every section against one demo database."""
+    """Run every section against one demo database file, started afresh."""
     if args.db is not None:
         path = Path(args.db)
         path.parent.mkdir(parents=True, exist_ok=True)
+        refusal = _start_afresh(path)
+        if refusal is not None:
+            sys.stderr.write(f"medinv demo: {refusal}\n")
+            return 2
         return _run_sections(out, DemoContext(db_path=path))
     with tempfile.TemporaryDirectory(prefix="medinv-demo-") as tmp:
         return _run_sections(out, DemoContext(db_path=Path(tmp) / "medinv-demo.sqlite3"))
+
+
+def _start_afresh(path: Path) -> str | None:
+    """Remove the file an earlier demo run wrote; refuse (say why) any other existing file.
+
+    A file is the demo's when its ledger starts with the demo's first movement, or
+    is empty and holds no stocktake but the demo's.
+    """
+    if not path.exists():
+        return None
+    try:
+        with SqliteStore(path) as store:
+            first = store.movements_by_id([FIRST_MOVEMENT]).get(FIRST_MOVEMENT)
+            ours = (first is not None and first.position == 1) or (
+                store.head().position == 0
+                and {st.id for st in store.stocktakes.stocktakes()} <= {"ST-1"}
+            )
+    except StorageError as e:
+        return f"{path} is not a file the demo wrote ({e}); name a new file with --db"
+    if not ours:
+        return f"{path} holds data the demo did not write; name a new file with --db"
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    return None
 
 
 def _run_sections(out: TextIO, ctx: DemoContext) -> int:
@@ -115,6 +145,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--db",
         metavar="PATH",
         default=None,
-        help="SQLite file to write (default: a temporary file removed afterwards)",
+        help=(
+            "the one SQLite file to write, ledger and stocktakes together; a file an "
+            "earlier demo wrote is started afresh, any other existing file is refused "
+            "(default: a temporary file removed afterwards)"
+        ),
     )
     parser.set_defaults(handler=run)

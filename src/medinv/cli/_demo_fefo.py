@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import pendulum
@@ -19,7 +18,7 @@ from medinv.status import StockStatus
 if TYPE_CHECKING:
     from medinv.cli._demo import DemoContext
 
-CATHETER = "04006381333931"
+CATHETER = "04012345000016"
 PHARMACY = Location.parse("CHU-Nord/Pharmacy/A/01", pick_sequence=10)
 STORE = Location.parse("CHU-Nord/Pharmacy")
 CARDIOLOGY = Location.parse("CHU-Nord/Cardiology/Cabinet-1")
@@ -51,17 +50,14 @@ def _show(out: TextIO, department: str, plan: Plan) -> None:
 def fefo_allocation(out: TextIO, ctx: DemoContext) -> None:
     """FEFO picks to two departments, with the lots skipped and why.
 
-    The section keeps its ledger in its own SQLite file beside the demo's, started
-    afresh on every run (its pick movement ids would otherwise meet last run's).
+    The section posts to the demo's one SQLite file (its own product, so the other
+    sections' stock does not mix with its picks).
     """
     out.write("\n== FEFO allocation: first expiry, first out, never an expired lot ==\n")
-    path = ctx.db_path.with_name(ctx.db_path.stem + "-fefo-ledger.sqlite3")
-    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        leftover.unlink(missing_ok=True)
     today = ctx.today
     opened = pendulum.datetime(today.year, today.month, today.day, 7, tz=ctx.tz)
-    with SqliteStore(path) as store:
-        out.write(f"  ledger file {path.name}\n")
+    with SqliteStore(ctx.db_path) as store:
+        out.write(f"  ledger file {ctx.db_path.name}\n")
         _allocate(out, today, opened, Ledger(store, clock=lambda: opened))
 
 

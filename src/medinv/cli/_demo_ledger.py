@@ -17,7 +17,10 @@ from medinv.status import StockStatus
 if TYPE_CHECKING:  # the demo module imports this one to list it in its SECTIONS
     from medinv.cli._demo import DemoContext
 
-__all__ = ["ledger_on_sqlite"]
+__all__ = ["FIRST_MOVEMENT", "ledger_on_sqlite"]
+
+FIRST_MOVEMENT = "DN-4711/1"
+"""The id of the demo's first movement (how the demo knows a file it wrote)."""
 
 GLOVES = "04006381333931"
 STENT = "09501101530003"
@@ -39,7 +42,7 @@ def ledger_on_sqlite(out: TextIO, ctx: DemoContext) -> None:
 
         delivery = [
             Movement.receipt(
-                "DN-4711/1", item=gloves_a, quantity=40, to=store_a1, occurred_at=morning,
+                FIRST_MOVEMENT, item=gloves_a, quantity=40, to=store_a1, occurred_at=morning,
                 actor="j.martin", expiry="2026-12-31", reference="DN-4711",
             ),
             Movement.receipt(
@@ -56,6 +59,11 @@ def ledger_on_sqlite(out: TextIO, ctx: DemoContext) -> None:
         out.write(
             f"  receive delivery DN-4711: {len(result.new)} movement(s) posted, "
             f"{len(result.replayed)} replayed; head at position {result.head.position}\n"
+        )
+        again = ledger.post(delivery)
+        out.write(
+            f"  the scanner sends DN-4711 again: {len(again.new)} movement(s) posted, "
+            f"{len(again.replayed)} replayed (same ids, same content)\n"
         )
         later = morning.add(hours=2)
         moves = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import pendulum
@@ -23,14 +22,6 @@ if TYPE_CHECKING:  # the demo module imports this one to list it in its SECTIONS
 __all__ = ["stocktake"]
 
 
-def _file(ctx: DemoContext) -> Path:
-    """One file for the section's ledger and stocktakes (its own: afresh every run)."""
-    path = ctx.db_path.with_name(ctx.db_path.stem + "-stocktake.sqlite3")
-    for suffix in ("", "-wal", "-shm"):
-        path.with_name(path.name + suffix).unlink(missing_ok=True)
-    return path
-
-
 def stocktake(out: TextIO, ctx: DemoContext) -> None:
     """A blind stocktake while stock moves, a recount, four eyes, adjustments posted."""
     out.write("\n== Stocktake: blind, time-aware, recounted, approved by a second person ==\n")
@@ -40,35 +31,24 @@ def stocktake(out: TextIO, ctx: DemoContext) -> None:
         return pendulum.datetime(day.year, day.month, day.day, hour, minute, tz=ctx.tz)
 
     now = [t(7)]
-    path = _file(ctx)
-    with SqliteStore(path) as sqlite_store:
-        out.write(f"  ledger and stocktakes in one file: {path.name}\n")
+    with SqliteStore(ctx.db_path) as sqlite_store:
+        out.write(f"  ledger and stocktakes in one file: {ctx.db_path.name}\n")
         ledger = Ledger(sqlite_store, clock=lambda: now[0])
         service = StocktakeService(ledger, sqlite_store.stocktakes)
         gloves = ItemKey("04006381333931", lot="L2026A")
         a1, a2 = Location.parse("CHU-Nord/Store/A1"), Location.parse("CHU-Nord/Store/A2")
         ledger.post(
-            [
-                Movement.receipt(
-                    "DN-7/1",
-                    item=gloves,
-                    quantity=40,
-                    to=a1,
-                    occurred_at=t(7),
-                    actor="dock",
-                    expiry="2027-06-30",
-                    reference="DN-7",
-                ),
-                Movement.receipt(
-                    "DN-7/2",
-                    item=gloves,
-                    quantity=10,
-                    to=a2,
-                    occurred_at=t(7),
-                    actor="dock",
-                    reference="DN-7",
-                ),
-            ]
+            Movement.receipt(
+                f"DN-7/{line}",
+                item=gloves,
+                quantity=quantity,
+                to=place,
+                occurred_at=t(7),
+                actor="dock",
+                expiry=expiry,
+                reference="DN-7",
+            )
+            for line, quantity, place, expiry in ((1, 40, a1, "2027-06-30"), (2, 10, a2, None))
         )
         service.plan(
             "ST-1",

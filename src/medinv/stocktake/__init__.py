@@ -65,7 +65,6 @@ from medinv.stocktake._report import (
 )
 from medinv.stocktake._timing import (
     CountTiming,
-    MovementRecord,
     TimedMovement,
     expected_quantities,
 )
@@ -78,7 +77,6 @@ __all__ = [
     "CountSource",
     "CountTiming",
     "CounterView",
-    "MovementRecord",
     "PlannedAdjustment",
     "StockKey",
     "Stocktake",
@@ -104,8 +102,12 @@ __all__ = [
     "variance_report",
 ]
 
-# Moved to medinv.services (the layer that posts through the ledger).
+# Moved to medinv.services (the layer that posts through the ledger); a stored
+# movement has one name, medinv.journal.StoredMovement.
 __getattr__ = moved_names(
     "medinv.stocktake",
-    dict.fromkeys(("BookAtStart", "StocktakeService"), "medinv.services"),
+    {
+        **dict.fromkeys(("BookAtStart", "StocktakeService"), "medinv.services"),
+        "MovementRecord": "medinv.journal:StoredMovement",
+    },
 )

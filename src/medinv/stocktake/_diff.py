@@ -75,17 +75,17 @@ def diff_counts(
         key = (item, place)
         counted[key] = get(key, 0) + quantity
     pop = counted.pop
-    matches = 0
     shortages: list[tuple[I, P, int, int]] = []
     surpluses: list[tuple[I, P, int, int]] = []
     for item, place, expected in book:
         found = pop((item, place), 0)
-        if found == expected:
-            matches += 1
-        elif found < expected:
-            shortages.append((item, place, expected, found))
-        else:
-            surpluses.append((item, place, expected, found))
+        if found != expected:
+            if found < expected:
+                shortages.append((item, place, expected, found))
+            else:
+                surpluses.append((item, place, expected, found))
+    # Every book key is a match, a shortage or a surplus: no count per row in the loop.
+    matches = len(book) - len(shortages) - len(surpluses)
     # What is left was counted where the book has nothing (usually a few per cent).
     found_elsewhere, unknown, empty = _off_book(book, counted, known_items, surpluses)
     matches += empty

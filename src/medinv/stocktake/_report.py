@@ -14,6 +14,7 @@ import pendulum
 from medinv.dates import to_datetime
 from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
+from medinv.journal import StoredMovement
 from medinv.locations import Location
 from medinv.status import StockStatus
 from medinv.stocktake._diff import diff_counts
@@ -24,7 +25,7 @@ from medinv.stocktake._model import (
     effective_lines,
     line_rounds,
 )
-from medinv.stocktake._timing import CountTiming, MovementRecord, expected_quantities
+from medinv.stocktake._timing import CountTiming, expected_quantities
 
 __all__ = ["Variance", "VarianceKind", "VarianceReport", "bin_count_times", "variance_report"]
 
@@ -183,7 +184,7 @@ def variance_report(
     lines: Iterable[CountLine],
     *,
     start: Mapping[StockKey, int],
-    movements: Iterable[MovementRecord] = (),
+    movements: Iterable[StoredMovement] = (),
     closed_at: dt.datetime | None = None,
     lot_expiries: Mapping[tuple[str, str], dt.date | None] | None = None,
     unit_costs: Mapping[str, Decimal] | None = None,

@@ -8,10 +8,7 @@ otherwise.
 
 ```pycon
 >>> import pendulum
->>> from medinv.identifiers import ItemKey
->>> from medinv.locations import Location
->>> from medinv.movements import Movement
->>> from medinv.status import StockStatus
+>>> from medinv import ItemKey, Location, Movement, StockStatus
 >>> item, bin_ = ItemKey("04006381333931", lot="L1"), Location.parse("Main/A1")
 >>> key = (item, bin_, StockStatus.AVAILABLE)
 >>> t = lambda h, m=0: pendulum.datetime(2026, 11, 23, h, m, tz="Europe/Paris")
@@ -32,17 +29,18 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Protocol
 
 import attrs
 import pendulum
 
 from medinv.dates import to_datetime
+from medinv.errors import InvalidValueError
+from medinv.journal import StoredMovement
 from medinv.locations import Location
 from medinv.movements import Movement
 from medinv.stocktake._model import StockKey, StocktakeScope
 
-__all__ = ["CountTiming", "MovementRecord", "TimedMovement", "expected_quantities"]
+__all__ = ["CountTiming", "TimedMovement", "expected_quantities"]
 
 
 class CountTiming(enum.Enum):
@@ -58,33 +56,46 @@ class CountTiming(enum.Enum):
     """When the ledger recorded it: what the book said at the count time."""
 
 
-class MovementRecord(Protocol):
-    """A movement with the time the ledger recorded it (a ledger ``RecordedMovement`` fits)."""
+def _check_movement(_: object, __: object, value: Movement) -> None:
+    given: object = value  # checked at run time, whatever the annotations say
+    if not isinstance(given, Movement):
+        msg = f"a timed movement needs a Movement, not {type(given).__name__}"
+        raise InvalidValueError(msg)
 
-    @property
-    def movement(self) -> Movement:
-        """The movement."""
-        ...
 
-    @property
-    def recorded_at(self) -> pendulum.DateTime:
-        """When the ledger recorded it."""
-        ...
+def _check_position(_: object, __: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        msg = f"a timed movement's position is a whole number from 0, not {value!r:.60}"
+        raise InvalidValueError(msg)
 
 
 @attrs.frozen
 class TimedMovement:
-    """A plain [`MovementRecord`][medinv.stocktake.MovementRecord], for callers without a ledger."""
+    """The plain [`StoredMovement`][medinv.journal.StoredMovement], for callers without a ledger.
 
-    movement: Movement
+    A movement with the time it was recorded (and, if known, its ledger position;
+    0 when it is not from a ledger). The stocktake reads only ``movement`` and
+    ``recorded_at``; a ledger's [`RecordedMovement`][medinv.journal.RecordedMovement]s
+    can be passed as they are.
+
+    Raises:
+        InvalidValueError: ``movement`` is not a `Movement`, or ``position`` is not a
+            whole number from 0.
+    """
+
+    movement: Movement = attrs.field(validator=_check_movement)
     """The movement."""
     recorded_at: pendulum.DateTime = attrs.field(converter=to_datetime)
     """When it was recorded."""
+    position: int = attrs.field(default=0, kw_only=True, validator=_check_position)
+    """Its position in the ledger (0: not from a ledger). A
+    [`FefoIndex`][medinv.allocation.FefoIndex] skips records at or below its own
+    position, so give it plain movements rather than records at position 0."""
 
 
 def expected_quantities(
     start: Mapping[StockKey, int],
-    movements: Iterable[MovementRecord],
+    movements: Iterable[StoredMovement],
     count_times: Mapping[StockKey, dt.datetime],
     *,
     closed_at: dt.datetime,

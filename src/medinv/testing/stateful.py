@@ -65,6 +65,11 @@ _days = st.integers(0, 30)
 _texts = st.sampled_from([None, "", 'O\'Brien; "x"', "réception ✓", "R" * 300])
 
 
+def _units(item: ItemKey, qty: int) -> int:
+    """``qty``, or 1 for a serialised item (it moves one unit at a time)."""
+    return 1 if item.is_serialised else qty
+
+
 def _occurred(day: int) -> pendulum.DateTime:
     return _DAY0.add(days=day)
 
@@ -158,7 +163,7 @@ class LedgerComparison(RuleBasedStateMachine):
         text: str | None,
     ) -> None:
         """Receive an item in any status, with or without expiry and free text."""
-        quantity = 1 if item.is_serialised else qty
+        quantity = _units(item, qty)
         self._post(
             [
                 Movement.receipt(
@@ -190,7 +195,7 @@ class LedgerComparison(RuleBasedStateMachine):
     )
     def issue(self, item: ItemKey, qty: int, place: Location, day: int, consume: bool) -> None:  # noqa: FBT001
         """Issue or consume an item (refused unless AVAILABLE, in stock, not expired)."""
-        quantity = 1 if item.is_serialised else qty
+        quantity = _units(item, qty)
         if consume:
             m = Movement.consumption(
                 self._id("C"),
@@ -225,7 +230,7 @@ class LedgerComparison(RuleBasedStateMachine):
         """Move stock between two locations in one status."""
         if source == to:
             return
-        quantity = 1 if item.is_serialised else qty
+        quantity = _units(item, qty)
         self._post(
             [
                 Movement.transfer(
@@ -251,7 +256,7 @@ class LedgerComparison(RuleBasedStateMachine):
         self, item: ItemKey, qty: int, place: Location, statuses: list[StockStatus]
     ) -> None:
         """Change the status of stock in place."""
-        quantity = 1 if item.is_serialised else qty
+        quantity = _units(item, qty)
         self._post(
             [
                 Movement.status_change(
@@ -420,7 +425,7 @@ def _movement_strategy(prefix: str, n: int) -> st.SearchStrategy[Movement]:
     def build(
         *, kind: MovementKind, item: ItemKey, qty: int, a: Location, b: Location, day: int
     ) -> Movement:
-        quantity = 1 if item.is_serialised else qty
+        quantity = _units(item, qty)
         at = _occurred(day)
         if kind is MovementKind.RECEIPT:
             return Movement.receipt(
