@@ -400,7 +400,7 @@ def test_a_tampered_unreadable_row_is_reported_with_its_position(
                 sql.Identifier(postgres_schema)
             )
         )
-    with pytest.raises(StorageError, match="position 1 cannot be read back"):
+    with pytest.raises(StorageError, match="position 1 is corrupt"):
         store.movements_by_id(["r1"])
 
 

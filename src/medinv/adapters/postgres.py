@@ -50,22 +50,28 @@ the original exception as ``__cause__``.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import re
 import types
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any, Final, NoReturn, Self
+from typing import Any, Final, Self
 
 import pendulum
 
+from medinv.adapters._codec import (
+    check_chained,
+    item_filters,
+    key_columns,
+    path_of,
+    recorded_movement,
+    subtree_bounds,
+)
 from medinv.adapters._stocktake_json import (
     line_from_json,
     line_to_json,
     stocktake_from_json,
     stocktake_to_json,
 )
-from medinv.chain import GENESIS_HASH
-from medinv.dates import to_datetime
+from medinv.chain import GENESIS_HASH, MovementDecoder, format_instant, movement_fields
 from medinv.errors import (
     ConcurrencyError,
     CountLineError,
@@ -75,7 +81,7 @@ from medinv.errors import (
 )
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
-from medinv.movements import Movement, MovementKind, StockPosition
+from medinv.movements import StockPosition
 from medinv.ports import (
     BalanceKey,
     Commit,
@@ -318,151 +324,22 @@ def translate_error(
 # ---------------------------------------------------------------------- row conversion
 
 
-def _key_parts(item: ItemKey) -> tuple[str, str, str]:
-    lot, serial = item.lot, item.serial
-    return (
-        item.gtin.value,
-        "" if lot is None else lot.value,
-        "" if serial is None else serial.value,
-    )
-
-
-def _item_conditions(
-    query: PositionQuery | MovementQuery, table: str
-) -> tuple[list[str], list[object]]:
-    """SQL conditions and parameters for the item, GTIN, lot and serial filters of ``query``.
-
-    ``table`` prefixes the column names (``"b."`` for the balances alias, ``""``).
-    """
-    conditions: list[str] = []
-    params: list[object] = []
-    if query.item is not None:
-        conditions.append(f"{table}gtin = %s AND {table}lot = %s AND {table}serial = %s")
-        params.extend(_key_parts(query.item))
-    if query.gtin is not None:
-        conditions.append(f"{table}gtin = %s")
-        params.append(query.gtin.value)
-    if query.lot is not None:
-        conditions.append(f"{table}lot = %s AND {table}lot <> ''")
-        params.append(query.lot.value)
-    if query.serial is not None:
-        conditions.append(f"{table}serial = %s AND {table}serial <> ''")
-        params.append(query.serial.value)
-    return conditions, params
-
-
-def _path(location: Location | None) -> str | None:
-    return None if location is None else "/".join(location.path)
-
-
-def _location(path: str) -> Location:
-    return Location(tuple(path.split("/")))
-
-
-class _Decoder:
-    """Rows to medinv values, reusing equal keys and locations within one read."""
-
-    def __init__(self) -> None:
-        self._items: dict[tuple[str, str, str], ItemKey] = {}
-        self._locations: dict[str, Location] = {}
-        self._instants: dict[str, pendulum.DateTime] = {}
-
-    def item(self, gtin: str, lot: str, serial: str) -> ItemKey:
-        key = (gtin, lot, serial)
-        found = self._items.get(key)
-        if found is None:
-            found = self._items[key] = ItemKey(gtin, lot or None, serial or None)
-        return found
-
-    def location(self, path: str | None) -> Location | None:
-        if path is None:
-            return None
-        found = self._locations.get(path)
-        if found is None:
-            found = self._locations[path] = _location(path)
-        return found
-
-    def instant(self, text: str) -> pendulum.DateTime:
-        found = self._instants.get(text)
-        if found is None:
-            found = self._instants[text] = to_datetime(text)
-        return found
-
-    def recorded(self, row: Sequence[Any]) -> RecordedMovement:
-        (
-            position,
-            id_,
-            kind,
-            gtin,
-            lot,
-            serial,
-            quantity,
-            occurred_at,
-            actor,
-            from_location,
-            from_status,
-            to_location,
-            to_status,
-            reason,
-            reference,
-            expiry,
-            reverses,
-            recorded_at,
-            prev_hash,
-            hash_,
-        ) = row
-        try:
-            movement = Movement(
-                id=id_,
-                kind=MovementKind(kind),
-                item=self.item(gtin, lot, serial),
-                quantity=quantity,
-                occurred_at=self.instant(occurred_at),
-                actor=actor,
-                from_location=self.location(from_location),
-                from_status=None if from_status is None else StockStatus(from_status),
-                to_location=self.location(to_location),
-                to_status=None if to_status is None else StockStatus(to_status),
-                reason=reason,
-                reference=reference,
-                expiry=expiry,
-                reverses=reverses,
-            )
-            return RecordedMovement(
-                movement=movement,
-                position=position,
-                recorded_at=self.instant(recorded_at),
-                prev_hash=prev_hash,
-                hash=hash_,
-            )
-        except (MedinvError, ValueError) as e:
-            raise StorageError(
-                f"the movement stored at position {position} cannot be read back: {e}"
-            ) from e
-
-
 def _movement_row(recorded: RecordedMovement) -> tuple[object, ...]:
-    m = recorded.movement
-    gtin, lot, serial = _key_parts(m.item)
+    """A recorded movement as the columns of ``movements`` (see ``_MOVEMENT_COLUMNS``).
+
+    The fields as [`movement_fields`][medinv.chain.movement_fields] gives them (text,
+    written by ``COPY``), except an absent lot or serial, which is ``''`` here.
+    """
+    id_, kind, gtin, lot, serial, *rest = movement_fields(recorded.movement)
     return (
         recorded.position,
-        m.id,
-        m.kind.value,
+        id_,
+        kind,
         gtin,
-        lot,
-        serial,
-        m.quantity,
-        m.occurred_at.isoformat(),
-        m.actor,
-        _path(m.from_location),
-        None if m.from_status is None else m.from_status.value,
-        _path(m.to_location),
-        None if m.to_status is None else m.to_status.value,
-        m.reason,
-        m.reference,
-        m.expiry,
-        m.reverses,
-        recorded.recorded_at.isoformat(),
+        lot or "",
+        serial or "",
+        *rest,
+        format_instant(recorded.recorded_at),
         recorded.prev_hash,
         recorded.hash,
     )
@@ -536,6 +413,7 @@ class PostgresStore:
                 )
         self._conn = conn
         self._stocktakes = PostgresStocktakes(self)
+        self._decoder = MovementDecoder()
         identifier = sql.Identifier(schema)
         with self._errors("preparing statements"):
             self._sql = {
@@ -556,6 +434,21 @@ class PostgresStore:
             yield
         except psycopg.Error as e:
             raise translate_error(e, doing, expected=expected) from e
+
+    @contextlib.contextmanager
+    def _corrupt(self, what: str) -> Iterator[None]:
+        """Report a stored value that no valid write could have stored."""
+        try:
+            yield
+        except (MedinvError, ValueError, TypeError) as e:
+            raise StorageError(
+                f"{what} stored in schema {self.schema!r} cannot be read back: {e}"
+            ) from e
+
+    def _recorded(self, row: Sequence[Any]) -> RecordedMovement:
+        """A row of ``_MOVEMENT_COLUMNS`` decoded."""
+        position, *fields, recorded_at, prev_hash, hash_ = row
+        return recorded_movement(self._decoder, position, fields, recorded_at, prev_hash, hash_)
 
     def _open(self) -> psycopg.Connection[Any]:
         if self._closed:
@@ -673,12 +566,13 @@ class PostgresStore:
             return
         movement_rows = [_movement_row(r) for r in commit.movements]
         balance_rows = [
-            (*_key_parts(c.item), _path(c.location), c.status.value, c.delta)
+            (*key_columns(c.item), path_of(c.location), c.status.value, c.delta)
             for c in commit.balance_changes
         ]
         lot_rows = [(lot.gtin, lot.lot, lot.expiry) for lot in commit.lots]
         item_rows = [
-            (*_key_parts(r.item), r.first_received_at.isoformat(), r.expiry) for r in commit.items
+            (*key_columns(r.item), format_instant(r.first_received_at), r.expiry)
+            for r in commit.items
         ]
         last = commit.movements[-1]
         with (
@@ -696,7 +590,7 @@ class PostgresStore:
                     expected=commit.expected_position,
                     actual=position,
                 )
-            _check_chained(commit, position, hash_)
+            check_chained(commit, position, hash_)
             with conn.cursor() as cur:
                 with cur.copy(self._sql["copy_movements"]) as copy:
                     for movement_row in movement_rows:
@@ -737,9 +631,8 @@ class PostgresStore:
         """The stored movements with these ids."""
         if not ids:
             return {}
-        decoder = _Decoder()
         rows = self._fetch("by_id", (list(ids),), "reading movements by id")
-        return {row[1]: decoder.recorded(row) for row in rows}
+        return {row[1]: self._recorded(row) for row in rows}
 
     def reversals_of(self, ids: Collection[str]) -> Mapping[str, str]:
         """Original id -> reversal id, for the given ids that are reversed."""
@@ -752,36 +645,42 @@ class PostgresStore:
         if not keys:
             return {}
         rows = self._fetch("lot_expiries", _columns(list(keys), 2), "reading lot expiries")
-        return {(gtin, lot): _date(expiry) for gtin, lot, expiry in rows}
+        date = self._decoder.date
+        with self._corrupt("a lot's expiry"):
+            return {(gtin, lot): date(expiry) for gtin, lot, expiry in rows}
 
     def item_records(self, items: Collection[ItemKey]) -> Mapping[ItemKey, ItemRecord]:
         """Master data of the known items among ``items``."""
         if not items:
             return {}
-        decoder = _Decoder()
+        decoder = self._decoder
         rows = self._fetch(
-            "item_records", _columns([_key_parts(i) for i in items], 3), "reading item records"
+            "item_records", _columns([key_columns(i) for i in items], 3), "reading item records"
         )
         out: dict[ItemKey, ItemRecord] = {}
-        for gtin, lot, serial, first_received_at, expiry in rows:
-            item = decoder.item(gtin, lot, serial)
-            out[item] = ItemRecord(
-                item=item, first_received_at=to_datetime(first_received_at), expiry=_date(expiry)
-            )
+        with self._corrupt("an item record"):
+            for gtin, lot, serial, first_received_at, expiry in rows:
+                item = decoder.item(gtin, lot, serial)
+                out[item] = ItemRecord(
+                    item=item,
+                    first_received_at=decoder.instant(first_received_at),
+                    expiry=decoder.date(expiry),
+                )
         return out
 
     def balances_of(self, items: Collection[ItemKey]) -> Mapping[BalanceKey, int]:
         """Every non-zero balance of the given items."""
         if not items:
             return {}
-        decoder = _Decoder()
+        decoder = self._decoder
         rows = self._fetch(
-            "balances_of", _columns([_key_parts(i) for i in items], 3), "reading balances"
+            "balances_of", _columns([key_columns(i) for i in items], 3), "reading balances"
         )
-        return {
-            (decoder.item(g, lot, s), _location(path), StockStatus(status)): int(quantity)
-            for g, lot, s, path, status, quantity in rows
-        }
+        with self._corrupt("a balance"):
+            return {
+                (decoder.item(g, lot, s), decoder.location(path), StockStatus(status)): int(qty)
+                for g, lot, s, path, status, qty in rows
+            }
 
     # ------------------------------------------------------------------ queries
 
@@ -792,11 +691,10 @@ class PostgresStore:
         lot or serial indexes, or a range scan of the location index for a subtree.
         """
         check_query(query, PositionQuery)
-        conditions, params = _item_conditions(query, "b.")
+        conditions, params = item_filters(query, "%s", "b.")
         if query.location is not None:
-            path = "/".join(query.location.path)
             conditions.append("(b.location = %s OR (b.location >= %s AND b.location < %s))")
-            params.extend((path, path + "/", path + "0"))
+            params.extend(subtree_bounds(query.location))
         if query.status is not None:
             conditions.append("b.status = %s")
             params.append(query.status.value)
@@ -804,18 +702,19 @@ class PostgresStore:
         conn = self._open()
         with self._errors("reading stock positions"):
             rows = conn.execute(text, params).fetchall()
-        decoder = _Decoder()
-        return [
-            StockPosition(
-                item=decoder.item(gtin, lot, serial),
-                location=_location(path),
-                status=StockStatus(status),
-                quantity=int(quantity),
-                expiry=_date(expiry),
-                received_at=None if received is None else decoder.instant(received),
-            )
-            for gtin, lot, serial, path, status, quantity, expiry, received in rows
-        ]
+        decoder = self._decoder
+        with self._corrupt("a stock position"):
+            return [
+                StockPosition(
+                    item=decoder.item(gtin, lot, serial),
+                    location=decoder.location(path),
+                    status=StockStatus(status),
+                    quantity=int(quantity),
+                    expiry=decoder.date(expiry),
+                    received_at=None if received is None else decoder.instant(received),
+                )
+                for gtin, lot, serial, path, status, quantity, expiry, received in rows
+            ]
 
     def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
         """Stored movements matching ``query``, in position order.
@@ -824,7 +723,7 @@ class PostgresStore:
         iterating a large ledger holds neither a transaction nor the whole result.
         """
         check_query(query, MovementQuery)
-        conditions, params = _item_conditions(query, "")
+        conditions, params = item_filters(query, "%s")
         if query.up_to_position is not None:
             conditions.append("position <= %s")
             params.append(query.up_to_position)
@@ -837,13 +736,12 @@ class PostgresStore:
         return self._pages(text, query.after_position, params)
 
     def _pages(self, text: str, after: int, params: list[object]) -> Iterator[RecordedMovement]:
-        decoder = _Decoder()
         while True:
             conn = self._open()
             with self._errors("reading movements"):
                 rows = conn.execute(text, [after, *params, _PAGE]).fetchall()
             for row in rows:
-                yield decoder.recorded(row)
+                yield self._recorded(row)
             if len(rows) < _PAGE:
                 return
             after = rows[-1][0]
@@ -854,13 +752,13 @@ class PostgresStore:
         return self._snapshot_pages()
 
     def _snapshot_pages(self) -> Iterator[tuple[ItemKey, Location, StockStatus, int]]:
-        decoder = _Decoder()
+        decoder = self._decoder
         rows = self._fetch("snapshot_first", (_PAGE,), "reading the balances")
         while rows:
             for gtin, lot, serial, path, status, quantity in rows:
-                location = decoder.location(path)
-                assert location is not None  # noqa: S101  (a NOT NULL column)
-                yield decoder.item(gtin, lot, serial), location, StockStatus(status), int(quantity)
+                with self._corrupt("a balance"):
+                    item, location = decoder.item(gtin, lot, serial), decoder.location(path)
+                yield item, location, StockStatus(status), int(quantity)
             if len(rows) < _PAGE:
                 return
             rows = self._fetch("snapshot_next", (*rows[-1][:5], _PAGE), "reading the balances")
@@ -1117,26 +1015,3 @@ class PostgresStocktakes:
         return [
             self._decode(stocktake_from_json, data, f"stocktake {sid!r}") for sid, data in found
         ]
-
-
-def _date(value: object) -> pendulum.Date | None:
-    if value is None:
-        return None
-    if not isinstance(value, dt.date):
-        raise StorageError(f"expected a date from PostgreSQL, got {value!r}")
-    return pendulum.date(value.year, value.month, value.day)
-
-
-def _check_chained(commit: Commit, position: int, prev: str) -> None:
-    for recorded in commit.movements:
-        position += 1
-        if recorded.position != position or recorded.prev_hash != prev:
-            _malformed(recorded, position)
-        prev = recorded.hash
-
-
-def _malformed(recorded: RecordedMovement, expected: int) -> NoReturn:
-    raise StorageError(
-        f"malformed commit: movement {recorded.movement.id!r} at position "
-        f"{recorded.position} does not follow position {expected - 1} and its hash"
-    )

@@ -69,13 +69,21 @@ from typing import Any, Final, Self, TypeVar
 import attrs
 import pendulum
 
+from medinv.adapters._codec import (
+    STATUSES,
+    item_filters,
+    key_columns,
+    path_of,
+    recorded_movement,
+    subtree_bounds,
+)
 from medinv.adapters._stocktake_json import (
     line_from_json,
     line_to_json,
     stocktake_from_json,
     stocktake_to_json,
 )
-from medinv.chain import CONTENT_FIELDS, GENESIS_HASH, movement_content
+from medinv.chain import CONTENT_FIELDS, MovementDecoder, movement_content
 from medinv.errors import (
     ConcurrencyError,
     CountLineError,
@@ -84,9 +92,9 @@ from medinv.errors import (
     StorageError,
     UnknownStocktakeError,
 )
-from medinv.identifiers import Gtin, ItemKey
+from medinv.identifiers import ItemKey
 from medinv.locations import Location
-from medinv.movements import Movement, MovementKind, StockPosition
+from medinv.movements import StockPosition
 from medinv.ports import (
     BalanceChange,
     BalanceKey,
@@ -473,110 +481,9 @@ _POSITION_SELECT: Final = (
     "WHERE b.quantity <> 0"
 )
 
-_KINDS: Final = {kind.value: kind for kind in MovementKind}
-_STATUSES: Final = {status.value: status for status in StockStatus}
-_NO_PREVIOUS: Final = {1: GENESIS_HASH}
-_MISSING_ZONE: Final = dt.timezone(dt.timedelta(hours=-23, minutes=-59), "missing")
 _isoformat = dt.datetime.isoformat
-_fromisoformat = dt.datetime.fromisoformat
-_instance = pendulum.instance
 
 _Row = tuple[Any, ...]
-
-
-def _subtree_bounds(location: Location) -> tuple[str, str, int]:
-    """``(path, high, n)``: the subtree is ``path <= x < high`` with x == path or x[n] == '/'.
-
-    Segments never contain '/', and '0' is the character after '/', so every path
-    below ``path`` lies in ``[path + '/', path + '0')``; the range starting at
-    ``path`` itself also holds siblings such as ``path + '-2'``, which the second
-    condition (1-based character ``n`` is '/') removes.
-    """
-    path = "/".join(location.path)
-    return path, path + "0", len(path) + 1
-
-
-class _Decoder:
-    """Turns stored rows back into values, caching the small repeated ones."""
-
-    def __init__(self) -> None:
-        self._locations: dict[str, Location] = {}
-        self._items: dict[tuple[str, str | None, str | None], ItemKey] = {}
-
-    def location(self, path: str) -> Location:
-        found = self._locations.get(path)
-        if found is None:
-            if len(self._locations) > 50_000:  # noqa: PLR2004  (bound the cache)
-                self._locations.clear()
-            found = self._locations[path] = Location(tuple(path.split("/")))
-        return found
-
-    def item(self, gtin: str, lot: str | None, serial: str | None) -> ItemKey:
-        """The item of stored columns (absent lot or serial: ``None`` or '')."""
-        key = (gtin, lot, serial)
-        found = self._items.get(key)
-        if found is None:
-            if len(self._items) > 50_000:  # noqa: PLR2004  (bound the cache)
-                self._items.clear()
-            found = self._items[key] = ItemKey(Gtin(gtin), lot or None, serial or None)
-        return found
-
-    def movement(self, row: _Row) -> RecordedMovement:
-        """Decode one movement row; a row no valid movement could have stored is corrupt."""
-        try:
-            return self._movement(row)
-        except (MedinvError, ValueError, TypeError, AttributeError, KeyError) as e:
-            raise StorageError(
-                f"the stored movement at position {row[0]!r} is corrupt "
-                f"(edited outside medinv?): {e}"
-            ) from e
-
-    def _movement(self, row: _Row) -> RecordedMovement:
-        position, content, recorded_at, prev_hash, hash_ = row
-        (
-            id_,
-            kind,
-            gtin,
-            lot,
-            serial,
-            quantity,
-            occurred_at,
-            actor,
-            from_location,
-            from_status,
-            to_location,
-            to_status,
-            reason,
-            reference,
-            expiry,
-            reverses,
-        ) = content.split("\x00")
-        location = self.location
-        movement = Movement(
-            id=id_,
-            kind=_KINDS[kind],
-            item=self.item(gtin, _optional(lot), _optional(serial)),
-            quantity=_quantity(quantity),
-            occurred_at=_instant(occurred_at),
-            actor=actor,
-            from_location=None if from_location == "-" else location(_present(from_location)),
-            from_status=None if from_status == "-" else _STATUSES[_present(from_status)],
-            to_location=None if to_location == "-" else location(_present(to_location)),
-            to_status=None if to_status == "-" else _STATUSES[_present(to_status)],
-            reason=_optional(reason),
-            reference=_optional(reference),
-            expiry=_date(_optional(expiry)),
-            reverses=_optional(reverses),
-        )
-        return RecordedMovement(
-            movement=movement,
-            position=position,
-            recorded_at=_instant(recorded_at),
-            # The hash of the movement before; none before the first (the genesis
-            # hash), none either when that row is gone (verify() reports it).
-            prev_hash=prev_hash if prev_hash is not None else _NO_PREVIOUS.get(position, ""),
-            hash=hash_,
-        )
 
 
 _FIELD_INDEX: Final = {name: index for index, name in enumerate(CONTENT_FIELDS)}
@@ -630,107 +537,6 @@ def register_sql_functions(connection: sqlite3.Connection) -> None:
     ```
     """
     connection.create_function("movement_field", 2, _movement_field, deterministic=True)
-
-
-def _optional(field: str) -> str | None:
-    """An optional field of stored content: '-' when absent, '+' and the value when present."""
-    if field == "-":
-        return None
-    return _present(field)
-
-
-def _present(field: str) -> str:
-    if field[:1] != "+":
-        raise ValueError(f"a stored optional field must be '-' or start with '+', not {field!r}")
-    return field[1:]
-
-
-def _quantity(text: str) -> int:
-    """The quantity of stored content (canonical decimal digits, as `str(int)` wrote them)."""
-    quantity = int(text)
-    if str(quantity) != text:
-        raise ValueError(f"a stored quantity must be canonical decimal, not {text!r}")
-    return quantity
-
-
-_INSTANTS: dict[str, pendulum.DateTime] = {}
-_ZONES: dict[dt.timedelta | None, dt.tzinfo | None] = {}
-_DateTime = pendulum.DateTime
-
-
-def _instant(text: str) -> pendulum.DateTime:
-    """A stored date-time, with the UTC offset it was stored with.
-
-    The same as ``pendulum.instance(datetime.fromisoformat(text))``, several times
-    faster: the time zone object is made once per offset, and the texts seen last
-    (a batch's ``recorded_at``, a delivery's ``occurred_at``) are remembered.
-    """
-    found = _INSTANTS.get(text)
-    if found is not None:
-        return found
-    parsed = _fromisoformat(text)
-    offset = parsed.utcoffset()
-    zone = _ZONES.get(offset, _MISSING_ZONE)
-    if zone is _MISSING_ZONE:
-        found = _instance(parsed)
-        zone = _ZONES[offset] = found.tzinfo
-    else:
-        found = _DateTime(
-            parsed.year,
-            parsed.month,
-            parsed.day,
-            parsed.hour,
-            parsed.minute,
-            parsed.second,
-            parsed.microsecond,
-            tzinfo=zone,
-            fold=parsed.fold,
-        )
-    if len(_INSTANTS) > 4096:  # noqa: PLR2004  (bound the cache)
-        _INSTANTS.clear()
-    _INSTANTS[text] = found
-    return found
-
-
-_DATES: dict[str, pendulum.Date] = {}
-
-
-def _date(text: str | None) -> pendulum.Date | None:
-    """A stored date (expiries repeat: a lot's date is read with every position of it)."""
-    if text is None:
-        return None
-    found = _DATES.get(text)
-    if found is None:
-        parsed = dt.date.fromisoformat(text)
-        if len(_DATES) > 4096:  # noqa: PLR2004  (bound the cache)
-            _DATES.clear()
-        found = _DATES[text] = pendulum.Date(parsed.year, parsed.month, parsed.day)
-    return found
-
-
-class _Encoder:
-    """Turns values into stored columns, caching the small repeated ones (paths)."""
-
-    def __init__(self) -> None:
-        self._paths: dict[Location, str] = {}
-
-    def path(self, location: Location) -> str:
-        found = self._paths.get(location)
-        if found is None:
-            if len(self._paths) > 50_000:  # noqa: PLR2004  (bound the cache)
-                self._paths.clear()
-            found = self._paths[location] = "/".join(location.path)
-        return found
-
-    @staticmethod
-    def key(item: ItemKey) -> tuple[str, str, str]:
-        """``(gtin, lot, serial)`` as key columns: '' for an absent lot or serial."""
-        lot, serial = item.lot, item.serial
-        return (
-            item.gtin.value,
-            "" if lot is None else lot.value,
-            "" if serial is None else serial.value,
-        )
 
 
 def _movement_rows(
@@ -867,8 +673,7 @@ class SqliteStore:
                 f"check_same_thread must be True or False, not {check_same_thread!r:.60}"
             )
         self._timeout = timeout
-        self._decoder = _Decoder()
-        self._encoder = _Encoder()
+        self._decoder = MovementDecoder()
         # Item and location numbers of this file, by value: permanent once committed
         # (never reused, never deleted), so they stay valid whatever other writers do.
         self._item_nos: dict[ItemKey, int] = {}
@@ -1096,7 +901,7 @@ class SqliteStore:
             (lot.gtin, lot.lot, None if lot.expiry is None else lot.expiry.isoformat())
             for lot in commit.lots
         ]
-        key = self._encoder.key
+        key = key_columns
         item_rows = [
             (
                 *key(record.item),
@@ -1138,7 +943,7 @@ class SqliteStore:
         if len(known) > _CACHE_LIMIT:
             known.clear()
         missing: dict[tuple[str, ...], ItemKey] = {}
-        key = self._encoder.key
+        key = key_columns
         for item in itertools.chain(
             (recorded.movement.item for recorded in movements), (c.item for c in changes)
         ):
@@ -1154,7 +959,7 @@ class SqliteStore:
         if len(known) > _CACHE_LIMIT:
             known.clear()
         missing: dict[tuple[str, ...], Location] = {}
-        path = self._encoder.path
+        path = path_of
         for change in changes:
             location = change.location
             if location not in known:
@@ -1211,6 +1016,10 @@ class SqliteStore:
 
     # ------------------------------------------------------------------ keyed reads
 
+    def _movement(self, row: _Row) -> RecordedMovement:
+        """A movement row (position, content, recorded_at, previous hash, hash) decoded."""
+        return recorded_movement(self._decoder, *row)
+
     def movements_by_id(self, ids: Collection[str]) -> Mapping[str, RecordedMovement]:
         """The stored movements with the given ids."""
         wanted = list(dict.fromkeys(ids))
@@ -1222,7 +1031,7 @@ class SqliteStore:
                     f"SELECT {_MOVEMENT_COLUMNS} FROM movements WHERE id IN ({marks})",  # noqa: S608  (placeholders only)
                     chunk,
                 ).fetchall()
-        decode = self._decoder.movement
+        decode = self._movement
         return {recorded.movement.id: recorded for recorded in map(decode, rows)}
 
     def reversals_of(self, ids: Collection[str]) -> Mapping[str, str]:
@@ -1249,11 +1058,11 @@ class SqliteStore:
             ("gtin", "lot"),
             list(dict.fromkeys(keys)),
         )
-        return {(gtin, lot): _date(expiry) for gtin, lot, expiry in rows}
+        return {(gtin, lot): self._decoder.date(expiry) for gtin, lot, expiry in rows}
 
     def item_records(self, items: Collection[ItemKey]) -> Mapping[ItemKey, ItemRecord]:
         """Master data of the given items; items never received are absent."""
-        key = self._encoder.key
+        key = key_columns
         wanted = {key(item): item for item in items}
         rows = self._keyed(
             "item master data",
@@ -1263,16 +1072,19 @@ class SqliteStore:
             list(wanted),
         )
         found: dict[ItemKey, ItemRecord] = {}
+        decoder = self._decoder
         for gtin, lot, serial, first, expiry in rows:
             item = wanted[gtin, lot, serial]
             found[item] = ItemRecord(
-                item=item, first_received_at=_instant(first), expiry=_date(expiry)
+                item=item,
+                first_received_at=decoder.instant(first),
+                expiry=decoder.date(expiry),
             )
         return found
 
     def balances_of(self, items: Collection[ItemKey]) -> Mapping[BalanceKey, int]:
         """Every non-zero balance of the given items, at every location and in every status."""
-        key = self._encoder.key
+        key = key_columns
         wanted = {key(item): item for item in items}
         rows = self._keyed(
             "balances",
@@ -1284,7 +1096,7 @@ class SqliteStore:
             ("gtin", "lot", "serial"),
             list(wanted),
         )
-        location_of, statuses = self._decoder.location, _STATUSES
+        location_of, statuses = self._decoder.location, STATUSES
         return {
             (wanted[gtin, lot, serial], location_of(path), statuses[status]): quantity
             for gtin, lot, serial, path, status, quantity in rows
@@ -1308,28 +1120,11 @@ class SqliteStore:
     def positions(self, query: PositionQuery) -> list[StockPosition]:
         """The non-zero balances that match ``query``, with expiry and first-received time."""
         check_query(query, PositionQuery)
-        sql = [_POSITION_SELECT]
-        params: list[object] = []
-        if query.item is not None:
-            sql.append("AND k.gtin = ? AND k.lot = ? AND k.serial = ?")
-            item = query.item
-            params += self._encoder.key(item)
-        if query.gtin is not None:
-            sql.append("AND k.gtin = ?")
-            params.append(query.gtin.value)
-        if query.lot is not None:
-            sql.append("AND k.lot = ? AND k.lot <> ''")
-            params.append(query.lot.value)
-        if query.serial is not None:
-            sql.append("AND k.serial = ? AND k.serial <> ''")
-            params.append(query.serial.value)
+        conditions, params = item_filters(query, "?", "k.")
+        sql = [_POSITION_SELECT, *(f"AND {c}" for c in conditions)]
         if query.location is not None:
-            path, high, length = _subtree_bounds(query.location)
-            sql.append(
-                "AND loc.path >= ? AND loc.path < ? "
-                "AND (loc.path = ? OR substr(loc.path, ?, 1) = '/')"
-            )
-            params += [path, high, path, length]
+            sql.append("AND (loc.path = ? OR (loc.path >= ? AND loc.path < ?))")
+            params += subtree_bounds(query.location)
         if query.status is not None:
             sql.append("AND b.status = ?")
             params.append(query.status.value)
@@ -1340,10 +1135,10 @@ class SqliteStore:
             StockPosition(
                 item=decoder.item(gtin, lot, serial),
                 location=decoder.location(location),
-                status=_STATUSES[status],
+                status=STATUSES[status],
                 quantity=quantity,
-                expiry=_date(expiry),
-                received_at=None if received is None else _instant(received),
+                expiry=decoder.date(expiry),
+                received_at=None if received is None else decoder.instant(received),
             )
             for gtin, lot, serial, location, status, quantity, expiry, received in rows
         ]
@@ -1357,20 +1152,7 @@ class SqliteStore:
         """
         check_query(query, MovementQuery)
         where: list[str] = []
-        params: list[object] = []
-        keyed: list[str] = []  # conditions on item_keys, the small table of item numbers
-        if query.item is not None:
-            keyed.append("gtin = ? AND lot = ? AND serial = ?")
-            params += self._encoder.key(query.item)
-        if query.gtin is not None:
-            keyed.append("gtin = ?")
-            params.append(query.gtin.value)
-        if query.lot is not None:
-            keyed.append("lot = ? AND lot <> ''")
-            params.append(query.lot.value)
-        if query.serial is not None:
-            keyed.append("serial = ? AND serial <> ''")
-            params.append(query.serial.value)
+        keyed, params = item_filters(query, "?")  # conditions on item_keys, the small table
         if not keyed:
             if query.up_to_position is not None:
                 where.append("position <= ?")
@@ -1400,7 +1182,7 @@ class SqliteStore:
         ]
         with self._translate("read the history in"):
             rows = self._db.execute(sql, arguments).fetchall()
-        return map(self._decoder.movement, rows)
+        return map(self._movement, rows)
 
     def _pages(
         self, where: list[str], params: list[object], after: int
@@ -1409,7 +1191,7 @@ class SqliteStore:
             f"SELECT {_MOVEMENT_COLUMNS} FROM movements "  # noqa: S608  (constant fragments)
             f"WHERE {' AND '.join([*where, 'position > ?'])} ORDER BY position LIMIT {_PAGE}"
         )
-        decode = self._decoder.movement
+        decode = self._movement
         while True:
             with self._translate("read the movements in"):
                 rows = self._db.execute(sql, [*params, after]).fetchall()
@@ -1430,7 +1212,7 @@ class SqliteStore:
             (
                 decoder.item(gtin, lot, serial),
                 decoder.location(location),
-                _STATUSES[status],
+                STATUSES[status],
                 quantity,
             )
             for gtin, lot, serial, location, status, quantity in rows
