@@ -1,58 +1,4 @@
-"""The SQLite store: the embedded default home of the movement ledger.
-
-See [the rules](../explanation/rules.md#ledger) for what it guarantees.
-
-[`SqliteStore`][medinv.adapters.sqlite.SqliteStore] keeps the ledger in one SQLite
-file through the standard library's `sqlite3`:
-
-- the file is opened in WAL mode with ``synchronous=FULL``: when
-  [`append`][medinv.adapters.sqlite.SqliteStore.append] returns, the batch survives
-  a crash of the process or a power cut;
-- ``append`` runs in one ``BEGIN IMMEDIATE`` transaction that re-reads the ledger
-  head before writing anything: a writer whose batch was validated against an older
-  head gets [`ConcurrencyError`][medinv.errors.ConcurrencyError] and nothing is
-  written (optimistic concurrency between processes that share the file);
-- every query of the [`LedgerStore`][medinv.ports.LedgerStore] port is answered
-  through an index (movements by id, position and reversed id, and by item number,
-  reached from an item, GTIN, lot or serial through the small `item_keys` table;
-  balances by item, lot, serial and location subtree);
-- a movement is stored as its canonical content, the very text its chain hash
-  covers, next to the columns the store queries by (id, item number, reversed id);
-  [`register_sql_functions`][medinv.adapters.sqlite.register_sql_functions] lets
-  reports in SQL read its fields by name;
-- the same file holds the stocktakes:
-  [`store.stocktakes`][medinv.adapters.sqlite.SqliteStore.stocktakes] serves the
-  [`StocktakeStore`][medinv.ports_stocktake.StocktakeStore] port over the store's
-  connection, so one schema version and one
-  [`backup`][medinv.adapters.sqlite.SqliteStore.backup] cover both;
-- the schema is versioned: opening a file applies the migrations it lacks (a file
-  of the previous release's separate stocktake store included), and a file written
-  by a newer medinv is refused with a clear error;
-- every `sqlite3` exception is translated into a
-  [`StorageError`][medinv.errors.StorageError] (``raise ... from e``).
-
-Use it through the ledger service, which checks the rules and hands the store
-what to write:
-
-```pycon
->>> from medinv import ItemKey, Location, Movement
->>> from medinv.adapters.sqlite import SqliteStore
->>> from medinv.ledger import Ledger
->>> receipt = Movement.receipt(
-...     "DN-1/1", item=ItemKey("04006381333931", lot="L1"), quantity=12,
-...     to=Location.parse("CHU/Store/A1"), occurred_at="2026-11-23T09:00:00+01:00", actor="jm",
-... )
->>> with SqliteStore(":memory:") as store:  # a file path in real use
-...     ledger = Ledger(store)
-...     _ = ledger.post([receipt])
-...     ledger.balance(gtin="04006381333931", location="CHU/Store"), store.schema_version
-(12, 5)
-
-```
-
-[How to use SQLite and PostgreSQL](../how-to/use-sqlite-and-postgresql.md) covers
-files, backups and concurrent writers.
-"""
+"""The SQLite store: `SqliteStore` (the ledger) and `SqliteStocktakes` (its stocktakes)."""
 
 from __future__ import annotations
 
@@ -62,15 +8,15 @@ import itertools
 import os
 import sqlite3
 import time
-import types
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 
-import attrs
 import pendulum
 
+from medinv.adapters import _base
 from medinv.adapters._codec import (
     STATUSES,
+    check_chained,
     item_filters,
     key_columns,
     path_of,
@@ -83,7 +29,9 @@ from medinv.adapters._stocktake_json import (
     stocktake_from_json,
     stocktake_to_json,
 )
-from medinv.chain import CONTENT_FIELDS, MovementDecoder, movement_content
+from medinv.adapters.sqlite import _schema, _sql
+from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
+from medinv.chain import MovementDecoder, movement_content
 from medinv.errors import (
     ConcurrencyError,
     CountLineError,
@@ -110,433 +58,12 @@ from medinv.ports import (
 from medinv.status import StockStatus
 from medinv.stocktake import CountLine, Stocktake, StocktakeState
 
-__all__ = [
-    "MIGRATIONS",
-    "SCHEMA_VERSION",
-    "Migration",
-    "SqliteStocktakes",
-    "SqliteStore",
-    "register_sql_functions",
-]
+__all__ = ["SqliteStocktakes", "SqliteStore"]
 
 T = TypeVar("T")
 V = TypeVar("V")
-
-
-@attrs.frozen
-class Migration:
-    """One step of the schema's history: the SQL that takes a file to ``version``."""
-
-    version: int
-    """The schema version after this step (1, 2, 3 ...)."""
-    description: str
-    """What the step changes, for people reading the history."""
-    statements: tuple[str, ...]
-    """The DDL statements, run in order inside the migrating transaction."""
-
-
-# Conventions of the schema:
-# - text is stored verbatim; date-times as ISO 8601 text with their UTC offset (the
-#   hash chain encodes the offset), dates as ISO 8601 text;
-# - in `movements`, an absent lot, serial, location, status, reason, reference,
-#   expiry or reversed id is NULL;
-# - in the keyed tables (`balances`, `items`), an absent lot or serial is '' (a lot
-#   or serial is 1 to 20 characters, never empty), so that keys are plain equality
-#   and UNIQUE constraints hold (NULLs are distinct in SQL);
-# - a location is its path joined with '/' (segments never contain '/'); the
-#   subtree of 'A/B' is 'A/B' plus the range ['A/B/', 'A/B0') ('0' follows '/').
-_SCHEMA_V1: Final = (
-    """
-    CREATE TABLE movements (
-        position    INTEGER PRIMARY KEY,
-        id          TEXT NOT NULL UNIQUE,
-        kind        TEXT NOT NULL,
-        gtin        TEXT NOT NULL,
-        lot         TEXT,
-        serial      TEXT,
-        quantity    INTEGER NOT NULL,
-        occurred_at TEXT NOT NULL,
-        actor       TEXT NOT NULL,
-        from_location TEXT,
-        from_status TEXT,
-        to_location TEXT,
-        to_status   TEXT,
-        reason      TEXT,
-        reference   TEXT,
-        expiry      TEXT,
-        reverses    TEXT,
-        recorded_at TEXT NOT NULL,
-        prev_hash   TEXT NOT NULL,
-        hash        TEXT NOT NULL
-    )
-    """,
-    "CREATE INDEX movements_by_item ON movements (gtin, lot, serial)",
-    "CREATE INDEX movements_by_lot ON movements (lot) WHERE lot IS NOT NULL",
-    "CREATE INDEX movements_by_serial ON movements (serial) WHERE serial IS NOT NULL",
-    "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
-    """
-    CREATE TABLE balances (
-        gtin     TEXT NOT NULL,
-        lot      TEXT NOT NULL,
-        serial   TEXT NOT NULL,
-        location TEXT NOT NULL,
-        status   TEXT NOT NULL,
-        quantity INTEGER NOT NULL,
-        PRIMARY KEY (gtin, lot, serial, location, status)
-    ) WITHOUT ROWID
-    """,
-    "CREATE INDEX balances_by_location ON balances (location)",
-    # Partial: '' (no lot, no serial) is most rows and must not attract the planner;
-    # queries add the literal term "lot <> ''" / "serial <> ''" to use them.
-    "CREATE INDEX balances_by_lot ON balances (lot) WHERE lot <> ''",
-    "CREATE INDEX balances_by_serial ON balances (serial) WHERE serial <> ''",
-    """
-    CREATE TABLE lots (
-        gtin   TEXT NOT NULL,
-        lot    TEXT NOT NULL,
-        expiry TEXT,
-        PRIMARY KEY (gtin, lot)
-    ) WITHOUT ROWID
-    """,
-    """
-    CREATE TABLE items (
-        gtin   TEXT NOT NULL,
-        lot    TEXT NOT NULL,
-        serial TEXT NOT NULL,
-        first_received_at TEXT NOT NULL,
-        expiry TEXT,
-        PRIMARY KEY (gtin, lot, serial)
-    ) WITHOUT ROWID
-    """,
-    """
-    CREATE TABLE head (
-        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-        position  INTEGER NOT NULL,
-        hash      TEXT NOT NULL
-    )
-    """,
-    "INSERT INTO head (singleton, position, hash) VALUES (1, 0, '" + "0" * 64 + "')",
-)
-
-# Version 2: one compact history index instead of three text indexes. Every item
-# that appears in a movement gets a small integer (`item_keys`, store-internal, not
-# master data); `movements.item_no` is indexed, and history queries by item, GTIN,
-# lot or serial find their item numbers in the small `item_keys` table first.
-# An index entry shrinks from ~30 bytes of text to a few bytes, so a batch dirties
-# (and writes to the WAL, and fsyncs) about a third of the pages it did.
-_SCHEMA_V2: Final = (
-    """
-    CREATE TABLE item_keys (
-        item_no INTEGER PRIMARY KEY,
-        gtin    TEXT NOT NULL,
-        lot     TEXT NOT NULL,
-        serial  TEXT NOT NULL,
-        UNIQUE (gtin, lot, serial)
-    )
-    """,
-    "CREATE INDEX item_keys_by_lot ON item_keys (lot) WHERE lot <> ''",
-    "CREATE INDEX item_keys_by_serial ON item_keys (serial) WHERE serial <> ''",
-    "ALTER TABLE movements ADD COLUMN item_no INTEGER",
-    (
-        "INSERT INTO item_keys (gtin, lot, serial) "
-        "SELECT DISTINCT gtin, coalesce(lot, ''), coalesce(serial, '') FROM movements "
-        "ORDER BY 1, 2, 3"
-    ),
-    (
-        "UPDATE movements SET item_no = (SELECT k.item_no FROM item_keys AS k "
-        "WHERE k.gtin = movements.gtin AND k.lot = coalesce(movements.lot, '') "
-        "AND k.serial = coalesce(movements.serial, ''))"
-    ),
-    "CREATE INDEX movements_by_item_no ON movements (item_no)",
-    "DROP INDEX movements_by_item",
-    "DROP INDEX movements_by_lot",
-    "DROP INDEX movements_by_serial",
-)
-
-# Version 3: a movement is stored as its canonical content (`medinv.chain.movement_content`,
-# the text the hash chain covers: its sixteen fields separated by NUL, '-' for an absent
-# optional field, '+' before a present one) next to the columns the store queries by:
-# id, item number, reversed id. One text instead of sixteen columns halves the cost of
-# an insert, and what is stored is exactly what was hashed. SQL reads a field with
-# `movement_field(content, 'quantity')` once `register_sql_functions` has added it to
-# the connection (SQLite's own string functions stop at the first NUL).
-_CONTENT_SQL: Final = " || char(0) || ".join(  # noqa: FLY002  (one SQL term a line)
-    (
-        "id",
-        "kind",
-        "gtin",
-        "coalesce('+' || lot, '-')",
-        "coalesce('+' || serial, '-')",
-        "quantity",
-        "occurred_at",
-        "actor",
-        "coalesce('+' || from_location, '-')",
-        "coalesce('+' || from_status, '-')",
-        "coalesce('+' || to_location, '-')",
-        "coalesce('+' || to_status, '-')",
-        "coalesce('+' || reason, '-')",
-        "coalesce('+' || reference, '-')",
-        "coalesce('+' || expiry, '-')",
-        "coalesce('+' || reverses, '-')",
-    )
-)
-_SCHEMA_V3: Final = (
-    """
-    CREATE TABLE movements_v3 (
-        position    INTEGER PRIMARY KEY,
-        id          TEXT NOT NULL UNIQUE,
-        item_no     INTEGER NOT NULL,
-        reverses    TEXT,
-        content     TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        prev_hash   TEXT NOT NULL,
-        hash        TEXT NOT NULL
-    )
-    """,
-    (
-        "INSERT INTO movements_v3 (position, id, item_no, reverses, content, recorded_at, "  # noqa: S608  (constant SQL)
-        f"prev_hash, hash) SELECT position, id, item_no, reverses, {_CONTENT_SQL}, "
-        "recorded_at, prev_hash, hash FROM movements ORDER BY position"
-    ),
-    "DROP TABLE movements",
-    "ALTER TABLE movements_v3 RENAME TO movements",
-    "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
-    "CREATE INDEX movements_by_item_no ON movements (item_no)",
-    # Balances keyed by small numbers: the item's (`item_keys`) and the location's
-    # (`locations`, paths numbered like items) instead of five text columns. A
-    # batch's upserts touch a fraction of the pages, and a key compares as integers.
-    "CREATE TABLE locations (location_no INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)",
-    (
-        "INSERT INTO item_keys (gtin, lot, serial) SELECT DISTINCT gtin, lot, serial "
-        "FROM balances WHERE true ORDER BY 1, 2, 3 ON CONFLICT (gtin, lot, serial) DO NOTHING"
-    ),
-    "INSERT INTO locations (path) SELECT DISTINCT location FROM balances ORDER BY 1",
-    """
-    CREATE TABLE balances_v3 (
-        item_no     INTEGER NOT NULL,
-        location_no INTEGER NOT NULL,
-        status      TEXT NOT NULL,
-        quantity    INTEGER NOT NULL,
-        PRIMARY KEY (item_no, location_no, status)
-    ) WITHOUT ROWID
-    """,
-    (
-        "INSERT INTO balances_v3 (item_no, location_no, status, quantity) "
-        "SELECT k.item_no, l.location_no, b.status, b.quantity FROM balances AS b "
-        "JOIN item_keys AS k ON k.gtin = b.gtin AND k.lot = b.lot AND k.serial = b.serial "
-        "JOIN locations AS l ON l.path = b.location WHERE b.quantity <> 0"
-    ),
-    "DROP TABLE balances",
-    "ALTER TABLE balances_v3 RENAME TO balances",
-    "CREATE INDEX balances_by_location ON balances (location_no)",
-)
-
-_PERIOD_BITS: Final = 14
-"""The history index is kept per period of 2**14 = 16,384 positions (see schema 4)."""
-
-_SCHEMA_V4: Final = (
-    # A movement's previous hash is the hash of the movement before it: not stored
-    # twice. (Reading a movement looks it up; `verify()` still recomputes every
-    # hash over it, so an edited, deleted or reordered row is still found.)
-    """
-    CREATE TABLE movements_v4 (
-        position    INTEGER PRIMARY KEY,
-        id          TEXT NOT NULL UNIQUE,
-        item_no     INTEGER NOT NULL,
-        reverses    TEXT,
-        content     TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        hash        TEXT NOT NULL
-    )
-    """,
-    (
-        "INSERT INTO movements_v4 (position, id, item_no, reverses, content, recorded_at, hash) "
-        "SELECT position, id, item_no, reverses, content, recorded_at, hash FROM movements "
-        "ORDER BY position"
-    ),
-    "DROP TABLE movements",
-    "ALTER TABLE movements_v4 RENAME TO movements",
-    "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
-    # The history index leads with the position's period: a batch's entries all land
-    # in the current period's part of the index, a few dozen pages, instead of pages
-    # all over an index as large as the ledger (each of them rewritten at every
-    # commit). A history query seeks each period from the first it asks about.
-    f"CREATE INDEX movements_by_period_item ON movements (position >> {_PERIOD_BITS}, item_no)",
-    # Balances that reach 0 are found through this index (it holds only them) and
-    # deleted once per commit.
-    "CREATE INDEX balances_emptied ON balances (item_no) WHERE quantity = 0",
-)
-
-# Stocktakes live in the ledger's file: one row per stocktake (state and version as
-# columns, the rest as JSON) and append-only count lines, unique per (stocktake,
-# line id). ``IF NOT EXISTS``: a file the previous release's separate stocktake
-# store created (or added its tables to) already has them, with the same columns;
-# its own schema-version table gives way to the file's one version.
-_SCHEMA_V5: Final = (
-    """
-    CREATE TABLE IF NOT EXISTS stocktakes (
-        id TEXT PRIMARY KEY,
-        state TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        data TEXT NOT NULL
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS stocktakes_state ON stocktakes (state, id)",
-    """
-    CREATE TABLE IF NOT EXISTS stocktake_lines (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        stocktake_id TEXT NOT NULL REFERENCES stocktakes (id),
-        line_id TEXT NOT NULL,
-        data TEXT NOT NULL,
-        UNIQUE (stocktake_id, line_id)
-    )
-    """,
-    "DROP TABLE IF EXISTS medinv_stocktake_schema",
-)
-
-MIGRATIONS: Final[tuple[Migration, ...]] = (
-    Migration(
-        1,
-        "movements, balance projection, lot and item master data, ledger head",
-        _SCHEMA_V1,
-    ),
-    Migration(
-        2,
-        "item numbers: one compact history index replaces the item, lot and serial indexes",
-        _SCHEMA_V2,
-    ),
-    Migration(
-        3,
-        "movements stored as their canonical content next to id, item number and reversed "
-        "id; balances keyed by item and location numbers",
-        _SCHEMA_V3,
-    ),
-    Migration(
-        4,
-        "the previous hash no longer stored twice; the history index kept per period of "
-        "positions; an index of emptied balances",
-        _SCHEMA_V4,
-    ),
-    Migration(
-        5,
-        "stocktakes and their count lines in the ledger's file (one file, one schema "
-        "version, one backup for every port)",
-        _SCHEMA_V5,
-    ),
-)
-"""The schema's history, oldest first; a file is at the version of the last step applied."""
-
-SCHEMA_VERSION: Final = MIGRATIONS[-1].version
-"""The schema version this medinv writes; newer files are refused."""
-
-_OLD_STOCKTAKE_NAMES: Final = frozenset(
-    {"medinv_stocktake_schema", "stocktakes", "stocktakes_state", "stocktake_lines"}
-)
-"""What the previous release's separate stocktake store created in a file of its own."""
-_OLD_STOCKTAKE_VERSION: Final = 1
-"""The last stocktake schema version of that store."""
-_APPLICATION_ID: Final = 0x4D444E56  # "MDNV": marks the file as a medinv ledger
-_CHUNK: Final = 500  # keys per IN (...) / VALUES list (3 variables each: well under the limit)
-_PAGE: Final = 2000  # rows per page when streaming the whole ledger
-_CACHE_LIMIT: Final = 100_000  # item or location numbers remembered; a full map starts again
-
-_MOVEMENT_COLUMNS: Final = (
-    "position, content, recorded_at, "
-    "(SELECT p.hash FROM movements AS p WHERE p.position = movements.position - 1), hash"
-)
-_HEAD_POSITION: Final = "SELECT position FROM head WHERE singleton = 1"
-_INSERT_MOVEMENT: Final = (
-    "INSERT INTO movements (position, id, item_no, reverses, content, recorded_at, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_ITEM_KEY: Final = (
-    "INSERT INTO item_keys (gtin, lot, serial) VALUES (?, ?, ?) "
-    "ON CONFLICT (gtin, lot, serial) DO NOTHING"
-)
-_UPSERT_BALANCE: Final = (
-    "INSERT INTO balances (item_no, location_no, status, quantity) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (item_no, location_no, status) "
-    "DO UPDATE SET quantity = quantity + excluded.quantity"
-)
-_DELETE_ZERO_BALANCES: Final = "DELETE FROM balances WHERE quantity = 0"
-_INSERT_LOCATION: Final = "INSERT INTO locations (path) VALUES (?) ON CONFLICT (path) DO NOTHING"
-_INSERT_LOT: Final = (
-    "INSERT INTO lots (gtin, lot, expiry) VALUES (?, ?, ?) ON CONFLICT (gtin, lot) DO NOTHING"
-)
-_INSERT_ITEM: Final = (
-    "INSERT INTO items (gtin, lot, serial, first_received_at, expiry) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (gtin, lot, serial) DO NOTHING"
-)
-# Aliases: b balances, k item_keys, loc locations, l lots, i items.
-_BALANCE_JOINS: Final = (
-    "JOIN item_keys AS k ON k.item_no = b.item_no "
-    "JOIN locations AS loc ON loc.location_no = b.location_no"
-)
-_POSITION_SELECT: Final = (
-    "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity, "  # noqa: S608  (constant fragments)
-    "CASE WHEN l.gtin IS NOT NULL THEN l.expiry ELSE i.expiry END, i.first_received_at "
-    f"FROM balances AS b {_BALANCE_JOINS} "
-    "LEFT JOIN lots AS l ON l.gtin = k.gtin AND l.lot = k.lot "
-    "LEFT JOIN items AS i ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial "
-    "WHERE b.quantity <> 0"
-)
-
-_isoformat = dt.datetime.isoformat
-
 _Row = tuple[Any, ...]
-
-
-_FIELD_INDEX: Final = {name: index for index, name in enumerate(CONTENT_FIELDS)}
-_OPTIONAL_FIELDS: Final = frozenset(
-    {"lot", "serial", "from_location", "from_status", "to_location", "to_status"}
-    | {"reason", "reference", "expiry", "reverses"}
-)
-
-
-def _movement_field(content: object, name: object) -> str | int | None:
-    if not isinstance(content, str) or not isinstance(name, str) or name not in _FIELD_INDEX:
-        return None
-    fields = content.split("\x00")
-    if len(fields) != len(CONTENT_FIELDS):
-        return None
-    value = fields[_FIELD_INDEX[name]]
-    if name == "quantity":
-        return int(value) if value.lstrip("-").isdigit() else None
-    if name in _OPTIONAL_FIELDS:
-        return value[1:] if value[:1] == "+" else None
-    return value
-
-
-def register_sql_functions(connection: sqlite3.Connection) -> None:
-    """Add ``movement_field(content, name)`` to a `sqlite3` connection, for reports in SQL.
-
-    The ``movements`` table keeps each movement as its canonical content (the text
-    its chain hash covers: the fields of [`CONTENT_FIELDS`][medinv.chain.CONTENT_FIELDS]
-    separated by NUL), which SQLite's own string functions cannot split. With the
-    function, any connection to a ledger file reads a field by name: the text, the
-    quantity as an integer, ``NULL`` for an absent optional field (or an unknown
-    name).
-
-    ```pycon
-    >>> import sqlite3
-    >>> from medinv import ItemKey, Location, Movement
-    >>> from medinv.adapters.sqlite import register_sql_functions
-    >>> from medinv.chain import movement_content
-    >>> content = movement_content(Movement.receipt(
-    ...     "DN-1/1", item=ItemKey("04006381333931", lot="L1"), quantity=5,
-    ...     to=Location.parse("CHU/Store"), occurred_at="2026-11-23T09:00:00+01:00", actor="jm",
-    ... ))
-    >>> report = sqlite3.connect(":memory:")  # a connection to the ledger file in real use
-    >>> register_sql_functions(report)
-    >>> report.execute(
-    ...     "SELECT movement_field(?1, 'kind'), movement_field(?1, 'quantity'), "
-    ...     "movement_field(?1, 'lot'), movement_field(?1, 'serial')", [content]
-    ... ).fetchone()
-    ('RECEIPT', 5, 'L1', None)
-
-    ```
-    """
-    connection.create_function("movement_field", 2, _movement_field, deterministic=True)
+_isoformat = dt.datetime.isoformat
 
 
 def _movement_rows(
@@ -577,29 +104,6 @@ def _balance_rows(
     ]
 
 
-def _select_item_numbers(keys: Sequence[tuple[str, ...]]) -> tuple[str, list[str]]:
-    values = ", ".join(["(?, ?, ?)"] * len(keys))
-    sql = (
-        f"WITH v (gtin, lot, serial) AS (VALUES {values}) "  # noqa: S608  (placeholders only)
-        "SELECT i.item_no, i.gtin, i.lot, i.serial FROM item_keys AS i "
-        "JOIN v ON i.gtin = v.gtin AND i.lot = v.lot AND i.serial = v.serial"
-    )
-    return sql, [part for key in keys for part in key]
-
-
-def _select_location_numbers(keys: Sequence[tuple[str, ...]]) -> tuple[str, list[str]]:
-    marks = ", ".join("?" * len(keys))
-    return (
-        f"SELECT location_no, path FROM locations WHERE path IN ({marks})",  # noqa: S608  (placeholders only)
-        [path for (path,) in keys],
-    )
-
-
-def _chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 _MAX_TIMEOUT: Final = 86_400.0
 """The longest wait for a lock a store accepts, in seconds (a day)."""
 
@@ -621,7 +125,7 @@ def _database_path(path: object) -> str:
     return path
 
 
-class SqliteStore:
+class SqliteStore(_base.Closing):
     """A [`LedgerStore`][medinv.ports.LedgerStore] in one SQLite file.
 
     Args:
@@ -729,19 +233,6 @@ class SqliteStore:
             self._closed = True
             self._db.close()
 
-    def __enter__(self) -> Self:
-        """Return the store itself."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        """Close the store."""
-        self.close()
-
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"schema {self._version}"
         return f"SqliteStore({self._path!r}, {state})"
@@ -774,7 +265,7 @@ class SqliteStore:
                 )
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = OFF")
-            register_sql_functions(self._db)
+            _sql.register_sql_functions(self._db)
 
     def _switch_to_wal(self) -> str:
         """``PRAGMA journal_mode = WAL``, waiting up to ``timeout`` for other openers.
@@ -788,7 +279,7 @@ class SqliteStore:
             try:
                 return str(self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
             except sqlite3.OperationalError as e:
-                if e.sqlite_errorname not in _BUSY_CODES or time.monotonic() > deadline:
+                if e.sqlite_errorname not in BUSY_CODES or time.monotonic() > deadline:
                     raise
                 time.sleep(0.005)
 
@@ -801,19 +292,12 @@ class SqliteStore:
                 version = self._stored_version()
             finally:
                 self._rollback()
-            if version == SCHEMA_VERSION:
+            if version == _schema.SCHEMA_VERSION:
                 return version
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 # Re-read inside the write lock: another process may have migrated meanwhile.
-                version = self._stored_version()
-                for migration in MIGRATIONS:
-                    if migration.version > version:
-                        for statement in migration.statements:
-                            self._db.execute(statement)
-                        version = migration.version
-                self._db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
-                self._db.execute(f"PRAGMA user_version = {version}")
+                version = _schema.create_or_migrate(self._db, self._stored_version())
                 self._db.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -821,50 +305,12 @@ class SqliteStore:
             return version
 
     def _stored_version(self) -> int:
-        application_id, version = (
-            self._db.execute("PRAGMA application_id").fetchone()[0],
-            self._db.execute("PRAGMA user_version").fetchone()[0],
-        )
-        if application_id == _APPLICATION_ID:
-            if version > SCHEMA_VERSION:
-                raise StorageError(
-                    f"the SQLite ledger {self._path!r} has schema version {version}, newer than "
-                    f"this medinv knows ({SCHEMA_VERSION}); upgrade medinv to open it"
-                )
-            return int(version)
-        names = {
-            row[0]
-            for row in self._db.execute(
-                "SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'"
-            )
-        }
-        if application_id == 0 and names and names <= _OLD_STOCKTAKE_NAMES:
-            self._check_old_stocktake_version()
-            return 0
-        tables = len(names)
-        if application_id != 0 or tables:
-            raise StorageError(
-                f"{self._path!r} is an SQLite database but not a medinv ledger "
-                f"(application id {application_id}, {tables} table(s) or index(es))"
-            )
-        return 0
-
-    def _check_old_stocktake_version(self) -> None:
-        """A stocktake-only file of the previous release: refuse one a newer medinv wrote."""
-        row = None
-        with contextlib.suppress(sqlite3.OperationalError):  # no version table: nothing to check
-            row = self._db.execute("SELECT max(version) FROM medinv_stocktake_schema").fetchone()
-        if row is not None and row[0] is not None and row[0] > _OLD_STOCKTAKE_VERSION:
-            raise StorageError(
-                f"the SQLite stocktake file {self._path!r} has stocktake schema version "
-                f"{row[0]}, newer than this medinv knows ({_OLD_STOCKTAKE_VERSION}); "
-                "upgrade medinv to open it"
-            )
+        return _schema.stored_version(self._db, self._path)
 
     # ------------------------------------------------------------------ errors
 
-    def _translate(self, action: str, *, commit: Commit | None = None) -> _Translate:
-        return _Translate(self, action, commit=commit)
+    def _translate(self, action: str, *, commit: Commit | None = None) -> Translate:
+        return Translate(self, action, commit=commit)
 
     def _rollback(self) -> None:
         if self._db.in_transaction:
@@ -876,9 +322,7 @@ class SqliteStore:
     def head(self) -> LedgerHead:
         """The position and hash of the last stored movement."""
         with self._translate("read the head of"):
-            position, hash_ = self._db.execute(
-                "SELECT position, hash FROM head WHERE singleton = 1"
-            ).fetchone()
+            position, hash_ = self._db.execute(_sql.HEAD).fetchone()
         return LedgerHead(position, hash_)
 
     def append(self, commit: Commit) -> None:
@@ -913,7 +357,7 @@ class SqliteStore:
         with self._translate("append to", commit=commit):
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._check_head(commit.expected_position)
+                self._check_head(commit)
                 try:  # in a busy ledger, every item and location has its number already
                     movement_rows = _movement_rows(movements, contents, self._item_nos)
                     balance_rows = _balance_rows(changes, self._item_nos, self._location_nos)
@@ -940,7 +384,7 @@ class SqliteStore:
     ) -> dict[ItemKey, int]:
         """Inside the write transaction: the number of every item written, new ones created."""
         known = self._item_nos
-        if len(known) > _CACHE_LIMIT:
+        if len(known) > _sql.CACHE_LIMIT:
             known.clear()
         missing: dict[tuple[str, ...], ItemKey] = {}
         key = key_columns
@@ -950,13 +394,13 @@ class SqliteStore:
             if item not in known:
                 missing[key(item)] = item
         if missing:
-            self._number(known, missing, _INSERT_ITEM_KEY, _select_item_numbers)
+            self._number(known, missing, _sql.INSERT_ITEM_KEY, _sql.select_item_numbers)
         return known
 
     def _location_numbers(self, changes: Sequence[BalanceChange]) -> dict[Location, int]:
         """Inside the write transaction: the number of every location written, new ones created."""
         known = self._location_nos
-        if len(known) > _CACHE_LIMIT:
+        if len(known) > _sql.CACHE_LIMIT:
             known.clear()
         missing: dict[tuple[str, ...], Location] = {}
         path = path_of
@@ -965,7 +409,7 @@ class SqliteStore:
             if location not in known:
                 missing[(path(location),)] = location
         if missing:
-            self._number(known, missing, _INSERT_LOCATION, _select_location_numbers)
+            self._number(known, missing, _sql.INSERT_LOCATION, _sql.select_location_numbers)
         return known
 
     def _number(
@@ -982,13 +426,17 @@ class SqliteStore:
         db = self._db
         keys = list(missing)
         db.executemany(insert, keys)
-        for chunk in _chunks(keys):
+        for chunk in _sql.chunks(keys):
             for number, *parts in db.execute(*select(chunk)):
                 known[missing[tuple(parts)]] = number
 
-    def _check_head(self, expected: int) -> None:
-        """Inside the write transaction: refuse a batch checked against another head."""
-        (position,) = self._db.execute("SELECT position FROM head WHERE singleton = 1").fetchone()
+    def _check_head(self, commit: Commit) -> None:
+        """Inside the write transaction: refuse a batch checked against another head.
+
+        A batch checked at the head's position must also chain from its hash.
+        """
+        expected = commit.expected_position
+        position, hash_ = self._db.execute(_sql.HEAD).fetchone()
         if position != expected:
             raise ConcurrencyError(
                 f"the ledger moved on: the batch was checked at position {expected}, "
@@ -996,6 +444,7 @@ class SqliteStore:
                 expected=expected,
                 actual=position,
             )
+        check_chained(commit, position, hash_)
 
     def _write(
         self,
@@ -1005,14 +454,14 @@ class SqliteStore:
         item_rows: list[_Row],
     ) -> None:
         db = self._db
-        db.executemany(_INSERT_MOVEMENT, movement_rows)
-        db.executemany(_UPSERT_BALANCE, balance_rows)
+        db.executemany(_sql.INSERT_MOVEMENT, movement_rows)
+        db.executemany(_sql.UPSERT_BALANCE, balance_rows)
         if any(row[3] < 0 for row in balance_rows):  # only a decrease can reach 0
-            db.execute(_DELETE_ZERO_BALANCES)
+            db.execute(_sql.DELETE_ZERO_BALANCES)
         if lot_rows:
-            db.executemany(_INSERT_LOT, lot_rows)
+            db.executemany(_sql.INSERT_LOT, lot_rows)
         if item_rows:
-            db.executemany(_INSERT_ITEM, item_rows)
+            db.executemany(_sql.INSERT_ITEM, item_rows)
 
     # ------------------------------------------------------------------ keyed reads
 
@@ -1025,10 +474,10 @@ class SqliteStore:
         wanted = list(dict.fromkeys(ids))
         rows: list[_Row] = []
         with self._translate("read movements from"):
-            for chunk in _chunks(wanted):
+            for chunk in _sql.chunks(wanted):
                 marks = ", ".join("?" * len(chunk))
                 rows += self._db.execute(
-                    f"SELECT {_MOVEMENT_COLUMNS} FROM movements WHERE id IN ({marks})",  # noqa: S608  (placeholders only)
+                    f"SELECT {_sql.MOVEMENT_COLUMNS} FROM movements WHERE id IN ({marks})",  # noqa: S608  (placeholders only)
                     chunk,
                 ).fetchall()
         decode = self._movement
@@ -1039,7 +488,7 @@ class SqliteStore:
         wanted = list(dict.fromkeys(ids))
         found: dict[str, str] = {}
         with self._translate("read reversals from"):
-            for chunk in _chunks(wanted):
+            for chunk in _sql.chunks(wanted):
                 marks = ", ".join("?" * len(chunk))
                 found.update(
                     self._db.execute(
@@ -1109,7 +558,7 @@ class SqliteStore:
         rows: list[_Row] = []
         row_marks = "(" + ", ".join("?" * len(columns)) + ")"
         with self._translate(f"read {what} from"):
-            for chunk in _chunks(keys):
+            for chunk in _sql.chunks(keys):
                 values = ", ".join([row_marks] * len(chunk))
                 sql = f"WITH v ({', '.join(columns)}) AS (VALUES {values}) {select}"
                 rows += self._db.execute(sql, [part for key in chunk for part in key]).fetchall()
@@ -1121,7 +570,7 @@ class SqliteStore:
         """The non-zero balances that match ``query``, with expiry and first-received time."""
         check_query(query, PositionQuery)
         conditions, params = item_filters(query, "?", "k.")
-        sql = [_POSITION_SELECT, *(f"AND {c}" for c in conditions)]
+        sql = [_sql.POSITION_SELECT, *(f"AND {c}" for c in conditions)]
         if query.location is not None:
             sql.append("AND (loc.path = ? OR (loc.path >= ? AND loc.path < ?))")
             params += subtree_bounds(query.location)
@@ -1162,19 +611,19 @@ class SqliteStore:
         # first after `after_position` to the last (of `up_to_position`, or of the
         # head, read in the same statement).
         conditions = " AND ".join(keyed)
-        last = "?" if query.up_to_position is not None else _HEAD_POSITION
+        last = "?" if query.up_to_position is not None else _sql.HEAD_POSITION
         sql = (
             f"WITH RECURSIVE periods (p) AS (SELECT ? UNION ALL SELECT p + 1 FROM periods "  # noqa: S608  (constant fragments)
-            f"WHERE p < ({last}) >> {_PERIOD_BITS}) "
-            f"SELECT {_MOVEMENT_COLUMNS} FROM periods CROSS JOIN movements "
-            f"WHERE (position >> {_PERIOD_BITS}) = periods.p "
+            f"WHERE p < ({last}) >> {_schema.PERIOD_BITS}) "
+            f"SELECT {_sql.MOVEMENT_COLUMNS} FROM periods CROSS JOIN movements "
+            f"WHERE (position >> {_schema.PERIOD_BITS}) = periods.p "
             f"AND item_no IN (SELECT item_no FROM item_keys WHERE {conditions}) "
             "AND position > ? AND position <= coalesce(?, position) ORDER BY position"
         )
         after = query.after_position
         head = [] if query.up_to_position is None else [query.up_to_position]
         arguments = [
-            (after + 1) >> _PERIOD_BITS,
+            (after + 1) >> _schema.PERIOD_BITS,
             *head,
             *params,
             after,
@@ -1188,15 +637,15 @@ class SqliteStore:
         self, where: list[str], params: list[object], after: int
     ) -> Iterator[RecordedMovement]:
         sql = (
-            f"SELECT {_MOVEMENT_COLUMNS} FROM movements "  # noqa: S608  (constant fragments)
-            f"WHERE {' AND '.join([*where, 'position > ?'])} ORDER BY position LIMIT {_PAGE}"
+            f"SELECT {_sql.MOVEMENT_COLUMNS} FROM movements "  # noqa: S608  (constant fragments)
+            f"WHERE {' AND '.join([*where, 'position > ?'])} ORDER BY position LIMIT {_sql.PAGE}"
         )
         decode = self._movement
         while True:
             with self._translate("read the movements in"):
                 rows = self._db.execute(sql, [*params, after]).fetchall()
             yield from map(decode, rows)
-            if len(rows) < _PAGE:
+            if len(rows) < _sql.PAGE:
                 return
             after = rows[-1][0]
 
@@ -1205,7 +654,7 @@ class SqliteStore:
         with self._translate("read the balances in"):
             rows = self._db.execute(
                 "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity "  # noqa: S608  (constant fragments)
-                f"FROM balances AS b {_BALANCE_JOINS} WHERE b.quantity <> 0"
+                f"FROM balances AS b {_sql.BALANCE_JOINS} WHERE b.quantity <> 0"
             ).fetchall()
         decoder = self._decoder
         return (
@@ -1229,28 +678,6 @@ class SqliteStore:
         is not valid UTF-8 is reported, not raised.
         """
         return _VerificationRows(self)
-
-
-_VERIFY_PAGE: Final = 20_000
-_ENCODED_KEY: Final = (
-    "k.gtin, CASE WHEN k.lot = '' THEN '-' ELSE '+' || k.lot END, "
-    "CASE WHEN k.serial = '' THEN '-' ELSE '+' || k.serial END"
-)
-_VERIFY_MOVEMENTS: Final = (
-    "SELECT m.position, m.content, m.recorded_at, NULL, m.hash, m.id, "  # noqa: S608  (constant fragments)
-    f"coalesce('+' || m.reverses, '-'), {_ENCODED_KEY} "
-    "FROM movements AS m LEFT JOIN item_keys AS k ON k.item_no = m.item_no "
-    "WHERE m.position > ? ORDER BY m.position LIMIT ?"
-)
-# The same, every text read as bytes: for a page holding text that is not UTF-8.
-_VERIFY_MOVEMENTS_RAW: Final = (
-    "SELECT m.position, CAST(m.content AS BLOB), CAST(m.recorded_at AS BLOB), NULL, "
-    "CAST(m.hash AS BLOB), CAST(m.id AS BLOB), CAST(coalesce('+' || m.reverses, '-') AS BLOB), "
-    "CAST(k.gtin AS BLOB), CAST(CASE WHEN k.lot = '' THEN '-' ELSE '+' || k.lot END AS BLOB), "
-    "CAST(CASE WHEN k.serial = '' THEN '-' ELSE '+' || k.serial END AS BLOB) "
-    "FROM movements AS m LEFT JOIN item_keys AS k ON k.item_no = m.item_no "
-    "WHERE m.position > ? ORDER BY m.position LIMIT ?"
-)
 
 
 def _text_of(value: object) -> object:
@@ -1286,22 +713,23 @@ class _VerificationRows:
         """Every movement row, in position order, with its query columns."""
         after = -(2**63)
         while True:
+            page = (after, _sql.VERIFY_PAGE)
             try:
-                rows = self._query(_VERIFY_MOVEMENTS, (after, _VERIFY_PAGE), "the movements")
+                rows = self._query(_sql.VERIFY_MOVEMENTS, page, "the movements")
             except StorageError as e:
                 if not isinstance(e.__cause__, sqlite3.OperationalError):
                     raise
-                rows = self._query(_VERIFY_MOVEMENTS_RAW, (after, _VERIFY_PAGE), "the movements")
+                rows = self._query(_sql.VERIFY_MOVEMENTS_RAW, page, "the movements")
                 rows = [tuple(map(_text_of, row)) for row in rows]
             yield from rows
-            if len(rows) < _VERIFY_PAGE:
+            if len(rows) < _sql.VERIFY_PAGE:
                 return
             after = rows[-1][0]
 
     def balance_rows(self) -> Iterator[tuple[Any, ...]]:
         """The balance projection, keys encoded like content fields."""
         return self._stream(
-            f"SELECT {_ENCODED_KEY}, '+' || loc.path, '+' || b.status, b.quantity "  # noqa: S608  (constant fragments)
+            f"SELECT {_sql.ENCODED_KEY}, '+' || loc.path, '+' || b.status, b.quantity "  # noqa: S608  (constant fragments)
             "FROM balances AS b LEFT JOIN item_keys AS k ON k.item_no = b.item_no "
             "LEFT JOIN locations AS loc ON loc.location_no = b.location_no "
             "WHERE b.quantity IS NOT 0",
@@ -1351,7 +779,7 @@ class _VerificationRows:
                 yield tuple(map(_text_of, row))
 
 
-class SqliteStocktakes:
+class SqliteStocktakes(_base.Closing):
     """The stocktakes of a [`SqliteStore`][medinv.adapters.sqlite.SqliteStore]'s file.
 
     Get it as ``store.stocktakes``; it implements
@@ -1387,19 +815,6 @@ class SqliteStocktakes:
     def close(self) -> None:
         """Close the store this belongs to (twice is harmless)."""
         self._store.close()
-
-    def __enter__(self) -> Self:
-        """Return the stocktakes themselves."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        """Close the store."""
-        self.close()
 
     def __repr__(self) -> str:
         return f"{self._store!r}.stocktakes"
@@ -1522,7 +937,7 @@ class SqliteStocktakes:
         found: dict[str, CountLine] = {}
         with self._read("read count lines from") as db:
             self._version(db, stocktake_id)
-            for chunk in _chunks(wanted):
+            for chunk in _sql.chunks(wanted):
                 marks = ", ".join("?" * len(chunk))
                 rows = db.execute(
                     "SELECT line_id, data FROM stocktake_lines"  # noqa: S608  (only ? marks)
@@ -1553,60 +968,3 @@ class SqliteStocktakes:
                     "SELECT id, data FROM stocktakes WHERE state = ? ORDER BY id", (state.value,)
                 ).fetchall()
         return [self._decode(stocktake_from_json, data, f"stocktake {sid!r}") for sid, data in rows]
-
-
-class _Translate:
-    """Context manager: translate `sqlite3` exceptions into medinv's storage errors."""
-
-    def __init__(self, store: SqliteStore, action: str, *, commit: Commit | None = None) -> None:
-        self._store = store
-        self._action = action
-        self._commit = commit
-
-    def __enter__(self) -> None:
-        if self._store._closed:  # noqa: SLF001  (the store's own helper)
-            raise StorageError(f"the SQLite ledger {self._store.path!r} is closed")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        if exc is None or not isinstance(exc, sqlite3.Error):
-            return
-        raise _translate(
-            exc, f"cannot {self._action} the SQLite ledger {self._store.path!r}", self._commit
-        ) from exc
-
-
-_BUSY_CODES: Final = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
-_UNIQUE_COLUMNS: Final = {
-    "movements.id": "a movement id of the batch is already stored",
-    "movements.position": "a position of the batch is already taken",
-    "movements.reverses": "a movement the batch reverses is already reversed",
-}
-
-
-def _translate(error: sqlite3.Error, message: str, commit: Commit | None) -> StorageError:
-    """The medinv error for a `sqlite3` error (the caller raises it ``from error``).
-
-    - a UNIQUE violation on a movement's id, position or reversed id while
-      appending: another writer stored it first, `ConcurrencyError`;
-    - ``SQLITE_BUSY`` / ``SQLITE_LOCKED``: another connection held the lock for
-      longer than the timeout, `ConcurrencyError` (retrying is the remedy);
-    - anything else: `StorageError` naming the action, the file and the cause.
-    """
-    expected = None if commit is None else commit.expected_position
-    name = getattr(error, "sqlite_errorname", "")
-    if isinstance(error, sqlite3.IntegrityError) and commit is not None:
-        text = str(error)
-        for column, reason in _UNIQUE_COLUMNS.items():
-            if text == f"UNIQUE constraint failed: {column}":
-                return ConcurrencyError(f"{message}: {reason}", expected=expected)
-    if name in _BUSY_CODES:
-        return ConcurrencyError(
-            f"{message}: another writer held the database lock too long ({error})",
-            expected=expected,
-        )
-    return StorageError(f"{message}: {error} [{name or type(error).__name__}]")
