@@ -455,7 +455,7 @@ def create_or_migrate(db: sqlite3.Connection, version: int) -> int:
     A file without the ledger's tables (version 0) gets ``SCHEMA``;
     an older one the steps of [`MIGRATIONS`][medinv.adapters.sqlite.MIGRATIONS] after
     its version. Returns the version reached.
-    """  # noqa: E501  (a cross-reference cannot be wrapped)
+    """
     if version == 0:
         statements: list[str] = list(SCHEMA)
     else:
