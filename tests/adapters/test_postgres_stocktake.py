@@ -7,9 +7,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from medinv.adapters import postgres as pg_module
 from medinv.adapters._stocktake_json import line_to_json, stocktake_to_json
 from medinv.adapters.postgres import SCHEMA_VERSION, PostgresStocktakes, PostgresStore
+from medinv.adapters.postgres import _schema as pg_schema
 from medinv.adapters.postgres_stocktake import PostgresStocktakeStore
 from medinv.errors import StorageError
 from medinv.identifiers import ItemKey
@@ -24,6 +24,8 @@ from medinv.testing.stocktake_contract import (
     sample_lines,
     sample_stocktake,
 )
+
+from ._pg_schemas import replay_migrations
 
 pytestmark = pytest.mark.postgres
 
@@ -127,9 +129,9 @@ def test_a_stocktake_schema_of_the_previous_release_is_migrated(postgres_dsn, po
 def test_a_ledger_schema_of_the_previous_release_is_migrated(
     postgres_dsn, postgres_schema, monkeypatch
 ):
+    replay_migrations(postgres_dsn, postgres_schema, 1)
     with monkeypatch.context() as patch:
-        patch.setattr(pg_module, "_MIGRATIONS", pg_module._MIGRATIONS[:1])
-        patch.setattr(pg_module, "SCHEMA_VERSION", 1)
+        patch.setattr(pg_schema, "SCHEMA_VERSION", 1)  # the previous release, to post with
         with PostgresStore(postgres_dsn, schema=postgres_schema) as old:
             Ledger(old).post([receipt()])
             assert old.schema_version() == 1

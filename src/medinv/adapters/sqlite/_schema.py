@@ -29,6 +29,57 @@ __all__ = [
     "stored_version",
 ]
 
+# The tables (and their indexes) that are still as the migration that made them
+# created them; the current schema and that migration share them.
+_LOTS: Final = (
+    """
+    CREATE TABLE lots (
+        gtin   TEXT NOT NULL,
+        lot    TEXT NOT NULL,
+        expiry TEXT,
+        PRIMARY KEY (gtin, lot)
+    ) WITHOUT ROWID
+    """,
+)
+_ITEMS: Final = (
+    """
+    CREATE TABLE items (
+        gtin   TEXT NOT NULL,
+        lot    TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        first_received_at TEXT NOT NULL,
+        expiry TEXT,
+        PRIMARY KEY (gtin, lot, serial)
+    ) WITHOUT ROWID
+    """,
+)
+_HEAD: Final = (
+    """
+    CREATE TABLE head (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        position  INTEGER NOT NULL,
+        hash      TEXT NOT NULL
+    )
+    """,
+    _INSERT_GENESIS_HEAD,
+)
+_LOCATIONS: Final = (
+    "CREATE TABLE locations (location_no INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)"
+)
+_ITEM_KEYS: Final = (
+    """
+    CREATE TABLE item_keys (
+        item_no INTEGER PRIMARY KEY,
+        gtin    TEXT NOT NULL,
+        lot     TEXT NOT NULL,
+        serial  TEXT NOT NULL,
+        UNIQUE (gtin, lot, serial)
+    )
+    """,
+    "CREATE INDEX item_keys_by_lot ON item_keys (lot) WHERE lot <> ''",
+    "CREATE INDEX item_keys_by_serial ON item_keys (serial) WHERE serial <> ''",
+)
+
 # Conventions of the schema:
 # - text is stored verbatim; date-times as ISO 8601 text with their UTC offset (the
 #   hash chain encodes the offset), dates as ISO 8601 text;
@@ -84,32 +135,9 @@ _SCHEMA_V1: Final = (
     # queries add the literal term "lot <> ''" / "serial <> ''" to use them.
     "CREATE INDEX balances_by_lot ON balances (lot) WHERE lot <> ''",
     "CREATE INDEX balances_by_serial ON balances (serial) WHERE serial <> ''",
-    """
-    CREATE TABLE lots (
-        gtin   TEXT NOT NULL,
-        lot    TEXT NOT NULL,
-        expiry TEXT,
-        PRIMARY KEY (gtin, lot)
-    ) WITHOUT ROWID
-    """,
-    """
-    CREATE TABLE items (
-        gtin   TEXT NOT NULL,
-        lot    TEXT NOT NULL,
-        serial TEXT NOT NULL,
-        first_received_at TEXT NOT NULL,
-        expiry TEXT,
-        PRIMARY KEY (gtin, lot, serial)
-    ) WITHOUT ROWID
-    """,
-    """
-    CREATE TABLE head (
-        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-        position  INTEGER NOT NULL,
-        hash      TEXT NOT NULL
-    )
-    """,
-    _INSERT_GENESIS_HEAD,
+    *_LOTS,
+    *_ITEMS,
+    *_HEAD,
 )
 
 # Version 2: one compact history index instead of three text indexes. Every item
@@ -119,17 +147,7 @@ _SCHEMA_V1: Final = (
 # An index entry shrinks from ~30 bytes of text to a few bytes, so a batch dirties
 # (and writes to the WAL, and fsyncs) about a third of the pages it did.
 _SCHEMA_V2: Final = (
-    """
-    CREATE TABLE item_keys (
-        item_no INTEGER PRIMARY KEY,
-        gtin    TEXT NOT NULL,
-        lot     TEXT NOT NULL,
-        serial  TEXT NOT NULL,
-        UNIQUE (gtin, lot, serial)
-    )
-    """,
-    "CREATE INDEX item_keys_by_lot ON item_keys (lot) WHERE lot <> ''",
-    "CREATE INDEX item_keys_by_serial ON item_keys (serial) WHERE serial <> ''",
+    *_ITEM_KEYS,
     "ALTER TABLE movements ADD COLUMN item_no INTEGER",
     (
         "INSERT INTO item_keys (gtin, lot, serial) "
@@ -199,7 +217,7 @@ _SCHEMA_V3: Final = (
     # Balances keyed by small numbers: the item's (`item_keys`) and the location's
     # (`locations`, paths numbered like items) instead of five text columns. A
     # batch's upserts touch a fraction of the pages, and a key compares as integers.
-    "CREATE TABLE locations (location_no INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)",
+    _LOCATIONS,
     (
         "INSERT INTO item_keys (gtin, lot, serial) SELECT DISTINCT gtin, lot, serial "
         "FROM balances WHERE true ORDER BY 1, 2, 3 ON CONFLICT (gtin, lot, serial) DO NOTHING"
@@ -340,18 +358,8 @@ SCHEMA: Final = (
     """,
     "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
     f"CREATE INDEX movements_by_period_item ON movements (position >> {PERIOD_BITS}, item_no)",
-    """
-    CREATE TABLE item_keys (
-        item_no INTEGER PRIMARY KEY,
-        gtin    TEXT NOT NULL,
-        lot     TEXT NOT NULL,
-        serial  TEXT NOT NULL,
-        UNIQUE (gtin, lot, serial)
-    )
-    """,
-    "CREATE INDEX item_keys_by_lot ON item_keys (lot) WHERE lot <> ''",
-    "CREATE INDEX item_keys_by_serial ON item_keys (serial) WHERE serial <> ''",
-    "CREATE TABLE locations (location_no INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)",
+    *_ITEM_KEYS,
+    _LOCATIONS,
     """
     CREATE TABLE balances (
         item_no     INTEGER NOT NULL,
@@ -363,32 +371,9 @@ SCHEMA: Final = (
     """,
     "CREATE INDEX balances_by_location ON balances (location_no)",
     "CREATE INDEX balances_emptied ON balances (item_no) WHERE quantity = 0",
-    """
-    CREATE TABLE lots (
-        gtin   TEXT NOT NULL,
-        lot    TEXT NOT NULL,
-        expiry TEXT,
-        PRIMARY KEY (gtin, lot)
-    ) WITHOUT ROWID
-    """,
-    """
-    CREATE TABLE items (
-        gtin   TEXT NOT NULL,
-        lot    TEXT NOT NULL,
-        serial TEXT NOT NULL,
-        first_received_at TEXT NOT NULL,
-        expiry TEXT,
-        PRIMARY KEY (gtin, lot, serial)
-    ) WITHOUT ROWID
-    """,
-    """
-    CREATE TABLE head (
-        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-        position  INTEGER NOT NULL,
-        hash      TEXT NOT NULL
-    )
-    """,
-    _INSERT_GENESIS_HEAD,
+    *_LOTS,
+    *_ITEMS,
+    *_HEAD,
     # The stocktakes (as the last migration adds them: a file of the previous
     # release's separate stocktake store already has them, and keeps them).
     *_SCHEMA_V5,

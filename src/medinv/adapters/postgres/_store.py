@@ -1,62 +1,17 @@
-"""`PostgresStore`: the movement ledger in PostgreSQL, safe under concurrent processes.
-
-Needs the ``postgres`` extra (psycopg 3): ``pip install "medinv[postgres]"``.
-``import medinv`` never imports psycopg; only importing this module does.
-
-```pycon
->>> from medinv.adapters.postgres import PostgresStore
->>> from medinv.ledger import Ledger
->>> with PostgresStore("host=/run/postgresql dbname=stock") as store:  # doctest: +SKIP
-...     ledger = Ledger(store)
-...     ledger.head().position
-0
-
-```
-
-How it stores the ledger (all tables in one schema, ``medinv`` unless told
-otherwise, so that several ledgers can share a database):
-
-- ``movements``: one row per stored movement, keyed by ``position``; ``id`` and
-  ``reverses`` are unique. Date-times are kept as ISO 8601 text with their UTC
-  offset (the hash chain encodes the offset; ``timestamptz`` would drop it).
-- ``balances``: the projection, one row per non-zero (item, location, status);
-  a ``CHECK`` keeps quantities non-negative as a last line of defence.
-- ``lots`` and ``items``: master data written the first time a lot or item enters.
-- ``head``: a single row with the ledger's position and hash. Every append locks it
-  (``SELECT ... FOR UPDATE``) inside the append's transaction, compares it with the
-  commit's expected position and raises
-  [`ConcurrencyError`][medinv.errors.ConcurrencyError] if another writer got there
-  first; so writers in any number of processes are serialised and none loses an
-  update.
-- ``stocktakes`` and ``stocktake_lines``: the stocktakes and their count lines,
-  served by [`store.stocktakes`][medinv.adapters.postgres.PostgresStore.stocktakes]
-  over the same connection (one schema, one schema version for every port).
-- ``schema_version``: the applied migrations. Opening a store applies the missing
-  ones under an advisory lock, so many processes may open the same ledger at once.
-
-Absent lots and serials are stored as the empty text (a real lot or serial is never
-empty), which keeps every key column ``NOT NULL`` and every lookup indexable.
-Location paths are stored as ``Main/Store/A1`` in a ``"C"``-collated column; a
-subtree query is an index range scan (``path = 'Main/Store' OR path >= 'Main/Store/'
-AND path < 'Main/Store0'``, ``'0'`` being the character after ``'/'``).
-
-Every psycopg exception is translated: unique violations, serialisation failures,
-deadlocks and lock time-outs become [`ConcurrencyError`][medinv.errors.ConcurrencyError]
-(retry the whole post), everything else
-[`StorageError`][medinv.errors.StorageError], with the SQLSTATE in the message and
-the original exception as ``__cause__``.
-"""
+"""The PostgreSQL store: `PostgresStore` (the ledger) and `PostgresStocktakes` (its stocktakes)."""
 
 from __future__ import annotations
 
 import contextlib
 import re
-import types
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any, Final, Self
+from typing import Any
 
 import pendulum
+import psycopg
+from psycopg import sql
 
+from medinv.adapters import _base
 from medinv.adapters._codec import (
     check_chained,
     item_filters,
@@ -71,7 +26,9 @@ from medinv.adapters._stocktake_json import (
     stocktake_from_json,
     stocktake_to_json,
 )
-from medinv.chain import GENESIS_HASH, MovementDecoder, format_instant, movement_fields
+from medinv.adapters.postgres import _schema, _sql
+from medinv.adapters.postgres._errors import translate_error
+from medinv.chain import MovementDecoder, format_instant, movement_fields
 from medinv.errors import (
     ConcurrencyError,
     CountLineError,
@@ -96,236 +53,13 @@ from medinv.ports import (
 from medinv.status import StockStatus
 from medinv.stocktake import CountLine, Stocktake, StocktakeState
 
-try:
-    import psycopg
-    from psycopg import errors as pg_errors
-    from psycopg import sql
-except ImportError as e:  # pragma: no cover - the dev environment always has psycopg
-    raise ImportError(
-        'medinv.adapters.postgres needs psycopg 3: pip install "medinv[postgres]"'
-    ) from e
+__all__ = ["PostgresStocktakes", "PostgresStore"]
 
-__all__ = ["SCHEMA_VERSION", "PostgresStocktakes", "PostgresStore", "translate_error"]
-
-_PAGE: Final = 5000
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
-# ---------------------------------------------------------------------- schema
-
-_MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
-    (
-        1,
-        "movements, balances, lots, items, head",
-        (
-            """CREATE TABLE {s}.movements (
-                position bigint NOT NULL,
-                id text NOT NULL,
-                kind text NOT NULL,
-                gtin text NOT NULL,
-                lot text NOT NULL,
-                serial text NOT NULL,
-                quantity bigint NOT NULL,
-                occurred_at text NOT NULL,
-                actor text NOT NULL,
-                from_location text COLLATE "C",
-                from_status text,
-                to_location text COLLATE "C",
-                to_status text,
-                reason text,
-                reference text,
-                expiry date,
-                reverses text,
-                recorded_at text NOT NULL,
-                prev_hash text NOT NULL,
-                hash text NOT NULL,
-                CONSTRAINT movements_position_key PRIMARY KEY (position),
-                CONSTRAINT movements_id_key UNIQUE (id),
-                CONSTRAINT movements_reverses_key UNIQUE (reverses)
-            )""",
-            "CREATE INDEX movements_item_idx ON {s}.movements (gtin, lot, serial, position)",
-            "CREATE INDEX movements_lot_idx ON {s}.movements (lot, position) WHERE lot <> ''",
-            "CREATE INDEX movements_serial_idx ON {s}.movements (serial, position) WHERE serial <> ''",  # noqa: E501
-            """CREATE TABLE {s}.balances (
-                gtin text NOT NULL,
-                lot text NOT NULL,
-                serial text NOT NULL,
-                location text COLLATE "C" NOT NULL,
-                status text NOT NULL,
-                quantity bigint NOT NULL CHECK (quantity >= 0),
-                CONSTRAINT balances_key PRIMARY KEY (gtin, lot, serial, location, status)
-            )""",
-            "CREATE INDEX balances_lot_idx ON {s}.balances (lot) WHERE lot <> ''",
-            "CREATE INDEX balances_serial_idx ON {s}.balances (serial) WHERE serial <> ''",
-            "CREATE INDEX balances_location_idx ON {s}.balances (location)",
-            """CREATE TABLE {s}.lots (
-                gtin text NOT NULL,
-                lot text NOT NULL,
-                expiry date,
-                CONSTRAINT lots_key PRIMARY KEY (gtin, lot)
-            )""",
-            """CREATE TABLE {s}.items (
-                gtin text NOT NULL,
-                lot text NOT NULL,
-                serial text NOT NULL,
-                first_received_at text NOT NULL,
-                expiry date,
-                CONSTRAINT items_key PRIMARY KEY (gtin, lot, serial)
-            )""",
-            """CREATE TABLE {s}.head (
-                singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-                position bigint NOT NULL,
-                hash text NOT NULL
-            )""",
-            # The genesis hash is a constant of 64 zeros, not input.
-            "INSERT INTO {s}.head (position, hash) VALUES (0, '" + GENESIS_HASH + "')",  # noqa: S608
-        ),
-    ),
-    (
-        2,
-        "stocktakes and their count lines in the ledger's schema (one schema version)",
-        # IF NOT EXISTS: the previous release's separate stocktake store may have
-        # created them in this schema already, with the same columns; its own
-        # version table gives way to the schema's one version.
-        (
-            """CREATE TABLE IF NOT EXISTS {s}.stocktakes (
-                id text PRIMARY KEY,
-                state text NOT NULL,
-                version integer NOT NULL,
-                data text NOT NULL
-            )""",
-            "CREATE INDEX IF NOT EXISTS stocktakes_state ON {s}.stocktakes (state, id)",
-            """CREATE TABLE IF NOT EXISTS {s}.stocktake_lines (
-                seq bigserial PRIMARY KEY,
-                stocktake_id text NOT NULL REFERENCES {s}.stocktakes (id),
-                line_id text NOT NULL,
-                data text NOT NULL,
-                UNIQUE (stocktake_id, line_id)
-            )""",
-            "DROP TABLE IF EXISTS {s}.stocktake_schema_version",
-        ),
-    ),
-)
-
-_OLD_STOCKTAKE_VERSION: Final = 1
-"""The last version of the previous release's separate stocktake tables."""
-
-SCHEMA_VERSION: Final = _MIGRATIONS[-1][0]
-"""The schema version this medinv writes; opening an older schema migrates it."""
-
-_MOVEMENT_COLUMNS: Final = (
-    "position, id, kind, gtin, lot, serial, quantity, occurred_at, actor, from_location,"
-    " from_status, to_location, to_status, reason, reference, expiry, reverses, recorded_at,"
-    " prev_hash, hash"
-)
-
-_SQL: Final = {
-    "head": "SELECT position, hash FROM {s}.head",
-    "lock_head": "SELECT position, hash FROM {s}.head FOR UPDATE",
-    "set_head": "UPDATE {s}.head SET position = %s, hash = %s",
-    "copy_movements": f"COPY {{s}}.movements ({_MOVEMENT_COLUMNS}) FROM STDIN",
-    "add_balances": """INSERT INTO {s}.balances AS b (gtin, lot, serial, location, status, quantity)
-        SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
-                             %s::bigint[])
-        ON CONFLICT ON CONSTRAINT balances_key
-        DO UPDATE SET quantity = b.quantity + excluded.quantity""",
-    "take_balances": """UPDATE {s}.balances AS b SET quantity = b.quantity + d.delta
-        FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[])
-            AS d(gtin, lot, serial, location, status, delta)
-        WHERE b.gtin = d.gtin AND b.lot = d.lot AND b.serial = d.serial
-          AND b.location = d.location AND b.status = d.status
-        RETURNING b.gtin, b.lot, b.serial, b.location, b.status, b.quantity""",
-    "drop_zero_balances": """DELETE FROM {s}.balances AS b
-        USING unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-            AS z(gtin, lot, serial, location, status)
-        WHERE b.gtin = z.gtin AND b.lot = z.lot AND b.serial = z.serial
-          AND b.location = z.location AND b.status = z.status AND b.quantity = 0""",
-    "add_lots": """INSERT INTO {s}.lots (gtin, lot, expiry)
-        SELECT * FROM unnest(%s::text[], %s::text[], %s::date[])
-        ON CONFLICT DO NOTHING""",
-    "add_items": """INSERT INTO {s}.items (gtin, lot, serial, first_received_at, expiry)
-        SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::date[])
-        ON CONFLICT DO NOTHING""",
-    # Column lists are constants; values are always bound parameters.
-    "by_id": f"SELECT {_MOVEMENT_COLUMNS} FROM {{s}}.movements WHERE id = ANY(%s::text[])",  # noqa: S608
-    "reversals": "SELECT reverses, id FROM {s}.movements WHERE reverses = ANY(%s::text[])",
-    "lot_expiries": """SELECT l.gtin, l.lot, l.expiry
-        FROM unnest(%s::text[], %s::text[]) AS k(gtin, lot)
-        JOIN {s}.lots AS l ON l.gtin = k.gtin AND l.lot = k.lot""",
-    "item_records": """SELECT i.gtin, i.lot, i.serial, i.first_received_at, i.expiry
-        FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(gtin, lot, serial)
-        JOIN {s}.items AS i ON i.gtin = k.gtin AND i.lot = k.lot AND i.serial = k.serial""",
-    "balances_of": """SELECT b.gtin, b.lot, b.serial, b.location, b.status, b.quantity
-        FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(gtin, lot, serial)
-        JOIN {s}.balances AS b ON b.gtin = k.gtin AND b.lot = k.lot AND b.serial = k.serial
-        WHERE b.quantity <> 0""",
-    "positions": """SELECT b.gtin, b.lot, b.serial, b.location, b.status, b.quantity,
-               CASE WHEN l.gtin IS NOT NULL THEN l.expiry ELSE i.expiry END,
-               i.first_received_at
-        FROM {s}.balances AS b
-        LEFT JOIN {s}.lots AS l ON l.gtin = b.gtin AND l.lot = b.lot AND b.lot <> ''
-        LEFT JOIN {s}.items AS i ON i.gtin = b.gtin AND i.lot = b.lot AND i.serial = b.serial
-        WHERE b.quantity <> 0""",
-    "movements": f"SELECT {_MOVEMENT_COLUMNS} FROM {{s}}.movements WHERE position > %s",  # noqa: S608
-    "snapshot_first": """SELECT gtin, lot, serial, location, status, quantity FROM {s}.balances
-        ORDER BY gtin, lot, serial, location, status LIMIT %s""",
-    "snapshot_next": """SELECT gtin, lot, serial, location, status, quantity FROM {s}.balances
-        WHERE (gtin, lot, serial, location, status) > (%s, %s, %s, %s, %s)
-        ORDER BY gtin, lot, serial, location, status LIMIT %s""",
-}
-
-# ---------------------------------------------------------------------- error translation
-
-_CONCURRENCY_ERRORS: Final = (
-    pg_errors.UniqueViolation,
-    pg_errors.SerializationFailure,
-    pg_errors.DeadlockDetected,
-    pg_errors.LockNotAvailable,
-)
-
-_CONSTRAINT_MEANING: Final = {
-    "movements_id_key": "a movement with this id is already stored",
-    "movements_reverses_key": "the movement this reversal undoes is already reversed",
-    "movements_position_key": "a movement is already stored at this position",
-}
-
-
-def translate_error(
-    error: psycopg.Error, doing: str, *, expected: int | None = None, actual: int | None = None
-) -> StorageError:
-    """The medinv error for a psycopg exception raised while ``doing`` something.
-
-    Unique violations, serialisation failures, deadlocks and lock time-outs mean that
-    another writer got there first: [`ConcurrencyError`][medinv.errors.ConcurrencyError].
-    Every other psycopg error (connection lost, server shut down, permission denied,
-    disk full ...) is a [`StorageError`][medinv.errors.StorageError]. The message
-    names the operation, the error class and its SQLSTATE.
-
-    ```pycon
-    >>> from psycopg import errors as pg_errors
-    >>> err = translate_error(pg_errors.DeadlockDetected("deadlock"), "appending")
-    >>> type(err).__name__, str(err)
-    ('ConcurrencyError', 'PostgreSQL refused appending: DeadlockDetected [40P01]: deadlock')
-
-    ```
-    """
-    state = error.sqlstate or type(error).__name__
-    detail = str(error).strip() or "no detail"
-    constraint = getattr(error.diag, "constraint_name", None)
-    if constraint in _CONSTRAINT_MEANING:
-        detail = f"{_CONSTRAINT_MEANING[constraint]} ({detail})"
-    what = f"{type(error).__name__} [{state}]: {detail}"
-    if isinstance(error, _CONCURRENCY_ERRORS):
-        return ConcurrencyError(
-            f"PostgreSQL refused {doing}: {what}", expected=expected, actual=actual
-        )
-    return StorageError(f"PostgreSQL failed {doing}: {what}")
-
-
-# ---------------------------------------------------------------------- row conversion
 
 
 def _movement_row(recorded: RecordedMovement) -> tuple[object, ...]:
-    """A recorded movement as the columns of ``movements`` (see ``_MOVEMENT_COLUMNS``).
+    """A recorded movement as the columns of ``movements`` (see ``_sql.MOVEMENT_COLUMNS``).
 
     The fields as [`movement_fields`][medinv.chain.movement_fields] gives them (text,
     written by ``COPY``), except an absent lot or serial, which is ``''`` here.
@@ -355,7 +89,7 @@ def _columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]
 # ---------------------------------------------------------------------- the store
 
 
-class PostgresStore:
+class PostgresStore(_base.Closing):
     """A [`LedgerStore`][medinv.ports.LedgerStore] in a PostgreSQL schema (psycopg 3).
 
     Args:
@@ -418,7 +152,7 @@ class PostgresStore:
         with self._errors("preparing statements"):
             self._sql = {
                 name: sql.SQL(text).format(s=identifier).as_string(conn)
-                for name, text in _SQL.items()
+                for name, text in _sql.SQL.items()
             }
         try:
             self._migrate()
@@ -446,7 +180,7 @@ class PostgresStore:
             ) from e
 
     def _recorded(self, row: Sequence[Any]) -> RecordedMovement:
-        """A row of ``_MOVEMENT_COLUMNS`` decoded."""
+        """A row of ``_sql.MOVEMENT_COLUMNS`` decoded."""
         position, *fields, recorded_at, prev_hash, hash_ = row
         return recorded_movement(self._decoder, position, fields, recorded_at, prev_hash, hash_)
 
@@ -461,59 +195,8 @@ class PostgresStore:
         return self._conn
 
     def _migrate(self) -> None:
-        conn = self._conn
-        schema = sql.Identifier(self.schema)
-        with self._errors(f"migrating schema {self.schema!r}"), conn.transaction():
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"medinv.schema.{self.schema}",)
-            )
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
-            conn.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {}.schema_version (version integer PRIMARY KEY,"
-                    " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-                ).format(schema)
-            )
-            row = conn.execute(
-                sql.SQL("SELECT coalesce(max(version), 0) FROM {}.schema_version").format(schema)
-            ).fetchone()
-            current = 0 if row is None else int(row[0])
-            if current > SCHEMA_VERSION:
-                raise StorageError(
-                    f"schema {self.schema!r} is at version {current}, newer than the "
-                    f"version {SCHEMA_VERSION} this medinv supports; upgrade medinv"
-                )
-            self._check_old_stocktake_version(conn, schema)
-            for version, description, statements in _MIGRATIONS:
-                if version <= current:
-                    continue
-                for statement in statements:
-                    conn.execute(sql.SQL(statement).format(s=schema))
-                conn.execute(
-                    sql.SQL(
-                        "INSERT INTO {}.schema_version (version, description) VALUES (%s, %s)"
-                    ).format(schema),
-                    (version, description),
-                )
-
-    def _check_old_stocktake_version(
-        self, conn: psycopg.Connection[Any], schema: sql.Identifier
-    ) -> None:
-        """Refuse stocktake tables a newer release of the former separate store wrote."""
-        found = conn.execute(
-            "SELECT to_regclass(%s)", (f"{self.schema}.stocktake_schema_version",)
-        ).fetchone()
-        if found is None or found[0] is None:
-            return
-        row = conn.execute(
-            sql.SQL("SELECT max(version) FROM {}.stocktake_schema_version").format(schema)
-        ).fetchone()
-        if row is not None and row[0] is not None and row[0] > _OLD_STOCKTAKE_VERSION:
-            raise StorageError(
-                f"the stocktake tables of {self.schema!r} are at stocktake schema version "
-                f"{row[0]}, newer than this medinv knows ({_OLD_STOCKTAKE_VERSION}); "
-                "upgrade medinv"
-            )
+        with self._errors(f"migrating schema {self.schema!r}"):
+            _schema.create_or_migrate(self._conn, self.schema)
 
     @property
     def stocktakes(self) -> PostgresStocktakes:
@@ -739,10 +422,10 @@ class PostgresStore:
         while True:
             conn = self._open()
             with self._errors("reading movements"):
-                rows = conn.execute(text, [after, *params, _PAGE]).fetchall()
+                rows = conn.execute(text, [after, *params, _sql.PAGE]).fetchall()
             for row in rows:
                 yield self._recorded(row)
-            if len(rows) < _PAGE:
+            if len(rows) < _sql.PAGE:
                 return
             after = rows[-1][0]
 
@@ -753,15 +436,15 @@ class PostgresStore:
 
     def _snapshot_pages(self) -> Iterator[tuple[ItemKey, Location, StockStatus, int]]:
         decoder = self._decoder
-        rows = self._fetch("snapshot_first", (_PAGE,), "reading the balances")
+        rows = self._fetch("snapshot_first", (_sql.PAGE,), "reading the balances")
         while rows:
             for gtin, lot, serial, path, status, quantity in rows:
                 with self._corrupt("a balance"):
                     item, location = decoder.item(gtin, lot, serial), decoder.location(path)
                 yield item, location, StockStatus(status), int(quantity)
-            if len(rows) < _PAGE:
+            if len(rows) < _sql.PAGE:
                 return
-            rows = self._fetch("snapshot_next", (*rows[-1][:5], _PAGE), "reading the balances")
+            rows = self._fetch("snapshot_next", (*rows[-1][:5], _sql.PAGE), "reading the balances")
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -774,22 +457,11 @@ class PostgresStore:
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 # ---------------------------------------------------------------------- stocktakes
 
 
-class PostgresStocktakes:
+class PostgresStocktakes(_base.Closing):
     """The stocktakes of a [`PostgresStore`][medinv.adapters.postgres.PostgresStore]'s schema.
 
     Get it as ``store.stocktakes``; it implements
@@ -816,19 +488,6 @@ class PostgresStocktakes:
     def close(self) -> None:
         """Close the store this belongs to (twice is harmless)."""
         self._store.close()
-
-    def __enter__(self) -> Self:
-        """Return the stocktakes themselves."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        """Close the store."""
-        self.close()
 
     # ------------------------------------------------------------------ plumbing
 
