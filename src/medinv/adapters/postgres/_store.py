@@ -509,6 +509,13 @@ class PostgresStocktakes(_base.Closing):
             raise UnknownStocktakeError(stocktake_id)
         return int(row[0])
 
+    def _check_exists(self, conn: psycopg.Connection[Any], stocktake_id: str) -> None:
+        row = conn.execute(
+            self._q("SELECT 1 FROM {s}.stocktakes WHERE id = %s"), (stocktake_id,)
+        ).fetchone()
+        if row is None:
+            raise UnknownStocktakeError(stocktake_id)
+
     def _decode(self, decode: Any, text: str, what: str) -> Any:
         try:
             return decode(text)
@@ -625,11 +632,7 @@ class PostgresStocktakes(_base.Closing):
         """See [`LineLookup.lines_by_id`][medinv.ports_stocktake.LineLookup.lines_by_id]."""
         conn = self._conn()
         with self._errors("reading count lines"):
-            exists = conn.execute(
-                self._q("SELECT 1 FROM {s}.stocktakes WHERE id = %s"), (stocktake_id,)
-            ).fetchone()
-            if exists is None:
-                raise UnknownStocktakeError(stocktake_id)
+            self._check_exists(conn, stocktake_id)
             rows = conn.execute(
                 self._q(
                     "SELECT line_id, data FROM {s}.stocktake_lines"
@@ -645,11 +648,7 @@ class PostgresStocktakes(_base.Closing):
         """See [`StocktakeStore.lines`][medinv.ports_stocktake.StocktakeStore.lines]."""
         conn = self._conn()
         with self._errors("reading count lines"):
-            exists = conn.execute(
-                self._q("SELECT 1 FROM {s}.stocktakes WHERE id = %s"), (stocktake_id,)
-            ).fetchone()
-            if exists is None:
-                raise UnknownStocktakeError(stocktake_id)
+            self._check_exists(conn, stocktake_id)
             rows = conn.execute(
                 self._q(
                     "SELECT line_id, data FROM {s}.stocktake_lines"

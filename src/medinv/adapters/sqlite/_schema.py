@@ -31,6 +31,17 @@ __all__ = [
 
 # The tables (and their indexes) that are still as the migration that made them
 # created them; the current schema and that migration share them.
+_MOVEMENTS: Final = """
+    CREATE TABLE {name} (
+        position    INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        item_no     INTEGER NOT NULL,
+        reverses    TEXT,
+        content     TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    )
+    """
 _LOTS: Final = (
     """
     CREATE TABLE lots (
@@ -250,17 +261,7 @@ _SCHEMA_V4: Final = (
     # A movement's previous hash is the hash of the movement before it: not stored
     # twice. (Reading a movement looks it up; `verify()` still recomputes every
     # hash over it, so an edited, deleted or reordered row is still found.)
-    """
-    CREATE TABLE movements_v4 (
-        position    INTEGER PRIMARY KEY,
-        id          TEXT NOT NULL UNIQUE,
-        item_no     INTEGER NOT NULL,
-        reverses    TEXT,
-        content     TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        hash        TEXT NOT NULL
-    )
-    """,
+    _MOVEMENTS.format(name="movements_v4"),
     (
         "INSERT INTO movements_v4 (position, id, item_no, reverses, content, recorded_at, hash) "
         "SELECT position, id, item_no, reverses, content, recorded_at, hash FROM movements "
@@ -345,17 +346,7 @@ SCHEMA: Final = (
     # The ledger: movements as their hashed content next to the columns the store
     # queries by, the balance projection keyed by item and location numbers, lot and
     # item master data, and the head.
-    """
-    CREATE TABLE movements (
-        position    INTEGER PRIMARY KEY,
-        id          TEXT NOT NULL UNIQUE,
-        item_no     INTEGER NOT NULL,
-        reverses    TEXT,
-        content     TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        hash        TEXT NOT NULL
-    )
-    """,
+    _MOVEMENTS.format(name="movements"),
     "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
     f"CREATE INDEX movements_by_period_item ON movements (position >> {PERIOD_BITS}, item_no)",
     *_ITEM_KEYS,
