@@ -6,6 +6,7 @@ import psycopg
 from psycopg import sql
 
 from medinv.adapters.postgres import MIGRATIONS
+from medinv.adapters.postgres._schema import VERSION_TABLE
 
 
 def replay_migrations(dsn: str, schema: str, version: int) -> None:
@@ -13,12 +14,7 @@ def replay_migrations(dsn: str, schema: str, version: int) -> None:
     s = sql.Identifier(schema)
     with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(s))
-        conn.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {}.schema_version (version integer PRIMARY KEY,"
-                " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            ).format(s)
-        )
+        conn.execute(sql.SQL(VERSION_TABLE).format(s=s))
         for migration in MIGRATIONS[:version]:
             for statement in migration.statements:
                 conn.execute(sql.SQL(statement).format(s=s))

@@ -18,7 +18,7 @@ from medinv.adapters._base import Migration
 from medinv.chain import GENESIS_HASH
 from medinv.errors import StorageError
 
-__all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "create_or_migrate"]
+__all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "VERSION_TABLE", "create_or_migrate"]
 
 _LEDGER: Final = (
     """CREATE TABLE {s}.movements (
@@ -123,6 +123,12 @@ SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 SCHEMA: Final = (*_LEDGER, *_STOCKTAKES)
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 
+VERSION_TABLE: Final = (
+    "CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer PRIMARY KEY,"
+    " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+)
+"""The table of applied migrations (every version of the schema has it)."""
+
 _OLD_STOCKTAKE_VERSION: Final = 1
 """The last version of the previous release's separate stocktake tables."""
 
@@ -142,12 +148,7 @@ def create_or_migrate(conn: psycopg.Connection[Any], schema: str) -> None:
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"medinv.schema.{schema}",))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(s))
-        conn.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {}.schema_version (version integer PRIMARY KEY,"
-                " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            ).format(s)
-        )
+        conn.execute(sql.SQL(VERSION_TABLE).format(s=s))
         row = conn.execute(
             sql.SQL("SELECT coalesce(max(version), 0) FROM {}.schema_version").format(s)
         ).fetchone()

@@ -222,6 +222,10 @@ class PostgresStore(_base.Closing):
         with self._errors(doing or f"running {name}"):
             return conn.execute(self._sql[name], params).fetchall()
 
+    def _fetch_items(self, name: str, items: Collection[ItemKey], doing: str) -> list[Any]:
+        """Run statement ``name`` over the key columns of ``items`` (three arrays)."""
+        return self._fetch(name, _columns([key_columns(i) for i in items], 3), doing)
+
     # ------------------------------------------------------------------ write
 
     def head(self) -> LedgerHead:
@@ -337,9 +341,7 @@ class PostgresStore(_base.Closing):
         if not items:
             return {}
         decoder = self._decoder
-        rows = self._fetch(
-            "item_records", _columns([key_columns(i) for i in items], 3), "reading item records"
-        )
+        rows = self._fetch_items("item_records", items, "reading item records")
         out: dict[ItemKey, ItemRecord] = {}
         with self._corrupt("an item record"):
             for gtin, lot, serial, first_received_at, expiry in rows:
@@ -356,9 +358,7 @@ class PostgresStore(_base.Closing):
         if not items:
             return {}
         decoder = self._decoder
-        rows = self._fetch(
-            "balances_of", _columns([key_columns(i) for i in items], 3), "reading balances"
-        )
+        rows = self._fetch_items("balances_of", items, "reading balances")
         with self._corrupt("a balance"):
             return {
                 (decoder.item(g, lot, s), decoder.location(path), StockStatus(status)): int(qty)

@@ -511,14 +511,11 @@ class SqliteStore(_base.Closing):
 
     def item_records(self, items: Collection[ItemKey]) -> Mapping[ItemKey, ItemRecord]:
         """Master data of the given items; items never received are absent."""
-        key = key_columns
-        wanted = {key(item): item for item in items}
-        rows = self._keyed(
+        wanted, rows = self._keyed_by_item(
+            items,
             "item master data",
             "SELECT i.gtin, i.lot, i.serial, i.first_received_at, i.expiry FROM items AS i "
             "JOIN v ON i.gtin = v.gtin AND i.lot = v.lot AND i.serial = v.serial",
-            ("gtin", "lot", "serial"),
-            list(wanted),
         )
         found: dict[ItemKey, ItemRecord] = {}
         decoder = self._decoder
@@ -533,23 +530,27 @@ class SqliteStore(_base.Closing):
 
     def balances_of(self, items: Collection[ItemKey]) -> Mapping[BalanceKey, int]:
         """Every non-zero balance of the given items, at every location and in every status."""
-        key = key_columns
-        wanted = {key(item): item for item in items}
-        rows = self._keyed(
+        wanted, rows = self._keyed_by_item(
+            items,
             "balances",
             "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity "
             "FROM v CROSS JOIN item_keys AS k CROSS JOIN balances AS b "
             "JOIN locations AS loc ON loc.location_no = b.location_no "
             "WHERE k.gtin = v.gtin AND k.lot = v.lot AND k.serial = v.serial "
             "AND b.item_no = k.item_no AND b.quantity <> 0",
-            ("gtin", "lot", "serial"),
-            list(wanted),
         )
         location_of, statuses = self._decoder.location, STATUSES
         return {
             (wanted[gtin, lot, serial], location_of(path), statuses[status]): quantity
             for gtin, lot, serial, path, status, quantity in rows
         }
+
+    def _keyed_by_item(
+        self, items: Collection[ItemKey], what: str, select: str
+    ) -> tuple[dict[tuple[str, str, str], ItemKey], list[_Row]]:
+        """The items by key columns, and ``select`` run over them (``v(gtin, lot, serial)``)."""
+        wanted = {key_columns(item): item for item in items}
+        return wanted, self._keyed(what, select, ("gtin", "lot", "serial"), list(wanted))
 
     def _keyed(
         self, what: str, select: str, columns: tuple[str, ...], keys: Sequence[tuple[str, ...]]
