@@ -19,8 +19,8 @@ from hypothesis.stateful import run_state_machine_as_test
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from medinv.adapters import postgres as pg_module
 from medinv.adapters.postgres import SCHEMA_VERSION, PostgresStore, translate_error
+from medinv.adapters.postgres import _sql as pg_sql
 from medinv.chain import GENESIS_HASH, chain_hash
 from medinv.errors import ConcurrencyError, StorageError
 from medinv.identifiers import ItemKey
@@ -335,7 +335,7 @@ def test_zero_balances_are_dropped_and_subtrees_are_exact(store):
 
 
 def test_every_page_of_a_long_history_is_read(store, monkeypatch):
-    monkeypatch.setattr(pg_module, "_PAGE", 3)
+    monkeypatch.setattr(pg_sql, "PAGE", 3)
     store.append(commit_of(store.head(), *[receipt(f"r{n}", quantity=1) for n in range(8)]))
     other = ItemKey("04006381333931", lot="L2")
     store.append(commit_of(store.head(), *[receipt(f"o{n}", 1, other) for n in range(4)]))
@@ -400,7 +400,7 @@ def test_a_tampered_unreadable_row_is_reported_with_its_position(
                 sql.Identifier(postgres_schema)
             )
         )
-    with pytest.raises(StorageError, match="position 1 cannot be read back"):
+    with pytest.raises(StorageError, match="position 1 is corrupt"):
         store.movements_by_id(["r1"])
 
 

@@ -31,6 +31,8 @@ from medinv.ports import (
 )
 from medinv.status import StockStatus
 
+from ._sqlite_files import migrate, replayed
+
 GTIN = "04006381333931"
 AV = StockStatus.AVAILABLE
 RECORDED = pendulum.datetime(2026, 11, 23, 8, 30, 0, 123, tz="UTC")
@@ -591,10 +593,8 @@ def v1_row(recorded: RecordedMovement) -> tuple[object, ...]:
 
 @pytest.mark.parametrize("via", [(1,), (1, 2)], ids=["v1", "v1-then-v2"])
 def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
-    path: Path, monkeypatch: pytest.MonkeyPatch, via: tuple[int, ...]
+    path: Path, via: tuple[int, ...]
 ):
-    import medinv.adapters.sqlite as module  # noqa: PLC0415  (to pin the old schema)
-
     lots = ["L1", "L2", "L1"]
     movements = [
         receipt(f"R-{i}", lot=lot, qty=i + 1, reason=HOSTILE if i == 1 else None)
@@ -608,43 +608,40 @@ def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
         )
     )  # fmt: skip
     recorded = chained(LedgerHead.empty(), movements)
-    for version in via:
-        with monkeypatch.context() as patch:
-            patch.setattr(module, "MIGRATIONS", MIGRATIONS[:version])
-            patch.setattr(module, "SCHEMA_VERSION", version)
-            with SqliteStore(path) as old:
-                assert old.schema_version == version
-                if version == 1:
-                    old._db.executemany(
-                        "INSERT INTO movements VALUES (" + ", ".join("?" * 20) + ")",  # noqa: S608  (placeholders)
-                        [v1_row(r) for r in recorded],
-                    )
-                    old._db.execute(
-                        "UPDATE head SET position = ?, hash = ?", (4, recorded[-1].hash)
-                    )
-                    old._db.executemany(
-                        "INSERT INTO balances VALUES (?, ?, ?, ?, ?, ?)",
-                        [
-                            (GTIN, "L1", "", "Main/Store/A1", "AVAILABLE", 4),
-                            (GTIN, "L2", "", "Main/Store/A1", "AVAILABLE", 2),
-                            (GTIN, "", "S9", "Main/Vault", "AVAILABLE", 1),
-                            (GTIN, "L7", "", "Main/Gone", "AVAILABLE", 0),  # emptied
-                        ],
-                    )
-                    # The master data the first receipt of each lot and item wrote.
-                    old._db.executemany(
-                        "INSERT INTO lots VALUES (?, ?, ?)",
-                        [(GTIN, "L1", None), (GTIN, "L2", None)],
-                    )
-                    received = movements[0].occurred_at.isoformat()
-                    old._db.executemany(
-                        "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
-                        [
-                            (GTIN, "L1", "", received, None),
-                            (GTIN, "L2", "", received, None),
-                            (GTIN, "", "S9", movements[3].occurred_at.isoformat(), "2027-01-31"),
-                        ],
-                    )
+    old = replayed(path, 1)
+    old.execute("BEGIN")
+    old.executemany(
+        "INSERT INTO movements VALUES (" + ", ".join("?" * 20) + ")",  # noqa: S608  (placeholders)
+        [v1_row(r) for r in recorded],
+    )
+    old.execute("UPDATE head SET position = ?, hash = ?", (4, recorded[-1].hash))
+    old.executemany(
+        "INSERT INTO balances VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (GTIN, "L1", "", "Main/Store/A1", "AVAILABLE", 4),
+            (GTIN, "L2", "", "Main/Store/A1", "AVAILABLE", 2),
+            (GTIN, "", "S9", "Main/Vault", "AVAILABLE", 1),
+            (GTIN, "L7", "", "Main/Gone", "AVAILABLE", 0),  # emptied
+        ],
+    )
+    # The master data the first receipt of each lot and item wrote.
+    old.executemany(
+        "INSERT INTO lots VALUES (?, ?, ?)",
+        [(GTIN, "L1", None), (GTIN, "L2", None)],
+    )
+    received = movements[0].occurred_at.isoformat()
+    old.executemany(
+        "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
+        [
+            (GTIN, "L1", "", received, None),
+            (GTIN, "L2", "", received, None),
+            (GTIN, "", "S9", movements[3].occurred_at.isoformat(), "2027-01-31"),
+        ],
+    )
+    old.execute("COMMIT")
+    for version in via[1:]:  # the steps an older release applied in between
+        migrate(old, version)
+    old.close()
     with SqliteStore(path) as store:
         assert store.schema_version == SCHEMA_VERSION == 5
         assert store.head() == LedgerHead(4, recorded[-1].hash)

@@ -16,13 +16,14 @@ not durable, for tests, demos and as the reference the stateful comparison
 
 from __future__ import annotations
 
-import types
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
-from typing import Self
 
 import pendulum
 
+from medinv.adapters._base import Closing
+from medinv.adapters._codec import check_chained
+from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.errors import ConcurrencyError, StorageError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
 from medinv.locations import Location
@@ -43,7 +44,7 @@ from medinv.status import StockStatus
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore:
+class MemoryStore(Closing):
     """An in-memory [`LedgerStore`][medinv.ports.LedgerStore] with an index per query.
 
     Thread-compatible, not thread-safe: share one between threads only behind a lock.
@@ -66,6 +67,16 @@ class MemoryStore:
         )
         self._lots: dict[LotKey, pendulum.Date | None] = {}
         self._items: dict[ItemKey, ItemRecord] = {}
+        self._stocktakes = MemoryStocktakes(self._open, self.close)
+
+    @property
+    def stocktakes(self) -> MemoryStocktakes:
+        """The [`StocktakeStore`][medinv.ports_stocktake.StocktakeStore] of this store.
+
+        Like the SQL stores, one store serves every port: its stocktakes live (and
+        are lost) with it, and closing the store closes them.
+        """
+        return self._stocktakes
 
     def _open(self) -> None:
         if self._closed:
@@ -134,17 +145,10 @@ class MemoryStore:
 
     def _check_commit(self, commit: Commit, head: LedgerHead) -> None:
         """Refuse, before changing anything, a commit that cannot be applied whole."""
-        position, prev = head.position, head.hash
+        check_chained(commit, head.position, head.hash)
         ids: set[str] = set()
         reversed_ids: set[str] = set()
         for recorded in commit.movements:
-            position += 1
-            if recorded.position != position or recorded.prev_hash != prev:
-                raise StorageError(
-                    f"malformed commit: movement {recorded.movement.id!r} at position "
-                    f"{recorded.position} does not follow position {position - 1}"
-                )
-            prev = recorded.hash
             mid = recorded.movement.id
             if mid in self._by_id or mid in ids:
                 raise ConcurrencyError(
@@ -283,14 +287,3 @@ class MemoryStore:
     def close(self) -> None:
         """Drop nothing, but refuse further use."""
         self._closed = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        self.close()

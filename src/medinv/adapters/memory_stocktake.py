@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
-from types import TracebackType
-from typing import Self
+from collections.abc import Callable, Collection, Sequence
 
+from medinv.adapters._base import Closing
 from medinv.errors import ConcurrencyError, CountLineError, UnknownStocktakeError
 from medinv.stocktake import CountLine, Stocktake, StocktakeState
 
-__all__ = ["MemoryStocktakeStore"]
+__all__ = ["MemoryStocktakeStore", "MemoryStocktakes"]
 
 
-class MemoryStocktakeStore:
+class MemoryStocktakes(Closing):
     """Stocktakes and count lines in process memory (thread-safe; lost at exit).
+
+    [`MemoryStore().stocktakes`][medinv.adapters.memory.MemoryStore.stocktakes] is
+    one, kept with that store's ledger (closing the store closes it);
+    [`MemoryStocktakeStore`][medinv.adapters.memory_stocktake.MemoryStocktakeStore]
+    is one on its own.
 
     ```pycon
     >>> import pendulum
     >>> from medinv.stocktake import Stocktake, StocktakeScope
-    >>> store = MemoryStocktakeStore()
+    >>> store = MemoryStocktakes()
     >>> at = pendulum.datetime(2026, 11, 23, 8, tz="UTC")
     >>> store.create(Stocktake.plan("ST-1", scope=StocktakeScope(["Main"]), created_by="lea",
     ...                             created_at=at))
@@ -29,13 +33,20 @@ class MemoryStocktakeStore:
     ```
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        check_open: Callable[[], None] | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self._check_open = check_open
+        self._on_close = on_close
         self._lock = threading.Lock()
         self._stocktakes: dict[str, Stocktake] = {}
         self._lines: dict[str, dict[str, CountLine]] = {}
 
     def create(self, stocktake: Stocktake) -> None:
         """See [`StocktakeStore.create`][medinv.ports_stocktake.StocktakeStore.create]."""
+        self._open()
         with self._lock:
             known = self._stocktakes.get(stocktake.id)
             if known is not None:
@@ -46,6 +57,7 @@ class MemoryStocktakeStore:
 
     def get(self, stocktake_id: str) -> Stocktake:
         """See [`StocktakeStore.get`][medinv.ports_stocktake.StocktakeStore.get]."""
+        self._open()
         with self._lock:
             return self._get(stocktake_id)
 
@@ -57,6 +69,7 @@ class MemoryStocktakeStore:
 
     def update(self, stocktake: Stocktake, *, lines_seen: int | None = None) -> None:
         """See [`StocktakeStore.update`][medinv.ports_stocktake.StocktakeStore.update]."""
+        self._open()
         with self._lock:
             stored = self._get(stocktake.id)
             if stored.version != stocktake.version - 1:
@@ -75,6 +88,7 @@ class MemoryStocktakeStore:
         self, stocktake_id: str, lines: Sequence[CountLine], *, expected_version: int
     ) -> None:
         """See [`StocktakeStore.add_lines`][medinv.ports_stocktake.StocktakeStore.add_lines]."""
+        self._open()
         with self._lock:
             stored = self._get(stocktake_id)
             if stored.version != expected_version:
@@ -95,6 +109,7 @@ class MemoryStocktakeStore:
 
     def lines_by_id(self, stocktake_id: str, line_ids: Collection[str]) -> dict[str, CountLine]:
         """See [`LineLookup.lines_by_id`][medinv.ports_stocktake.LineLookup.lines_by_id]."""
+        self._open()
         with self._lock:
             self._get(stocktake_id)
             held = self._lines[stocktake_id]
@@ -102,26 +117,34 @@ class MemoryStocktakeStore:
 
     def lines(self, stocktake_id: str) -> list[CountLine]:
         """See [`StocktakeStore.lines`][medinv.ports_stocktake.StocktakeStore.lines]."""
+        self._open()
         with self._lock:
             self._get(stocktake_id)
             return list(self._lines[stocktake_id].values())
 
     def stocktakes(self, *, state: StocktakeState | None = None) -> list[Stocktake]:
         """See [`StocktakeStore.stocktakes`][medinv.ports_stocktake.StocktakeStore.stocktakes]."""
+        self._open()
         with self._lock:
             found = [s for s in self._stocktakes.values() if state is None or s.state is state]
         return sorted(found, key=lambda s: s.id)
 
+    def _open(self) -> None:
+        if self._check_open is not None:
+            self._check_open()
+
     def close(self) -> None:
-        """Nothing to release."""
+        """Close the `MemoryStore` these stocktakes belong to, if any (twice is harmless)."""
+        if self._on_close is not None:
+            self._on_close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+class MemoryStocktakeStore(MemoryStocktakes):
+    """Stocktakes and count lines in process memory, in a store of their own.
+
+    The same as ``MemoryStore().stocktakes`` without a ledger beside it; closing
+    it releases nothing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()  # no store to check or close

@@ -42,6 +42,7 @@ import zoneinfo
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pendulum
 import pytest
 
@@ -56,6 +57,7 @@ from medinv.errors import (
     ReversalError,
     SerialConflictError,
     StockNotIssuableError,
+    StorageError,
 )
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -335,6 +337,27 @@ class LedgerStoreContract:
         assert (err.value.expected, err.value.actual) == (0, 1)
         assert store.head() == LedgerHead(1, first.movements[0].hash)
         assert dict(store.movements_by_id(["R-2"])) == {}
+        assert dict(store.balances_of([_item()])) == {(_item(), A1, AV): 10}
+
+    @pytest.mark.parametrize("break_at", ["prev_hash", "position", "second_prev_hash"])
+    def test_a_commit_that_does_not_chain_from_the_head_is_refused(
+        self, store: LedgerStore, break_at: str
+    ) -> None:
+        """Each movement must follow the head (or the one before it): position and hash."""
+        store.append(_hand_commit(store, [_receipt("R-1")]))
+        head = store.head()
+        good = _hand_commit(store, [_receipt("R-2", qty=2), _receipt("R-3", qty=3)])
+        first, second = good.movements
+        if break_at == "prev_hash":
+            first = attrs.evolve(first, prev_hash="f" * 64)
+        elif break_at == "position":
+            first = attrs.evolve(first, position=first.position + 1)
+        else:
+            second = attrs.evolve(second, prev_hash=head.hash)
+        with pytest.raises(StorageError, match="does not follow"):
+            store.append(attrs.evolve(good, movements=(first, second)))
+        assert store.head() == head
+        assert dict(store.movements_by_id(["R-2", "R-3"])) == {}
         assert dict(store.balances_of([_item()])) == {(_item(), A1, AV): 10}
 
     def test_commit_with_a_stored_id_is_refused_whole(self, store: LedgerStore) -> None:

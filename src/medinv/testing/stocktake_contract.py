@@ -19,13 +19,18 @@ class TestMyStocktakeStore(StocktakeStoreContract):
 
 ``store`` gives a fresh, empty store per test. ``reopen``, when overridden, returns
 a callable that opens a new store over the same data (a process restart); without
-it the durability test is skipped.
+it the durability test is skipped. ``open_database``, for stores that keep the
+ledger and the stocktakes in one database, returns a callable that opens it as a
+ledger store and that store's stocktakes (as ``SqliteStore(path)`` and
+``SqliteStore(path).stocktakes`` do); the tests that post through the ledger
+while counting run with it, and are skipped without it.
 """
 
 # The contract is a test suite: asserts are its point, its test names document themselves.
 # ruff: noqa: S101, D102, PLR2004
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
@@ -34,8 +39,12 @@ import pytest
 
 from medinv.errors import ConcurrencyError, CountLineError, UnknownStocktakeError
 from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger
 from medinv.locations import Location
-from medinv.ports_stocktake import StocktakeStore
+from medinv.movements import Movement
+from medinv.ports import LedgerStore
+from medinv.ports_stocktake import LineLookup, StocktakeStore
+from medinv.services import StocktakeService
 from medinv.status import StockStatus
 from medinv.stocktake import (
     CountLine,
@@ -126,6 +135,22 @@ class StocktakeStoreContract:
     def reopen(self) -> Callable[[], StocktakeStore] | None:
         """A callable opening a new store over the same data; ``None``: not durable."""
         return None
+
+    @pytest.fixture
+    def open_database(self) -> Callable[[], tuple[LedgerStore, StocktakeStore]] | None:
+        """A callable opening the database as its ledger store and that store's stocktakes.
+
+        For stores that keep the ledger and the stocktakes in one database (one
+        file, one schema): each call is a process starting over the same data.
+        ``None`` (the default): the stocktakes are kept apart, or not durably.
+        """
+        return None
+
+    # ------------------------------------------------------------------ the port
+
+    def test_satisfies_the_ports(self, store: StocktakeStore) -> None:
+        assert isinstance(store, StocktakeStore)
+        assert isinstance(store, LineLookup)
 
     # ------------------------------------------------------------------ header
 
@@ -317,3 +342,90 @@ class StocktakeStoreContract:
             assert again.lines(st.id) == lines
         finally:
             again.close()
+
+    # ------------------------------------------------------------------ one database
+
+    @pytest.mark.parametrize("stocktakes_first", [True, False])
+    def test_one_database_holds_ledger_and_stocktakes_in_either_order(
+        self,
+        open_database: Callable[[], tuple[LedgerStore, StocktakeStore]] | None,
+        stocktakes_first: bool,  # noqa: FBT001  (a pytest parameter)
+    ) -> None:
+        if open_database is None:
+            pytest.skip("this store keeps no ledger beside its stocktakes")
+
+        def write_ledger() -> None:
+            with _opened(open_database) as (ledger_store, _stocktakes):
+                Ledger(ledger_store).post([_receipt()])
+
+        def write_stocktake() -> None:
+            with _opened(open_database) as (_ledger_store, stocktakes):
+                stocktakes.create(sample_stocktake())
+
+        steps = (
+            (write_stocktake, write_ledger) if stocktakes_first else (write_ledger, write_stocktake)
+        )
+        for step in steps:
+            step()
+        with _opened(open_database) as (ledger_store, stocktakes):
+            ledger = Ledger(ledger_store)
+            assert ledger.balance(gtin=_GTIN) == 10
+            assert stocktakes.get("ST-1") == sample_stocktake()
+            assert ledger.verify().ok
+
+    def test_a_restart_mid_count_loses_nothing_of_ledger_or_stocktake(
+        self, open_database: Callable[[], tuple[LedgerStore, StocktakeStore]] | None
+    ) -> None:
+        """A counting process stops mid-count; the next one finishes and posts the stocktake."""
+        if open_database is None:
+            pytest.skip("this store keeps no ledger beside its stocktakes")
+        item = ItemKey(_GTIN, lot="L1")
+        with _opened(open_database) as (ledger_store, stocktakes):
+            service = StocktakeService(Ledger(ledger_store), stocktakes)
+            Ledger(ledger_store).post([_receipt()])
+            service.plan("ST-1", scope=StocktakeScope("Main"), created_by="lea", at=_at(8))
+            service.begin("ST-1", at=_at(9))
+            line = CountLine(
+                id="d1-1", counter="ana", device="d1", counted_at=_at(10), location=_BIN,
+                item=item, quantity=9,
+            )  # fmt: skip
+            service.add_lines("ST-1", [line])
+        # The process stops mid-count; another one opens the database.
+        with _opened(open_database) as (ledger_store, stocktakes):
+            service = StocktakeService(Ledger(ledger_store), stocktakes)
+            assert service.store.lines("ST-1") == [line]
+            assert service.add_lines("ST-1", [line]) == []  # the device re-sends: nothing new
+            recount = CountLine(
+                id="d2-1", counter="bob", device="d2", counted_at=_at(11), location=_BIN,
+                item=item, quantity=9, recount_of="d1-1",
+            )  # fmt: skip
+            service.add_lines("ST-1", [recount])
+            service.close_counting("ST-1", at=_at(12))
+            service.approve("ST-1", approver="max", at=_at(13), default_reason="COUNT")
+            service.post("ST-1", at=_at(14))
+            service.post("ST-1", at=_at(15))  # posting again posts nothing twice
+            assert Ledger(ledger_store).balance(item, location=_BIN) == 9
+            assert Ledger(ledger_store).verify().ok
+
+
+@contextlib.contextmanager
+def _opened(
+    open_database: Callable[[], tuple[LedgerStore, StocktakeStore]],
+) -> Iterator[tuple[LedgerStore, StocktakeStore]]:
+    ledger_store, stocktakes = open_database()
+    try:
+        yield ledger_store, stocktakes
+    finally:
+        stocktakes.close()
+        ledger_store.close()
+
+
+def _receipt() -> Movement:
+    return Movement.receipt(
+        "r1",
+        item=ItemKey(_GTIN, lot="L1"),
+        quantity=10,
+        to=_BIN,
+        occurred_at=_at(7),
+        actor="dock",
+    )

@@ -1,0 +1,198 @@
+"""The PostgreSQL store's schema: each table written once, and the migrations from older versions.
+
+A new schema is created from ``SCHEMA``; an older one gets the steps of
+[`MIGRATIONS`][medinv.adapters.postgres.MIGRATIONS] it lacks. Each table is written
+once, in the step that made it as it is now, and ``SCHEMA`` is those tables; a
+test checks that both ways end in the same catalog (tables, columns, types,
+constraints, indexes). ``{s}`` stands for the quoted schema name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import psycopg
+from psycopg import sql
+
+from medinv.adapters._base import Migration
+from medinv.chain import GENESIS_HASH
+from medinv.errors import StorageError
+
+__all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "VERSION_TABLE", "create_or_migrate"]
+
+_LEDGER: Final = (
+    """CREATE TABLE {s}.movements (
+            position bigint NOT NULL,
+            id text NOT NULL,
+            kind text NOT NULL,
+            gtin text NOT NULL,
+            lot text NOT NULL,
+            serial text NOT NULL,
+            quantity bigint NOT NULL,
+            occurred_at text NOT NULL,
+            actor text NOT NULL,
+            from_location text COLLATE "C",
+            from_status text,
+            to_location text COLLATE "C",
+            to_status text,
+            reason text,
+            reference text,
+            expiry date,
+            reverses text,
+            recorded_at text NOT NULL,
+            prev_hash text NOT NULL,
+            hash text NOT NULL,
+            CONSTRAINT movements_position_key PRIMARY KEY (position),
+            CONSTRAINT movements_id_key UNIQUE (id),
+            CONSTRAINT movements_reverses_key UNIQUE (reverses)
+        )""",
+    "CREATE INDEX movements_item_idx ON {s}.movements (gtin, lot, serial, position)",
+    "CREATE INDEX movements_lot_idx ON {s}.movements (lot, position) WHERE lot <> ''",
+    "CREATE INDEX movements_serial_idx ON {s}.movements (serial, position) WHERE serial <> ''",
+    """CREATE TABLE {s}.balances (
+            gtin text NOT NULL,
+            lot text NOT NULL,
+            serial text NOT NULL,
+            location text COLLATE "C" NOT NULL,
+            status text NOT NULL,
+            quantity bigint NOT NULL CHECK (quantity >= 0),
+            CONSTRAINT balances_key PRIMARY KEY (gtin, lot, serial, location, status)
+        )""",
+    "CREATE INDEX balances_lot_idx ON {s}.balances (lot) WHERE lot <> ''",
+    "CREATE INDEX balances_serial_idx ON {s}.balances (serial) WHERE serial <> ''",
+    "CREATE INDEX balances_location_idx ON {s}.balances (location)",
+    """CREATE TABLE {s}.lots (
+            gtin text NOT NULL,
+            lot text NOT NULL,
+            expiry date,
+            CONSTRAINT lots_key PRIMARY KEY (gtin, lot)
+        )""",
+    """CREATE TABLE {s}.items (
+            gtin text NOT NULL,
+            lot text NOT NULL,
+            serial text NOT NULL,
+            first_received_at text NOT NULL,
+            expiry date,
+            CONSTRAINT items_key PRIMARY KEY (gtin, lot, serial)
+        )""",
+    """CREATE TABLE {s}.head (
+            singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+            position bigint NOT NULL,
+            hash text NOT NULL
+        )""",
+    # The genesis hash is a constant of 64 zeros, not input.
+    "INSERT INTO {s}.head (position, hash) VALUES (0, '" + GENESIS_HASH + "')",  # noqa: S608
+)
+"""Movements, balances, lots, items and the head (unchanged since version 1)."""
+
+# IF NOT EXISTS: the previous release's separate stocktake store may have created
+# them in this schema already, with the same columns; its own version table gives
+# way to the schema's one version.
+_STOCKTAKES: Final = (
+    """CREATE TABLE IF NOT EXISTS {s}.stocktakes (
+            id text PRIMARY KEY,
+            state text NOT NULL,
+            version integer NOT NULL,
+            data text NOT NULL
+        )""",
+    "CREATE INDEX IF NOT EXISTS stocktakes_state ON {s}.stocktakes (state, id)",
+    """CREATE TABLE IF NOT EXISTS {s}.stocktake_lines (
+            seq bigserial PRIMARY KEY,
+            stocktake_id text NOT NULL REFERENCES {s}.stocktakes (id),
+            line_id text NOT NULL,
+            data text NOT NULL,
+            UNIQUE (stocktake_id, line_id)
+        )""",
+    "DROP TABLE IF EXISTS {s}.stocktake_schema_version",
+)
+"""The stocktakes and their count lines (since version 2)."""
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(1, "movements, balances, lots, items, head", _LEDGER),
+    Migration(
+        2,
+        "stocktakes and their count lines in the ledger's schema (one schema version)",
+        _STOCKTAKES,
+    ),
+)
+"""The schema's history, oldest first; a schema is at the version of the last step applied."""
+
+SCHEMA_VERSION: Final = MIGRATIONS[-1].version
+"""The schema version this medinv writes; opening an older schema migrates it."""
+
+SCHEMA: Final = (*_LEDGER, *_STOCKTAKES)
+"""The DDL of a new schema at ``SCHEMA_VERSION``."""
+
+VERSION_TABLE: Final = (
+    "CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer PRIMARY KEY,"
+    " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+)
+"""The table of applied migrations (every version of the schema has it)."""
+
+_OLD_STOCKTAKE_VERSION: Final = 1
+"""The last version of the previous release's separate stocktake tables."""
+
+
+def create_or_migrate(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Create the schema, or migrate it to ``SCHEMA_VERSION``, in one transaction.
+
+    Serialised between processes by an advisory lock on the schema's name, so
+    many processes may open the same schema at once.
+
+    Raises:
+        StorageError: the schema is newer than this medinv, or holds stocktake
+            tables a newer release of the former separate store wrote.
+        psycopg.Error: the server refused (the caller translates it).
+    """
+    s = sql.Identifier(schema)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"medinv.schema.{schema}",))
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(s))
+        conn.execute(sql.SQL(VERSION_TABLE).format(s=s))
+        row = conn.execute(
+            sql.SQL("SELECT coalesce(max(version), 0) FROM {}.schema_version").format(s)
+        ).fetchone()
+        current = 0 if row is None else int(row[0])
+        if current > SCHEMA_VERSION:
+            raise StorageError(
+                f"schema {schema!r} is at version {current}, newer than the "
+                f"version {SCHEMA_VERSION} this medinv supports; upgrade medinv"
+            )
+        if current == SCHEMA_VERSION:
+            return
+        _check_old_stocktake_version(conn, schema)
+        statements = (
+            SCHEMA
+            if current == 0
+            else [t for m in MIGRATIONS if m.version > current for t in m.statements]
+        )
+        for statement in statements:
+            conn.execute(sql.SQL(statement).format(s=s))
+        for migration in MIGRATIONS:
+            if migration.version > current:
+                conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {}.schema_version (version, description) VALUES (%s, %s)"
+                    ).format(s),
+                    (migration.version, migration.description),
+                )
+
+
+def _check_old_stocktake_version(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Refuse stocktake tables a newer release of the former separate store wrote."""
+    found = conn.execute(
+        "SELECT to_regclass(%s)", (f"{schema}.stocktake_schema_version",)
+    ).fetchone()
+    if found is None or found[0] is None:
+        return
+    row = conn.execute(
+        sql.SQL("SELECT max(version) FROM {}.stocktake_schema_version").format(
+            sql.Identifier(schema)
+        )
+    ).fetchone()
+    if row is not None and row[0] is not None and row[0] > _OLD_STOCKTAKE_VERSION:
+        raise StorageError(
+            f"the stocktake tables of {schema!r} are at stocktake schema version "
+            f"{row[0]}, newer than this medinv knows ({_OLD_STOCKTAKE_VERSION}); "
+            "upgrade medinv"
+        )

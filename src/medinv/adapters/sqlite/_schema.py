@@ -1,0 +1,443 @@
+"""The SQLite store's schema: the current one, written once, and the migrations from each older one.
+
+A new file is created from ``SCHEMA`` directly.
+A file of an older version gets the steps of
+[`MIGRATIONS`][medinv.adapters.sqlite.MIGRATIONS] it lacks; a test checks that
+both end in exactly the same schema (tables, columns, indexes and version).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from typing import Final
+
+from medinv.adapters._base import Migration
+from medinv.chain import GENESIS_HASH
+from medinv.errors import StorageError
+
+_INSERT_GENESIS_HEAD: Final = (
+    f"INSERT INTO head (singleton, position, hash) VALUES (1, 0, '{GENESIS_HASH}')"  # noqa: S608  (a constant)
+)
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "Migration",
+    "create_or_migrate",
+    "stored_version",
+]
+
+# The tables (and their indexes) that are still as the migration that made them
+# created them; the current schema and that migration share them.
+_MOVEMENTS: Final = """
+    CREATE TABLE {name} (
+        position    INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        item_no     INTEGER NOT NULL,
+        reverses    TEXT,
+        content     TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    )
+    """
+_LOTS: Final = (
+    """
+    CREATE TABLE lots (
+        gtin   TEXT NOT NULL,
+        lot    TEXT NOT NULL,
+        expiry TEXT,
+        PRIMARY KEY (gtin, lot)
+    ) WITHOUT ROWID
+    """,
+)
+_ITEMS: Final = (
+    """
+    CREATE TABLE items (
+        gtin   TEXT NOT NULL,
+        lot    TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        first_received_at TEXT NOT NULL,
+        expiry TEXT,
+        PRIMARY KEY (gtin, lot, serial)
+    ) WITHOUT ROWID
+    """,
+)
+_HEAD: Final = (
+    """
+    CREATE TABLE head (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        position  INTEGER NOT NULL,
+        hash      TEXT NOT NULL
+    )
+    """,
+    _INSERT_GENESIS_HEAD,
+)
+_LOCATIONS: Final = (
+    "CREATE TABLE locations (location_no INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)"
+)
+_ITEM_KEYS: Final = (
+    """
+    CREATE TABLE item_keys (
+        item_no INTEGER PRIMARY KEY,
+        gtin    TEXT NOT NULL,
+        lot     TEXT NOT NULL,
+        serial  TEXT NOT NULL,
+        UNIQUE (gtin, lot, serial)
+    )
+    """,
+    "CREATE INDEX item_keys_by_lot ON item_keys (lot) WHERE lot <> ''",
+    "CREATE INDEX item_keys_by_serial ON item_keys (serial) WHERE serial <> ''",
+)
+
+# Conventions of the schema:
+# - text is stored verbatim; date-times as ISO 8601 text with their UTC offset (the
+#   hash chain encodes the offset), dates as ISO 8601 text;
+# - in `movements`, an absent lot, serial, location, status, reason, reference,
+#   expiry or reversed id is NULL;
+# - in the keyed tables (`balances`, `items`), an absent lot or serial is '' (a lot
+#   or serial is 1 to 20 characters, never empty), so that keys are plain equality
+#   and UNIQUE constraints hold (NULLs are distinct in SQL);
+# - a location is its path joined with '/' (segments never contain '/'); the
+#   subtree of 'A/B' is 'A/B' plus the range ['A/B/', 'A/B0') ('0' follows '/').
+_SCHEMA_V1: Final = (
+    """
+    CREATE TABLE movements (
+        position    INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        kind        TEXT NOT NULL,
+        gtin        TEXT NOT NULL,
+        lot         TEXT,
+        serial      TEXT,
+        quantity    INTEGER NOT NULL,
+        occurred_at TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        from_location TEXT,
+        from_status TEXT,
+        to_location TEXT,
+        to_status   TEXT,
+        reason      TEXT,
+        reference   TEXT,
+        expiry      TEXT,
+        reverses    TEXT,
+        recorded_at TEXT NOT NULL,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX movements_by_item ON movements (gtin, lot, serial)",
+    "CREATE INDEX movements_by_lot ON movements (lot) WHERE lot IS NOT NULL",
+    "CREATE INDEX movements_by_serial ON movements (serial) WHERE serial IS NOT NULL",
+    "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
+    """
+    CREATE TABLE balances (
+        gtin     TEXT NOT NULL,
+        lot      TEXT NOT NULL,
+        serial   TEXT NOT NULL,
+        location TEXT NOT NULL,
+        status   TEXT NOT NULL,
+        quantity INTEGER NOT NULL,
+        PRIMARY KEY (gtin, lot, serial, location, status)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX balances_by_location ON balances (location)",
+    # Partial: '' (no lot, no serial) is most rows and must not attract the planner;
+    # queries add the literal term "lot <> ''" / "serial <> ''" to use them.
+    "CREATE INDEX balances_by_lot ON balances (lot) WHERE lot <> ''",
+    "CREATE INDEX balances_by_serial ON balances (serial) WHERE serial <> ''",
+    *_LOTS,
+    *_ITEMS,
+    *_HEAD,
+)
+
+# Version 2: one compact history index instead of three text indexes. Every item
+# that appears in a movement gets a small integer (`item_keys`, store-internal, not
+# master data); `movements.item_no` is indexed, and history queries by item, GTIN,
+# lot or serial find their item numbers in the small `item_keys` table first.
+# An index entry shrinks from ~30 bytes of text to a few bytes, so a batch dirties
+# (and writes to the WAL, and fsyncs) about a third of the pages it did.
+_SCHEMA_V2: Final = (
+    *_ITEM_KEYS,
+    "ALTER TABLE movements ADD COLUMN item_no INTEGER",
+    (
+        "INSERT INTO item_keys (gtin, lot, serial) "
+        "SELECT DISTINCT gtin, coalesce(lot, ''), coalesce(serial, '') FROM movements "
+        "ORDER BY 1, 2, 3"
+    ),
+    (
+        "UPDATE movements SET item_no = (SELECT k.item_no FROM item_keys AS k "
+        "WHERE k.gtin = movements.gtin AND k.lot = coalesce(movements.lot, '') "
+        "AND k.serial = coalesce(movements.serial, ''))"
+    ),
+    "CREATE INDEX movements_by_item_no ON movements (item_no)",
+    "DROP INDEX movements_by_item",
+    "DROP INDEX movements_by_lot",
+    "DROP INDEX movements_by_serial",
+)
+
+# Version 3: a movement is stored as its canonical content (`medinv.chain.movement_content`,
+# the text the hash chain covers: its sixteen fields separated by NUL, '-' for an absent
+# optional field, '+' before a present one) next to the columns the store queries by:
+# id, item number, reversed id. One text instead of sixteen columns halves the cost of
+# an insert, and what is stored is exactly what was hashed. SQL reads a field with
+# `movement_field(content, 'quantity')` once `register_sql_functions` has added it to
+# the connection (SQLite's own string functions stop at the first NUL).
+_CONTENT_SQL: Final = " || char(0) || ".join(  # noqa: FLY002  (one SQL term a line)
+    (
+        "id",
+        "kind",
+        "gtin",
+        "coalesce('+' || lot, '-')",
+        "coalesce('+' || serial, '-')",
+        "quantity",
+        "occurred_at",
+        "actor",
+        "coalesce('+' || from_location, '-')",
+        "coalesce('+' || from_status, '-')",
+        "coalesce('+' || to_location, '-')",
+        "coalesce('+' || to_status, '-')",
+        "coalesce('+' || reason, '-')",
+        "coalesce('+' || reference, '-')",
+        "coalesce('+' || expiry, '-')",
+        "coalesce('+' || reverses, '-')",
+    )
+)
+_SCHEMA_V3: Final = (
+    """
+    CREATE TABLE movements_v3 (
+        position    INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        item_no     INTEGER NOT NULL,
+        reverses    TEXT,
+        content     TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    )
+    """,
+    (
+        "INSERT INTO movements_v3 (position, id, item_no, reverses, content, recorded_at, "  # noqa: S608  (constant SQL)
+        f"prev_hash, hash) SELECT position, id, item_no, reverses, {_CONTENT_SQL}, "
+        "recorded_at, prev_hash, hash FROM movements ORDER BY position"
+    ),
+    "DROP TABLE movements",
+    "ALTER TABLE movements_v3 RENAME TO movements",
+    "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
+    "CREATE INDEX movements_by_item_no ON movements (item_no)",
+    # Balances keyed by small numbers: the item's (`item_keys`) and the location's
+    # (`locations`, paths numbered like items) instead of five text columns. A
+    # batch's upserts touch a fraction of the pages, and a key compares as integers.
+    _LOCATIONS,
+    (
+        "INSERT INTO item_keys (gtin, lot, serial) SELECT DISTINCT gtin, lot, serial "
+        "FROM balances WHERE true ORDER BY 1, 2, 3 ON CONFLICT (gtin, lot, serial) DO NOTHING"
+    ),
+    "INSERT INTO locations (path) SELECT DISTINCT location FROM balances ORDER BY 1",
+    """
+    CREATE TABLE balances_v3 (
+        item_no     INTEGER NOT NULL,
+        location_no INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        quantity    INTEGER NOT NULL,
+        PRIMARY KEY (item_no, location_no, status)
+    ) WITHOUT ROWID
+    """,
+    (
+        "INSERT INTO balances_v3 (item_no, location_no, status, quantity) "
+        "SELECT k.item_no, l.location_no, b.status, b.quantity FROM balances AS b "
+        "JOIN item_keys AS k ON k.gtin = b.gtin AND k.lot = b.lot AND k.serial = b.serial "
+        "JOIN locations AS l ON l.path = b.location WHERE b.quantity <> 0"
+    ),
+    "DROP TABLE balances",
+    "ALTER TABLE balances_v3 RENAME TO balances",
+    "CREATE INDEX balances_by_location ON balances (location_no)",
+)
+
+PERIOD_BITS: Final = 14
+"""The history index is kept per period of 2**14 = 16,384 positions (see schema 4)."""
+
+_SCHEMA_V4: Final = (
+    # A movement's previous hash is the hash of the movement before it: not stored
+    # twice. (Reading a movement looks it up; `verify()` still recomputes every
+    # hash over it, so an edited, deleted or reordered row is still found.)
+    _MOVEMENTS.format(name="movements_v4"),
+    (
+        "INSERT INTO movements_v4 (position, id, item_no, reverses, content, recorded_at, hash) "
+        "SELECT position, id, item_no, reverses, content, recorded_at, hash FROM movements "
+        "ORDER BY position"
+    ),
+    "DROP TABLE movements",
+    "ALTER TABLE movements_v4 RENAME TO movements",
+    "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
+    # The history index leads with the position's period: a batch's entries all land
+    # in the current period's part of the index, a few dozen pages, instead of pages
+    # all over an index as large as the ledger (each of them rewritten at every
+    # commit). A history query seeks each period from the first it asks about.
+    f"CREATE INDEX movements_by_period_item ON movements (position >> {PERIOD_BITS}, item_no)",
+    # Balances that reach 0 are found through this index (it holds only them) and
+    # deleted once per commit.
+    "CREATE INDEX balances_emptied ON balances (item_no) WHERE quantity = 0",
+)
+
+# Stocktakes live in the ledger's file: one row per stocktake (state and version as
+# columns, the rest as JSON) and append-only count lines, unique per (stocktake,
+# line id). ``IF NOT EXISTS``: a file the previous release's separate stocktake
+# store created (or added its tables to) already has them, with the same columns;
+# its own schema-version table gives way to the file's one version.
+_SCHEMA_V5: Final = (
+    """
+    CREATE TABLE IF NOT EXISTS stocktakes (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        data TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS stocktakes_state ON stocktakes (state, id)",
+    """
+    CREATE TABLE IF NOT EXISTS stocktake_lines (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        stocktake_id TEXT NOT NULL REFERENCES stocktakes (id),
+        line_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (stocktake_id, line_id)
+    )
+    """,
+    "DROP TABLE IF EXISTS medinv_stocktake_schema",
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(
+        1,
+        "movements, balance projection, lot and item master data, ledger head",
+        _SCHEMA_V1,
+    ),
+    Migration(
+        2,
+        "item numbers: one compact history index replaces the item, lot and serial indexes",
+        _SCHEMA_V2,
+    ),
+    Migration(
+        3,
+        "movements stored as their canonical content next to id, item number and reversed "
+        "id; balances keyed by item and location numbers",
+        _SCHEMA_V3,
+    ),
+    Migration(
+        4,
+        "the previous hash no longer stored twice; the history index kept per period of "
+        "positions; an index of emptied balances",
+        _SCHEMA_V4,
+    ),
+    Migration(
+        5,
+        "stocktakes and their count lines in the ledger's file (one file, one schema "
+        "version, one backup for every port)",
+        _SCHEMA_V5,
+    ),
+)
+"""The schema's history, oldest first; a file is at the version of the last step applied."""
+
+SCHEMA_VERSION: Final = MIGRATIONS[-1].version
+"""The schema version this medinv writes; newer files are refused."""
+
+SCHEMA: Final = (
+    # The ledger: movements as their hashed content next to the columns the store
+    # queries by, the balance projection keyed by item and location numbers, lot and
+    # item master data, and the head.
+    _MOVEMENTS.format(name="movements"),
+    "CREATE UNIQUE INDEX movements_by_reverses ON movements (reverses) WHERE reverses IS NOT NULL",
+    f"CREATE INDEX movements_by_period_item ON movements (position >> {PERIOD_BITS}, item_no)",
+    *_ITEM_KEYS,
+    _LOCATIONS,
+    """
+    CREATE TABLE balances (
+        item_no     INTEGER NOT NULL,
+        location_no INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        quantity    INTEGER NOT NULL,
+        PRIMARY KEY (item_no, location_no, status)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX balances_by_location ON balances (location_no)",
+    "CREATE INDEX balances_emptied ON balances (item_no) WHERE quantity = 0",
+    *_LOTS,
+    *_ITEMS,
+    *_HEAD,
+    # The stocktakes (as the last migration adds them: a file of the previous
+    # release's separate stocktake store already has them, and keeps them).
+    *_SCHEMA_V5,
+)
+"""The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
+
+_OLD_STOCKTAKE_NAMES: Final = frozenset(
+    {"medinv_stocktake_schema", "stocktakes", "stocktakes_state", "stocktake_lines"}
+)
+"""What the previous release's separate stocktake store created in a file of its own."""
+_OLD_STOCKTAKE_VERSION: Final = 1
+"""The last stocktake schema version of that store."""
+_APPLICATION_ID: Final = 0x4D444E56  # "MDNV": marks the file as a medinv ledger
+
+
+def stored_version(db: sqlite3.Connection, path: str) -> int:
+    """The schema version of the open file: 0 for an empty file (or a stocktake-only one).
+
+    Raises:
+        StorageError: the file is not a medinv file (it is left untouched), or a
+            newer medinv wrote it.
+    """
+    application_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if application_id == _APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"the SQLite ledger {path!r} has schema version {version}, newer than "
+                f"this medinv knows ({SCHEMA_VERSION}); upgrade medinv to open it"
+            )
+        return int(version)
+    names = {
+        row[0]
+        for row in db.execute("SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'")
+    }
+    if application_id == 0 and names and names <= _OLD_STOCKTAKE_NAMES:
+        _check_old_stocktake_version(db, path)
+        return 0
+    tables = len(names)
+    if application_id != 0 or tables:
+        raise StorageError(
+            f"{path!r} is an SQLite database but not a medinv ledger "
+            f"(application id {application_id}, {tables} table(s) or index(es))"
+        )
+    return 0
+
+
+def _check_old_stocktake_version(db: sqlite3.Connection, path: str) -> None:
+    """A stocktake-only file of the previous release: refuse one a newer medinv wrote."""
+    row = None
+    with contextlib.suppress(sqlite3.OperationalError):  # no version table: nothing to check
+        row = db.execute("SELECT max(version) FROM medinv_stocktake_schema").fetchone()
+    if row is not None and row[0] is not None and row[0] > _OLD_STOCKTAKE_VERSION:
+        raise StorageError(
+            f"the SQLite stocktake file {path!r} has stocktake schema version "
+            f"{row[0]}, newer than this medinv knows ({_OLD_STOCKTAKE_VERSION}); "
+            "upgrade medinv to open it"
+        )
+
+
+def create_or_migrate(db: sqlite3.Connection, version: int) -> int:
+    """Inside the caller's write transaction: take a file at ``version`` to the current one.
+
+    A file without the ledger's tables (version 0) gets ``SCHEMA``;
+    an older one the steps of [`MIGRATIONS`][medinv.adapters.sqlite.MIGRATIONS] after
+    its version. Returns the version reached.
+    """
+    if version == 0:
+        statements: list[str] = list(SCHEMA)
+    else:
+        statements = [s for m in MIGRATIONS if m.version > version for s in m.statements]
+    for statement in statements:
+        db.execute(statement)
+    db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return SCHEMA_VERSION
