@@ -11,7 +11,16 @@ from medinv.testing.stocktake_contract import StocktakeStoreContract, sample_sto
 class TestMemoryStocktakeStore(StocktakeStoreContract):
     @pytest.fixture
     def store(self):
-        with MemoryStocktakeStore() as store:
+        with pytest.warns(DeprecationWarning, match=r"MemoryStore\(\)\.stocktakes"):
+            made = MemoryStocktakeStore()
+        with made as store:
+            yield store
+
+
+class TestMemoryStocktakes(StocktakeStoreContract):
+    @pytest.fixture
+    def store(self):
+        with MemoryStocktakes() as store:
             yield store
 
 
@@ -37,6 +46,6 @@ def test_the_stocktakes_of_a_memory_store_close_with_it():
 
 
 def test_a_stocktake_store_of_its_own_has_nothing_to_close():
-    with MemoryStocktakeStore() as store:
+    with MemoryStocktakes() as store:
         store.create(sample_stocktake())
     assert store.get("ST-1") == sample_stocktake()

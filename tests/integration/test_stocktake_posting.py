@@ -11,7 +11,7 @@ import pendulum
 import pytest
 
 from medinv.adapters.memory import MemoryStore
-from medinv.adapters.memory_stocktake import MemoryStocktakeStore
+from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.adapters.sqlite import SqliteStore
 from medinv.errors import ConcurrencyError, InsufficientStockError, StocktakeStateError
 from medinv.identifiers import ItemKey
@@ -126,7 +126,7 @@ def ledger() -> HookedLedger:
 
 
 def test_a_cancel_while_the_ledger_is_written_is_refused(ledger):
-    service = approved_service(ledger, MemoryStocktakeStore())
+    service = approved_service(ledger, MemoryStocktakes())
     refused: list[Exception] = []
 
     def cancel() -> None:
@@ -144,7 +144,7 @@ def test_a_cancel_while_the_ledger_is_written_is_refused(ledger):
 
 
 def test_a_cancel_that_wins_stops_the_post_before_the_ledger(ledger):
-    service = approved_service(ledger, MemoryStocktakeStore())
+    service = approved_service(ledger, MemoryStocktakes())
     stale = service.store.get("ST-1")
     service.cancel("ST-1", by="lea", reason="wrong scope")
     with pytest.raises(StocktakeStateError, match="CANCELLED"):
@@ -157,7 +157,7 @@ def test_a_cancel_that_wins_stops_the_post_before_the_ledger(ledger):
 
 
 def test_a_post_interrupted_after_the_ledger_write_is_completed_by_resume_post(ledger):
-    service = approved_service(ledger, MemoryStocktakeStore())
+    service = approved_service(ledger, MemoryStocktakes())
     stocktake = service.store.get("ST-1")
     posting = stocktake.begin_posting()
     service.store.update(posting)  # step 1 ...
@@ -175,7 +175,7 @@ def test_a_post_interrupted_after_the_ledger_write_is_completed_by_resume_post(l
 
 
 def test_post_completes_a_posting_stocktake_too(ledger):
-    service = approved_service(ledger, MemoryStocktakeStore())
+    service = approved_service(ledger, MemoryStocktakes())
     service.store.update(service.store.get("ST-1").begin_posting())
     service.post("ST-1", at=at(15))
     assert service.store.get("ST-1").state is StocktakeState.POSTED
@@ -183,13 +183,13 @@ def test_post_completes_a_posting_stocktake_too(ledger):
 
 
 def test_resume_post_refuses_a_stocktake_that_is_not_being_posted(ledger):
-    service = approved_service(ledger, MemoryStocktakeStore())
+    service = approved_service(ledger, MemoryStocktakes())
     with pytest.raises(StocktakeStateError, match="resume posting"):
         service.resume_post("ST-1", at=at(15))
 
 
 def test_a_batch_the_ledger_refuses_leaves_the_stocktake_approved_and_cancellable(ledger):
-    service = approved_service(ledger, MemoryStocktakeStore())
+    service = approved_service(ledger, MemoryStocktakes())
     ledger.post(
         [
             Movement.issue(
@@ -205,7 +205,7 @@ def test_a_batch_the_ledger_refuses_leaves_the_stocktake_approved_and_cancellabl
 
 
 def test_a_refused_batch_already_posted_by_another_process_stays_posting(ledger):
-    service = approved_service(ledger, MemoryStocktakeStore())
+    service = approved_service(ledger, MemoryStocktakes())
     posting = service.store.get("ST-1").begin_posting()
     service.store.update(posting)
     ledger.post(posting.movements())
@@ -276,7 +276,7 @@ def test_concurrent_cancel_and_post_never_leave_a_cancelled_stocktake_with_adjus
 
 
 def test_an_approved_stocktake_whose_adjustments_are_in_the_ledger_cannot_be_cancelled(ledger):
-    service = approved_service(ledger, MemoryStocktakeStore())
+    service = approved_service(ledger, MemoryStocktakes())
     ledger.post(service.store.get("ST-1").movements())  # posted around the service
     with pytest.raises(StocktakeStateError, match="in the ledger"):
         service.cancel("ST-1", by="lea", reason="too late")
@@ -286,7 +286,7 @@ def test_an_approved_stocktake_whose_adjustments_are_in_the_ledger_cannot_be_can
 
 
 def test_a_post_that_went_through_while_a_refused_one_undid_posting_still_ends_posted(ledger):
-    service = approved_service(ledger, MemoryStocktakeStore())
+    service = approved_service(ledger, MemoryStocktakes())
     store = service.store
     real_update = store.update
     fired: list[bool] = []

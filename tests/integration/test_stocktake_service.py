@@ -6,7 +6,7 @@ import pendulum
 import pytest
 
 from medinv.adapters.memory import MemoryStore
-from medinv.adapters.memory_stocktake import MemoryStocktakeStore
+from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.barcodes import Agency, Carrier, Scan
 from medinv.errors import (
     ApprovalRefusedError,
@@ -89,7 +89,7 @@ def ledger(clock: Clock) -> Ledger:
 
 @pytest.fixture
 def service(ledger: Ledger) -> StocktakeService:
-    return StocktakeService(ledger, MemoryStocktakeStore())
+    return StocktakeService(ledger, MemoryStocktakes())
 
 
 def line(

@@ -8,7 +8,7 @@ import pendulum
 import pytest
 
 from medinv.adapters.memory import MemoryStore
-from medinv.adapters.memory_stocktake import MemoryStocktakeStore
+from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.errors import (
     CountLineError,
     FourEyesError,
@@ -63,7 +63,7 @@ def ledger(clock: Clock) -> Ledger:
 
 @pytest.fixture
 def service(ledger: Ledger) -> StocktakeService:
-    service = StocktakeService(ledger, MemoryStocktakeStore())
+    service = StocktakeService(ledger, MemoryStocktakes())
     service.plan("ST-1", scope=StocktakeScope(["Main/Store"]), created_by="lea", at=at(8))
     service.begin("ST-1", at=at(9))
     return service

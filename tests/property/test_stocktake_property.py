@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
-from medinv.adapters.memory_stocktake import MemoryStocktakeStore
+from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
@@ -238,7 +238,7 @@ def test_through_the_ledger_posting_makes_book_equal_truth(opening, during, afte
         if quantity:
             world.minute += 1
             world.move("receive", key, key[1], quantity, 0)
-    service = StocktakeService(ledger, MemoryStocktakeStore())
+    service = StocktakeService(ledger, MemoryStocktakes())
     service.plan(
         "ST-L",
         scope=SCOPE,

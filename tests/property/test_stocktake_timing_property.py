@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
-from medinv.adapters.memory_stocktake import MemoryStocktakeStore
+from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
@@ -63,7 +63,7 @@ class Hospital:
         self.minute = 0
         self.clock = T0
         self.ledger = Ledger(MemoryStore(), clock=lambda: self.clock)
-        self.service = StocktakeService(self.ledger, MemoryStocktakeStore())
+        self.service = StocktakeService(self.ledger, MemoryStocktakes())
         self.counted_bins: set[Location] = set()
         self.skipped_bins = set(rng.sample(self.bins, k=max(1, bins // 5)))
         self.tampered: set[Key] = set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable, Collection, Sequence
 
 from medinv.adapters._base import Closing
@@ -140,11 +141,21 @@ class MemoryStocktakes(Closing):
 
 
 class MemoryStocktakeStore(MemoryStocktakes):
-    """Stocktakes and count lines in process memory, in a store of their own.
+    """Deprecated: use ``MemoryStore().stocktakes`` (or ``MemoryStocktakes()``).
 
-    The same as ``MemoryStore().stocktakes`` without a ledger beside it; closing
-    it releases nothing.
+    Stocktakes and count lines in process memory, in a store of their own: the
+    same as ``MemoryStore().stocktakes`` without a ledger beside it; closing it
+    releases nothing. It warns with a `DeprecationWarning` and will be removed in
+    the next minor release, as the SQLite and PostgreSQL stocktake stores of their
+    own are.
     """
 
     def __init__(self) -> None:
+        warnings.warn(
+            "medinv.adapters.memory_stocktake.MemoryStocktakeStore is deprecated and will be "
+            "removed in the next minor release; use MemoryStore().stocktakes (stocktakes kept "
+            "beside the ledger) or MemoryStocktakes()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         super().__init__()  # no store to check or close
