@@ -12,6 +12,7 @@ import pytest
 from medinv.allocation import (
     AllocationRequest,
     FefoIndex,
+    Pick,
     Plan,
     Policy,
     SkipReason,
@@ -698,7 +699,8 @@ def test_fast_paths_build_what_the_public_constructors_build():
         assert attrs.asdict(fast, recurse=False) == attrs.asdict(slow, recurse=False)
         assert fast.is_plain_fefo
 
-    # The one-loop path of allocate() and take() against the general planner.
+    # Plans and picks (built by setting their slots) against the public constructors,
+    # and take() against allocate() followed by commit().
     rng = random.Random(5)  # noqa: S311  (reproducible test data)
     positions = [
         pos(
@@ -716,11 +718,20 @@ def test_fast_paths_build_what_the_public_constructors_build():
     for _ in range(40):
         wanted = request(rng.randint(1, 25), min_shelf_life_days=rng.randint(0, 5))
         planned = fast_index.allocate(wanted)
-        assert planned == slow_index._plan(wanted, explain=False)[2]
+        rebuilt = Plan(
+            request=wanted,
+            picks=tuple(
+                Pick(item=p.item, location=p.location, quantity=p.quantity, expiry=p.expiry)
+                for p in planned.picks
+            ),
+            shortfall=planned.shortfall,
+            position=planned.position,
+        )
+        assert (planned, repr(planned), hash(planned)) == (rebuilt, repr(rebuilt), hash(rebuilt))
+        assert planned == slow_index.allocate(wanted)
         taken = fast_index.take(wanted)
-        expected = slow_index._plan(wanted, explain=False)[2]
-        slow_index.commit(expected)
-        assert (taken, repr(taken)) == (planned, repr(expected))
+        slow_index.commit(planned)
+        assert (taken, repr(taken)) == (rebuilt, repr(rebuilt))
         fast_index._check()
         slow_index._check()
     assert fast_index.positions() == slow_index.positions()

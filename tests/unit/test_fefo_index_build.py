@@ -10,9 +10,9 @@ import pendulum
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sortedcontainers import SortedList
 
 from medinv.allocation import AllocationRequest, FefoIndex
+from medinv.allocation._entries import Product
 from medinv.allocation._order import received_micros
 from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
@@ -28,7 +28,7 @@ STATUSES = (StockStatus.AVAILABLE,) * 5 + (StockStatus.QUARANTINE, StockStatus.H
 
 
 def one_by_one(positions: list[StockPosition]) -> FefoIndex:
-    """The reference: each position added on its own (a SortedList.add per position)."""
+    """The reference: each position added on its own (one insertion per position)."""
     index = FefoIndex()
     for stock in positions:
         index._add(stock)
@@ -102,7 +102,7 @@ def stocks(draw: st.DrawFn) -> list[StockPosition]:
 @given(stocks(), st.sampled_from([4, 1000]))
 def test_the_bulk_build_equals_adding_positions_one_by_one(positions, load):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(SortedList, "DEFAULT_LOAD_FACTOR", load)
+        patch.setattr(Product, "load", load)
         bulk = FefoIndex.from_positions(positions)
         reference = one_by_one(positions)
     bulk._check()
