@@ -172,3 +172,26 @@ def test_received_micros_is_what_timegm_gives(value):
         assert received_micros(value) == round(
             (value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) / dt.timedelta(microseconds=1)
         )
+
+
+def test_empty_positions_in_other_statuses_count_as_forgotten():
+    # Their lots' expiries are learned, and counted for the sweep like those of
+    # empty AVAILABLE positions (the bulk build once learned them uncounted).
+    def position(lot: str, status: StockStatus, quantity: int) -> StockPosition:
+        return StockPosition(
+            item=ItemKey(GTINS[0], lot=lot),
+            location=BINS[0],
+            status=status,
+            quantity=quantity,
+            expiry=USE.add(days=len(lot)),
+        )
+
+    stock = [
+        position("A", StockStatus.AVAILABLE, 3),
+        position("BB", StockStatus.QUARANTINE, 0),
+        position("CCC", StockStatus.HOLD, 0),
+    ]
+    index = FefoIndex.from_positions(stock)
+    index._check()
+    assert index._products[GTINS[0]].dropped == 2
+    assert index.positions() == stock[:1]

@@ -160,12 +160,13 @@ def build(  # noqa: C901, PLR0912, PLR0915  (one loop over every position, inlin
             continue
         if received_at is not None and item not in product.received:
             product.received[item] = received_at  # see `_new_entry`
-        if quantity:
-            others = product.others
-            count = len(others)
-            others[item, location, status] = entry
-            if len(others) == count:
-                given_twice(stock)
+        others = product.others
+        count = len(others)
+        others[item, location, status] = entry
+        if len(others) == count:
+            given_twice(stock)
+        if not quantity:  # an empty position: its master data is learned, nothing is held
+            product.forget_other(entry)
     for gtin_text, gtin_slots in pending.items():
         # One sort per product (in C) instead of an insertion per position.
         product = products[gtin_text]

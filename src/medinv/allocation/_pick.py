@@ -13,7 +13,7 @@ With ``taking`` the picker also takes the picked units out of the index's state
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from medinv._slots import new_instance
@@ -162,88 +162,80 @@ def _take_group(group: list[Entry], box: int, remaining: int, chosen: _Chosen) -
     for entry in (*opened, *whole):
         if not remaining:
             break
-        take = min(entry.free, remaining)
-        chosen.append((entry, take))
-        remaining -= take
+        remaining = _choose(entry, remaining, chosen)
     return remaining
 
 
-def pick_fifo(
-    product: Product,
-    request: AllocationRequest,
-    threshold: int,  # noqa: ARG001  (every picker takes it)
-    taking: bool,  # noqa: FBT001
-    skipped: list[Skipped],
-) -> tuple[tuple[Pick, ...], int]:
-    """FIFO: the free entries by receipt time (then the FEFO order), eligible ones taken."""
-    remaining = request.quantity
-    chosen: _Chosen = []
-    for _, _, entry in product.fifo_order():
-        reason = ineligible(request, entry)
-        if reason is not None:
-            skipped.append(entry.skipped(reason))
-            continue
-        take = min(entry.free, remaining)
-        chosen.append((entry, take))
-        remaining -= take
-        if not remaining:
-            break
-    return _finish(product, chosen, taking), remaining
+_Groups = Callable[[Product, AllocationRequest], Iterable[Iterable[Entry]]]
+"""The candidates of a request, group by group, each group in picking order."""
 
 
-def pick_lots(
-    product: Product,
-    request: AllocationRequest,
-    threshold: int,  # noqa: ARG001  (every picker takes it)
-    taking: bool,  # noqa: FBT001
-    skipped: list[Skipped],
-) -> tuple[tuple[Pick, ...], int]:
-    """MANUAL: only the lots named, in the order named; each lot in the FEFO order."""
-    lots = product.lots()
-    groups = [lots.get(lot.value, ()) for lot in request.lots]
-    return _pick_named(product, request, groups, taking, skipped, one_each=False)
+def _in_order(groups_of: _Groups, *, one_each: bool) -> Picker:
+    """A picker that walks the candidates ``groups_of`` gives, group by group.
 
+    Ineligible and fully reserved candidates are skipped; with ``one_each`` one
+    unit is taken from each group (serials), otherwise as many as needed.
+    """
 
-def pick_serials(
-    product: Product,
-    request: AllocationRequest,
-    threshold: int,  # noqa: ARG001  (every picker takes it)
-    taking: bool,  # noqa: FBT001
-    skipped: list[Skipped],
-) -> tuple[tuple[Pick, ...], int]:
-    """A serial-level request: one unit of each serial named, in the order named."""
-    serials = request.serials or ()
-    groups = [product.by_serial.get(serial.value, ()) for serial in serials]
-    return _pick_named(product, request, groups, taking, skipped, one_each=True)
-
-
-def _pick_named(
-    product: Product,
-    request: AllocationRequest,
-    groups: Sequence[Iterable[Entry]],
-    taking: bool,  # noqa: FBT001
-    skipped: list[Skipped],
-    *,
-    one_each: bool,
-) -> tuple[tuple[Pick, ...], int]:
-    remaining = request.quantity
-    chosen: _Chosen = []
-    for group in groups:
-        for entry in sorted(group, key=key_of):
-            reason = ineligible(request, entry)
-            if reason is None and entry.free == 0:
-                reason = SkipReason.RESERVED
-            if reason is not None:
-                skipped.append(entry.skipped(reason))
-                continue
-            take = min(entry.free, remaining)
-            chosen.append((entry, take))
-            remaining -= take
-            if one_each or not remaining:
+    def pick(
+        product: Product,
+        request: AllocationRequest,
+        threshold: int,  # noqa: ARG001  (every picker takes it)
+        taking: bool,  # noqa: FBT001
+        skipped: list[Skipped],
+    ) -> tuple[tuple[Pick, ...], int]:
+        remaining = request.quantity
+        chosen: _Chosen = []
+        for group in groups_of(product, request):
+            for entry in group:
+                reason = ineligible(request, entry)
+                if reason is None and entry.free == 0:
+                    reason = SkipReason.RESERVED
+                if reason is not None:
+                    skipped.append(entry.skipped(reason))
+                    continue
+                take = min(entry.free, remaining)
+                chosen.append((entry, take))
+                remaining -= take
+                if one_each or not remaining:
+                    break
+            if not remaining:
                 break
-        if not remaining:
-            break
-    return _finish(product, chosen, taking), remaining
+        return _finish(product, chosen, taking), remaining
+
+    return pick
+
+
+pick_fifo: Final = _in_order(
+    lambda product, _: [(entry for _, _, entry in product.fifo_order())], one_each=False
+)
+"""FIFO: the free entries by receipt time (then the FEFO order)."""
+
+pick_lots: Final = _in_order(
+    lambda product, request: _by_name(product.lots(), [lot.value for lot in request.lots]),
+    one_each=False,
+)
+"""MANUAL: only the lots named, in the order named; each lot in the FEFO order."""
+
+pick_serials: Final = _in_order(
+    lambda product, request: _by_name(
+        product.by_serial, [serial.value for serial in request.serials or ()]
+    ),
+    one_each=True,
+)
+"""A serial-level request: one unit of each serial named, in the order named."""
+
+
+def _by_name(entries: dict[str, set[Entry]], names: list[str]) -> Iterable[list[Entry]]:
+    """The entries of each name, in the order named; each name's in the FEFO order."""
+    return (sorted(entries.get(name, ()), key=key_of) for name in names)
+
+
+def _choose(entry: Entry, remaining: int, chosen: _Chosen) -> int:
+    """Choose what ``entry`` has free, up to ``remaining``; return what is still wanted."""
+    take = min(entry.free, remaining)
+    chosen.append((entry, take))
+    return remaining - take
 
 
 def _finish(
