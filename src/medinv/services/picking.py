@@ -145,7 +145,7 @@ def plan_movements(plan: Plan, **options: Unpack[PostingOptions]) -> list[Moveme
 
     Args:
         plan: the plan to carry out.
-        **options: how to post it ([`PostingOptions`][medinv.services.picking.PostingOptions]):
+        **options: how to post it ([`PostingOptions`][medinv.services.PostingOptions]):
             ``kind``, ``movement_id``, ``occurred_at``, ``actor`` and, as the kind
             needs, ``to``, ``reference``, ``reason``.
 
@@ -167,7 +167,7 @@ def post_plan(
 
     The movements are those of [`plan_movements`][medinv.services.plan_movements]
     with the same ``options``
-    ([`PostingOptions`][medinv.services.picking.PostingOptions]).
+    ([`PostingOptions`][medinv.services.PostingOptions]).
 
     An unreserved plan is posted only if the ledger is still at the position the plan
     was made at (``plan.position``): any other movement since then may have taken the
@@ -259,7 +259,7 @@ def allocate_and_post(
 
     Each attempt brings ``index`` up to the ledger head, plans, and posts the plan at
     that position with ``options``
-    ([`PostingOptions`][medinv.services.picking.PostingOptions], as for
+    ([`PostingOptions`][medinv.services.PostingOptions], as for
     [`post_plan`][medinv.services.post_plan]). A
     [`StalePlanError`][medinv.errors.StalePlanError] (the ledger moved in between)
     starts a new attempt. Re-posting the same ``movement_id`` after a success is a
