@@ -363,8 +363,15 @@ def test_allocate_and_post_checks_its_options_before_planning(ledger):
     index = index_from_ledger(ledger)
     with pytest.raises(InvalidValueError, match="patient or procedure"):
         allocate_and_post(  # short, but the options are what is wrong
-            ledger, index, request(20), **(OPTIONS | {"kind": MovementKind.CONSUMPTION})
+            ledger,
+            index,
+            request(20),
+            kind=MovementKind.CONSUMPTION,
+            movement_id="X",
+            occurred_at=AT,
+            actor="a",
         )
+    assert index.position == 2
 
 
 def test_the_typed_options_and_the_checked_ones_name_the_same_fields():
