@@ -19,6 +19,7 @@ from medinv.allocation import (
     fefo_key,
     fifo_key,
 )
+from medinv.allocation._pick import PICKERS, pick_fefo, picker_for
 from medinv.errors import (
     IndivisibleQuantityError,
     InsufficientStockError,
@@ -756,3 +757,19 @@ def test_the_common_case_of_of_refuses_what_the_constructor_refuses(kwargs, mess
         AllocationRequest(gtin=GTIN, **fields)
     with pytest.raises(InvalidValueError, match=message):
         AllocationRequest.of(GTIN, **fields)
+
+
+def test_every_policy_has_its_one_picker():
+    assert set(PICKERS) == set(Policy)
+    assert PICKERS[Policy.FEFO] is pick_fefo
+    plain = AllocationRequest.of(GTIN, 1, use_date=USE)
+    boxed = AllocationRequest(
+        gtin=GTIN, quantity=1, use_date=USE, box_size=2, opened_first=True, location=STORE
+    )
+    assert picker_for(plain) is picker_for(boxed) is pick_fefo  # one FEFO walk for both
+    for policy in Policy:
+        lots = ("L",) if policy is Policy.MANUAL else ()
+        named = AllocationRequest(gtin=GTIN, quantity=1, use_date=USE, policy=policy, lots=lots)
+        assert picker_for(named) is PICKERS[policy]
+    serials = AllocationRequest.for_serials(GTIN, ["S1"], use_date=USE)
+    assert picker_for(serials) not in PICKERS.values()
