@@ -361,16 +361,10 @@ def test_every_picking_function_checks_the_options_alike(ledger, function, optio
 
 def test_allocate_and_post_checks_its_options_before_planning(ledger):
     index = index_from_ledger(ledger)
+    options = OPTIONS | {"kind": MovementKind.CONSUMPTION}  # no reference
     with pytest.raises(InvalidValueError, match="patient or procedure"):
-        allocate_and_post(  # short, but the options are what is wrong
-            ledger,
-            index,
-            request(20),
-            kind=MovementKind.CONSUMPTION,
-            movement_id="X",
-            occurred_at=AT,
-            actor="a",
-        )
+        # the request is short too, but the options are what is wrong
+        allocate_and_post(ledger, index, request(20), **options)  # type: ignore[arg-type]
     assert index.position == 2
 
 
