@@ -10,9 +10,9 @@ import pendulum
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sortedcontainers import SortedList
 
 from medinv.allocation import AllocationRequest, FefoIndex, Plan, Policy, fefo_key
+from medinv.allocation._entries import Product
 from medinv.errors import InsufficientStockError
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
@@ -185,17 +185,17 @@ operations = st.lists(
 
 @contextlib.contextmanager
 def sublists_of(load: int | None) -> Iterator[None]:
-    """Give the SortedLists made inside the block ``load`` (sortedcontainers' load factor).
+    """Give the free lists made inside the block ``load`` (values per run).
 
-    The index's hot path walks and edits sortedcontainers' sublists itself; a small
-    load splits a product's free list into many sublists (and merges them as they
-    shrink), so that those paths run on the few positions a test has.
+    The index's hot path walks and edits the free list's runs itself; a small load
+    splits a product's free list into many runs (and joins them as they shrink), so
+    that those paths run on the few positions a test has.
     """
     if load is None:
         yield
         return
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(SortedList, "DEFAULT_LOAD_FACTOR", load)
+        patch.setattr(Product, "load", load)
         yield
 
 

@@ -12,12 +12,14 @@ import pytest
 from medinv.allocation import (
     AllocationRequest,
     FefoIndex,
+    Pick,
     Plan,
     Policy,
     SkipReason,
     fefo_key,
     fifo_key,
 )
+from medinv.allocation._pick import PICKERS, pick_fefo, picker_for
 from medinv.errors import (
     IndivisibleQuantityError,
     InsufficientStockError,
@@ -699,7 +701,8 @@ def test_fast_paths_build_what_the_public_constructors_build():
         assert attrs.asdict(fast, recurse=False) == attrs.asdict(slow, recurse=False)
         assert fast.is_plain_fefo
 
-    # The one-loop path of allocate() and take() against the general planner.
+    # Plans and picks (built by setting their slots) against the public constructors,
+    # and take() against allocate() followed by commit().
     rng = random.Random(5)  # noqa: S311  (reproducible test data)
     positions = [
         pos(
@@ -717,11 +720,20 @@ def test_fast_paths_build_what_the_public_constructors_build():
     for _ in range(40):
         wanted = request(rng.randint(1, 25), min_shelf_life_days=rng.randint(0, 5))
         planned = fast_index.allocate(wanted)
-        assert planned == slow_index._plan(wanted, explain=False)[2]
+        rebuilt = Plan(
+            request=wanted,
+            picks=tuple(
+                Pick(item=p.item, location=p.location, quantity=p.quantity, expiry=p.expiry)
+                for p in planned.picks
+            ),
+            shortfall=planned.shortfall,
+            position=planned.position,
+        )
+        assert (planned, repr(planned), hash(planned)) == (rebuilt, repr(rebuilt), hash(rebuilt))
+        assert planned == slow_index.allocate(wanted)
         taken = fast_index.take(wanted)
-        expected = slow_index._plan(wanted, explain=False)[2]
-        slow_index.commit(expected)
-        assert (taken, repr(taken)) == (planned, repr(expected))
+        slow_index.commit(planned)
+        assert (taken, repr(taken)) == (rebuilt, repr(rebuilt))
         fast_index._check()
         slow_index._check()
     assert fast_index.positions() == slow_index.positions()
@@ -746,3 +758,19 @@ def test_the_common_case_of_of_refuses_what_the_constructor_refuses(kwargs, mess
         AllocationRequest(gtin=GTIN, **fields)
     with pytest.raises(InvalidValueError, match=message):
         AllocationRequest.of(GTIN, **fields)
+
+
+def test_every_policy_has_its_one_picker():
+    assert set(PICKERS) == set(Policy)
+    assert PICKERS[Policy.FEFO] is pick_fefo
+    plain = AllocationRequest.of(GTIN, 1, use_date=USE)
+    boxed = AllocationRequest(
+        gtin=GTIN, quantity=1, use_date=USE, box_size=2, opened_first=True, location=STORE
+    )
+    assert picker_for(plain) is picker_for(boxed) is pick_fefo  # one FEFO walk for both
+    for policy in Policy:
+        lots = ("L",) if policy is Policy.MANUAL else ()
+        named = AllocationRequest(gtin=GTIN, quantity=1, use_date=USE, policy=policy, lots=lots)
+        assert picker_for(named) is PICKERS[policy]
+    serials = AllocationRequest.for_serials(GTIN, ["S1"], use_date=USE)
+    assert picker_for(serials) not in PICKERS.values()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import attrs
 import pendulum
 import pytest
 
@@ -22,6 +23,7 @@ from medinv.movements import Movement, MovementKind, StockPosition
 from medinv.services import (
     allocate_and_post,
     index_from_ledger,
+    picking,
     plan_movements,
     post_plan,
     sync_index,
@@ -309,3 +311,67 @@ def test_index_from_ledger_reads_positions_consistently(ledger):
     busy = Busy()
     index = index_from_ledger(busy, attempts=3)
     assert index_matches_ledger(index, busy)
+
+
+OPTIONS = {"kind": MovementKind.ISSUE, "movement_id": "X", "occurred_at": AT, "actor": "a"}
+
+
+def call(function: str, ledger: Ledger, **options: object) -> object:
+    """Call one of the three picking functions with the posting ``options`` only."""
+    index = index_from_ledger(ledger)
+    if function == "plan_movements":
+        return plan_movements(index.allocate(request(1)), **options)  # type: ignore[arg-type]
+    if function == "post_plan":
+        return post_plan(ledger, index.allocate(request(1)), **options)  # type: ignore[arg-type]
+    return allocate_and_post(ledger, index, request(1), **options)  # type: ignore[arg-type]
+
+
+FUNCTIONS = ("plan_movements", "post_plan", "allocate_and_post")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_posting_options_are_keyword_arguments_as_before(ledger, function):
+    with pytest.raises(
+        TypeError, match=rf"{function}\(\) got an unexpected keyword argument 'kinds'"
+    ):
+        call(function, ledger, **OPTIONS, kinds=MovementKind.ISSUE)
+    for missing in ("actor", "kind", "movement_id", "occurred_at"):
+        given = {k: v for k, v in OPTIONS.items() if k != missing}
+        with pytest.raises(TypeError, match=rf"{function}\(\) missing .* argument: '{missing}'"):
+            call(function, ledger, **given)
+    assert ledger.head().position == 2  # nothing was posted
+    assert call(function, ledger, **OPTIONS, reason="R")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"kind": "ISSUE"}, "not ISSUE"),  # text, not a MovementKind
+        ({"kind": MovementKind.SCRAP}, "not SCRAP"),
+        ({"kind": MovementKind.TRANSFER}, "needs the destination"),
+        ({"kind": MovementKind.CONSUMPTION}, "patient or procedure"),
+    ],
+)
+def test_every_picking_function_checks_the_options_alike(ledger, function, options, message):
+    with pytest.raises(InvalidValueError, match=message):
+        call(function, ledger, **(OPTIONS | options))
+    assert ledger.head().position == 2
+
+
+def test_allocate_and_post_checks_its_options_before_planning(ledger):
+    index = index_from_ledger(ledger)
+    options = OPTIONS | {"kind": MovementKind.CONSUMPTION}  # no reference
+    with pytest.raises(InvalidValueError, match="patient or procedure"):
+        # the request is short too, but the options are what is wrong
+        allocate_and_post(ledger, index, request(20), **options)  # type: ignore[arg-type]
+    assert index.position == 2
+
+
+def test_the_typed_options_and_the_checked_ones_name_the_same_fields():
+    fields = attrs.fields(picking._Posting)
+    assert [f.name for f in fields] == list(picking.PostingOptions.__annotations__)
+    required = [f.name for f in fields if f.default is attrs.NOTHING]
+    assert required == ["kind", "movement_id", "occurred_at", "actor"]
+    annotations = picking.PostingOptions.__annotations__
+    assert all("Required[" in str(annotations[name]) for name in required)

@@ -18,6 +18,7 @@ nothing below them imports a service.
 from __future__ import annotations
 
 from medinv.services.picking import (
+    PostingOptions,
     allocate_and_post,
     index_from_ledger,
     plan_movements,
@@ -28,6 +29,7 @@ from medinv.services.stocktaking import BookAtStart, StocktakeService
 
 __all__ = [
     "BookAtStart",
+    "PostingOptions",
     "StocktakeService",
     "allocate_and_post",
     "index_from_ledger",

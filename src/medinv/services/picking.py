@@ -10,7 +10,10 @@ CONSUMPTION or TRANSFER movements and posts them with
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, Required, TypedDict, Unpack
+
+import attrs
 
 from medinv.allocation import AllocationRequest, FefoIndex, Plan
 from medinv.errors import (
@@ -27,97 +30,144 @@ from medinv.status import StockStatus
 if TYPE_CHECKING:
     from medinv.ledger import Ledger, PostResult
 
-__all__ = ["allocate_and_post", "index_from_ledger", "plan_movements", "post_plan", "sync_index"]
+__all__ = [
+    "PostingOptions",
+    "allocate_and_post",
+    "index_from_ledger",
+    "plan_movements",
+    "post_plan",
+    "sync_index",
+]
 
-_POSTABLE: Final = (MovementKind.ISSUE, MovementKind.CONSUMPTION, MovementKind.TRANSFER)
+_MOVEMENTS: Final[dict[MovementKind, Callable[..., Movement]]] = {
+    MovementKind.ISSUE: Movement.issue,
+    MovementKind.CONSUMPTION: Movement.consumption,
+    MovementKind.TRANSFER: Movement.transfer,
+}
+"""The kinds a plan is posted as, each with the movement's named constructor."""
 
 
-def plan_movements(
-    plan: Plan,
-    *,
-    kind: MovementKind,
-    movement_id: str,
-    occurred_at: dt.datetime | str,
-    actor: str,
-    to: Location | None = None,
-    reference: str | None = None,
-    reason: str | None = None,
-) -> list[Movement]:
+class PostingOptions(TypedDict, total=False):
+    """How a plan is posted: the keyword arguments the picking functions share.
+
+    [`plan_movements`][medinv.services.plan_movements],
+    [`post_plan`][medinv.services.post_plan] and
+    [`allocate_and_post`][medinv.services.allocate_and_post] take these as keyword
+    arguments (``kind``, ``movement_id``, ``occurred_at`` and ``actor`` required)
+    and check them in one place.
+    """
+
+    kind: Required[MovementKind]
+    """``ISSUE`` (stock leaves the ledger's locations), ``CONSUMPTION`` (used on a
+    patient or in a procedure: ``reference`` required) or ``TRANSFER`` (to the
+    location ``to``, e.g. a department's cabinet)."""
+    movement_id: Required[str]
+    """The base of the movement ids (the idempotency key of the posting)."""
+    occurred_at: Required[dt.datetime | str]
+    """When the picks physically happen."""
+    actor: Required[str]
+    """Who picks."""
+    to: Location | None
+    """The destination of a ``TRANSFER`` (only a transfer takes one)."""
+    reference: str | None
+    """Business reference (order, patient or procedure)."""
+    reason: str | None
+    """Optional reason code."""
+
+
+@attrs.frozen
+class _Posting:
+    """The posting options of one call, checked (see `PostingOptions`)."""
+
+    kind: MovementKind
+    movement_id: str
+    occurred_at: dt.datetime | str
+    actor: str
+    to: Location | None = None
+    reference: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, function: str, options: Mapping[str, Any]) -> _Posting:
+        """The options given to ``function``, as Python checks keyword arguments, then ours.
+
+        Raises:
+            TypeError: an option is missing or unknown (as for any keyword argument).
+            InvalidValueError: the kind is not one of the three, or ``to`` or
+                ``reference`` does not fit it.
+        """
+        fields = attrs.fields(cls)
+        known = {field.name for field in fields}
+        required = {field.name for field in fields if field.default is attrs.NOTHING}
+        for name in sorted(options.keys() - known):
+            msg = f"{function}() got an unexpected keyword argument {name!r}"
+            raise TypeError(msg)
+        for name in sorted(required - options.keys()):
+            msg = f"{function}() missing required keyword argument: {name!r}"
+            raise TypeError(msg)
+        posting = cls(**options)
+        if not isinstance(posting.kind, MovementKind) or posting.kind not in _MOVEMENTS:
+            msg = (
+                "a plan is posted as ISSUE, CONSUMPTION or TRANSFER movements, "
+                f"not {getattr(posting.kind, 'value', posting.kind)}"
+            )
+            raise InvalidValueError(msg)
+        if (posting.kind is MovementKind.TRANSFER) != (posting.to is not None):
+            msg = "a TRANSFER needs the destination 'to', and only a TRANSFER takes one"
+            raise InvalidValueError(msg)
+        if posting.kind is MovementKind.CONSUMPTION and posting.reference is None:
+            msg = "a CONSUMPTION needs the patient or procedure reference"
+            raise InvalidValueError(msg)
+        return posting
+
+    def movements(self, plan: Plan) -> list[Movement]:
+        """The movements that carry out ``plan``: one per pick."""
+        make = _MOVEMENTS[self.kind]
+        where = {} if self.to is None else {"to": self.to}  # a TRANSFER (checked in `of`)
+        return [
+            make(
+                f"{self.movement_id}/{number}",
+                item=pick.item,
+                quantity=pick.quantity,
+                source=pick.location,
+                occurred_at=self.occurred_at,
+                actor=self.actor,
+                reference=self.reference,
+                reason=self.reason,
+                **where,
+            )
+            for number, pick in enumerate(plan.picks, start=1)
+        ]
+
+
+def plan_movements(plan: Plan, **options: Unpack[PostingOptions]) -> list[Movement]:
     """The movements that carry out ``plan``: one per pick, ids ``movement_id/1``, ``/2`` ...
 
     Args:
         plan: the plan to carry out.
-        kind: ``ISSUE`` (stock leaves the ledger's locations), ``CONSUMPTION`` (used on
-            a patient or in a procedure: ``reference`` required) or ``TRANSFER``
-            (to the location ``to``, e.g. a department's cabinet).
-        movement_id: the base of the movement ids (the idempotency key of the posting).
-        occurred_at: when the picks physically happen.
-        actor: who picks.
-        to: the destination of a ``TRANSFER``.
-        reference: business reference (order, patient or procedure).
-        reason: optional reason code.
+        **options: how to post it ([`PostingOptions`][medinv.services.PostingOptions]):
+            ``kind``, ``movement_id``, ``occurred_at``, ``actor`` and, as the kind
+            needs, ``to``, ``reference``, ``reason``.
 
     Raises:
         InvalidValueError: the kind is not one of the three, or ``to`` does not fit it.
     """
-    if kind not in _POSTABLE:
-        msg = f"a plan is posted as ISSUE, CONSUMPTION or TRANSFER movements, not {kind.value}"
-        raise InvalidValueError(msg)
-    if (kind is MovementKind.TRANSFER) != (to is not None):
-        msg = "a TRANSFER needs the destination 'to', and only a TRANSFER takes one"
-        raise InvalidValueError(msg)
-    if kind is MovementKind.CONSUMPTION and reference is None:
-        msg = "a CONSUMPTION needs the patient or procedure reference"
-        raise InvalidValueError(msg)
-    movements = []
-    for number, pick in enumerate(plan.picks, start=1):
-        mid = f"{movement_id}/{number}"
-        if kind is MovementKind.TRANSFER and to is not None:
-            movement = Movement.transfer(
-                mid,
-                item=pick.item,
-                quantity=pick.quantity,
-                source=pick.location,
-                to=to,
-                occurred_at=occurred_at,
-                actor=actor,
-                reference=reference,
-                reason=reason,
-            )
-        else:
-            movement = Movement(
-                id=mid,
-                kind=kind,
-                item=pick.item,
-                quantity=pick.quantity,
-                from_location=pick.location,
-                from_status=StockStatus.AVAILABLE,
-                occurred_at=occurred_at,
-                actor=actor,
-                reference=reference,
-                reason=reason,
-            )
-        movements.append(movement)
-    return movements
+    return _Posting.of("plan_movements", options).movements(plan)
 
 
 def post_plan(
     ledger: Ledger,
     plan: Plan,
     *,
-    kind: MovementKind,
-    movement_id: str,
-    occurred_at: dt.datetime | str,
-    actor: str,
-    to: Location | None = None,
-    reference: str | None = None,
-    reason: str | None = None,
     index: FefoIndex | None = None,
     reservation_id: str | None = None,
+    **options: Unpack[PostingOptions],
 ) -> PostResult:
     """Post ``plan`` as one atomic batch of movements, or refuse it as stale.
 
-    The movements are those of [`plan_movements`][medinv.services.plan_movements].
+    The movements are those of [`plan_movements`][medinv.services.plan_movements]
+    with the same ``options``
+    ([`PostingOptions`][medinv.services.PostingOptions]).
 
     An unreserved plan is posted only if the ledger is still at the position the plan
     was made at (``plan.position``): any other movement since then may have taken the
@@ -140,16 +190,18 @@ def post_plan(
     if reservation_id is not None and index is None:
         msg = "a reservation_id needs the index that holds the reservation"
         raise InvalidValueError(msg)
-    movements = plan_movements(
-        plan,
-        kind=kind,
-        movement_id=movement_id,
-        occurred_at=occurred_at,
-        actor=actor,
-        to=to,
-        reference=reference,
-        reason=reason,
-    )
+    return _post(ledger, plan, _Posting.of("post_plan", options), index, reservation_id)
+
+
+def _post(
+    ledger: Ledger,
+    plan: Plan,
+    posting: _Posting,
+    index: FefoIndex | None,
+    reservation_id: str | None,
+) -> PostResult:
+    """`post_plan` with its options checked."""
+    movements = posting.movements(plan)
     expected = None if reservation_id is not None else plan.position
     try:
         result = ledger.post(movements, expected_position=expected)
@@ -199,22 +251,19 @@ def allocate_and_post(
     index: FefoIndex,
     request: AllocationRequest,
     *,
-    kind: MovementKind,
-    movement_id: str,
-    occurred_at: dt.datetime | str,
-    actor: str,
-    to: Location | None = None,
-    reference: str | None = None,
-    reason: str | None = None,
     allow_partial: bool = False,
     attempts: int = 5,
+    **options: Unpack[PostingOptions],
 ) -> tuple[Plan, PostResult]:
     """Plan ``request`` on a current index and post it; plan again if another writer won.
 
     Each attempt brings ``index`` up to the ledger head, plans, and posts the plan at
-    that position. A [`StalePlanError`][medinv.errors.StalePlanError] (the ledger
-    moved in between) starts a new attempt. Re-posting the same ``movement_id`` after
-    a success is a replay in the ledger, so a retried call is safe.
+    that position with ``options``
+    ([`PostingOptions`][medinv.services.PostingOptions], as for
+    [`post_plan`][medinv.services.post_plan]). A
+    [`StalePlanError`][medinv.errors.StalePlanError] (the ledger moved in between)
+    starts a new attempt. Re-posting the same ``movement_id`` after a success is a
+    replay in the ledger, so a retried call is safe.
 
     Returns:
         The plan that was posted and the ledger's result.
@@ -223,10 +272,12 @@ def allocate_and_post(
         InsufficientStockError: the plan is short and ``allow_partial`` is false;
             nothing was posted.
         StalePlanError: every attempt lost the race.
+        InvalidValueError: the options do not fit (see ``plan_movements``).
     """
     if attempts < 1:
         msg = f"allocate_and_post needs at least 1 attempt, not {attempts}"
         raise InvalidValueError(msg)
+    posting = _Posting.of("allocate_and_post", options)
     error: StalePlanError | None = None
     for _ in range(attempts):
         sync_index(index, ledger)
@@ -240,18 +291,7 @@ def allocate_and_post(
                 available=plan.quantity,
             )
         try:
-            result = post_plan(
-                ledger,
-                plan,
-                kind=kind,
-                movement_id=movement_id,
-                occurred_at=occurred_at,
-                actor=actor,
-                to=to,
-                reference=reference,
-                reason=reason,
-                index=index,
-            )
+            result = _post(ledger, plan, posting, index, None)
         except StalePlanError as e:
             error = e
             continue
