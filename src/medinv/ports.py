@@ -112,6 +112,16 @@ def _check_item(_instance: object, _attribute: object, value: ItemKey | None) ->
 _MAX_POSITION: Final = 2**63 - 1  # what every store's position column holds
 
 
+def _item_matches(query: PositionQuery | MovementQuery, item: ItemKey) -> bool:
+    """Whether ``item`` satisfies a query's item, GTIN, lot and serial filters."""
+    return (
+        (query.item is None or query.item == item)
+        and (query.gtin is None or query.gtin == item.gtin)
+        and (query.lot is None or query.lot == item.lot)
+        and (query.serial is None or query.serial == item.serial)
+    )
+
+
 def _check_position(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """Positions are whole numbers from 0 to 2**63 - 1 (``None`` where allowed)."""
     if value is None and attribute.name == "up_to_position":
@@ -147,12 +157,7 @@ class PositionQuery:
 
     def matches_item(self, item: ItemKey) -> bool:
         """Whether ``item`` satisfies the item, GTIN, lot and serial filters."""
-        return (
-            (self.item is None or self.item == item)
-            and (self.gtin is None or self.gtin == item.gtin)
-            and (self.lot is None or self.lot == item.lot)
-            and (self.serial is None or self.serial == item.serial)
-        )
+        return _item_matches(self, item)
 
     def matches(self, item: ItemKey, location: Location, status: StockStatus) -> bool:
         """Whether a balance of ``(item, location, status)`` satisfies every filter."""
@@ -182,12 +187,7 @@ class MovementQuery:
 
     def matches_item(self, item: ItemKey) -> bool:
         """Whether ``item`` satisfies the item, GTIN, lot and serial filters."""
-        return (
-            (self.item is None or self.item == item)
-            and (self.gtin is None or self.gtin == item.gtin)
-            and (self.lot is None or self.lot == item.lot)
-            and (self.serial is None or self.serial == item.serial)
-        )
+        return _item_matches(self, item)
 
     def matches(self, recorded: RecordedMovement) -> bool:
         """Whether a stored movement satisfies every filter."""
