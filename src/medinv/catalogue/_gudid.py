@@ -36,7 +36,7 @@ __all__ = [
     "iter_gudid_xml",
 ]
 
-_CHUNK: Final = 1 << 20
+_CHUNK = 1 << 20  # characters (or bytes) read at a time
 _NAME_LIMIT: Final = 500
 _AGENCIES: Final = {"GS1": IssuingAgency.GS1, "HIBCC": IssuingAgency.HIBCC}
 _TRUE: Final = frozenset({"true", "True", "TRUE", "1", "Y", "y", "yes"})
@@ -336,6 +336,16 @@ class _Builder:
                 humidity = (_number(entry.get("low")), _number(entry.get("high")))
             elif kind and kind != _SPECIAL:
                 notes.extend(_other_condition(entry))
+        return self.condition(ranges, humidity, notes)
+
+    def condition(
+        self,
+        ranges: dict[str, TemperatureRange],
+        humidity: tuple[Decimal | None, Decimal | None],
+        notes: list[str],
+    ) -> StorageCondition | None:
+        if not ranges and humidity == (None, None) and not notes:
+            return None
         try:
             return StorageCondition(
                 humidity_low=humidity[0], humidity_high=humidity[1], notes=tuple(notes), **ranges
