@@ -284,3 +284,14 @@ def test_the_remembered_forms_do_not_grow_without_bound():
         body = f"{number:013d}"
         DeviceIdentifier.gs1(body + str(gs1_check_digit(body)))
     assert len(devices._SEEN) <= devices._SEEN_LIMIT
+
+
+@given(device_identifiers())
+def test_named_constructors_build_what_the_constructor_builds(di):
+    built = DeviceIdentifier(di.agency, di.value)
+    assert built == di
+    assert hash(built) == hash(di)
+    assert repr(built) == repr(di)
+    assert DeviceIdentifier.of(di.agency, di.value) is DeviceIdentifier.of(di.agency, di.value)
+    assert di != di.value
+    assert (di == di.value) is False

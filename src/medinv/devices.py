@@ -35,6 +35,7 @@ from typing import Any, Final, Protocol
 import attrs
 from stdnum import ean
 
+from medinv._slots import new_instance, slot_setters
 from medinv.errors import InvalidValueError
 
 __all__ = [
@@ -166,24 +167,10 @@ _CANONICAL: Final = {
     IssuingAgency.HIBCC: _hibc,
     IssuingAgency.MA: _ma,
 }
-_SEEN: dict[tuple[IssuingAgency, str], str] = {}
+_SEEN: dict[tuple[IssuingAgency, str], DeviceIdentifier] = {}
 _SEEN_LIMIT: Final = 65_536
-
-
-def _canonical(agency: IssuingAgency, text: str) -> str:
-    """The canonical form of ``text`` under ``agency``'s rules (remembered: imports repeat DIs).
-
-    Raises:
-        InvalidDeviceIdentifierError: ``text`` breaks the rules.
-    """
-    key = (agency, text)
-    value = _SEEN.get(key)
-    if value is None:
-        value = _CANONICAL[agency](text)
-        if len(_SEEN) >= _SEEN_LIMIT:
-            _SEEN.clear()
-        _SEEN[key] = value
-    return value
+"""How many identifiers are remembered by the text they were built from (an import
+names each DI several times: as a package, then as the DI another package contains)."""
 
 
 def _agency_of(text: str) -> IssuingAgency:
@@ -228,12 +215,12 @@ def _check_value(instance: DeviceIdentifier, _attribute: object, value: Any) -> 
     if not isinstance(value, str):
         reason = f"expected text, got {type(value).__name__}"
         raise InvalidDeviceIdentifierError(agency, value, reason)
-    if _canonical(agency, value) != value:
+    if _CANONICAL[agency](value) != value:
         reason = "not in canonical form; build it with DeviceIdentifier.of() or .parse()"
         raise InvalidDeviceIdentifierError(agency, value, reason)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False)
 class DeviceIdentifier:
     """A device identifier (UDI-DI) and the agency that issued it.
 
@@ -277,7 +264,18 @@ class DeviceIdentifier:
         if not isinstance(given, str):
             reason = f"expected text, got {type(given).__name__}"
             raise InvalidDeviceIdentifierError(agency, given, reason)
-        return cls(agency, _canonical(agency, value))
+        seen = _SEEN.get((agency, value))
+        if seen is not None:
+            return seen
+        # The value has just been checked: set the slots without the constructor's
+        # second check (the one trick of medinv's hot paths, see medinv._slots).
+        made = new_instance(cls)
+        _SET_AGENCY(made, agency)
+        _SET_VALUE(made, _CANONICAL[agency](value))
+        if len(_SEEN) >= _SEEN_LIMIT:
+            _SEEN.clear()
+        _SEEN[agency, value] = made
+        return made
 
     @classmethod
     def gs1(cls, gtin: str) -> DeviceIdentifier:
@@ -393,9 +391,22 @@ class DeviceIdentifier:
         """The MA registrant code (6 digits); ``None`` for the other agencies."""
         return self.value.split(".")[3] if self.agency is IssuingAgency.MA else None
 
+    # The DI text alone decides the agency (their shapes never overlap), so hashing the
+    # text is enough; CPython caches a string's hash, which keeps dict lookups cheap.
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not DeviceIdentifier:
+            return NotImplemented
+        return self.value == other.value and self.agency is other.agency
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
     def sort_key(self) -> tuple[str, str]:
         """A total order: agency, then DI text."""
         return (self.agency.value, self.value)
 
     def __str__(self) -> str:
         return f"{self.agency.value}:{self.value}"
+
+
+_SET_AGENCY, _SET_VALUE = slot_setters(DeviceIdentifier, "agency", "value")

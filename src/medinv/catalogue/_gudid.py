@@ -187,7 +187,7 @@ class _Builder:
                 product=None,
                 findings=tuple(self.findings),
             )
-        packages = self.packages(primary, identifiers)
+        levels = self.packages(primary, identifiers)
         fields: dict[str, Any] = {
             "primary_di": primary,
             "controls": self.controls(record),
@@ -196,10 +196,14 @@ class _Builder:
             "name": self.name(record),
         }
         try:
-            product = Product(packages=packages, **fields)
-        except PackagingError as e:
-            self.note(FindingKind.INVALID_QUANTITY, f"{e}; packages left out")
-            product = Product(**fields)
+            product = Product(packages=levels.values(), **fields)
+        except PackagingError:
+            # Only now find out which packages do not lead down to the primary DI.
+            try:
+                product = Product(packages=self.linked(primary, levels), **fields)
+            except PackagingError as e:
+                self.note(FindingKind.INVALID_QUANTITY, f"{e}; packages left out")
+                product = Product(**fields)
         return GudidRecord(
             index=self.index,
             record_key=key if isinstance(key, str) else None,
@@ -209,7 +213,7 @@ class _Builder:
 
     def packages(
         self, primary: DeviceIdentifier, identifiers: Iterable[Any]
-    ) -> tuple[PackageLevel, ...]:
+    ) -> dict[DeviceIdentifier, PackageLevel]:
         levels: dict[DeviceIdentifier, PackageLevel] = {}
         for entry in identifiers:
             if not isinstance(entry, Mapping) or _text(entry.get("type")) != "package":
@@ -234,7 +238,7 @@ class _Builder:
                 self.note(FindingKind.DUPLICATE_DI, f"package DI {di} appears twice; first kept")
                 continue
             levels[di] = PackageLevel(di=di, contains=contains, quantity=quantity)
-        return self.linked(primary, levels)
+        return levels
 
     def linked(
         self, primary: DeviceIdentifier, levels: dict[DeviceIdentifier, PackageLevel]
@@ -457,8 +461,22 @@ def iter_gudid_records(records: Iterable[Any]) -> Iterator[GudidRecord]:
 # --------------------------------------------------------------------------- XML
 
 
+_LOCAL: dict[str, str] = {}
+_LOCAL_LIMIT: Final = 4096
+
+
 def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
+    """The tag without its namespace (remembered: a file uses a few dozen tags)."""
+    name = _LOCAL.get(tag)
+    if name is None:
+        if len(_LOCAL) >= _LOCAL_LIMIT:
+            _LOCAL.clear()
+        name = _LOCAL[tag] = tag.rpartition("}")[2]
+    return name
+
+
+def _is_device(tag: str) -> bool:
+    return tag.endswith("device") and (len(tag) == 6 or tag[-7] == "}")  # noqa: PLR2004
 
 
 def _child_text(element: ET.Element) -> dict[str, str]:
@@ -557,7 +575,7 @@ def iter_gudid_xml(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[Gudid
             for event, element in ET.iterparse(stream, events=("start", "end")):  # noqa: S314
                 if root is None:
                     root = element
-                if event != "end" or _local(element.tag) != "device":
+                if event != "end" or not _is_device(element.tag):
                     continue
                 record = _xml_record(element)
                 yield _Builder(index).build(record)
