@@ -116,6 +116,28 @@ class GudidRecord:
 
 # --------------------------------------------------------------------------- building
 
+# Values many records share are built once: a catalogue of 100,000 products then
+# holds a few thousand storage conditions instead of 100,000 (less memory, and fewer
+# objects for the garbage collector to walk). They are immutable, so sharing is safe.
+_CONTROLS: Final = {
+    (lot, serial, expiry, made): Controls(
+        lot=lot, serial=serial, expiry=expiry, production_date=made
+    )
+    for lot in (False, True)
+    for serial in (False, True)
+    for expiry in (False, True)
+    for made in (False, True)
+}
+_RANGES: dict[tuple[Decimal | None, Decimal | None], TemperatureRange] = {}
+_CONDITIONS: dict[tuple[object, ...], StorageCondition] = {}
+_SHARED_LIMIT: Final = 4096
+
+
+def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
+    if len(cache) >= _SHARED_LIMIT:
+        cache.clear()
+    cache[key] = value
+
 
 class _Builder:
     """Builds one product from an openFDA-shaped record, collecting findings."""
@@ -278,12 +300,13 @@ class _Builder:
         return tuple(level for di, level in levels.items() if di in good)
 
     def controls(self, record: Mapping[str, Any]) -> Controls:
-        return Controls(
-            lot=self.flag(record, "has_lot_or_batch_number"),
-            serial=self.flag(record, "has_serial_number"),
-            expiry=self.flag(record, "has_expiration_date"),
-            production_date=self.flag(record, "has_manufacturing_date"),
+        key = (
+            self.flag(record, "has_lot_or_batch_number"),
+            self.flag(record, "has_serial_number"),
+            self.flag(record, "has_expiration_date"),
+            self.flag(record, "has_manufacturing_date"),
         )
+        return _CONTROLS[key]
 
     def flag(self, record: Mapping[str, Any], name: str) -> bool:
         value = record.get(name)
@@ -350,13 +373,20 @@ class _Builder:
     ) -> StorageCondition | None:
         if not ranges and humidity == (None, None) and not notes:
             return None
+        key = (ranges.get("temperature"), ranges.get("handling_temperature"), humidity)
+        shared = None if notes else _CONDITIONS.get(key)
+        if shared is not None:
+            return shared
         try:
-            return StorageCondition(
+            condition = StorageCondition(
                 humidity_low=humidity[0], humidity_high=humidity[1], notes=tuple(notes), **ranges
             )
         except InvalidValueError as e:
             self.note(FindingKind.INVALID_STORAGE, f"storage conditions left out: {e}")
             return None
+        if not notes:
+            _remember(_CONDITIONS, key, condition)
+        return condition
 
     def temperature(self, entry: Mapping[str, Any]) -> TemperatureRange | None:
         low, high = entry.get("low"), entry.get("high")
@@ -366,7 +396,12 @@ class _Builder:
         unit = (_unit(high) or _unit(low) or "").lower()
         try:
             if unit in _CELSIUS:
-                return TemperatureRange(low=low_value, high=high_value)
+                key = (low_value, high_value)
+                shared = _RANGES.get(key)
+                if shared is None:
+                    shared = TemperatureRange(low=low_value, high=high_value)
+                    _remember(_RANGES, key, shared)
+                return shared
             if unit in _FAHRENHEIT:
                 return TemperatureRange.from_fahrenheit(low=low_value, high=high_value)
             if unit in _KELVIN:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from types import MappingProxyType
+from collections.abc import Iterable
 from typing import Any, Final
 
 import attrs
@@ -150,10 +149,13 @@ class Product:
         default=None, validator=_optional(CountTolerance)
     )
     """Stocktake tolerance; ``None``: the stocktake's default."""
-    _per_level: Mapping[DeviceIdentifier, int] = attrs.field(init=False, repr=False, eq=False)
+    # Base units per DI, keyed by the DI's text (the text alone tells the agency): a
+    # dict of text and numbers only, which the garbage collector need not track.
+    _per_level: dict[str, int] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_per_level", MappingProxyType(_resolve(self)))
+        per = {di.value: units for di, units in _resolve(self).items()}
+        object.__setattr__(self, "_per_level", per)
 
     @property
     def dis(self) -> tuple[DeviceIdentifier, ...]:
@@ -161,7 +163,7 @@ class Product:
         return (self.primary_di, *(level.di for level in self.packages))
 
     def __contains__(self, di: object) -> bool:
-        return di in self._per_level
+        return isinstance(di, DeviceIdentifier) and di.value in self._per_level
 
     def base_units_per(self, di: DeviceIdentifier | str) -> int:
         """How many base units one unit of ``di`` holds (1 for the primary DI).
@@ -170,11 +172,11 @@ class Product:
             InvalidValueError: ``di`` is not one of the product's DIs.
         """
         key = _to_di(di)
-        try:
-            return self._per_level[key]  # type: ignore[index]
-        except (KeyError, TypeError):
+        units = self._per_level.get(key.value) if isinstance(key, DeviceIdentifier) else None
+        if units is None:
             msg = f"{key} is not a DI of product {self.primary_di} (its DIs: {self._shown()})"
-            raise InvalidValueError(msg) from None
+            raise InvalidValueError(msg)
+        return units
 
     def to_base_units(self, quantity: int, di: DeviceIdentifier | str) -> int:
         """``quantity`` units of ``di`` in base units, exactly.

@@ -11,7 +11,7 @@ import pendulum
 
 from medinv.catalogue._product import Product
 from medinv.dates import DatePrecision, Expiry, remaining_shelf_life, to_date
-from medinv.devices import DeviceIdentifier, InvalidDeviceIdentifierError
+from medinv.devices import DeviceIdentifier, InvalidDeviceIdentifierError, ScanWithDevice
 from medinv.errors import InvalidValueError, StockError
 from medinv.identifiers import Lot, Serial
 from medinv.status import StockStatus
@@ -21,19 +21,12 @@ __all__ = ["ReceiptRule", "ScanReading", "ScanReceiptError", "ScannedReceipt", "
 _SHOWN: Final = 60
 
 
-class ScanReading(Protocol):
+class ScanReading(ScanWithDevice, Protocol):
     """What [`receipt_from_scan`][medinv.catalogue.receipt_from_scan] reads from a scan.
 
-    A [`medinv.barcodes.Scan`][medinv.barcodes.Scan] is one.
+    The fields of [`ScanWithDevice`][medinv.devices.ScanWithDevice] and those below;
+    a [`medinv.barcodes.Scan`][medinv.barcodes.Scan] is one.
     """
-
-    @property
-    def agency(self) -> enum.Enum:
-        """The issuing agency (value ``"GS1"``, ``"HIBCC"`` or ``"MA"``)."""
-
-    @property
-    def di(self) -> str | None:
-        """The device identifier."""
 
     @property
     def lot(self) -> str | None:
@@ -58,10 +51,6 @@ class ScanReading(Protocol):
     @property
     def quantity(self) -> int | None:
         """GS1 AI 30/37 count, HIBC quantity."""
-
-    @property
-    def raw(self) -> str:
-        """The scanner input as received."""
 
 
 class ReceiptRule(enum.Enum):
@@ -169,7 +158,7 @@ def receipt_from_scan(
     ```
 
     Args:
-        scan: A parsed scan ([`parse_scan`][medinv.parse_scan]).
+        scan: A parsed scan ([`parse_scan`][medinv.barcodes.parse_scan]).
         product: The product the scan is received as.
         as_of: The receipt date in the facility's time zone.
         known_lot_expiry: The expiry already on record for the scanned lot, if any.
