@@ -64,7 +64,10 @@ def test_two_packaging_levels_convert_exactly():
     assert product.to_base_units(3, CASE) == 600
     assert product.convert(3, CASE, to=BOX) == 30
     assert product.convert(40, EACH, to=BOX) == 2
-    with pytest.raises(IndivisibleQuantityError):
+    with pytest.raises(
+        IndivisibleQuantityError,
+        match=r"^30 base units \(30 x GS1:00614141000418\) is not a whole number of GS1:10614141000415 \(20 make one",
+    ):
         product.convert(30, EACH, to=BOX)
     assert product.dis == tuple(DeviceIdentifier.parse(d) for d in (EACH, CASE, BOX))
     assert DeviceIdentifier.parse(CASE) in product

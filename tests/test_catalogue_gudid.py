@@ -295,3 +295,118 @@ def test_memory_stays_flat_as_the_file_grows(reader, monkeypatch):
     large_peak = _peak(lambda: consume(large))
     assert len(large) > 3.9 * len(small)
     assert large_peak < 1.5 * small_peak  # four times the records, not four times the memory
+
+
+def test_a_messy_record_is_imported_as_far_as_it_goes():
+    primary, box, case, pallet = (
+        "00614141000012",
+        "10614141000019",
+        "20614141000016",
+        "30614141000013",
+    )
+    record = {
+        "identifiers": [
+            {"id": primary, "type": "Primary"},  # no agency: told by its shape
+            {
+                "id": box,
+                "type": "Package",
+                "issuing_agency": "GS1",
+                "unit_of_use_id": primary,
+                "quantity_per_package": "4",
+            },
+            {
+                "id": box,
+                "type": "Package",
+                "issuing_agency": "GS1",
+                "unit_of_use_id": primary,
+                "quantity_per_package": "5",
+            },
+            {
+                "id": case,
+                "type": "Package",
+                "issuing_agency": "GS1",
+                "unit_of_use_id": "40614141000010",
+                "quantity_per_package": "2",
+            },
+            {
+                "id": "50614141000017",
+                "type": "Package",
+                "issuing_agency": "GS1",
+                "unit_of_use_id": "",
+                "quantity_per_package": "2",
+            },
+            {
+                "id": pallet,
+                "type": "Package",
+                "issuing_agency": "GS1",
+                "unit_of_use_id": case,
+                "quantity_per_package": "2",
+            },
+            {"id": "  ", "type": "Package", "issuing_agency": "GS1"},
+            "not an identifier",
+        ],
+        "brand_name": "  ",
+        "device_description": "x " * 400,
+        "gmdn_terms": "implantable",
+        "storage": [
+            "not a condition",
+            {
+                "type": "Storage Environment Temperature",
+                "low": {"unit": "Degrees Celsius", "value": ""},
+            },
+            {
+                "type": "Storage Environment Temperature",
+                "low": {"unit": "Degrees Celsius", "value": 2.5},
+                "high": {"unit": "Degrees Celsius", "value": "8"},
+            },
+            {"type": "Storage Environment Humidity", "low": {"value": "x"}},
+            {"type": "Storage Environment Atmospheric Pressure", "low": None, "high": None},
+        ],
+    }
+    [result] = iter_gudid_records([record])
+    assert result.product is not None
+    assert [str(di) for di in result.product.dis] == ["GS1:00614141000012", "GS1:10614141000019"]
+    assert result.product.base_units_per(box) == 4  # the first of the two is kept
+    assert result.product.name is not None and len(result.product.name) == 500
+    assert result.product.name.endswith("...")
+    assert result.product.implantable is False
+    assert result.product.storage is None  # the humidity cannot be read: reported
+    assert kinds(result) == [
+        FindingKind.DUPLICATE_DI,  # the second box
+        FindingKind.INVALID_DI,  # the empty contained DI ...
+        FindingKind.UNKNOWN_CONTAINED_DI,  # ... leaves its package out
+        FindingKind.INVALID_DI,  # the blank package DI
+        FindingKind.INVALID_STORAGE,  # the humidity
+        FindingKind.UNKNOWN_CONTAINED_DI,  # the case contains an unknown DI
+        FindingKind.UNKNOWN_CONTAINED_DI,  # the pallet contains the case
+    ]
+    assert "40614141000010, which is neither the primary DI" in result.findings[5].message
+    assert "leads to a package that was left out" in result.findings[6].message
+
+
+def test_packaging_beyond_the_largest_quantity_is_reported():
+    primary, box, case = "00614141000012", "10614141000019", "20614141000016"
+    record = {
+        "identifiers": [
+            {"id": primary, "type": "Primary", "issuing_agency": "GS1"},
+            {
+                "id": box,
+                "type": "Package",
+                "issuing_agency": "GS1",
+                "unit_of_use_id": primary,
+                "quantity_per_package": str(2**40),
+            },
+            {
+                "id": case,
+                "type": "Package",
+                "issuing_agency": "GS1",
+                "unit_of_use_id": box,
+                "quantity_per_package": str(2**40),
+            },
+        ]
+    }
+    [result] = iter_gudid_records([record])
+    assert result.product is not None
+    assert result.product.packages == ()
+    assert kinds(result) == [FindingKind.INVALID_QUANTITY]
+    assert "2**63 - 1" in result.findings[0].message

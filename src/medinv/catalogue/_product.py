@@ -208,7 +208,10 @@ class Product:
         per = self.base_units_per(to)
         whole, rest = divmod(base, per)
         if rest:
-            raise IndivisibleQuantityError(f"{quantity} x {di}", str(to), per)
+            source, target = _to_di(di), _to_di(to)
+            raise IndivisibleQuantityError(
+                f"{base} base units ({quantity} x {source})", str(target), per
+            )
         return whole
 
     def _shown(self) -> str:
