@@ -11,10 +11,11 @@ implantable):
 - the peer: ``json.load`` + ``pandas.json_normalize(results)`` + a dict per row of
   the same fields (no validation).
 
-Runs are interleaved (medinv JSON, peer, medinv XML, three times; best wall and CPU
-time kept), then each contender runs once more under ``tracemalloc`` for its peak
-Python memory. The script checks that medinv and the peer found the same primary
-DIs and the same package quantities.
+First the script checks that medinv (both readers) and the peer find the same
+primary DIs and package quantities. Then the runs are interleaved (medinv JSON, peer,
+medinv XML, three times; best wall and CPU time kept; each run's result is dropped
+before the next, so every run starts from the same heap), and each contender runs
+once more under ``tracemalloc`` for its peak Python memory.
 
 Usage: ``python benchmarks/bench_gudid.py [--quick] [--seed N]``.
 """
@@ -316,11 +317,23 @@ def peer(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _timed(fn: Callable[[], object]) -> tuple[float, float, object]:
+def _timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU time of one run; the result is dropped before returning."""
     gc.collect()
     start, start_cpu = time.perf_counter(), time.process_time()
-    result = fn()
-    return time.perf_counter() - start, time.process_time() - start_cpu, result
+    fn()
+    return time.perf_counter() - start, time.process_time() - start_cpu
+
+
+def _check(products: list[Any], rows: list[dict[str, Any]], xml: list[Any], n: int) -> None:
+    """medinv (both readers) and the peer found the same DIs and package quantities."""
+    assert len(products) == len(rows) == len(xml) == n  # noqa: S101
+    assert products == xml  # noqa: S101
+    for product, row in zip(products, rows, strict=True):
+        assert product.primary_di.value == row["primary_di"]  # noqa: S101
+        assert sorted(p.quantity for p in product.packages) == sorted(  # noqa: S101
+            q for _, _, q in row["packages"]
+        )
 
 
 def main() -> None:
@@ -352,25 +365,17 @@ def main() -> None:
             return peer(json_path)
 
         contenders = {"json": run_json, "peer": run_peer, "xml": run_xml}
+        _check(run_json(), run_peer(), run_xml(), n)  # the same answers, before any timing
+        gc.collect()
         best = {name: (float("inf"), float("inf")) for name in contenders}
-        results: dict[str, Any] = {}
         load = os.getloadavg()[0]
         for _ in range(repeat):
             for name, fn in contenders.items():
-                wall, cpu, result = _timed(fn)
+                # Each run starts from the same heap: no earlier result is kept alive
+                # for the garbage collector to walk.
+                wall, cpu = _timed(fn)
                 best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
-                results[name] = result
-                del result
         memory = {name: peak_memory(fn)[0] for name, fn in contenders.items()}
-
-        products, rows, xml_products = results["json"], results["peer"], results["xml"]
-        assert len(products) == len(rows) == len(xml_products) == n  # noqa: S101
-        assert products == xml_products  # noqa: S101
-        for product, row in zip(products, rows, strict=True):
-            assert product.primary_di.value == row["primary_di"]  # noqa: S101
-            assert sorted(p.quantity for p in product.packages) == sorted(  # noqa: S101
-                q for _, _, q in row["packages"]
-            )
         sizes = {"json": json_path.stat().st_size, "xml": xml_path.stat().st_size}
 
     peer_wall, peer_cpu = best["peer"]
