@@ -212,6 +212,9 @@ def test_numbers_and_booleans_in_json_are_read():
         (b"42", "expected an object or an array"),
         (b'{"a" 1}', "expected ':'"),
         (b"{1: 2}", "expected a member name"),
+        (b'{"a": 1 "b": 2}', "expected ',' or '}' after member 'a'"),
+        (b'{"a": 1,}', "a ',' after member 'a' ends the object"),
+        (b'{"a": 1', "expected ',' or '}' after member 'a', found 'the end of the input'"),
     ],
 )
 def test_malformed_json_is_refused(text, message):

@@ -744,8 +744,14 @@ def _json_records(reader: _JsonStream) -> Iterator[Any]:
                 streamed = True
             else:
                 record[key] = reader.value()
-            if reader.peek() == ",":
+            after = reader.peek()
+            if after == ",":
                 reader.position += 1
+                if reader.peek() == "}":
+                    raise reader.fail(f"a ',' after member {key!r} ends the object")
+            elif after != "}":
+                shown = after or "the end of the input"
+                raise reader.fail(f"expected ',' or '}}' after member {key!r}, found {shown!r}")
         reader.take("}")
         if not streamed:
             yield record
