@@ -721,6 +721,38 @@ class _JsonStream:
                 raise self.fail(f"expected ',' or ']' in the array, found {char or 'the end'!r}")
 
 
+def _json_object(reader: _JsonStream) -> Iterator[Any]:
+    """Read one top-level object member by member.
+
+    An openFDA file's ``results`` array is streamed record by record; any other
+    object is one record (one per line in JSON Lines).
+    """
+    reader.take("{")
+    record: dict[str, Any] = {}
+    streamed = False
+    while reader.peek() != "}":
+        key = reader.value()
+        if not isinstance(key, str):
+            raise reader.fail("expected a member name")
+        reader.take(":")
+        if key == "results" and reader.peek() == "[":
+            yield from reader.array()
+            streamed = True
+        else:
+            record[key] = reader.value()
+        after = reader.peek()
+        if after == ",":
+            reader.position += 1
+            if reader.peek() == "}":
+                raise reader.fail(f"a ',' after member {key!r} ends the object")
+        elif after != "}":
+            shown = after or "the end of the input"
+            raise reader.fail(f"expected ',' or '}}' after member {key!r}, found {shown!r}")
+    reader.take("}")
+    if not streamed:
+        yield record
+
+
 def _json_records(reader: _JsonStream) -> Iterator[Any]:
     first = reader.peek()
     if first == "[":
@@ -729,32 +761,7 @@ def _json_records(reader: _JsonStream) -> Iterator[Any]:
             raise reader.fail("unexpected content after the array")
         return
     while first == "{":
-        # Read the object member by member: an openFDA file streams its "results";
-        # any other object is one record (one per line in JSON Lines).
-        reader.take("{")
-        record: dict[str, Any] = {}
-        streamed = False
-        while reader.peek() != "}":
-            key = reader.value()
-            if not isinstance(key, str):
-                raise reader.fail("expected a member name")
-            reader.take(":")
-            if key == "results" and reader.peek() == "[":
-                yield from reader.array()
-                streamed = True
-            else:
-                record[key] = reader.value()
-            after = reader.peek()
-            if after == ",":
-                reader.position += 1
-                if reader.peek() == "}":
-                    raise reader.fail(f"a ',' after member {key!r} ends the object")
-            elif after != "}":
-                shown = after or "the end of the input"
-                raise reader.fail(f"expected ',' or '}}' after member {key!r}, found {shown!r}")
-        reader.take("}")
-        if not streamed:
-            yield record
+        yield from _json_object(reader)
         first = reader.peek()
     if first:
         raise reader.fail(f"expected an object or an array, found {first!r}")
