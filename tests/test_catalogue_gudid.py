@@ -413,3 +413,116 @@ def test_packaging_beyond_the_largest_quantity_is_reported():
     assert result.product.packages == ()
     assert kinds(result) == [FindingKind.INVALID_QUANTITY]
     assert "2**63 - 1" in result.findings[0].message
+
+
+def test_text_no_store_could_keep_is_reported():
+    record = {
+        "identifiers": [{"id": "00614141000012", "type": "Primary", "issuing_agency": "GS1"}],
+        "brand_name": "Swab\x00",
+        "device_description": "Gauze swab \ud800",
+        "storage": [
+            {"type": "Special Storage Condition, Specify", "special_conditions": "dry\x00"}
+        ],
+    }
+    [result] = iter_gudid_records([record])
+    assert result.product is not None
+    assert result.product.name is None
+    assert result.product.storage is None
+    assert kinds(result) == [
+        FindingKind.INVALID_STORAGE,
+        FindingKind.INVALID_FIELD,
+        FindingKind.INVALID_FIELD,
+    ]
+
+
+@pytest.mark.parametrize("quantity", ["9" * 5000, str(2**63), 2**63, "0", -3, 1.5, "1e3", "\uff15"])
+def test_impossible_package_quantities_are_reported(quantity):
+    record = {
+        "identifiers": [
+            {"id": "00614141000012", "type": "Primary", "issuing_agency": "GS1"},
+            {
+                "id": "10614141000019",
+                "type": "Package",
+                "issuing_agency": "GS1",
+                "unit_of_use_id": "00614141000012",
+                "quantity_per_package": quantity,
+            },
+        ]
+    }
+    [result] = iter_gudid_records([record])
+    assert result.product is not None
+    assert result.product.packages == ()
+    assert kinds(result) == [FindingKind.INVALID_QUANTITY]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b'[{"identifiers": [], "n": ' + b"9" * 5000 + b"}]", "unreadable JSON value"),
+        (b"[" * 100_000, "unreadable JSON value|malformed or truncated"),
+    ],
+)
+def test_json_values_python_cannot_read_are_refused(text, message):
+    with pytest.raises(GudidFormatError, match=message):
+        list(iter_gudid_json(io.BytesIO(text)))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+identifier_entries = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": json_values | st.sampled_from(["00614141000012", "10614141000019", "+H123BS45400"]),
+        "type": json_values | st.sampled_from(["Primary", "Package", "Secondary"]),
+        "issuing_agency": json_values | st.sampled_from(["GS1", "HIBCC", "ICCBBA"]),
+        "unit_of_use_id": json_values | st.sampled_from(["00614141000012", "10614141000019"]),
+        "quantity_per_package": json_values | st.sampled_from(["10", "0", "x"]),
+    },
+)
+gudid_records = st.fixed_dictionaries(
+    {},
+    optional={
+        "identifiers": st.lists(identifier_entries, max_size=4) | json_values,
+        "has_lot_or_batch_number": json_values,
+        "has_serial_number": json_values,
+        "brand_name": json_values,
+        "gmdn_terms": st.lists(st.fixed_dictionaries({}, optional={"implantable": json_values}))
+        | json_values,
+        "storage": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "type": json_values
+                    | st.sampled_from(
+                        ["Storage Environment Temperature", "Storage Environment Humidity"]
+                    ),
+                    "low": st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "unit": json_values | st.just("Degrees Celsius"),
+                            "value": json_values,
+                        },
+                    )
+                    | json_values,
+                    "high": json_values,
+                    "special_conditions": json_values,
+                },
+            ),
+            max_size=3,
+        )
+        | json_values,
+    },
+)
+
+
+@given(st.lists(gudid_records | json_values, max_size=4))
+def test_any_json_records_give_records_never_an_exception(records):
+    results = list(iter_gudid_records(records))
+    assert [r.index for r in results] == list(range(len(records)))
+    for result in results:
+        assert (result.product is None) == (FindingKind.NO_PRIMARY_DI in kinds(result))

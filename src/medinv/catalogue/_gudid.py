@@ -21,10 +21,12 @@ from xml.etree import ElementTree as ET
 
 import attrs
 
+from medinv._text import text_validator
 from medinv.catalogue._product import PackageLevel, PackagingError, Product
 from medinv.catalogue._values import Controls, StorageCondition, TemperatureRange
 from medinv.devices import DeviceIdentifier, InvalidDeviceIdentifierError, IssuingAgency
 from medinv.errors import InvalidValueError
+from medinv.quantity import MAX_QUANTITY
 
 __all__ = [
     "FindingKind",
@@ -37,7 +39,9 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 20  # characters (or bytes) read at a time
+_MAX_DIGITS: Final = 19  # no quantity medinv holds has more
 _NAME_LIMIT: Final = 500
+_NAME_CHECK: Final = text_validator("product name", limit=_NAME_LIMIT)
 _AGENCIES: Final = {"GS1": IssuingAgency.GS1, "HIBCC": IssuingAgency.HIBCC}
 _TRUE: Final = frozenset({"true", "True", "TRUE", "1", "Y", "y", "yes"})
 _TEMPERATURE_TYPES: Final = {
@@ -338,6 +342,11 @@ class _Builder:
                 text = " ".join(value.split())
                 if len(text) > _NAME_LIMIT:
                     text = text[: _NAME_LIMIT - 3] + "..."
+                try:
+                    _NAME_CHECK(None, None, text)
+                except InvalidValueError as e:
+                    self.note(FindingKind.INVALID_FIELD, f"{field}: {e}; left out")
+                    continue
                 return text
         return None
 
@@ -433,10 +442,12 @@ def _whole(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 1 else None
-    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        number = int(value)
-        return number if number >= 1 else None
+        return value if 1 <= value <= MAX_QUANTITY else None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit() and text.isascii() and len(text) <= _MAX_DIGITS:
+            number = int(text)
+            return number if 1 <= number <= MAX_QUANTITY else None
     return None
 
 
@@ -700,6 +711,8 @@ class _JsonStream:
                 if self.fill():
                     continue
                 raise self.fail(f"malformed or truncated JSON: {e.msg}") from None
+            except (ValueError, RecursionError) as e:  # a 5,000-digit number, deep nesting
+                raise self.fail(f"unreadable JSON value: {e}") from None
             if end == len(self.buffer) and not self.ended and self.fill():
                 continue  # a number may go on in the next chunk
             self.position = end
