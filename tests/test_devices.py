@@ -146,6 +146,7 @@ GS1, HIBCC, MA = IssuingAgency.GS1, IssuingAgency.HIBCC, IssuingAgency.MA
         ("GS1:400638133393100", GS1, "8, 12, 13 or 14 digits, not 15", None),
         ("GS1:400638133393A", GS1, "digits only", 12),
         ("HIBCC:1123ABC1", HIBCC, "labeler code .* must be a letter", 0),
+        ("HIBCC:+A123BJC5D6E71", HIBCC, "flag character '\\+' is part of the barcode", 0),
         ("HIBCC:A12", HIBCC, "6 to 23 characters, not 3", None),
         ("HIBCC:A123" + "X" * 19 + "1", HIBCC, "6 to 23 characters, not 24", None),
         ("A123bjc1", HIBCC, "upper-case letters and digits only", 4),

@@ -119,6 +119,9 @@ def _hibc(text: str) -> str:
             f"letters or digits and a unit-of-measure digit: 6 to 23 characters, not {len(text)}"
         )
         raise InvalidDeviceIdentifierError(agency, text, reason)
+    if text.startswith("+"):
+        reason = "the HIBC flag character '+' is part of the barcode, not of the DI"
+        raise InvalidDeviceIdentifierError(agency, text, reason, offset=0)
     if _HIBC_LIC.fullmatch(text[:_LIC_LENGTH]) is None:
         reason = (
             f"the labeler code (LIC) {text[:_LIC_LENGTH]!r} must be a letter followed by "
