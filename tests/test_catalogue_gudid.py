@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from medinv.catalogue import (
@@ -28,6 +28,17 @@ from medinv.errors import InvalidValueError
 DATA = Path(__file__).parent / "data"
 XML = DATA / "gudid-sample.xml"
 JSON = DATA / "gudid-sample.json"
+
+
+def boxed(quantity: object) -> list[dict[str, object]]:
+    """A primary DI and a box DI that holds ``quantity`` of it."""
+    primary: dict[str, object] = {
+        "id": "00614141000012",
+        "type": "Primary",
+        "issuing_agency": "GS1",
+    }
+    box = {"id": "10614141000019", "type": "Package", "issuing_agency": "GS1"}
+    return [primary, {**box, "unit_of_use_id": "00614141000012", "quantity_per_package": quantity}]
 
 
 def kinds(record: GudidRecord) -> list[FindingKind]:
@@ -173,16 +184,7 @@ def test_json_is_read_the_same_in_any_chunk_size(chunk):
 
 def test_numbers_and_booleans_in_json_are_read():
     record = {
-        "identifiers": [
-            {"id": "00614141000012", "type": "Primary", "issuing_agency": "GS1"},
-            {
-                "id": "10614141000019",
-                "type": "Package",
-                "issuing_agency": "GS1",
-                "unit_of_use_id": "00614141000012",
-                "quantity_per_package": 12,
-            },
-        ],
+        "identifiers": boxed(12),
         "has_serial_number": True,
         "storage": [
             {
@@ -437,18 +439,7 @@ def test_text_no_store_could_keep_is_reported():
 
 @pytest.mark.parametrize("quantity", ["9" * 5000, str(2**63), 2**63, "0", -3, 1.5, "1e3", "\uff15"])
 def test_impossible_package_quantities_are_reported(quantity):
-    record = {
-        "identifiers": [
-            {"id": "00614141000012", "type": "Primary", "issuing_agency": "GS1"},
-            {
-                "id": "10614141000019",
-                "type": "Package",
-                "issuing_agency": "GS1",
-                "unit_of_use_id": "00614141000012",
-                "quantity_per_package": quantity,
-            },
-        ]
-    }
+    record = {"identifiers": boxed(quantity)}
     [result] = iter_gudid_records([record])
     assert result.product is not None
     assert result.product.packages == ()
@@ -520,6 +511,7 @@ gudid_records = st.fixed_dictionaries(
 )
 
 
+@example([{"identifiers": True}])  # once raised a TypeError
 @given(st.lists(gudid_records | json_values, max_size=4))
 def test_any_json_records_give_records_never_an_exception(records):
     results = list(iter_gudid_records(records))

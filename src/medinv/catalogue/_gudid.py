@@ -186,7 +186,9 @@ class _Builder:
 
     def build(self, record: Mapping[str, Any]) -> GudidRecord:
         key = record.get("public_device_record_key")
-        identifiers = record.get("identifiers") or ()
+        identifiers = record.get("identifiers")
+        if not isinstance(identifiers, list):
+            identifiers = []
         primary_entry = next(
             (
                 i
