@@ -518,3 +518,31 @@ def test_any_json_records_give_records_never_an_exception(records):
     assert [r.index for r in results] == list(range(len(records)))
     for result in results:
         assert (result.product is None) == (FindingKind.NO_PRIMARY_DI in kinds(result))
+
+
+@example(b"\x80")  # once raised UnicodeDecodeError
+@example(b'<?xml version="1.0" encoding="f"?><a/>')  # once raised LookupError
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_any_bytes_give_records_or_a_format_error(data):
+    for reader in (iter_gudid_xml, iter_gudid_json):
+        message = ""
+        try:
+            records = list(reader(io.BytesIO(data)))
+        except GudidFormatError as e:
+            message = str(e)
+        else:
+            assert all(isinstance(record, GudidRecord) for record in records)
+            continue
+        assert message.startswith("cannot read the GUDID input: ")
+
+
+def test_external_entities_are_not_fetched(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("00614141000012", encoding="utf-8")
+    text = (
+        f'<!DOCTYPE a [<!ENTITY x SYSTEM "{secret.as_uri()}">]>'
+        "<a><device><identifiers><identifier><deviceId>&x;</deviceId>"
+        "<deviceIdType>Primary</deviceIdType></identifier></identifiers></device></a>"
+    )
+    with pytest.raises(GudidFormatError, match="undefined entity"):
+        list(iter_gudid_xml(io.BytesIO(text.encode())))

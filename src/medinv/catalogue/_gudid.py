@@ -636,6 +636,8 @@ def iter_gudid_xml(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[Gudid
             raise GudidFormatError(
                 name, f"malformed XML at line {line}, column {column}: {e}"
             ) from None
+        except LookupError as e:  # an encoding declaration Python does not know
+            raise GudidFormatError(name, f"unreadable XML: {e}") from None
     finally:
         if owned:
             stream.close()
@@ -677,7 +679,12 @@ class _JsonStream:
         """Read more; ``False`` at the end of the input."""
         if self.ended:
             return False
-        more = self.read()
+        try:
+            more = self.read()
+        except UnicodeDecodeError as e:
+            raise self.fail(
+                f"not UTF-8 text: {e.reason} in a read ending at byte {e.end}"
+            ) from None
         if not more:
             self.ended = True
             return False
