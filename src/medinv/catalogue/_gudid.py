@@ -616,21 +616,25 @@ def iter_gudid_xml(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[Gudid
     stream, owned, name = _open_binary(source)
     try:
         index = 0
-        root: ET.Element | None = None
+        open_elements: list[ET.Element] = []  # from the root down to the current element
         try:
             # expat fetches no external entity and (2.4.1+) refuses entity expansion
             # bombs; the standard library is all a domain module imports.
             for event, element in ET.iterparse(stream, events=("start", "end")):  # noqa: S314
-                if root is None:
-                    root = element
-                if event != "end" or not _is_device(element.tag):
+                if event == "start":
+                    open_elements.append(element)
+                    continue
+                open_elements.pop()
+                if not _is_device(element.tag):
                     continue
                 record = _xml_record(element)
                 yield _Builder(index).build(record)
                 index += 1
-                element.clear()
-                if root is not element:
-                    root.clear()
+                # Forget the device: the element that holds it keeps nothing read so far.
+                if open_elements:
+                    del open_elements[-1][:]
+                else:
+                    element.clear()
         except ET.ParseError as e:
             line, column = e.position
             raise GudidFormatError(
