@@ -814,3 +814,23 @@ def test_history_queries_read_across_periods_of_the_history_index(tmp_path: Path
                     got = [r.position for r in store.movements(query)]
                     want = within(of_lot[lot])
                     assert got == want, (query, len(got), len(want))
+
+
+def test_balance_rows_are_upserted_in_item_number_order() -> None:
+    """A commit's balance rows walk the balance table's key once (a speed measure, same totals)."""
+    from medinv.adapters.sqlite._store import _balance_rows  # noqa: PLC0415  (private helper)
+
+    items = [ItemKey(GTIN, lot=f"L{i}") for i in range(5)]
+    shelf, ward = Location.parse("S/A"), Location.parse("S/W")
+    item_nos = {item: number for number, item in zip([40, 7, 19, 3, 25], items, strict=True)}
+    changes = [
+        BalanceChange(item=item, location=place, status=AV, delta=delta)
+        for item, place, delta in zip(
+            items * 2, [shelf] * 5 + [ward] * 5, range(-5, 5), strict=True
+        )
+    ]
+    rows = _balance_rows(changes, item_nos, {shelf: 1, ward: 2})
+    assert [row[0] for row in rows] == sorted(item_nos[c.item] for c in changes)
+    assert sorted(rows) == sorted(
+        (item_nos[c.item], {shelf: 1, ward: 2}[c.location], "AVAILABLE", c.delta) for c in changes
+    )

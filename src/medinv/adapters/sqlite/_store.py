@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import operator
 import os
 import sqlite3
 import time
@@ -98,10 +99,22 @@ def _balance_rows(
     item_nos: Mapping[ItemKey, int],
     location_nos: Mapping[Location, int],
 ) -> list[_Row]:
-    """``(item_no, location_no, status, delta)`` of each change."""
-    return [
+    """``(item_no, location_no, status, delta)`` of each change, by item number.
+
+    Upserted in that order, a commit's balance rows walk the balance table's key
+    (item number first) once instead of jumping between its pages: measured on
+    the ledger benchmark's commits replayed into fresh stores (50,000 movements,
+    ten alternating rounds), 3 % to 6 % less CPU for the whole append (the sort
+    included). A commit holds each key once, so the order changes no total.
+    """
+    rows = [
         (item_nos[c.item], location_nos[c.location], c.status._value_, c.delta) for c in changes
     ]
+    rows.sort(key=_first)
+    return rows
+
+
+_first: Final = operator.itemgetter(0)
 
 
 _MAX_TIMEOUT: Final = 86_400.0
