@@ -834,3 +834,14 @@ def test_balance_rows_are_upserted_in_item_number_order() -> None:
     assert sorted(rows) == sorted(
         (item_nos[c.item], {shelf: 1, ward: 2}[c.location], "AVAILABLE", c.delta) for c in changes
     )
+
+
+def test_movements_are_read_by_id_in_id_order(store: SqliteStore):
+    """The ids of a read are bound in order, so each chunk probes one stretch of the id index."""
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    ids = [f"M-{n:05d}" for n in random.Random(3).sample(range(2_000), 1_200)]  # noqa: S311
+    assert store.movements_by_id(set(ids)) == {}
+    reads = [s for s in statements if s.startswith("SELECT")]
+    bound = [part.split("'")[1] for read in reads for part in read.split("IN (")[1].split(", ")]
+    assert bound == sorted(ids)
