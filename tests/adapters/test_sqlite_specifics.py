@@ -814,3 +814,34 @@ def test_history_queries_read_across_periods_of_the_history_index(tmp_path: Path
                     got = [r.position for r in store.movements(query)]
                     want = within(of_lot[lot])
                     assert got == want, (query, len(got), len(want))
+
+
+def test_balance_rows_are_upserted_in_item_number_order() -> None:
+    """A commit's balance rows walk the balance table's key once (a speed measure, same totals)."""
+    from medinv.adapters.sqlite._store import _balance_rows  # noqa: PLC0415  (private helper)
+
+    items = [ItemKey(GTIN, lot=f"L{i}") for i in range(5)]
+    shelf, ward = Location.parse("S/A"), Location.parse("S/W")
+    item_nos = {item: number for number, item in zip([40, 7, 19, 3, 25], items, strict=True)}
+    changes = [
+        BalanceChange(item=item, location=place, status=AV, delta=delta)
+        for item, place, delta in zip(
+            items * 2, [shelf] * 5 + [ward] * 5, range(-5, 5), strict=True
+        )
+    ]
+    rows = _balance_rows(changes, item_nos, {shelf: 1, ward: 2})
+    assert [row[0] for row in rows] == sorted(item_nos[c.item] for c in changes)
+    assert sorted(rows) == sorted(
+        (item_nos[c.item], {shelf: 1, ward: 2}[c.location], "AVAILABLE", c.delta) for c in changes
+    )
+
+
+def test_movements_are_read_by_id_in_id_order(store: SqliteStore):
+    """The ids of a read are bound in order, so each chunk probes one stretch of the id index."""
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    ids = [f"M-{n:05d}" for n in random.Random(3).sample(range(2_000), 1_200)]  # noqa: S311
+    assert store.movements_by_id(set(ids)) == {}
+    reads = [s for s in statements if s.startswith("SELECT")]
+    bound = [part.split("'")[1] for read in reads for part in read.split("IN (")[1].split(", ")]
+    assert bound == sorted(ids)

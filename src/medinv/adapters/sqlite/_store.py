@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import operator
 import os
 import sqlite3
 import time
@@ -98,10 +99,22 @@ def _balance_rows(
     item_nos: Mapping[ItemKey, int],
     location_nos: Mapping[Location, int],
 ) -> list[_Row]:
-    """``(item_no, location_no, status, delta)`` of each change."""
-    return [
+    """``(item_no, location_no, status, delta)`` of each change, by item number.
+
+    Upserted in that order, a commit's balance rows walk the balance table's key
+    (item number first) once instead of jumping between its pages: measured on
+    the ledger benchmark's commits replayed into fresh stores (50,000 movements,
+    ten alternating rounds), 3 % to 6 % less CPU for the whole append (the sort
+    included). A commit holds each key once, so the order changes no total.
+    """
+    rows = [
         (item_nos[c.item], location_nos[c.location], c.status._value_, c.delta) for c in changes
     ]
+    rows.sort(key=_first)
+    return rows
+
+
+_first: Final = operator.itemgetter(0)
 
 
 _MAX_TIMEOUT: Final = 86_400.0
@@ -472,6 +485,12 @@ class SqliteStore(_base.Closing):
     def movements_by_id(self, ids: Collection[str]) -> Mapping[str, RecordedMovement]:
         """The stored movements with the given ids."""
         wanted = list(dict.fromkeys(ids))
+        # In order, each chunk of ids probes one stretch of the id index instead of
+        # pages all over it: the ledger's read of a batch's 1,000 ids (given as a
+        # set, so in hash order) measured 2 % to 3 % less CPU for the whole post
+        # (100,000 movements, two ledgers posting alternately in one process).
+        with contextlib.suppress(TypeError):  # ids of mixed types stay as given
+            wanted.sort()
         rows: list[_Row] = []
         with self._translate("read movements from"):
             for chunk in _sql.chunks(wanted):
