@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Final, Required, TypedDict, Unpack
 import attrs
 
 from medinv._retry import retry
-from medinv.errors import ConcurrencyError, InvalidValueError
+from medinv.errors import InvalidValueError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
 from medinv.locations import Location
 from medinv.movements import Movement, StockPosition
@@ -422,20 +422,16 @@ def _check_text(operation: object, reason: object) -> None:
 def _read(
     ledger: Ledger, target: StockTarget, scope: Location | None
 ) -> tuple[LedgerHead, list[StockPosition]]:
-    """The target's positions and the head they were read at (one consistent state)."""
+    """The target's positions and the head read before them.
+
+    Positions read after another writer committed are newer than ``head``; posting
+    at ``expected_position=head.position`` then fails and the operation runs again.
+    """
     head = ledger.head()
     found: list[StockPosition] = []
     for lot in target.lots or (None,):
         found.extend(
             ledger.positions(gtin=target.gtin, lot=lot, serial=target.serial, location=scope)
-        )
-    now = ledger.head()
-    if now != head:
-        raise ConcurrencyError(
-            f"the ledger moved from position {head.position} to {now.position} while "
-            f"the positions of {target} were read",
-            expected=head.position,
-            actual=now.position,
         )
     found.sort(key=lambda p: (p.item.sort_key(), p.location.path, p.status.value))
     return head, found
