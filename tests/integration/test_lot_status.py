@@ -393,3 +393,9 @@ def test_target_text():
     assert str(StockTarget.of_lots(GTIN, ["B", "A"])) == f"(01){GTIN}(10)A(10)B"
     assert str(StockTarget.of_serial(GTIN, "S")) == f"(01){GTIN}(21)S"
     assert str(StockTarget.of_item(ItemKey(GTIN))) == f"(01){GTIN}"
+
+
+def test_one_lot_or_one_status_given_alone_is_not_split_into_characters(ledger: Ledger):
+    assert StockTarget.of_lots(GTIN, "LA") == StockTarget.of_lot(GTIN, "LA")
+    result = hold(ledger, LOT_A, operation="QC-2", from_statuses="quarantine", **WHO)
+    assert [(m.location, m.from_status, m.quantity) for m in result.moved] == [(THEATRE, QU, 3)]
