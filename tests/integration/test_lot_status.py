@@ -358,6 +358,8 @@ BAD: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     ("actor", {"actor": ""}, InvalidIdentifierError, "actor"),
     ("time", {"occurred_at": "2026-11-23T09:00"}, InvalidValueError, "offset"),
     ("retries", {"retries": -1}, InvalidValueError, "retries"),
+    ("within", {"within": "CHU//Ward"}, InvalidValueError, "segment 2 is empty"),
+    ("within type", {"within": 7}, InvalidValueError, "not int"),
     ("target", {"target": "LA"}, InvalidValueError, "StockTarget"),
 ]
 

@@ -295,17 +295,20 @@ def change_status(
     chosen = _target(target)
     to_status = StockStatus.parse(to) if isinstance(to, str) else to
     sources = _sources(to_status, from_statuses)
-    scope = (
-        None if within is None else Location.parse(within) if isinstance(within, str) else within
-    )
+    scope = Location.parse(within) if isinstance(within, str) else within
+    if scope is not None and not isinstance(scope, Location):
+        msg = f"within is a location or its path, not {type(scope).__name__}"
+        raise InvalidValueError(msg)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise InvalidValueError(f"retries must be a whole number of at least 0, not {retries!r}")
     _check_text(operation, reason)
-    template = Movement.status_change(  # validates actor, occurred_at, reference once
+    # Checks actor, occurred_at and reference once, before anything is read; the id,
+    # item, quantity, location and from-status are replaced per position.
+    template = Movement.status_change(
         f"{operation}/",
         item=ItemKey(chosen.gtin),
         quantity=1,
-        at=Location.parse("x"),
+        at=Location.parse("placeholder"),
         from_status=next(iter(sources)),
         to_status=to_status,
         occurred_at=occurred_at,
