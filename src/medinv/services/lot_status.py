@@ -295,10 +295,11 @@ def change_status(
     chosen = _target(target)
     to_status = StockStatus.parse(to) if isinstance(to, str) else to
     sources = _sources(to_status, from_statuses)
-    scope = Location.parse(within) if isinstance(within, str) else within
-    if scope is not None and not isinstance(scope, Location):
-        msg = f"within is a location or its path, not {type(scope).__name__}"
+    given: object = within  # checked at run time, whatever the annotations say
+    if given is not None and not isinstance(given, (Location, str)):
+        msg = f"within is a location or its path, not {type(given).__name__}"
         raise InvalidValueError(msg)
+    scope = Location.parse(within) if isinstance(within, str) else within
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise InvalidValueError(f"retries must be a whole number of at least 0, not {retries!r}")
     _check_text(operation, reason)
