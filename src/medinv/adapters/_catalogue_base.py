@@ -161,9 +161,13 @@ class CatalogueBase(Closing):
                     if owner is None:
                         fresh.append((lookup_kind, name))
                     elif owner != key:
-                        what = "device identifier" if lookup_kind == DI else "GLN"
+                        what, whom = (
+                            ("device identifier", PRODUCT)
+                            if lookup_kind == DI
+                            else (GLN.upper(), PARTY)
+                        )
                         raise CatalogueConflictError(
-                            entry, f"{what} {name} already belongs to {owner}"
+                            entry, f"{what} {name} already belongs to {whom} {owner}"
                         )
             self._insert(kind, key, moment, version, sorted(fresh))
         return True
