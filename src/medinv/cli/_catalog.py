@@ -115,7 +115,10 @@ def _write_text(report: GudidImportReport, out: TextIO) -> None:
         f"{report.without_product} without a product, {len(report.refused)} refused, "
         f"{len(report.findings)} findings\n"
     )
-    for f in report.findings:
-        out.write(f"record {f.record} ({f.primary_di or 'no DI'}): {f.kind.value}: {f.message}\n")
-    for r in report.refused:
-        out.write(f"record {r.record} ({r.primary_di}): refused: {r.reason}\n")
+    out.writelines(
+        f"record {f.record} ({f.primary_di or 'no DI'}): {f.kind.value}: {f.message}\n"
+        for f in report.findings
+    )
+    out.writelines(
+        f"record {r.record} ({r.primary_di}): refused: {r.reason}\n" for r in report.refused
+    )

@@ -69,18 +69,19 @@ class GudidImportReport:
 
 
 def _reader(
-    source: str | os.PathLike[str] | IO[bytes], format: GudidFormat
+    source: str | os.PathLike[str] | IO[bytes], given: GudidFormat
 ) -> Iterator[GudidRecord]:
-    if format == "auto":
+    kind: str = given
+    if kind == "auto":
         if not isinstance(source, (str, os.PathLike)):
             raise InvalidValueError("format='auto' needs a file name; give format='xml' or 'json'")
         name = os.fspath(source).lower()
-        format = "json" if name.endswith(_JSON_SUFFIXES) else "xml"
-    if format == "xml":
+        kind = "json" if name.endswith(_JSON_SUFFIXES) else "xml"
+    if kind == "xml":
         return iter_gudid_xml(source)
-    if format == "json":
+    if kind == "json":
         return iter_gudid_json(source)
-    raise InvalidValueError(f"unknown GUDID format {format!r}: 'auto', 'xml' or 'json'")
+    raise InvalidValueError(f"unknown GUDID format {given!r}: 'auto', 'xml' or 'json'")
 
 
 def import_gudid(
