@@ -11,8 +11,10 @@ is decided here from those primitives, so the stores cannot disagree.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, TypeVar, cast
+
+import attrs
 
 from medinv.adapters._base import Closing
 from medinv.adapters._catalogue_json import moment_key
@@ -32,7 +34,7 @@ from medinv.errors import InvalidValueError
 from medinv.locations import Location
 from medinv.ports import CatalogueConflictError, ProductMatch
 
-__all__ = ["LATEST", "CatalogueBase", "Kind"]
+__all__ = ["LATEST", "CatalogueBase", "Kind", "NewVersion"]
 
 Kind = str
 """``"product"``, ``"location"`` or ``"party"``."""
@@ -51,12 +53,17 @@ def _as_of(value: object) -> str:
     return LATEST if value is None else moment_key(to_datetime(value))
 
 
-def _location(value: object) -> Location:
-    if isinstance(value, Location):
+def _parsed(value: object, cls: type[T], parse: Callable[[str], T], what: str) -> T:
+    """``value`` if it is a ``cls``, parsed if it is text; `InvalidValueError` otherwise."""
+    if isinstance(value, cls):
         return value
     if isinstance(value, str):
-        return Location.parse(value)
-    raise InvalidValueError(f"a location is a Location or its path as text, not {value!r:.80}")
+        return parse(value)
+    raise InvalidValueError(f"{what} is a {cls.__name__} or its text, not {value!r:.80}")
+
+
+def _location(value: object) -> Location:
+    return _parsed(value, Location, Location.parse, "a location")
 
 
 def _path_key(location: Location) -> str:
@@ -64,11 +71,7 @@ def _path_key(location: Location) -> str:
 
 
 def _di(value: object) -> DeviceIdentifier:
-    if isinstance(value, DeviceIdentifier):
-        return value
-    if isinstance(value, str):
-        return DeviceIdentifier.parse(value)
-    raise InvalidValueError(f"a device identifier is a DeviceIdentifier or text, not {value!r:.80}")
+    return _parsed(value, DeviceIdentifier, DeviceIdentifier.parse, "a device identifier")
 
 
 def _party_kind(value: object) -> PartyKind:
@@ -85,6 +88,17 @@ def _checked(value: object, cls: type[T], what: str) -> T:
     if not isinstance(value, cls):
         raise InvalidValueError(f"put_{what} takes a {cls.__name__}, not {value!r:.80}")
     return value
+
+
+@attrs.frozen
+class NewVersion:
+    """A version to store, with the lookups (DIs, GLNs) it claims for the first time."""
+
+    kind: Kind
+    key: str
+    moment: str
+    version: Effective[Any]
+    lookups: tuple[tuple[Kind, str], ...]
 
 
 class CatalogueBase(Closing):
@@ -118,15 +132,8 @@ class CatalogueBase(Closing):
         """Which key owns each lookup name (a DI's text, a GLN) of ``kind``."""
         raise NotImplementedError  # pragma: no cover
 
-    def _insert(
-        self,
-        kind: Kind,
-        key: str,
-        moment: str,
-        version: Effective[Any],
-        lookups: Sequence[tuple[Kind, str]],
-    ) -> None:
-        """Store a version and claim its lookups (new claims only) inside the transaction."""
+    def _insert(self, entry: NewVersion) -> None:
+        """Store a version and claim its new lookups, inside the transaction."""
         raise NotImplementedError  # pragma: no cover
 
     # ------------------------------------------------------------------ writing
@@ -169,7 +176,7 @@ class CatalogueBase(Closing):
                         raise CatalogueConflictError(
                             entry, f"{what} {name} already belongs to {whom} {owner}"
                         )
-            self._insert(kind, key, moment, version, sorted(fresh))
+            self._insert(NewVersion(kind, key, moment, version, tuple(sorted(fresh))))
         return True
 
     def put_product(self, product: Product, *, valid_from: object) -> bool:

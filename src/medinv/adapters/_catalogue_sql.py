@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from medinv.adapters._catalogue_base import LOCATION, PRODUCT, CatalogueBase, Kind
+from medinv.adapters._catalogue_base import LOCATION, PRODUCT, CatalogueBase, Kind, NewVersion
 from medinv.adapters._catalogue_json import (
     location_from_json,
     party_from_json,
@@ -102,15 +102,9 @@ class SqlCatalogue(CatalogueBase):
                 found[name] = rows[0][0]
         return found
 
-    def _insert(
-        self,
-        kind: Kind,
-        key: str,
-        moment: str,
-        version: Effective[Any],
-        lookups: Sequence[tuple[Kind, str]],
-    ) -> None:
+    def _insert(self, entry: NewVersion) -> None:
+        version = entry.version
         data = version_to_json(version.value, version.valid_from)
-        self._run(INSERT_VERSION, (kind, key, moment, data))
-        for lookup_kind, name in lookups:
-            self._run(INSERT_LOOKUP, (lookup_kind, name, key))
+        self._run(INSERT_VERSION, (entry.kind, entry.key, entry.moment, data))
+        for lookup_kind, name in entry.lookups:
+            self._run(INSERT_LOOKUP, (lookup_kind, name, entry.key))

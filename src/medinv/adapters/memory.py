@@ -69,7 +69,7 @@ class MemoryStore(Closing):
         self._lots: dict[LotKey, pendulum.Date | None] = {}
         self._items: dict[ItemKey, ItemRecord] = {}
         self._stocktakes = MemoryStocktakes(self._open, self.close)
-        self._catalogue = MemoryCatalogue(self._open, self.close)
+        self._catalogue = MemoryCatalogue(self)
 
     @property
     def stocktakes(self) -> MemoryStocktakes:

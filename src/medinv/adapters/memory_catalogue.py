@@ -5,11 +5,14 @@ from __future__ import annotations
 import bisect
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from medinv.adapters._catalogue_base import CatalogueBase, Kind
+from medinv.adapters._catalogue_base import CatalogueBase, Kind, NewVersion
 from medinv.catalogue import Effective
+
+if TYPE_CHECKING:
+    from medinv.adapters.memory import MemoryStore
 
 __all__ = ["MemoryCatalogue"]
 
@@ -32,15 +35,11 @@ class MemoryCatalogue(CatalogueBase):
     ```
     """
 
-    __slots__ = ("_check_open", "_lock", "_lookups", "_on_close", "_versions")
+    __slots__ = ("_lock", "_lookups", "_store", "_versions")
 
-    def __init__(
-        self,
-        check_open: Callable[[], None] | None = None,
-        on_close: Callable[[], None] | None = None,
-    ) -> None:
-        self._check_open = check_open
-        self._on_close = on_close
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        self._store = store
+        """The store this catalogue belongs to (``None``: a catalogue on its own)."""
         self._lock = threading.RLock()
         # (kind, key) -> moment keys in order, and the versions by moment key
         self._versions: dict[tuple[Kind, str], tuple[list[str], dict[str, Effective[Any]]]] = {}
@@ -48,12 +47,12 @@ class MemoryCatalogue(CatalogueBase):
 
     def close(self) -> None:
         """Close the store this belongs to (twice is harmless)."""
-        if self._on_close is not None:
-            self._on_close()
+        if self._store is not None:
+            self._store.close()
 
     def _open(self) -> None:
-        if self._check_open is not None:
-            self._check_open()
+        if self._store is not None:
+            self._store._open()  # noqa: SLF001  (the store's own check)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -97,16 +96,9 @@ class MemoryCatalogue(CatalogueBase):
         with self._lock:
             return {n: self._lookups[kind, n] for n in names if (kind, n) in self._lookups}
 
-    def _insert(
-        self,
-        kind: Kind,
-        key: str,
-        moment: str,
-        version: Effective[Any],
-        lookups: Sequence[tuple[Kind, str]],
-    ) -> None:
-        moments, by_moment = self._versions.setdefault((kind, key), ([], {}))
-        bisect.insort(moments, moment)
-        by_moment[moment] = version
-        for lookup in lookups:
-            self._lookups[lookup] = key
+    def _insert(self, entry: NewVersion) -> None:
+        moments, by_moment = self._versions.setdefault((entry.kind, entry.key), ([], {}))
+        bisect.insort(moments, entry.moment)
+        by_moment[entry.moment] = entry.version
+        for lookup in entry.lookups:
+            self._lookups[lookup] = entry.key
