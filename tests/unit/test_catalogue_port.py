@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -13,7 +14,7 @@ from medinv.adapters.sqlite import SqliteStore
 from medinv.catalogue import LocationKind, LocationProfile, PackageLevel, Product
 from medinv.dates import to_datetime
 from medinv.errors import InvalidValueError, StorageError
-from medinv.ports import CatalogueConflictError, ProductMatch
+from medinv.ports import CatalogueConflictError, MovementQuery, ProductMatch
 from medinv.testing.catalogue_contract import sample_product
 
 AT = "2026-01-01T00:00:00+00:00"
@@ -95,3 +96,20 @@ def test_two_writers_racing_for_one_di_leave_exactly_one_owner(tmp_path: Path) -
         assert match is not None
         assert len(list(store.catalogue.products())) == 1
         assert match.product == next(iter(store.catalogue.products()))
+
+
+@pytest.mark.parametrize("name", ["ledger-schema4.sqlite3", "ledger4-and-stocktakes1.sqlite3"])
+def test_a_file_of_the_previous_release_gets_a_catalogue_and_keeps_its_ledger(
+    tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    shutil.copy(Path(__file__).parent.parent / "data" / name, path)
+    with SqliteStore(path) as store:
+        before = list(store.movements(MovementQuery()))
+        assert before  # the file holds movements
+        assert store.catalogue.put_product(sample_product(), valid_from=AT) is True
+    with SqliteStore(path) as store:
+        assert list(store.movements(MovementQuery())) == before
+        match = store.catalogue.product("20614141000412")
+        assert match is not None
+        assert match.base_units == 200
