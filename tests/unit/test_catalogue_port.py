@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
 
 from medinv.adapters._catalogue_json import location_from_json, moment_key, version_to_json
 from medinv.adapters.sqlite import SqliteStore
-from medinv.catalogue import LocationKind, LocationProfile, PackageLevel, Product
+from medinv.catalogue import LocationKind, LocationProfile, Product
 from medinv.dates import to_datetime
 from medinv.errors import InvalidValueError, StorageError
-from medinv.ports import CatalogueConflictError, MovementQuery, ProductMatch
+from medinv.ports import MovementQuery, ProductMatch
 from medinv.testing.catalogue_contract import sample_product
 
 AT = "2026-01-01T00:00:00+00:00"
@@ -61,41 +60,6 @@ def test_a_corrupt_location_names_the_entry(tmp_path: Path) -> None:
     db.close()
     with SqliteStore(path) as store, pytest.raises(StorageError, match="corrupt location 'A/B'"):
         list(store.catalogue.locations())
-
-
-def test_two_writers_racing_for_one_di_leave_exactly_one_owner(tmp_path: Path) -> None:
-    path = tmp_path / "race.sqlite3"
-    SqliteStore(path).close()
-    box = "10614141000415"
-    results: list[str] = []
-    barrier = threading.Barrier(2)
-
-    def put(primary: str) -> None:
-        product = Product(
-            primary_di=primary, packages=(PackageLevel(di=box, contains=primary, quantity=5),)
-        )
-        with SqliteStore(path) as store:
-            barrier.wait()
-            try:
-                store.catalogue.put_product(product, valid_from=AT)
-                results.append("stored")
-            except CatalogueConflictError:
-                results.append("refused")
-
-    threads = [
-        threading.Thread(target=put, args=(primary,))
-        for primary in ("00614141000418", "04006381333931")
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == ["refused", "stored"]
-    with SqliteStore(path) as store:
-        match = store.catalogue.product(box)
-        assert match is not None
-        assert len(list(store.catalogue.products())) == 1
-        assert match.product == next(iter(store.catalogue.products()))
 
 
 @pytest.mark.parametrize("name", ["ledger-schema4.sqlite3", "ledger4-and-stocktakes1.sqlite3"])
