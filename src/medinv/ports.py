@@ -43,6 +43,17 @@ from typing import Any, Final, Protocol, Self, runtime_checkable
 import attrs
 import pendulum
 
+from medinv.catalogue import (
+    EffectiveHistory,
+    LocationKind,
+    LocationProfile,
+    PackageLevel,
+    Party,
+    PartyKind,
+    Product,
+)
+from medinv.dates import to_datetime
+from medinv.devices import DeviceIdentifier
 from medinv.errors import InvalidValueError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
 from medinv.journal import (
@@ -306,3 +317,155 @@ class LedgerStore(Protocol):
     ) -> None:
         """Close the store."""
         ...
+
+
+# ---------------------------------------------------------------------- the catalogue port
+#
+# Master data (products, location profiles, parties) kept next to the ledger, in the
+# same store. Every entry is a series of versions, each valid from a moment on
+# (`medinv.catalogue.Effective`); versions are appended, never edited.
+
+
+class CatalogueConflictError(InvalidValueError):
+    """A catalogue write that contradicts what is stored; nothing of it was written.
+
+    Another value already starts at the same moment for the same entry, a device
+    identifier already belongs to another product, or a GLN to another party.
+    """
+
+    def __init__(self, entry: str, reason: str) -> None:
+        self.entry = entry
+        """The entry written (``product GS1:...``, ``location A/B``, ``party SUPPLIER:X``)."""
+        self.reason = reason
+        """What it contradicts."""
+        super().__init__(f"catalogue conflict for {entry}: {reason}")
+
+
+def _to_moment(value: object) -> pendulum.DateTime:
+    """An aware moment (``InvalidDateError`` otherwise)."""
+    return to_datetime(value)
+
+
+@attrs.frozen(kw_only=True)
+class ProductMatch:
+    """A product found by one of its device identifiers, and the packaging level scanned.
+
+    ```pycon
+    >>> from medinv.catalogue import PackageLevel, Product
+    >>> product = Product(primary_di="00614141000418", packages=(
+    ...     PackageLevel(di="10614141000415", contains="00614141000418", quantity=10),))
+    >>> match = ProductMatch(product=product, di=product.packages[0].di)
+    >>> match.base_units, match.level.quantity
+    (10, 10)
+
+    ```
+    """
+
+    product: Product
+    """The product version the DI resolved to."""
+    di: DeviceIdentifier
+    """The DI looked up: the primary DI or one of the package DIs."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.di not in self.product:
+            raise InvalidValueError(f"{self.di} is not a DI of product {self.product.primary_di}")
+
+    @property
+    def base_units(self) -> int:
+        """How many base units one unit of ``di`` holds (1 for the primary DI)."""
+        return self.product.base_units_per(self.di)
+
+    @property
+    def level(self) -> PackageLevel | None:
+        """The package level of ``di``; ``None`` when ``di`` is the primary DI."""
+        return next((lv for lv in self.product.packages if lv.di == self.di), None)
+
+
+@runtime_checkable
+class CatalogueStore(Protocol):
+    """Products, location profiles and parties, effective-dated, beside the ledger.
+
+    Each product (by primary DI), location profile (by path) and party (by kind and
+    id) is a series of **versions**, each valid from a moment on until the next.
+    ``put_*`` appends a version: putting the same version again changes nothing and
+    returns ``False``; a different value from the same moment, a DI that already
+    belongs to another product or a GLN that already belongs to another party is
+    refused with [`CatalogueConflictError`][medinv.ports.CatalogueConflictError],
+    with nothing written. Lookups take ``as_of`` (an aware moment): the version in
+    force then, ``None`` before the first one; without ``as_of``, the latest version.
+
+    The stores: ``MemoryStore().catalogue``, ``SqliteStore(path).catalogue`` and
+    ``PostgresStore(...).catalogue``, in the ledger's own database. Conformance is
+    proved by [`CatalogueStoreContract`][medinv.testing.catalogue_contract.CatalogueStoreContract].
+    """
+
+    def put_product(self, product: Product, *, valid_from: object) -> bool:
+        """Store a version of ``product`` valid from ``valid_from``; ``False`` if already stored.
+
+        Raises:
+            CatalogueConflictError: another version starts at that moment, or one of
+                its DIs belongs to another product.
+            InvalidValueError: not a `Product`, or not an aware moment.
+        """
+        ...
+
+    def product(self, di: DeviceIdentifier | str, *, as_of: object = None) -> ProductMatch | None:
+        """The product one of whose DIs (primary or package) is ``di``, and the level scanned."""
+        ...
+
+    def product_history(self, primary_di: DeviceIdentifier | str) -> EffectiveHistory[Product]:
+        """Every version of the product with this primary DI, oldest first (empty if unknown)."""
+        ...
+
+    def products(self, *, as_of: object = None) -> Iterator[Product]:
+        """Every product (its version as of ``as_of``), by primary DI."""
+        ...
+
+    def put_location(self, profile: LocationProfile, *, valid_from: object) -> bool:
+        """Store a version of a location profile; ``False`` if already stored."""
+        ...
+
+    def location(self, path: Location | str, *, as_of: object = None) -> LocationProfile | None:
+        """The profile of exactly this location, or ``None``."""
+        ...
+
+    def profile_for(self, path: Location | str, *, as_of: object = None) -> LocationProfile | None:
+        """The profile that applies to ``path``: its own, else its nearest ancestor's."""
+        ...
+
+    def location_history(self, path: Location | str) -> EffectiveHistory[LocationProfile]:
+        """Every version of the profile of this location, oldest first."""
+        ...
+
+    def locations(
+        self, *, kind: LocationKind | None = None, as_of: object = None
+    ) -> Iterator[LocationProfile]:
+        """Every location profile (of ``kind``, if given), by path."""
+        ...
+
+    def put_party(self, party: Party, *, valid_from: object) -> bool:
+        """Store a version of a party; ``False`` if already stored."""
+        ...
+
+    def party(self, kind: PartyKind, party_id: str, *, as_of: object = None) -> Party | None:
+        """The party of this kind and id, or ``None``."""
+        ...
+
+    def party_by_gln(self, gln: str, *, as_of: object = None) -> Party | None:
+        """The party whose version (as of ``as_of``) carries this GLN, or ``None``."""
+        ...
+
+    def party_history(self, kind: PartyKind, party_id: str) -> EffectiveHistory[Party]:
+        """Every version of the party, oldest first."""
+        ...
+
+    def parties(self, *, kind: PartyKind | None = None, as_of: object = None) -> Iterator[Party]:
+        """Every party (of ``kind``, if given), by kind and id."""
+        ...
+
+    def close(self) -> None:
+        """Close the store this catalogue belongs to (twice is harmless)."""
+        ...
+
+
+__all__ += ["CatalogueConflictError", "CatalogueStore", "ProductMatch"]

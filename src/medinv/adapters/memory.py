@@ -23,6 +23,7 @@ import pendulum
 
 from medinv.adapters._base import Closing
 from medinv.adapters._codec import check_chained
+from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.errors import ConcurrencyError, StorageError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
@@ -68,6 +69,7 @@ class MemoryStore(Closing):
         self._lots: dict[LotKey, pendulum.Date | None] = {}
         self._items: dict[ItemKey, ItemRecord] = {}
         self._stocktakes = MemoryStocktakes(self._open, self.close)
+        self._catalogue = MemoryCatalogue(self)
 
     @property
     def stocktakes(self) -> MemoryStocktakes:
@@ -77,6 +79,11 @@ class MemoryStore(Closing):
         are lost) with it, and closing the store closes them.
         """
         return self._stocktakes
+
+    @property
+    def catalogue(self) -> MemoryCatalogue:
+        """The [`CatalogueStore`][medinv.ports.CatalogueStore] of this store (closes with it)."""
+        return self._catalogue
 
     def _open(self) -> None:
         if self._closed:

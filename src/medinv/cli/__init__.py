@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from medinv import __version__
-from medinv.cli import _demo, _parse
+from medinv.cli import _catalog, _demo, _parse
 
 __all__ = ["main"]
 
@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         help="parse scanner input (GS1, Digital Link, GTIN, SSCC, HIBC, MA) and show the fields",
     )
     _parse.configure(parse)
+    _catalog.register(commands)
     return parser
 
 

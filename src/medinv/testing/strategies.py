@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import string
 
 import pendulum
@@ -39,6 +40,14 @@ __all__ = [
     "quantities",
     "serials",
     "statuses",
+]
+__all__ += [
+    "device_identifiers",
+    "effective_moments",
+    "location_profiles",
+    "parties",
+    "products",
+    "storage_conditions",
 ]
 
 _AI82 = "".join(sorted(LOT_SERIAL_CHARACTERS))
@@ -179,3 +188,177 @@ def packaging_hierarchies(draw: st.DrawFn, max_levels: int = 4) -> PackagingHier
     ]
     levels.append(PackagingLevel(unit=units[-1], gtin=gtin_list[-1]))
     return PackagingHierarchy.chain(*levels)
+
+
+# ---------------------------------------------------------------------- catalogue values
+# (imported here, not at the top: the catalogue strategies were added after the rest)
+
+from decimal import Decimal  # noqa: E402
+
+from medinv.catalogue import (  # noqa: E402
+    Controls,
+    CountTolerance,
+    LocationKind,
+    LocationProfile,
+    PackageLevel,
+    Party,
+    PartyKind,
+    Product,
+    ReorderPolicy,
+    StorageCondition,
+    TemperatureRange,
+    UnitValue,
+)
+from medinv.devices import DeviceIdentifier  # noqa: E402
+
+_UPPER_DIGITS = string.ascii_uppercase + string.digits
+_TEXT = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=40
+).filter(str.strip)
+
+
+@st.composite
+def device_identifiers(draw: st.DrawFn) -> DeviceIdentifier:
+    """Valid device identifiers of every agency: GS1 GTIN, HIBC and MA."""
+    agency = draw(st.sampled_from(("GS1", "HIBCC", "MA")))
+    if agency == "GS1":
+        return DeviceIdentifier.parse(draw(gtin_texts()))
+    if agency == "HIBCC":
+        lic = draw(st.sampled_from(string.ascii_uppercase)) + draw(
+            st.text(_UPPER_DIGITS, min_size=3, max_size=3)
+        )
+        code = draw(st.text(_UPPER_DIGITS, min_size=1, max_size=18))
+        return DeviceIdentifier.parse(f"HIBCC:{lic}{code}{draw(st.integers(0, 9))}")
+    country = draw(st.text(string.digits, min_size=3, max_size=3))
+    industry = draw(st.text(_UPPER_DIGITS, min_size=2, max_size=2))
+    registrant = draw(st.text(string.digits, min_size=6, max_size=6))
+    product = draw(st.sampled_from(string.digits)) + draw(
+        st.text(string.ascii_letters + string.digits, min_size=1, max_size=19)
+    )
+    return DeviceIdentifier.parse(f"MA.{country}.{industry}.{registrant}.{product}")
+
+
+def _decimals(places: int, low: int, high: int) -> st.SearchStrategy[Decimal]:
+    return st.decimals(min_value=low, max_value=high, places=places, allow_nan=False)
+
+
+@st.composite
+def _ranges(draw: st.DrawFn) -> TemperatureRange:
+    low, high = sorted(draw(st.lists(_decimals(2, -80, 60), min_size=2, max_size=2)))
+    shape = draw(st.sampled_from(("both", "low", "high")))
+    return TemperatureRange(
+        low=None if shape == "high" else low, high=None if shape == "low" else high
+    )
+
+
+@st.composite
+def storage_conditions(draw: st.DrawFn) -> StorageCondition:
+    """Valid [`StorageCondition`][medinv.catalogue.StorageCondition] values."""
+    humidity = sorted(draw(st.lists(_decimals(2, 0, 100), min_size=2, max_size=2)))
+    with_humidity = draw(st.booleans())
+    return StorageCondition(
+        temperature=draw(st.none() | _ranges()),
+        handling_temperature=draw(st.none() | _ranges()),
+        humidity_low=humidity[0] if with_humidity else None,
+        humidity_high=humidity[1] if with_humidity else None,
+        notes=tuple(draw(st.lists(_TEXT, max_size=2))),
+    )
+
+
+@st.composite
+def products(draw: st.DrawFn, max_levels: int = 3) -> Product:
+    """Valid [`Product`][medinv.catalogue.Product] values, every field drawn.
+
+    The packages form a chain (each level holds the one below it, down to the primary
+    DI); the DIs are of any agency, all different.
+    """
+    dis = draw(st.lists(device_identifiers(), min_size=1, max_size=max_levels + 1, unique_by=str))
+    levels = tuple(
+        PackageLevel(di=outer, contains=inner, quantity=draw(st.integers(1, 500)))
+        for inner, outer in itertools.pairwise(dis)
+    )
+    reorder = sorted(draw(st.lists(st.integers(0, 10_000), min_size=3, max_size=3)))
+    return Product(
+        primary_di=dis[0],
+        packages=draw(st.permutations(levels)),
+        name=draw(st.none() | _TEXT),
+        controls=Controls(
+            lot=draw(st.booleans()),
+            serial=draw(st.booleans()),
+            expiry=draw(st.booleans()),
+            production_date=draw(st.booleans()),
+        ),
+        storage=draw(st.none() | storage_conditions()),
+        implantable=draw(st.booleans()),
+        min_shelf_life_at_receipt=draw(st.none() | st.integers(0, 3650)),
+        min_shelf_life_at_issue=draw(st.none() | st.integers(0, 3650)),
+        unit_value=draw(
+            st.none()
+            | st.builds(
+                UnitValue,
+                amount=_decimals(6, 0, 10**9),
+                currency=st.sampled_from(("EUR", "USD", "CHF", "JPY")),
+            )
+        ),
+        reorder=draw(
+            st.none()
+            | st.just(
+                ReorderPolicy(
+                    minimum=reorder[0],
+                    reorder_point=reorder[1],
+                    maximum=reorder[2],
+                    lead_time_days=draw(st.none() | st.integers(0, 365)),
+                )
+            )
+        ),
+        count_tolerance=draw(
+            st.none()
+            | st.builds(CountTolerance, absolute=st.integers(0, 100), percent=_decimals(4, 0, 100))
+        ),
+    )
+
+
+def _gln_texts() -> st.SearchStrategy[str]:
+    return gtin_texts(lengths=(13,))
+
+
+@st.composite
+def location_profiles(draw: st.DrawFn, max_depth: int = 4) -> LocationProfile:
+    """Valid [`LocationProfile`][medinv.catalogue.LocationProfile] values, every field drawn."""
+    return LocationProfile(
+        path=draw(locations(max_depth)),
+        kind=draw(st.sampled_from(LocationKind)),
+        pick_sequence=draw(st.integers(0, 10**6)),
+        storage=draw(st.none() | storage_conditions()),
+        gln=draw(st.none() | _gln_texts()),
+    )
+
+
+@st.composite
+def parties(draw: st.DrawFn) -> Party:
+    """Valid [`Party`][medinv.catalogue.Party] values; patients by pseudonym only."""
+    kind = draw(st.sampled_from(PartyKind))
+    if kind is PartyKind.PATIENT:
+        token = draw(st.text(string.ascii_letters + string.digits + "._:-", max_size=30))
+        return Party(kind=kind, id=f"P{draw(st.integers(0, 10**9)):09d}{token}"[:64])
+    return Party(
+        kind=kind,
+        id=draw(_TEXT),
+        name=draw(st.none() | _TEXT),
+        gln=draw(st.none() | _gln_texts()),
+    )
+
+
+def effective_moments() -> st.SearchStrategy[pendulum.DateTime]:
+    """Aware moments (whole microseconds, offsets of whole minutes) a version may start at."""
+    offsets = st.integers(-14 * 60, 14 * 60).map(
+        lambda minutes: dt.timezone(dt.timedelta(minutes=minutes))
+    )
+    return st.builds(
+        lambda naive, tz: pendulum.instance(naive.replace(tzinfo=tz)),
+        st.datetimes(
+            min_value=dt.datetime(1990, 1, 1),  # noqa: DTZ001  (naive: the offset is drawn)
+            max_value=dt.datetime(2100, 1, 1),  # noqa: DTZ001
+        ),
+        offsets,
+    )

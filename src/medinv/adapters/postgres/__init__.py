@@ -58,6 +58,7 @@ except ImportError as e:  # pragma: no cover - the dev environment always has ps
     ) from e
 
 from medinv.adapters._base import Migration
+from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._errors import translate_error
 from medinv.adapters.postgres._schema import MIGRATIONS, SCHEMA_VERSION
 from medinv.adapters.postgres._store import PostgresStocktakes, PostgresStore
@@ -66,6 +67,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "Migration",
+    "PostgresCatalogue",
     "PostgresStocktakes",
     "PostgresStore",
     "translate_error",

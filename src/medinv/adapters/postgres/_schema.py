@@ -107,6 +107,23 @@ _STOCKTAKES: Final = (
 )
 """The stocktakes and their count lines (since version 2)."""
 
+_CATALOGUE: Final = (
+    """CREATE TABLE {s}.catalogue_versions (
+            kind text NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            valid_from text COLLATE "C" NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT catalogue_versions_key PRIMARY KEY (kind, key, valid_from)
+        )""",
+    """CREATE TABLE {s}.catalogue_lookups (
+            kind text NOT NULL,
+            lookup text NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            CONSTRAINT catalogue_lookups_key PRIMARY KEY (kind, lookup)
+        )""",
+)
+"""The catalogue's versions and lookups (since version 3; see the SQLite schema 6)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -114,13 +131,19 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "stocktakes and their count lines in the ledger's schema (one schema version)",
         _STOCKTAKES,
     ),
+    Migration(
+        3,
+        "the catalogue: effective-dated products, location profiles and parties, and "
+        "which product owns each DI and which party each GLN",
+        _CATALOGUE,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 """The schema version this medinv writes; opening an older schema migrates it."""
 
-SCHEMA: Final = (*_LEDGER, *_STOCKTAKES)
+SCHEMA: Final = (*_LEDGER, *_STOCKTAKES, *_CATALOGUE)
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 
 VERSION_TABLE: Final = (

@@ -27,6 +27,7 @@ from medinv.adapters._stocktake_json import (
     stocktake_to_json,
 )
 from medinv.adapters.postgres import _schema, _sql
+from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._errors import translate_error
 from medinv.chain import MovementDecoder, format_instant, movement_fields
 from medinv.errors import (
@@ -147,6 +148,7 @@ class PostgresStore(_base.Closing):
                 )
         self._conn = conn
         self._stocktakes = PostgresStocktakes(self)
+        self._catalogue = PostgresCatalogue(self)
         self._decoder = MovementDecoder()
         identifier = sql.Identifier(schema)
         with self._errors("preparing statements"):
@@ -206,6 +208,11 @@ class PostgresStore(_base.Closing):
         store's connection: one schema, one schema version for both.
         """
         return self._stocktakes
+
+    @property
+    def catalogue(self) -> PostgresCatalogue:
+        """The [`CatalogueStore`][medinv.ports.CatalogueStore] of this schema (same connection)."""
+        return self._catalogue
 
     def schema_version(self) -> int:
         """The schema version recorded in the database (equal to ``SCHEMA_VERSION`` once open)."""

@@ -47,7 +47,7 @@ what to write:
 ...     ledger = Ledger(store)
 ...     _ = ledger.post([receipt])
 ...     ledger.balance(gtin="04006381333931", location="CHU/Store"), store.schema_version
-(12, 5)
+(12, 6)
 
 ```
 
@@ -56,6 +56,7 @@ files, backups and concurrent writers.
 """
 
 from medinv.adapters._base import Migration
+from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._schema import MIGRATIONS, SCHEMA_VERSION
 from medinv.adapters.sqlite._sql import register_sql_functions
 from medinv.adapters.sqlite._store import SqliteStocktakes, SqliteStore
@@ -64,6 +65,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "Migration",
+    "SqliteCatalogue",
     "SqliteStocktakes",
     "SqliteStore",
     "register_sql_functions",

@@ -307,6 +307,33 @@ _SCHEMA_V5: Final = (
     "DROP TABLE IF EXISTS medinv_stocktake_schema",
 )
 
+# Version 6: the catalogue (products, location profiles, parties), effective-dated.
+# One row per version: kind ('product', 'location', 'party'), key (the primary DI
+# as 'AGENCY:DI', the location path joined with '/', the party's 'KIND:id'), the
+# moment it is valid from as UTC text that sorts in time order, and the version as
+# JSON (medinv.adapters._catalogue_json). `catalogue_lookups` says which entry owns
+# each DI of a product ('di') and each party GLN ('gln'): a DI belongs to one
+# product, a GLN to one party.
+_SCHEMA_V6: Final = (
+    """
+    CREATE TABLE catalogue_versions (
+        kind       TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        valid_from TEXT NOT NULL,
+        data       TEXT NOT NULL,
+        PRIMARY KEY (kind, key, valid_from)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE catalogue_lookups (
+        kind   TEXT NOT NULL,
+        lookup TEXT NOT NULL,
+        key    TEXT NOT NULL,
+        PRIMARY KEY (kind, lookup)
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -335,6 +362,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "stocktakes and their count lines in the ledger's file (one file, one schema "
         "version, one backup for every port)",
         _SCHEMA_V5,
+    ),
+    Migration(
+        6,
+        "the catalogue: effective-dated products, location profiles and parties, and "
+        "which product owns each DI and which party each GLN",
+        _SCHEMA_V6,
     ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
@@ -368,6 +401,8 @@ SCHEMA: Final = (
     # The stocktakes (as the last migration adds them: a file of the previous
     # release's separate stocktake store already has them, and keeps them).
     *_SCHEMA_V5,
+    # The catalogue.
+    *_SCHEMA_V6,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 

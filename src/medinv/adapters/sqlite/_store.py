@@ -31,6 +31,7 @@ from medinv.adapters._stocktake_json import (
     stocktake_to_json,
 )
 from medinv.adapters.sqlite import _schema, _sql
+from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
 from medinv.chain import MovementDecoder, movement_content
 from medinv.errors import (
@@ -197,6 +198,7 @@ class SqliteStore(_base.Closing):
         self._location_nos: dict[Location, int] = {}
         self._closed = False
         self._stocktakes = SqliteStocktakes(self)
+        self._catalogue = SqliteCatalogue(self)
         try:
             self._db = sqlite3.connect(
                 self._path,
@@ -236,6 +238,11 @@ class SqliteStore(_base.Closing):
         return self._stocktakes
 
     @property
+    def catalogue(self) -> SqliteCatalogue:
+        """The [`CatalogueStore`][medinv.ports.CatalogueStore] of this file (same connection)."""
+        return self._catalogue
+
+    @property
     def schema_version(self) -> int:
         """The schema version of the open file (after migration: ``SCHEMA_VERSION``)."""
         return self._version
@@ -251,7 +258,7 @@ class SqliteStore(_base.Closing):
         return f"SqliteStore({self._path!r}, {state})"
 
     def backup(self, target: str | os.PathLike[str]) -> None:
-        """Write a consistent copy of the file (ledger and stocktakes) to ``target`` while in use.
+        """Write a consistent copy of the file (every port's tables) to ``target`` while in use.
 
         Uses SQLite's online backup: the copy is one committed state of the ledger
         (writers may carry on meanwhile), with the recent commits that still sit in
