@@ -302,6 +302,7 @@ def test_history_filters(ledger: Ledgers, capsys, options: list[str], expected: 
 
 def test_history_json_lines_carry_every_field(ledger: Ledgers, capsys):
     code, out, _ = run("history", *ledger.args, "--id", "T-1", "--json", capsys=capsys)
+    assert code == 0
     (line,) = out.splitlines()
     with ledger.open() as store:
         recorded = Ledger(store).movement("T-1")
@@ -373,7 +374,7 @@ def test_to_before_from_is_refused(ledger: Ledgers, capsys):
     assert (code, err) == (2, "medinv history: error: --to: must be after --from\n")
 
 
-def test_db_and_dsn_together_are_refused(tmp_path: Path, capsys):
+def test_db_and_dsn_together_are_refused(capsys):
     with pytest.raises(SystemExit) as info:
         main(["verify", "--db", "x", "--dsn", "y"])
     assert info.value.code == 2

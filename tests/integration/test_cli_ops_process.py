@@ -143,9 +143,9 @@ def test_dsn_from_the_environment(
 
 @pytest.mark.postgres
 def test_unreachable_server_and_bad_schema_name(postgres_dsn: str, capsys):
-    with pytest.raises(CommandError, match="^--dsn: cannot connect"):
-        with open_store(namespace("host=/nonexistent-socket-dir dbname=x", "medinv")):
-            pass  # pragma: no cover
+    unreachable = namespace("host=/nonexistent-socket-dir dbname=x", "medinv")
+    with pytest.raises(CommandError, match=r"^--dsn: cannot connect"), open_store(unreachable):
+        pass  # pragma: no cover
     code = main(["stock", "--dsn", postgres_dsn, "--schema", "Bad-Name"])
     assert code == 2
     assert capsys.readouterr().err.startswith("medinv stock: error: ")
