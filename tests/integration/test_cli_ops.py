@@ -18,6 +18,7 @@ import pendulum
 import pytest
 
 from medinv import ItemKey, Location, Movement
+from medinv.adapters.sqlite import SCHEMA_VERSION as SQLITE_VERSION
 from medinv.adapters.sqlite import SqliteStore
 from medinv.cli import main
 from medinv.cli._progress import Progress
@@ -84,7 +85,8 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledgers]:
         def corrupt_sqlite(statement: str) -> None:
             db = sqlite3.connect(path)
             try:
-                assert db.execute(statement.format(s="main")).rowcount >= 1
+                done = db.execute(statement.format(s="main"))
+                assert statement.startswith("PRAGMA") or done.rowcount >= 1
                 db.commit()
             finally:
                 db.close()
@@ -481,3 +483,45 @@ def test_position_as_of_agrees_with_a_scan(tmp_path: Path):
             instant = T0.add(minutes=minute)
             expected = sum(1 for r in recorded if r <= instant)
             assert position_as_of(store, instant) == expected, minute
+
+
+def test_history_table_shows_lots_and_serials(ledger: Ledgers, capsys):
+    code, out, _ = run("history", *ledger.args, "--gtin", GTIN, capsys=capsys)
+    lines = out.splitlines()
+    assert code == 0
+    assert [line.split()[1] for line in lines[1:]] == ["R-1", "R-2", "T-1"]
+    assert f"{GTIN} serial SN-7" in lines[2]
+    assert "CHU/Store/A (AVAILABLE)  CHU/Ward (AVAILABLE)" in lines[3]
+
+
+@pytest.mark.parametrize(("change", "says"), [(-1, "older than this medinv's"), (+1, "newer than")])
+def test_other_schema_versions_are_refused(ledger: Ledgers, capsys, change: int, says: str):
+    if ledger.args[0] == "--db":
+        ledger.corrupt(f"PRAGMA user_version = {SQLITE_VERSION + change}")
+        run_and_check_refused(ledger, capsys, says)
+        return
+    from medinv.adapters.postgres import SCHEMA_VERSION as PG_VERSION  # noqa: PLC0415
+
+    if change < 0:
+        ledger.corrupt("DELETE FROM {s}.schema_version WHERE version = " + str(PG_VERSION))  # noqa: S608
+    else:
+        newer = PG_VERSION + 1
+        insert = "INSERT INTO {s}.schema_version (version, description) VALUES (%d, 'x')"
+        ledger.corrupt(insert % newer)
+    run_and_check_refused(ledger, capsys, says)
+
+
+def run_and_check_refused(ledger: Ledgers, capsys: pytest.CaptureFixture[str], says: str) -> None:
+    code, out, err = run("verify", *ledger.args, capsys=capsys)
+    assert (code, out) == (2, "")
+    assert says in err
+    assert err.startswith("medinv verify: error: ")
+
+
+def test_json_value_of_each_kind_of_value():
+    from medinv.cli._json import json_value  # noqa: PLC0415
+    from medinv.ports import LedgerHead  # noqa: PLC0415
+
+    assert json_value({"a": (1, LedgerHead(2, "h"))}) == {"a": [1, {"position": 2, "hash": "h"}]}
+    assert json_value([pendulum.date(2027, 1, 31), A, None]) == ["2027-01-31", "CHU/Store/A", None]
+    assert json_value(Path("a/b")) == "a/b"  # anything else: its text
