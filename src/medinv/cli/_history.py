@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from typing import TextIO
@@ -57,43 +58,42 @@ def _positive(text: str) -> int:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options and handler to its parser."""
-    _store.one_line_errors(parser)
-    _store.add_store_options(parser)
+    _store.ledger_command(parser, run, "JSON Lines: one object per movement")
     parser.add_argument("--id", help="the movement with this id")
     add_item_filters(parser)
-    parser.add_argument("--kind", type=_store.option_type(_kind, "kind"), help="this kind")
-    parser.add_argument(
+    option = functools.partial(_store.typed_option, parser)
+    option("--kind", _kind, "kind", "this kind")
+    option(
         "--actor",
-        type=_store.option_type(actor_key, "actor"),
-        help="movements by this person (names compared as people, e.g. case and spacing)",
+        actor_key,
+        "actor",
+        "movements by this person (names compared as people, e.g. case and spacing)",
     )
     parser.add_argument("--reference", help="movements with exactly this reference")
-    when = _store.option_type(to_datetime, "date-time")
-    parser.add_argument(
+    option(
         "--from",
+        to_datetime,
+        "date-time",
+        "occurred at or after (ISO 8601 with offset)",
         dest="from_",
-        type=when,
         metavar="DATETIME",
-        help="occurred at or after (ISO 8601 with offset)",
     )
-    parser.add_argument(
-        "--to", type=when, metavar="DATETIME", help="occurred before (ISO 8601 with offset)"
+    option(
+        "--to",
+        to_datetime,
+        "date-time",
+        "occurred before (ISO 8601 with offset)",
+        metavar="DATETIME",
     )
-    parser.add_argument(
+    option(
         "--since",
-        type=_store.option_type(_whole, "position"),
+        _whole,
+        "position",
+        "only movements after this ledger position",
         default=0,
         metavar="POSITION",
-        help="only movements after this ledger position",
     )
-    parser.add_argument(
-        "--limit",
-        type=_store.option_type(_positive, "limit"),
-        metavar="N",
-        help="only the N newest matching movements",
-    )
-    parser.add_argument("--json", action="store_true", help="JSON Lines: one object per movement")
-    parser.set_defaults(handler=lambda args, out: _store.run_command(run, args, out))
+    option("--limit", _positive, "limit", "only the N newest matching movements", metavar="N")
 
 
 def _selected(store: LedgerStore, args: argparse.Namespace) -> Iterator[RecordedMovement]:

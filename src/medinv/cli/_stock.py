@@ -10,6 +10,7 @@ location and/or status (comma-separated). Table or ``--json``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -30,6 +31,9 @@ __all__ = ["BY_KEYS", "configure", "position_as_of", "run"]
 
 BY_KEYS = ("product", "lot", "location", "status")
 """What ``--by`` may sum positions per."""
+
+_FILTERS = ("gtin", "lot", "serial", "location", "status")
+"""The options passed on to `Ledger.positions` as they are."""
 
 
 def _by(text: str) -> tuple[str, ...]:
@@ -52,46 +56,47 @@ def _as_of(text: str) -> int | pendulum.DateTime:
 
 def add_item_filters(parser: argparse.ArgumentParser) -> None:
     """``--gtin``, ``--lot``, ``--serial`` and ``--location`` (shared with ``history``)."""
-    parser.add_argument("--gtin", type=_store.option_type(Gtin, "GTIN"), help="this product")
-    parser.add_argument("--lot", type=_store.option_type(Lot, "lot"), help="this lot")
-    parser.add_argument("--serial", type=_store.option_type(Serial, "serial"), help="this serial")
-    parser.add_argument(
+    _store.typed_option(parser, "--gtin", Gtin, "GTIN", "this product")
+    _store.typed_option(parser, "--lot", Lot, "lot", "this lot")
+    _store.typed_option(parser, "--serial", Serial, "serial", "this serial")
+    _store.typed_option(
+        parser,
         "--location",
-        type=_store.option_type(Location.parse, "location"),
+        Location.parse,
+        "location",
+        "this location and everything below it, e.g. Main/Store",
         metavar="PATH",
-        help="this location and everything below it, e.g. Main/Store",
     )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options and handler to its parser."""
-    _store.one_line_errors(parser)
-    _store.add_store_options(parser)
+    _store.ledger_command(parser, run, "print one JSON object")
     add_item_filters(parser)
-    parser.add_argument(
-        "--status", type=_store.option_type(StockStatus.parse, "status"), help="this status"
-    )
-    parser.add_argument(
+    option = functools.partial(_store.typed_option, parser)
+    option("--status", StockStatus.parse, "status", "this status")
+    option(
         "--expiring-before",
-        type=_store.option_type(to_date, "date"),
+        to_date,
+        "date",
+        "only positions with an expiry before DATE (YYYY-MM-DD)",
         metavar="DATE",
-        help="only positions with an expiry before DATE (YYYY-MM-DD)",
     )
-    parser.add_argument(
+    option(
         "--as-of",
-        type=_store.option_type(_as_of, "position or date-time"),
-        metavar="POSITION|DATETIME",
-        help="the stock right after this ledger position, or as recorded at this instant "
+        _as_of,
+        "position or date-time",
+        "the stock right after this ledger position, or as recorded at this instant "
         "(ISO 8601 with offset)",
+        metavar="POSITION|DATETIME",
     )
-    parser.add_argument(
+    option(
         "--by",
-        type=_store.option_type(_by, "--by"),
+        _by,
+        "--by",
+        f"sum per {', '.join(BY_KEYS)} (comma-separated, e.g. product,location)",
         metavar="KEYS",
-        help=f"sum per {', '.join(BY_KEYS)} (comma-separated, e.g. product,location)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=lambda args, out: _store.run_command(run, args, out))
 
 
 def position_as_of(store: LedgerStore, instant: pendulum.DateTime) -> int:
@@ -175,14 +180,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         head = store.head().position
         if as_of is not None and as_of > head:
             raise _store.CommandError(f"--as-of: position {as_of} is after the head ({head})")
-        positions = ledger.positions(
-            gtin=args.gtin,
-            lot=args.lot,
-            serial=args.serial,
-            location=args.location,
-            status=args.status,
-            as_of_position=as_of,
-        )
+        filters = {name: getattr(args, name) for name in _FILTERS}
+        positions = ledger.positions(**filters, as_of_position=as_of)
     if args.expiring_before is not None:
         positions = [
             p for p in positions if p.expiry is not None and p.expiry < args.expiring_before

@@ -33,10 +33,12 @@ __all__ = [
     "EXIT_USAGE",
     "CommandError",
     "add_store_options",
+    "ledger_command",
     "one_line_errors",
     "open_store",
     "option_type",
     "run_command",
+    "typed_option",
 ]
 
 DSN_ENV = "MEDINV_DSN"
@@ -73,6 +75,30 @@ def option_type(convert: Callable[[str], Any], what: str) -> Callable[[str], Any
 
     converted.__name__ = what  # argparse names the type in some messages
     return converted
+
+
+def typed_option(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    convert: Callable[[str], Any],
+    what: str,
+    help_text: str,
+    **more: Any,
+) -> None:
+    """Add ``flag`` whose value ``convert`` checks (its error names the option)."""
+    parser.add_argument(flag, type=option_type(convert, what), help=help_text, **more)
+
+
+def ledger_command(
+    parser: argparse.ArgumentParser,
+    run: Callable[[argparse.Namespace, TextIO], int],
+    json_help: str,
+) -> None:
+    """Set up an operations command: one-line errors, the ledger options, ``--json``, ``run``."""
+    one_line_errors(parser)
+    add_store_options(parser)
+    parser.add_argument("--json", action="store_true", help=json_help)
+    parser.set_defaults(handler=lambda args, out: run_command(run, args, out))
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:

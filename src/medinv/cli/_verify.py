@@ -39,46 +39,44 @@ def _anchor(text: str) -> LedgerHead:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options and handler to its parser."""
-    _store.one_line_errors(parser)
-    _store.add_store_options(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
+    _store.ledger_command(parser, run, "print one JSON object")
+    _store.typed_option(
+        parser,
         "--anchor",
-        type=_store.option_type(_anchor, "anchor"),
+        _anchor,
+        "anchor",
+        "a head recorded elsewhere: the movement at POSITION must still have HASH",
         metavar="POSITION:HASH",
-        help="a head recorded elsewhere: the movement at POSITION must still have HASH",
     )
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress line on standard error"
     )
-    parser.set_defaults(handler=lambda args, out: _store.run_command(run, args, out))
 
 
-class _Counted:
+class _Counting:
+    """Something read through, with everything but what it overrides passed on."""
+
+    def __init__(self, wrapped: Any, progress: Progress) -> None:
+        self._wrapped = wrapped
+        self._progress = progress
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
+
+
+class _Counted(_Counting):
     """A store whose verification source counts the movements read on a progress line."""
 
-    def __init__(self, store: LedgerStore, progress: Progress) -> None:
-        self._store = store
-        self._progress = progress
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
     def verification_source(self) -> Any:
-        return _CountedSource(self._store.verification_source(), self._progress)  # type: ignore[attr-defined]
+        return _CountedSource(self._wrapped.verification_source(), self._progress)
 
 
-class _CountedSource:
-    def __init__(self, source: Any, progress: Progress) -> None:
-        self._source = source
-        self._progress = progress
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._source, name)
+class _CountedSource(_Counting):
+    """A verification source that counts the movements it yields."""
 
     def movement_rows(self) -> Iterator[Any]:
         advance = self._progress.advance
-        for row in self._source.movement_rows():
+        for row in self._wrapped.movement_rows():
             advance()
             yield row
 
