@@ -99,12 +99,12 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledgers]:
 
     dsn = request.getfixturevalue("postgres_dsn")
     schema = request.getfixturevalue("postgres_schema")
-    with PostgresStore(dsn, schema=schema) as store:
-        fill(store)
+    with PostgresStore(dsn, schema=schema) as pg_store:
+        fill(pg_store)
 
     def corrupt_postgres(statement: str) -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
-            assert conn.execute(statement.format(s=schema)).rowcount >= 1  # type: ignore[arg-type]
+            assert conn.execute(statement.format(s=schema)).rowcount >= 1
 
     yield Ledgers(
         ["--dsn", dsn, "--schema", schema],
