@@ -16,6 +16,8 @@ from typing import Any
 
 import pendulum
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from medinv import ItemKey, Location, Movement
 from medinv.adapters.sqlite import SCHEMA_VERSION as SQLITE_VERSION
@@ -525,3 +527,21 @@ def test_json_value_of_each_kind_of_value():
     assert json_value({"a": (1, LedgerHead(2, "h"))}) == {"a": [1, {"position": 2, "hash": "h"}]}
     assert json_value([pendulum.date(2027, 1, 31), A, None]) == ["2027-01-31", "CHU/Store/A", None]
     assert json_value(Path("a/b")) == "a/b"  # anything else: its text
+
+
+@given(
+    gaps=st.lists(st.integers(min_value=0, max_value=3), min_size=0, max_size=12),
+    probe=st.integers(min_value=-2, max_value=40),
+)
+def test_position_as_of_is_the_count_recorded_by_then(gaps: list[int], probe: int):
+    """Any non-decreasing recorded_at (ties included): the search agrees with counting."""
+    from medinv.adapters.memory import MemoryStore  # noqa: PLC0415
+
+    times = [T0.add(minutes=sum(gaps[: n + 1])) for n in range(len(gaps))]
+    store = MemoryStore()
+    clock = iter(times)
+    ledger = Ledger(store, clock=lambda: next(clock))
+    for n in range(len(times)):
+        ledger.post([Movement.receipt(f"R-{n}", item=LOT, quantity=1, to=A, occurred_at=AT, actor="a")])  # fmt: skip
+    instant = T0.add(minutes=probe)
+    assert position_as_of(store, instant) == sum(1 for t in times if t <= instant)

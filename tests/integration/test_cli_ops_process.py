@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +150,33 @@ def test_unreachable_server_and_bad_schema_name(postgres_dsn: str, capsys):
     code = main(["stock", "--dsn", postgres_dsn, "--schema", "Bad-Name"])
     assert code == 2
     assert capsys.readouterr().err.startswith("medinv stock: error: ")
+
+
+def test_output_piped_into_head_ends_quietly(tmp_path: Path):
+    file = tmp_path / "long.sqlite3"
+    with SqliteStore(file) as store:
+        Ledger(store).post(
+            [
+                Movement.receipt(f"R-{n}", item=ITEM, quantity=1, to=A, occurred_at=AT, actor="a")
+                for n in range(3000)
+            ]
+        )
+    done = subprocess.run(  # noqa: S602  (the point is a real pipe into head)
+        f"{shlex.quote(sys.executable)} -m medinv history --db {shlex.quote(str(file))} --json | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert json.loads(done.stdout)["id"] == "R-0"
+    assert done.stderr == ""
+
+
+def test_interrupt_is_one_line(path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    def interrupted(*_: object, **__: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("medinv.cli._verify.verify_store", interrupted)
+    assert main(["verify", "--db", str(path), "--no-progress"]) == 130
+    assert capsys.readouterr().err == "medinv verify: interrupted\n"

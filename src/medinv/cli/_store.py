@@ -29,6 +29,7 @@ from medinv.ports import LedgerStore
 __all__ = [
     "DSN_ENV",
     "EXIT_FINDINGS",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "CommandError",
@@ -47,6 +48,7 @@ DSN_ENV = "MEDINV_DSN"
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class CommandError(Exception):
@@ -228,13 +230,23 @@ def run_command(
     args: argparse.Namespace,
     out: TextIO,
 ) -> int:
-    """Run a command; its `CommandError` or medinv error becomes one line and exit code 2."""
+    """Run a command; its `CommandError` or medinv error becomes one line and exit code 2.
+
+    Interrupted (Ctrl-C), it says so in one line and exits with 130; piped into a
+    command that stops reading (``| head``), it ends quietly.
+    """
     try:
-        return run(args, out)
+        code = run(args, out)
+        out.flush()
     except (CommandError, MedinvError) as e:
         sys.stderr.write(f"medinv {args.command}: error: {e}\n")
         return EXIT_USAGE
-    except BrokenPipeError:  # pragma: no cover  (output piped into `head`)
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115, PTH123
+    except KeyboardInterrupt:
+        sys.stderr.write(f"medinv {args.command}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Send the rest nowhere, so that the interpreter's final flush does not fail again.
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
         return EXIT_OK
+    return code
