@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from medinv import __version__
-from medinv.cli import _catalog, _demo, _parse
+from medinv.cli import _catalog, _demo, _history, _parse, _stock, _verify
 
 __all__ = ["main"]
 
@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
         help="parse scanner input (GS1, Digital Link, GTIN, SSCC, HIBC, MA) and show the fields",
     )
     _parse.configure(parse)
+    _verify.configure(
+        commands.add_parser("verify", help="check a stored ledger (exit 1 on findings)")
+    )
+    _stock.configure(commands.add_parser("stock", help="stock positions, filtered or summed"))
+    _history.configure(commands.add_parser("history", help="stored movements, filtered"))
     _catalog.register(commands)
     return parser
 

@@ -1,0 +1,196 @@
+"""``medinv history``: the stored movements of a ledger, filtered, newest last.
+
+``--id``, ``--gtin``, ``--lot``, ``--serial`` and ``--since POSITION`` are answered
+through the store's indexes. ``--location``, ``--kind``, ``--actor``,
+``--reference`` and ``--from``/``--to`` (occurred-at) are checked on each movement
+the indexed filters select: without an indexed filter they read the whole ledger
+(or everything after ``--since``). ``--limit N`` keeps the N newest matches. Table,
+or ``--json``: JSON Lines, one movement per line, written as they are read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import json
+from collections.abc import Iterable, Iterator
+from typing import TextIO
+
+import pendulum
+
+from medinv.actors import actor_key
+from medinv.cli import _json, _store
+from medinv.cli._stock import add_item_filters
+from medinv.cli._table import write_table
+from medinv.dates import to_datetime
+from medinv.journal import RecordedMovement
+from medinv.locations import Location
+from medinv.movements import MovementKind
+from medinv.ports import LedgerStore, MovementQuery
+
+__all__ = ["configure", "run"]
+
+
+def _kind(text: str) -> MovementKind:
+    try:
+        return MovementKind[text.strip().upper()]
+    except KeyError:
+        names = ", ".join(k.value for k in MovementKind)
+        msg = f"expected one of {names}"
+        raise ValueError(msg) from None
+
+
+def _whole(text: str) -> int:
+    if not text.strip().isdigit():
+        msg = "expected a whole number from 0"
+        raise ValueError(msg)
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    number = _whole(text)
+    if number == 0:
+        msg = "expected a whole number from 1"
+        raise ValueError(msg)
+    return number
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the command's options and handler to its parser."""
+    _store.ledger_command(parser, run, "JSON Lines: one object per movement")
+    parser.add_argument("--id", help="the movement with this id")
+    add_item_filters(parser)
+    option = functools.partial(_store.typed_option, parser)
+    option("--kind", _kind, "kind", "this kind")
+    option(
+        "--actor",
+        actor_key,
+        "actor",
+        "movements by this person (names compared as people, e.g. case and spacing)",
+    )
+    parser.add_argument("--reference", help="movements with exactly this reference")
+    option(
+        "--from",
+        to_datetime,
+        "date-time",
+        "occurred at or after (ISO 8601 with offset)",
+        dest="from_",
+        metavar="DATETIME",
+    )
+    option(
+        "--to",
+        to_datetime,
+        "date-time",
+        "occurred before (ISO 8601 with offset)",
+        metavar="DATETIME",
+    )
+    option(
+        "--since",
+        _whole,
+        "position",
+        "only movements after this ledger position",
+        default=0,
+        metavar="POSITION",
+    )
+    option("--limit", _positive, "limit", "only the N newest matching movements", metavar="N")
+
+
+def _selected(store: LedgerStore, args: argparse.Namespace) -> Iterator[RecordedMovement]:
+    """What the indexed filters select, in position order."""
+    if args.id is not None:
+        found = store.movements_by_id([args.id]).get(args.id)
+        if found is not None and found.position > args.since:
+            yield found
+        return
+    yield from store.movements(
+        MovementQuery(gtin=args.gtin, lot=args.lot, serial=args.serial, after_position=args.since)
+    )
+
+
+def _within(location: Location | None, subtree: Location) -> bool:
+    return location is not None and location.is_within(subtree)
+
+
+def _matching(
+    movements: Iterable[RecordedMovement], args: argparse.Namespace
+) -> Iterator[RecordedMovement]:
+    start: pendulum.DateTime | None = args.from_
+    end: pendulum.DateTime | None = args.to
+    for recorded in movements:
+        m = recorded.movement
+        if (
+            (args.gtin is None or m.item.gtin == args.gtin)
+            and (args.lot is None or m.item.lot == args.lot)
+            and (args.serial is None or m.item.serial == args.serial)
+            and (args.kind is None or m.kind is args.kind)
+            and (args.reference is None or m.reference == args.reference)
+            and (start is None or m.occurred_at >= start)
+            and (end is None or m.occurred_at < end)
+            and (
+                args.location is None
+                or _within(m.from_location, args.location)
+                or _within(m.to_location, args.location)
+            )
+            and (args.actor is None or actor_key(m.actor) == args.actor)
+        ):
+            yield recorded
+
+
+def _row(recorded: RecordedMovement) -> list[str]:
+    m = recorded.movement
+    item = m.item.gtin.value
+    if m.item.lot is not None:
+        item += f" lot {m.item.lot.value}"
+    if m.item.serial is not None:
+        item += f" serial {m.item.serial.value}"
+    source = "" if m.from_location is None else f"{m.from_location} ({m.from_status.value})"  # type: ignore[union-attr]
+    target = "" if m.to_location is None else f"{m.to_location} ({m.to_status.value})"  # type: ignore[union-attr]
+    return [
+        str(recorded.position),
+        m.id,
+        m.kind.value,
+        item,
+        str(m.quantity),
+        source or "-",
+        target or "-",
+        m.occurred_at.isoformat(),
+        m.actor,
+        m.reference or "-",
+    ]
+
+
+_HEADER = (
+    "position",
+    "id",
+    "kind",
+    "item",
+    "qty",
+    "from",
+    "to",
+    "occurred_at",
+    "actor",
+    "reference",
+)
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the matching movements, oldest first; exit code 0."""
+    if args.from_ is not None and args.to is not None and args.to <= args.from_:
+        raise _store.CommandError("--to: must be after --from")
+    with _store.open_store(args) as store:
+        found: Iterable[RecordedMovement] = _matching(_selected(store, args), args)
+        if args.limit is not None:
+            found = collections.deque(found, maxlen=args.limit)
+        if args.json:
+            out.writelines(
+                json.dumps(_json.movement_fields(recorded), ensure_ascii=False) + "\n"
+                for recorded in found
+            )
+            return _store.EXIT_OK
+        rows = [_row(r) for r in found]
+    if rows:
+        write_table(out, _HEADER, rows)
+    else:
+        out.write("no movement matches\n")
+    return _store.EXIT_OK
