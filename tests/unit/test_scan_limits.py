@@ -68,16 +68,16 @@ def test_input_longer_than_any_symbol_is_refused_before_parsing():
 
 
 def test_two_million_separators_are_refused_quickly():
-    start = time.perf_counter()
+    start = time.process_time()
     refused(GS * 2_000_000 + f"01{GTIN}")
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 def test_many_leading_separators_within_the_limit_are_stripped_in_linear_time():
-    start = time.perf_counter()
+    start = time.process_time()
     scan = parse_scan(GS * (MAX_SCAN_LENGTH - 20) + f"01{GTIN}", as_of=AS_OF)
     assert scan.gtin == GTIN
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 def _deep(depth: int, fn):
@@ -142,18 +142,18 @@ def test_hibc_and_ma_parsers_refuse_oversized_input_before_parsing(parser):
     from medinv.barcodes import parse_hibc, parse_ma  # noqa: PLC0415
 
     text = ("+$$8+A" if parser == "hibc" else "MA.156.M0.") * 2_000_000
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(InvalidBarcodeError, match="no barcode symbol carries more"):
         (parse_hibc if parser == "hibc" else parse_ma)(text, raw=text)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_back_to_back_hibc_split_search_stays_fast_at_the_limit():
     # Before the length limit, 96,000 characters of "+$$8+A" took 10 s (quadratic).
     text = ("+$$8+A" * 2_000)[:MAX_SCAN_LENGTH]
-    start = time.perf_counter()
+    start = time.process_time()
     refused(text)
-    assert time.perf_counter() - start < 0.1 * MAX_SCAN_LENGTH / 1024
+    assert time.process_time() - start < 0.1 * MAX_SCAN_LENGTH / 1024
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,9 @@ def test_back_to_back_hibc_split_search_stays_fast_at_the_limit():
     ],
 )
 def test_short_pathological_scans_are_decided_quickly(text):
-    start = time.perf_counter()
+    # CPU time of this process, so that other work on a shared machine does not count;
+    # the unpruned search took seconds, the bound leaves room for a slow machine.
+    start = time.process_time()
     with pytest.raises(InvalidBarcodeError):
         parse_scan(text, as_of=AS_OF)
-    assert time.perf_counter() - start < 0.1  # 0.1 s per started kilobyte
+    assert time.process_time() - start < 0.5
