@@ -14,12 +14,12 @@ Posting is idempotent by movement id (the ledger's rule): receiving the same sca
 again under the same id books nothing and says so (``replayed``).
 
 A device the catalogue does not know is refused with
-[`UncataloguedDeviceError`][medinv.services.receiving.UncataloguedDeviceError];
+[`UncataloguedDeviceError`][medinv.services.UncataloguedDeviceError];
 ``uncatalogued=True`` receives it as a product of its own (no controls, no package
 levels, no minimum shelf life: one scanned unit is one base unit). Stock is keyed by
 [`ItemKey`][medinv.identifiers.ItemKey], which holds a GTIN: a product whose DI is an
 HIBC or MA code is refused with
-[`UnsupportedDeviceError`][medinv.services.receiving.UnsupportedDeviceError].
+[`UnsupportedDeviceError`][medinv.services.UnsupportedDeviceError].
 
 ```pycon
 >>> from medinv import Ledger, Location
@@ -497,7 +497,7 @@ def receive_many(
 
     Raises:
         ReceiveBatchError: scans were refused; its ``errors`` hold one
-            [`ReceiveLineError`][medinv.services.receiving.ReceiveLineError] per
+            [`ReceiveLineError`][medinv.services.ReceiveLineError] per
             refused line (line number and the error that refused it). Every line is
             checked against the rules and the catalogue; a refusal by the ledger at
             posting names the one line it concerns.
