@@ -119,6 +119,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return _booked(args, out, numbers, batch)
 
 
+def _header(args: argparse.Namespace, *, ok: bool, scans: int) -> dict[str, Any]:
+    """What every ``--json`` object starts with."""
+    return {"format": FORMAT, "batch": args.batch, "ok": ok, "scans": scans}
+
+
 def _booked(args: argparse.Namespace, out: TextIO, numbers: list[int], batch: ReceivedBatch) -> int:
     lines = [
         {
@@ -137,10 +142,7 @@ def _booked(args: argparse.Namespace, out: TextIO, numbers: list[int], batch: Re
     ]
     if args.json:
         data = {
-            "format": FORMAT,
-            "batch": args.batch,
-            "ok": True,
-            "scans": len(lines),
+            **_header(args, ok=True, scans=len(lines)),
             "booked": batch.booked,
             "replayed": batch.replayed,
             "quantity": batch.quantity,
@@ -186,14 +188,7 @@ def _refused(
             line["message"] = str(cause)
         lines.append(line)
     if args.json:
-        data = {
-            "format": FORMAT,
-            "batch": args.batch,
-            "ok": False,
-            "scans": len(lines),
-            "refused": len(errors),
-            "lines": lines,
-        }
+        data = {**_header(args, ok=False, scans=len(lines)), "refused": len(errors), "lines": lines}
         out.write(json.dumps(data, ensure_ascii=False) + "\n")
         return _store.EXIT_FINDINGS
     out.writelines(

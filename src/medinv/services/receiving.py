@@ -94,33 +94,36 @@ def _shown(raw: str) -> str:
     return repr(raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "...")
 
 
-class UnsupportedDeviceError(InvalidValueError):
+class _DeviceRefusedError(StockError):
+    """A scan refused for the device it names; nothing was booked."""
+
+    def __init__(self, di: DeviceIdentifier, raw: str, reason: str) -> None:
+        self.di = di
+        """The device identifier refused."""
+        self.raw = raw
+        """The scanner input."""
+        super().__init__(f"cannot receive scan {_shown(raw)}: {reason}")
+
+
+class UnsupportedDeviceError(_DeviceRefusedError):
     """A device medinv cannot book yet: stock items are keyed by GTIN only."""
 
     def __init__(self, di: DeviceIdentifier, raw: str) -> None:
-        self.di = di
-        """The product's device identifier."""
-        self.raw = raw
-        """The scanner input."""
-        super().__init__(
-            f"cannot receive scan {_shown(raw)}: stock items are keyed by GTIN, and "
-            f"{di} is a {di.agency.value} device identifier"
-        )
+        reason = f"stock items are keyed by GTIN, and {di} is a {di.agency.value} device identifier"
+        super().__init__(di, raw, reason)
 
 
-class UncataloguedDeviceError(StockError):
+class UncataloguedDeviceError(_DeviceRefusedError):
     """The scanned device identifier is in no product of the catalogue; nothing was booked."""
 
     def __init__(self, di: DeviceIdentifier, raw: str, as_of: pendulum.DateTime) -> None:
-        self.di = di
-        """The scanned device identifier."""
-        self.raw = raw
-        """The scanner input."""
         self.as_of = as_of
         """The moment the catalogue was read as of (the receipt's ``occurred_at``)."""
         super().__init__(
-            f"cannot receive scan {_shown(raw)}: no product of the catalogue has the DI {di} "
-            f"as of {as_of.isoformat()} (add the product, or receive with uncatalogued=True)"
+            di,
+            raw,
+            f"no product of the catalogue has the DI {di} as of {as_of.isoformat()} "
+            "(add the product, or receive with uncatalogued=True)",
         )
 
 
@@ -226,7 +229,10 @@ def _item_key(product: DeviceIdentifier, receipt: ScannedReceipt | None, raw: st
 
 
 def _lot_key(item: ItemKey, lot: str) -> LotKey:
-    """The key of ``lot`` of ``item``'s product in the ledger's lot master data."""
+    """The key of ``lot`` of ``item``'s product in the ledger's lot master data.
+
+    With `_item_key`, the only code here that knows how an item names its product.
+    """
     return (item.gtin.value, lot)
 
 
@@ -395,21 +401,21 @@ def receive(
             content under the same id, a conflicting expiry of a lot-less item).
         InvalidValueError: a bad argument.
     """
-    receiving = _Receiving(
-        ledger,
-        catalogue,
-        to=to,
-        occurred_at=occurred_at,
-        actor=actor,
-        reference=reference,
-        uncatalogued=uncatalogued,
-    )
-    read = receiving.read(scan)
-    key = _lot_of(read)
-    known = ledger.store.lot_expiries([key]).get(key) if key is not None else None
-    receipt = receiving.receipt(read, known)
-    posted = ledger.post([receiving.movement(movement_id, read, receipt)])
-    return Received(receipt=receipt, movement=posted.movements[0], replayed=bool(posted.replayed))
+    try:
+        batch = receive_many(
+            ledger,
+            [scan],
+            catalogue=catalogue,
+            to=to,
+            occurred_at=occurred_at,
+            actor=actor,
+            movement_ids=[movement_id],
+            reference=reference,
+            uncatalogued=uncatalogued,
+        )
+    except ReceiveBatchError as e:
+        raise e.errors[0].cause from None
+    return batch.lines[0]
 
 
 def _movement_ids(
