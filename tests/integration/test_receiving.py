@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pendulum
 import pytest
 
@@ -17,6 +18,7 @@ from medinv.errors import (
     InvalidBarcodeError,
     InvalidValueError,
     SerialConflictError,
+    StockError,
 )
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -419,3 +421,27 @@ def test_an_ma_code_books_its_serialised_unit(store: LedgerStore):
     assert got.quantity == 1
     assert got.item.serial is not None and got.item.serial.value == "LMSAGAAAC"
     assert Ledger(store).head().position == 1
+
+
+# --------------------------------------------------------------------------- odd inputs
+
+
+def test_a_parsed_scan_with_a_lot_medinv_cannot_keep_is_refused_by_rule(store: LedgerStore):
+    parsed = parse_scan("(01)09501101530003(17)280131(10)L42", as_of=AT.date())
+    odd = attrs.evolve(parsed, lot="L" * 25)  # built by hand: no scanner sends it
+    with pytest.raises(ScanReceiptError) as refused:
+        take(store, odd)  # type: ignore[arg-type]
+    assert refused.value.rule is ReceiptRule.INVALID_VALUE
+    assert Ledger(store).head().position == 0
+
+
+def test_a_ledger_refusal_naming_no_line_is_raised_as_it_is(
+    store: LedgerStore, monkeypatch: pytest.MonkeyPatch
+):
+    def refuse(*_: object, **__: object) -> None:
+        raise StockError("the store is being stocktaken")
+
+    monkeypatch.setattr(Ledger, "post", refuse)
+    with pytest.raises(StockError, match="being stocktaken") as refused:
+        take_many(store, ["(01)09501101530003(17)280131(10)L42"])
+    assert type(refused.value) is StockError
