@@ -508,6 +508,9 @@ def receive_many(
             checked against the rules and the catalogue; a refusal by the ledger at
             posting names the one line it concerns.
         InvalidValueError: a bad argument (ids, location, moment, catalogue).
+        ConcurrencyError: another writer committed during the post; nothing of the
+            batch was stored. Call again with the same ids: what the other writer
+            stored is judged afresh, and nothing is booked twice.
     """
     if isinstance(scans, str | Scan):
         raise InvalidValueError("scans: expected an iterable of scans, not one scan")
