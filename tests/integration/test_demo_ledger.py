@@ -10,6 +10,7 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
+from medinv.status import StockStatus
 
 
 def run_demo(db: Path) -> str:
@@ -25,6 +26,13 @@ def test_the_ledger_section_posts_refuses_and_verifies_on_the_sqlite_file(tmp_pa
     assert "== Ledger: movements on the SQLite default file ==" in text
     assert "ledger file demo.sqlite3 (WAL, schema 6)" in text
     assert "receive delivery DN-4711: 3 movement(s) posted, 0 replayed; head at position 3" in text
+    assert "-> 40 x (01)04006381333931(10)L2026-11A AVAILABLE" in text  # 2 boxes of 20
+    assert "-> 60 x (01)04006381333931(10)L2027-02B AVAILABLE" in text  # 3 boxes of 20
+    assert "->  1 x (01)09501101530003(10)ST-88(21)SN-000417 QUARANTINE" in text  # short-dated
+    assert (
+        "a stent label read without its serial: refused: cannot receive scan "
+        "'(01)09501101530003(17)270131(10)ST-88': GS1:09501101530003 is serial-controlled"
+    ) in text
     assert "head at position 5" in text
     assert "issue 45 gloves from the ward: refused: insufficient stock" in text
     assert "requested 45, available 30" in text
@@ -42,7 +50,17 @@ def test_the_ledger_section_posts_refuses_and_verifies_on_the_sqlite_file(tmp_pa
             "QC-0417",
         ]
         assert ledger.movement("IS-0099") is None
+        assert ledger.movement("DN-4711/4") is None
         assert ledger.verify().ok
+        # The receipts came from the scans through the catalogue kept in the same file.
+        stent = ledger.movement("DN-4711/3")
+        assert stent is not None
+        assert stent.movement.to_status is StockStatus.QUARANTINE
+        assert stent.movement.reason == "69 day(s) of shelf life left; the minimum at receipt is 90"
+        assert stent.movement.reference == "DN-4711"
+        match = store.catalogue.product("14006381333938")
+        assert match is not None
+        assert match.base_units == 20
 
 
 def test_a_delivery_sent_again_replays_instead_of_doubling(tmp_path: Path):

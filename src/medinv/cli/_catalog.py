@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from medinv.cli._store import CommandError, open_writable_store
 from medinv.errors import MedinvError
 from medinv.services.catalogue import GudidImportReport, import_gudid
 
@@ -49,16 +50,6 @@ def register(commands: Any) -> None:
     gudid.set_defaults(handler=_import_gudid)
 
 
-def _open(args: argparse.Namespace) -> Any:
-    if args.db is not None:
-        from medinv.adapters.sqlite import SqliteStore  # noqa: PLC0415  (only what is used)
-
-        return SqliteStore(args.db)
-    from medinv.adapters.postgres import PostgresStore  # noqa: PLC0415  (needs psycopg)
-
-    return PostgresStore(args.dsn, schema=args.schema)
-
-
 def _progress(count: int) -> None:
     if sys.stderr.isatty():
         sys.stderr.write(f"\rrecords read: {count:,}")
@@ -67,7 +58,7 @@ def _progress(count: int) -> None:
 
 def _import_gudid(args: argparse.Namespace, out: TextIO) -> int:
     try:
-        with _open(args) as store:
+        with open_writable_store(args, create=True) as store:
             report = import_gudid(
                 store.catalogue,
                 args.file,
@@ -75,7 +66,7 @@ def _import_gudid(args: argparse.Namespace, out: TextIO) -> int:
                 valid_from=args.valid_from,
                 progress=_progress,
             )
-    except (MedinvError, OSError, ImportError) as e:
+    except (MedinvError, CommandError, OSError) as e:
         sys.stderr.write(f"medinv catalog import-gudid: {e}\n")
         return 2
     if sys.stderr.isatty():

@@ -37,6 +37,7 @@ __all__ = [
     "ledger_command",
     "one_line_errors",
     "open_store",
+    "open_writable_store",
     "option_type",
     "run_command",
     "typed_option",
@@ -210,6 +211,46 @@ def _open_postgres(dsn: str, schema: str) -> Iterator[LedgerStore]:
             yield store
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def open_writable_store(args: argparse.Namespace, *, create: bool) -> Iterator[Any]:
+    """The store the options name, opened for writing, closed on exit.
+
+    For the commands that write (``catalog import-gudid``, ``receive``). Opening
+    creates the ledger's tables where they are missing and migrates an older schema,
+    as the library does. An SQLite file that does not exist is created only when
+    ``create`` is true.
+
+    Raises:
+        CommandError: no ledger named, the file is missing (and not ``create``) or not
+            a file, or the store cannot be opened (the store's error, in one line).
+    """
+    try:
+        if args.db is not None:
+            from medinv.adapters.sqlite import SqliteStore  # noqa: PLC0415
+
+            file = Path(args.db)
+            if file.exists() and not file.is_file():
+                raise CommandError(f"--db: {args.db!r} is not a file")
+            if not create and not file.exists():
+                raise CommandError(f"--db: no such file {args.db!r}")
+            store: Any = SqliteStore(args.db)
+        else:
+            dsn = args.dsn if args.dsn is not None else os.environ.get(DSN_ENV)
+            if not dsn:
+                raise CommandError(f"no ledger: give --db PATH or --dsn DSN (or set ${DSN_ENV})")
+            from medinv.adapters.postgres import PostgresStore  # noqa: PLC0415
+
+            store = PostgresStore(dsn, schema=args.schema)
+    except ImportError:
+        raise CommandError(
+            "--dsn: PostgreSQL needs the psycopg driver: pip install 'medinv[postgres]'"
+        ) from None
+    except MedinvError as e:
+        raise CommandError(f"{'--db' if args.db is not None else '--dsn'}: {e}") from None
+    with store:
+        yield store
 
 
 def _check_version(version: int, current: int, what: str) -> None:

@@ -12,7 +12,9 @@ decisions out through a [`Ledger`][medinv.ledger.Ledger] and a store:
   ([`change_status`][medinv.services.change_status]);
 - stocktaking: run a stocktake from planning to posted adjustments over a
   stocktake store and the ledger
-  ([`StocktakeService`][medinv.services.StocktakeService]).
+  ([`StocktakeService`][medinv.services.StocktakeService]);
+- receiving: book a scan (or a batch of scans) as a receipt through the catalogue
+  ([`receive`][medinv.services.receive], [`receive_many`][medinv.services.receive_many]).
 
 Arrows point one way: services import the domain, the ports and the ledger;
 nothing below them imports a service.
@@ -39,16 +41,32 @@ from medinv.services.picking import (
     post_plan,
     sync_index,
 )
+from medinv.services.receiving import (
+    ReceiveBatchError,
+    Received,
+    ReceivedBatch,
+    ReceiveLineError,
+    UncataloguedDeviceError,
+    UnsupportedDeviceError,
+    receive,
+    receive_many,
+)
 from medinv.services.stocktaking import BookAtStart, StocktakeService
 
 __all__ = [
     "BookAtStart",
     "PostingOptions",
+    "ReceiveBatchError",
+    "ReceiveLineError",
+    "Received",
+    "ReceivedBatch",
     "StatusChangeResult",
     "StatusMove",
     "StatusOptions",
     "StockTarget",
     "StocktakeService",
+    "UncataloguedDeviceError",
+    "UnsupportedDeviceError",
     "allocate_and_post",
     "change_status",
     "hold",
@@ -57,6 +75,8 @@ __all__ = [
     "post_plan",
     "quarantine",
     "recall",
+    "receive",
+    "receive_many",
     "release",
     "sync_index",
 ]
