@@ -547,7 +547,7 @@ class Ledger:
             record = records.get(item)
             expiry = record.expiry if record is not None else None
             if item.lot is not None:
-                expiry = lots.get((item.gtin.value, item.lot.value), expiry)
+                expiry = lots.get((item.device_text, item.lot.value), expiry)
             out.append(
                 StockPosition(
                     item=item,

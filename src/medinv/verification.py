@@ -618,7 +618,7 @@ def _port_row(recorded: Any) -> MovementRow:
 def _item_fields(item: ItemKey) -> tuple[str, str, str]:
     lot, serial = item.lot, item.serial
     return (
-        item.gtin.value,
+        item.device_text,
         "-" if lot is None else "+" + lot.value,
         "-" if serial is None else "+" + serial.value,
     )

@@ -142,7 +142,7 @@ class FefoIndex:
 
         One step of `from_positions`, the slow way (a test builds both ways).
         """
-        gtin = stock.item.gtin.value
+        gtin = stock.item.device_text
         product = self._product(gtin)
         if (
             (stock.item, stock.location) in product.entries
@@ -246,7 +246,7 @@ class FefoIndex:
     def _apply_movement(self, movement: Movement) -> None:
         item = movement.item
         if movement.expiry is not None or movement.from_location is None:
-            product = self._product(item.gtin.value)
+            product = self._product(item.device_text)
             if movement.expiry is not None:
                 lot = "" if item.lot is None else item.lot.value
                 product.lot_expiry.setdefault(lot, movement.expiry)
@@ -282,7 +282,7 @@ class FefoIndex:
             wrong("status", status, "a StockStatus")
         if type(delta) is not int or not -MAX_QUANTITY <= delta <= MAX_QUANTITY:
             wrong("delta", delta, "a whole number of units")
-        gtin = item.gtin.value
+        gtin = item.device_text
         product = self._product(gtin)
         if status is AVAILABLE:
             entry = product.entries.get((item, location))
@@ -371,7 +371,7 @@ class FefoIndex:
         """File ``entry`` where it belongs after a change (`Product.settle`), then tidy."""
         product.settle(entry, was_free=was_free)
         if product.is_empty:
-            self._tidy(product, entry.item.gtin.value)
+            self._tidy(product, entry.item.device_text)
 
     # ------------------------------------------------------------------ queries
 

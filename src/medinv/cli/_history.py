@@ -139,7 +139,7 @@ def _matching(
 
 def _row(recorded: RecordedMovement) -> list[str]:
     m = recorded.movement
-    item = m.item.gtin.value
+    item = m.item.device_text
     if m.item.lot is not None:
         item += f" lot {m.item.lot.value}"
     if m.item.serial is not None:

@@ -122,10 +122,10 @@ def _group(position: StockPosition, keys: Sequence[str]) -> tuple[tuple[str, Any
     parts: list[tuple[str, Any]] = []
     for key in keys:
         if key == "product":
-            parts.append(("gtin", position.item.gtin.value))
+            parts.append(("gtin", position.item.device_text))
         elif key == "lot":
             if "product" not in keys:
-                parts.append(("gtin", position.item.gtin.value))
+                parts.append(("gtin", position.item.device_text))
             parts.append(("lot", None if position.item.lot is None else position.item.lot.value))
         elif key == "location":
             parts.append(("location", str(position.location)))

@@ -446,7 +446,7 @@ def _movement_key(
 ) -> str:
     """The base movement id of an operation's status change of one balance."""
     parts = (
-        item.gtin.value,
+        item.device_text,
         "" if item.lot is None else item.lot.value,
         "" if item.serial is None else item.serial.value,
         str(location),

@@ -229,7 +229,7 @@ class TolerancePolicy:
 
     def for_item(self, item: ItemKey) -> Tolerance:
         """The tolerance that applies to ``item``'s product."""
-        return self.per_product.get(item.gtin.value, self.default)
+        return self.per_product.get(item.device_text, self.default)
 
 
 # --------------------------------------------------------------------------- count lines

@@ -380,7 +380,7 @@ def _quantity_entries(  # noqa: PLR0917  (private helper of variance_report)
         item = key[0]
         round_ = build.effective[key][0] if key in build.effective else -1
         within = stocktake.tolerances.for_item(item).allows(difference=cnt - exp, expected=exp)
-        cost = costs.get(item.gtin.value)
+        cost = costs.get(item.device_text)
         detail = None
         if kind is VarianceKind.FOUND_IN_OTHER_LOCATION:
             detail = "booked at " + ", ".join(sorted(booked_at.get(item, [])))
@@ -421,7 +421,7 @@ def _expiry_mismatch(
         lot = line.item.lot
         if line.expiry is None or lot is None:
             continue
-        master = masters.get((line.item.gtin.value, lot.value))
+        master = masters.get((line.item.device_text, lot.value))
         if master is not None and master != line.expiry:
             return f"label says {line.expiry}, master data says {master} (line {line.id!r})"
     return None
@@ -433,7 +433,7 @@ def _found_expiry(
     masters: Mapping[tuple[str, str], dt.date | None],
 ) -> pendulum.Date | None:
     lot = key[0].lot
-    if lot is None or masters.get((key[0].gtin.value, lot.value)) is not None:
+    if lot is None or masters.get((key[0].device_text, lot.value)) is not None:
         return None
     for line in effective.get(key, (0, []))[1]:
         if line.expiry is not None:

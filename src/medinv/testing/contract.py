@@ -185,7 +185,7 @@ def _forged_commit(
             continue
         lot_expiry = m.expiry
         if item.lot is not None:
-            key = (item.gtin.value, item.lot.value)
+            key = (item.device_text, item.lot.value)
             stored = store.lot_expiries([key])
             if key in stored:
                 lot_expiry = stored[key]
