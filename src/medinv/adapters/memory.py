@@ -25,8 +25,8 @@ from medinv.adapters._base import Closing
 from medinv.adapters._codec import check_chained
 from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_stocktake import MemoryStocktakes
-from medinv.errors import ConcurrencyError, StorageError
 from medinv.devices import DeviceIdentifier
+from medinv.errors import ConcurrencyError, StorageError
 from medinv.identifiers import ItemKey, Lot, Serial, device_of
 from medinv.locations import Location
 from medinv.movements import StockPosition
@@ -223,10 +223,8 @@ class MemoryStore(Closing):
         item, lot, serial = query.item, query.lot, query.serial
         if item is not None:
             return {item}
-        pools: list[set[ItemKey]] = []
-        for device in (query.device, None if query.gtin is None else device_of(query.gtin)):
-            if device is not None:
-                pools.append(self._items_by_device.get(device, set()))
+        devices = (query.device, None if query.gtin is None else device_of(query.gtin))
+        pools = [self._items_by_device.get(d, set()) for d in devices if d is not None]
         if lot is not None:
             pools.append(self._items_by_lot.get(lot, set()))
         if serial is not None:

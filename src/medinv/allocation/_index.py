@@ -40,8 +40,9 @@ from medinv.allocation._plan import PLAN_SETTERS, Plan, Reservation, Skipped
 from medinv.allocation._request import AllocationRequest
 from medinv.allocation._reserve import Book
 from medinv.dates import to_datetime
+from medinv.devices import DeviceIdentifier
 from medinv.errors import InsufficientStockError, InvalidValueError
-from medinv.identifiers import Gtin, ItemKey
+from medinv.identifiers import Gtin, ItemKey, device_of, device_text
 from medinv.journal import StoredMovement
 from medinv.locations import Location
 from medinv.movements import Movement, StockPosition
@@ -375,12 +376,16 @@ class FefoIndex:
 
     # ------------------------------------------------------------------ queries
 
-    def positions(self, gtin: Gtin | str | None = None) -> list[StockPosition]:
-        """The stock the index holds (every status), in FEFO order, as positions."""
-        wanted = None if gtin is None else (gtin if isinstance(gtin, Gtin) else Gtin(gtin))
+    def positions(self, gtin: DeviceIdentifier | Gtin | str | None = None) -> list[StockPosition]:
+        """The stock the index holds (every status), in FEFO order, as positions.
+
+        ``gtin``: only this device (GTIN digits, a `Gtin`, a `DeviceIdentifier` or
+        ``AGENCY:DI`` text).
+        """
+        wanted = None if gtin is None else device_text(device_of(gtin))
         rows: list[tuple[OrderKey, str, StockPosition]] = []
         for product_gtin, product in self._products.items():
-            if wanted is not None and product_gtin != wanted.value:
+            if wanted is not None and product_gtin != wanted:
                 continue
             for entry in (*product.entries.values(), *product.others.values()):
                 if entry.quantity:
@@ -396,9 +401,12 @@ class FefoIndex:
         rows.sort(key=lambda row: (row[0], row[1]))
         return [row[2] for row in rows]
 
-    def available(self, gtin: Gtin | str) -> int:
-        """Units of ``gtin`` that are AVAILABLE and not reserved (expired ones included)."""
-        product = self._products.get((gtin if isinstance(gtin, Gtin) else Gtin(gtin)).value)
+    def available(self, gtin: DeviceIdentifier | Gtin | str) -> int:
+        """Units of ``gtin`` (a device of any agency) that are AVAILABLE and not reserved.
+
+        Expired ones are included.
+        """
+        product = self._products.get(device_text(device_of(gtin)))
         if product is None:
             return 0
         return sum(slot[6].free for slot in product.free)
@@ -435,7 +443,7 @@ class FefoIndex:
         explain: bool,  # noqa: FBT001
     ) -> Plan:
         """Plan ``request`` with its policy's picker (with ``taking``, take the picks too)."""
-        product = self._products.get(request.gtin.value)
+        product = self._products.get(device_text(request.device))
         if product is None:
             return Plan(
                 request=request,
@@ -456,7 +464,7 @@ class FefoIndex:
         picker = pick_fefo if request.is_plain_fefo else picker_for(request)
         picks, shortfall = picker(product, request, threshold, taking, skipped)
         if taking and not product.entries.count and not product.others:
-            self._tidy(product, request.gtin.value)
+            self._tidy(product, device_text(request.device))
         if explain:
             skipped = explain_skips(product, request, picks)
         plan = _new(Plan)

@@ -305,7 +305,7 @@ class StocktakeService:
         items = {key[0] for key in book.start} | {line.item for line in lines}
         items |= {r.movement.item for r in book.movements}
         store = self._ledger.store
-        lots = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
+        lots = {(i.device_text, i.lot.value) for i in items if i.lot is not None}
         expiries = store.lot_expiries(lots) if lots else {}
         known = set(store.item_records({line.item for line in lines}))
         return variance_report(

@@ -202,7 +202,8 @@ def variance_report(
         closed_at: the evaluation time of booked keys in bins nobody counted (reported
             NOT_COUNTED); defaults to the stocktake's ``closed_at``.
         lot_expiries: lot master data, ``(gtin14, lot) → expiry``.
-        unit_costs: GTIN-14 → unit cost, to value the differences.
+        unit_costs: device → unit cost, to value the differences, keyed by the device's
+            stored text (the GTIN-14; ``AGENCY:DI`` for HIBC and MA devices).
         known_items: items master data knows although the book holds none.
         timing: which movement time stamp decides "before the count".
         as_of_position: the ledger head ``movements`` go up to, recorded in the report.
