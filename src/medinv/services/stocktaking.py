@@ -287,7 +287,7 @@ class StocktakeService:
             stocktake_id: the stocktake.
             as_of: the count time of uncounted keys while counting is still open
                 (default: when counting closed).
-            unit_costs: GTIN-14 → unit cost.
+            unit_costs: device → unit cost, keyed by the stored text (GTIN-14, or ``AGENCY:DI``).
             timing: which movement time stamp decides "before the count".
         """
         stocktake = self._store.get(stocktake_id)
