@@ -206,6 +206,9 @@ def _to_serial(value: Serial | str | None) -> Serial | None:
 
 _GS1: Final = IssuingAgency.GS1
 _DEVICES: dict[str, DeviceIdentifier] = {}
+"""What `device_of` has read: input text -> DI."""
+_STORED: dict[str, DeviceIdentifier] = {}
+"""What `device_from_text` has read: stored text -> DI (stricter than `device_of`)."""
 _DEVICES_LIMIT: Final = 65_536
 _GTINS: dict[str, Gtin] = {}
 
@@ -239,7 +242,7 @@ def device_from_text(text: str) -> DeviceIdentifier:
     Raises:
         InvalidDeviceIdentifierError: the text is not the stored form of a DI.
     """
-    found = _DEVICES.get(text)
+    found = _STORED.get(text)
     if found is not None:
         return found
     given: object = text
@@ -248,15 +251,18 @@ def device_from_text(text: str) -> DeviceIdentifier:
         raise InvalidDeviceIdentifierError(None, given, reason)
     if ":" in text:
         device = DeviceIdentifier.parse(text)
-        if str(device) != text:
-            reason = f"not in canonical form; the stored text of this DI is {str(device)!r}"
+        if device_text(device) != text:
+            reason = f"not in stored form; the stored text of this DI is {device_text(device)!r}"
             raise InvalidDeviceIdentifierError(device.agency, text, reason)
     elif len(text) == 14:  # noqa: PLR2004  (a GTIN-14)
         device = DeviceIdentifier.of(_GS1, text)
     else:
         reason = "the stored text of a DI is a GTIN-14 or AGENCY:DI (HIBCC:..., MA:...)"
         raise InvalidDeviceIdentifierError(None, text, reason)
-    return _remember(text, device)
+    if len(_STORED) >= _DEVICES_LIMIT:
+        _STORED.clear()
+    _STORED[text] = device
+    return device
 
 
 def _remember(text: str, device: DeviceIdentifier) -> DeviceIdentifier:
