@@ -21,7 +21,13 @@ from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
 from medinv.ports import LedgerStore
-from medinv.services import StocktakeService, allocate_and_post, index_from_ledger
+from medinv.services import (
+    StocktakeService,
+    StockTarget,
+    allocate_and_post,
+    index_from_ledger,
+    recall,
+)
 from medinv.status import StockStatus
 from medinv.stocktake import StocktakeScope, Tolerance, TolerancePolicy, count_line_from_scan
 
@@ -198,3 +204,29 @@ def test_the_stored_device_column_keeps_gs1_digits_and_prefixes_the_others(tmp_p
         db.close()
     assert stored == ["04006381333931", "HIBCC:A04006381333931"]
     assert ItemKey(stored[1], lot="L1") == parse_scan(LOOKALIKE_HIBC).item_key()
+
+
+def test_an_hibc_lot_is_recalled_wherever_it_is_and_nothing_of_its_look_alike_moves():
+    ledger = Ledger(MemoryStore(), clock=lambda: CLOCK)
+    ledger.post(
+        [
+            receipt("R-1", HIBC_LATE, 30),
+            receipt("R-2", HIBC_EARLY, 20),
+            receipt("R-3", LOOKALIKE_GS1, 5),
+            receipt("R-4", LOOKALIKE_HIBC, 7),
+        ]
+    )
+    late = parse_scan(HIBC_LATE).item_key()
+    target = StockTarget.of_lot("HIBCC:A123BJC5D6E71", "LATE-7")
+    assert str(target) == "HIBCC:A123BJC5D6E71 [lot LATE-7]"
+    assert target == StockTarget.of_item(late)
+    result = recall(
+        ledger, target, operation="FSCA-1", reason="field action", actor="qa", occurred_at=at(9)
+    )
+    assert [(m.item, m.quantity) for m in result.moved] == [(late, 30)]
+    assert ledger.balance(late, status=StockStatus.RECALLED) == 30
+    assert ledger.balance(device="HIBCC:A04006381333931", status=StockStatus.AVAILABLE) == 7
+    lookalike = StockTarget.of_lot("HIBCC:A04006381333931", "L1")
+    assert str(lookalike) == "HIBCC:A04006381333931 [lot L1]"
+    assert str(StockTarget.of_lot("04006381333931", "L1")) == "(01)04006381333931(10)L1"
+    assert ledger.verify().ok
