@@ -450,19 +450,13 @@ class ItemKey(_CachedHash):
         Brackets are in neither a lot's nor a serial's character set, so the text is
         unambiguous.
         """
-        device = self.device
-        if device.agency is _GS1:
-            text = f"(01){device.value}"
-            if self.lot is not None:
-                text += f"(10){self.lot.value}"
-            if self.serial is not None:
-                text += f"(21){self.serial.value}"
-            return text
-        text = f"{device.agency.value}:{device.value}"
-        if self.lot is not None:
-            text += f" [lot {self.lot.value}]"
-        if self.serial is not None:
-            text += f" [serial {self.serial.value}]"
+        device, lot, serial = self.device, self.lot, self.serial
+        gs1 = device.agency is _GS1
+        text = f"(01){device.value}" if gs1 else f"{device.agency.value}:{device.value}"
+        if lot is not None:
+            text += f"(10){lot.value}" if gs1 else f" [lot {lot.value}]"
+        if serial is not None:
+            text += f"(21){serial.value}" if gs1 else f" [serial {serial.value}]"
         return text
 
 

@@ -423,15 +423,7 @@ class Ledger:
             InvalidValueError: a filter is malformed, or ``as_of_position`` is not
                 between 0 and the head position.
         """
-        query = PositionQuery(
-            item=item,
-            gtin=gtin,
-            lot=lot,
-            serial=serial,
-            location=location,
-            status=status,
-            device=device,
-        )
+        query = _position_query(item, gtin, lot, serial, location, status, device)
         if as_of_position is None:
             return sum(p.quantity for p in self._store.positions(query))
         return sum(self._balances_as_of(query, as_of_position).values())
@@ -455,15 +447,7 @@ class Ledger:
         with ``as_of_position`` the quantities are those right after that position
         (expiry and received-at come from the master data as it is now).
         """
-        query = PositionQuery(
-            item=item,
-            gtin=gtin,
-            lot=lot,
-            serial=serial,
-            location=location,
-            status=status,
-            device=device,
-        )
+        query = _position_query(item, gtin, lot, serial, location, status, device)
         if as_of_position is None:
             found = list(self._store.positions(query))
         else:
@@ -652,3 +636,23 @@ def _refuse_only_if_unchanged(store: LedgerStore, head: LedgerHead, refusal: Sto
 
 # Renamed: a verification reports findings; "discrepancy" is a stocktake's word.
 __getattr__ = moved_names("medinv.ledger", {"Discrepancy": "medinv.verification:Finding"})
+
+
+def _position_query(  # noqa: PLR0917  (the filters of balance and positions, in order)
+    item: ItemKey | None,
+    gtin: Gtin | str | None,
+    lot: Lot | str | None,
+    serial: Serial | str | None,
+    location: Location | str | None,
+    status: StockStatus | str | None,
+    device: DeviceIdentifier | Gtin | str | None,
+) -> PositionQuery:
+    return PositionQuery(
+        item=item,
+        gtin=gtin,
+        lot=lot,
+        serial=serial,
+        location=location,
+        status=status,
+        device=device,
+    )

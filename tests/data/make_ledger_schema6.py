@@ -28,70 +28,31 @@ DUMP = HERE / "ledger-schema6-gs1.json"
 def build() -> None:
     """Write the file and the dump (replacing both)."""
     FILE.unlink(missing_ok=True)
-    store_a1, ward = Location.parse("CHU/Store/A1"), Location.parse("CHU/Ward 3")
+    a1, ward = Location.parse("CHU/Store/A1"), Location.parse("CHU/Ward 3")
     gloves = ItemKey("04006381333931", lot="L2026-11")
     stent = ItemKey("09501101530003", lot="ST-88", serial="SN-000417")
     swab = ItemKey("96385074")  # a GTIN-8, stored as its GTIN-14
-    at = "2026-11-20T08:00:00+01:00"
     clock = iter(pendulum.datetime(2026, 11, 20, 7, minute, tz="UTC") for minute in range(60))
+    first = {"occurred_at": "2026-11-20T08:00:00+01:00", "actor": "j.martin"}
+    quarantined = {"status": StockStatus.QUARANTINE, "expiry": "2028-01-31"}
+    released = {"from_status": StockStatus.QUARANTINE, "to_status": StockStatus.AVAILABLE}
     with SqliteStore(FILE) as store:
         ledger = Ledger(store, clock=lambda: next(clock))
-        receipt = Movement.receipt(
-            "R-1",
-            item=gloves,
-            quantity=40,
-            to=store_a1,
-            occurred_at=at,
-            actor="j.martin",
-            expiry="2027-06-30",
-        )
         ledger.post(
             [
-                receipt,
                 Movement.receipt(
-                    "R-2",
-                    item=stent,
-                    quantity=1,
-                    to=store_a1,
-                    occurred_at=at,
-                    actor="j.martin",
-                    status=StockStatus.QUARANTINE,
-                    expiry="2028-01-31",
+                    "R-1", item=gloves, quantity=40, to=a1, expiry="2027-06-30", **first
                 ),
-                Movement.receipt(
-                    "R-3", item=swab, quantity=100, to=store_a1, occurred_at=at, actor="j.martin"
-                ),
+                Movement.receipt("R-2", item=stent, quantity=1, to=a1, **quarantined, **first),
+                Movement.receipt("R-3", item=swab, quantity=100, to=a1, **first),
             ]
         )
+        then = {"occurred_at": "2026-11-21T09:00:00+01:00", "actor": "a.dupont"}
         ledger.post(
             [
-                Movement.transfer(
-                    "T-1",
-                    item=gloves,
-                    quantity=10,
-                    source=store_a1,
-                    to=ward,
-                    occurred_at="2026-11-21T09:00:00+01:00",
-                    actor="a.dupont",
-                ),
-                Movement.issue(
-                    "I-1",
-                    item=swab,
-                    quantity=7,
-                    source=store_a1,
-                    occurred_at="2026-11-21T09:30:00+01:00",
-                    actor="a.dupont",
-                ),
-                Movement.status_change(
-                    "S-1",
-                    item=stent,
-                    quantity=1,
-                    at=store_a1,
-                    from_status=StockStatus.QUARANTINE,
-                    to_status=StockStatus.AVAILABLE,
-                    occurred_at="2026-11-21T10:00:00+01:00",
-                    actor="q.lead",
-                ),
+                Movement.transfer("T-1", item=gloves, quantity=10, source=a1, to=ward, **then),
+                Movement.issue("I-1", item=swab, quantity=7, source=a1, **then),
+                Movement.status_change("S-1", item=stent, quantity=1, at=a1, **released, **then),
             ]
         )
         assert ledger.verify().ok
