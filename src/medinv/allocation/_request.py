@@ -224,7 +224,7 @@ class AllocationRequest:
         Raises:
             InvalidValueError: the quantity does not convert, or the fields contradict.
         """
-        product = device_of(gtin)
+        product = gtin if type(gtin) is DeviceIdentifier else device_of(gtin)
         if (
             type(quantity) is int
             and quantity > 0
