@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pendulum
 
@@ -33,9 +34,12 @@ def build() -> None:
     stent = ItemKey("09501101530003", lot="ST-88", serial="SN-000417")
     swab = ItemKey("96385074")  # a GTIN-8, stored as its GTIN-14
     clock = iter(pendulum.datetime(2026, 11, 20, 7, minute, tz="UTC") for minute in range(60))
-    first = {"occurred_at": "2026-11-20T08:00:00+01:00", "actor": "j.martin"}
-    quarantined = {"status": StockStatus.QUARANTINE, "expiry": "2028-01-31"}
-    released = {"from_status": StockStatus.QUARANTINE, "to_status": StockStatus.AVAILABLE}
+    first: dict[str, Any] = {"occurred_at": "2026-11-20T08:00:00+01:00", "actor": "j.martin"}
+    quarantined: dict[str, Any] = {"status": StockStatus.QUARANTINE, "expiry": "2028-01-31"}
+    released: dict[str, Any] = {
+        "from_status": StockStatus.QUARANTINE,
+        "to_status": StockStatus.AVAILABLE,
+    }
     with SqliteStore(FILE) as store:
         ledger = Ledger(store, clock=lambda: next(clock))
         ledger.post(
@@ -47,7 +51,7 @@ def build() -> None:
                 Movement.receipt("R-3", item=swab, quantity=100, to=a1, **first),
             ]
         )
-        then = {"occurred_at": "2026-11-21T09:00:00+01:00", "actor": "a.dupont"}
+        then: dict[str, Any] = {"occurred_at": "2026-11-21T09:00:00+01:00", "actor": "a.dupont"}
         ledger.post(
             [
                 Movement.transfer("T-1", item=gloves, quantity=10, source=a1, to=ward, **then),

@@ -93,7 +93,7 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[
     yield open_store
     for store in opened:
         if not isinstance(store, MemoryStore):
-            store.close()  # type: ignore[attr-defined]
+            store.close()
 
 
 def test_hibc_and_ma_devices_from_receipt_through_fefo_and_stocktake_to_verify(opener):
@@ -143,7 +143,7 @@ def test_hibc_and_ma_devices_from_receipt_through_fefo_and_stocktake_to_verify(o
 
     # Stocktake of the store: the MA unit is found, 24 of the later HIBC lot are counted
     # (25 booked), the look-alikes are counted as booked.
-    service = StocktakeService(ledger, store.stocktakes)  # type: ignore[attr-defined]
+    service = StocktakeService(ledger, store.stocktakes)
     # One unit off is within the HIBC device's own tolerance: no recount needed.
     tolerances = TolerancePolicy(per_product={"HIBCC:A123BJC5D6E71": Tolerance(absolute=1)})
     scope = StocktakeScope(["CHU/Store"])
