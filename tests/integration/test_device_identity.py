@@ -16,6 +16,7 @@ from medinv.adapters.memory import MemoryStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.allocation import AllocationRequest
 from medinv.barcodes import hibc_check_character, parse_scan
+from medinv.errors import InsufficientStockError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
@@ -230,3 +231,22 @@ def test_an_hibc_lot_is_recalled_wherever_it_is_and_nothing_of_its_look_alike_mo
     assert str(lookalike) == "HIBCC:A04006381333931 [lot L1]"
     assert str(StockTarget.of_lot("04006381333931", "L1")) == "(01)04006381333931(10)L1"
     assert ledger.verify().ok
+
+
+def test_a_short_hibc_allocation_names_the_device_and_posts_nothing():
+    ledger = Ledger(MemoryStore(), clock=lambda: CLOCK)
+    ledger.post([receipt("R-1", HIBC_EARLY, 20)])
+    index = index_from_ledger(ledger)
+    request = AllocationRequest.of("HIBCC:A123BJC5D6E71", 21, use_date=USE)
+    with pytest.raises(InsufficientStockError, match="HIBCC:A123BJC5D6E71") as caught:
+        allocate_and_post(
+            ledger,
+            index,
+            request,
+            kind=MovementKind.ISSUE,
+            movement_id="PICK-1",
+            occurred_at=at(8),
+            actor="picker",
+        )
+    assert caught.value.item == request.device
+    assert ledger.head().position == 1
