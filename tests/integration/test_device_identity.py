@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Final
 
 import pendulum
 import pytest
@@ -54,6 +55,10 @@ HIBC_EARLY = hibc("+A123BJC5D6E71/$$3270630EARLY-3")
 MA_UNIT = "MA.156.M0.100350.01004YA10017.SSN0417.E290131"
 LOOKALIKE_HIBC = hibc("+A04006381333931/$$3280131L1")
 LOOKALIKE_GS1 = "(01)04006381333931(17)280131(10)L1"
+
+
+PICK: Final[dict[str, Any]] = {"movement_id": "PICK-1", "occurred_at": at(8), "actor": "picker"}
+"""The posting options every pick of these tests shares."""
 
 
 def receipt(mid: str, scan_text: str, quantity: int) -> Movement:
@@ -124,16 +129,7 @@ def test_hibc_and_ma_devices_from_receipt_through_fefo_and_stocktake_to_verify(o
     # FEFO: 25 of the HIBC device take the 20 of the earlier lot first, then 5 of the later.
     index = index_from_ledger(ledger)
     request = AllocationRequest.of("HIBCC:A123BJC5D6E71", 25, use_date=USE)
-    plan, _ = allocate_and_post(
-        ledger,
-        index,
-        request,
-        kind=MovementKind.TRANSFER,
-        movement_id="PICK-1",
-        occurred_at=at(8),
-        actor="picker",
-        to=WARD,
-    )
+    plan, _ = allocate_and_post(ledger, index, request, kind=MovementKind.TRANSFER, to=WARD, **PICK)
     assert [(p.item, p.quantity) for p in plan.picks] == [(early, 20), (late, 5)]
     assert ledger.balance(device="HIBCC:A123BJC5D6E71", location=WARD) == 25
     assert index.available("HIBCC:A123BJC5D6E71") == 50  # in the store and on the ward
@@ -239,14 +235,6 @@ def test_a_short_hibc_allocation_names_the_device_and_posts_nothing():
     index = index_from_ledger(ledger)
     request = AllocationRequest.of("HIBCC:A123BJC5D6E71", 21, use_date=USE)
     with pytest.raises(InsufficientStockError, match="HIBCC:A123BJC5D6E71") as caught:
-        allocate_and_post(
-            ledger,
-            index,
-            request,
-            kind=MovementKind.ISSUE,
-            movement_id="PICK-1",
-            occurred_at=at(8),
-            actor="picker",
-        )
+        allocate_and_post(ledger, index, request, kind=MovementKind.ISSUE, **PICK)
     assert caught.value.item == request.device
     assert ledger.head().position == 1
