@@ -124,7 +124,7 @@ def read_state(
             if (lot is None or source is None) and item not in known_items:
                 need_items.add(item)
             if lot is not None:
-                key = (item.gtin.value, lot.value)
+                key = (item.device_text, lot.value)
                 if key not in known_lots:
                     need_lots.add(key)
     if unread:

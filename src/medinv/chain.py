@@ -61,7 +61,7 @@ from typing import Final
 import pendulum
 
 from medinv.errors import InvalidMovementError
-from medinv.identifiers import Gtin, ItemKey
+from medinv.identifiers import ItemKey, device_from_text
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
 from medinv.status import StockStatus
@@ -151,7 +151,7 @@ def movement_content(movement: Movement, *, occurred_at_text: str | None = None)
     reverses = m.reverses
     # One f-string and enum ``_value_`` (no descriptor): this runs once per posted movement.
     return (
-        f"{m.id}\x00{m.kind._value_}\x00{item.gtin.value}\x00"
+        f"{m.id}\x00{m.kind._value_}\x00{item.device_text}\x00"
         f"{'-' if lot is None else '+' + lot.value}\x00"
         f"{'-' if serial is None else '+' + serial.value}\x00"
         f"{m.quantity}\x00"
@@ -302,7 +302,7 @@ def movement_fields(movement: Movement) -> _Fields:
     return (
         m.id,
         m.kind._value_,
-        item.gtin.value,
+        item.device_text,
         None if lot is None else lot.value,
         None if serial is None else serial.value,
         str(m.quantity),
@@ -472,13 +472,17 @@ class MovementDecoder:
         return found
 
     def item(self, gtin: str, lot: str | None, serial: str | None) -> ItemKey:
-        """The item of a GTIN, lot and serial (an absent lot or serial: ``None`` or ``''``)."""
+        """The item of a stored device text, lot and serial (absent: ``None`` or ``''``).
+
+        The device text is a GS1 DI's fourteen digits or an ``AGENCY:DI``
+        ([`device_text`][medinv.identifiers.device_text]).
+        """
         key = (gtin, lot, serial)
         found = self._items.get(key)
         if found is None:
             if len(self._items) > _CACHE_BOUND:
                 self._items.clear()
-            found = self._items[key] = ItemKey(Gtin(gtin), lot or None, serial or None)
+            found = self._items[key] = ItemKey(device_from_text(gtin), lot or None, serial or None)
         return found
 
     def instant(self, text: str) -> pendulum.DateTime:

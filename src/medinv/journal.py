@@ -48,7 +48,7 @@ BalanceKey = tuple[ItemKey, Location, StockStatus]
 """What a balance is kept per: (item, location, status)."""
 
 LotKey = tuple[str, str]
-"""A lot in master data: (GTIN-14 digits, lot text)."""
+"""A lot in master data: (the device's stored text, lot text); see `ItemKey.device_text`."""
 
 
 @attrs.frozen
@@ -146,7 +146,7 @@ class LotRecord:
     """
 
     gtin: str
-    """The GTIN-14 digits."""
+    """The device's stored text: the GTIN-14, or ``AGENCY:DI`` for HIBC and MA devices."""
     lot: str
     """The lot text, verbatim."""
     expiry: pendulum.Date | None

@@ -66,6 +66,7 @@ from medinv._cache import PostingCache, read_state
 from medinv._moved import moved_names
 from medinv._retry import retry
 from medinv.dates import facility_timezone, to_datetime
+from medinv.devices import DeviceIdentifier
 from medinv.errors import (
     ConcurrencyError,
     InvalidMovementError,
@@ -397,6 +398,7 @@ class Ledger:
         location: Location | str | None = None,
         status: StockStatus | str | None = None,
         as_of_position: int | None = None,
+        device: DeviceIdentifier | Gtin | str | None = None,
     ) -> int:
         """The quantity in stock matching every given filter (``None``: any).
 
@@ -414,14 +416,14 @@ class Ledger:
                 the head, else the movements up to it. Give an item, GTIN, lot or
                 serial to keep it to indexed reads (a location alone reads every
                 movement on that side).
+            device: items of this device identifier, of any agency (GTIN digits,
+                ``"HIBCC:A123BJC5D6E71"``, a `DeviceIdentifier`); ``gtin`` for GS1 only.
 
         Raises:
             InvalidValueError: a filter is malformed, or ``as_of_position`` is not
                 between 0 and the head position.
         """
-        query = PositionQuery(
-            item=item, gtin=gtin, lot=lot, serial=serial, location=location, status=status
-        )
+        query = _position_query(item, gtin, lot, serial, location, status, device)
         if as_of_position is None:
             return sum(p.quantity for p in self._store.positions(query))
         return sum(self._balances_as_of(query, as_of_position).values())
@@ -436,6 +438,7 @@ class Ledger:
         location: Location | str | None = None,
         status: StockStatus | str | None = None,
         as_of_position: int | None = None,
+        device: DeviceIdentifier | Gtin | str | None = None,
     ) -> list[StockPosition]:
         """Non-zero stock positions matching every filter, with expiry and first-received time.
 
@@ -444,9 +447,7 @@ class Ledger:
         with ``as_of_position`` the quantities are those right after that position
         (expiry and received-at come from the master data as it is now).
         """
-        query = PositionQuery(
-            item=item, gtin=gtin, lot=lot, serial=serial, location=location, status=status
-        )
+        query = _position_query(item, gtin, lot, serial, location, status, device)
         if as_of_position is None:
             found = list(self._store.positions(query))
         else:
@@ -464,6 +465,7 @@ class Ledger:
         serial: Serial | str | None = None,
         after_position: int = 0,
         up_to_position: int | None = None,
+        device: DeviceIdentifier | Gtin | str | None = None,
     ) -> list[RecordedMovement]:
         """The stored movements of the matching items, in position order."""
         query = MovementQuery(
@@ -473,6 +475,7 @@ class Ledger:
             serial=serial,
             after_position=after_position,
             up_to_position=up_to_position,
+            device=device,
         )
         return list(self._store.movements(query))
 
@@ -530,6 +533,7 @@ class Ledger:
             serial=query.serial,
             after_position=after,
             up_to_position=up_to,
+            device=query.device,
         )
         for recorded in self._store.movements(history):
             m = recorded.movement
@@ -540,14 +544,14 @@ class Ledger:
     def _with_master_data(self, balances: dict[BalanceKey, int]) -> list[StockPosition]:
         items = {item for item, _, _ in balances}
         records = self._store.item_records(items)
-        lot_keys = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
+        lot_keys = {(i.device_text, i.lot.value) for i in items if i.lot is not None}
         lots = self._store.lot_expiries(lot_keys) if lot_keys else {}
         out = []
         for (item, location, status), quantity in balances.items():
             record = records.get(item)
             expiry = record.expiry if record is not None else None
             if item.lot is not None:
-                expiry = lots.get((item.gtin.value, item.lot.value), expiry)
+                expiry = lots.get((item.device_text, item.lot.value), expiry)
             out.append(
                 StockPosition(
                     item=item,
@@ -632,3 +636,23 @@ def _refuse_only_if_unchanged(store: LedgerStore, head: LedgerHead, refusal: Sto
 
 # Renamed: a verification reports findings; "discrepancy" is a stocktake's word.
 __getattr__ = moved_names("medinv.ledger", {"Discrepancy": "medinv.verification:Finding"})
+
+
+def _position_query(  # noqa: PLR0917  (the filters of balance and positions, in order)
+    item: ItemKey | None,
+    gtin: Gtin | str | None,
+    lot: Lot | str | None,
+    serial: Serial | str | None,
+    location: Location | str | None,
+    status: StockStatus | str | None,
+    device: DeviceIdentifier | Gtin | str | None,
+) -> PositionQuery:
+    return PositionQuery(
+        item=item,
+        gtin=gtin,
+        lot=lot,
+        serial=serial,
+        location=location,
+        status=status,
+        device=device,
+    )

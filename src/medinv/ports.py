@@ -55,7 +55,7 @@ from medinv.catalogue import (
 from medinv.dates import to_datetime
 from medinv.devices import DeviceIdentifier
 from medinv.errors import InvalidValueError
-from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.identifiers import Gtin, ItemKey, Lot, Serial, device_of
 from medinv.journal import (
     BalanceChange,
     BalanceKey,
@@ -84,6 +84,10 @@ __all__ = [
     "RecordedMovement",
     "check_query",
 ]
+
+
+def _to_device(value: object) -> DeviceIdentifier | None:
+    return None if value is None else device_of(value)
 
 
 def _to_gtin(value: object) -> Gtin | None:
@@ -124,12 +128,13 @@ _MAX_POSITION: Final = 2**63 - 1  # what every store's position column holds
 
 
 def _item_matches(query: PositionQuery | MovementQuery, item: ItemKey) -> bool:
-    """Whether ``item`` satisfies a query's item, GTIN, lot and serial filters."""
+    """Whether ``item`` satisfies a query's item, GTIN, lot, serial and device filters."""
     return (
         (query.item is None or query.item == item)
-        and (query.gtin is None or query.gtin == item.gtin)
+        and (query.gtin is None or query.gtin.value == item.device_text)
         and (query.lot is None or query.lot == item.lot)
         and (query.serial is None or query.serial == item.serial)
+        and (query.device is None or query.device == item.device)
     )
 
 
@@ -165,9 +170,13 @@ class PositionQuery:
     """This location and everything below it (its subtree)."""
     status: StockStatus | None = attrs.field(default=None, converter=_to_status)
     """Balances in this status."""
+    device: DeviceIdentifier | None = attrs.field(default=None, converter=_to_device)
+    """Items of this device identifier, of any agency (``"HIBCC:A123BJC5D6E71"``, a
+    [`DeviceIdentifier`][medinv.devices.DeviceIdentifier], GTIN digits); ``gtin`` is the
+    same filter for GS1 only."""
 
     def matches_item(self, item: ItemKey) -> bool:
-        """Whether ``item`` satisfies the item, GTIN, lot and serial filters."""
+        """Whether ``item`` satisfies the item, GTIN, lot, serial and device filters."""
         return _item_matches(self, item)
 
     def matches(self, item: ItemKey, location: Location, status: StockStatus) -> bool:
@@ -195,9 +204,12 @@ class MovementQuery:
     """Only movements with ``position > after_position``."""
     up_to_position: int | None = attrs.field(default=None, validator=_check_position)
     """Only movements with ``position <= up_to_position`` (``None``: to the head)."""
+    device: DeviceIdentifier | None = attrs.field(default=None, converter=_to_device)
+    """Movements of items of this device identifier, of any agency; ``gtin`` is the same
+    filter for GS1 only."""
 
     def matches_item(self, item: ItemKey) -> bool:
-        """Whether ``item`` satisfies the item, GTIN, lot and serial filters."""
+        """Whether ``item`` satisfies the item, GTIN, lot, serial and device filters."""
         return _item_matches(self, item)
 
     def matches(self, recorded: RecordedMovement) -> bool:

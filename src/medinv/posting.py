@@ -201,7 +201,7 @@ def _master_data(m: Movement, state: Batch) -> pendulum.Date | None:
     # A lot item's expiry is its lot's: its own record matters only to create it.
     record = state.items.get(item) if enters or lot is None else None
     if lot is not None:
-        key = (item.gtin.value, lot.value)
+        key = (item.device_text, lot.value)
         known = state.lots.get(key, _MISSING)
         if known is _MISSING:
             expiry = stated

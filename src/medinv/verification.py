@@ -44,7 +44,7 @@ from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 import attrs
 
 from medinv.chain import GENESIS_HASH, entry_hash, format_instant, movement_content
-from medinv.identifiers import ItemKey
+from medinv.identifiers import ItemKey, device_from_text
 from medinv.locations import Location
 from medinv.ports import LedgerHead, LedgerStore, LotKey, MovementQuery
 from medinv.status import StockStatus
@@ -574,7 +574,7 @@ class _PortSource:
         items = []
         for gtin, lot, serial in keys:
             with contextlib.suppress(Exception):  # an unreadable key was reported already
-                items.append(ItemKey(gtin, _text(lot), _text(serial)))
+                items.append(ItemKey(device_from_text(gtin), _text(lot), _text(serial)))
         rows: list[ItemRow] = []
         try:
             records = list(self._store.item_records(items).values())
@@ -618,7 +618,7 @@ def _port_row(recorded: Any) -> MovementRow:
 def _item_fields(item: ItemKey) -> tuple[str, str, str]:
     lot, serial = item.lot, item.serial
     return (
-        item.gtin.value,
+        item.device_text,
         "-" if lot is None else "+" + lot.value,
         "-" if serial is None else "+" + serial.value,
     )
@@ -1069,7 +1069,7 @@ def _corrupt(table: str, key: object, what: str, value: object) -> CorruptRecord
 def _objects(key: Key) -> tuple[ItemKey, Location, StockStatus]:
     gtin, lot, serial, location, status = key
     return (
-        ItemKey(gtin, _text(lot), _text(serial)),
+        ItemKey(device_from_text(gtin), _text(lot), _text(serial)),
         Location(tuple(location[1:].split("/"))),
         StockStatus(status[1:]),
     )
@@ -1097,7 +1097,7 @@ def _negative(key: Key, low: int, position: int) -> Finding:
 
 def _serial(key: Key, total: int, position: int) -> Finding:
     try:
-        item = ItemKey(key[0], _text(key[1]), _text(key[2]))
+        item = ItemKey(device_from_text(key[0]), _text(key[1]), _text(key[2]))
     except Exception as e:  # noqa: BLE001  (a key no valid movement could have)
         return _corrupt("movements", key, "key", e)
     return SerialInTwoPlaces(item=item, position=position, total=total)

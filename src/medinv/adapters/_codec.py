@@ -18,7 +18,7 @@ from typing import Any, Final, NoReturn
 
 from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import MedinvError, StorageError
-from medinv.identifiers import ItemKey
+from medinv.identifiers import ItemKey, device_text
 from medinv.locations import Location
 from medinv.ports import Commit, MovementQuery, PositionQuery, RecordedMovement
 from medinv.status import StockStatus
@@ -40,10 +40,15 @@ _NO_PREVIOUS: Final = {1: GENESIS_HASH}
 
 
 def key_columns(item: ItemKey) -> tuple[str, str, str]:
-    """``(gtin, lot, serial)`` as key columns: ``''`` for an absent lot or serial."""
+    """``(gtin, lot, serial)`` as key columns: ``''`` for an absent lot or serial.
+
+    The ``gtin`` column holds the item's device as
+    [`ItemKey.device_text`][medinv.identifiers.ItemKey.device_text]: a GS1 DI's
+    fourteen digits (as before other agencies were stored), ``AGENCY:DI`` otherwise.
+    """
     lot, serial = item.lot, item.serial
     return (
-        item.gtin.value,
+        item.device_text,
         "" if lot is None else lot.value,
         "" if serial is None else serial.value,
     )
@@ -67,7 +72,7 @@ def subtree_bounds(location: Location) -> tuple[str, str, str]:
 def item_filters(
     query: PositionQuery | MovementQuery, mark: str, prefix: str = ""
 ) -> tuple[list[str], list[object]]:
-    """SQL conditions and their parameters for the item, GTIN, lot and serial of ``query``.
+    """SQL conditions and their parameters for the item, GTIN, lot, serial and device of ``query``.
 
     ``mark`` is the driver's placeholder (``?``, ``%s``); ``prefix`` goes before the
     key columns (``"k."``). The literal ``lot <> ''`` / ``serial <> ''`` terms let
@@ -88,6 +93,9 @@ def item_filters(
     if query.serial is not None:
         conditions.append(f"{p}serial = {mark} AND {p}serial <> ''")
         params.append(query.serial.value)
+    if query.device is not None:
+        conditions.append(f"{p}gtin = {mark}")
+        params.append(device_text(query.device))
     return conditions, params
 
 

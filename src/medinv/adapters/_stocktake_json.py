@@ -30,7 +30,7 @@ def _opt(value: object) -> str | None:
 
 
 def _item_to_json(item: ItemKey) -> dict[str, Any]:
-    return {"gtin": item.gtin.value, "lot": _opt(item.lot), "serial": _opt(item.serial)}
+    return {"gtin": item.device_text, "lot": _opt(item.lot), "serial": _opt(item.serial)}
 
 
 def _item_from_json(data: Mapping[str, Any]) -> ItemKey:

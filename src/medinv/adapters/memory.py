@@ -25,8 +25,9 @@ from medinv.adapters._base import Closing
 from medinv.adapters._codec import check_chained
 from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_stocktake import MemoryStocktakes
+from medinv.devices import DeviceIdentifier
 from medinv.errors import ConcurrencyError, StorageError
-from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.identifiers import ItemKey, Lot, Serial, device_of
 from medinv.locations import Location
 from medinv.movements import StockPosition
 from medinv.ports import (
@@ -58,7 +59,7 @@ class MemoryStore(Closing):
         self._by_id: dict[str, RecordedMovement] = {}
         self._reversals: dict[str, str] = {}
         self._moves_by_item: defaultdict[ItemKey, list[RecordedMovement]] = defaultdict(list)
-        self._items_by_gtin: defaultdict[Gtin, set[ItemKey]] = defaultdict(set)
+        self._items_by_device: defaultdict[DeviceIdentifier, set[ItemKey]] = defaultdict(set)
         self._items_by_lot: defaultdict[Lot, set[ItemKey]] = defaultdict(set)
         self._items_by_serial: defaultdict[Serial, set[ItemKey]] = defaultdict(set)
         self._balances: dict[BalanceKey, int] = {}
@@ -175,7 +176,7 @@ class MemoryStore(Closing):
                 reversed_ids.add(target)
 
     def _index_item(self, item: ItemKey) -> None:
-        self._items_by_gtin[item.gtin].add(item)
+        self._items_by_device[item.device].add(item)
         if item.lot is not None:
             self._items_by_lot[item.lot].add(item)
         if item.serial is not None:
@@ -217,15 +218,13 @@ class MemoryStore(Closing):
 
     # ----------------------------------------------------------------- queries
 
-    def _candidate_items(
-        self, item: ItemKey | None, gtin: Gtin | None, lot: Lot | None, serial: Serial | None
-    ) -> set[ItemKey] | None:
+    def _candidate_items(self, query: PositionQuery | MovementQuery) -> set[ItemKey] | None:
         """Items that may match the item filters, from the narrowest index; None: no filter."""
+        item, lot, serial = query.item, query.lot, query.serial
         if item is not None:
             return {item}
-        pools: list[set[ItemKey]] = []
-        if gtin is not None:
-            pools.append(self._items_by_gtin.get(gtin, set()))
+        devices = (query.device, None if query.gtin is None else device_of(query.gtin))
+        pools = [self._items_by_device.get(d, set()) for d in devices if d is not None]
         if lot is not None:
             pools.append(self._items_by_lot.get(lot, set()))
         if serial is not None:
@@ -239,7 +238,7 @@ class MemoryStore(Closing):
         """Non-zero balances matching ``query`` with expiry and first-received time."""
         check_query(query, PositionQuery)
         self._open()
-        candidates = self._candidate_items(query.item, query.gtin, query.lot, query.serial)
+        candidates = self._candidate_items(query)
         keys: Iterator[BalanceKey] | set[BalanceKey]
         if candidates is not None:
             keys = (k for i in candidates for k in self._balance_keys_by_item.get(i, ()))
@@ -255,7 +254,7 @@ class MemoryStore(Closing):
             record = self._items.get(item)
             expiry = record.expiry if record is not None else None
             if item.lot is not None:
-                expiry = self._lots.get((item.gtin.value, item.lot.value), expiry)
+                expiry = self._lots.get((item.device_text, item.lot.value), expiry)
             out.append(
                 StockPosition(
                     item=item,
@@ -272,7 +271,7 @@ class MemoryStore(Closing):
         """Stored movements matching ``query``, in position order."""
         check_query(query, MovementQuery)
         self._open()
-        candidates = self._candidate_items(query.item, query.gtin, query.lot, query.serial)
+        candidates = self._candidate_items(query)
         if candidates is None:
             start = max(query.after_position, 0)
             stop = query.up_to_position

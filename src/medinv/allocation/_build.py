@@ -73,8 +73,8 @@ def build(  # noqa: C901, PLR0912, PLR0915  (one loop over every position, inlin
         if type(stock) is not StockPosition:
             not_a_position(stock)
         item = stock.item
-        if item.gtin.value != gtin:  # positions usually come grouped by product
-            gtin = item.gtin.value
+        if item.device.value != gtin:  # positions usually come grouped by product
+            gtin = item.device.value
             found = products.get(gtin)
             if found is None:
                 product = products[gtin] = Product()

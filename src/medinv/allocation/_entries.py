@@ -438,7 +438,7 @@ def check_product(gtin: str, product: Product, reserved: dict[int, int]) -> None
     for (item, location), entry in product.entries.items():
         key = entry.key
         rebuilt = make_key(entry.expiry, entry.received_at, key[2], item, location.path)
-        ensure(item.gtin.value == gtin, "entries are filed under their GTIN")
+        ensure(item.device.value == gtin, "entries are filed under their GTIN")
         ensure((entry.item, entry.location) == (item, location), "entries filed by key")
         ensure(entry.status is AVAILABLE, "entries are AVAILABLE")
         ensure(key[:6] == rebuilt, "entry keys match their fields")

@@ -40,8 +40,9 @@ from medinv.allocation._plan import PLAN_SETTERS, Plan, Reservation, Skipped
 from medinv.allocation._request import AllocationRequest
 from medinv.allocation._reserve import Book
 from medinv.dates import to_datetime
+from medinv.devices import DeviceIdentifier
 from medinv.errors import InsufficientStockError, InvalidValueError
-from medinv.identifiers import Gtin, ItemKey
+from medinv.identifiers import Gtin, ItemKey, device_of
 from medinv.journal import StoredMovement
 from medinv.locations import Location
 from medinv.movements import Movement, StockPosition
@@ -93,7 +94,9 @@ class FefoIndex:
             msg = f"invalid ledger position {position!r}: expected a whole number, at least 0"
             raise InvalidValueError(msg)
         self._products: dict[str, Product] = {}
-        """Products by GTIN-14 text (a str key hashes in C; a `Gtin` calls attrs' hash)."""
+        """Products by the text of their device identifier (``DeviceIdentifier.value``: the
+        GTIN-14, an HIBC or an MA DI; the shapes never overlap, so the text alone is unique;
+        a str key hashes in C)."""
         self._position = position
         self._pick_sequence: dict[tuple[str, ...], int] = {}
         """Pick sequence of each location (by path) seen first or registered."""
@@ -142,7 +145,7 @@ class FefoIndex:
 
         One step of `from_positions`, the slow way (a test builds both ways).
         """
-        gtin = stock.item.gtin.value
+        gtin = stock.item.device.value
         product = self._product(gtin)
         if (
             (stock.item, stock.location) in product.entries
@@ -246,7 +249,7 @@ class FefoIndex:
     def _apply_movement(self, movement: Movement) -> None:
         item = movement.item
         if movement.expiry is not None or movement.from_location is None:
-            product = self._product(item.gtin.value)
+            product = self._product(item.device.value)
             if movement.expiry is not None:
                 lot = "" if item.lot is None else item.lot.value
                 product.lot_expiry.setdefault(lot, movement.expiry)
@@ -282,7 +285,7 @@ class FefoIndex:
             wrong("status", status, "a StockStatus")
         if type(delta) is not int or not -MAX_QUANTITY <= delta <= MAX_QUANTITY:
             wrong("delta", delta, "a whole number of units")
-        gtin = item.gtin.value
+        gtin = item.device.value
         product = self._product(gtin)
         if status is AVAILABLE:
             entry = product.entries.get((item, location))
@@ -371,16 +374,20 @@ class FefoIndex:
         """File ``entry`` where it belongs after a change (`Product.settle`), then tidy."""
         product.settle(entry, was_free=was_free)
         if product.is_empty:
-            self._tidy(product, entry.item.gtin.value)
+            self._tidy(product, entry.item.device.value)
 
     # ------------------------------------------------------------------ queries
 
-    def positions(self, gtin: Gtin | str | None = None) -> list[StockPosition]:
-        """The stock the index holds (every status), in FEFO order, as positions."""
-        wanted = None if gtin is None else (gtin if isinstance(gtin, Gtin) else Gtin(gtin))
+    def positions(self, gtin: DeviceIdentifier | Gtin | str | None = None) -> list[StockPosition]:
+        """The stock the index holds (every status), in FEFO order, as positions.
+
+        ``gtin``: only this device (GTIN digits, a `Gtin`, a `DeviceIdentifier` or
+        ``AGENCY:DI`` text).
+        """
+        wanted = None if gtin is None else device_of(gtin).value
         rows: list[tuple[OrderKey, str, StockPosition]] = []
         for product_gtin, product in self._products.items():
-            if wanted is not None and product_gtin != wanted.value:
+            if wanted is not None and product_gtin != wanted:
                 continue
             for entry in (*product.entries.values(), *product.others.values()):
                 if entry.quantity:
@@ -396,9 +403,12 @@ class FefoIndex:
         rows.sort(key=lambda row: (row[0], row[1]))
         return [row[2] for row in rows]
 
-    def available(self, gtin: Gtin | str) -> int:
-        """Units of ``gtin`` that are AVAILABLE and not reserved (expired ones included)."""
-        product = self._products.get((gtin if isinstance(gtin, Gtin) else Gtin(gtin)).value)
+    def available(self, gtin: DeviceIdentifier | Gtin | str) -> int:
+        """Units of ``gtin`` (a device of any agency) that are AVAILABLE and not reserved.
+
+        Expired ones are included.
+        """
+        product = self._products.get(device_of(gtin).value)
         if product is None:
             return 0
         return sum(slot[6].free for slot in product.free)
@@ -435,7 +445,7 @@ class FefoIndex:
         explain: bool,  # noqa: FBT001
     ) -> Plan:
         """Plan ``request`` with its policy's picker (with ``taking``, take the picks too)."""
-        product = self._products.get(request.gtin.value)
+        product = self._products.get(request.device.value)
         if product is None:
             return Plan(
                 request=request,
@@ -456,7 +466,7 @@ class FefoIndex:
         picker = pick_fefo if request.is_plain_fefo else picker_for(request)
         picks, shortfall = picker(product, request, threshold, taking, skipped)
         if taking and not product.entries.count and not product.others:
-            self._tidy(product, request.gtin.value)
+            self._tidy(product, request.device.value)
         if explain:
             skipped = explain_skips(product, request, picks)
         plan = _new(Plan)

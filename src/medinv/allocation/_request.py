@@ -12,8 +12,9 @@ import pendulum
 
 from medinv._slots import new_instance, slot_setters
 from medinv.dates import to_date
+from medinv.devices import DeviceIdentifier
 from medinv.errors import InvalidQuantityError, InvalidValueError
-from medinv.identifiers import Gtin, Lot, Serial
+from medinv.identifiers import Gtin, ItemKey, Lot, Serial, device_of
 from medinv.locations import Location
 from medinv.quantity import PackagingHierarchy, Quantity
 
@@ -29,10 +30,6 @@ class Policy(enum.Enum):
     """First received, first out: received-at first, then the FEFO order."""
     MANUAL = "MANUAL"
     """Only the lots the caller names, in the caller's order; each lot in the FEFO order."""
-
-
-def _to_gtin(value: Gtin | str) -> Gtin:
-    return value if isinstance(value, Gtin) else Gtin(value)
 
 
 def _to_use_date(value: Any) -> pendulum.Date:
@@ -81,7 +78,7 @@ def _check_basics(quantity: Any, days: Any, location: Any) -> None:
 
 @attrs.frozen(kw_only=True)
 class AllocationRequest:
-    """A request for stock of one product (GTIN) on a use date.
+    """A request for stock of one product (its device identifier, any agency) on a use date.
 
     Build it with [`of`][medinv.allocation.AllocationRequest.of] (which converts a
     quantity through a packaging hierarchy), [`manual`][medinv.allocation.AllocationRequest.manual]
@@ -104,10 +101,15 @@ class AllocationRequest:
         InvalidValueError: a field is malformed or the fields contradict each other.
     """
 
-    gtin: Gtin = attrs.field(converter=_to_gtin)
-    """The product asked for (one packaging level); picks are of this GTIN."""
+    device: DeviceIdentifier = attrs.field(converter=device_of, alias="gtin")
+    """The product asked for (one packaging level), a DI of any agency; picks are of it.
+
+    Given as ``gtin=`` (GTIN digits, a [`Gtin`][medinv.identifiers.Gtin], a
+    [`DeviceIdentifier`][medinv.devices.DeviceIdentifier] or ``AGENCY:DI`` text such
+    as ``"HIBCC:A123BJC5D6E71"``).
+    """
     quantity: int
-    """How many units of ``gtin``'s packaging level."""
+    """How many units of the device's packaging level."""
     use_date: pendulum.Date = attrs.field(converter=_to_use_date)
     """The day the stock will be used, in the facility's time zone; expiry is judged on it."""
     min_shelf_life_days: int = 0
@@ -186,6 +188,15 @@ class AllocationRequest:
             raise InvalidValueError(msg)
 
     @property
+    def gtin(self) -> Gtin:
+        """The GTIN asked for, when the device is a GS1 one.
+
+        Raises:
+            NotGs1Error: the device was issued by HIBCC or the MA code (read ``device``).
+        """
+        return ItemKey(self.device).gtin
+
+    @property
     def min_expiry(self) -> pendulum.Date:
         """The earliest expiry date this request accepts: ``use_date + min_shelf_life_days``."""
         return self.use_date.add(days=self.min_shelf_life_days)
@@ -193,7 +204,7 @@ class AllocationRequest:
     @classmethod
     def of(
         cls,
-        gtin: Gtin | str,
+        gtin: DeviceIdentifier | Gtin | str,
         quantity: int | Quantity,
         *,
         use_date: dt.date | str,
@@ -213,7 +224,7 @@ class AllocationRequest:
         Raises:
             InvalidValueError: the quantity does not convert, or the fields contradict.
         """
-        product = gtin if type(gtin) is Gtin else Gtin(gtin)
+        product = gtin if type(gtin) is DeviceIdentifier else device_of(gtin)
         if (
             type(quantity) is int
             and quantity > 0
@@ -229,7 +240,7 @@ class AllocationRequest:
             # as given): what the attrs constructor builds, without its keyword
             # plumbing; anything else, invalid values included, takes the general path.
             request: AllocationRequest = _new(cls)
-            _set_gtin(request, product)
+            _set_device(request, product)
             _set_quantity(request, quantity)
             _set_use_date(
                 request, use_date if type(use_date) is pendulum.Date else to_date(use_date)
@@ -245,14 +256,14 @@ class AllocationRequest:
             return request
         box_size: int | None = None
         if packaging is not None:
-            unit = packaging.unit_of(product)
+            unit = packaging.unit_of(_gtin_for_packaging(product))
             index = [level.unit for level in packaging.levels].index(unit)
             if index > 0:
                 box_size = packaging.levels[index - 1].contains
         if isinstance(quantity, Quantity):
             if packaging is not None:
-                amount = packaging.convert(quantity, packaging.unit_of(product)).amount
-            elif quantity.gtin == product:
+                amount = packaging.convert(quantity, unit).amount
+            elif quantity.gtin is not None and device_of(quantity.gtin) == product:
                 amount = quantity.amount
             else:
                 msg = (
@@ -277,7 +288,7 @@ class AllocationRequest:
     @classmethod
     def manual(
         cls,
-        gtin: Gtin | str,
+        gtin: DeviceIdentifier | Gtin | str,
         quantity: int,
         *,
         lots: tuple[Lot | str, ...] | list[Lot | str],
@@ -299,7 +310,7 @@ class AllocationRequest:
     @classmethod
     def for_serials(
         cls,
-        gtin: Gtin | str,
+        gtin: DeviceIdentifier | Gtin | str,
         serials: tuple[Serial | str, ...] | list[Serial | str],
         *,
         use_date: dt.date | str,
@@ -318,10 +329,22 @@ class AllocationRequest:
         )
 
 
+def _gtin_for_packaging(device: DeviceIdentifier) -> Gtin:
+    """The GTIN a `PackagingHierarchy` (whose levels are GTINs) knows ``device`` by."""
+    if device.gtin is None:
+        msg = (
+            f"a PackagingHierarchy converts GTINs only, not the {device.agency.value} DI "
+            f"{device}: convert with the catalogue's Product.to_base_units, or ask for a "
+            "whole number of units"
+        )
+        raise InvalidQuantityError(msg)
+    return Gtin(device.gtin)
+
+
 _new = new_instance
 _FEFO = Policy.FEFO
 (
-    _set_gtin,
+    _set_device,
     _set_quantity,
     _set_use_date,
     _set_days,
@@ -334,7 +357,7 @@ _FEFO = Policy.FEFO
     _set_is_plain_fefo,
 ) = slot_setters(
     AllocationRequest,
-    "gtin",
+    "device",
     "quantity",
     "use_date",
     "min_shelf_life_days",

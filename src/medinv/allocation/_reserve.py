@@ -69,7 +69,7 @@ class Book:
         """Find each pick's entry (picks of one entry summed); refuse picks of vanished stock."""
         found: dict[int, Hold] = {}
         for pick in plan.picks:
-            product = self.products.get(pick.item.gtin.value)
+            product = self.products.get(pick.item.device.value)
             entry = None if product is None else product.entries.get((pick.item, pick.location))
             if product is None or entry is None:
                 raise StalePlanError(

@@ -126,15 +126,23 @@ class Scan:
     secondary symbol repeats. For a secondary read alone, the link character it carries."""
 
     def item_key(self) -> ItemKey:
-        """The stock item this scan names (GS1 GTIN, lot and serial).
+        """The stock item this scan names: its device identifier (GS1, HIBC or MA), lot, serial.
 
         Raises:
-            InvalidValueError: the scan has no GTIN, or its lot or serial is not a valid
-                medinv lot or serial.
+            InvalidValueError: the scan names no device (an SSCC, an HIBC secondary label
+                alone), or its lot or serial is not a valid medinv lot or serial.
         """
-        from medinv.errors import InvalidValueError  # noqa: PLC0415  (keep module import light)
+        from medinv.devices import DeviceIdentifier  # noqa: PLC0415  (keep module import light)
+        from medinv.errors import InvalidValueError  # noqa: PLC0415
 
-        if self.gtin is None:
-            msg = f"the {self.carrier.value} scan {self.raw!r} names no GTIN"
+        if self.gtin is not None:
+            device = DeviceIdentifier.gs1(self.gtin)
+        elif self.di is not None:
+            device = DeviceIdentifier.from_scan(self)
+        else:
+            msg = (
+                f"the {self.carrier.value} scan {self.raw!r} names no GTIN nor any other "
+                "device identifier"
+            )
             raise InvalidValueError(msg)
-        return ItemKey(self.gtin, lot=self.lot, serial=self.serial)
+        return ItemKey(device, lot=self.lot, serial=self.serial)

@@ -1,11 +1,12 @@
 """``medinv history``: the stored movements of a ledger, filtered, newest last.
 
-``--id``, ``--gtin``, ``--lot``, ``--serial`` and ``--since POSITION`` are answered
-through the store's indexes. ``--location``, ``--kind``, ``--actor``,
-``--reference`` and ``--from``/``--to`` (occurred-at) are checked on each movement
-the indexed filters select: without an indexed filter they read the whole ledger
-(or everything after ``--since``). ``--limit N`` keeps the N newest matches. Table,
-or ``--json``: JSON Lines, one movement per line, written as they are read.
+``--id``, ``--gtin``, ``--device`` (a DI of any agency), ``--lot``, ``--serial`` and
+``--since POSITION`` are answered through the store's indexes. ``--location``,
+``--kind``, ``--actor``, ``--reference`` and ``--from``/``--to`` (occurred-at) are
+checked on each movement the indexed filters select: without an indexed filter they read
+the whole ledger (or everything after ``--since``). ``--limit N`` keeps the N newest
+matches. Table, or ``--json``: JSON Lines, one movement per line, written as they are
+read.
 """
 
 from __future__ import annotations
@@ -104,7 +105,13 @@ def _selected(store: LedgerStore, args: argparse.Namespace) -> Iterator[Recorded
             yield found
         return
     yield from store.movements(
-        MovementQuery(gtin=args.gtin, lot=args.lot, serial=args.serial, after_position=args.since)
+        MovementQuery(
+            gtin=args.gtin,
+            lot=args.lot,
+            serial=args.serial,
+            after_position=args.since,
+            device=args.device,
+        )
     )
 
 
@@ -120,7 +127,8 @@ def _matching(
     for recorded in movements:
         m = recorded.movement
         if (
-            (args.gtin is None or m.item.gtin == args.gtin)
+            (args.gtin is None or m.item.device_text == args.gtin.value)
+            and (args.device is None or m.item.device == args.device)
             and (args.lot is None or m.item.lot == args.lot)
             and (args.serial is None or m.item.serial == args.serial)
             and (args.kind is None or m.kind is args.kind)
@@ -139,7 +147,7 @@ def _matching(
 
 def _row(recorded: RecordedMovement) -> list[str]:
     m = recorded.movement
-    item = m.item.gtin.value
+    item = m.item.device_text
     if m.item.lot is not None:
         item += f" lot {m.item.lot.value}"
     if m.item.serial is not None:

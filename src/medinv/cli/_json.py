@@ -40,7 +40,7 @@ def json_value(value: object) -> Any:  # noqa: PLR0911  (one return per kind of 
 def item_fields(item: ItemKey) -> dict[str, Any]:
     """``gtin``, ``lot`` and ``serial`` of an item (``None`` when absent)."""
     return {
-        "gtin": item.gtin.value,
+        "gtin": item.device_text,
         "lot": None if item.lot is None else item.lot.value,
         "serial": None if item.serial is None else item.serial.value,
     }

@@ -1,10 +1,11 @@
 """``medinv stock``: the stock positions of a ledger, filtered, per position or aggregated.
 
-Filters: ``--gtin``, ``--lot``, ``--serial``, ``--location`` (that location and its
-subtree), ``--status``, ``--expiring-before DATE`` (positions whose expiry is before
-DATE), ``--as-of POSITION|DATETIME`` (the stock right after that ledger position, or
-as the ledger stood at that instant). ``--by`` sums the positions per product, lot,
-location and/or status (comma-separated). Table or ``--json``.
+Filters: ``--gtin``, ``--device`` (a DI of any agency), ``--lot``, ``--serial``,
+``--location`` (that location and its subtree), ``--status``, ``--expiring-before DATE``
+(positions whose expiry is before DATE), ``--as-of POSITION|DATETIME`` (the stock right
+after that ledger position, or as the ledger stood at that instant). ``--by`` sums the
+positions per product, lot, location and/or status (comma-separated). Table or
+``--json``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pendulum
 from medinv.cli import _json, _store
 from medinv.cli._table import write_table
 from medinv.dates import to_date, to_datetime
-from medinv.identifiers import Gtin, Lot, Serial
+from medinv.identifiers import Gtin, Lot, Serial, device_of
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import StockPosition
@@ -32,7 +33,7 @@ __all__ = ["BY_KEYS", "configure", "position_as_of", "run"]
 BY_KEYS = ("product", "lot", "location", "status")
 """What ``--by`` may sum positions per."""
 
-_FILTERS = ("gtin", "lot", "serial", "location", "status")
+_FILTERS = ("gtin", "lot", "serial", "location", "status", "device")
 """The options passed on to `Ledger.positions` as they are."""
 
 
@@ -55,8 +56,16 @@ def _as_of(text: str) -> int | pendulum.DateTime:
 
 
 def add_item_filters(parser: argparse.ArgumentParser) -> None:
-    """``--gtin``, ``--lot``, ``--serial`` and ``--location`` (shared with ``history``)."""
+    """The item filters (``--gtin``, ``--device``, ``--lot``, ...), shared with ``history``."""
     _store.typed_option(parser, "--gtin", Gtin, "GTIN", "this product")
+    _store.typed_option(
+        parser,
+        "--device",
+        device_of,
+        "device identifier",
+        "this product, by a DI of any agency: GTIN digits, HIBCC:A123BJC5D6E71, MA:MA.156...",
+        metavar="DI",
+    )
     _store.typed_option(parser, "--lot", Lot, "lot", "this lot")
     _store.typed_option(parser, "--serial", Serial, "serial", "this serial")
     _store.typed_option(
@@ -122,10 +131,10 @@ def _group(position: StockPosition, keys: Sequence[str]) -> tuple[tuple[str, Any
     parts: list[tuple[str, Any]] = []
     for key in keys:
         if key == "product":
-            parts.append(("gtin", position.item.gtin.value))
+            parts.append(("gtin", position.item.device_text))
         elif key == "lot":
             if "product" not in keys:
-                parts.append(("gtin", position.item.gtin.value))
+                parts.append(("gtin", position.item.device_text))
             parts.append(("lot", None if position.item.lot is None else position.item.lot.value))
         elif key == "location":
             parts.append(("location", str(position.location)))

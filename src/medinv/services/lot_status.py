@@ -67,8 +67,9 @@ from typing import TYPE_CHECKING, Final, Required, TypedDict, Unpack
 import attrs
 
 from medinv._retry import retry
+from medinv.devices import DeviceIdentifier, IssuingAgency
 from medinv.errors import InvalidValueError
-from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.identifiers import Gtin, ItemKey, Lot, Serial, device_of
 from medinv.locations import Location
 from medinv.movements import Movement, StockPosition
 from medinv.ports import LedgerHead
@@ -135,17 +136,13 @@ def _lots(values: Iterable[Lot | str]) -> tuple[Lot, ...]:
     return tuple(sorted(out, key=lambda lot: lot.value))
 
 
-def _gtin(value: Gtin | str) -> Gtin:
-    return value if isinstance(value, Gtin) else Gtin(value)
-
-
 def _serial(value: Serial | str | None) -> Serial | None:
     return value if value is None or isinstance(value, Serial) else Serial(value)
 
 
 @attrs.frozen
 class StockTarget:
-    """What a lot-wide operation applies to: lots of a GTIN, one serialised unit, or a GTIN.
+    """What a lot-wide operation applies to: lots of a device, one serialised unit, or a device.
 
     Build it with [`of_lot`][medinv.services.StockTarget.of_lot],
     [`of_lots`][medinv.services.StockTarget.of_lots],
@@ -157,8 +154,9 @@ class StockTarget:
         InvalidValueError: a malformed GTIN, lot or serial, or both lots and a serial.
     """
 
-    gtin: Gtin = attrs.field(converter=_gtin)
-    """The product."""
+    device: DeviceIdentifier = attrs.field(converter=device_of, alias="gtin")
+    """The product: a device identifier of any agency, given as ``gtin`` (GTIN digits, a
+    `Gtin`, a `DeviceIdentifier` or ``AGENCY:DI`` text such as ``"HIBCC:A123BJC5D6E71"``)."""
     lots: tuple[Lot, ...] = attrs.field(default=(), converter=_lots)
     """The lots (sorted, no repeats); empty: every lot (or the one serial)."""
     serial: Serial | None = attrs.field(default=None, converter=_serial)
@@ -166,16 +164,16 @@ class StockTarget:
 
     def __attrs_post_init__(self) -> None:
         if self.lots and self.serial is not None:
-            msg = f"a target is lots or a serial of {self.gtin.value}, not both"
+            msg = f"a target is lots or a serial of {self.device}, not both"
             raise InvalidValueError(msg)
 
     @classmethod
-    def of_lot(cls, gtin: Gtin | str, lot: Lot | str) -> StockTarget:
+    def of_lot(cls, gtin: DeviceIdentifier | Gtin | str, lot: Lot | str) -> StockTarget:
         """One lot of a GTIN, every serial of it included."""
         return cls(gtin, (lot,))
 
     @classmethod
-    def of_lots(cls, gtin: Gtin | str, lots: Iterable[Lot | str]) -> StockTarget:
+    def of_lots(cls, gtin: DeviceIdentifier | Gtin | str, lots: Iterable[Lot | str]) -> StockTarget:
         """Several lots of a GTIN (at least one)."""
         chosen = _lots(lots)
         if not chosen:
@@ -183,12 +181,12 @@ class StockTarget:
         return cls(gtin, chosen)
 
     @classmethod
-    def of_serial(cls, gtin: Gtin | str, serial: Serial | str) -> StockTarget:
+    def of_serial(cls, gtin: DeviceIdentifier | Gtin | str, serial: Serial | str) -> StockTarget:
         """One serialised unit, whatever lot it carries."""
         return cls(gtin, (), serial)
 
     @classmethod
-    def of_product(cls, gtin: Gtin | str) -> StockTarget:
+    def of_product(cls, gtin: DeviceIdentifier | Gtin | str) -> StockTarget:
         """Every lot and serial of a GTIN."""
         return cls(gtin)
 
@@ -196,11 +194,26 @@ class StockTarget:
     def of_item(cls, item: ItemKey) -> StockTarget:
         """The unit of a serialised item key, else the lot of a lot item, else the GTIN."""
         if item.serial is not None:
-            return cls(item.gtin, (), item.serial)
-        return cls(item.gtin, () if item.lot is None else (item.lot,))
+            return cls(item.device, (), item.serial)
+        return cls(item.device, () if item.lot is None else (item.lot,))
+
+    @property
+    def gtin(self) -> Gtin:
+        """The GTIN of a GS1 target.
+
+        Raises:
+            NotGs1Error: the device was issued by HIBCC or the MA code (read ``device``).
+        """
+        return ItemKey(self.device).gtin
 
     def __str__(self) -> str:
-        text = f"(01){self.gtin.value}"
+        device = self.device
+        if device.agency is not IssuingAgency.GS1:
+            text = str(device)
+            if self.serial is not None:
+                return f"{text} [serial {self.serial.value}]"
+            return text + "".join(f" [lot {lot.value}]" for lot in self.lots)
+        text = f"(01){device.value}"
         if self.serial is not None:
             return f"{text}(21){self.serial.value}"
         return text + "".join(f"(10){lot.value}" for lot in self.lots)
@@ -307,7 +320,7 @@ def change_status(
     # item, quantity, location and from-status are replaced per position.
     template = Movement.status_change(
         f"{operation}/",
-        item=ItemKey(chosen.gtin),
+        item=ItemKey(chosen.device),
         quantity=1,
         at=Location.parse("placeholder"),
         from_status=next(iter(sources)),
@@ -435,7 +448,7 @@ def _read(
     found: list[StockPosition] = []
     for lot in target.lots or (None,):
         found.extend(
-            ledger.positions(gtin=target.gtin, lot=lot, serial=target.serial, location=scope)
+            ledger.positions(device=target.device, lot=lot, serial=target.serial, location=scope)
         )
     found.sort(key=lambda p: (p.item.sort_key(), p.location.path, p.status.value))
     return head, found
@@ -446,7 +459,7 @@ def _movement_key(
 ) -> str:
     """The base movement id of an operation's status change of one balance."""
     parts = (
-        item.gtin.value,
+        item.device_text,
         "" if item.lot is None else item.lot.value,
         "" if item.serial is None else item.serial.value,
         str(location),

@@ -284,7 +284,7 @@ def allocate_and_post(
         plan = index.allocate(request)
         if plan.shortfall and not allow_partial:
             raise InsufficientStockError(
-                item=request.gtin,
+                item=request.gtin if request.device.gtin is not None else request.device,
                 location=request.location or "any location",
                 status=StockStatus.AVAILABLE,
                 requested=request.quantity,

@@ -287,7 +287,7 @@ class StocktakeService:
             stocktake_id: the stocktake.
             as_of: the count time of uncounted keys while counting is still open
                 (default: when counting closed).
-            unit_costs: GTIN-14 → unit cost.
+            unit_costs: device → unit cost, keyed by the stored text (GTIN-14, or ``AGENCY:DI``).
             timing: which movement time stamp decides "before the count".
         """
         stocktake = self._store.get(stocktake_id)
@@ -305,7 +305,7 @@ class StocktakeService:
         items = {key[0] for key in book.start} | {line.item for line in lines}
         items |= {r.movement.item for r in book.movements}
         store = self._ledger.store
-        lots = {(i.gtin.value, i.lot.value) for i in items if i.lot is not None}
+        lots = {(i.device_text, i.lot.value) for i in items if i.lot is not None}
         expiries = store.lot_expiries(lots) if lots else {}
         known = set(store.item_records({line.item for line in lines}))
         return variance_report(

@@ -11,6 +11,7 @@ from typing import IO, Final
 
 from medinv.barcodes import Scan, parse_scan
 from medinv.dates import to_date, to_datetime
+from medinv.devices import DeviceIdentifier
 from medinv.errors import (
     CountImportError,
     CountLineError,
@@ -18,7 +19,7 @@ from medinv.errors import (
     InvalidValueError,
     MedinvError,
 )
-from medinv.identifiers import Gtin, ItemKey, Lot, Serial
+from medinv.identifiers import ItemKey, Lot, Serial, device_of
 from medinv.locations import Location
 from medinv.status import StockStatus
 from medinv.stocktake._model import CountLine, CountSource
@@ -49,7 +50,9 @@ CSV_COLUMNS: Final = (
 """The columns a count file may have (header row, any order, case-insensitive).
 
 Required: ``location``, ``gtin``, ``quantity``; ``counted_at`` and ``counter`` unless
-given as defaults to [`import_counts_csv`][medinv.stocktake.import_counts_csv].
+given as defaults to [`import_counts_csv`][medinv.stocktake.import_counts_csv]. The
+``gtin`` column names the device: GTIN digits, or another agency's DI with its prefix
+(``HIBCC:A123BJC5D6E71``, ``MA:MA.156.M0.100350.01004YA10017``).
 """
 
 _REQUIRED: Final = ("location", "gtin", "quantity")
@@ -86,7 +89,8 @@ def count_line_from_scan(
             pass ``functools.partial(parse_scan, tz=..., as_of=...)`` to set them).
 
     Raises:
-        InvalidValueError: the text is not a valid barcode, or names no GTIN.
+        InvalidValueError: the text is not a valid barcode, or names no device (GTIN, HIBC
+            or MA DI).
     """
     if isinstance(scan, str):
         scan = (parse or parse_scan)(scan)
@@ -401,10 +405,10 @@ def _row_to_line(  # noqa: PLR0917  (private: one call site per intake)
 def _item(
     cells: Mapping[str, str], row: int, problems: list[tuple[int, str, str]]
 ) -> ItemKey | None:
-    parts: dict[str, Gtin | Lot | Serial | None] = {}
+    parts: dict[str, DeviceIdentifier | Lot | Serial | None] = {}
     good = True
-    kinds: tuple[tuple[str, type[Gtin | Lot | Serial]], ...] = (
-        ("gtin", Gtin),
+    kinds: tuple[tuple[str, Callable[[str], DeviceIdentifier | Lot | Serial]], ...] = (
+        ("gtin", device_of),
         ("lot", Lot),
         ("serial", Serial),
     )

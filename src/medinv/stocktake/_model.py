@@ -24,7 +24,7 @@ from medinv.errors import (
     InvalidValueError,
     StocktakeStateError,
 )
-from medinv.identifiers import Gtin, ItemKey
+from medinv.identifiers import Gtin, ItemKey, device_of, device_text
 from medinv.journal import BalanceKey
 from medinv.locations import Location
 from medinv.movements import Movement
@@ -160,7 +160,7 @@ class StocktakeScope:
 
     def covers(self, item: ItemKey, location: Location) -> bool:
         """Whether the stocktake counts ``item`` at ``location``."""
-        if self.products and item.gtin not in self.products:
+        if self.products and all(item.device_text != p.value for p in self.products):
             return False
         return self.covers_location(location)
 
@@ -212,7 +212,7 @@ def _per_product(value: Mapping[Gtin | str, object]) -> Mapping[str, Tolerance]:
         if not isinstance(tolerance, Tolerance):
             msg = f"the tolerance for {gtin} must be a Tolerance, not {tolerance!r}"
             raise InvalidValueError(msg)
-        result[gtin.value if isinstance(gtin, Gtin) else Gtin(gtin).value] = tolerance
+        result[device_text(device_of(gtin))] = tolerance
     return MappingProxyType(result)
 
 
@@ -225,11 +225,12 @@ class TolerancePolicy:
     per_product: Mapping[str, Tolerance] = attrs.field(
         factory=dict, converter=_per_product, hash=False
     )
-    """GTIN-14 → tolerance for that product."""
+    """Device → tolerance for that product, keyed by the device's stored text (the GTIN-14,
+    or ``AGENCY:DI`` for HIBC and MA devices; given as GTINs, DIs or either text)."""
 
     def for_item(self, item: ItemKey) -> Tolerance:
         """The tolerance that applies to ``item``'s product."""
-        return self.per_product.get(item.gtin.value, self.default)
+        return self.per_product.get(item.device_text, self.default)
 
 
 # --------------------------------------------------------------------------- count lines

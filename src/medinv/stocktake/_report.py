@@ -202,7 +202,8 @@ def variance_report(
         closed_at: the evaluation time of booked keys in bins nobody counted (reported
             NOT_COUNTED); defaults to the stocktake's ``closed_at``.
         lot_expiries: lot master data, ``(gtin14, lot) → expiry``.
-        unit_costs: GTIN-14 → unit cost, to value the differences.
+        unit_costs: device → unit cost, to value the differences, keyed by the device's
+            stored text (the GTIN-14; ``AGENCY:DI`` for HIBC and MA devices).
         known_items: items master data knows although the book holds none.
         timing: which movement time stamp decides "before the count".
         as_of_position: the ledger head ``movements`` go up to, recorded in the report.
@@ -380,7 +381,7 @@ def _quantity_entries(  # noqa: PLR0917  (private helper of variance_report)
         item = key[0]
         round_ = build.effective[key][0] if key in build.effective else -1
         within = stocktake.tolerances.for_item(item).allows(difference=cnt - exp, expected=exp)
-        cost = costs.get(item.gtin.value)
+        cost = costs.get(item.device_text)
         detail = None
         if kind is VarianceKind.FOUND_IN_OTHER_LOCATION:
             detail = "booked at " + ", ".join(sorted(booked_at.get(item, [])))
@@ -421,7 +422,7 @@ def _expiry_mismatch(
         lot = line.item.lot
         if line.expiry is None or lot is None:
             continue
-        master = masters.get((line.item.gtin.value, lot.value))
+        master = masters.get((line.item.device_text, lot.value))
         if master is not None and master != line.expiry:
             return f"label says {line.expiry}, master data says {master} (line {line.id!r})"
     return None
@@ -433,7 +434,7 @@ def _found_expiry(
     masters: Mapping[tuple[str, str], dt.date | None],
 ) -> pendulum.Date | None:
     lot = key[0].lot
-    if lot is None or masters.get((key[0].gtin.value, lot.value)) is not None:
+    if lot is None or masters.get((key[0].device_text, lot.value)) is not None:
         return None
     for line in effective.get(key, (0, []))[1]:
         if line.expiry is not None:

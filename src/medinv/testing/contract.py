@@ -185,7 +185,7 @@ def _forged_commit(
             continue
         lot_expiry = m.expiry
         if item.lot is not None:
-            key = (item.gtin.value, item.lot.value)
+            key = (item.device_text, item.lot.value)
             stored = store.lot_expiries([key])
             if key in stored:
                 lot_expiry = stored[key]
@@ -867,4 +867,48 @@ class LedgerStoreContract:
         assert format_instant(stored.movement.occurred_at) == gap.isoformat()
         with pytest.raises(StockNotIssuableError, match="expired"):
             ledger.post([_issue("I-1", occurred_at=gap)])
+        assert Ledger(store).verify().ok
+
+    def test_devices_of_every_agency_are_kept_apart(
+        self, ledger: Ledger, store: LedgerStore
+    ) -> None:
+        """HIBC and MA item keys are stored, filtered and read back like GS1 ones, never mixed.
+
+        The HIBC DI shares the GS1 item's lot text, the MA DI its serial text; each
+        device filter finds its own items only, and lot masters stay per device.
+        """
+        hibc, ma = "HIBCC:A123BJC5D6E71", "MA:MA.156.M0.100350.01004YA10017"
+        ledger.post(
+            [
+                _receipt("R-1", qty=5, expiry="2027-01-31"),
+                _receipt("R-2", item=_item("L1", None, hibc), qty=3, expiry="2027-06-30"),
+                _receipt("R-3", item=_item(None, "S1", ma), qty=1, to=A2),
+                _receipt("R-4", item=_item(None, "S1"), qty=1, to=A2),
+            ]
+        )
+        by_device = {str(p.item): p for p in store.positions(PositionQuery(device=hibc))}
+        assert list(by_device) == [f"{hibc} [lot L1]"]
+        assert by_device[f"{hibc} [lot L1]"].expiry == pendulum.date(2027, 6, 30)
+        assert [str(p.item) for p in store.positions(PositionQuery(device=ma))] == [
+            f"{ma} [serial S1]"
+        ]
+        assert {str(p.item) for p in store.positions(PositionQuery(gtin=GTIN))} == {
+            f"(01){GTIN}(10)L1",
+            f"(01){GTIN}(21)S1",
+        }
+        assert len(store.positions(PositionQuery(lot="L1"))) == 2
+        assert len(store.positions(PositionQuery(serial="S1"))) == 2
+        assert [r.movement.id for r in store.movements(MovementQuery(device=ma))] == ["R-3"]
+        assert [r.movement.id for r in store.movements(MovementQuery(device=GTIN))] == [
+            "R-1",
+            "R-4",
+        ]
+        lots = store.lot_expiries([(GTIN, "L1"), (hibc, "L1")])
+        assert dict(lots) == {
+            (GTIN, "L1"): pendulum.date(2027, 1, 31),
+            (hibc, "L1"): pendulum.date(2027, 6, 30),
+        }
+        [stored] = store.movements(MovementQuery(item=_item(None, "S1", ma)))
+        assert stored.movement.item == _item(None, "S1", ma)
+        assert stored.movement.item != _item(None, "S1")
         assert Ledger(store).verify().ok

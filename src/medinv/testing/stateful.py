@@ -43,14 +43,19 @@ from medinv.status import StockStatus
 __all__ = ["LedgerComparison", "ledger_machine"]
 
 _GTIN = "04006381333931"
+_HIBC = "HIBCC:A123BJC5D6E71"
+_MA = "MA:MA.156.M0.100350.01004YA10017"
 ITEMS = (
     ItemKey(_GTIN, lot="A'1"),
     ItemKey(_GTIN, lot="B;2"),
     ItemKey("09501101530003"),
     ItemKey(_GTIN, lot="A'1", serial="S1"),
     ItemKey("09501101530003", serial="S2"),
+    ItemKey(_HIBC, lot="A'1"),
+    ItemKey(_MA, serial="S2"),
 )
-"""The items the machine moves: lots, a lot-less product, serialised units with and without lot."""
+"""The items the machine moves: lots, a lot-less product, serialised units with and without
+lot; an HIBC and an MA device sharing a GS1 item's lot text and serial text."""
 
 PLACES = tuple(Location.parse(p) for p in ("H/Store/A", "H/Store/B", "H/Storeroom", "H/Ward ü"))
 """The locations: a subtree ``H/Store``, a sibling sharing its prefix, a unicode ward."""
@@ -393,6 +398,10 @@ class LedgerComparison(RuleBasedStateMachine):
         assert self.subject.positions(gtin=_GTIN, location="H/Store") == (
             self.reference.positions(gtin=_GTIN, location="H/Store")
         )
+        assert self.subject.positions(device=_HIBC) == self.reference.positions(device=_HIBC)
+        assert [_entry(r) for r in self.subject.history(device=_MA)] == [
+            _entry(r) for r in self.reference.history(device=_MA)
+        ]
 
     @invariant()
     def verifies_clean(self) -> None:

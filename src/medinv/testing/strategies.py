@@ -106,11 +106,14 @@ def invalid_identifier_texts() -> st.SearchStrategy[str]:
 
 @st.composite
 def item_keys(draw: st.DrawFn, *, lot: bool | None = None, serial: bool | None = None) -> ItemKey:
-    """Valid item keys; ``lot``/``serial`` force (True) or forbid (False) those parts."""
+    """Valid item keys of every agency (GS1, HIBCC, MA code; GS1 most often).
+
+    ``lot``/``serial`` force (True) or forbid (False) those parts.
+    """
     has_lot = draw(st.booleans()) if lot is None else lot
     has_serial = draw(st.booleans()) if serial is None else serial
     return ItemKey(
-        draw(gtins()),
+        draw(st.one_of(gtins(), device_identifiers())),
         lot=draw(lots()) if has_lot else None,
         serial=draw(serials()) if has_serial else None,
     )
