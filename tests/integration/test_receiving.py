@@ -27,7 +27,6 @@ from medinv.ports import LedgerStore
 from medinv.services import (
     ReceiveBatchError,
     UncataloguedDeviceError,
-    UnsupportedDeviceError,
     receive,
     receive_many,
 )
@@ -261,16 +260,6 @@ def test_bad_arguments_are_medinv_errors(store: LedgerStore):
     assert Ledger(store).head().position == 0
 
 
-def test_hibc_devices_are_refused_until_item_keys_go_beyond_gtin(store: LedgerStore):
-    # Remove this test once ItemKey holds any device identifier: the xfail tests below
-    # then pass.
-    catalogue = store.catalogue  # type: ignore[attr-defined]
-    catalogue.put_product(Product(primary_di="HIBCC:A123BJC5D6E70"), valid_from=SINCE)
-    with pytest.raises(UnsupportedDeviceError, match="keyed by GTIN"):
-        take(store, hibc("+A123BJC5D6E70/$LOT7"))
-    assert Ledger(store).head().position == 0
-
-
 # --------------------------------------------------------------------------- replays
 
 
@@ -392,7 +381,6 @@ def test_progress_counts_the_scans_read(store: LedgerStore):
 # --------------------------------------------------------------------------- other agencies
 
 
-@pytest.mark.xfail(strict=True, reason="ItemKey beyond GTIN", raises=UnsupportedDeviceError)
 def test_an_hibc_case_scan_books_its_eaches(store: LedgerStore):
     catalogue = store.catalogue  # type: ignore[attr-defined]
     product = Product(
@@ -408,7 +396,6 @@ def test_an_hibc_case_scan_books_its_eaches(store: LedgerStore):
     assert take(store, hibc("+A123BJC5D6E71/$$8051230LOT7")).replayed
 
 
-@pytest.mark.xfail(strict=True, reason="ItemKey beyond GTIN", raises=UnsupportedDeviceError)
 def test_an_ma_code_books_its_serialised_unit(store: LedgerStore):
     catalogue = store.catalogue  # type: ignore[attr-defined]
     product = Product(

@@ -47,7 +47,6 @@ from medinv.services.receiving import (
     ReceivedBatch,
     ReceiveLineError,
     UncataloguedDeviceError,
-    UnsupportedDeviceError,
     receive,
     receive_many,
 )
@@ -66,7 +65,6 @@ __all__ = [
     "StockTarget",
     "StocktakeService",
     "UncataloguedDeviceError",
-    "UnsupportedDeviceError",
     "allocate_and_post",
     "change_status",
     "hold",

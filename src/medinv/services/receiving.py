@@ -16,10 +16,9 @@ again under the same id books nothing and says so (``replayed``).
 A device the catalogue does not know is refused with
 [`UncataloguedDeviceError`][medinv.services.UncataloguedDeviceError];
 ``uncatalogued=True`` receives it as a product of its own (no controls, no package
-levels, no minimum shelf life: one scanned unit is one base unit). Stock is keyed by
-[`ItemKey`][medinv.identifiers.ItemKey], which holds a GTIN: a product whose DI is an
-HIBC or MA code is refused with
-[`UnsupportedDeviceError`][medinv.services.UnsupportedDeviceError].
+levels, no minimum shelf life: one scanned unit is one base unit). Devices of every
+issuing agency are received alike: a GS1 GTIN, an HIBC code or an MA code keys its
+stock by its own device identifier.
 
 ```pycon
 >>> from medinv import Ledger, Location
@@ -61,7 +60,7 @@ from medinv.catalogue import (
     receipt_from_scan,
 )
 from medinv.dates import facility_timezone, to_datetime
-from medinv.devices import DeviceIdentifier, IssuingAgency
+from medinv.devices import DeviceIdentifier
 from medinv.errors import InvalidValueError, MedinvError, StockError
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
@@ -79,7 +78,6 @@ __all__ = [
     "Received",
     "ReceivedBatch",
     "UncataloguedDeviceError",
-    "UnsupportedDeviceError",
     "receive",
     "receive_many",
 ]
@@ -103,14 +101,6 @@ class _DeviceRefusedError(StockError):
         self.raw = raw
         """The scanner input."""
         super().__init__(f"cannot receive scan {_shown(raw)}: {reason}")
-
-
-class UnsupportedDeviceError(_DeviceRefusedError):
-    """A device medinv cannot book yet: stock items are keyed by GTIN only."""
-
-    def __init__(self, di: DeviceIdentifier, raw: str) -> None:
-        reason = f"stock items are keyed by GTIN, and {di} is a {di.agency.value} device identifier"
-        super().__init__(di, raw, reason)
 
 
 class UncataloguedDeviceError(_DeviceRefusedError):
@@ -209,20 +199,15 @@ class ReceivedBatch:
 # --------------------------------------------------------------------------- identity
 
 
-def _item_key(product: DeviceIdentifier, receipt: ScannedReceipt | None, raw: str) -> ItemKey:
+def _item_key(product: DeviceIdentifier, receipt: ScannedReceipt | None) -> ItemKey:
     """The stock item a receipt of ``product`` books (``receipt`` ``None``: no lot, no serial).
 
     The one place where a device identifier becomes an [`ItemKey`][medinv.identifiers.ItemKey].
-
-    Raises:
-        UnsupportedDeviceError: ``product`` is not a GS1 DI.
     """
-    if product.agency is not IssuingAgency.GS1:
-        raise UnsupportedDeviceError(product, raw)
     if receipt is None:
-        return ItemKey(product.value)
+        return ItemKey(product)
     return ItemKey(
-        product.value,
+        product,
         lot=None if receipt.lot is None else receipt.lot.value,
         serial=None if receipt.serial is None else receipt.serial.value,
     )
@@ -233,7 +218,7 @@ def _lot_key(item: ItemKey, lot: str) -> LotKey:
 
     With `_item_key`, the only code here that knows how an item names its product.
     """
-    return (item.gtin.value, lot)
+    return (item.device_text, lot)
 
 
 # --------------------------------------------------------------------------- receiving
@@ -297,9 +282,7 @@ class _Receiving:
             reason = "the scan names no device identifier (an SSCC or a secondary label alone?)"
             raise ScanReceiptError(ReceiptRule.NO_DEVICE, parsed.raw, reason)
         product = self._product(DeviceIdentifier.from_scan(parsed), parsed.raw)
-        return _Read(
-            scan=parsed, product=product, item=_item_key(product.primary_di, None, parsed.raw)
-        )
+        return _Read(scan=parsed, product=product, item=_item_key(product.primary_di, None))
 
     def _product(self, di: DeviceIdentifier, raw: str) -> Product:
         products = self._products
@@ -319,11 +302,11 @@ class _Receiving:
             read.scan, read.product, as_of=self.day, known_lot_expiry=known_lot_expiry
         )
 
-    def movement(self, movement_id: str, read: _Read, receipt: ScannedReceipt) -> Movement:
+    def movement(self, movement_id: str, receipt: ScannedReceipt) -> Movement:
         """The RECEIPT movement of a receipt."""
         return Movement.receipt(
             movement_id,
-            item=_item_key(receipt.product, receipt, read.scan.raw),
+            item=_item_key(receipt.product, receipt),
             quantity=receipt.quantity,
             to=self.to,
             occurred_at=self.moment,
@@ -395,7 +378,6 @@ def receive(
             no device, a lot, serial, expiry or production date missing, an expiry
             contradicting the lot's expiry on record, a serial on more than one unit.
         UncataloguedDeviceError: no product has the scanned DI (and not ``uncatalogued``).
-        UnsupportedDeviceError: the product's DI is an HIBC or MA code.
         InvalidBarcodeError: the text is not a barcode medinv reads.
         StockError: the ledger refused the receipt (a serial already in stock, another
             content under the same id, a conflicting expiry of a lot-less item).
@@ -535,7 +517,7 @@ def receive_many(
         key = _lot_of(read)
         try:
             receipt = receiving.receipt(read, None if key is None else known.get(key))
-            movement = receiving.movement(movement_id, read, receipt)
+            movement = receiving.movement(movement_id, receipt)
         except MedinvError as e:
             errors.append(ReceiveLineError(line, e))
             continue
