@@ -17,6 +17,7 @@ from medinv.adapters.memory import MemoryStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.allocation import AllocationRequest
 from medinv.barcodes import hibc_check_character, parse_scan
+from medinv.catalogue import Controls, PackageLevel, Product
 from medinv.errors import InsufficientStockError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -29,6 +30,7 @@ from medinv.services import (
     allocate_and_post,
     index_from_ledger,
     recall,
+    receive_many,
 )
 from medinv.status import StockStatus
 from medinv.stocktake import StocktakeScope, Tolerance, TolerancePolicy, count_line_from_scan
@@ -238,3 +240,61 @@ def test_a_short_hibc_allocation_names_the_device_and_posts_nothing():
         allocate_and_post(ledger, index, request, kind=MovementKind.ISSUE, **PICK)
     assert caught.value.item == request.device
     assert ledger.head().position == 1
+
+
+def test_hibc_and_ma_labels_received_through_the_catalogue_then_picked_fefo_and_verified(opener):
+    store = opener()
+    ledger = Ledger(store, clock=lambda: CLOCK)
+    catalogue = store.catalogue
+    since = pendulum.datetime(2026, 1, 1, tz="UTC")
+    case = PackageLevel(di="A123BJC5D6E71", contains="A123BJC5D6E70", quantity=10)
+    catalogue.put_product(
+        Product(primary_di="HIBCC:A123BJC5D6E70", packages=(case,), controls=Controls(lot=True)),
+        valid_from=since,
+    )
+    catalogue.put_product(
+        Product(
+            primary_di="MA.156.M0.100350.01004YA10017",
+            controls=Controls(serial=True, expiry=True),
+        ),
+        valid_from=since,
+    )
+    # Cases of 10: 5 cases of LOT7 (expiring 12/2030), 3 of LOT6 (11/2028); one MA unit.
+    scans = [hibc("+A123BJC5D6E71/$$8051230LOT7"), hibc("+A123BJC5D6E71/$$8031128LOT6"), MA_UNIT]
+    batch = receive_many(
+        ledger,
+        scans,
+        catalogue=catalogue,
+        to=STORE,
+        occurred_at=at(6),
+        actor="goods-in",
+        batch_id="DN-1",
+    )
+    assert [line.quantity for line in batch.lines] == [50, 30, 1]
+    assert ledger.balance(device="HIBCC:A123BJC5D6E70") == 80
+    unit = parse_scan(MA_UNIT).item_key()
+    assert ledger.balance(unit) == 1
+
+    index = index_from_ledger(ledger)
+    request = AllocationRequest.of("HIBCC:A123BJC5D6E70", 35, use_date=USE)
+    plan, _ = allocate_and_post(ledger, index, request, kind=MovementKind.ISSUE, **PICK)
+    assert [(p.item.lot.value if p.item.lot else None, p.quantity) for p in plan.picks] == [
+        ("LOT6", 30),
+        ("LOT7", 5),
+    ]
+    assert ledger.balance(device="HIBCC:A123BJC5D6E70") == 45
+    assert ledger.verify().ok
+    # A replay of the delivery books nothing; a store opened again verifies the same.
+    again = Ledger(opener(), clock=lambda: CLOCK)
+    replay = receive_many(
+        again,
+        scans,
+        catalogue=catalogue,
+        to=STORE,
+        occurred_at=at(6),
+        actor="goods-in",
+        batch_id="DN-1",
+    )
+    assert replay.replayed == 3
+    assert again.head() == ledger.head()
+    assert again.verify().ok
