@@ -690,7 +690,7 @@ class _Verifier:
                 # (prev None: the row before could not be read; no hash can match then)
                 computed = entry_hash(str(prev), position, recorded_at, content)
                 (mid, kind, gtin, lot, serial, qty, occurred, _, fl, fs, tl, ts, _, _, exp, rev) = (
-                    content.split("\x00")
+                    content.split("\x00", 16)[:16]  # the counterparty and references follow
                 )
                 if computed != hash_:
                     append(

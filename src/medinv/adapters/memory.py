@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterator, Mapping
 import pendulum
 
 from medinv.adapters._base import Closing
-from medinv.adapters._codec import check_chained
+from medinv.adapters._codec import check_chained, link_keys, query_links
 from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.errors import ConcurrencyError, StorageError
@@ -70,6 +70,7 @@ class MemoryStore(Closing):
         self._items: dict[ItemKey, ItemRecord] = {}
         self._stocktakes = MemoryStocktakes(self._open, self.close)
         self._catalogue = MemoryCatalogue(self)
+        self._moves_by_link: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
 
     @property
     def stocktakes(self) -> MemoryStocktakes:
@@ -123,6 +124,8 @@ class MemoryStore(Closing):
                 self._reversals[m.reverses] = m.id
             self._moves_by_item[m.item].append(recorded)
             self._index_item(m.item)
+            for link in link_keys(m):
+                self._moves_by_link[link].append(recorded)
         for change in commit.balance_changes:
             self._apply_change(change.item, change.location, change.status, change.delta)
         for lot in commit.lots:
@@ -272,6 +275,10 @@ class MemoryStore(Closing):
         """Stored movements matching ``query``, in position order."""
         check_query(query, MovementQuery)
         self._open()
+        links = query_links(query)
+        if links:  # the narrowest list of movements with that party or document
+            rows = min((self._moves_by_link.get(link, []) for link in links), key=len)
+            return (r for r in list(rows) if query.matches(r))
         candidates = self._candidate_items(query.item, query.gtin, query.lot, query.serial)
         if candidates is None:
             start = max(query.after_position, 0)
