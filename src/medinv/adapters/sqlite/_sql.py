@@ -35,6 +35,7 @@ UPSERT_BALANCE: Final = (
     "ON CONFLICT (item_no, location_no, status) "
     "DO UPDATE SET quantity = quantity + excluded.quantity"
 )
+INSERT_LINK: Final = "INSERT INTO movement_links (link, position) VALUES (?, ?)"
 DELETE_ZERO_BALANCES: Final = "DELETE FROM balances WHERE quantity = 0"
 INSERT_LOCATION: Final = "INSERT INTO locations (path) VALUES (?) ON CONFLICT (path) DO NOTHING"
 INSERT_LOT: Final = (
