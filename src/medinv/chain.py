@@ -363,7 +363,7 @@ def structured_fields(movement: Movement) -> tuple[str | None, str | None]:
     ('DEPARTMENT:ICU', '[["po","4711"],["requisition","R-7"]]')
 
     ```
-    """  # noqa: E501  (a cross-reference cannot be wrapped)
+    """
     party = movement.counterparty
     references = movement.business_references
     return (
@@ -402,7 +402,7 @@ def _decode_references(text: str) -> tuple[BusinessReference, ...]:
             or len(entry) not in {2, 3}
             or not all(isinstance(part, str) for part in entry)
         ):
-            raise ValueError(f"a stored business reference must be [type, id(, GLN)]: {entry!r:.60}")
+            raise ValueError(f"a stored business reference is [type, id(, GLN)], not {entry!r:.60}")
         references.append(
             BusinessReference(
                 type=BusinessTransactionType.parse(entry[0]),

@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, TypedDict
 
 import attrs

@@ -119,7 +119,10 @@ def test_a_ledger_schema_of_the_previous_release_is_migrated(
         patch.setattr(
             pg_sql,
             "SQL",
-            {k: v.replace(" counterparty, business_references,", "") for k, v in pg_sql.SQL.items()},
+            {
+                k: v.replace(" counterparty, business_references,", "")
+                for k, v in pg_sql.SQL.items()
+            },
         )
         new_row = pg_store._movement_row
         patch.setattr(pg_store, "_movement_row", lambda r: new_row(r)[:17] + new_row(r)[19:])

@@ -35,6 +35,7 @@ from medinv.catalogue._gudid import (
     iter_gudid_records,
     iter_gudid_xml,
 )
+from medinv.catalogue._party_ref import PartyRef
 from medinv.catalogue._places import (
     LocationKind,
     LocationProfile,
@@ -43,7 +44,6 @@ from medinv.catalogue._places import (
     check_gln,
     pseudonymise,
 )
-from medinv.catalogue._party_ref import PartyRef
 from medinv.catalogue._product import PackageLevel, PackagingError, Product
 from medinv.catalogue._receive import (
     ReceiptRule,

@@ -25,7 +25,7 @@ def _to_kind(value: object) -> object:
 
 
 def _check_id(instance: PartyRef, attribute: Any, value: Any) -> None:
-    _party_id(instance, attribute, value)  # type: ignore[arg-type]  (checks kind and id alike)
+    _party_id(instance, attribute, value)  # type: ignore[arg-type]  # checks kind and id alike
 
 
 @attrs.frozen(kw_only=True, cache_hash=True)

@@ -125,8 +125,7 @@ _CATALOGUE: Final = (
 """The catalogue's versions and lookups (since version 3; see the SQLite schema 6)."""
 
 _STRUCTURED: Final = (
-    "ALTER TABLE {s}.movements ADD COLUMN counterparty text,"
-    " ADD COLUMN business_references text",
+    "ALTER TABLE {s}.movements ADD COLUMN counterparty text, ADD COLUMN business_references text",
     """CREATE TABLE {s}.movement_links (
             link text COLLATE "C" NOT NULL,
             position bigint NOT NULL,
@@ -152,8 +151,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     ),
     Migration(
         4,
-        "movements' counterparty and business references, and the index of movements "
-        "by either",
+        "movements' counterparty and business references, and the index of movements by either",
         _STRUCTURED,
     ),
 )

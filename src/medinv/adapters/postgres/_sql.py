@@ -21,7 +21,9 @@ SQL: Final = {
     "set_head": "UPDATE {s}.head SET position = %s, hash = %s",
     "add_links": """INSERT INTO {s}.movement_links (link, position)
         SELECT * FROM unnest(%s::text[], %s::bigint[])""",
-    "linked": "SELECT l.position FROM {s}.movement_links AS l WHERE l.link = %s AND l.position > %s",
+    "linked": (
+        "SELECT l.position FROM {s}.movement_links AS l WHERE l.link = %s AND l.position > %s"
+    ),
     "copy_movements": f"COPY {{s}}.movements ({MOVEMENT_COLUMNS}) FROM STDIN",
     "add_balances": """INSERT INTO {s}.balances AS b (gtin, lot, serial, location, status, quantity)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],

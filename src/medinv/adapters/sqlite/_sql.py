@@ -81,9 +81,7 @@ VERIFY_MOVEMENTS_RAW: Final = (
 )
 
 
-_FIELD_INDEX: Final = {
-    name: index for index, name in enumerate(CONTENT_FIELDS + STRUCTURED_FIELDS)
-}
+_FIELD_INDEX: Final = {name: index for index, name in enumerate(CONTENT_FIELDS + STRUCTURED_FIELDS)}
 _OPTIONAL_FIELDS: Final = frozenset(
     {"lot", "serial", "from_location", "from_status", "to_location", "to_status"}
     | {"reason", "reference", "expiry", "reverses", *STRUCTURED_FIELDS}

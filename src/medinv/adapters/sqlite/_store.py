@@ -690,7 +690,7 @@ class SqliteStore(_base.Closing):
         keyed, item_params = item_filters(query, "?")
         if keyed:
             conditions.append(
-                f"item_no IN (SELECT item_no FROM item_keys WHERE {' AND '.join(keyed)})"
+                f"item_no IN (SELECT item_no FROM item_keys WHERE {' AND '.join(keyed)})"  # noqa: S608  (constant fragments)
             )
             params += item_params
         sql = (
