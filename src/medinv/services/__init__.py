@@ -10,6 +10,10 @@ decisions out through a [`Ledger`][medinv.ledger.Ledger] and a store:
 - lot status: hold, release, quarantine or recall a lot or serial wherever it
   is, as one atomic batch with deterministic movement ids
   ([`change_status`][medinv.services.change_status]);
+- what a party received: the net quantities a patient, department or customer
+  received, or that went out for a procedure or other document, read through the
+  index of movements by counterparty and business reference
+  ([`received`][medinv.services.received]);
 - stocktaking: run a stocktake from planning to posted adjustments over a
   stocktake store and the ledger
   ([`StocktakeService`][medinv.services.StocktakeService]).
@@ -39,11 +43,15 @@ from medinv.services.picking import (
     post_plan,
     sync_index,
 )
+from medinv.services.party_receipts import Received, ReceivedItem, ReceivedLine, received
 from medinv.services.stocktaking import BookAtStart, StocktakeService
 
 __all__ = [
     "BookAtStart",
     "PostingOptions",
+    "Received",
+    "ReceivedItem",
+    "ReceivedLine",
     "StatusChangeResult",
     "StatusMove",
     "StatusOptions",
@@ -57,6 +65,7 @@ __all__ = [
     "post_plan",
     "quarantine",
     "recall",
+    "received",
     "release",
     "sync_index",
 ]
