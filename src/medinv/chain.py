@@ -411,7 +411,8 @@ def _decode_references(text: str) -> tuple[BusinessReference, ...]:
             )
         )
     result = tuple(references)
-    if _encode_references(result) != text:
+    canonical = sorted(set(result), key=lambda r: (r.type.value, r.id, r.issuer_gln or ""))
+    if _encode_references(tuple(canonical)) != text:
         raise ValueError(f"stored business references are not in canonical form: {text!r:.60}")
     return result
 
