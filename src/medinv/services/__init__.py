@@ -35,6 +35,7 @@ from medinv.services.lot_status import (
     recall,
     release,
 )
+from medinv.services.party_receipts import Received, ReceivedItem, ReceivedLine, received
 from medinv.services.picking import (
     PostingOptions,
     allocate_and_post,
@@ -43,7 +44,6 @@ from medinv.services.picking import (
     post_plan,
     sync_index,
 )
-from medinv.services.party_receipts import Received, ReceivedItem, ReceivedLine, received
 from medinv.services.stocktaking import BookAtStart, StocktakeService
 
 __all__ = [
