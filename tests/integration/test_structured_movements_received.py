@@ -33,18 +33,20 @@ def at(hours: int) -> pendulum.DateTime:
     return T0.add(hours=hours)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-    elif request.param == "sqlite":
-        with SqliteStore(tmp_path / "ledger.sqlite3") as opened:
-            yield opened
-    else:
-        dsn = request.getfixturevalue("postgres_dsn")
+def _opened(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> LedgerStore:
+    if kind == "postgres":
         schema = request.getfixturevalue("postgres_schema")
-        with PostgresStore(dsn, schema=schema) as opened:
-            yield opened
+        return PostgresStore(request.getfixturevalue("postgres_dsn"), schema=schema)
+    return SqliteStore(tmp_path / "ledger.sqlite3") if kind == "sqlite" else MemoryStore()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
+    opened = _opened(request.param, request, tmp_path)
+    try:
+        yield opened
+    finally:
+        opened.close()  # type: ignore[attr-defined]
 
 
 def history(ledger: Ledger) -> None:

@@ -88,13 +88,12 @@ class PartyRef:
         Raises:
             InvalidValueError: no ``:``, an unknown kind or an invalid id.
         """
-        given: object = text
-        if not isinstance(given, str) or ":" not in given:
-            raise InvalidValueError(
-                f"invalid party reference {given!r:.60}: expected 'KIND:id', e.g. 'DEPARTMENT:ICU'"
-            )
-        kind, _, party_id = text.partition(":")
-        return cls(kind=kind, id=party_id)
+        kind, colon, party_id = text.partition(":") if isinstance(text, str) else ("", "", "")
+        if colon:
+            return cls(kind=kind, id=party_id)
+        raise InvalidValueError(
+            f"invalid party reference {text!r:.60}: expected 'KIND:id', e.g. 'DEPARTMENT:ICU'"
+        )
 
     def __str__(self) -> str:
         return f"{self.kind.value}:{self.id}"
