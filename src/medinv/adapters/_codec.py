@@ -160,9 +160,11 @@ def link_keys(movement: Movement) -> list[str]:
     narrows them). Kinds and types hold no ``:``, so a key names one party or one
     document. Empty for a movement with neither (most of them).
     """
-    party = movement.counterparty
+    party, references = movement.counterparty, movement.business_references
+    if party is None and not references:  # most movements: no work on the posting path
+        return []
     keys = [] if party is None else [f"party:{party.kind.value}:{party.id}"]
-    keys += dict.fromkeys(f"ref:{r.type.value}:{r.id}" for r in movement.business_references)
+    keys += dict.fromkeys(f"ref:{r.type.value}:{r.id}" for r in references)
     return keys
 
 
