@@ -81,9 +81,11 @@ __all__ = [
     "MovementDecoder",
     "chain_hash",
     "content_differences",
+    "content_link_keys",
     "entry_hash",
     "entry_hashes",
     "format_instant",
+    "link_keys",
     "movement_content",
     "movement_fields",
     "structured_fields",
@@ -370,6 +372,53 @@ def structured_fields(movement: Movement) -> tuple[str | None, str | None]:
         None if party is None else f"{party.kind._value_}:{party.id}",
         _encode_references(references) if references else None,
     )
+
+
+def link_keys(movement: Movement) -> list[str]:
+    """The keys a store indexes a movement by for its counterparty and business references.
+
+    ``party:KIND:id`` for the counterparty, ``ref:type:id`` for each business
+    reference (the issuer GLN is left out: a query by type and id finds every
+    issuer's, and [`MovementQuery.matches_structure`][medinv.ports.MovementQuery.matches_structure]
+    narrows them). Kinds and types hold no ``:``, so a key names one party or one
+    document. Empty for a movement with neither (most of them).
+
+    ```pycon
+    >>> from medinv.identifiers import ItemKey
+    >>> from medinv.locations import Location
+    >>> link_keys(Movement.issue("I-1", item=ItemKey("04006381333931"), quantity=2,
+    ...     source=Location.parse("S/A"), occurred_at="2026-01-05T10:00:00+01:00", actor="x",
+    ...     counterparty="DEPARTMENT:ICU", business_references=["po:4711"]))
+    ['party:DEPARTMENT:ICU', 'ref:po:4711']
+
+    ```
+    """
+    party, references = movement.counterparty, movement.business_references
+    if party is None and not references:  # most movements: no work on the posting path
+        return []
+    return _link_keys(party, references)
+
+
+def content_link_keys(content: str) -> list[str]:
+    """The [`link_keys`][medinv.chain.link_keys] of a movement's stored content.
+
+    Raises:
+        ValueError: structured fields no movement encodes to.
+    """
+    fields = content.split(_SEP)
+    if len(fields) != len(CONTENT_FIELDS) + len(STRUCTURED_FIELDS):
+        return []
+    party, references = _optional(fields[-2]), _optional(fields[-1])
+    return _link_keys(
+        None if party is None else _decode_party(party),
+        () if references is None else _decode_references(references),
+    )
+
+
+def _link_keys(party: PartyRef | None, references: tuple[BusinessReference, ...]) -> list[str]:
+    keys = [] if party is None else [f"party:{party.kind.value}:{party.id}"]
+    keys += dict.fromkeys(f"ref:{r.type.value}:{r.id}" for r in references)
+    return keys
 
 
 def _encode_references(references: tuple[BusinessReference, ...]) -> str:

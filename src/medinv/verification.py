@@ -43,7 +43,13 @@ from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 
 import attrs
 
-from medinv.chain import GENESIS_HASH, entry_hash, format_instant, movement_content
+from medinv.chain import (
+    GENESIS_HASH,
+    content_link_keys,
+    entry_hash,
+    format_instant,
+    movement_content,
+)
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
 from medinv.ports import LedgerHead, LedgerStore, LotKey, MovementQuery
@@ -428,6 +434,10 @@ class VerificationSource(Protocol):
     optional (any [`LedgerStore`][medinv.ports.LedgerStore] can be verified without
     it). The iterators must not raise on what is stored (only on a failure of the
     store itself), and stream: verification holds one page at a time.
+
+    A store that indexes movements by counterparty and business reference in a
+    table of its own may also offer ``link_rows()``: every ``(link, position)`` of
+    that index, any order; verification then checks it against the content.
     """
 
     ids_unique: bool
@@ -501,6 +511,7 @@ def verify_store(store: LedgerStore, *, anchor: LedgerHead | None = None) -> Ver
         if anchor is not None and anchor.position > 0 and verifier.anchor_seen != anchor:
             found.append(HeadMismatch(stored=anchor, rebuilt=verifier.anchor_seen))
         verifier.reversals(store)
+        verifier.links(source)
         checked = verifier.derived(source)
     finally:
         verifier.close()
@@ -643,10 +654,41 @@ class _Verifier:
         self.items: dict[Key, tuple[int, str, str]] = {}
         self.reversal_rows: list[tuple[Any, ...]] = []
         self.spill: _Spill | None = None
+        self.structured: list[tuple[int, str]] = []  # movements with a counterparty or references
 
     def close(self) -> None:
         if self.spill is not None:
             self.spill.close()
+
+    def links(self, source: VerificationSource) -> None:
+        """The store's index of movements by party and document against the hashed content.
+
+        Checked when the source offers ``link_rows()``: ``(link, position)`` of every
+        index entry, any order (see [`link_keys`][medinv.chain.link_keys]). A missing
+        entry hides a movement from the questions "what did this party receive",
+        "what went out for this document"; an extra one answers them wrongly.
+        """
+        read = getattr(source, "link_rows", None)
+        if not callable(read):
+            return
+        expected: dict[int, set[str]] = {}
+        for position, content in self.structured:
+            with contextlib.suppress(ValueError):  # unreadable content: reported already
+                expected[position] = set(content_link_keys(content))
+        stored: dict[Any, set[Any]] = {}
+        for link, position in read():
+            stored.setdefault(position, set()).add(link)
+        for position in sorted(set(expected) | set(stored), key=repr):
+            want, have = expected.get(position, set()), stored.get(position, set())
+            if want != have:
+                self.found.append(
+                    ColumnMismatch(
+                        position=position if isinstance(position, int) else -1,
+                        column="movement links",
+                        stored=repr(sorted(map(str, have))),
+                        content=repr(sorted(want)),
+                    )
+                )
 
     # ------------------------------------------------------------------ the chain pass
 
@@ -689,9 +731,12 @@ class _Verifier:
                     prev = stored_prev
                 # (prev None: the row before could not be read; no hash can match then)
                 computed = entry_hash(str(prev), position, recorded_at, content)
+                fields = content.split("\x00", 16)
                 (mid, kind, gtin, lot, serial, qty, occurred, _, fl, fs, tl, ts, _, _, exp, rev) = (
-                    content.split("\x00", 16)[:16]  # the counterparty and references follow
+                    fields[:16]
                 )
+                if len(fields) > 16:  # noqa: PLR2004  (a counterparty or references follow)
+                    self.structured.append((position, content))
                 if computed != hash_:
                     append(
                         HashMismatch(

@@ -23,6 +23,7 @@ from medinv.ledger import HashMismatch, Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
 from medinv.ports import LedgerStore, MovementQuery
+from medinv.verification import ColumnMismatch
 
 DATA = Path(__file__).parent.parent / "data"
 ITEM = ItemKey("04006381333931", lot="L1")
@@ -105,6 +106,28 @@ def test_sqlite_structure_added_to_an_old_movement_is_found(tmp_path: Path) -> N
             "|| char(0) || '-' WHERE id = 'I-1'"
         )
         assert mismatches(store) == [3]
+
+
+@pytest.mark.parametrize(
+    ("statement", "position"),
+    [
+        ("DELETE FROM movement_links WHERE link = 'party:PATIENT:P-000123'", 2),
+        ("UPDATE movement_links SET position = 3 WHERE link = 'ref:procedure:OP-2026-77'", 2),
+        ("INSERT INTO movement_links VALUES ('party:PATIENT:P-000999', 3)", 3),
+    ],
+)
+def test_sqlite_an_edited_link_index_is_found(
+    tmp_path: Path, statement: str, position: int
+) -> None:
+    """The index answers "what did this patient receive": verify() checks it against the content."""
+    with SqliteStore(tmp_path / "l.sqlite3") as store:
+        post_sample(store)
+        assert store._db.execute(statement).rowcount == 1
+        findings = Ledger(store).verify().findings
+        assert findings, "the edited index went unnoticed"
+        assert {(type(f), f.position, f.column) for f in findings} >= {  # type: ignore[attr-defined]
+            (ColumnMismatch, position, "movement links")
+        }
 
 
 @pytest.fixture

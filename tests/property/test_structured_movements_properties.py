@@ -12,6 +12,8 @@ from medinv.catalogue import BusinessReference, PartyRef
 from medinv.chain import (
     MovementDecoder,
     content_differences,
+    content_link_keys,
+    link_keys,
     movement_content,
     movement_fields,
     structured_fields,
@@ -44,6 +46,8 @@ def test_content_and_fields_round_trip(
     assert decoder.fields(*movement_fields(m), *structured_fields(m)) == m
     fields = movement_content(m).split("\x00")
     assert len(fields) == (16 if party is None and not references else 18)
+    assert content_link_keys(movement_content(m)) == link_keys(m)
+    assert len(link_keys(m)) == (party is not None) + len({(r.type, r.id) for r in references})
 
 
 @given(mst.movement_business_references(), st.randoms())

@@ -20,7 +20,6 @@ from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import MedinvError, StorageError
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
-from medinv.movements import Movement
 from medinv.ports import Commit, MovementQuery, PositionQuery, RecordedMovement
 from medinv.status import StockStatus
 
@@ -29,7 +28,6 @@ __all__ = [
     "check_chained",
     "item_filters",
     "key_columns",
-    "link_keys",
     "path_of",
     "query_links",
     "recorded_movement",
@@ -151,25 +149,8 @@ def _malformed(recorded: RecordedMovement, expected: int) -> NoReturn:
     )
 
 
-def link_keys(movement: Movement) -> list[str]:
-    """The keys a movement is indexed by for its counterparty and business references.
-
-    ``party:KIND:id`` for the counterparty, ``ref:type:id`` for each business
-    reference (the issuer GLN is left out: a query by type and id finds every
-    issuer's, and [`MovementQuery.matches_structure`][medinv.ports.MovementQuery.matches_structure]
-    narrows them). Kinds and types hold no ``:``, so a key names one party or one
-    document. Empty for a movement with neither (most of them).
-    """
-    party, references = movement.counterparty, movement.business_references
-    if party is None and not references:  # most movements: no work on the posting path
-        return []
-    keys = [] if party is None else [f"party:{party.kind.value}:{party.id}"]
-    keys += dict.fromkeys(f"ref:{r.type.value}:{r.id}" for r in references)
-    return keys
-
-
 def query_links(query: MovementQuery) -> list[str]:
-    """The link keys (see [`link_keys`][medinv.adapters._codec.link_keys]) a query asks for."""
+    """The link keys (see [`link_keys`][medinv.chain.link_keys]) a query asks for."""
     keys: list[str] = []
     party = query.counterparty
     if party is not None:

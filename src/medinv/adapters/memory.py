@@ -22,9 +22,10 @@ from collections.abc import Collection, Iterator, Mapping
 import pendulum
 
 from medinv.adapters._base import Closing
-from medinv.adapters._codec import check_chained, link_keys, query_links
+from medinv.adapters._codec import check_chained, query_links
 from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_stocktake import MemoryStocktakes
+from medinv.chain import link_keys
 from medinv.errors import ConcurrencyError, StorageError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
 from medinv.locations import Location

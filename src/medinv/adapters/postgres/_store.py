@@ -16,7 +16,6 @@ from medinv.adapters._codec import (
     check_chained,
     item_filters,
     key_columns,
-    link_keys,
     path_of,
     query_links,
     recorded_movement,
@@ -31,7 +30,13 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._errors import translate_error
-from medinv.chain import MovementDecoder, format_instant, movement_fields, structured_fields
+from medinv.chain import (
+    MovementDecoder,
+    format_instant,
+    link_keys,
+    movement_fields,
+    structured_fields,
+)
 from medinv.errors import (
     ConcurrencyError,
     CountLineError,

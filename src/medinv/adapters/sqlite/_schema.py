@@ -337,7 +337,7 @@ _SCHEMA_V6: Final = (
 # Version 7: movements by counterparty and by business reference. Both live in the
 # movement's hashed content (two more content fields, only when present); this
 # table is their index: one row per (link, position), the link being
-# 'party:KIND:id' or 'ref:type:id' (medinv.adapters._codec.link_keys). A separate
+# 'party:KIND:id' or 'ref:type:id' (medinv.chain.link_keys). A separate
 # table rather than columns: a movement has any number of business references,
 # and the many movements with neither cost nothing. No release before version 7
 # could store either field, so there is nothing to fill in.

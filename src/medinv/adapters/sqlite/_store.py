@@ -20,7 +20,6 @@ from medinv.adapters._codec import (
     check_chained,
     item_filters,
     key_columns,
-    link_keys,
     path_of,
     query_links,
     recorded_movement,
@@ -35,7 +34,7 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
-from medinv.chain import MovementDecoder, movement_content
+from medinv.chain import MovementDecoder, link_keys, movement_content
 from medinv.errors import (
     ConcurrencyError,
     CountLineError,
@@ -820,6 +819,10 @@ class _VerificationRows:
             5,
             "the items",
         )
+
+    def link_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every entry of the index of movements by party and document: ``(link, position)``."""
+        return self._stream("SELECT link, position FROM movement_links", 2, "the movement links")
 
     def _stream(self, sql: str, width: int, what: str) -> Iterator[tuple[Any, ...]]:
         """The rows of ``sql``, one at a time; text that is not UTF-8 comes back as bytes."""
