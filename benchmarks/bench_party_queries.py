@@ -36,8 +36,9 @@ from pathlib import Path
 
 import pendulum
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _harness import arguments, best_of, table
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._harness import arguments, best_of, table
+
 from medinv import ItemKey, Ledger, Location, Movement
 from medinv.adapters.sqlite import SqliteStore
 from medinv.catalogue import BusinessReference, PartyRef

@@ -46,7 +46,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStor
     try:
         yield opened
     finally:
-        opened.close()  # type: ignore[attr-defined]
+        opened.close()
 
 
 def history(ledger: Ledger) -> None:
