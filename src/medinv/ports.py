@@ -275,7 +275,9 @@ class LedgerStore(Protocol):
     never with the size of the ledger. The indexes needed: movements by id, by
     position, by item (gtin, lot, serial), by gtin, lot and serial; movements by the
     id they reverse; balances by item, by gtin, lot, serial and by location path
-    (prefix); lots by (gtin, lot); items by (gtin, lot, serial).
+    (prefix); lots by (gtin, lot); items by (gtin, lot, serial); movements by
+    counterparty and by business reference (the keys of
+    [`link_keys`][medinv.chain.link_keys]).
 
     Stores are context managers: ``with SomeStore(...) as store:`` closes it on exit.
     """
