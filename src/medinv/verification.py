@@ -437,7 +437,8 @@ class VerificationSource(Protocol):
 
     A store that indexes movements by counterparty and business reference in a
     table of its own may also offer ``link_rows()``: every ``(link, position)`` of
-    that index, any order; verification then checks it against the content.
+    that index, in ascending position order; verification then checks it against
+    the content, merging both streams (memory stays flat).
     """
 
     ids_unique: bool
@@ -468,6 +469,7 @@ _SPILL_LIMIT = 500_000
 """Keys (balances, serials, lots, items) kept in memory before they go to temporary files."""
 _PARTITIONS: Final = 64
 _CHECK_EVERY = 2048
+_LINKS_CHUNK: Final = 4096
 _LOOKUP_CHUNK: Final = 1000
 _STATUS_FIELDS: Final = frozenset("+" + s.value for s in StockStatus)
 _KINDS: Final = frozenset(
@@ -511,7 +513,7 @@ def verify_store(store: LedgerStore, *, anchor: LedgerHead | None = None) -> Ver
         if anchor is not None and anchor.position > 0 and verifier.anchor_seen != anchor:
             found.append(HeadMismatch(stored=anchor, rebuilt=verifier.anchor_seen))
         verifier.reversals(store)
-        verifier.links(source)
+        verifier.links(final=True)
         checked = verifier.derived(source)
     finally:
         verifier.close()
@@ -655,37 +657,54 @@ class _Verifier:
         self.reversal_rows: list[tuple[Any, ...]] = []
         self.spill: _Spill | None = None
         self.structured: list[tuple[int, str]] = []  # movements with a counterparty or references
+        read = getattr(source, "link_rows", None)
+        self.link_rows: Iterator[tuple[Any, Any]] | None = iter(read()) if callable(read) else None
+        self.link_next: tuple[Any, Any] | None = None
 
     def close(self) -> None:
         if self.spill is not None:
             self.spill.close()
 
-    def links(self, source: VerificationSource) -> None:
+    def links(self, *, final: bool = False) -> None:
         """The store's index of movements by party and document against the hashed content.
 
         Checked when the source offers ``link_rows()``: ``(link, position)`` of every
-        index entry, any order (see [`link_keys`][medinv.chain.link_keys]). A missing
-        entry hides a movement from the questions "what did this party receive",
-        "what went out for this document"; an extra one answers them wrongly.
+        index entry in ascending position order (see [`link_keys`][medinv.chain.link_keys]).
+        The movements with a counterparty or references seen since the last call are
+        merged with the entries up to the last of them (all of them when ``final``):
+        memory stays flat however many there are. A missing entry hides a movement
+        from "what did this party receive", an extra one invents one.
         """
-        read = getattr(source, "link_rows", None)
-        if not callable(read):
+        chunk, self.structured = self.structured, []
+        rows = self.link_rows
+        if rows is None or (not chunk and not final):
             return
-        expected: dict[int, set[str]] = {}
-        for position, content in self.structured:
-            with contextlib.suppress(ValueError):  # unreadable content: reported already
+        expected: dict[int, set[str] | None] = {}
+        for position, content in chunk:
+            try:
                 expected[position] = set(content_link_keys(content))
-        stored: dict[Any, set[Any]] = {}
-        for link, position in read():
-            stored.setdefault(position, set()).add(link)
-        for position in sorted(set(expected) | set(stored), key=repr):
+            except ValueError:  # content no movement encodes to: reported already
+                expected[position] = None
+        last = chunk[-1][0] if chunk else -1
+        stored: dict[Any, set[str]] = {}
+        while True:
+            row = self.link_next if self.link_next is not None else next(rows, None)
+            self.link_next = None
+            if row is None:
+                break
+            link, position = row
+            if not final and (not isinstance(position, int) or position > last):
+                self.link_next = row  # the next chunk's (text positions sort last)
+                break
+            stored.setdefault(position, set()).add(str(link))
+        for position in sorted(expected.keys() | stored.keys(), key=repr):
             want, have = expected.get(position, set()), stored.get(position, set())
-            if want != have:
+            if want is not None and want != have:
                 self.found.append(
                     ColumnMismatch(
                         position=position if isinstance(position, int) else -1,
                         column="movement links",
-                        stored=repr(sorted(map(str, have))),
+                        stored=repr(sorted(have)),
                         content=repr(sorted(want)),
                     )
                 )
@@ -737,6 +756,8 @@ class _Verifier:
                 )
                 if len(fields) > 16:  # noqa: PLR2004  (a counterparty or references follow)
                     self.structured.append((position, content))
+                    if len(self.structured) >= _LINKS_CHUNK:
+                        self.links()
                 if computed != hash_:
                     append(
                         HashMismatch(

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from medinv import verification
 from medinv.adapters.memory import MemoryStore
 from medinv.adapters.postgres import PostgresStore
 from medinv.adapters.sqlite import SqliteStore
@@ -243,3 +244,37 @@ def test_postgres_queries_by_counterparty_and_reference_use_the_link_index(
             plan = "\n".join(row[0] for row in conn.execute("EXPLAIN " + text, params).fetchall())
         assert "movement_links_key" in plan, plan
         assert "Seq Scan" not in plan, plan
+
+
+def test_sqlite_link_index_is_merged_chunk_by_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verification holds a few movements at a time; what it finds does not depend on it."""
+    monkeypatch.setattr(verification, "_LINKS_CHUNK", 3)
+    with SqliteStore(tmp_path / "l.sqlite3") as store:
+        ledger = Ledger(store, clock=lambda: CLOCK)
+        ledger.post(
+            [Movement.receipt("R", item=ITEM, quantity=100, to=STORE, occurred_at=AT, actor="a")]
+        )
+        ledger.post(
+            [
+                Movement.issue(
+                    f"I-{n}", item=ITEM, quantity=1, source=STORE, occurred_at=AT, actor="a",
+                    counterparty=f"DEPARTMENT:D{n % 3}" if n % 4 else None,
+                )
+                for n in range(1, 21)
+            ]
+        )  # fmt: skip
+        assert ledger.verify().ok
+        db = store._db
+        db.execute("DELETE FROM movement_links WHERE position = 3")  # first chunk
+        db.execute("INSERT INTO movement_links VALUES ('party:DEPARTMENT:D9', 9)")  # no party
+        db.execute("UPDATE movement_links SET link = 'party:SITE:X' WHERE position = 20")  # last
+        db.execute("INSERT INTO movement_links VALUES ('party:SITE:Y', 'text')")  # nonsense
+        findings = [f for f in Ledger(store).verify().findings if isinstance(f, ColumnMismatch)]
+        assert [(f.position, f.stored, f.content) for f in findings] == [
+            (3, "[]", "['party:DEPARTMENT:D2']"),
+            (9, "['party:DEPARTMENT:D9']", "[]"),
+            (20, "['party:SITE:X']", "['party:DEPARTMENT:D1']"),
+            (-1, "['party:SITE:Y']", "[]"),
+        ]

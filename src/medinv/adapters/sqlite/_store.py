@@ -821,8 +821,12 @@ class _VerificationRows:
         )
 
     def link_rows(self) -> Iterator[tuple[Any, ...]]:
-        """Every entry of the index of movements by party and document: ``(link, position)``."""
-        return self._stream("SELECT link, position FROM movement_links", 2, "the movement links")
+        """Every entry of the index of movements by party and document, by position."""
+        return self._stream(
+            "SELECT link, position FROM movement_links ORDER BY position, link",
+            2,
+            "the movement links",
+        )
 
     def _stream(self, sql: str, width: int, what: str) -> Iterator[tuple[Any, ...]]:
         """The rows of ``sql``, one at a time; text that is not UTF-8 comes back as bytes."""
