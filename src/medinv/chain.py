@@ -402,17 +402,28 @@ def link_keys(movement: Movement) -> list[str]:
 def content_link_keys(content: str) -> list[str]:
     """The [`link_keys`][medinv.chain.link_keys] of a movement's stored content.
 
+    Read from the text alone, without building the movement (verification calls it
+    for every movement with a counterparty or references): for content a movement
+    encodes to, the same keys as ``link_keys`` of that movement; content that is not
+    is found by its hash.
+
     Raises:
-        ValueError: structured fields no movement encodes to.
+        ValueError: structured fields that are not even well-formed.
     """
-    fields = content.split(_SEP)
-    if len(fields) != len(CONTENT_FIELDS) + len(STRUCTURED_FIELDS):
+    if content.count(_SEP) != len(CONTENT_FIELDS) + len(STRUCTURED_FIELDS) - 1:
         return []
-    party, references = _optional(fields[-2]), _optional(fields[-1])
-    return _link_keys(
-        None if party is None else _decode_party(party),
-        () if references is None else _decode_references(references),
-    )
+    _, party, references = content.rsplit(_SEP, 2)
+    keys = [] if party == "-" else [f"party:{_optional(party)}"]
+    if references != "-":
+        entries = json.loads(references[1:])
+        if not isinstance(entries, list) or not all(
+            isinstance(entry, list) and entry[1:] for entry in entries
+        ):
+            raise ValueError(
+                f"stored business references are not [type, id] lists: {references!r:.60}"
+            )
+        keys += dict.fromkeys(f"ref:{entry[0]}:{entry[1]}" for entry in entries)
+    return keys
 
 
 def _link_keys(party: PartyRef | None, references: tuple[BusinessReference, ...]) -> list[str]:

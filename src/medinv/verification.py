@@ -641,6 +641,13 @@ def _text(field: str) -> str | None:
     return None if field == "-" else field[1:]
 
 
+def _by_position(mismatch: tuple[Any, ...]) -> tuple[bool, int, str]:
+    """Integer positions in order, then anything else a store holds instead."""
+    position = mismatch[0]
+    number = isinstance(position, int)
+    return (not number, position if number else 0, "" if number else repr(position))
+
+
 class _Verifier:
     """One verification: the chain pass, then the per-key checks."""
 
@@ -679,35 +686,36 @@ class _Verifier:
         rows = self.link_rows
         if rows is None or (not chunk and not final):
             return
-        expected: dict[int, set[str] | None] = {}
-        for position, content in chunk:
-            try:
-                expected[position] = set(content_link_keys(content))
-            except ValueError:  # content no movement encodes to: reported already
-                expected[position] = None
+        stored: dict[Any, list[str]] = {}
         last = chunk[-1][0] if chunk else -1
-        stored: dict[Any, set[str]] = {}
-        while True:
-            row = self.link_next if self.link_next is not None else next(rows, None)
-            self.link_next = None
-            if row is None:
-                break
+        row = self.link_next or next(rows, None)
+        while row is not None:
             link, position = row
             if not final and (not isinstance(position, int) or position > last):
-                self.link_next = row  # the next chunk's (text positions sort last)
-                break
-            stored.setdefault(position, set()).add(str(link))
-        for position in sorted(expected.keys() | stored.keys(), key=repr):
-            want, have = expected.get(position, set()), stored.get(position, set())
-            if want is not None and want != have:
-                self.found.append(
-                    ColumnMismatch(
-                        position=position if isinstance(position, int) else -1,
-                        column="movement links",
-                        stored=repr(sorted(have)),
-                        content=repr(sorted(want)),
-                    )
-                )
+                break  # the next chunk's (text positions sort last)
+            stored.setdefault(position, []).append(str(link))
+            row = next(rows, None)
+        self.link_next = row
+        mismatches: list[tuple[Any, list[str], list[str]]] = []
+        for position, content in chunk:
+            have = sorted(stored.pop(position, []))
+            try:
+                want = sorted(content_link_keys(content))
+            except (ValueError, TypeError):  # content no movement encodes to: reported already
+                continue
+            if want != have:
+                mismatches.append((position, have, want))
+        mismatches += [(position, sorted(have), []) for position, have in stored.items()]  # extra
+        mismatches.sort(key=_by_position)
+        self.found.extend(
+            ColumnMismatch(
+                position=position if isinstance(position, int) else -1,
+                column="movement links",
+                stored=repr(have),
+                content=repr(want),
+            )
+            for position, have, want in mismatches
+        )
 
     # ------------------------------------------------------------------ the chain pass
 

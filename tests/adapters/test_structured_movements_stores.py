@@ -269,12 +269,14 @@ def test_sqlite_link_index_is_merged_chunk_by_chunk(
         db = store._db
         db.execute("DELETE FROM movement_links WHERE position = 3")  # first chunk
         db.execute("INSERT INTO movement_links VALUES ('party:DEPARTMENT:D9', 9)")  # no party
+        db.execute("DELETE FROM movement_links WHERE position = 10")  # same chunk as 9
         db.execute("UPDATE movement_links SET link = 'party:SITE:X' WHERE position = 20")  # last
         db.execute("INSERT INTO movement_links VALUES ('party:SITE:Y', 'text')")  # nonsense
         findings = [f for f in Ledger(store).verify().findings if isinstance(f, ColumnMismatch)]
         assert [(f.position, f.stored, f.content) for f in findings] == [
             (3, "[]", "['party:DEPARTMENT:D2']"),
             (9, "['party:DEPARTMENT:D9']", "[]"),
+            (10, "[]", "['party:DEPARTMENT:D0']"),
             (20, "['party:SITE:X']", "['party:DEPARTMENT:D1']"),
             (-1, "['party:SITE:Y']", "[]"),
         ]
