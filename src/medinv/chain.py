@@ -34,6 +34,11 @@ so that "absent" and "empty" differ. Date-times are ISO 8601 with their UTC offs
 
 ```
 
+A movement with a counterparty or business references has two more fields,
+[`STRUCTURED_FIELDS`][medinv.chain.STRUCTURED_FIELDS], after the sixteen; a
+movement without either has exactly the sixteen, so the content, and the hash, of
+every movement stored before these fields existed is unchanged.
+
 The encoding is versioned ([`ENCODING_VERSION`][medinv.chain.ENCODING_VERSION]);
 changing it is a breaking change of the store contract.
 
@@ -55,11 +60,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable
 from typing import Final
 
 import pendulum
 
+from medinv.catalogue import BusinessReference, BusinessTransactionType, PartyRef
 from medinv.errors import InvalidMovementError
 from medinv.identifiers import ItemKey, device_from_text
 from medinv.locations import Location
@@ -70,14 +77,18 @@ __all__ = [
     "CONTENT_FIELDS",
     "ENCODING_VERSION",
     "GENESIS_HASH",
+    "STRUCTURED_FIELDS",
     "MovementDecoder",
     "chain_hash",
     "content_differences",
+    "content_link_keys",
     "entry_hash",
     "entry_hashes",
     "format_instant",
+    "link_keys",
     "movement_content",
     "movement_fields",
+    "structured_fields",
 ]
 
 GENESIS_HASH: Final = "0" * 64
@@ -105,6 +116,11 @@ CONTENT_FIELDS: Final = (
     "reverses",
 )
 """Names of the fields of [`movement_content`][medinv.chain.movement_content], in order."""
+
+STRUCTURED_FIELDS: Final = ("counterparty", "business_references")
+"""The two fields after [`CONTENT_FIELDS`][medinv.chain.CONTENT_FIELDS], present only
+when a movement has a counterparty or business references (see
+[`structured_fields`][medinv.chain.structured_fields])."""
 
 _SEP: Final = "\x00"
 _sha256 = hashlib.sha256
@@ -150,7 +166,7 @@ def movement_content(movement: Movement, *, occurred_at_text: str | None = None)
     expiry = m.expiry
     reverses = m.reverses
     # One f-string and enum ``_value_`` (no descriptor): this runs once per posted movement.
-    return (
+    content = (
         f"{m.id}\x00{m.kind._value_}\x00{item.device_text}\x00"
         f"{'-' if lot is None else '+' + lot.value}\x00"
         f"{'-' if serial is None else '+' + serial.value}\x00"
@@ -165,6 +181,13 @@ def movement_content(movement: Movement, *, occurred_at_text: str | None = None)
         f"{'-' if reference is None else '+' + reference}\x00"
         f"{'-' if expiry is None else '+' + _date_isoformat(expiry)}\x00"
         f"{'-' if reverses is None else '+' + reverses}"
+    )
+    if m.counterparty is None and not m.business_references:
+        return content
+    party, references = structured_fields(m)
+    return (
+        f"{content}\x00{'-' if party is None else '+' + party}"
+        f"\x00{'-' if references is None else '+' + references}"
     )
 
 
@@ -192,11 +215,14 @@ def content_differences(left: Movement, right: Movement) -> tuple[str, ...]:
 def _split_differences(left: str, right: str) -> tuple[str, ...]:
     if left == right:
         return ()
-    return tuple(
-        name
-        for name, a, b in zip(CONTENT_FIELDS, left.split(_SEP), right.split(_SEP), strict=True)
-        if a != b
-    )
+    absent = ["-"] * len(STRUCTURED_FIELDS)
+    names = CONTENT_FIELDS + STRUCTURED_FIELDS
+    a_fields, b_fields = left.split(_SEP), right.split(_SEP)
+    if len(a_fields) == len(CONTENT_FIELDS):
+        a_fields += absent
+    if len(b_fields) == len(CONTENT_FIELDS):
+        b_fields += absent
+    return tuple(name for name, a, b in zip(names, a_fields, b_fields, strict=True) if a != b)
 
 
 def entry_hash(prev_hash: str, position: int, recorded_at_text: str, content: str) -> str:
@@ -319,6 +345,138 @@ def movement_fields(movement: Movement) -> _Fields:
     )
 
 
+def structured_fields(movement: Movement) -> tuple[str | None, str | None]:
+    """A movement's counterparty and business references as text, ``None`` when absent.
+
+    The counterparty is ``KIND:id``; the business references are a compact JSON
+    array of ``[type, id]`` (``[type, id, issuer GLN]`` with an issuer), in the
+    movement's canonical order. The texts of [`STRUCTURED_FIELDS`][medinv.chain.STRUCTURED_FIELDS]
+    in [`movement_content`][medinv.chain.movement_content]; stores that keep one column
+    per field keep these two next to [`movement_fields`][medinv.chain.movement_fields]
+    and give them back to [`MovementDecoder.fields`][medinv.chain.MovementDecoder.fields].
+
+    ```pycon
+    >>> from medinv.identifiers import ItemKey
+    >>> from medinv.locations import Location
+    >>> m = Movement.issue("I-1", item=ItemKey("04006381333931"), quantity=2,
+    ...     source=Location.parse("S/A"), occurred_at="2026-01-05T10:00:00+01:00", actor="x",
+    ...     counterparty="DEPARTMENT:ICU", business_references=["requisition:R-7", "po:4711"])
+    >>> structured_fields(m)
+    ('DEPARTMENT:ICU', '[["po","4711"],["requisition","R-7"]]')
+
+    ```
+    """
+    party = movement.counterparty
+    references = movement.business_references
+    return (
+        None if party is None else f"{party.kind._value_}:{party.id}",
+        _encode_references(references) if references else None,
+    )
+
+
+def link_keys(movement: Movement) -> list[str]:
+    """The keys a store indexes a movement by for its counterparty and business references.
+
+    ``party:KIND:id`` for the counterparty, ``ref:type:id`` for each business
+    reference (the issuer GLN is left out: a query by type and id finds every
+    issuer's, and [`MovementQuery.matches_structure`][medinv.ports.MovementQuery.matches_structure]
+    narrows them). Kinds and types hold no ``:``, so a key names one party or one
+    document. Empty for a movement with neither (most of them).
+
+    ```pycon
+    >>> from medinv.identifiers import ItemKey
+    >>> from medinv.locations import Location
+    >>> link_keys(Movement.issue("I-1", item=ItemKey("04006381333931"), quantity=2,
+    ...     source=Location.parse("S/A"), occurred_at="2026-01-05T10:00:00+01:00", actor="x",
+    ...     counterparty="DEPARTMENT:ICU", business_references=["po:4711"]))
+    ['party:DEPARTMENT:ICU', 'ref:po:4711']
+
+    ```
+    """
+    party, references = movement.counterparty, movement.business_references
+    if party is None and not references:  # most movements: no work on the posting path
+        return []
+    return _link_keys(party, references)
+
+
+def content_link_keys(content: str) -> list[str]:
+    """The [`link_keys`][medinv.chain.link_keys] of a movement's stored content.
+
+    Read from the text alone, without building the movement (verification calls it
+    for every movement with a counterparty or references): for content a movement
+    encodes to, the same keys as ``link_keys`` of that movement; content that is not
+    is found by its hash.
+
+    Raises:
+        ValueError: structured fields that are not even well-formed.
+    """
+    if content.count(_SEP) != len(CONTENT_FIELDS) + len(STRUCTURED_FIELDS) - 1:
+        return []
+    _, party, references = content.rsplit(_SEP, 2)
+    keys = [] if party == "-" else [f"party:{_optional(party)}"]
+    if references != "-":
+        entries = json.loads(references[1:])
+        if not isinstance(entries, list) or not all(
+            isinstance(entry, list) and entry[1:] for entry in entries
+        ):
+            raise ValueError(
+                f"stored business references are not [type, id] lists: {references!r:.60}"
+            )
+        keys += dict.fromkeys(f"ref:{entry[0]}:{entry[1]}" for entry in entries)
+    return keys
+
+
+def _link_keys(party: PartyRef | None, references: tuple[BusinessReference, ...]) -> list[str]:
+    keys = [] if party is None else [f"party:{party.kind.value}:{party.id}"]
+    keys += dict.fromkeys(f"ref:{r.type.value}:{r.id}" for r in references)
+    return keys
+
+
+def _encode_references(references: tuple[BusinessReference, ...]) -> str:
+    return json.dumps(
+        [
+            [r.type.value, r.id] if r.issuer_gln is None else [r.type.value, r.id, r.issuer_gln]
+            for r in references
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _decode_party(text: str) -> PartyRef:
+    kind, sep, party_id = text.partition(":")
+    if not sep:
+        raise ValueError(f"a stored counterparty must be 'KIND:id', not {text!r:.60}")
+    return PartyRef(kind=kind, id=party_id)
+
+
+def _decode_references(text: str) -> tuple[BusinessReference, ...]:
+    """Stored business references; only the canonical text a movement encodes to is read."""
+    entries = json.loads(text)
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f"stored business references must be a non-empty list: {text!r:.60}")
+    references: list[BusinessReference] = []
+    for entry in entries:
+        if (
+            not isinstance(entry, list)
+            or len(entry) not in {2, 3}
+            or not all(isinstance(part, str) for part in entry)
+        ):
+            raise ValueError(f"a stored business reference is [type, id(, GLN)], not {entry!r:.60}")
+        references.append(
+            BusinessReference(
+                type=BusinessTransactionType.parse(entry[0]),
+                id=entry[1],
+                issuer_gln=entry[2] if len(entry) == 3 else None,  # noqa: PLR2004  (with issuer)
+            )
+        )
+    result = tuple(references)
+    canonical = sorted(set(result), key=lambda r: (r.type.value, r.id, r.issuer_gln or ""))
+    if _encode_references(tuple(canonical)) != text:
+        raise ValueError(f"stored business references are not in canonical form: {text!r:.60}")
+    return result
+
+
 _KINDS: Final = {kind.value: kind for kind in MovementKind}
 _STATUSES: Final = {status.value: status for status in StockStatus}
 _CACHE_BOUND: Final = 50_000
@@ -379,6 +537,12 @@ class MovementDecoder:
     def content(self, content: str) -> Movement:
         """The movement whose [`movement_content`][medinv.chain.movement_content] is ``content``."""
         fields = content.split(_SEP)
+        structured: list[str | None] = [None, None]
+        if len(fields) == len(CONTENT_FIELDS) + len(STRUCTURED_FIELDS):
+            structured = [_optional(field) for field in fields[len(CONTENT_FIELDS) :]]
+            if structured == [None, None]:
+                raise ValueError("movement content has two empty structured fields")
+            del fields[len(CONTENT_FIELDS) :]
         if len(fields) != len(CONTENT_FIELDS):
             raise ValueError(
                 f"movement content has {len(fields)} fields, not {len(CONTENT_FIELDS)}"
@@ -418,6 +582,7 @@ class MovementDecoder:
             _optional(reference),
             _optional(expiry),
             _optional(reverses),
+            *structured,
         )
 
     def fields(  # noqa: PLR0917  (the sixteen fields of a movement, in order)
@@ -438,11 +603,15 @@ class MovementDecoder:
         reference: str | None,
         expiry: str | dt.date | None,
         reverses: str | None,
+        counterparty: str | None = None,
+        business_references: str | None = None,
     ) -> Movement:
         """The movement of the given fields, as [`movement_fields`][medinv.chain.movement_fields] gives them.
 
         A lot or serial may also be ``''`` for absent (stores that key by them), the
-        quantity an integer and the expiry a date (stores with typed columns).
+        quantity an integer and the expiry a date (stores with typed columns). The
+        counterparty and business references, when the movement has them, follow as
+        [`structured_fields`][medinv.chain.structured_fields] gives them.
         """  # noqa: E501  (a cross-reference cannot be wrapped)
         location = self.location
         return Movement(
@@ -460,6 +629,10 @@ class MovementDecoder:
             reference=reference,
             expiry=self.date(expiry),
             reverses=reverses,
+            counterparty=None if counterparty is None else _decode_party(counterparty),
+            business_references=(
+                () if business_references is None else _decode_references(business_references)
+            ),
         )
 
     def location(self, path: str) -> Location:

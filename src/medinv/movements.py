@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, TypedDict
 
 import attrs
@@ -40,6 +40,7 @@ import pendulum
 
 from medinv._text import text_validator
 from medinv.actors import actor_validator
+from medinv.catalogue import BusinessReference, Party, PartyRef
 from medinv.dates import to_date, to_datetime
 from medinv.errors import (
     InvalidMovementError,
@@ -125,6 +126,38 @@ def _check_quantity(_instance: object, _attribute: object, value: Any) -> None:
         )
 
 
+def _to_party_ref(value: Any) -> PartyRef | None:
+    """A movement's counterparty: ``None``, a reference, a party or its text ``KIND:id``."""
+    return None if value is None else PartyRef.coerce(value)
+
+
+def _reference_order(reference: BusinessReference) -> tuple[str, str, str]:
+    return (reference.type.value, reference.id, reference.issuer_gln or "")
+
+
+def _to_business_references(value: object) -> tuple[BusinessReference, ...]:
+    """A movement's business references in canonical order: sorted, each once."""
+    if value == ():  # the common case, on every movement built
+        return ()
+    if isinstance(value, (str, BusinessReference)) or not isinstance(value, Iterable):
+        raise InvalidValueError(
+            "business references are a sequence of BusinessReference values or 'type:id' "
+            f"texts, not {type(value).__name__} {value!r:.60}"
+        )
+    references: set[BusinessReference] = set()
+    for entry in value:
+        if isinstance(entry, str):
+            references.add(BusinessReference.parse(entry))
+        elif isinstance(entry, BusinessReference):
+            references.add(entry)
+        else:
+            raise InvalidValueError(
+                "a business reference is a BusinessReference or 'type:id', not "
+                f"{type(entry).__name__} {entry!r:.60}"
+            )
+    return tuple(sorted(references, key=_reference_order))
+
+
 @attrs.frozen(kw_only=True, cache_hash=True)
 class Movement:
     """One immutable stock movement. Build it with a named constructor (``Movement.receipt`` ...).
@@ -184,6 +217,22 @@ class Movement:
         validator=text_validator("reversed movement id", optional=True, blank=True, limit=_MAX_ID),
     )
     """For a reversal: the id of the movement it undoes."""
+    counterparty: PartyRef | None = attrs.field(default=None, converter=_to_party_ref)
+    """Who the stock moved to or from (a department, supplier, customer, site or patient).
+
+    A [`PartyRef`][medinv.catalogue.PartyRef]: kind and id, never a name; a patient
+    only by a pseudonymous reference. A [`Party`][medinv.catalogue.Party] or its text
+    ``KIND:id`` is accepted and kept as its reference.
+    """
+    business_references: tuple[BusinessReference, ...] = attrs.field(
+        default=(), converter=_to_business_references
+    )
+    """The documents the movement belongs to (purchase order, delivery note, procedure ...).
+
+    [`BusinessReference`][medinv.catalogue.BusinessReference] values (or their text
+    ``type:id``), kept sorted by type, id and issuer GLN, without duplicates: the
+    same documents given in any order make the same movement.
+    """
 
     def __attrs_post_init__(self) -> None:  # noqa: C901, PLR0912  (one rule per kind, kept together)
         kind, fail = self.kind, self._fail
@@ -222,8 +271,13 @@ class Movement:
                 fail("an ADJUSTMENT goes in or out, not both")
             if self.reason is None or not self.reason.strip():
                 fail("an ADJUSTMENT needs a reason")
-        if kind is MovementKind.CONSUMPTION and not self.reference:
-            fail("a CONSUMPTION needs the patient or procedure reference")
+        if kind is MovementKind.CONSUMPTION and not (
+            self.reference or self.counterparty is not None or self.business_references
+        ):
+            fail(
+                "a CONSUMPTION needs the patient or procedure: a reference, a counterparty "
+                "or a business reference"
+            )
 
     def _fail(self, reason: str) -> None:
         raise InvalidMovementError(self.id, reason)
@@ -285,6 +339,8 @@ class Movement:
         expiry: dt.date | str | None = None,
         reference: str | None = None,
         reason: str | None = None,
+        counterparty: PartyRef | Party | str | None = None,
+        business_references: Iterable[BusinessReference | str] = (),
     ) -> Movement:
         """Stock arrives at ``to`` in ``status`` (e.g. QUARANTINE until quality releases it)."""
         return cls(
@@ -299,6 +355,8 @@ class Movement:
             expiry=expiry,
             reference=reference,
             reason=reason,
+            counterparty=counterparty,
+            business_references=business_references,
         )
 
     @classmethod
@@ -313,6 +371,8 @@ class Movement:
         actor: str,
         reference: str | None = None,
         reason: str | None = None,
+        counterparty: PartyRef | Party | str | None = None,
+        business_references: Iterable[BusinessReference | str] = (),
     ) -> Movement:
         """AVAILABLE stock leaves ``source`` for outside the ledger."""
         return cls(
@@ -326,6 +386,8 @@ class Movement:
             actor=actor,
             reference=reference,
             reason=reason,
+            counterparty=counterparty,
+            business_references=business_references,
         )
 
     @classmethod
@@ -338,10 +400,16 @@ class Movement:
         source: Location,
         occurred_at: dt.datetime | str,
         actor: str,
-        reference: str,
+        reference: str | None = None,
         reason: str | None = None,
+        counterparty: PartyRef | Party | str | None = None,
+        business_references: Iterable[BusinessReference | str] = (),
     ) -> Movement:
-        """AVAILABLE stock is used; ``reference`` names the patient or procedure."""
+        """AVAILABLE stock is used on a patient or in a procedure.
+
+        Name them by ``reference``, a patient ``counterparty`` or a procedure
+        business reference (at least one of them).
+        """
         return cls(
             id=id,
             kind=MovementKind.CONSUMPTION,
@@ -353,6 +421,8 @@ class Movement:
             actor=actor,
             reference=reference,
             reason=reason,
+            counterparty=counterparty,
+            business_references=business_references,
         )
 
     @classmethod
@@ -369,6 +439,8 @@ class Movement:
         status: StockStatus = StockStatus.AVAILABLE,
         reference: str | None = None,
         reason: str | None = None,
+        counterparty: PartyRef | Party | str | None = None,
+        business_references: Iterable[BusinessReference | str] = (),
     ) -> Movement:
         """Stock moves from ``source`` to ``to`` keeping its status."""
         return cls(
@@ -384,6 +456,8 @@ class Movement:
             actor=actor,
             reference=reference,
             reason=reason,
+            counterparty=counterparty,
+            business_references=business_references,
         )
 
     @classmethod
@@ -400,6 +474,8 @@ class Movement:
         actor: str,
         reason: str | None = None,
         reference: str | None = None,
+        counterparty: PartyRef | Party | str | None = None,
+        business_references: Iterable[BusinessReference | str] = (),
     ) -> Movement:
         """Stock at ``at`` changes status (release, hold, recall ...)."""
         return cls(
@@ -415,6 +491,8 @@ class Movement:
             actor=actor,
             reason=reason,
             reference=reference,
+            counterparty=counterparty,
+            business_references=business_references,
         )
 
     @classmethod
@@ -431,6 +509,8 @@ class Movement:
         status: StockStatus = StockStatus.AVAILABLE,
         reference: str | None = None,
         expiry: dt.date | str | None = None,
+        counterparty: PartyRef | Party | str | None = None,
+        business_references: Iterable[BusinessReference | str] = (),
     ) -> Movement:
         """Correct the balance at ``at`` by ``change`` (positive: found, negative: missing)."""
         if isinstance(change, bool) or not isinstance(change, int) or change == 0:
@@ -453,6 +533,8 @@ class Movement:
             reason=reason,
             reference=reference,
             expiry=expiry,
+            counterparty=counterparty,
+            business_references=business_references,
             **side,
         )
 
@@ -470,6 +552,8 @@ class Movement:
         reference: str | None = None,
         reason: str | None = None,
         expiry: dt.date | str | None = None,
+        counterparty: PartyRef | Party | str | None = None,
+        business_references: Iterable[BusinessReference | str] = (),
     ) -> Movement:
         """Stock comes back in; by default into QUARANTINE until inspected."""
         return cls(
@@ -484,6 +568,8 @@ class Movement:
             reference=reference,
             reason=reason,
             expiry=expiry,
+            counterparty=counterparty,
+            business_references=business_references,
         )
 
     @classmethod
@@ -499,6 +585,8 @@ class Movement:
         status: StockStatus = StockStatus.AVAILABLE,
         reason: str | None = None,
         reference: str | None = None,
+        counterparty: PartyRef | Party | str | None = None,
+        business_references: Iterable[BusinessReference | str] = (),
     ) -> Movement:
         """Stock in any status is destroyed."""
         return cls(
@@ -512,6 +600,8 @@ class Movement:
             actor=actor,
             reason=reason,
             reference=reference,
+            counterparty=counterparty,
+            business_references=business_references,
         )
 
     @classmethod
@@ -524,7 +614,11 @@ class Movement:
         actor: str,
         reason: str | None = None,
     ) -> Movement:
-        """The exact inverse of movement ``of``; the ledger accepts it once per original."""
+        """The exact inverse of movement ``of``; the ledger accepts it once per original.
+
+        It keeps the original's reference, counterparty and business references: it
+        undoes a movement with that party, for those documents.
+        """
         if not isinstance(of, Movement):
             raise InvalidMovementError(id, f"'of' must be a Movement, not {type(of).__name__}")
         return cls(
@@ -537,6 +631,8 @@ class Movement:
             reason=reason,
             reference=of.reference,
             reverses=of.id,
+            counterparty=of.counterparty,
+            business_references=of.business_references,
             **_mirrored(of),
         )
 

@@ -44,12 +44,14 @@ import attrs
 import pendulum
 
 from medinv.catalogue import (
+    BusinessReference,
     EffectiveHistory,
     LocationKind,
     LocationProfile,
     PackageLevel,
     Party,
     PartyKind,
+    PartyRef,
     Product,
 )
 from medinv.dates import to_datetime
@@ -67,7 +69,7 @@ from medinv.journal import (
     RecordedMovement,
 )
 from medinv.locations import Location
-from medinv.movements import StockPosition
+from medinv.movements import Movement, StockPosition
 from medinv.status import StockStatus
 
 __all__ = [
@@ -188,6 +190,21 @@ class PositionQuery:
         )
 
 
+def _to_party_ref(value: Any) -> PartyRef | None:
+    return None if value is None else PartyRef.coerce(value)
+
+
+def _to_business_reference(value: object) -> BusinessReference | None:
+    if value is None or isinstance(value, BusinessReference):
+        return value
+    if isinstance(value, str):
+        return BusinessReference.parse(value)
+    raise InvalidValueError(
+        f"invalid business reference filter {value!r:.60}: expected a BusinessReference "
+        "or 'type:id'"
+    )
+
+
 @attrs.frozen(kw_only=True)
 class MovementQuery:
     """Which stored movements to return, in position order; every given field must match."""
@@ -219,6 +236,29 @@ class MovementQuery:
             position > self.after_position
             and (self.up_to_position is None or position <= self.up_to_position)
             and self.matches_item(recorded.movement.item)
+            and self.matches_structure(recorded.movement)
+        )
+
+    counterparty: PartyRef | None = attrs.field(default=None, converter=_to_party_ref)
+    """Movements with this counterparty (a [`PartyRef`][medinv.catalogue.PartyRef],
+    a [`Party`][medinv.catalogue.Party] or ``"KIND:id"``)."""
+    business_reference: BusinessReference | None = attrs.field(
+        default=None, converter=_to_business_reference
+    )
+    """Movements that carry this business reference (``"type:id"`` accepted): same
+    type and id, and the same issuer GLN when the query gives one."""
+
+    def matches_structure(self, movement: Movement) -> bool:
+        """Whether ``movement`` satisfies the counterparty and business reference filters."""
+        wanted = self.business_reference
+        return (self.counterparty is None or movement.counterparty == self.counterparty) and (
+            wanted is None
+            or any(
+                ref.type is wanted.type
+                and ref.id == wanted.id
+                and (wanted.issuer_gln is None or ref.issuer_gln == wanted.issuer_gln)
+                for ref in movement.business_references
+            )
         )
 
 
@@ -247,7 +287,9 @@ class LedgerStore(Protocol):
     never with the size of the ledger. The indexes needed: movements by id, by
     position, by item (gtin, lot, serial), by gtin, lot and serial; movements by the
     id they reverse; balances by item, by gtin, lot, serial and by location path
-    (prefix); lots by (gtin, lot); items by (gtin, lot, serial).
+    (prefix); lots by (gtin, lot); items by (gtin, lot, serial); movements by
+    counterparty and by business reference (the keys of
+    [`link_keys`][medinv.chain.link_keys]).
 
     Stores are context managers: ``with SomeStore(...) as store:`` closes it on exit.
     """

@@ -43,7 +43,13 @@ from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 
 import attrs
 
-from medinv.chain import GENESIS_HASH, entry_hash, format_instant, movement_content
+from medinv.chain import (
+    GENESIS_HASH,
+    content_link_keys,
+    entry_hash,
+    format_instant,
+    movement_content,
+)
 from medinv.identifiers import ItemKey, device_from_text
 from medinv.locations import Location
 from medinv.ports import LedgerHead, LedgerStore, LotKey, MovementQuery
@@ -428,6 +434,11 @@ class VerificationSource(Protocol):
     optional (any [`LedgerStore`][medinv.ports.LedgerStore] can be verified without
     it). The iterators must not raise on what is stored (only on a failure of the
     store itself), and stream: verification holds one page at a time.
+
+    A store that indexes movements by counterparty and business reference in a
+    table of its own may also offer ``link_rows()``: every ``(link, position)`` of
+    that index, in ascending position order; verification then checks it against
+    the content, merging both streams (memory stays flat).
     """
 
     ids_unique: bool
@@ -458,6 +469,7 @@ _SPILL_LIMIT = 500_000
 """Keys (balances, serials, lots, items) kept in memory before they go to temporary files."""
 _PARTITIONS: Final = 64
 _CHECK_EVERY = 2048
+_LINKS_CHUNK: Final = 4096
 _LOOKUP_CHUNK: Final = 1000
 _STATUS_FIELDS: Final = frozenset("+" + s.value for s in StockStatus)
 _KINDS: Final = frozenset(
@@ -501,6 +513,7 @@ def verify_store(store: LedgerStore, *, anchor: LedgerHead | None = None) -> Ver
         if anchor is not None and anchor.position > 0 and verifier.anchor_seen != anchor:
             found.append(HeadMismatch(stored=anchor, rebuilt=verifier.anchor_seen))
         verifier.reversals(store)
+        verifier.links(final=True)
         checked = verifier.derived(source)
     finally:
         verifier.close()
@@ -628,6 +641,13 @@ def _text(field: str) -> str | None:
     return None if field == "-" else field[1:]
 
 
+def _by_position(mismatch: tuple[Any, ...]) -> tuple[bool, int, str]:
+    """Integer positions in order, then anything else a store holds instead."""
+    position = mismatch[0]
+    number = isinstance(position, int)
+    return (not number, position if number else 0, "" if number else repr(position))
+
+
 class _Verifier:
     """One verification: the chain pass, then the per-key checks."""
 
@@ -643,10 +663,59 @@ class _Verifier:
         self.items: dict[Key, tuple[int, str, str]] = {}
         self.reversal_rows: list[tuple[Any, ...]] = []
         self.spill: _Spill | None = None
+        self.structured: list[tuple[int, str]] = []  # movements with a counterparty or references
+        read = getattr(source, "link_rows", None)
+        self.link_rows: Iterator[tuple[Any, Any]] | None = iter(read()) if callable(read) else None
+        self.link_next: tuple[Any, Any] | None = None
 
     def close(self) -> None:
         if self.spill is not None:
             self.spill.close()
+
+    def links(self, *, final: bool = False) -> None:
+        """The store's index of movements by party and document against the hashed content.
+
+        Checked when the source offers ``link_rows()``: ``(link, position)`` of every
+        index entry in ascending position order (see [`link_keys`][medinv.chain.link_keys]).
+        The movements with a counterparty or references seen since the last call are
+        merged with the entries up to the last of them (all of them when ``final``):
+        memory stays flat however many there are. A missing entry hides a movement
+        from "what did this party receive", an extra one invents one.
+        """
+        chunk, self.structured = self.structured, []
+        rows = self.link_rows
+        if rows is None or (not chunk and not final):
+            return
+        stored: dict[Any, list[str]] = {}
+        last = chunk[-1][0] if chunk else -1
+        row = self.link_next or next(rows, None)
+        while row is not None:
+            link, position = row
+            if not final and (not isinstance(position, int) or position > last):
+                break  # the next chunk's (text positions sort last)
+            stored.setdefault(position, []).append(str(link))
+            row = next(rows, None)
+        self.link_next = row
+        mismatches: list[tuple[Any, list[str], list[str]]] = []
+        for position, content in chunk:
+            have = sorted(stored.pop(position, []))
+            try:
+                want = sorted(content_link_keys(content))
+            except (ValueError, TypeError):  # content no movement encodes to: reported already
+                continue
+            if want != have:
+                mismatches.append((position, have, want))
+        mismatches += [(position, sorted(have), []) for position, have in stored.items()]  # extra
+        mismatches.sort(key=_by_position)
+        self.found.extend(
+            ColumnMismatch(
+                position=position if isinstance(position, int) else -1,
+                column="movement links",
+                stored=repr(have),
+                content=repr(want),
+            )
+            for position, have, want in mismatches
+        )
 
     # ------------------------------------------------------------------ the chain pass
 
@@ -689,9 +758,14 @@ class _Verifier:
                     prev = stored_prev
                 # (prev None: the row before could not be read; no hash can match then)
                 computed = entry_hash(str(prev), position, recorded_at, content)
+                fields = content.split("\x00", 16)
                 (mid, kind, gtin, lot, serial, qty, occurred, _, fl, fs, tl, ts, _, _, exp, rev) = (
-                    content.split("\x00")
+                    fields[:16]
                 )
+                if len(fields) > 16:  # noqa: PLR2004  (a counterparty or references follow)
+                    self.structured.append((position, content))
+                    if len(self.structured) >= _LINKS_CHUNK:
+                        self.links()
                 if computed != hash_:
                     append(
                         HashMismatch(

@@ -9,6 +9,8 @@ from psycopg import sql
 from medinv.adapters._stocktake_json import line_to_json, stocktake_to_json
 from medinv.adapters.postgres import SCHEMA_VERSION, PostgresStocktakes, PostgresStore
 from medinv.adapters.postgres import _schema as pg_schema
+from medinv.adapters.postgres import _sql as pg_sql
+from medinv.adapters.postgres import _store as pg_store
 from medinv.adapters.postgres_stocktake import PostgresStocktakeStore
 from medinv.errors import StorageError
 from medinv.identifiers import ItemKey
@@ -113,11 +115,22 @@ def test_a_ledger_schema_of_the_previous_release_is_migrated(
     replay_migrations(postgres_dsn, postgres_schema, 1)
     with monkeypatch.context() as patch:
         patch.setattr(pg_schema, "SCHEMA_VERSION", 1)  # the previous release, to post with
+        # ... and its movement columns (no counterparty, no business references yet)
+        patch.setattr(
+            pg_sql,
+            "SQL",
+            {
+                k: v.replace(" counterparty, business_references,", "")
+                for k, v in pg_sql.SQL.items()
+            },
+        )
+        new_row = pg_store._movement_row
+        patch.setattr(pg_store, "_movement_row", lambda r: new_row(r)[:17] + new_row(r)[19:])
         with PostgresStore(postgres_dsn, schema=postgres_schema) as old:
             Ledger(old).post([receipt()])
             assert old.schema_version() == 1
     with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         assert Ledger(store).balance(gtin="04006381333931") == 10
         store.stocktakes.create(sample_stocktake())
         assert store.stocktakes.stocktakes() == [sample_stocktake()]

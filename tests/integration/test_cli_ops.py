@@ -318,6 +318,7 @@ def test_history_json_lines_carry_every_field(ledger: Ledgers, capsys):
         "recorded_at": "2026-11-23T09:00:00+00:00", "actor": "ann lee", "reason": None,
         "reference": None, "expiry": None, "reverses": None,
         "hash": recorded.hash, "prev_hash": recorded.prev_hash,
+        "counterparty": None, "business_references": [],
     }  # fmt: skip
 
 

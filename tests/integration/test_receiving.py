@@ -396,6 +396,21 @@ def test_an_hibc_case_scan_books_its_eaches(store: LedgerStore):
     assert take(store, hibc("+A123BJC5D6E71/$$8051230LOT7")).replayed
 
 
+def test_an_hibc_expiry_contradicting_its_lots_expiry_on_record_is_refused(store: LedgerStore):
+    catalogue = store.catalogue  # type: ignore[attr-defined]
+    product = Product(
+        primary_di="HIBCC:A123BJC5D6E70",
+        packages=(PackageLevel(di="A123BJC5D6E71", contains="A123BJC5D6E70", quantity=10),),
+        controls=Controls(lot=True, expiry=True),
+    )
+    catalogue.put_product(product, valid_from=SINCE)
+    take(store, hibc("+A123BJC5D6E71/$$8051230LOT7"), "GR-1")
+    with pytest.raises(ScanReceiptError) as refused:
+        take(store, hibc("+A123BJC5D6E71/$$8021130LOT7"), "GR-2")
+    assert refused.value.rule is ReceiptRule.EXPIRY_CONFLICT
+    assert Ledger(store).head().position == 1
+
+
 def test_an_ma_code_books_its_serialised_unit(store: LedgerStore):
     catalogue = store.catalogue  # type: ignore[attr-defined]
     product = Product(

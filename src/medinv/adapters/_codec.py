@@ -29,6 +29,7 @@ __all__ = [
     "item_filters",
     "key_columns",
     "path_of",
+    "query_links",
     "recorded_movement",
     "subtree_bounds",
 ]
@@ -154,3 +155,15 @@ def _malformed(recorded: RecordedMovement, expected: int) -> NoReturn:
         f"malformed commit: movement {recorded.movement.id!r} at position "
         f"{recorded.position} does not follow position {expected - 1} and its hash"
     )
+
+
+def query_links(query: MovementQuery) -> list[str]:
+    """The link keys (see [`link_keys`][medinv.chain.link_keys]) a query asks for."""
+    keys: list[str] = []
+    party = query.counterparty
+    if party is not None:
+        keys.append(f"party:{party.kind.value}:{party.id}")
+    reference = query.business_reference
+    if reference is not None:
+        keys.append(f"ref:{reference.type.value}:{reference.id}")
+    return keys

@@ -22,9 +22,10 @@ from collections.abc import Collection, Iterator, Mapping
 import pendulum
 
 from medinv.adapters._base import Closing
-from medinv.adapters._codec import check_chained
+from medinv.adapters._codec import check_chained, query_links
 from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_stocktake import MemoryStocktakes
+from medinv.chain import link_keys
 from medinv.devices import DeviceIdentifier
 from medinv.errors import ConcurrencyError, StorageError
 from medinv.identifiers import ItemKey, Lot, Serial, device_of
@@ -71,6 +72,7 @@ class MemoryStore(Closing):
         self._items: dict[ItemKey, ItemRecord] = {}
         self._stocktakes = MemoryStocktakes(self._open, self.close)
         self._catalogue = MemoryCatalogue(self)
+        self._moves_by_link: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
 
     @property
     def stocktakes(self) -> MemoryStocktakes:
@@ -124,6 +126,8 @@ class MemoryStore(Closing):
                 self._reversals[m.reverses] = m.id
             self._moves_by_item[m.item].append(recorded)
             self._index_item(m.item)
+            for link in link_keys(m):
+                self._moves_by_link[link].append(recorded)
         for change in commit.balance_changes:
             self._apply_change(change.item, change.location, change.status, change.delta)
         for lot in commit.lots:
@@ -271,6 +275,10 @@ class MemoryStore(Closing):
         """Stored movements matching ``query``, in position order."""
         check_query(query, MovementQuery)
         self._open()
+        links = query_links(query)
+        if links:  # the narrowest list of movements with that party or document
+            rows = min((self._moves_by_link.get(link, []) for link in links), key=len)
+            return (r for r in list(rows) if query.matches(r))
         candidates = self._candidate_items(query)
         if candidates is None:
             start = max(query.after_position, 0)

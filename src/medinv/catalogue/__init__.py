@@ -4,7 +4,8 @@ Pure values, no storage: a [`Product`][medinv.catalogue.Product] with its device
 identifiers and packaging hierarchy, what its label carries
 ([`Controls`][medinv.catalogue.Controls]), how it is kept and what it is worth;
 a [`LocationProfile`][medinv.catalogue.LocationProfile] per bin; the
-[`Party`][medinv.catalogue.Party] a movement is with and the
+[`Party`][medinv.catalogue.Party] a movement is with (recorded on the movement as a
+[`PartyRef`][medinv.catalogue.PartyRef]) and the
 [`BusinessReference`][medinv.catalogue.BusinessReference] it refers to; an
 [`EffectiveHistory`][medinv.catalogue.EffectiveHistory] for master data that
 changes over time. [`receipt_from_scan`][medinv.catalogue.receipt_from_scan] says
@@ -34,6 +35,7 @@ from medinv.catalogue._gudid import (
     iter_gudid_records,
     iter_gudid_xml,
 )
+from medinv.catalogue._party_ref import PartyRef
 from medinv.catalogue._places import (
     LocationKind,
     LocationProfile,
@@ -84,6 +86,7 @@ __all__ = [
     "PackagingError",
     "Party",
     "PartyKind",
+    "PartyRef",
     "Product",
     "ReceiptRule",
     "ReorderPolicy",

@@ -1,12 +1,12 @@
 """``medinv history``: the stored movements of a ledger, filtered, newest last.
 
-``--id``, ``--gtin``, ``--device`` (a DI of any agency), ``--lot``, ``--serial`` and
-``--since POSITION`` are answered through the store's indexes. ``--location``,
-``--kind``, ``--actor``, ``--reference`` and ``--from``/``--to`` (occurred-at) are
-checked on each movement the indexed filters select: without an indexed filter they read
-the whole ledger (or everything after ``--since``). ``--limit N`` keeps the N newest
-matches. Table, or ``--json``: JSON Lines, one movement per line, written as they are
-read.
+``--id``, ``--gtin``, ``--device`` (a DI of any agency), ``--lot``, ``--serial``,
+``--party KIND:ID``, ``--business-ref TYPE:ID`` and ``--since POSITION`` are answered
+through the store's indexes. ``--location``, ``--kind``, ``--actor``, ``--reference``
+and ``--from``/``--to`` (occurred-at) are checked on each movement the indexed filters
+select: without an indexed filter they read the whole ledger (or everything after
+``--since``). ``--limit N`` keeps the N newest matches. Table, or ``--json``: JSON
+Lines, one movement per line, written as they are read.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TextIO
 import pendulum
 
 from medinv.actors import actor_key
+from medinv.catalogue import BusinessReference, PartyRef
 from medinv.cli import _json, _store
 from medinv.cli._stock import add_item_filters
 from medinv.cli._table import write_table
@@ -95,6 +96,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="POSITION",
     )
     option("--limit", _positive, "limit", "only the N newest matching movements", metavar="N")
+    option(
+        "--party",
+        PartyRef.parse,
+        "party",
+        "movements with this counterparty, e.g. PATIENT:P-000123 or DEPARTMENT:ICU",
+        metavar="KIND:ID",
+    )
+    option(
+        "--business-ref",
+        BusinessReference.parse,
+        "business reference",
+        "movements for this document, e.g. po:PO-4711 or procedure:OP-77",
+        metavar="TYPE:ID",
+    )
 
 
 def _selected(store: LedgerStore, args: argparse.Namespace) -> Iterator[RecordedMovement]:
@@ -111,6 +126,8 @@ def _selected(store: LedgerStore, args: argparse.Namespace) -> Iterator[Recorded
             serial=args.serial,
             after_position=args.since,
             device=args.device,
+            counterparty=args.party,
+            business_reference=args.business_ref,
         )
     )
 
@@ -141,6 +158,9 @@ def _matching(
                 or _within(m.to_location, args.location)
             )
             and (args.actor is None or actor_key(m.actor) == args.actor)
+            and MovementQuery(
+                counterparty=args.party, business_reference=args.business_ref
+            ).matches_structure(m)
         ):
             yield recorded
 
@@ -165,6 +185,8 @@ def _row(recorded: RecordedMovement) -> list[str]:
         m.occurred_at.isoformat(),
         m.actor,
         m.reference or "-",
+        "-" if m.counterparty is None else str(m.counterparty),
+        " ".join(map(str, m.business_references)) or "-",
     ]
 
 
@@ -179,6 +201,8 @@ _HEADER = (
     "occurred_at",
     "actor",
     "reference",
+    "counterparty",
+    "business_refs",
 )
 
 

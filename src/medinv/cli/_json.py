@@ -68,4 +68,9 @@ def movement_fields(recorded: RecordedMovement) -> dict[str, Any]:
         "reverses": m.reverses,
         "hash": recorded.hash,
         "prev_hash": recorded.prev_hash,
+        "counterparty": None if m.counterparty is None else str(m.counterparty),
+        "business_references": [
+            {"type": r.type.value, "id": r.id, "issuer_gln": r.issuer_gln}
+            for r in m.business_references
+        ],
     }

@@ -10,6 +10,10 @@ decisions out through a [`Ledger`][medinv.ledger.Ledger] and a store:
 - lot status: hold, release, quarantine or recall a lot or serial wherever it
   is, as one atomic batch with deterministic movement ids
   ([`change_status`][medinv.services.change_status]);
+- what a party received: the net quantities a patient, department or customer
+  received, or that went out for a procedure or other document, read through the
+  index of movements by counterparty and business reference
+  ([`received`][medinv.services.received]);
 - stocktaking: run a stocktake from planning to posted adjustments over a
   stocktake store and the ledger
   ([`StocktakeService`][medinv.services.StocktakeService]);
@@ -33,6 +37,7 @@ from medinv.services.lot_status import (
     recall,
     release,
 )
+from medinv.services.party_receipts import PartyReceipts, ReceivedItem, ReceivedLine, received
 from medinv.services.picking import (
     PostingOptions,
     allocate_and_post,
@@ -54,11 +59,14 @@ from medinv.services.stocktaking import BookAtStart, StocktakeService
 
 __all__ = [
     "BookAtStart",
+    "PartyReceipts",
     "PostingOptions",
     "ReceiveBatchError",
     "ReceiveLineError",
     "Received",
     "ReceivedBatch",
+    "ReceivedItem",
+    "ReceivedLine",
     "StatusChangeResult",
     "StatusMove",
     "StatusOptions",
@@ -75,6 +83,7 @@ __all__ = [
     "recall",
     "receive",
     "receive_many",
+    "received",
     "release",
     "sync_index",
 ]

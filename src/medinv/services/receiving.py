@@ -332,7 +332,7 @@ def _lot_of(read: _Read) -> LotKey | None:
     if lot is None:
         return None
     try:
-        item = ItemKey(read.item.gtin, lot=lot)
+        item = ItemKey(read.item.device, lot=lot)
     except InvalidValueError:  # receipt_from_scan says what is wrong with it
         return None
     return _lot_key(item, lot)

@@ -46,6 +46,7 @@ import attrs
 import pendulum
 import pytest
 
+from medinv.catalogue import BusinessReference, Party, PartyKind, PartyRef
 from medinv.chain import GENESIS_HASH, entry_hash, format_instant, movement_content
 from medinv.errors import (
     BalanceLimitError,
@@ -77,7 +78,7 @@ from medinv.ports import (
 from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 
-__all__ = ["HOSTILE_ACTORS", "HOSTILE_TEXTS", "LedgerStoreContract"]
+__all__ = ["HOSTILE_ACTORS", "HOSTILE_TEXTS", "STRUCTURED_IDS", "LedgerStoreContract"]
 
 GTIN = "04006381333931"
 GTIN_2 = "09501101530003"
@@ -111,6 +112,16 @@ HOSTILE_ACTORS: tuple[str, ...] = (
 )
 """Actor names every store must keep verbatim: quotes, SQL, blanks kept, several scripts
 (one per name: names mixing confusable scripts are refused when a movement is built)."""
+
+
+STRUCTURED_IDS: tuple[str, ...] = (
+    'DN "1"],["po","2"]',
+    "a:b:c",
+    "\\u0000 \\ \t\n",
+    "ref:po:4711",
+    "Ünïcødé ✓ 王芳",
+)
+"""Business reference ids every store must keep verbatim: JSON and link-key syntax inside."""
 
 
 def _item(lot: str | None = "L1", serial: str | None = None, gtin: str = GTIN) -> ItemKey:
@@ -911,4 +922,133 @@ class LedgerStoreContract:
         [stored] = store.movements(MovementQuery(item=_item(None, "S1", ma)))
         assert stored.movement.item == _item(None, "S1", ma)
         assert stored.movement.item != _item(None, "S1")
+
+    # ----------------------------------------------------------------- counterparty, references
+
+    def test_counterparty_and_business_references_round_trip(
+        self, ledger: Ledger, store: LedgerStore
+    ) -> None:
+        """Both come back exactly, hostile reference ids included, and verify() is clean."""
+        hostile = (*STRUCTURED_IDS, *HOSTILE_TEXTS[:6])
+        receipt = _receipt(
+            "R-1",
+            counterparty="SUPPLIER:ACME ;'\"",
+            business_references=[
+                *(BusinessReference(type="desadv", id=text[:100]) for text in hostile),
+                BusinessReference(type="po", id="4711", issuer_gln="0614141000012"),
+                "po:4711",
+            ],
+        )
+        issue = _issue(
+            "I-1", counterparty="PATIENT:P-000123", business_references=["procedure:OP-7"]
+        )
+        plain = _issue("I-2")
+        ledger.post([receipt, issue, plain])
+        stored = store.movements_by_id(["R-1", "I-1", "I-2"])
+        assert stored["R-1"].movement == receipt and stored["I-1"].movement == issue
+        assert stored["R-1"].movement.business_references == receipt.business_references
+        assert stored["I-2"].movement.counterparty is None
+        assert stored["I-2"].movement.business_references == ()
+        assert [r.movement for r in store.movements(MovementQuery())] == [receipt, issue, plain]
+        assert Ledger(store).verify().ok
+
+    def test_movements_by_counterparty_and_business_reference(
+        self, ledger: Ledger, store: LedgerStore
+    ) -> None:
+        """movements() filters by counterparty and business reference, with every other filter."""
+        icu, cardio = PartyRef(kind="DEPARTMENT", id="ICU"), "DEPARTMENT:CARDIO"
+        ledger.post(
+            [
+                _receipt("R-1", qty=50, business_references=["po:PO-1", "desadv:DN-1"]),
+                _receipt("R-2", item=_item("L2"), business_references=["po:PO-1"]),
+                _issue("I-1", counterparty=icu, business_references=["requisition:RQ-1"]),
+                _issue("I-2", counterparty=cardio),
+                _issue("I-3", item=_item("L2"), counterparty=icu),
+                _issue(
+                    "I-4",
+                    counterparty=Party(kind=PartyKind.DEPARTMENT, id="ICU", name="Intensive care"),
+                    business_references=[
+                        BusinessReference(type="po", id="PO-1", issuer_gln="0614141000012")
+                    ],
+                ),
+            ]
+        )
+
+        def ids(**filters: Any) -> list[str]:
+            return [r.movement.id for r in store.movements(MovementQuery(**filters))]
+
+        assert ids(counterparty=icu) == ["I-1", "I-3", "I-4"]
+        assert ids(counterparty="DEPARTMENT:CARDIO") == ["I-2"]
+        assert ids(counterparty="SUPPLIER:ICU") == []
+        assert ids(business_reference="po:PO-1") == ["R-1", "R-2", "I-4"]
+        assert ids(business_reference="desadv:PO-1") == []
+        gln = BusinessReference(type="po", id="PO-1", issuer_gln="0614141000012")
+        assert ids(business_reference=gln) == ["I-4"]
+        assert ids(counterparty=icu, business_reference="po:PO-1") == ["I-4"]
+        assert ids(counterparty=icu, lot="L2") == ["I-3"]
+        assert ids(counterparty=icu, item=_item()) == ["I-1", "I-4"]
+        assert ids(counterparty=icu, after_position=3, up_to_position=5) == ["I-3"]
+        assert ids(business_reference="po:PO-1", up_to_position=1) == ["R-1"]
+        assert ids(business_reference="requisition:RQ-1", after_position=3) == []
+
+    def test_counterparty_and_references_decide_idempotency(
+        self, ledger: Ledger, store: LedgerStore
+    ) -> None:
+        """The same id with another counterparty or references is a conflict; reordered is not."""
+        ledger.post(
+            [
+                _receipt(
+                    "R-1", counterparty="SUPPLIER:ACME", business_references=["po:1", "desadv:2"]
+                )
+            ]
+        )
+        replay = ledger.post(
+            [
+                _receipt(
+                    "R-1",
+                    counterparty="SUPPLIER:ACME",
+                    business_references=["desadv:2", "po:1", "po:1"],
+                )
+            ]
+        )
+        assert replay.replayed == ("R-1",)
+        with pytest.raises(IdempotencyConflictError) as err:
+            ledger.post(
+                [
+                    _receipt(
+                        "R-1",
+                        counterparty="SUPPLIER:OTHER",
+                        business_references=["po:1", "desadv:2"],
+                    )
+                ]
+            )
+        assert err.value.differences == ("counterparty",)
+        with pytest.raises(IdempotencyConflictError) as err:
+            ledger.post(
+                [_receipt("R-1", counterparty="SUPPLIER:ACME", business_references=["po:1"])]
+            )
+        assert err.value.differences == ("business_references",)
+        with pytest.raises(IdempotencyConflictError) as err:
+            ledger.post([_receipt("R-1")])
+        assert err.value.differences == ("counterparty", "business_references")
+        assert store.head().position == 1
+
+    def test_a_reversal_keeps_the_counterparty_and_references(
+        self, ledger: Ledger, store: LedgerStore
+    ) -> None:
+        """A reversal undoes a movement with that party, for those documents: found by both."""
+        ledger.post([_receipt("R-1")])
+        issued = ledger.post(
+            [_issue("I-1", qty=3, counterparty="CUSTOMER:C-9", business_references=["inv:F-1"])]
+        ).movements[0]
+        ledger.post([Movement.reversal("I-1-R", of=issued.movement, occurred_at=AT, actor="jm")])
+        found = [r.movement for r in store.movements(MovementQuery(counterparty="CUSTOMER:C-9"))]
+        assert [m.id for m in found] == ["I-1", "I-1-R"]
+        assert found[1].business_references == found[0].business_references
+        assert [
+            r.movement.id for r in store.movements(MovementQuery(business_reference="inv:F-1"))
+        ] == [
+            "I-1",
+            "I-1-R",
+        ]
         assert Ledger(store).verify().ok

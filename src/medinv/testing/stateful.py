@@ -31,13 +31,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from medinv.adapters.memory import MemoryStore
+from medinv.catalogue import BusinessReference, PartyRef
 from medinv.chain import format_instant, movement_content
 from medinv.errors import MedinvError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger, PostResult
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
-from medinv.ports import LedgerStore, RecordedMovement
+from medinv.ports import LedgerStore, MovementQuery, RecordedMovement
 from medinv.status import StockStatus
 
 __all__ = ["LedgerComparison", "ledger_machine"]
@@ -68,6 +69,20 @@ _DAY0 = pendulum.datetime(2026, 1, 1, 9, 0, tz="Europe/Paris")
 _quantities = st.integers(1, 6)
 _days = st.integers(0, 30)
 _texts = st.sampled_from([None, "", 'O\'Brien; "x"', "réception ✓", "R" * 300])
+
+COUNTERPARTIES: tuple[PartyRef | None, ...] = (
+    PartyRef(kind="PATIENT", id="P-000001"),
+    PartyRef(kind="DEPARTMENT", id="ICU ;'\""),
+    PartyRef(kind="CUSTOMER", id="C:1"),
+    None,
+)
+"""The parties the machine's structured movements are with (``None``: none)."""
+BUSINESS_REFERENCES: tuple[BusinessReference, ...] = (
+    BusinessReference(type="procedure", id="OP-1"),
+    BusinessReference(type="po", id='PO "1"],['),
+    BusinessReference(type="po", id='PO "1"],[', issuer_gln="0614141000012"),
+)
+"""The documents they are for: the same PO id once with an issuer GLN, once without."""
 
 
 def _units(item: ItemKey, qty: int) -> int:
@@ -413,6 +428,70 @@ class LedgerComparison(RuleBasedStateMachine):
     def teardown(self) -> None:
         """Close the store under test."""
         self.subject_store.close()
+
+    # ------------------------------------------------------------- counterparty, references
+
+    @rule(
+        item=st.sampled_from(ITEMS),
+        qty=_quantities,
+        place=st.sampled_from(PLACES),
+        day=_days,
+        kind=st.sampled_from(
+            [
+                MovementKind.CONSUMPTION,
+                MovementKind.ISSUE,
+                MovementKind.RETURN,
+                MovementKind.RECEIPT,
+            ]
+        ),
+        party=st.sampled_from(COUNTERPARTIES),
+        references=st.lists(st.sampled_from(BUSINESS_REFERENCES), max_size=3),
+    )
+    def with_counterparty(
+        self,
+        *,
+        item: ItemKey,
+        qty: int,
+        place: Location,
+        day: int,
+        kind: MovementKind,
+        party: PartyRef | None,
+        references: list[BusinessReference],
+    ) -> None:
+        """Move stock with a party, for documents (any order, duplicates given)."""
+        quantity = _units(item, qty)
+        common = {
+            "item": item,
+            "quantity": quantity,
+            "occurred_at": _occurred(day),
+            "actor": "or",
+            "counterparty": party,
+            "business_references": references,
+        }
+        if kind is MovementKind.CONSUMPTION:
+            m = Movement.consumption(self._id("PC"), source=place, reference="OP", **common)  # type: ignore[arg-type]
+        elif kind is MovementKind.ISSUE:
+            m = Movement.issue(self._id("PI"), source=place, **common)  # type: ignore[arg-type]
+        elif kind is MovementKind.RETURN:
+            m = Movement.return_(self._id("PB"), to=place, **common)  # type: ignore[arg-type]
+        else:
+            m = Movement.receipt(self._id("PR"), to=place, **common)  # type: ignore[arg-type]
+        self._post([m])
+
+    @invariant()
+    def same_movements_by_counterparty_and_reference(self) -> None:
+        """Both stores answer the same to every counterparty and business reference query."""
+        past = self.reference.head().position // 2
+        queries = [
+            *(MovementQuery(counterparty=p) for p in COUNTERPARTIES if p is not None),
+            *(MovementQuery(business_reference=r) for r in BUSINESS_REFERENCES),
+            MovementQuery(counterparty=COUNTERPARTIES[0], lot="A'1", after_position=past),
+            MovementQuery(business_reference=BUSINESS_REFERENCES[0], up_to_position=past),
+        ]
+        for query in queries:
+            got = [_entry(r) for r in self.subject_store.movements(query)]
+            want = [_entry(r) for r in self.reference.store.movements(query)]
+            assert got == want, query
 
 
 def ledger_machine(

@@ -365,3 +365,37 @@ def effective_moments() -> st.SearchStrategy[pendulum.DateTime]:
         ),
         offsets,
     )
+
+
+# ---------------------------------------------------------------------- structured movements
+
+from medinv.catalogue import BusinessReference, BusinessTransactionType, PartyRef  # noqa: E402
+
+__all__ += ["business_references", "movement_business_references", "party_refs"]
+
+
+def party_refs() -> st.SearchStrategy[PartyRef]:
+    """Valid [`PartyRef`][medinv.catalogue.PartyRef] values: what a movement records of a party."""
+    return parties().map(PartyRef.of)
+
+
+@st.composite
+def business_references(draw: st.DrawFn) -> BusinessReference:
+    """Valid [`BusinessReference`][medinv.catalogue.BusinessReference] values of every type.
+
+    Ids of any text (JSON and ``:`` syntax included), with or without an issuer GLN.
+    """
+    return BusinessReference(
+        type=draw(st.sampled_from(BusinessTransactionType)),
+        id=draw(_TEXT | st.sampled_from(['"],["po","1"]', "a:b", "\\u0000", "ref:po:1"])),
+        issuer_gln=draw(st.none() | _gln_texts()),
+    )
+
+
+def movement_business_references(
+    max_size: int = 4,
+) -> st.SearchStrategy[list[BusinessReference]]:
+    """Lists of business references as a caller gives them: any order, duplicates possible."""
+    return st.lists(business_references(), max_size=max_size).flatmap(
+        lambda refs: st.permutations(refs + refs[:1])
+    )

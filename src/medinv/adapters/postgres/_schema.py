@@ -124,6 +124,18 @@ _CATALOGUE: Final = (
 )
 """The catalogue's versions and lookups (since version 3; see the SQLite schema 6)."""
 
+_STRUCTURED: Final = (
+    "ALTER TABLE {s}.movements ADD COLUMN counterparty text, ADD COLUMN business_references text",
+    """CREATE TABLE {s}.movement_links (
+            link text COLLATE "C" NOT NULL,
+            position bigint NOT NULL,
+            CONSTRAINT movement_links_key PRIMARY KEY (link, position)
+        )""",
+)
+"""A movement's counterparty and business references (as
+``medinv.chain.structured_fields`` gives them; NULL when absent) and their index,
+one row per (link, position) (since version 4; see the SQLite schema 7)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -137,13 +149,18 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "which product owns each DI and which party each GLN",
         _CATALOGUE,
     ),
+    Migration(
+        4,
+        "movements' counterparty and business references, and the index of movements by either",
+        _STRUCTURED,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 """The schema version this medinv writes; opening an older schema migrates it."""
 
-SCHEMA: Final = (*_LEDGER, *_STOCKTAKES, *_CATALOGUE)
+SCHEMA: Final = (*_LEDGER, *_STOCKTAKES, *_CATALOGUE, *_STRUCTURED)
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 
 VERSION_TABLE: Final = (

@@ -11,14 +11,19 @@ PAGE: Final = 5000
 
 MOVEMENT_COLUMNS: Final = (
     "position, id, kind, gtin, lot, serial, quantity, occurred_at, actor, from_location,"
-    " from_status, to_location, to_status, reason, reference, expiry, reverses, recorded_at,"
-    " prev_hash, hash"
+    " from_status, to_location, to_status, reason, reference, expiry, reverses,"
+    " counterparty, business_references, recorded_at, prev_hash, hash"
 )
 
 SQL: Final = {
     "head": "SELECT position, hash FROM {s}.head",
     "lock_head": "SELECT position, hash FROM {s}.head FOR UPDATE",
     "set_head": "UPDATE {s}.head SET position = %s, hash = %s",
+    "add_links": """INSERT INTO {s}.movement_links (link, position)
+        SELECT * FROM unnest(%s::text[], %s::bigint[])""",
+    "linked": (
+        "SELECT l.position FROM {s}.movement_links AS l WHERE l.link = %s AND l.position > %s"
+    ),
     "copy_movements": f"COPY {{s}}.movements ({MOVEMENT_COLUMNS}) FROM STDIN",
     "add_balances": """INSERT INTO {s}.balances AS b (gtin, lot, serial, location, status, quantity)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],

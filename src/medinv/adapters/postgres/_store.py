@@ -17,6 +17,7 @@ from medinv.adapters._codec import (
     item_filters,
     key_columns,
     path_of,
+    query_links,
     recorded_movement,
     subtree_bounds,
 )
@@ -29,7 +30,13 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._errors import translate_error
-from medinv.chain import MovementDecoder, format_instant, movement_fields
+from medinv.chain import (
+    MovementDecoder,
+    format_instant,
+    link_keys,
+    movement_fields,
+    structured_fields,
+)
 from medinv.errors import (
     ConcurrencyError,
     CountLineError,
@@ -74,6 +81,7 @@ def _movement_row(recorded: RecordedMovement) -> tuple[object, ...]:
         lot or "",
         serial or "",
         *rest,
+        *structured_fields(recorded.movement),
         format_instant(recorded.recorded_at),
         recorded.prev_hash,
         recorded.hash,
@@ -268,6 +276,11 @@ class PostgresStore(_base.Closing):
             (*key_columns(r.item), format_instant(r.first_received_at), r.expiry)
             for r in commit.items
         ]
+        link_rows = [
+            (link, recorded.position)
+            for recorded in commit.movements
+            for link in link_keys(recorded.movement)
+        ]
         last = commit.movements[-1]
         with (
             self._errors("appending a commit", expected=commit.expected_position),
@@ -294,6 +307,8 @@ class PostgresStore(_base.Closing):
                     cur.execute(self._sql["add_lots"], _columns(lot_rows, 3))
                 if item_rows:
                     cur.execute(self._sql["add_items"], _columns(item_rows, 5))
+                if link_rows:
+                    cur.execute(self._sql["add_links"], _columns(link_rows, 2))
                 cur.execute(self._sql["set_head"], (last.position, last.hash))
 
     def _apply_balances(
@@ -414,6 +429,10 @@ class PostgresStore(_base.Closing):
         """
         check_query(query, MovementQuery)
         conditions, params = item_filters(query, "%s")
+        links = query_links(query)
+        for link in links:  # through the links' primary key
+            conditions.append(f"position IN ({self._sql['linked']})")
+            params += [link, query.after_position]
         if query.up_to_position is not None:
             conditions.append("position <= %s")
             params.append(query.up_to_position)
@@ -423,6 +442,8 @@ class PostgresStore(_base.Closing):
             + " ORDER BY position LIMIT %s"
         )
         self._open()
+        if links:  # the issuer GLN of a business reference is checked on the rows
+            return filter(query.matches, self._pages(text, query.after_position, params))
         return self._pages(text, query.after_position, params)
 
     def _pages(self, text: str, after: int, params: list[object]) -> Iterator[RecordedMovement]:

@@ -334,6 +334,23 @@ _SCHEMA_V6: Final = (
     """,
 )
 
+# Version 7: movements by counterparty and by business reference. Both live in the
+# movement's hashed content (two more content fields, only when present); this
+# table is their index: one row per (link, position), the link being
+# 'party:KIND:id' or 'ref:type:id' (medinv.chain.link_keys). A separate
+# table rather than columns: a movement has any number of business references,
+# and the many movements with neither cost nothing. No release before version 7
+# could store either field, so there is nothing to fill in.
+_SCHEMA_V7: Final = (
+    """
+    CREATE TABLE movement_links (
+        link     TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (link, position)
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -369,6 +386,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "which product owns each DI and which party each GLN",
         _SCHEMA_V6,
     ),
+    Migration(
+        7,
+        "movements by counterparty and by business reference: the index of both "
+        "(the fields themselves are in the hashed content)",
+        _SCHEMA_V7,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -403,6 +426,8 @@ SCHEMA: Final = (
     *_SCHEMA_V5,
     # The catalogue.
     *_SCHEMA_V6,
+    # Movements by counterparty and business reference.
+    *_SCHEMA_V7,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Final, TypeVar
 
-from medinv.chain import CONTENT_FIELDS
+from medinv.chain import CONTENT_FIELDS, STRUCTURED_FIELDS
 
 __all__ = ["register_sql_functions"]
 
@@ -35,6 +35,7 @@ UPSERT_BALANCE: Final = (
     "ON CONFLICT (item_no, location_no, status) "
     "DO UPDATE SET quantity = quantity + excluded.quantity"
 )
+INSERT_LINK: Final = "INSERT INTO movement_links (link, position) VALUES (?, ?)"
 DELETE_ZERO_BALANCES: Final = "DELETE FROM balances WHERE quantity = 0"
 INSERT_LOCATION: Final = "INSERT INTO locations (path) VALUES (?) ON CONFLICT (path) DO NOTHING"
 INSERT_LOT: Final = (
@@ -80,10 +81,10 @@ VERIFY_MOVEMENTS_RAW: Final = (
 )
 
 
-_FIELD_INDEX: Final = {name: index for index, name in enumerate(CONTENT_FIELDS)}
+_FIELD_INDEX: Final = {name: index for index, name in enumerate(CONTENT_FIELDS + STRUCTURED_FIELDS)}
 _OPTIONAL_FIELDS: Final = frozenset(
     {"lot", "serial", "from_location", "from_status", "to_location", "to_status"}
-    | {"reason", "reference", "expiry", "reverses"}
+    | {"reason", "reference", "expiry", "reverses", *STRUCTURED_FIELDS}
 )
 
 
@@ -91,7 +92,9 @@ def _movement_field(content: object, name: object) -> str | int | None:
     if not isinstance(content, str) or not isinstance(name, str) or name not in _FIELD_INDEX:
         return None
     fields = content.split("\x00")
-    if len(fields) != len(CONTENT_FIELDS):
+    if len(fields) == len(CONTENT_FIELDS):
+        fields += ["-"] * len(STRUCTURED_FIELDS)
+    if len(fields) != len(CONTENT_FIELDS) + len(STRUCTURED_FIELDS):
         return None
     value = fields[_FIELD_INDEX[name]]
     if name == "quantity":
@@ -109,7 +112,8 @@ def register_sql_functions(connection: sqlite3.Connection) -> None:
     separated by NUL), which SQLite's own string functions cannot split. With the
     function, any connection to a ledger file reads a field by name: the text, the
     quantity as an integer, ``NULL`` for an absent optional field (or an unknown
-    name).
+    name). ``counterparty`` and ``business_references`` (see
+    [`structured_fields`][medinv.chain.structured_fields]) read the same way.
 
     ```pycon
     >>> import sqlite3

@@ -21,6 +21,7 @@ from medinv.adapters._codec import (
     item_filters,
     key_columns,
     path_of,
+    query_links,
     recorded_movement,
     subtree_bounds,
 )
@@ -33,7 +34,7 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
-from medinv.chain import MovementDecoder, movement_content
+from medinv.chain import MovementDecoder, link_keys, movement_content
 from medinv.errors import (
     ConcurrencyError,
     CountLineError,
@@ -387,6 +388,13 @@ class SqliteStore(_base.Closing):
                     movement_rows = _movement_rows(movements, contents, item_nos)
                     balance_rows = _balance_rows(changes, item_nos, location_nos)
                 self._write(movement_rows, balance_rows, lot_rows, item_rows)
+                link_rows = [
+                    (link, recorded.position)
+                    for recorded in movements
+                    for link in link_keys(recorded.movement)
+                ]
+                if link_rows:
+                    self._db.executemany(_sql.INSERT_LINK, link_rows)
                 last = movements[-1]
                 self._db.execute(
                     "UPDATE head SET position = ?, hash = ? WHERE singleton = 1",
@@ -627,6 +635,9 @@ class SqliteStore(_base.Closing):
         that verifying a large ledger needs no more memory than one page.
         """
         check_query(query, MovementQuery)
+        links = query_links(query)
+        if links:
+            return self._linked(query, links)
         where: list[str] = []
         keyed, params = item_filters(query, "?")  # conditions on item_keys, the small table
         if not keyed:
@@ -659,6 +670,35 @@ class SqliteStore(_base.Closing):
         with self._translate("read the history in"):
             rows = self._db.execute(sql, arguments).fetchall()
         return map(self._movement, rows)
+
+    def _linked(self, query: MovementQuery, links: list[str]) -> Iterator[RecordedMovement]:
+        """Movements with a counterparty or business reference: through ``movement_links``.
+
+        Each link's positions are one range of the links' primary key; the movements
+        are then read by position, and the rows checked against every filter.
+        """
+        conditions: list[str] = []
+        params: list[object] = []
+        for link in links:
+            conditions.append(
+                "position IN (SELECT position FROM movement_links WHERE link = ? "
+                "AND position > ? AND position <= ?)"
+            )
+            up_to = query.up_to_position
+            params += [link, query.after_position, 2**63 - 1 if up_to is None else up_to]
+        keyed, item_params = item_filters(query, "?")
+        if keyed:
+            conditions.append(
+                f"item_no IN (SELECT item_no FROM item_keys WHERE {' AND '.join(keyed)})"  # noqa: S608  (constant fragments)
+            )
+            params += item_params
+        sql = (
+            f"SELECT {_sql.MOVEMENT_COLUMNS} FROM movements "  # noqa: S608  (constant fragments)
+            f"WHERE {' AND '.join(conditions)} ORDER BY position"
+        )
+        with self._translate("read the history in"):
+            rows = self._db.execute(sql, params).fetchall()
+        return (recorded for recorded in map(self._movement, rows) if query.matches(recorded))
 
     def _pages(
         self, where: list[str], params: list[object], after: int
@@ -778,6 +818,14 @@ class _VerificationRows:
             "coalesce('+' || expiry, '-') FROM items",
             5,
             "the items",
+        )
+
+    def link_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every entry of the index of movements by party and document, by position."""
+        return self._stream(
+            "SELECT link, position FROM movement_links ORDER BY position, link",
+            2,
+            "the movement links",
         )
 
     def _stream(self, sql: str, width: int, what: str) -> Iterator[tuple[Any, ...]]:
