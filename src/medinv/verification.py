@@ -371,7 +371,9 @@ class VerifyReport:
     balances_checked: int
     """How many balances were compared (stored or rebuilt, non-zero)."""
     findings: tuple[Finding, ...]
-    """Every difference: the chain's in position order, then the others."""
+    """Every difference: the chain's in position order, then the others, then the catalogue's."""
+    catalogue_versions_checked: int = 0
+    """How many catalogue versions were read (0: the store has no catalogue, or it was skipped)."""
 
     @property
     def ok(self) -> bool:
@@ -481,13 +483,18 @@ _KINDS: Final = frozenset(
 Key = tuple[str, ...]
 
 
-def verify_store(store: LedgerStore, *, anchor: LedgerHead | None = None) -> VerifyReport:
+def verify_store(
+    store: LedgerStore, *, anchor: LedgerHead | None = None, catalogue: bool = True
+) -> VerifyReport:
     """Verify ``store``: what [`Ledger.verify`][medinv.ledger.Ledger.verify] runs.
 
     Args:
         store: any ledger store.
         anchor: an earlier head recorded elsewhere; the movement at its position
             must still have its hash.
+        catalogue: also verify the store's catalogue (``store.catalogue``, when it
+            has one that offers a verification source), see
+            [`verify_catalogue`][medinv.verification.verify_catalogue].
 
     Raises:
         StorageError: the store itself failed (closed, unreachable); never for
@@ -508,11 +515,14 @@ def verify_store(store: LedgerStore, *, anchor: LedgerHead | None = None) -> Ver
         checked = verifier.derived(source)
     finally:
         verifier.close()
+    catalogued = _catalogue_of(store) if catalogue else None
+    report = None if catalogued is None else verify_catalogue(catalogued)
     return VerifyReport(
         head=head,
         movements_checked=count,
         balances_checked=checked,
-        findings=tuple(verifier.found),
+        findings=tuple(verifier.found) + (() if report is None else report.findings),
+        catalogue_versions_checked=0 if report is None else report.versions_checked,
     )
 
 
@@ -1527,6 +1537,12 @@ def verify_catalogue(catalogue: object) -> CatalogueReport:
 
 
 _END: Final = "~"  # after every moment text
+
+
+def _catalogue_of(store: object) -> object | None:
+    """The store's catalogue, if it has one that can be verified."""
+    found = getattr(store, "catalogue", None)
+    return found if callable(getattr(found, "verification_source", None)) else None
 
 
 class _CatalogueChecker:
