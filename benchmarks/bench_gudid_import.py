@@ -1,4 +1,4 @@
-"""GUDID import end to end: medinv into the SQLite catalogue against pandas, with and without SQLite.
+"""GUDID import end to end: medinv into a SQLite catalogue against pandas, with or without SQLite.
 
 ``n`` device records in the openFDA ``device/udi`` JSON shape (the generator of
 ``bench_gudid.py``) are written to a temporary file. The contenders, interleaved,

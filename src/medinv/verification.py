@@ -1564,12 +1564,14 @@ class _CatalogueChecker:
             count += 1
             try:
                 seq, kind, key, moment, data, prev, stored = row
-                if isinstance(seq, bool) or not isinstance(seq, int):
-                    raise _Unreadable(f"sequence number {seq!r:.40}")
                 entry = f"{kind} {key}"
                 computed = catalogue_hash(str(prev), str(kind), str(data))
-            except (ValueError, TypeError, _Unreadable) as e:
+            except (ValueError, TypeError) as e:
                 self.found.append(_corrupt("catalogue_versions", row, "row", e))
+                linked = False
+                continue
+            if isinstance(seq, bool) or not isinstance(seq, int):
+                self.found.append(_corrupt("catalogue_versions", row, "sequence number", seq))
                 linked = False
                 continue
             if seq > expected:
@@ -1624,14 +1626,18 @@ class _CatalogueChecker:
     def holdings(self) -> None:
         """Packages contain held DIs; no DI held by two products at once."""
         held: dict[str, list[tuple[str, str, str]]] = {}
-        spans: list[tuple[str, str, str, tuple[str, ...], tuple[tuple[str, str], ...]]] = []
+        spans: list[tuple[str, str, tuple[str, ...], tuple[tuple[str, str], ...]]] = []
         for key, versions in self.products.items():
             versions.sort()
             ends = [m for m, _, _ in versions[1:]] + [_END]
             for (start, dis, packages), end in zip(versions, ends, strict=True):
-                spans.append((key, start, end, dis, packages))
+                spans.append((key, start, dis, packages))
                 for di in dis:
                     held.setdefault(di, []).append((start, end, key))
+        self._overlaps(held)
+        self._packages(spans, held)
+
+    def _overlaps(self, held: dict[str, list[tuple[str, str, str]]]) -> None:
         for di, intervals in held.items():
             intervals.sort()
             reach_end, reach_key = "", ""
@@ -1641,7 +1647,13 @@ class _CatalogueChecker:
                     self.found.append(DIHeldTwice(di=di, products=pair, since=start))
                 if end > reach_end:
                     reach_end, reach_key = end, key
-        for key, start, _end, dis, packages in spans:
+
+    def _packages(
+        self,
+        spans: list[tuple[str, str, tuple[str, ...], tuple[tuple[str, str], ...]]],
+        held: dict[str, list[tuple[str, str, str]]],
+    ) -> None:
+        for key, start, dis, packages in spans:
             for package, contains in packages:
                 if contains in dis:
                     continue

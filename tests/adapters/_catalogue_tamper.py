@@ -81,14 +81,15 @@ class SqlTamper:
             "SELECT seq, kind, data, prev_hash, hash FROM {p}catalogue_versions ORDER BY seq", ()
         )
         prev = GENESIS_HASH
-        for seq, kind, data, stored_prev, stored in rows:
+        for seq, kind, data, _, stored in rows:
+            digest = stored
             if seq >= start:
-                stored_prev, stored = prev, catalogue_hash(prev, kind, data)
+                digest = catalogue_hash(prev, kind, data)
                 self._execute(
                     "UPDATE {p}catalogue_versions SET prev_hash = ?, hash = ? WHERE seq = ?",
-                    (stored_prev, stored, seq),
+                    (prev, digest, seq),
                 )
-            prev = stored
+            prev = digest
         self._execute("UPDATE {p}catalogue_head SET hash = ?", (prev,))
 
 
@@ -155,12 +156,13 @@ class MemoryTamper:
     def rehash(self, start: int) -> None:
         chain = self._c._chain
         prev = GENESIS_HASH
-        for where, (seq, stored_prev, stored) in sorted(chain.items(), key=lambda kv: kv[1][0]):
+        for where, (seq, _, stored) in sorted(chain.items(), key=lambda kv: kv[1][0]):
+            digest = stored
             if seq >= start:
                 kind, key, moment = where
                 version = self._c._versions[kind, key][1][moment]
                 data = version_to_json(version.value, version.valid_from)
-                stored_prev, stored = prev, catalogue_hash(prev, kind, data)
-                chain[where] = (seq, stored_prev, stored)
-            prev = stored
+                digest = catalogue_hash(prev, kind, data)
+                chain[where] = (seq, prev, digest)
+            prev = digest
         self._c._head = (self._c._head[0], prev)

@@ -98,9 +98,9 @@ def test_a_postgresql_schema_3_gets_its_catalogue_chained(
             _old_rows(),
         )
         cursor.executemany(
-            sql.SQL("INSERT INTO {}.catalogue_lookups (kind, lookup, key) VALUES (%s, %s, %s)").format(
-                s
-            ),
+            sql.SQL(
+                "INSERT INTO {}.catalogue_lookups (kind, lookup, key) VALUES (%s, %s, %s)"
+            ).format(s),
             _LOOKUPS,
         )
     with PostgresStore(postgres_dsn, schema=postgres_schema) as store:

@@ -57,7 +57,7 @@ class TestPostgresCatalogue(CatalogueStoreContract):
         return lambda: PostgresStore(postgres_dsn, schema=postgres_schema)
 
     @pytest.fixture
-    def tamper(self, catalogue, postgres_dsn, postgres_schema):
+    def tamper(self, catalogue, postgres_dsn, postgres_schema):  # noqa: ARG002  (schema made first)
         with psycopg.connect(postgres_dsn, autocommit=True) as conn:
 
             def execute(text, params):

@@ -1,5 +1,6 @@
 """`medinv verify` and `Ledger.verify` check the catalogue beside the ledger (``--no-catalogue``: not)."""
 
+# ruff: noqa: F811  (the ledger fixture, imported)
 from __future__ import annotations
 
 import json
@@ -57,7 +58,9 @@ def test_an_edited_catalogue_version_exits_1_unless_the_catalogue_is_skipped(
 def test_ledger_verify_covers_the_catalogue_of_its_store() -> None:
     with MemoryStore() as store:
         store.catalogue.put_product(sample_product(), valid_from=JAN)
-        store.catalogue._chain[("product", "GS1:00614141000418", "2026-01-01T00:00:00.000000+00:00")] = (  # noqa: SLF001
+        store.catalogue._chain[
+            ("product", "GS1:00614141000418", "2026-01-01T00:00:00.000000+00:00")
+        ] = (
             1,
             "0" * 64,
             "f" * 64,

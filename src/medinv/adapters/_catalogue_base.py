@@ -291,7 +291,8 @@ class CatalogueBase(Closing):
                 aware moment (nothing is written).
             StorageError: the store failed (nothing is written).
         """
-        if isinstance(products, (str, bytes)) or not isinstance(products, Iterable):
+        given: object = products
+        if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
             raise InvalidValueError(f"put_products takes products, not {products!r:.80}")
         items: list[_Item] = []
         for product in products:

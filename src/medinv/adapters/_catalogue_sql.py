@@ -18,7 +18,6 @@ from medinv.adapters._catalogue_json import (
     location_from_json,
     party_from_json,
     product_from_json,
-    version_to_json,
 )
 from medinv.catalogue import Effective
 from medinv.chain import GENESIS_HASH
@@ -62,6 +61,8 @@ INSERT_VERSION: Final = (
 INSERT_LOOKUP: Final = "INSERT INTO {p}catalogue_lookups (kind, lookup, key) VALUES (?, ?, ?)"
 HEAD: Final = "SELECT position, hash FROM {p}catalogue_head"
 SET_HEAD: Final = "UPDATE {p}catalogue_head SET position = ?, hash = ?"
+_PAGE: Final = 2000
+"""Versions read per query when verifying (the LIMIT of ``CHAIN_PAGE``)."""
 CHAIN_PAGE: Final = (
     "SELECT seq, kind, key, valid_from, data, prev_hash, hash FROM {p}catalogue_versions"
     " WHERE seq > ? ORDER BY seq LIMIT 2000"
@@ -185,7 +186,7 @@ class SqlCatalogue(CatalogueBase):
         self._run(SET_HEAD, (last.seq, last.hash))
 
     def verification_source(self) -> CatalogueVerificationSource:
-        """What [`verify_catalogue`][medinv.verification.verify_catalogue] reads: the rows as stored."""
+        """What [`verify_catalogue`][medinv.verification.verify_catalogue] reads: rows as stored."""
         return _SqlSource(self)
 
 
@@ -206,7 +207,7 @@ class _SqlSource:
             page = read(CHAIN_PAGE, (last,))
             for row in page:
                 yield cast("CatalogueRow", tuple(row))
-            if len(page) < 2000:
+            if len(page) < _PAGE:
                 break
             last = page[-1][0]
         for row in read(UNCHAINED, ()):

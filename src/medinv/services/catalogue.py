@@ -162,52 +162,60 @@ def import_gudid(
         StorageError: the store failed.
     """
     moment = pendulum.now("UTC") if valid_from is None else to_datetime(valid_from)
-    records = imported = unchanged = without = 0
-    findings: list[GudidFinding] = []
-    refused: list[ImportRefusal] = []
-    pending: list[tuple[int, Product]] = []
-
-    def store() -> None:
-        nonlocal imported, unchanged
-        chunk = pending.copy()
-        pending.clear()
-        for (index, product), outcome in zip(
-            chunk, _put_current(catalogue, [p for _, p in chunk], moment), strict=True
-        ):
-            if isinstance(outcome, CatalogueConflictError):
-                refused.append(
-                    ImportRefusal(
-                        record=index, primary_di=str(product.primary_di), reason=outcome.reason
-                    )
-                )
-            elif outcome:
-                imported += 1
-            else:
-                unchanged += 1
-
+    tally = _Tally(catalogue, moment)
     try:
         for record in _reader(source, format):
-            records += 1
-            findings.extend(record.findings)
-            if record.product is None:
-                without += 1
-            else:
-                pending.append((record.index, record.product))
-            if records % _CHUNK == 0:
-                store()
+            tally.add(record)
+            if tally.records % _CHUNK == 0:
+                tally.store()
                 if progress is not None:
-                    progress(records)
+                    progress(tally.records)
     except GudidFormatError:
-        store()  # the products read before the fault
+        tally.store()  # the products read before the fault
         raise
-    store()
+    tally.store()
     if progress is not None:
-        progress(records)
+        progress(tally.records)
     return GudidImportReport(
-        records=records,
-        imported=imported,
-        unchanged=unchanged,
-        without_product=without,
-        findings=tuple(findings),
-        refused=tuple(refused),
+        records=tally.records,
+        imported=tally.imported,
+        unchanged=tally.unchanged,
+        without_product=tally.without,
+        findings=tuple(tally.findings),
+        refused=tuple(tally.refused),
     )
+
+
+class _Tally:
+    """An import's counts, and the products read but not yet stored."""
+
+    def __init__(self, catalogue: CatalogueStore, moment: pendulum.DateTime) -> None:
+        self.catalogue = catalogue
+        self.moment = moment
+        self.records = self.imported = self.unchanged = self.without = 0
+        self.findings: list[GudidFinding] = []
+        self.refused: list[ImportRefusal] = []
+        self.pending: list[tuple[int, Product]] = []
+
+    def add(self, record: GudidRecord) -> None:
+        self.records += 1
+        self.findings.extend(record.findings)
+        if record.product is None:
+            self.without += 1
+        else:
+            self.pending.append((record.index, record.product))
+
+    def store(self) -> None:
+        chunk, self.pending = self.pending, []
+        products = [product for _, product in chunk]
+        outcomes = _put_current(self.catalogue, products, self.moment)
+        for (index, product), outcome in zip(chunk, outcomes, strict=True):
+            if isinstance(outcome, CatalogueConflictError):
+                primary = str(product.primary_di)
+                self.refused.append(
+                    ImportRefusal(record=index, primary_di=primary, reason=outcome.reason)
+                )
+            elif outcome:
+                self.imported += 1
+            else:
+                self.unchanged += 1
