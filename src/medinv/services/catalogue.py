@@ -143,8 +143,9 @@ def import_gudid(
     left out and reported by the reader, never invented; a product one of whose DIs
     already belongs to another product is refused and reported, and the import goes
     on. Products are written a thousand records at a time, each thousand in one
-    transaction ([`put_products`][medinv.adapters.sqlite.SqliteCatalogue.put_products]
-    where the store has it).
+    transaction (through the store's ``put_products`` where it has one, as every
+    medinv store does; one ``put_product`` after the other otherwise), with the
+    same results as one product at a time.
 
     Args:
         catalogue: Where to store the products.
