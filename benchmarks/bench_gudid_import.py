@@ -26,13 +26,11 @@ Usage: ``python benchmarks/bench_gudid_import.py [--quick] [--seed N] [--no-base
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sqlite3
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._harness import table
-from benchmarks.bench_gudid import peer, records
+from benchmarks.bench_gudid import _timed, interleaved, peer, records
 
 from medinv.adapters.sqlite import SqliteStore
 from medinv.catalogue import Product
@@ -106,13 +104,6 @@ def _peer_sqlite(source: Path, target: Path) -> int:
     return len(rows)
 
 
-def _timed(fn: Callable[[], object]) -> tuple[float, float]:
-    gc.collect()
-    start, start_cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - start, time.process_time() - start_cpu
-
-
 def _check(source: Path, target: Path, n: int) -> None:
     """The catalogue and the peer hold the same primary DIs and package quantities."""
     assert _medinv(source, target) == n  # noqa: S101
@@ -148,12 +139,8 @@ def main() -> None:
             "peer": lambda: peer(source),
             "peer_sqlite": lambda: _peer_sqlite(source, target),
         }
-        best = {name: (float("inf"), float("inf")) for name in contenders}
         load = os.getloadavg()[0]
-        for _ in range(repeat):
-            for name, fn in contenders.items():
-                wall, cpu = _timed(fn)
-                best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+        best = interleaved(contenders, repeat)
         if not args.no_baseline:
             best["one_by_one"] = _timed(lambda: _medinv(source, target, batch=False))
         size = source.stat().st_size

@@ -23,27 +23,19 @@ def _gtin(indicator: int, number: int) -> str:
     return body + str(gs1_check_digit(body))
 
 
+def _identifier(di: str, kind: str) -> dict[str, str]:
+    return {"id": di, "type": kind, "issuing_agency": "GS1"}
+
+
 def _records(n: int) -> list[dict[str, Any]]:
     """``n`` records; every 97th claims the package DI of the record before it (refused)."""
     out = []
     for number in range(n):
         primary = _gtin(0, number)
         box = _gtin(1, number - 1 if number % 97 == 96 else number)
-        out.append(
-            {
-                "identifiers": [
-                    {"id": primary, "type": "Primary", "issuing_agency": "GS1"},
-                    {
-                        "id": box,
-                        "type": "Package",
-                        "issuing_agency": "GS1",
-                        "unit_of_use_id": primary,
-                        "quantity_per_package": "10",
-                    },
-                ],
-                "brand_name": f"device {number % 7}",
-            }
-        )
+        package = {"unit_of_use_id": primary, "quantity_per_package": "10"}
+        identifiers = [_identifier(primary, "Primary"), _identifier(box, "Package") | package]
+        out.append({"identifiers": identifiers, "brand_name": f"device {number % 7}"})
     return out
 
 
