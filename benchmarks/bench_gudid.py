@@ -29,7 +29,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -326,7 +326,7 @@ def _timed(fn: Callable[[], object]) -> tuple[float, float]:
 
 
 def interleaved(
-    contenders: dict[str, Callable[[], object]], repeat: int
+    contenders: Mapping[str, Callable[[], object]], repeat: int
 ) -> dict[str, tuple[float, float]]:
     """Best wall and CPU time of each contender over ``repeat`` interleaved rounds."""
     best = {name: (float("inf"), float("inf")) for name in contenders}

@@ -32,7 +32,8 @@ class SqlTamper:
 
     def _data(self, seq: int) -> dict[str, Any]:
         [(data,)] = self._execute("SELECT data FROM {p}catalogue_versions WHERE seq = ?", (seq,))
-        return json.loads(data)
+        found: dict[str, Any] = json.loads(data)
+        return found
 
     def _set_data(self, seq: int, data: dict[str, Any], *, rehash: bool) -> None:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -16,7 +16,7 @@ from psycopg import sql
 from medinv.adapters._catalogue_json import moment_key, version_to_json
 from medinv.adapters.postgres import PostgresStore
 from medinv.adapters.sqlite import SqliteStore
-from medinv.catalogue import LocationKind, LocationProfile, Party, PartyKind
+from medinv.catalogue import LocationKind, LocationProfile, Party, PartyKind, Product
 from medinv.dates import to_datetime
 from medinv.testing.catalogue_contract import sample_product
 from medinv.verification import verify_catalogue
@@ -27,7 +27,7 @@ from ._sqlite_files import replayed
 JAN, JUN = "2026-01-01T00:00:00+00:00", "2026-06-01T00:00:00+00:00"
 
 # What release 6 / 3 stored: (kind, key, moment, value), and the lookups.
-_VERSIONS = [
+_VERSIONS: list[tuple[str, str, str, Product | LocationProfile | Party]] = [
     ("product", "GS1:00614141000418", JUN, sample_product("v2")),
     ("product", "GS1:00614141000418", JAN, sample_product()),
     ("location", "Main/A", JAN, LocationProfile(path="Main/A", kind=LocationKind.STORE)),
