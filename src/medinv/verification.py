@@ -1505,7 +1505,9 @@ def verify_catalogue(catalogue: object) -> CatalogueReport:
     by two products at overlapping times, and that the lookups name the entries the
     versions give each DI and GLN to. Unreadable rows are
     [`CorruptRecord`][medinv.verification.CorruptRecord] findings; this raises only
-    when the store fails.
+    when the store fails. The rows stream a page at a time; what the later checks
+    need (the DIs of every product version, the GLNs, the lookups) is held in memory,
+    a few hundred bytes per product version.
 
     Args:
         catalogue: a catalogue store with ``verification_source()`` (every medinv

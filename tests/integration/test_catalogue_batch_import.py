@@ -87,6 +87,13 @@ def test_batches_give_the_report_and_catalogue_of_one_put_at_a_time(tmp_path: Pa
             batch.catalogue, _source(records), format="json", valid_from="2026-02-01T00:00:00+00:00"
         )
         assert (again.imported, again.unchanged, len(again.refused)) == (0, 2475, 25)
+        one_again = import_gudid(
+            _OneByOne(one.catalogue),  # type: ignore[arg-type]
+            _source(records),
+            format="json",
+            valid_from="2026-02-01T00:00:00+00:00",
+        )
+        assert one_again == again
         assert verify_catalogue(batch.catalogue).versions_checked == 2475
 
 
