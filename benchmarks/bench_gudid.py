@@ -29,7 +29,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -325,6 +325,20 @@ def _timed(fn: Callable[[], object]) -> tuple[float, float]:
     return time.perf_counter() - start, time.process_time() - start_cpu
 
 
+def interleaved(
+    contenders: Mapping[str, Callable[[], object]], repeat: int
+) -> dict[str, tuple[float, float]]:
+    """Best wall and CPU time of each contender over ``repeat`` interleaved rounds."""
+    best = {name: (float("inf"), float("inf")) for name in contenders}
+    for _ in range(repeat):
+        for name, fn in contenders.items():
+            # Each run starts from the same heap: no earlier result is kept alive
+            # for the garbage collector to walk.
+            wall, cpu = _timed(fn)
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+    return best
+
+
 def _check(products: list[Any], rows: list[dict[str, Any]], xml: list[Any], n: int) -> None:
     """medinv (both readers) and the peer found the same DIs and package quantities."""
     assert len(products) == len(rows) == len(xml) == n  # noqa: S101
@@ -367,14 +381,8 @@ def main() -> None:
         contenders = {"json": run_json, "peer": run_peer, "xml": run_xml}
         _check(run_json(), run_peer(), run_xml(), n)  # the same answers, before any timing
         gc.collect()
-        best = {name: (float("inf"), float("inf")) for name in contenders}
         load = os.getloadavg()[0]
-        for _ in range(repeat):
-            for name, fn in contenders.items():
-                # Each run starts from the same heap: no earlier result is kept alive
-                # for the garbage collector to walk.
-                wall, cpu = _timed(fn)
-                best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+        best = interleaved(contenders, repeat)
         memory = {name: peak_memory(fn)[0] for name, fn in contenders.items()}
         sizes = {"json": json_path.stat().st_size, "xml": xml_path.stat().st_size}
 

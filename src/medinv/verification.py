@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import json
 import marshal
 import tempfile
 import warnings
@@ -50,6 +52,8 @@ from medinv.chain import (
     format_instant,
     movement_content,
 )
+from medinv.dates import to_datetime
+from medinv.errors import InvalidValueError, MedinvError
 from medinv.identifiers import ItemKey, device_from_text
 from medinv.locations import Location
 from medinv.ports import LedgerHead, LedgerStore, LotKey, MovementQuery
@@ -373,7 +377,9 @@ class VerifyReport:
     balances_checked: int
     """How many balances were compared (stored or rebuilt, non-zero)."""
     findings: tuple[Finding, ...]
-    """Every difference: the chain's in position order, then the others."""
+    """Every difference: the chain's in position order, then the others, then the catalogue's."""
+    catalogue_versions_checked: int = 0
+    """How many catalogue versions were read (0: the store has no catalogue, or it was skipped)."""
 
     @property
     def ok(self) -> bool:
@@ -489,13 +495,18 @@ _KINDS: Final = frozenset(
 Key = tuple[str, ...]
 
 
-def verify_store(store: LedgerStore, *, anchor: LedgerHead | None = None) -> VerifyReport:
+def verify_store(
+    store: LedgerStore, *, anchor: LedgerHead | None = None, catalogue: bool = True
+) -> VerifyReport:
     """Verify ``store``: what [`Ledger.verify`][medinv.ledger.Ledger.verify] runs.
 
     Args:
         store: any ledger store.
         anchor: an earlier head recorded elsewhere; the movement at its position
             must still have its hash.
+        catalogue: also verify the store's catalogue (``store.catalogue``, when it
+            has one that offers a verification source), see
+            [`verify_catalogue`][medinv.verification.verify_catalogue].
 
     Raises:
         StorageError: the store itself failed (closed, unreachable); never for
@@ -517,11 +528,14 @@ def verify_store(store: LedgerStore, *, anchor: LedgerHead | None = None) -> Ver
         checked = verifier.derived(source)
     finally:
         verifier.close()
+    catalogued = _catalogue_of(store) if catalogue else None
+    report = None if catalogued is None else verify_catalogue(catalogued)
     return VerifyReport(
         head=head,
         movements_checked=count,
         balances_checked=checked,
-        findings=tuple(verifier.found),
+        findings=tuple(verifier.found) + (() if report is None else report.findings),
+        catalogue_versions_checked=0 if report is None else report.versions_checked,
     )
 
 
@@ -1337,3 +1351,442 @@ class _Spill:
 
     def close(self) -> None:
         self._dir.cleanup()
+
+
+# --------------------------------------------------------------------------- the catalogue
+#
+# A catalogue store chains its versions like the ledger chains movements: each stored
+# version has a sequence number (1, 2, 3 ... in the order written, one sequence for
+# the whole catalogue), the hash of the version written before it and its own hash
+# over that previous hash, its kind and its stored JSON; the store keeps a head (the
+# last sequence number and hash). What a past movement meant is judged with the master
+# data of its time, so an edited, deleted or reordered version is found here.
+
+CatalogueRow = tuple[Any, Any, Any, Any, Any, Any, Any]
+"""One stored catalogue version, read without decoding.
+
+``(seq, kind, key, valid_from, data, prev_hash, hash)``: the sequence number, the
+kind (``"product"``, ``"location"``, ``"party"``), the key and the moment (UTC text,
+see [`catalogue_moment`][medinv.verification.catalogue_moment]) the store files it
+under, the version's JSON text (``{"format": 1, "valid_from": ..., "value": {...}}``)
+and the two hashes. Values of any type may come back: a row edited into nonsense is
+reported, not trusted.
+"""
+
+LookupRow = tuple[Any, Any, Any]
+"""A stored lookup: ``(kind, name, key)``: the DI (``"di"``) or GLN (``"gln"``) and the
+product or party key it belongs to."""
+
+_CATALOGUE_HASH_VERSION: Final = "medinv-catalogue-1"
+
+
+def catalogue_hash(prev_hash: str, kind: str, data: str) -> str:
+    """The hash of one stored catalogue version.
+
+    ``sha256("medinv-catalogue-1" NUL prev_hash NUL kind NUL data)`` as lower-case
+    hex, UTF-8 encoded; ``data`` is the version's stored JSON text, which holds its
+    key and the moment it is valid from.
+    """
+    text = f"{_CATALOGUE_HASH_VERSION}\0{prev_hash}\0{kind}\0{data}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def catalogue_moment(moment: dt.datetime) -> str:
+    """``moment`` as the fixed-width UTC text catalogue stores file versions under.
+
+    Microseconds included, so that text order is time order.
+    """
+    return dt.datetime.isoformat(moment.astimezone(dt.UTC), timespec="microseconds")
+
+
+@runtime_checkable
+class CatalogueVerificationSource(Protocol):
+    """What a catalogue store offers to be verified: its rows, its lookups and its head.
+
+    A catalogue store has it through a method ``verification_source()``. The
+    iterators must not raise on what is stored (only on a failure of the store).
+    """
+
+    def catalogue_head(self) -> tuple[int, str]:
+        """The sequence number and hash of the last version written (0 and GENESIS_HASH)."""
+        ...
+
+    def catalogue_rows(self) -> Iterator[CatalogueRow]:
+        """Every stored version in ascending sequence order."""
+        ...
+
+    def lookup_rows(self) -> Iterator[LookupRow]:
+        """Every stored lookup, any order."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class CatalogueVersionEdited(Finding):
+    """A stored catalogue version whose content does not match its hash: it was edited."""
+
+    seq: int
+    """The version's sequence number."""
+    entry: str
+    """The entry as filed (``product GS1:...``, ``location A/B``, ``party SUPPLIER:X``)."""
+    stored: str
+    """The hash stored with it."""
+    computed: str
+    """The hash of its stored content."""
+
+    _says: ClassVar[str] = "catalogue version {f.seq} ({f.entry}) does not match its hash"
+
+
+@attrs.frozen(kw_only=True)
+class CatalogueVersionMissing(Finding):
+    """Catalogue versions missing from the sequence (or after the last one): deleted."""
+
+    expected: int
+    """The next sequence number that should follow."""
+    found: int
+    """The sequence number found instead (the head's plus one at the end)."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying what is wrong."""
+        return f"catalogue versions {self.expected}..{self.found - 1} are missing"
+
+
+@attrs.frozen(kw_only=True)
+class CatalogueVersionOrder(Finding):
+    """A catalogue version out of order: not after the version it was written after.
+
+    Its sequence number repeats or goes back, its previous hash is not the hash
+    of the version before it (versions swapped or renumbered), or the store files it
+    under another entry or moment than its own content says (as-of lookups would
+    see the history in the wrong order).
+    """
+
+    seq: int
+    """The version's sequence number."""
+    entry: str
+    """The entry as filed."""
+    reason: str
+    """What is out of order."""
+
+    _says: ClassVar[str] = "catalogue version {f.seq} ({f.entry}) is out of order: {f.reason}"
+
+
+@attrs.frozen(kw_only=True)
+class CatalogueHeadMismatch(Finding):
+    """The catalogue's head is not its last stored version: versions were added behind it."""
+
+    stored: LedgerHead
+    """The head the store keeps."""
+    rebuilt: LedgerHead
+    """Sequence number and hash of the last version found."""
+
+    _says: ClassVar[str] = (
+        "the catalogue head says version {f.stored.position} but the versions end at "
+        "{f.rebuilt.position} (or hashes differ)"
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PackageDINotHeld(Finding):
+    """A product version whose package contains a DI the product does not hold then.
+
+    Scanning the package would convert through a level that does not exist.
+    """
+
+    product: str
+    """The product's primary DI."""
+    valid_from: str
+    """The moment the version is valid from (UTC text)."""
+    package_di: str
+    """The package DI."""
+    contains: str
+    """The DI it says it contains."""
+    held_by: str | None
+    """The product that holds ``contains`` at that moment, if another one does."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying what is wrong."""
+        holder = "no product holds" if self.held_by is None else f"product {self.held_by} holds"
+        return (
+            f"package DI {self.package_di} of product {self.product} (valid from "
+            f"{self.valid_from}) contains {self.contains}, which {holder} at that moment"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class DIHeldTwice(Finding):
+    """One DI held by two products at overlapping times: a scan would be ambiguous."""
+
+    di: str
+    """The device identifier."""
+    products: tuple[str, str]
+    """The two products' primary DIs."""
+    since: str
+    """The first moment both hold it (UTC text)."""
+
+    _says: ClassVar[str] = "{f.di} is held by products {f.products} at once from {f.since}"
+
+
+@attrs.frozen(kw_only=True)
+class LookupMismatch(Finding):
+    """A stored lookup that does not name the entry the versions give the DI or GLN to.
+
+    Lookups find a product by a scanned DI and a party by its GLN; a wrong one
+    answers with the wrong entry, or with none.
+    """
+
+    kind: str
+    """``"di"`` or ``"gln"``."""
+    name: str
+    """The DI or GLN."""
+    stored: str | None
+    """The key the lookup names (``None``: no lookup)."""
+    expected: str | None
+    """The key the versions give it to (``None``: no version holds it)."""
+
+    _says: ClassVar[str] = (
+        "the {f.kind} lookup of {f.name} names {f.stored!r}, but the versions give it to "
+        "{f.expected!r}"
+    )
+
+
+@attrs.frozen(kw_only=True)
+class CatalogueReport:
+    """The result of [`verify_catalogue`][medinv.verification.verify_catalogue]."""
+
+    head: LedgerHead
+    """The catalogue's head when verification started (last sequence number, hash)."""
+    versions_checked: int
+    """How many stored versions were read."""
+    findings: tuple[Finding, ...]
+    """Every difference: the chain's in sequence order, then the others."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing was found."""
+        return not self.findings
+
+
+def verify_catalogue(catalogue: object) -> CatalogueReport:
+    """Check a catalogue store's versions, chain and lookups; report every difference.
+
+    Reads every stored version in the order written and checks the sequence
+    (1, 2, 3 ... gap-free, up to the head), the hash chain (each version's hash
+    over its content and its predecessor's hash), that each version is filed under
+    its own entry and moment; then, over the versions as stored, that every package
+    of a product contains a DI the product holds at that moment, that no DI is held
+    by two products at overlapping times, and that the lookups name the entries the
+    versions give each DI and GLN to. Unreadable rows are
+    [`CorruptRecord`][medinv.verification.CorruptRecord] findings; this raises only
+    when the store fails. The rows stream a page at a time; what the later checks
+    need (the DIs of every product version, the GLNs, the lookups) is held in memory,
+    a few hundred bytes per product version.
+
+    Args:
+        catalogue: a catalogue store with ``verification_source()`` (every medinv
+            store's ``.catalogue``).
+
+    Raises:
+        InvalidValueError: the catalogue offers no verification source.
+        StorageError: the store itself failed.
+    """
+    factory = getattr(catalogue, "verification_source", None)
+    source = factory() if callable(factory) else None
+    if not isinstance(source, CatalogueVerificationSource):
+        msg = f"{type(catalogue).__name__} offers no catalogue verification source"
+        raise InvalidValueError(msg)
+    position, head_hash = source.catalogue_head()
+    head = LedgerHead(position, head_hash)
+    checker = _CatalogueChecker()
+    count = checker.chain(source.catalogue_rows())
+    if checker.last != head:
+        if head.position > checker.last.position:
+            checker.found.append(
+                CatalogueVersionMissing(expected=checker.last.position + 1, found=head.position + 1)
+            )
+        else:
+            checker.found.append(CatalogueHeadMismatch(stored=head, rebuilt=checker.last))
+    checker.holdings()
+    checker.lookups(source.lookup_rows())
+    return CatalogueReport(head=head, versions_checked=count, findings=tuple(checker.found))
+
+
+_END: Final = "~"  # after every moment text
+
+
+def _catalogue_of(store: object) -> object | None:
+    """The store's catalogue, if it has one that can be verified."""
+    found = getattr(store, "catalogue", None)
+    return found if callable(getattr(found, "verification_source", None)) else None
+
+
+class _CatalogueChecker:
+    """The catalogue passes: the chain row by row, then holdings and lookups."""
+
+    def __init__(self) -> None:
+        self.found: list[Finding] = []
+        self.last = LedgerHead(0, GENESIS_HASH)
+        # product key -> [(moment, (dis...), ((package di, contains), ...))]
+        self.products: dict[
+            str, list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]]
+        ] = {}
+        self.glns: dict[str, set[str]] = {}
+
+    def chain(self, rows: Iterable[Any]) -> int:
+        count = 0
+        expected, linked = 1, True
+        for row in rows:
+            count += 1
+            try:
+                seq, kind, key, moment, data, prev, stored = row
+                entry = f"{kind} {key}"
+                computed = catalogue_hash(str(prev), str(kind), str(data))
+            except (ValueError, TypeError) as e:
+                self.found.append(_corrupt("catalogue_versions", row, "row", e))
+                linked = False
+                continue
+            if isinstance(seq, bool) or not isinstance(seq, int):
+                self.found.append(_corrupt("catalogue_versions", row, "sequence number", seq))
+                linked = False
+                continue
+            if seq > expected:
+                self.found.append(CatalogueVersionMissing(expected=expected, found=seq))
+                linked = False
+            elif seq < expected:
+                reason = f"it comes after version {expected - 1}"
+                self.found.append(CatalogueVersionOrder(seq=seq, entry=entry, reason=reason))
+            if computed != stored:
+                self.found.append(
+                    CatalogueVersionEdited(
+                        seq=seq, entry=entry, stored=str(stored), computed=computed
+                    )
+                )
+            elif linked and prev != self.last.hash:
+                reason = f"it was not written after version {self.last.position}"
+                self.found.append(CatalogueVersionOrder(seq=seq, entry=entry, reason=reason))
+            self._content(seq, kind, key, moment, data)
+            self.last = LedgerHead(max(seq, self.last.position), str(stored))
+            expected, linked = max(seq + 1, expected), True
+        return count
+
+    def _content(self, seq: int, kind: Any, key: Any, moment: Any, data: Any) -> None:
+        """Read what holdings and lookups need; check it is filed under its own key and moment."""
+        entry = f"{kind} {key}"
+        try:
+            decoded = json.loads(data)
+            value = decoded["value"]
+            own_moment = catalogue_moment(to_datetime(decoded["valid_from"]))
+            if kind == "product":
+                own_key = str(value["primary_di"])
+                packages = tuple((str(p["di"]), str(p["contains"])) for p in value["packages"])
+            elif kind == "location":
+                own_key, packages = "/".join(str(s) for s in value["path"]), ()
+            else:
+                own_key, packages = f"{value['kind']}:{value['id']}", ()
+        except (ValueError, TypeError, KeyError, AttributeError, MedinvError) as e:
+            reason = f"its JSON cannot be read ({type(e).__name__}: {e})"
+            self.found.append(
+                CorruptRecord(table="catalogue_versions", position=seq, key=None, reason=reason)
+            )
+            return
+        if (own_key, own_moment) != (key, moment):
+            reason = f"its content is {kind} {own_key} valid from {own_moment}"
+            self.found.append(CatalogueVersionOrder(seq=seq, entry=entry, reason=reason))
+        if kind == "product":
+            dis = (own_key, *(di for di, _ in packages))
+            self.products.setdefault(own_key, []).append((own_moment, dis, packages))
+        elif kind == "party" and value.get("gln") is not None:
+            self.glns.setdefault(str(value["gln"]), set()).add(own_key)
+
+    def holdings(self) -> None:
+        """Packages contain held DIs; no DI held by two products at once."""
+        held: dict[str, list[tuple[str, str, str]]] = {}
+        spans: list[tuple[str, str, tuple[str, ...], tuple[tuple[str, str], ...]]] = []
+        for key, versions in self.products.items():
+            versions.sort()
+            ends = [m for m, _, _ in versions[1:]] + [_END]
+            for (start, dis, packages), end in zip(versions, ends, strict=True):
+                spans.append((key, start, dis, packages))
+                for di in dis:
+                    held.setdefault(di, []).append((start, end, key))
+        self._overlaps(held)
+        self._packages(spans, held)
+
+    def _overlaps(self, held: dict[str, list[tuple[str, str, str]]]) -> None:
+        for di, intervals in held.items():
+            intervals.sort()
+            reach_end, reach_key = "", ""
+            for start, end, key in intervals:
+                if key != reach_key and start < reach_end:
+                    pair = (reach_key, key)
+                    self.found.append(DIHeldTwice(di=di, products=pair, since=start))
+                if end > reach_end:
+                    reach_end, reach_key = end, key
+
+    def _packages(
+        self,
+        spans: list[tuple[str, str, tuple[str, ...], tuple[tuple[str, str], ...]]],
+        held: dict[str, list[tuple[str, str, str]]],
+    ) -> None:
+        for key, start, dis, packages in spans:
+            for package, contains in packages:
+                if contains in dis:
+                    continue
+                holder = next(
+                    (k for s, e, k in held.get(contains, ()) if s <= start < e and k != key), None
+                )
+                self.found.append(
+                    PackageDINotHeld(
+                        product=key,
+                        valid_from=start,
+                        package_di=package,
+                        contains=contains,
+                        held_by=holder,
+                    )
+                )
+
+    def lookups(self, rows: Iterable[Any]) -> None:
+        """Each DI and GLN the versions hold is looked up to an entry that holds it."""
+        holders: dict[tuple[str, str], set[str]] = {}
+        for key, versions in self.products.items():
+            for _, dis, _ in versions:
+                for di in dis:
+                    holders.setdefault(("di", di), set()).add(key)
+        for gln, keys in self.glns.items():
+            holders["gln", gln] = keys
+        stored: dict[tuple[str, str], str] = {}
+        for row in rows:
+            try:
+                kind, name, key = (str(part) for part in row)
+            except (ValueError, TypeError) as e:
+                self.found.append(_corrupt("catalogue_lookups", None, "row", e))
+                continue
+            stored[kind, name] = key
+        for (kind, name), keys in sorted(holders.items()):
+            have = stored.pop((kind, name), None)
+            if have not in keys:
+                expected = min(keys)
+                self.found.append(
+                    LookupMismatch(kind=kind, name=name, stored=have, expected=expected)
+                )
+        for (kind, name), key in sorted(stored.items()):
+            self.found.append(LookupMismatch(kind=kind, name=name, stored=key, expected=None))
+
+
+__all__ += [
+    "CatalogueHeadMismatch",
+    "CatalogueReport",
+    "CatalogueRow",
+    "CatalogueVerificationSource",
+    "CatalogueVersionEdited",
+    "CatalogueVersionMissing",
+    "CatalogueVersionOrder",
+    "DIHeldTwice",
+    "LookupMismatch",
+    "LookupRow",
+    "PackageDINotHeld",
+    "catalogue_hash",
+    "catalogue_moment",
+    "verify_catalogue",
+]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from medinv.adapters.memory import MemoryStore
 from medinv.adapters.postgres import PostgresStore
@@ -13,12 +15,18 @@ from medinv.catalogue import PackageLevel, Product
 from medinv.ports import CatalogueConflictError
 from medinv.testing.catalogue_contract import CatalogueStoreContract
 
+from ._catalogue_tamper import MemoryTamper, SqlTamper
+
 
 class TestMemoryCatalogue(CatalogueStoreContract):
     @pytest.fixture
     def catalogue(self):
         with MemoryStore() as store:
             yield store.catalogue
+
+    @pytest.fixture
+    def tamper(self, catalogue):
+        return MemoryTamper(catalogue)
 
 
 class TestSqliteCatalogue(CatalogueStoreContract):
@@ -31,6 +39,11 @@ class TestSqliteCatalogue(CatalogueStoreContract):
     def open_database(self, tmp_path):
         return lambda: SqliteStore(tmp_path / "one.sqlite3")
 
+    @pytest.fixture
+    def tamper(self, catalogue):
+        db = catalogue._store._db
+        return SqlTamper(lambda text, params: db.execute(text.format(p=""), params).fetchall())
+
 
 @pytest.mark.postgres
 class TestPostgresCatalogue(CatalogueStoreContract):
@@ -42,6 +55,19 @@ class TestPostgresCatalogue(CatalogueStoreContract):
     @pytest.fixture
     def open_database(self, postgres_dsn, postgres_schema):
         return lambda: PostgresStore(postgres_dsn, schema=postgres_schema)
+
+    @pytest.fixture
+    def tamper(self, catalogue, postgres_dsn, postgres_schema):  # noqa: ARG002  (schema made first)
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+
+            def execute(text, params):
+                query = text.format(p="{s}.").replace("?", "%s")
+                cursor = conn.execute(
+                    sql.SQL(query).format(s=sql.Identifier(postgres_schema)), params
+                )
+                return cursor.fetchall() if cursor.description else []
+
+            yield SqlTamper(execute)
 
 
 def _race_for_one_di(open_store) -> None:

@@ -643,7 +643,7 @@ def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
         migrate(old, version)
     old.close()
     with SqliteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 7
+        assert store.schema_version == SCHEMA_VERSION == 8
         assert store.head() == LedgerHead(4, recorded[-1].hash)
 
         def by(**query: Any) -> list[str]:
@@ -660,6 +660,7 @@ def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
         assert {"movements_by_period_item", "movements_by_reverses", "balances_emptied"} <= names
         assert {"stocktakes", "stocktake_lines", "stocktakes_state"} <= names  # migration 5
         assert {"catalogue_versions", "catalogue_lookups"} <= names  # migration 6
+        assert {"catalogue_head", "catalogue_versions_by_seq"} <= names  # migration 7
         assert "movements_by_item_no" not in names
         assert not names & {"movements_by_item", "movements_by_lot", "movements_by_serial"}
         assert not names & {"movements_v3", "balances_v3"}

@@ -147,6 +147,7 @@ def test_verify_json_shape(ledger: Ledgers, capsys):
         "head": {"position": 5, "hash": head.hash},
         "movements_checked": 5,
         "balances_checked": data["balances_checked"],
+        "catalogue_versions_checked": 0,
         "findings_by_kind": {},
         "findings": [],
     }

@@ -83,6 +83,40 @@ SENTENCES: list[tuple[Finding, str]] = [
         verification.RecordedAtDecrease(position=3, recorded_at="b", previous="a"),
         "the movement at position 3 was recorded at b, before the one ahead of it (a)",
     ),
+    # The catalogue's findings.
+    (
+        verification.CatalogueVersionEdited(seq=2, entry="product GS1:X", stored="a", computed="b"),
+        "catalogue version 2 (product GS1:X) does not match its hash",
+    ),
+    (
+        verification.CatalogueVersionMissing(expected=3, found=5),
+        "catalogue versions 3..4 are missing",
+    ),
+    (
+        verification.CatalogueVersionOrder(seq=4, entry="location A", reason="why"),
+        "catalogue version 4 (location A) is out of order: why",
+    ),
+    (
+        verification.CatalogueHeadMismatch(stored=LedgerHead(2, "a"), rebuilt=LedgerHead(3, "b")),
+        "the catalogue head says version 2 but the versions end at 3 (or hashes differ)",
+    ),
+    (
+        verification.PackageDINotHeld(
+            product="GS1:A", valid_from="t", package_di="GS1:B", contains="GS1:C", held_by=None
+        ),
+        (
+            "package DI GS1:B of product GS1:A (valid from t) contains GS1:C, which no product "
+            "holds at that moment"
+        ),
+    ),
+    (
+        verification.DIHeldTwice(di="GS1:B", products=("GS1:A", "GS1:C"), since="t"),
+        "GS1:B is held by products ('GS1:A', 'GS1:C') at once from t",
+    ),
+    (
+        verification.LookupMismatch(kind="di", name="GS1:B", stored="GS1:A", expected=None),
+        "the di lookup of GS1:B names 'GS1:A', but the versions give it to None",
+    ),
 ]
 
 

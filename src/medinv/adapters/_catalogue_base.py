@@ -11,13 +11,13 @@ is decided here from those primitives, so the stores cannot disagree.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final, TypeVar, cast
 
 import attrs
 
 from medinv.adapters._base import Closing
-from medinv.adapters._catalogue_json import moment_key
+from medinv.adapters._catalogue_json import moment_key, version_to_json
 from medinv.catalogue import (
     Effective,
     EffectiveHistory,
@@ -33,8 +33,9 @@ from medinv.devices import DeviceIdentifier
 from medinv.errors import InvalidValueError
 from medinv.locations import Location
 from medinv.ports import CatalogueConflictError, ProductMatch
+from medinv.verification import catalogue_hash
 
-__all__ = ["LATEST", "CatalogueBase", "Kind", "NewVersion"]
+__all__ = ["LATEST", "CatalogueBase", "Kind", "NewVersion", "Outcome"]
 
 Kind = str
 """``"product"``, ``"location"`` or ``"party"``."""
@@ -92,13 +93,81 @@ def _checked(value: object, cls: type[T], what: str) -> T:
 
 @attrs.frozen
 class NewVersion:
-    """A version to store, with the lookups (DIs, GLNs) it claims for the first time."""
+    """A version to store, chained, with the lookups (DIs, GLNs) it claims for the first time."""
 
     kind: Kind
     key: str
     moment: str
     version: Effective[Any]
     lookups: tuple[tuple[Kind, str], ...]
+    seq: int
+    """Its sequence number in the catalogue's chain (1, 2, 3 ... in the order written)."""
+    data: str
+    """Its JSON ([`version_to_json`][medinv.adapters._catalogue_json.version_to_json])."""
+    prev_hash: str
+    """The hash of the version written before it (``GENESIS_HASH`` for the first)."""
+    hash: str
+    """Its own hash ([`catalogue_hash`][medinv.verification.catalogue_hash])."""
+
+
+_Item = tuple[str, Any, Sequence[tuple[Kind, str]]]
+"""A version to put: its key, its value and the lookups it claims."""
+Outcome = bool | CatalogueConflictError
+"""What putting one version did: stored (``True``), already stored (``False``), refused."""
+
+
+class _Batch:
+    """What a batch of puts decides from, read once, updated as each put is decided."""
+
+    def __init__(
+        self,
+        kind: Kind,
+        exact: dict[str, Effective[Any]],
+        current: dict[str, Effective[Any]] | None,
+        owners: dict[Kind, dict[str, str]],
+    ) -> None:
+        self.kind = kind
+        self.exact = exact
+        self.current = current
+        self.owners = owners
+
+    def decide(
+        self, key: str, version: Effective[Any], lookups: Sequence[tuple[Kind, str]]
+    ) -> Outcome | list[tuple[Kind, str]]:
+        """``False``, a refusal, or the lookups the new version claims (then it is stored)."""
+        value = version.value
+        if self.current is not None:
+            now = self.current.get(key)
+            if now is not None and now.value == value:
+                return False
+        entry = f"{self.kind} {key}"
+        stored = self.exact.get(key)
+        if stored is not None:
+            if stored.value == value:
+                return False
+            return CatalogueConflictError(
+                entry,
+                f"another version is valid from {stored.valid_from.isoformat()}: "
+                f"{stored.value!r:.200}",
+            )
+        fresh: list[tuple[Kind, str]] = []
+        for lookup_kind, name in lookups:
+            owner = self.owners[lookup_kind].get(name)
+            if owner is None:
+                fresh.append((lookup_kind, name))
+            elif owner != key:
+                what, whom = (
+                    ("device identifier", PRODUCT) if lookup_kind == DI else (GLN.upper(), PARTY)
+                )
+                return CatalogueConflictError(
+                    entry, f"{what} {name} already belongs to {whom} {owner}"
+                )
+        self.exact[key] = version
+        if self.current is not None:
+            self.current[key] = version
+        for lookup_kind, name in fresh:
+            self.owners[lookup_kind][name] = key
+        return sorted(fresh)
 
 
 class CatalogueBase(Closing):
@@ -112,8 +181,10 @@ class CatalogueBase(Closing):
         """A write transaction that holds the catalogue's write lock until it ends."""
         raise NotImplementedError  # pragma: no cover
 
-    def _version(self, kind: Kind, key: str, moment: str) -> Effective[Any] | None:
-        """The version of ``key`` starting exactly at ``moment``."""
+    def _versions_at(
+        self, kind: Kind, keys: Sequence[str], moment: str
+    ) -> dict[str, Effective[Any]]:
+        """Per key, the version starting exactly at ``moment`` (keys without one left out)."""
         raise NotImplementedError  # pragma: no cover
 
     def _latest(self, kind: Kind, keys: Sequence[str], moment: str) -> dict[str, Effective[Any]]:
@@ -132,11 +203,56 @@ class CatalogueBase(Closing):
         """Which key owns each lookup name (a DI's text, a GLN) of ``kind``."""
         raise NotImplementedError  # pragma: no cover
 
-    def _insert(self, entry: NewVersion) -> None:
-        """Store a version and claim its new lookups, inside the transaction."""
+    def _chain_head(self) -> tuple[int, str]:
+        """Inside the transaction: the last sequence number and hash of the chain."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _append(self, entries: Sequence[NewVersion]) -> None:
+        """Store versions (in order), claim their new lookups and move the head to the last."""
         raise NotImplementedError  # pragma: no cover
 
     # ------------------------------------------------------------------ writing
+
+    def _put_many(
+        self, kind: Kind, items: Sequence[_Item], valid_from: object, *, skip_unchanged: bool
+    ) -> tuple[Outcome, ...]:
+        """Put versions in one transaction: each decided as if put one after the other."""
+        moment_at = Effective(value=None, valid_from=valid_from).valid_from
+        moment = moment_key(moment_at)
+        keys = list(dict.fromkeys(key for key, _, _ in items))
+        names: dict[Kind, dict[str, None]] = {DI: {}, GLN: {}}
+        for _, _, lookups in items:
+            for lookup_kind, name in lookups:
+                names[lookup_kind][name] = None
+        outcomes: list[Outcome] = []
+        with self._transaction():
+            batch = _Batch(
+                kind,
+                self._versions_at(kind, keys, moment),
+                self._latest(kind, keys, moment) if skip_unchanged else None,
+                {k: self._owners(k, list(found)) if found else {} for k, found in names.items()},
+            )
+            seq, prev = self._chain_head()
+            entries: list[NewVersion] = []
+            for key, value, lookups in items:
+                version = Effective(value=value, valid_from=moment_at)
+                decided = batch.decide(key, version, lookups)
+                if isinstance(decided, list):
+                    seq += 1
+                    data = version_to_json(value, moment_at)
+                    digest = catalogue_hash(prev, kind, data)
+                    entries.append(
+                        NewVersion(
+                            kind, key, moment, version, tuple(decided), seq, data, prev, digest
+                        )
+                    )
+                    prev = digest
+                    outcomes.append(True)
+                else:
+                    outcomes.append(decided)
+            if entries:
+                self._append(entries)
+        return tuple(outcomes)
 
     def _put(
         self,
@@ -146,44 +262,44 @@ class CatalogueBase(Closing):
         valid_from: object,
         lookups: Sequence[tuple[Kind, str]],
     ) -> bool:
-        version = Effective(value=value, valid_from=valid_from)
-        moment = moment_key(version.valid_from)
-        entry = f"{kind} {key}"
-        with self._transaction():
-            stored = self._version(kind, key, moment)
-            if stored is not None:
-                if stored.value == value:
-                    return False
-                raise CatalogueConflictError(
-                    entry,
-                    f"another version is valid from {stored.valid_from.isoformat()}: "
-                    f"{stored.value!r:.200}",
-                )
-            fresh: list[tuple[Kind, str]] = []
-            for lookup_kind in {k for k, _ in lookups}:
-                names = [name for k, name in lookups if k == lookup_kind]
-                owners = self._owners(lookup_kind, names)
-                for name in names:
-                    owner = owners.get(name)
-                    if owner is None:
-                        fresh.append((lookup_kind, name))
-                    elif owner != key:
-                        what, whom = (
-                            ("device identifier", PRODUCT)
-                            if lookup_kind == DI
-                            else (GLN.upper(), PARTY)
-                        )
-                        raise CatalogueConflictError(
-                            entry, f"{what} {name} already belongs to {whom} {owner}"
-                        )
-            self._insert(NewVersion(kind, key, moment, version, tuple(sorted(fresh))))
-        return True
+        (outcome,) = self._put_many(kind, [(key, value, lookups)], valid_from, skip_unchanged=False)
+        if isinstance(outcome, CatalogueConflictError):
+            raise outcome
+        return outcome
 
     def put_product(self, product: Product, *, valid_from: object) -> bool:
         """See [`CatalogueStore.put_product`][medinv.ports.CatalogueStore.put_product]."""
         product = _checked(product, Product, "product")
         lookups = [(DI, str(di)) for di in product.dis]
         return self._put(PRODUCT, str(product.primary_di), product, valid_from, lookups)
+
+    def put_products(
+        self, products: Iterable[Product], *, valid_from: object, skip_unchanged: bool = False
+    ) -> tuple[Outcome, ...]:
+        """Put many product versions valid from ``valid_from`` in one transaction.
+
+        Each product is decided exactly as ``put_product`` one after the other would
+        decide it (a later product sees the earlier ones): the result holds, in order,
+        ``True`` (stored), ``False`` (already stored) or the
+        [`CatalogueConflictError`][medinv.ports.CatalogueConflictError] that refuses
+        it (returned, not raised: the others are still stored). With
+        ``skip_unchanged``, a product whose version in force at ``valid_from`` is
+        already the same is not stored again either (``False``): what an import wants.
+
+        Raises:
+            InvalidValueError: one of them is not a `Product`, or ``valid_from`` not an
+                aware moment (nothing is written).
+            StorageError: the store failed (nothing is written).
+        """
+        given: object = products
+        if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+            raise InvalidValueError(f"put_products takes products, not {products!r:.80}")
+        items: list[_Item] = []
+        for product in products:
+            checked = _checked(product, Product, "product")
+            lookups = [(DI, str(di)) for di in checked.dis]
+            items.append((str(checked.primary_di), checked, lookups))
+        return self._put_many(PRODUCT, items, valid_from, skip_unchanged=skip_unchanged)
 
     def put_location(self, profile: LocationProfile, *, valid_from: object) -> bool:
         """See [`CatalogueStore.put_location`][medinv.ports.CatalogueStore.put_location]."""

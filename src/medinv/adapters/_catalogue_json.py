@@ -17,7 +17,6 @@ time order ([`moment_key`][medinv.adapters._catalogue_json.moment_key]).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Mapping
 from decimal import Decimal
@@ -42,6 +41,7 @@ from medinv.catalogue import (
 )
 from medinv.dates import to_datetime
 from medinv.locations import Location
+from medinv.verification import catalogue_moment
 
 __all__ = [
     "FORMAT",
@@ -56,12 +56,11 @@ FORMAT: Final = 1
 """The version of this encoding written in every object."""
 
 T = TypeVar("T")
-_UTC: Final = dt.UTC
 
 
 def moment_key(moment: pendulum.DateTime) -> str:
     """``moment`` as fixed-width UTC text (microseconds included): text order is time order."""
-    return dt.datetime.isoformat(moment.astimezone(_UTC), timespec="microseconds")
+    return catalogue_moment(moment)
 
 
 def _decimal(value: Decimal | None) -> str | None:

@@ -1,7 +1,8 @@
 """``medinv verify``: check a stored ledger and report every finding.
 
 Runs [`Ledger.verify`][medinv.ledger.Ledger.verify] over the ledger the options
-name; prints how many movements and balances were checked, the findings by kind and
+name, its catalogue included (``--no-catalogue``: the ledger only); prints how many
+movements, balances and catalogue versions were checked, the findings by kind and
 each finding's sentence. Exit code 0 when nothing was found, 1 when something was,
 2 when the arguments or the store failed. ``--json`` prints one object (see the
 "Command line" reference). A progress line counts the movements read on standard
@@ -19,7 +20,6 @@ from typing import Any, TextIO
 
 from medinv.cli import _json, _store
 from medinv.cli._progress import Progress
-from medinv.ledger import Ledger
 from medinv.ports import LedgerHead, LedgerStore
 from medinv.verification import VerifyReport, verify_store
 
@@ -50,6 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress line on standard error"
+    )
+    parser.add_argument(
+        "--no-catalogue", action="store_true", help="skip the catalogue (verify the ledger only)"
     )
 
 
@@ -83,14 +86,14 @@ class _CountedSource(_Counting):
 
 def _verify(store: LedgerStore, args: argparse.Namespace) -> VerifyReport:
     if not hasattr(store, "verification_source"):  # pragma: no cover  (both SQL stores have it)
-        return Ledger(store).verify(anchor=args.anchor)
+        return verify_store(store, anchor=args.anchor, catalogue=not args.no_catalogue)
     progress = Progress.for_terminal(
         sys.stderr, "verify: movements", store.head().position, wanted=not args.no_progress
     )
     try:
         # What Ledger.verify runs, over the store seen through the counting wrapper.
         counted: Any = _Counted(store, progress)
-        return verify_store(counted, anchor=args.anchor)
+        return verify_store(counted, anchor=args.anchor, catalogue=not args.no_catalogue)
     finally:
         progress.finish()
 
@@ -104,6 +107,7 @@ def report_data(report: VerifyReport) -> dict[str, Any]:
         "head": {"position": report.head.position, "hash": report.head.hash},
         "movements_checked": report.movements_checked,
         "balances_checked": report.balances_checked,
+        "catalogue_versions_checked": report.catalogue_versions_checked,
         "findings_by_kind": dict(sorted(kinds.items())),
         "findings": [
             {
@@ -121,7 +125,8 @@ def _print_text(out: TextIO, report: VerifyReport) -> None:
     out.write(
         f"ledger head: position {head.position}, hash {head.hash}\n"
         f"checked: {report.movements_checked:,} movements, "
-        f"{report.balances_checked:,} balances\n"
+        f"{report.balances_checked:,} balances, "
+        f"{report.catalogue_versions_checked:,} catalogue versions\n"
     )
     if report.ok:
         out.write("OK: no findings\n")

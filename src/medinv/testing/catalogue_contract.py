@@ -39,6 +39,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.catalogue import (
     Controls,
     EffectiveHistory,
@@ -60,6 +61,15 @@ from medinv.movements import Movement
 from medinv.ports import CatalogueConflictError, CatalogueStore
 from medinv.stocktake import Stocktake, StocktakeScope
 from medinv.testing import strategies as mst
+from medinv.verification import (
+    CatalogueVersionEdited,
+    CatalogueVersionMissing,
+    CatalogueVersionOrder,
+    DIHeldTwice,
+    LookupMismatch,
+    PackageDINotHeld,
+    verify_catalogue,
+)
 
 __all__ = ["CatalogueStoreContract", "sample_product"]
 
@@ -67,6 +77,7 @@ EACH, BOX, CASE = "00614141000418", "10614141000415", "20614141000412"
 HIBC_EACH, HIBC_BOX = "A123BJC5D6E70", "A123BJC5D6E71"
 MA_EACH = "MA.156.M0.100350.01004YA10017"
 JAN, JUN = "2026-01-01T00:00:00+00:00", "2026-06-01T00:00:00+02:00"
+OTHER, OTHER_BOX = "04006381333931", "14006381333938"
 
 
 def sample_product(name: str = "Suture 3-0") -> Product:
@@ -444,6 +455,186 @@ class CatalogueStoreContract:
             assert Ledger(store).balance(ItemKey(EACH, lot="L1"), location="Main") == 10
             assert store.stocktakes.get("ST-1").id == "ST-1"
             assert store.catalogue.product(BOX) is not None
+
+    # ------------------------------------------------------------------ batch writes
+
+    @pytest.fixture
+    def one_by_one(self) -> CatalogueStore:
+        """The reference a batch is compared with: a memory catalogue written one at a time."""
+        return MemoryCatalogue()
+
+    @_SETTINGS
+    @given(data=st.data())
+    def test_a_batch_decides_like_one_put_after_the_other(
+        self, catalogue: CatalogueStore, one_by_one: CatalogueStore, data: st.DataObject
+    ) -> None:
+        # One catalogue serves every example: the reference gets the same puts, so both
+        # start every example from the same history.
+        products = data.draw(st.lists(_small_products(), max_size=8), label="products")
+        moment = data.draw(st.sampled_from(_MOMENTS), label="valid_from")
+        skip = data.draw(st.booleans(), label="skip_unchanged")
+        outcomes = catalogue.put_products(  # type: ignore[attr-defined]
+            products, valid_from=moment, skip_unchanged=skip
+        )
+        expected = [_one(one_by_one, p, moment, skip=skip) for p in products]
+        assert [_shown(o) for o in outcomes] == [_shown(o) for o in expected]
+        for di in _SMALL_DIS:
+            assert catalogue.product(di) == one_by_one.product(di)
+            assert catalogue.product_history(di) == one_by_one.product_history(di)
+        assert verify_catalogue(catalogue).ok
+
+    def test_a_batch_of_bad_input_writes_nothing(self, catalogue: CatalogueStore) -> None:
+        batch = catalogue.put_products  # type: ignore[attr-defined]
+        with pytest.raises(InvalidValueError, match="put_product takes a Product"):
+            batch([sample_product(), "not a product"], valid_from=JAN)
+        with pytest.raises(InvalidValueError, match="put_products takes products"):
+            batch(sample_product(), valid_from=JAN)
+        with pytest.raises(InvalidValueError):
+            batch([sample_product()], valid_from="2026-01-01T00:00:00")
+        assert list(catalogue.products()) == []
+        assert batch([], valid_from=JAN) == ()
+        assert verify_catalogue(catalogue).ok
+
+    # ------------------------------------------------------------------ verification
+
+    @pytest.fixture
+    def tamper(self) -> Any:
+        """Something that edits the stored catalogue behind the store's back; ``None``: skip.
+
+        It has ``edit_name(seq, name, *, rehash)``, ``drop_package(seq, di, *, rehash)``,
+        ``add_package(seq, di, contains, quantity, *, rehash)``, ``delete(seq)``,
+        ``swap(a, b)`` (two sequence numbers), ``refile(seq, moment)`` and
+        ``set_lookup(kind, name, key)``; ``rehash`` rewrites the hash chain from the
+        edited version on.
+        """
+        return None
+
+    def test_a_clean_catalogue_verifies_without_findings(self, catalogue: CatalogueStore) -> None:
+        empty = verify_catalogue(catalogue)
+        assert empty.ok
+        assert empty.versions_checked == 0
+        _five_versions(catalogue)
+        report = verify_catalogue(catalogue)
+        assert report.findings == ()
+        assert report.versions_checked == 5
+        assert report.head.position == 5
+
+    @pytest.mark.parametrize(
+        ("edit", "kinds"),
+        [
+            (lambda t: t.edit_name(2, "forged"), {CatalogueVersionEdited}),
+            (lambda t: t.delete(2), {CatalogueVersionMissing}),
+            (lambda t: t.delete(5), {CatalogueVersionMissing}),
+            (lambda t: t.swap(1, 2), {CatalogueVersionOrder}),
+            (lambda t: t.refile(1, "2026-07-01T00:00:00.000000+00:00"), {CatalogueVersionOrder}),
+            (lambda t: t.drop_package(1, "GS1:" + BOX, rehash=True), {PackageDINotHeld}),
+            (
+                lambda t: t.add_package(3, "GS1:" + BOX, "GS1:" + OTHER, 2, rehash=True),
+                {DIHeldTwice},
+            ),
+            (lambda t: t.set_lookup("di", "GS1:" + CASE, "GS1:" + OTHER), {LookupMismatch}),
+        ],
+        ids=[
+            "edited",
+            "deleted",
+            "last-deleted",
+            "swapped",
+            "refiled",
+            "package-not-held",
+            "di-held-twice",
+            "wrong-lookup",
+        ],
+    )
+    def test_each_kind_of_tampering_is_found(
+        self, catalogue: CatalogueStore, tamper: Any, edit: Callable[[Any], None], kinds: set[type]
+    ) -> None:
+        if tamper is None:
+            pytest.skip("no tamper fixture for this store")
+        _five_versions(catalogue)
+        edit(tamper)
+        report = verify_catalogue(catalogue)
+        assert {type(f) for f in report.findings} == kinds, report.findings
+        for finding in report.findings:
+            assert finding.description
+
+    def test_the_findings_say_what_and_where(self, catalogue: CatalogueStore, tamper: Any) -> None:
+        if tamper is None:
+            pytest.skip("no tamper fixture for this store")
+        _five_versions(catalogue)
+        tamper.drop_package(1, "GS1:" + BOX, rehash=True)
+        tamper.add_package(3, "GS1:" + BOX, "GS1:" + OTHER, 2, rehash=True)
+        tamper.delete(4)  # the party: its GLN's lookup now names no version
+        report = verify_catalogue(catalogue)
+        assert CatalogueVersionMissing(expected=4, found=5) in report.findings
+        assert (
+            LookupMismatch(kind="gln", name="0614141000012", stored="SUPPLIER:ACME", expected=None)
+            in report.findings
+        )
+        # Version 2 (from JUN) holds the box again, the other product since JAN.
+        assert (
+            DIHeldTwice(
+                di="GS1:" + BOX,
+                products=("GS1:" + OTHER, "GS1:" + EACH),
+                since="2026-05-31T22:00:00.000000+00:00",
+            )
+            in report.findings
+        )
+        [package] = [f for f in report.findings if isinstance(f, PackageDINotHeld)]
+        assert (package.product, package.contains, package.held_by) == (
+            "GS1:" + EACH,
+            "GS1:" + BOX,
+            "GS1:" + OTHER,
+        )
+        assert "product GS1:" + OTHER in package.description
+
+
+_MOMENTS = (JAN, JUN, "2026-03-01T00:00:00+00:00")
+_SMALL_DIS = ("00614141000418", "04006381333931", "09506000134352", BOX, CASE)
+
+
+@st.composite
+def _small_products(draw: st.DrawFn) -> Product:
+    """Products over a few DIs, so that batches repeat, change and contradict each other."""
+    primary = draw(st.sampled_from(_SMALL_DIS[:3]))
+    packages = draw(st.lists(st.sampled_from((BOX, CASE)), unique=True, max_size=2))
+    return Product(
+        primary_di=primary,
+        packages=tuple(PackageLevel(di=di, contains=primary, quantity=5) for di in packages),
+        name=draw(st.sampled_from(("a", "b"))),
+    )
+
+
+def _one(catalogue: CatalogueStore, product: Product, moment: str, *, skip: bool) -> object:
+    """What putting ``product`` alone does (the import's check first, with ``skip``)."""
+    if skip:
+        current = catalogue.product(product.primary_di, as_of=moment)
+        if current is not None and current.product == product:
+            return False
+    try:
+        return catalogue.put_product(product, valid_from=moment)
+    except CatalogueConflictError as e:
+        return e
+
+
+def _shown(outcome: object) -> object:
+    return str(outcome) if isinstance(outcome, CatalogueConflictError) else outcome
+
+
+def _five_versions(catalogue: CatalogueStore) -> None:
+    """Versions 1 to 5: a product at JAN and JUN, another product, a party, a location."""
+    catalogue.put_product(sample_product(), valid_from=JAN)
+    catalogue.put_product(sample_product("v2"), valid_from=JUN)
+    catalogue.put_product(
+        Product(
+            primary_di=OTHER,
+            packages=(PackageLevel(di=OTHER_BOX, contains=OTHER, quantity=5),),
+        ),
+        valid_from=JAN,
+    )
+    catalogue.put_party(
+        Party(kind=PartyKind.SUPPLIER, id="ACME", gln="0614141000012"), valid_from=JAN
+    )
+    catalogue.put_location(LocationProfile(path="Main/A", kind=LocationKind.STORE), valid_from=JAN)
 
 
 def _write_ledger(store: Any) -> None:

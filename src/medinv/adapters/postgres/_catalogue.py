@@ -74,3 +74,8 @@ class PostgresCatalogue(SqlCatalogue):
     def _run(self, statement: str, params: Sequence[object]) -> None:
         assert self._conn is not None  # noqa: S101  (inside _transaction only)
         self._conn.execute(self._q(statement), params)
+
+    def _run_many(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
+        assert self._conn is not None  # noqa: S101  (inside _transaction only)
+        with self._conn.cursor() as cursor:
+            cursor.executemany(self._q(statement), rows)

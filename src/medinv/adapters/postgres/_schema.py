@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from medinv.adapters._base import Migration
+from medinv.adapters._catalogue_sql import SET_CHAIN, SET_HEAD, TO_CHAIN, chained
 from medinv.chain import GENESIS_HASH
 from medinv.errors import StorageError
 
@@ -136,6 +137,22 @@ _STRUCTURED: Final = (
 ``medinv.chain.structured_fields`` gives them; NULL when absent) and their index,
 one row per (link, position) (since version 4; see the SQLite schema 7)."""
 
+_CATALOGUE_CHAIN: Final = (
+    "ALTER TABLE {s}.catalogue_versions ADD COLUMN seq bigint",
+    "ALTER TABLE {s}.catalogue_versions ADD COLUMN prev_hash text",
+    "ALTER TABLE {s}.catalogue_versions ADD COLUMN hash text",
+    "CREATE UNIQUE INDEX catalogue_versions_by_seq ON {s}.catalogue_versions (seq)",
+    """CREATE TABLE {s}.catalogue_head (
+            singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+            position bigint NOT NULL,
+            hash text NOT NULL
+        )""",
+    # The genesis hash is a constant of 64 zeros, not input.
+    "INSERT INTO {s}.catalogue_head (position, hash) VALUES (0, '" + GENESIS_HASH + "')",  # noqa: S608
+)
+"""The catalogue's versions chained, and its head (since version 5; see the SQLite schema 8).
+Versions a schema already holds are chained in the order of their moments."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -154,13 +171,19 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "movements' counterparty and business references, and the index of movements by either",
         _STRUCTURED,
     ),
+    Migration(
+        5,
+        "catalogue versions chained: a sequence number, the previous hash and a hash "
+        "per version, and the catalogue's head; existing versions chained by moment",
+        _CATALOGUE_CHAIN,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 """The schema version this medinv writes; opening an older schema migrates it."""
 
-SCHEMA: Final = (*_LEDGER, *_STOCKTAKES, *_CATALOGUE, *_STRUCTURED)
+SCHEMA: Final = (*_LEDGER, *_STOCKTAKES, *_CATALOGUE, *_STRUCTURED, *_CATALOGUE_CHAIN)
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 
 VERSION_TABLE: Final = (
@@ -208,6 +231,8 @@ def create_or_migrate(conn: psycopg.Connection[Any], schema: str) -> None:
         )
         for statement in statements:
             conn.execute(sql.SQL(statement).format(s=s))
+        if current < _CHAINED_CATALOGUE:
+            _chain_catalogue(conn, s)
         for migration in MIGRATIONS:
             if migration.version > current:
                 conn.execute(
@@ -216,6 +241,23 @@ def create_or_migrate(conn: psycopg.Connection[Any], schema: str) -> None:
                     ).format(s),
                     (migration.version, migration.description),
                 )
+
+
+_CHAINED_CATALOGUE: Final = 5
+"""The version from which catalogue versions are chained as they are written."""
+
+
+def _chain_catalogue(conn: psycopg.Connection[Any], s: sql.Identifier) -> None:
+    """Chain the catalogue versions a schema kept before version 5 (none in a new one)."""
+
+    def q(statement: str) -> sql.Composed:
+        return sql.SQL(statement.format(p="{s}.").replace("?", "%s")).format(s=s)
+
+    updates, (position, digest) = chained(conn.execute(q(TO_CHAIN)).fetchall())
+    if updates:
+        with conn.cursor() as cursor:
+            cursor.executemany(q(SET_CHAIN), updates)
+        conn.execute(q(SET_HEAD), (position, digest))
 
 
 def _check_old_stocktake_version(conn: psycopg.Connection[Any], schema: str) -> None:

@@ -79,3 +79,6 @@ class SqliteCatalogue(SqlCatalogue):
 
     def _run(self, statement: str, params: Sequence[object]) -> None:
         self._store._db.execute(statement.format(p=""), params)  # noqa: SLF001
+
+    def _run_many(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
+        self._store._db.executemany(statement.format(p=""), rows)  # noqa: SLF001

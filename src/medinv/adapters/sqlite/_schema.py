@@ -13,6 +13,7 @@ import sqlite3
 from typing import Final
 
 from medinv.adapters._base import Migration
+from medinv.adapters._catalogue_sql import SET_CHAIN, SET_HEAD, TO_CHAIN, chained
 from medinv.chain import GENESIS_HASH
 from medinv.errors import StorageError
 
@@ -351,6 +352,27 @@ _SCHEMA_V7: Final = (
     """,
 )
 
+# Version 8: the catalogue's versions chained like the movements. Each version gets
+# its sequence number in the order written (one sequence for the whole catalogue),
+# the hash of the version written before it and its own hash over that hash, its
+# kind and its JSON (medinv.verification.catalogue_hash); `catalogue_head` keeps the
+# last sequence number and hash. The versions a file already holds are chained in
+# the order of their moments when it is migrated (create_or_migrate).
+_SCHEMA_V8: Final = (
+    "ALTER TABLE catalogue_versions ADD COLUMN seq INTEGER",
+    "ALTER TABLE catalogue_versions ADD COLUMN prev_hash TEXT",
+    "ALTER TABLE catalogue_versions ADD COLUMN hash TEXT",
+    "CREATE UNIQUE INDEX catalogue_versions_by_seq ON catalogue_versions (seq)",
+    """
+    CREATE TABLE catalogue_head (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        position  INTEGER NOT NULL,
+        hash      TEXT NOT NULL
+    )
+    """,
+    f"INSERT INTO catalogue_head (singleton, position, hash) VALUES (1, 0, '{GENESIS_HASH}')",  # noqa: S608  (a constant)
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -392,6 +414,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "(the fields themselves are in the hashed content)",
         _SCHEMA_V7,
     ),
+    Migration(
+        8,
+        "catalogue versions chained: a sequence number, the previous hash and a hash "
+        "per version, and the catalogue's head; existing versions chained by moment",
+        _SCHEMA_V8,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -424,10 +452,11 @@ SCHEMA: Final = (
     # The stocktakes (as the last migration adds them: a file of the previous
     # release's separate stocktake store already has them, and keeps them).
     *_SCHEMA_V5,
-    # The catalogue.
+    # The catalogue (its versions chained as the last migration chains them).
     *_SCHEMA_V6,
     # Movements by counterparty and business reference.
     *_SCHEMA_V7,
+    *_SCHEMA_V8,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 
@@ -498,6 +527,20 @@ def create_or_migrate(db: sqlite3.Connection, version: int) -> int:
         statements = [s for m in MIGRATIONS if m.version > version for s in m.statements]
     for statement in statements:
         db.execute(statement)
+    if version < _CHAINED_CATALOGUE:
+        _chain_catalogue(db)
     db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     return SCHEMA_VERSION
+
+
+_CHAINED_CATALOGUE: Final = 8
+"""The version from which catalogue versions are chained as they are written."""
+
+
+def _chain_catalogue(db: sqlite3.Connection) -> None:
+    """Chain the catalogue versions a file kept before version 8 (none in a new file)."""
+    updates, (position, digest) = chained(db.execute(TO_CHAIN.format(p="")).fetchall())
+    if updates:
+        db.executemany(SET_CHAIN.format(p=""), updates)
+        db.execute(SET_HEAD.format(p=""), (position, digest))
