@@ -1,0 +1,106 @@
+"""An independent pandas reference for the analytics: the same figures, computed another way.
+
+It reads the posted movements as a table and derives every figure with frame
+operations (group-bys, cumulative sums, pivots), sharing nothing with
+``medinv.analytics`` but the definitions written in its docs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from fractions import Fraction
+
+import pandas as pd
+
+from medinv.journal import RecordedMovement
+
+ISSUING = {"ISSUE", "CONSUMPTION"}
+
+
+def movements_frame(
+    recorded: list[RecordedMovement], as_of: dt.datetime, zone: str
+) -> pd.DataFrame:
+    """One row per balance effect of each movement that occurred by ``as_of``."""
+    rows = []
+    for r in recorded:
+        m = r.movement
+        if m.occurred_at > as_of:
+            continue
+        local = pd.Timestamp(m.occurred_at).tz_convert(zone)
+        base = {
+            "id": m.id, "kind": m.kind.value, "reverses": m.reverses, "position": r.position,
+            "at": local, "day": local.date(), "gtin": m.item.gtin.value,
+            "lot": m.item.lot.value if m.item.lot else "", "qty": m.quantity,
+        }  # fmt: skip
+        if m.from_location is not None and m.from_status is not None:
+            rows.append({**base, "location": str(m.from_location),
+                         "status": m.from_status.value, "delta": -m.quantity})  # fmt: skip
+        if m.to_location is not None and m.to_status is not None:
+            rows.append({**base, "location": str(m.to_location),
+                         "status": m.to_status.value, "delta": m.quantity})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def consumption(frame: pd.DataFrame) -> pd.DataFrame:
+    """Net consumption per (gtin, location, lot, day): issues minus their reversals, on the issue's day."""
+    issues = frame[frame["kind"].isin(ISSUING)][["id", "gtin", "location", "lot", "day", "qty"]]
+    undone = frame[frame["kind"].eq("REVERSAL")]["reverses"]
+    undone_ids = set(undone.dropna())
+    net = issues.assign(qty=issues["qty"].where(~issues["id"].isin(undone_ids), 0))
+    return net.groupby(["gtin", "location", "lot", "day"], as_index=False).agg(qty=("qty", "sum"))
+
+
+def daily(
+    frame: pd.DataFrame, expiries: Mapping[tuple[str, str], dt.date | None], today: dt.date
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """Per (gtin, location): a frame per day from first arrival with consumed, stock_out, closing."""
+    out: dict[tuple[str, str], pd.DataFrame] = {}
+    used = (
+        consumption(frame)
+        if len(frame)
+        else pd.DataFrame(columns=["gtin", "location", "day", "qty"])
+    )
+    for group, rows in frame.groupby(["gtin", "location"]):
+        gtin, location = str(group[0]), str(group[1])
+        start = rows.loc[rows["delta"] > 0, "day"].min()
+        days = pd.date_range(start, today, freq="D").date
+        avail = rows[rows["status"].eq("AVAILABLE")].sort_values(["at", "position"])
+        # Moments: each day's start (before its events), then each event.
+        starts = pd.DataFrame({"day": days, "order": -1, "lot": None, "delta": 0})
+        events = avail.assign(order=range(len(avail)))[["day", "order", "lot", "delta"]]
+        moments = pd.concat([starts, events], ignore_index=True).sort_values(["day", "order"])
+        moments = moments.reset_index(drop=True)
+        lots = sorted(set(avail["lot"]))
+        usable = pd.Series(0, index=moments.index)
+        for lot in lots:
+            balance = moments["delta"].where(moments["lot"].eq(lot), 0).cumsum()
+            expiry = expiries.get((gtin, lot))
+            alive = moments["day"].map(lambda d, e=expiry: e is None or d <= e)
+            usable += balance.where((balance > 0) & alive, 0)
+        per_day = pd.DataFrame({"day": moments["day"], "usable": usable})
+        grouped = per_day.groupby("day")["usable"]
+        table = pd.DataFrame({"day": days}).set_index("day")
+        table["stock_out"] = grouped.max().reindex(table.index).fillna(0).eq(0)
+        table["closing"] = grouped.last().reindex(table.index).fillna(0).astype(int)
+        mine = used[(used["gtin"] == gtin) & (used["location"] == location)]
+        table["consumed"] = (
+            mine.groupby("day")["qty"].sum().reindex(table.index).fillna(0).astype(int)
+        )
+        out[(gtin, location)] = table
+    return out
+
+
+def amc(table: pd.DataFrame, window_days: int, method: str) -> tuple[Fraction, int, int]:
+    """(daily rate, days counted, consumed) over the last ``window_days`` rows of ``table``."""
+    window = table.tail(window_days)
+    consumed = int(window["consumed"].sum())
+    if method == "calendar":
+        days = len(window)
+    elif method == "msh":
+        days = int((~window["stock_out"]).sum())
+    else:
+        days = int((window["closing"] > 0).sum())
+        if days == 0 and consumed:
+            days = int((~window["stock_out"]).sum())
+    return (Fraction(consumed, days) if days else Fraction(0)), days, consumed
