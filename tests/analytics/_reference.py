@@ -104,3 +104,44 @@ def amc(table: pd.DataFrame, window_days: int, method: str) -> tuple[Fraction, i
         if days == 0 and consumed:
             days = int((~window["stock_out"]).sum())
     return (Fraction(consumed, days) if days else Fraction(0)), days, consumed
+
+
+def expiry(
+    frame: pd.DataFrame,
+    expiries: Mapping[tuple[str, str], dt.date | None],
+    rates: Mapping[tuple[str, str], Fraction],
+    today: dt.date,
+) -> pd.DataFrame:
+    """Per lot on hand (AVAILABLE): usable and at_risk, by the closed form of FEFO consumption.
+
+    Lots in expiry order with capacities ``cap`` (what the rate consumes by each
+    expiry day) use, cumulatively, ``Q + min(0, cummin(cap - Q))`` where ``Q`` is
+    the cumulative quantity: the same figure as consuming them one by one.
+    """
+    avail = frame[frame["status"].eq("AVAILABLE")]
+    held = avail.groupby(["gtin", "location", "lot"], as_index=False).agg(qty=("delta", "sum"))
+    held = held[held["qty"] > 0].copy()
+    held["expiry"] = [
+        expiries.get((g, lot)) for g, lot in zip(held["gtin"], held["lot"], strict=True)
+    ]
+    parts = []
+    for group, rows in held.groupby(["gtin", "location"]):
+        rate = rates[(str(group[0]), str(group[1]))]
+        lots = rows.assign(
+            no_expiry=rows["expiry"].isna(),
+            expired=[e is not None and e < today for e in rows["expiry"]],
+            sort_expiry=[e or today for e in rows["expiry"]],
+        ).sort_values(["no_expiry", "sort_expiry", "lot"])
+        live = lots[~lots["expired"] & ~lots["no_expiry"]].copy()
+        caps = [int(rate * ((e - today).days + 1) // 1) for e in live["expiry"]]
+        cumulative = live["qty"].cumsum()
+        used = cumulative + (pd.Series(caps, index=live.index) - cumulative).cummin().clip(upper=0)
+        live["usable"] = used.diff().fillna(used).astype(int)
+        lots["usable"] = 0
+        lots.loc[lots["no_expiry"], "usable"] = lots["qty"]
+        lots.loc[live.index, "usable"] = live["usable"]
+        lots["at_risk"] = lots["qty"] - lots["usable"]
+        parts.append(lots)
+    if not parts:
+        return pd.DataFrame(columns=["gtin", "location", "lot", "qty", "usable", "at_risk"])
+    return pd.concat(parts, ignore_index=True)

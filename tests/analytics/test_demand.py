@@ -157,7 +157,7 @@ def test_reading_needs_a_time_zone_an_aware_moment_and_a_ledger() -> None:
     with pytest.raises(InvalidValueError):
         StockHistory.read(store, as_of="2026-01-01T10:00:00", timezone=ZONE)
     history = StockHistory.read(store, as_of=DAY0, timezone=ZONE)
-    assert (history.keys(), history.timezone, history.today) == ([], ZONE, DAY0.date())
+    assert (history.places(), history.timezone, history.today) == ([], ZONE, DAY0.date())
 
 
 @pytest.mark.parametrize("window", [0, -1, 1.5, True, "7"])

@@ -31,7 +31,7 @@ def test_demand_and_averages_equal_the_pandas_reference(
     frame = ref.movements_frame(ledger.history(), as_of, ZONE)
     today = as_of.in_timezone(ZONE).date()
     expected = ref.daily(frame, EXPIRIES, today) if len(frame) else {}
-    keys = history.keys()
+    keys = history.places()
     assert {(g, str(loc)) for g, loc in keys} == set(expected)
     for (gtin, location), table in expected.items():
         series = demand(history, gtin, location)

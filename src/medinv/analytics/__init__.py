@@ -43,6 +43,13 @@ from medinv.analytics._demand import (
     average_monthly_consumption,
     demand,
 )
+from medinv.analytics._expiry import (
+    ExpiryRisk,
+    LotRisk,
+    RiskClass,
+    expiring_lots,
+    expiry_risk,
+)
 from medinv.analytics._history import ProductKey, StockHistory
 
 __all__ = [
@@ -50,8 +57,13 @@ __all__ = [
     "AmcMethod",
     "AverageConsumption",
     "DemandSeries",
+    "ExpiryRisk",
+    "LotRisk",
     "ProductKey",
+    "RiskClass",
     "StockHistory",
     "average_monthly_consumption",
     "demand",
+    "expiring_lots",
+    "expiry_risk",
 ]

@@ -171,7 +171,7 @@ class StockHistory:
         """The facility date of ``as_of``: the last day of every series."""
         return self._today
 
-    def keys(self) -> list[ProductKey]:
+    def places(self) -> list[ProductKey]:
         """Every (GTIN, location) that has had stock, sorted by GTIN then location path."""
         return sorted(self._places, key=lambda k: (k[0], k[1].path))
 
