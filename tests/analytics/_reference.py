@@ -145,3 +145,14 @@ def expiry(
     if not parts:
         return pd.DataFrame(columns=["gtin", "location", "lot", "qty", "usable", "at_risk"])
     return pd.concat(parts, ignore_index=True)
+
+
+def reorder_level(
+    table: pd.DataFrame, window_days: int, lead: int, z: float, rate: Fraction
+) -> tuple[float, int]:
+    """(sample deviation of daily demand on in-stock days, reorder point) for ``table``."""
+    window = table.tail(window_days)
+    in_stock = window.loc[~window["stock_out"], "consumed"].astype(float)
+    sd = float(in_stock.std(ddof=1)) if len(in_stock) > 1 else 0.0
+    point = float(rate) * lead + z * sd * lead**0.5
+    return sd, max(0, -int(-(point - 1e-9) // 1))

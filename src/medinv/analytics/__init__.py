@@ -51,19 +51,33 @@ from medinv.analytics._expiry import (
     expiry_risk,
 )
 from medinv.analytics._history import ProductKey, StockHistory
+from medinv.analytics._replenish import (
+    DEFAULT_SERVICE_LEVEL,
+    ReorderPoint,
+    ReplenishmentLine,
+    combined_series,
+    reorder_point,
+    replenishment,
+)
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "DEFAULT_SERVICE_LEVEL",
     "AmcMethod",
     "AverageConsumption",
     "DemandSeries",
     "ExpiryRisk",
     "LotRisk",
     "ProductKey",
+    "ReorderPoint",
+    "ReplenishmentLine",
     "RiskClass",
     "StockHistory",
     "average_monthly_consumption",
+    "combined_series",
     "demand",
     "expiring_lots",
     "expiry_risk",
+    "reorder_point",
+    "replenishment",
 ]
