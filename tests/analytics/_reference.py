@@ -156,3 +156,62 @@ def reorder_level(
     sd = float(in_stock.std(ddof=1)) if len(in_stock) > 1 else 0.0
     point = float(rate) * lead + z * sd * lead**0.5
     return sd, max(0, -int(-(point - 1e-9) // 1))
+
+
+def abc(values: Mapping[str, Fraction], a: Fraction, b: Fraction) -> dict[str, str]:
+    """ABC with a frame: sort, cumulative share of the keys before, cut at a and a + b."""
+    frame = pd.DataFrame(
+        {"key": list(values), "value": pd.Series([values[k] for k in values], dtype=object)}
+    )
+    frame["rank_key"] = [repr(k) for k in frame["key"]]
+    frame["neg"] = [-v for v in frame["value"]]
+    frame = frame.sort_values(["neg", "rank_key"]).reset_index(drop=True)
+    total = sum(frame["value"], Fraction(0))
+    before = frame["value"].cumsum().shift(1, fill_value=Fraction(0))  # type: ignore[call-overload]
+    share = [x / total if total else Fraction(0) for x in before]
+    classes = ["A" if s < a else "B" if s < a + b else "C" for s in share]
+    frame["cls"] = [c if v else "C" for c, v in zip(classes, frame["value"], strict=True)]
+    return dict(zip(frame["key"], frame["cls"], strict=True))
+
+
+def xyz_and_pattern(
+    demand: Mapping[str, list[int]], x: float, y: float, adi: float, cv2: float
+) -> tuple[dict[str, str], dict[str, str]]:
+    """XYZ by population CV of the periods; pattern by ADI and CV² of the non-zero sizes."""
+    xyz, pattern = {}, {}
+    for key, periods in demand.items():
+        s = pd.Series(periods, dtype=float)
+        if s.sum() == 0:
+            xyz[key], pattern[key] = "N", "none"
+            continue
+        cv = s.std(ddof=0) / s.mean()
+        xyz[key] = "X" if cv <= x else "Y" if cv <= y else "Z"
+        sizes = s[s > 0]
+        interval = len(s) / len(sizes)
+        squared = (sizes.std(ddof=0) / sizes.mean()) ** 2
+        regular_time, regular_size = interval < adi, squared < cv2
+        pattern[key] = {
+            (True, True): "smooth", (True, False): "erratic",
+            (False, True): "intermittent", (False, False): "lumpy",
+        }[(regular_time, regular_size)]  # fmt: skip
+    return xyz, pattern
+
+
+def ageing(frame: pd.DataFrame, today: dt.date) -> dict[tuple[str, str, str], tuple[int, int, int]]:
+    """(on hand, age days, idle days) per (gtin, location, lot) on hand."""
+    held = frame.groupby(["gtin", "location", "lot"])["delta"].sum()
+    held = held[held > 0]
+    first = frame[frame["delta"] > 0].groupby(["gtin", "lot"])["day"].min()
+    used = consumption(frame)
+    last = used[used["qty"] > 0].groupby(["gtin", "location", "lot"])["day"].max()
+    out: dict[tuple[str, str, str], tuple[int, int, int]] = {}
+    for index, qty in held.items():
+        gtin, location, lot = (str(part) for part in index)  # type: ignore[attr-defined]
+        born = first[(gtin, lot)]
+        issued = last.get((gtin, location, lot))
+        out[(gtin, location, lot)] = (
+            int(qty),
+            (today - born).days,
+            (today - (issued if issued is not None else born)).days,
+        )
+    return out

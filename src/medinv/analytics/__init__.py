@@ -35,6 +35,21 @@ average is taken over the 10 days since.
 
 from __future__ import annotations
 
+from medinv.analytics._ageing import (
+    LotAge,
+    MovementClass,
+    StockCover,
+    consumption_values,
+    stock_ageing,
+    stock_cover,
+)
+from medinv.analytics._classify import (
+    DemandPattern,
+    classify_abc,
+    classify_demand_pattern,
+    classify_xyz,
+    period_totals,
+)
 from medinv.analytics._demand import (
     DAYS_PER_MONTH,
     AmcMethod,
@@ -65,19 +80,30 @@ __all__ = [
     "DEFAULT_SERVICE_LEVEL",
     "AmcMethod",
     "AverageConsumption",
+    "DemandPattern",
     "DemandSeries",
     "ExpiryRisk",
+    "LotAge",
     "LotRisk",
+    "MovementClass",
     "ProductKey",
     "ReorderPoint",
     "ReplenishmentLine",
     "RiskClass",
+    "StockCover",
     "StockHistory",
     "average_monthly_consumption",
+    "classify_abc",
+    "classify_demand_pattern",
+    "classify_xyz",
     "combined_series",
+    "consumption_values",
     "demand",
     "expiring_lots",
     "expiry_risk",
+    "period_totals",
     "reorder_point",
     "replenishment",
+    "stock_ageing",
+    "stock_cover",
 ]

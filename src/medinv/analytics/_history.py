@@ -187,6 +187,11 @@ class StockHistory:
         """The first day ``item`` came into ``location`` (receipt, transfer in, return ...)."""
         return self._arrivals.get((item, location))
 
+    def first_received(self, item: ItemKey) -> pendulum.Date | None:
+        """The first day ``item`` came into any location: its age survives transfers."""
+        days = [day for (it, _), day in self._arrivals.items() if it == item]
+        return min(days) if days else None
+
     def balances(self, key: ProductKey) -> dict[tuple[ItemKey, StockStatus], int]:
         """The non-zero balances of a product at a location at ``as_of``, per item and status."""
         totals: dict[tuple[ItemKey, StockStatus], int] = defaultdict(int)
