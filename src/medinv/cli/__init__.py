@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from medinv import __version__
-from medinv.cli import _catalog, _demo, _history, _parse, _stock, _verify
+from medinv.cli import _alerts, _catalog, _demo, _history, _parse, _replenish, _stock, _verify
 
 __all__ = ["main"]
 
@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     _stock.configure(commands.add_parser("stock", help="stock positions, filtered or summed"))
     _history.configure(commands.add_parser("history", help="stored movements, filtered"))
     _catalog.register(commands)
+    _alerts.configure(commands.add_parser("alerts", help="expiring, low and dead stock"))
+    _replenish.configure(commands.add_parser("replenish", help="replenishment proposals"))
     return parser
 
 
