@@ -169,3 +169,11 @@ def test_a_window_is_a_whole_number_of_days(window: object) -> None:
         average_monthly_consumption(series, method="msh")  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="location"):
         demand(StockHistory.read(MemoryStore(), as_of=DAY0, timezone=ZONE), GTIN, 3)  # type: ignore[arg-type]
+
+
+def test_a_late_entry_of_an_earlier_receipt_moves_the_first_stocked_day_back() -> None:
+    ledger = ledger_with(receive(0, 10, 5))
+    ledger.post([receive(1, 4, 2, to=STORE)])  # recorded later, occurred earlier
+    series = series_at(ledger, 6)
+    assert series.start == DAY0.add(days=2).date()
+    assert series.stock_out == (False,) * 5

@@ -32,6 +32,9 @@ __all__ = [
     "demand",
 ]
 
+_NEVER: Final = 10**9
+"""A day ordinal after every date: the last usable day of stock without expiry."""
+
 DAYS_PER_MONTH: Final = Fraction(61, 2)
 """Days in an average month for the monthly figures (30.5, as the field tools use)."""
 
@@ -89,11 +92,12 @@ def demand(history: StockHistory, gtin: str, location: Location | str) -> Demand
             gtin=gtin, location=place, start=None, consumed=(), stock_out=(), closing=()
         )
     start = min(day for day, _, _, delta in events if delta > 0)
-    length = max(0, (history.today - start).days + 1)
+    first = start.toordinal()
+    length = max(0, history.today.toordinal() - first + 1)
     consumed = [0] * length
     for day, quantity in history.consumed(key).items():
-        consumed[(day - start).days] += quantity
-    stock_out, closing = _stock_days(history, events, start, length)
+        consumed[day.toordinal() - first] += quantity
+    stock_out, closing = _stock_days(history, events, first, length)
     return DemandSeries(
         gtin=gtin,
         location=place,
@@ -107,29 +111,35 @@ def demand(history: StockHistory, gtin: str, location: Location | str) -> Demand
 def _stock_days(
     history: StockHistory,
     events: list[tuple[pendulum.Date, ItemKey, StockStatus, int]],
-    start: pendulum.Date,
+    first: int,
     length: int,
 ) -> tuple[list[bool], list[int]]:
-    """Per day: whether no usable stock was there at any moment, and the usable closing stock."""
+    """Per day: whether no usable stock was there at any moment, and the usable closing stock.
+
+    Days are counted as ordinals (whole numbers) here: date arithmetic per day costs
+    more than everything else in the loop.
+    """
+    available = StockStatus.AVAILABLE
     balances: dict[ItemKey, int] = defaultdict(int)
+    last_day: dict[ItemKey, int] = {}  # the last day each item is usable (its expiry)
+    for _, item, _, _ in events:
+        if item not in last_day:
+            expiry = history.expiry(item)
+            last_day[item] = _NEVER if expiry is None else expiry.toordinal()
+    dated = [(day.toordinal(), item, status, delta) for day, item, status, delta in events]
     stock_out: list[bool] = []
     closing: list[int] = []
-    i, n = 0, len(events)
-    for offset in range(length):
-        day = start.add(days=offset)
+    i, n = 0, len(dated)
+    for ordinal in range(first, first + length):
 
-        def usable_now(day: pendulum.Date = day) -> int:
-            return sum(
-                q
-                for item, q in balances.items()
-                if q > 0 and history.usable(item, StockStatus.AVAILABLE, day)
-            )
+        def usable_now(ordinal: int = ordinal) -> int:
+            return sum(q for item, q in balances.items() if q > 0 and last_day[item] >= ordinal)
 
         had_stock = usable_now() > 0
-        while i < n and events[i][0] == day:
-            _, item, status, delta = events[i]
+        while i < n and dated[i][0] == ordinal:
+            _, item, status, delta = dated[i]
             i += 1
-            if status is StockStatus.AVAILABLE:
+            if status is available:
                 balances[item] += delta
                 if delta > 0 and not had_stock:
                     had_stock = usable_now() > 0

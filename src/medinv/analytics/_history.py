@@ -10,6 +10,7 @@ they all describe the same ledger at the same moment, and none reads the clock.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Final
@@ -42,7 +43,7 @@ _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 class _Event:
     """One effect of a movement on one balance, in time order."""
 
-    at: pendulum.DateTime
+    at: dt.datetime
     position: int
     day: pendulum.Date
     item: ItemKey
@@ -113,34 +114,30 @@ class StockHistory:
                 filter is malformed.
         """
         moment = to_datetime(as_of)
-        given: object = source
-        if isinstance(given, Ledger):
-            store, zone_name = given.store, timezone or given.timezone
-        elif isinstance(given, LedgerStore):
-            store, zone_name = given, timezone
-        else:
-            msg = f"expected a Ledger or a LedgerStore, not {type(given).__name__}"
-            raise InvalidValueError(msg)
-        if zone_name is None:
-            msg = "give the facility time zone (an IANA name such as 'Europe/Paris'): it decides which day a movement counts on"  # noqa: E501
-            raise InvalidValueError(msg)
-        zone = facility_timezone(zone_name)
+        store, zone = _store_and_zone(source, timezone)
         query = MovementQuery(gtin=gtin, up_to_position=up_to_position)
         places: dict[ProductKey, _Place] = defaultdict(_Place)
         arrivals: dict[tuple[ItemKey, Location], pendulum.Date] = {}
         issued: dict[str, _Issue] = {}
         reversed_issues: list[_Issue] = []
         items: set[ItemKey] = set()
+        days: dict[int, pendulum.Date] = {}
         for recorded in _occurred_by(store.movements(query), moment):
             m = recorded.movement
-            at = m.occurred_at.in_timezone(zone)
-            day = at.date()
+            # The standard library's conversion: the same instant, several times cheaper.
+            at = dt.datetime.astimezone(m.occurred_at, zone)
+            local = at.date()
+            day = days.get(local.toordinal())
+            if day is None:
+                day = days[local.toordinal()] = pendulum.Date(local.year, local.month, local.day)
             items.add(m.item)
             for location, status, delta in m.deltas():
                 key = (m.item.gtin.value, location)
                 places[key].events.append(_Event(at, recorded.position, day, m.item, status, delta))
                 if delta > 0:
-                    arrivals.setdefault((m.item, location), day)
+                    first = arrivals.get((m.item, location))
+                    if first is None or day < first:
+                        arrivals[(m.item, location)] = day
             _count_issue(m, day, places, issued, reversed_issues)
         for key, item, day, quantity in reversed_issues:
             places[key].issued[(item, day)] -= quantity
@@ -224,6 +221,23 @@ class StockHistory:
         if place is None:
             return _Place()
         return place
+
+
+def _store_and_zone(source: object, timezone: str | None) -> tuple[LedgerStore, pendulum.Timezone]:
+    if isinstance(source, Ledger):
+        store, zone_name = source.store, timezone or source.timezone
+    elif isinstance(source, LedgerStore):
+        store, zone_name = source, timezone
+    else:
+        msg = f"expected a Ledger or a LedgerStore, not {type(source).__name__}"
+        raise InvalidValueError(msg)
+    if zone_name is None:
+        msg = (
+            "give the facility time zone (an IANA name such as 'Europe/Paris'): it decides "
+            "which day a movement counts on"
+        )
+        raise InvalidValueError(msg)
+    return store, facility_timezone(zone_name)
 
 
 def _occurred_by(
