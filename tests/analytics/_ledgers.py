@@ -6,6 +6,7 @@ import random
 
 import pendulum
 
+from medinv.dates import to_date
 from medinv.errors import StockError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -18,6 +19,7 @@ ZONE = "America/New_York"
 GTINS = ("04006381333931", "09501101530003")
 LOTS = {("04006381333931", "A"): "2026-03-20", ("04006381333931", "B"): "2026-05-10",
         ("09501101530003", "C"): "2026-03-05", ("09501101530003", "D"): None}  # fmt: skip
+EXPIRIES = {key: None if e is None else to_date(e) for key, e in LOTS.items()}
 ITEMS = [ItemKey(g, lot=lot) for g, lot in LOTS]
 PLACES = [Location.parse(p) for p in ("H/Store", "H/Ward")]
 START = pendulum.datetime(2026, 2, 1, 8, tz=ZONE)

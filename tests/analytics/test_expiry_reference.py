@@ -7,12 +7,9 @@ from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
 from medinv.analytics import StockHistory, average_monthly_consumption, demand, expiry_risk
-from medinv.dates import to_date
 
 from . import _reference as ref
-from ._ledgers import LOTS, START, ZONE, random_ledger
-
-EXPIRIES = {key: None if e is None else to_date(e) for key, e in LOTS.items()}
+from ._ledgers import EXPIRIES, START, ZONE, random_ledger
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

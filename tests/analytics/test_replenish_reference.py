@@ -17,12 +17,9 @@ from medinv.analytics import (
     replenishment,
 )
 from medinv.catalogue import Product, ReorderPolicy
-from medinv.dates import to_date
 
 from . import _reference as ref
-from ._ledgers import GTINS, LOTS, START, ZONE, random_ledger
-
-EXPIRIES = {key: None if e is None else to_date(e) for key, e in LOTS.items()}
+from ._ledgers import EXPIRIES, GTINS, START, ZONE, random_ledger
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -33,26 +33,23 @@ __all__ = [
     "add_analytics_options",
     "catalogue_of",
     "configure",
-    "positive",
+    "days_at_least",
     "read_history",
     "run",
 ]
 
 
-def _whole(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        msg = "must be at least 0"
-        raise ValueError(msg)
-    return value
+def days_at_least(minimum: int) -> Callable[[str], int]:
+    """An option converter: a whole number of days of at least ``minimum``."""
 
+    def convert(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            msg = f"must be at least {minimum}"
+            raise ValueError(msg)
+        return value
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        msg = "must be at least 1"
-        raise ValueError(msg)
-    return value
+    return convert
 
 
 def _method(text: str) -> AmcMethod:
@@ -85,7 +82,7 @@ def add_analytics_options(parser: argparse.ArgumentParser) -> Callable[..., None
     )
     option(
         "--window",
-        positive,
+        days_at_least(1),
         "number of days",
         "days of demand the averages are taken over (default 365)",
         metavar="DAYS",
@@ -118,7 +115,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     option = add_analytics_options(parser)
     option(
         "--within",
-        _whole,
+        days_at_least(0),
         "number of days",
         "report lots expiring within DAYS days (default 90)",
         metavar="DAYS",
@@ -126,7 +123,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     option(
         "--dead-after",
-        positive,
+        days_at_least(1),
         "number of days",
         "idle days from which stock is dead (default 180; slow from half of it)",
         metavar="DAYS",
