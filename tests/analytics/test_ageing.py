@@ -110,6 +110,9 @@ def test_consumption_values_sum_every_gtin_and_location_in_base_units() -> None:
     history = StockHistory.read(ledger, as_of=at(5).add(hours=1))
     assert consumption_values(history, store.catalogue) == {GTIN: Decimal("11.50")}
     assert consumption_values(history, store.catalogue, window_days=1) == {GTIN: Decimal("10.00")}
+    # The window ends on as_of's date (day 5) and holds window_days days.
+    assert consumption_values(history, store.catalogue, window_days=4) == {GTIN: Decimal("10.00")}
+    assert consumption_values(history, store.catalogue, window_days=5) == {GTIN: Decimal("11.50")}
     with pytest.raises(InvalidValueError, match="window_days"):
         consumption_values(history, store.catalogue, window_days=0)
     store.catalogue.put_product(
