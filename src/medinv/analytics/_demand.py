@@ -119,32 +119,40 @@ def _stock_days(
     Days are counted as ordinals (whole numbers) here: date arithmetic per day costs
     more than everything else in the loop.
     """
-    available = StockStatus.AVAILABLE
     balances: dict[ItemKey, int] = defaultdict(int)
     last_day: dict[ItemKey, int] = {}  # the last day each item is usable (its expiry)
     for _, item, _, _ in events:
         if item not in last_day:
             expiry = history.expiry(item)
             last_day[item] = _NEVER if expiry is None else expiry.toordinal()
-    dated = [(day.toordinal(), item, status, delta) for day, item, status, delta in events]
+    dated = [
+        (day.toordinal(), item, delta)
+        for day, item, status, delta in events
+        if status is StockStatus.AVAILABLE
+    ]
+    # The usable quantity is kept as a running total: each event changes it by what it
+    # changes the item's positive balance (a late entry can leave a balance below zero
+    # for a while in time order), and it is summed again only on the days after an
+    # item's expiry, when that item stops counting.
+    recount = {day + 1 for day in last_day.values()}
     stock_out: list[bool] = []
     closing: list[int] = []
+    usable = 0
     i, n = 0, len(dated)
     for ordinal in range(first, first + length):
-
-        def usable_now(ordinal: int = ordinal) -> int:
-            return sum(q for item, q in balances.items() if q > 0 and last_day[item] >= ordinal)
-
-        had_stock = usable_now() > 0
+        if ordinal in recount:
+            usable = sum(q for item, q in balances.items() if q > 0 and last_day[item] >= ordinal)
+        had_stock = usable > 0
         while i < n and dated[i][0] == ordinal:
-            _, item, status, delta = dated[i]
+            _, item, delta = dated[i]
             i += 1
-            if status is available:
-                balances[item] += delta
-                if delta > 0 and not had_stock:
-                    had_stock = usable_now() > 0
+            before = balances[item]
+            after = balances[item] = before + delta
+            if last_day[item] >= ordinal:
+                usable += max(after, 0) - max(before, 0)
+                had_stock = had_stock or usable > 0
         stock_out.append(not had_stock)
-        closing.append(usable_now())
+        closing.append(usable)
     return stock_out, closing
 
 

@@ -23,7 +23,7 @@ from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
-from medinv.movements import Movement, MovementKind
+from medinv.movements import MovementKind
 from medinv.ports import LedgerStore, MovementQuery
 from medinv.status import StockStatus
 
@@ -130,15 +130,21 @@ class StockHistory:
             day = days.get(local.toordinal())
             if day is None:
                 day = days[local.toordinal()] = pendulum.Date(local.year, local.month, local.day)
-            items.add(m.item)
+            item = m.item
+            items.add(item)
+            product = item.gtin.value
             for location, status, delta in m.deltas():
-                key = (m.item.gtin.value, location)
-                places[key].events.append(_Event(at, recorded.position, day, m.item, status, delta))
+                place = places[(product, location)]
+                place.events.append(_Event(at, recorded.position, day, item, status, delta))
                 if delta > 0:
-                    first = arrivals.get((m.item, location))
+                    first = arrivals.get((item, location))
                     if first is None or day < first:
-                        arrivals[(m.item, location)] = day
-            _count_issue(m, day, places, issued, reversed_issues)
+                        arrivals[(item, location)] = day
+                elif m.kind in _ISSUING:
+                    place.issued[(item, day)] += m.quantity
+                    issued[m.id] = ((product, location), item, day, m.quantity)
+            if m.kind is MovementKind.REVERSAL and m.reverses in issued:
+                reversed_issues.append(issued.pop(m.reverses))
         for key, item, day, quantity in reversed_issues:
             places[key].issued[(item, day)] -= quantity
         for place in places.values():
@@ -246,22 +252,6 @@ def _occurred_by(
     for recorded in stored:
         if recorded.movement.occurred_at <= moment:
             yield recorded
-
-
-def _count_issue(
-    m: Movement,
-    day: pendulum.Date,
-    places: dict[ProductKey, _Place],
-    issued: dict[str, _Issue],
-    reversed_issues: list[_Issue],
-) -> None:
-    """File an issue or consumption on its day; a reversal of one nets out on the issue's day."""
-    if m.kind in _ISSUING and m.from_location is not None:
-        key = (m.item.gtin.value, m.from_location)
-        places[key].issued[(m.item, day)] += m.quantity
-        issued[m.id] = (key, m.item, day, m.quantity)
-    elif m.kind is MovementKind.REVERSAL and m.reverses in issued:
-        reversed_issues.append(issued.pop(m.reverses))
 
 
 def _expiries(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, pendulum.Date | None]:
