@@ -107,7 +107,9 @@ def test_replenish_proposes_whole_packages_and_counts_what_is_on_order(
         history = StockHistory.read(store, as_of=AS_OF, timezone=ZONE)
         [lib] = replenishment(history, store.catalogue)
         assert lib.quantity == line["quantity"]
-    code, out, _ = run(capsys, *base, "--reserved", f"{EACH}@Main/Store=3")
+    code, out, _ = run(
+        capsys, *base, "--reserved", f"{EACH}@Main/Store=3", "--service-level", "0.9"
+    )
     assert code == 0
     assert out.splitlines()[0].split() == [
         "product", "location", "position", "level", "target", "order", "packages", "of",
@@ -125,6 +127,11 @@ def test_replenish_proposes_whole_packages_and_counts_what_is_on_order(
         (["--as-of", AS_OF, "--timezone", ZONE, "--window", "0"], "--window"),
         (["--as-of", AS_OF, "--timezone", ZONE, "--method", "median"], "--method"),
         (["--as-of", AS_OF, "--timezone", ZONE, "--on-order", "x=1"], "--on-order"),
+        (
+            ["--as-of", AS_OF, "--timezone", ZONE, "--reserved", f"{EACH}@Main/Store=-1"],
+            "--reserved",
+        ),
+        (["--as-of", AS_OF, "--timezone", ZONE, "--on-order", "123@Main/Store=1"], "--on-order"),
         (["--as-of", AS_OF, "--timezone", ZONE, "--service-level", "1"], "--service-level"),
     ],
 )
