@@ -11,7 +11,17 @@ import sys
 from collections.abc import Sequence
 
 from medinv import __version__
-from medinv.cli import _catalog, _demo, _history, _parse, _receive, _stock, _verify
+from medinv.cli import (
+    _alerts,
+    _catalog,
+    _demo,
+    _history,
+    _parse,
+    _receive,
+    _replenish,
+    _stock,
+    _verify,
+)
 
 __all__ = ["main"]
 
@@ -37,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     _history.configure(commands.add_parser("history", help="stored movements, filtered"))
     _catalog.register(commands)
     _receive.configure(commands.add_parser("receive", help="book scanner lines from stdin"))
+    _alerts.configure(commands.add_parser("alerts", help="expiring, low and dead stock"))
+    _replenish.configure(commands.add_parser("replenish", help="replenishment proposals"))
     return parser
 
 

@@ -1,0 +1,264 @@
+"""Stock analytics: medinv's full recompute against pandas, polars and DuckDB on the same data.
+
+A ledger of ``products x locations`` over ``days`` days is posted into a
+``MemoryStore`` (receipts when stock runs low, issues and consumptions most days,
+some days with nothing left: stock-out days). Every contender computes, for every
+product and location, over the last ``window`` days (never before the first
+stocked day): the quantity consumed, the stock-out days (no stock at any moment
+of the day) and the days in the window, from which the MSH average follows.
+
+- medinv: ``StockHistory.read`` from the store, then ``demand`` and
+  ``average_monthly_consumption`` per product and location (the time includes
+  reading the store);
+- pandas, polars and DuckDB: the same figures from a flat movements table already
+  in memory (one row per balance effect: key, facility day, position, delta,
+  quantity issued) with group-bys, cumulative sums and a calendar grid. Building
+  that table is not timed.
+
+The script first checks that the four agree on every figure, then runs them
+interleaved (three rounds, best wall time kept) and prints times, ratios to the
+fastest, and sizes.
+
+Usage: ``python benchmarks/bench_analytics.py [--quick] [--seed N]``.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pendulum
+import polars as pl
+
+from medinv.adapters.memory import MemoryStore
+from medinv.analytics import AmcMethod, StockHistory, average_monthly_consumption, demand
+from medinv.identifiers import ItemKey, gs1_check_digit
+from medinv.ledger import Ledger
+from medinv.locations import Location
+from medinv.movements import Movement
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._harness import arguments, table
+
+ZONE = "Europe/Paris"
+START = pendulum.datetime(2024, 1, 1, 8, tz=ZONE)
+EPOCH = START.date()
+
+Figures = dict[tuple[str, str], tuple[int, int, int]]
+"""(gtin, location) -> (consumed, stock-out days, window days)."""
+
+
+def gtin(n: int) -> str:
+    body = f"0400638{n:06d}"
+    return body + str(gs1_check_digit(body))
+
+
+def build(products: int, locations: int, days: int, seed: int) -> tuple[Ledger, int]:
+    """Post the ledger day by day; return it and the number of movements."""
+    rng = random.Random(seed)
+    ledger = Ledger(MemoryStore(), clock=lambda: START, timezone=ZONE)
+    places = [Location.parse(f"H/Ward{n}") for n in range(locations)]
+    items = [ItemKey(gtin(n), lot="L1") for n in range(products)]
+    stock = {(i, p): 0 for i in range(products) for p in range(locations)}
+    count = 0
+    for day in range(days):
+        batch = []
+        for (i, p), before in stock.items():
+            held = before
+            at = START.add(days=day, minutes=rng.randint(0, 600))
+            if held < 5 and rng.random() < 0.7:
+                qty = rng.randint(20, 60)
+                batch.append(Movement.receipt(f"R{count}", item=items[i], quantity=qty,
+                                              to=places[p], occurred_at=at, actor="b"))  # fmt: skip
+                stock[(i, p)] = held = held + qty
+                count += 1
+            if held and rng.random() < 0.8:
+                qty = rng.randint(1, min(held, 8))
+                kind = Movement.issue if rng.random() < 0.7 else Movement.consumption
+                extra: dict[str, Any] = {} if kind is Movement.issue else {"reference": "P"}
+                batch.append(kind(f"I{count}", item=items[i], quantity=qty, source=places[p],
+                                  occurred_at=at.add(hours=1), actor="b", **extra))  # fmt: skip
+                stock[(i, p)] = held - qty
+                count += 1
+        ledger.post(batch)
+    return ledger, count
+
+
+def flat_table(ledger: Ledger) -> dict[str, list[Any]]:
+    """One row per balance effect: key, facility day number, position, delta, issued."""
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("gtin", "location", "day", "pos", "delta", "issued")
+    }
+    for r in ledger.history():
+        m = r.movement
+        day = (m.occurred_at.in_timezone(ZONE).date() - EPOCH).days
+        for location, _status, delta in m.deltas():
+            rows["gtin"].append(m.item.gtin.value)
+            rows["location"].append(str(location))
+            rows["day"].append(day)
+            rows["pos"].append(r.position)
+            rows["delta"].append(delta)
+            rows["issued"].append(m.quantity if m.is_issuing else 0)
+    return rows
+
+
+def run_medinv(ledger: Ledger, as_of: pendulum.DateTime, window: int) -> Figures:
+    history = StockHistory.read(ledger, as_of=as_of)
+    out: Figures = {}
+    for g, location in history.places():
+        amc = average_monthly_consumption(
+            demand(history, g, location), window_days=window, method=AmcMethod.MSH
+        )
+        out[(g, str(location))] = (amc.consumed, amc.stock_out_days, amc.window_days)
+    return out
+
+
+def run_pandas(frame: pd.DataFrame, today: int, window: int) -> Figures:
+    f = frame.sort_values(["gtin", "location", "pos"])
+    f = f.assign(bal=f.groupby(["gtin", "location"])["delta"].cumsum())
+    daily = f.groupby(["gtin", "location", "day"], as_index=False).agg(
+        day_max=("bal", "max"), closing=("bal", "last"), consumed=("issued", "sum")
+    )
+    starts = (
+        f[f["delta"] > 0].groupby(["gtin", "location"], as_index=False).agg(start=("day", "min"))
+    )
+    starts["first"] = starts["start"].clip(lower=today - window + 1)
+    grid = starts.loc[starts.index.repeat(today - starts["start"] + 1)].copy()
+    grid["day"] = grid["start"] + grid.groupby(["gtin", "location"]).cumcount()
+    grid = grid.merge(daily, on=["gtin", "location", "day"], how="left")
+    grid["closing"] = grid.groupby(["gtin", "location"])["closing"].ffill().fillna(0)
+    grid["opening"] = grid.groupby(["gtin", "location"])["closing"].shift(1).fillna(0)
+    grid["in_stock"] = (grid["opening"] > 0) | (grid["day_max"].fillna(0) > 0)
+    win = grid[grid["day"] >= grid["first"]]
+    result = win.groupby(["gtin", "location"]).agg(
+        consumed=("consumed", "sum"), in_stock=("in_stock", "sum"), days=("day", "count")
+    )
+    return {
+        (str(g), str(loc)): (int(c), int(d - s), int(d))
+        for (g, loc), c, s, d in zip(
+            result.index, result["consumed"], result["in_stock"], result["days"], strict=True
+        )
+    }
+
+
+def run_polars(frame: pl.DataFrame, today: int, window: int) -> Figures:
+    key = ["gtin", "location"]
+    f = frame.sort([*key, "pos"]).with_columns(pl.col("delta").cum_sum().over(key).alias("bal"))
+    daily = f.group_by([*key, "day"]).agg(
+        pl.col("bal").max().alias("day_max"),
+        pl.col("bal").last().alias("closing"),
+        pl.col("issued").sum().alias("consumed"),
+    )
+    starts = f.filter(pl.col("delta") > 0).group_by(key).agg(pl.col("day").min().alias("start"))
+    grid = (
+        starts.with_columns(pl.int_ranges(pl.col("start"), today + 1).alias("day"))
+        .explode("day")
+        .join(daily, on=[*key, "day"], how="left")
+        .sort([*key, "day"])
+        .with_columns(pl.col("closing").forward_fill().over(key).fill_null(0))
+        .with_columns(pl.col("closing").shift(1).over(key).fill_null(0).alias("opening"))
+        .with_columns(
+            ((pl.col("opening") > 0) | (pl.col("day_max").fill_null(0) > 0)).alias("in_stock")
+        )
+        .filter(pl.col("day") >= pl.max_horizontal(pl.col("start"), pl.lit(today - window + 1)))
+    )
+    result = grid.group_by(key).agg(
+        pl.col("consumed").fill_null(0).sum(), pl.col("in_stock").sum(), pl.len().alias("days")
+    )
+    return {
+        (g, loc): (int(c), int(d - s), int(d))
+        for g, loc, c, s, d in result.select(
+            "gtin", "location", "consumed", "in_stock", "days"
+        ).iter_rows()
+    }
+
+
+DUCK_SQL = """
+WITH f AS (
+  SELECT *, sum(delta) OVER (PARTITION BY gtin, location ORDER BY pos) AS bal FROM moves
+), daily AS (
+  SELECT gtin, location, day, max(bal) AS day_max, arg_max(bal, pos) AS closing,
+         sum(issued) AS consumed
+  FROM f GROUP BY ALL
+), starts AS (
+  SELECT gtin, location, min(day) AS start FROM f WHERE delta > 0 GROUP BY ALL
+), grid AS (
+  SELECT s.gtin, s.location, s.start, g.day
+  FROM starts s, LATERAL (SELECT unnest(range(s.start, $today + 1)) AS day) g
+), joined AS (
+  SELECT g.*, d.day_max, d.consumed,
+         coalesce(last_value(d.closing IGNORE NULLS) OVER w, 0) AS closing
+  FROM grid g LEFT JOIN daily d USING (gtin, location, day)
+  WINDOW w AS (PARTITION BY g.gtin, g.location ORDER BY g.day
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), flagged AS (
+  SELECT *, coalesce(lag(closing) OVER (PARTITION BY gtin, location ORDER BY day), 0) > 0
+            OR coalesce(day_max, 0) > 0 AS in_stock
+  FROM joined
+)
+SELECT gtin, location, coalesce(sum(consumed), 0)::BIGINT, count(*) - count(*) FILTER (in_stock),
+       count(*)
+FROM flagged WHERE day >= greatest(start, $first) GROUP BY ALL
+"""
+
+
+def run_duckdb(con: duckdb.DuckDBPyConnection, today: int, window: int) -> Figures:
+    rows = con.execute(DUCK_SQL, {"today": today, "first": today - window + 1}).fetchall()
+    return {(g, loc): (int(c), int(s), int(d)) for g, loc, c, s, d in rows}
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    products, locations, days = (20, 5, 120) if args.quick else (200, 10, 365)
+    window = 90
+    t0 = time.perf_counter()
+    ledger, movements = build(products, locations, days, args.seed)
+    built = time.perf_counter() - t0
+    as_of = START.add(days=days - 1, hours=16)
+    today = (as_of.date() - EPOCH).days
+    columns = flat_table(ledger)
+    frame = pd.DataFrame(columns)
+    polars_frame = pl.DataFrame(columns)
+    con = duckdb.connect()
+    con.register("moves_view", frame)
+    con.execute("CREATE TABLE moves AS SELECT * FROM moves_view")
+    contenders: dict[str, Callable[[], Figures]] = {
+        "medinv": lambda: run_medinv(ledger, as_of, window),
+        "pandas": lambda: run_pandas(frame, today, window),
+        "polars": lambda: run_polars(polars_frame, today, window),
+        "duckdb": lambda: run_duckdb(con, today, window),
+    }
+    results = {name: fn() for name, fn in contenders.items()}
+    reference = results["medinv"]
+    for name, got in results.items():
+        if got != reference:
+            diff = {k: (reference.get(k), got.get(k)) for k in set(reference) | set(got)
+                    if reference.get(k) != got.get(k)}  # fmt: skip
+            msg = f"{name} disagrees with medinv on {len(diff)} keys, e.g. {list(diff.items())[:3]}"
+            raise SystemExit(msg)
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(3):
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    fastest = min(best.values())
+    print(
+        f"{products} products x {locations} locations x {days} days: {movements:,} movements "
+        f"({len(frame):,} balance rows; posting took {built:.1f} s); window {window} days; "
+        f"{len(reference):,} product-locations; all four agree on every figure"
+    )
+    rows = [
+        (name, f"{best[name] * 1000:.1f}", f"{best[name] / fastest:.1f}x") for name in contenders
+    ]
+    print(table(["contender", "best of 3 (ms)", "vs fastest"], rows))
+
+
+if __name__ == "__main__":
+    main()

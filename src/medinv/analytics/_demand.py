@@ -1,0 +1,247 @@
+"""Demand: daily consumption with stock-out days, and the average monthly consumption.
+
+Only issues and consumptions count as demand; a reversal of one takes it back on
+the day it was issued; transfers, adjustments, scrap and receipts never count. A
+**stock-out day** is a day on which the product had no usable stock (``AVAILABLE``
+and not expired) at the location at any moment. The averages never reach back
+before the product was first stocked at the location.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from fractions import Fraction
+from typing import Final
+
+import attrs
+import pendulum
+
+from medinv.analytics._history import ProductKey, StockHistory
+from medinv.errors import InvalidValueError
+from medinv.identifiers import ItemKey
+from medinv.locations import Location
+from medinv.status import StockStatus
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "AmcMethod",
+    "AverageConsumption",
+    "DemandSeries",
+    "average_monthly_consumption",
+    "demand",
+]
+
+_NEVER: Final = 10**9
+"""A day ordinal after every date: the last usable day of stock without expiry."""
+
+DAYS_PER_MONTH: Final = Fraction(61, 2)
+"""Days in an average month for the monthly figures (30.5, as the field tools use)."""
+
+
+@attrs.frozen(kw_only=True)
+class DemandSeries:
+    """A product's daily demand at one location, from the first day it had stock to ``as_of``.
+
+    Every tuple has one entry per day, ``start`` first. Empty (``start`` is
+    ``None``) when the product never had stock at the location.
+    """
+
+    gtin: str
+    """The product: the GTIN-14 digits the ledger counts it by."""
+    location: Location
+    """The location (exactly, not its subtree)."""
+    start: pendulum.Date | None
+    """The first day the product came into the location (it was first stocked there)."""
+    consumed: tuple[int, ...]
+    """Net quantity issued or consumed each day (reversals taken back)."""
+    stock_out: tuple[bool, ...]
+    """Whether the day had no usable stock at any moment."""
+    closing: tuple[int, ...]
+    """Usable quantity (``AVAILABLE``, not expired that day) at the end of each day."""
+
+    @property
+    def days(self) -> list[pendulum.Date]:
+        """The day of each entry."""
+        if self.start is None:
+            return []
+        return [self.start.add(days=i) for i in range(len(self.consumed))]
+
+
+def demand(history: StockHistory, gtin: str, location: Location | str) -> DemandSeries:
+    """The daily demand series of ``gtin`` at ``location`` up to ``history.as_of``.
+
+    Args:
+        history: the ledger as read by
+            [`StockHistory.read`][medinv.analytics.StockHistory.read].
+        gtin: the product's GTIN-14 digits.
+        location: the location (a `Location` or its path).
+
+    Raises:
+        InvalidValueError: ``location`` is not a valid location path.
+    """
+    given: object = location  # checked at run time, whatever the annotations say
+    place = Location.parse(given) if isinstance(given, str) else given
+    if not isinstance(place, Location):
+        msg = f"location must be a Location or a path, not {type(location).__name__}"
+        raise InvalidValueError(msg)
+    key: ProductKey = (gtin, place)
+    events = list(history.events(key))
+    if not events:
+        return DemandSeries(
+            gtin=gtin, location=place, start=None, consumed=(), stock_out=(), closing=()
+        )
+    start = min(day for day, _, _, delta in events if delta > 0)
+    first = start.toordinal()
+    length = max(0, history.today.toordinal() - first + 1)
+    consumed = [0] * length
+    for day, quantity in history.consumed(key).items():
+        consumed[day.toordinal() - first] += quantity
+    stock_out, closing = _stock_days(history, events, first, length)
+    return DemandSeries(
+        gtin=gtin,
+        location=place,
+        start=start,
+        consumed=tuple(consumed),
+        stock_out=tuple(stock_out),
+        closing=tuple(closing),
+    )
+
+
+def _stock_days(
+    history: StockHistory,
+    events: list[tuple[pendulum.Date, ItemKey, StockStatus, int]],
+    first: int,
+    length: int,
+) -> tuple[list[bool], list[int]]:
+    """Per day: whether no usable stock was there at any moment, and the usable closing stock.
+
+    Days are counted as ordinals (whole numbers) here: date arithmetic per day costs
+    more than everything else in the loop.
+    """
+    balances: dict[ItemKey, int] = defaultdict(int)
+    last_day: dict[ItemKey, int] = {}  # the last day each item is usable (its expiry)
+    for _, item, _, _ in events:
+        if item not in last_day:
+            expiry = history.expiry(item)
+            last_day[item] = _NEVER if expiry is None else expiry.toordinal()
+    dated = [
+        (day.toordinal(), item, delta)
+        for day, item, status, delta in events
+        if status is StockStatus.AVAILABLE
+    ]
+    # The usable quantity is kept as a running total: each event changes it by what it
+    # changes the item's positive balance (a late entry can leave a balance below zero
+    # for a while in time order), and it is summed again only on the days after an
+    # item's expiry, when that item stops counting.
+    recount = {day + 1 for day in last_day.values()}
+    stock_out: list[bool] = []
+    closing: list[int] = []
+    usable = 0
+    i, n = 0, len(dated)
+    for ordinal in range(first, first + length):
+        if ordinal in recount:
+            usable = sum(q for item, q in balances.items() if q > 0 and last_day[item] >= ordinal)
+        had_stock = usable > 0
+        while i < n and dated[i][0] == ordinal:
+            _, item, delta = dated[i]
+            i += 1
+            before = balances[item]
+            after = balances[item] = before + delta
+            if last_day[item] >= ordinal:
+                usable += max(after, 0) - max(before, 0)
+                had_stock = had_stock or usable > 0
+        stock_out.append(not had_stock)
+        closing.append(usable)
+    return stock_out, closing
+
+
+class AmcMethod(enum.Enum):
+    """How the average monthly consumption counts the days it divides by."""
+
+    CALENDAR = "calendar"
+    """Every day of the window (clipped to the first stocked day)."""
+    DAYS_IN_STOCK = "days-in-stock"
+    """Only days that ended with usable stock (a day the stock ran out does not count)."""
+    MSH = "msh"
+    """Every day of the window minus the stock-out days (days with no usable stock at any
+    moment), the adjustment of MSH's *Managing Access to Medicines*."""
+
+
+@attrs.frozen(kw_only=True)
+class AverageConsumption:
+    """An average monthly consumption and what it was computed from."""
+
+    method: AmcMethod
+    """How the days were counted."""
+    window_start: pendulum.Date | None
+    """The first day counted: the window's start, or the first stocked day if later;
+    ``None`` when the product never had stock at the location."""
+    window_days: int
+    """Calendar days from ``window_start`` to ``as_of``'s date, both included."""
+    days_counted: int
+    """The days the consumption is divided by (depends on ``method``)."""
+    stock_out_days: int
+    """Days of the window with no usable stock at any moment."""
+    consumed: int
+    """Net quantity consumed in the window."""
+    per_day: Fraction
+    """Exact daily rate: ``consumed / days_counted`` (0 when nothing was consumed)."""
+
+    @property
+    def per_month(self) -> Fraction:
+        """The monthly rate: ``per_day`` times 30.5."""
+        return self.per_day * DAYS_PER_MONTH
+
+
+def average_monthly_consumption(
+    series: DemandSeries,
+    *,
+    window_days: int = 365,
+    method: AmcMethod = AmcMethod.MSH,
+) -> AverageConsumption:
+    """The average monthly consumption over the last ``window_days`` days of ``series``.
+
+    The window ends on ``as_of``'s date and never starts before the first day the
+    product was stocked at the location: a product stocked ten days ago averages
+    over ten days, not over the whole window.
+
+    With ``DAYS_IN_STOCK``, when no day of the window ended with stock but something
+    was consumed (stock received and used up the same days), the days with usable
+    stock at some moment are counted instead, so the rate stays finite.
+
+    Raises:
+        InvalidValueError: ``window_days`` is not a whole number of at least 1, or
+            ``method`` is not an ``AmcMethod``.
+    """
+    given: object = window_days
+    if isinstance(given, bool) or not isinstance(given, int) or given < 1:
+        msg = f"window_days must be a whole number of days of at least 1, not {window_days!r:.40}"
+        raise InvalidValueError(msg)
+    chosen: object = method
+    if not isinstance(chosen, AmcMethod):
+        msg = f"method must be an AmcMethod, not {method!r:.40}"
+        raise InvalidValueError(msg)
+    count = min(window_days, len(series.consumed))
+    first = len(series.consumed) - count
+    consumed = sum(series.consumed[first:])
+    outs = sum(series.stock_out[first:])
+    in_stock = count - outs
+    if method is AmcMethod.CALENDAR:
+        days = count
+    elif method is AmcMethod.MSH:
+        days = in_stock
+    else:
+        days = sum(1 for q in series.closing[first:] if q > 0)
+        if days == 0 and consumed:
+            days = in_stock
+    start = None if series.start is None or count == 0 else series.start.add(days=first)
+    return AverageConsumption(
+        method=method,
+        window_start=start,
+        window_days=count,
+        days_counted=days,
+        stock_out_days=outs,
+        consumed=consumed,
+        per_day=Fraction(consumed, days) if days else Fraction(0),
+    )
