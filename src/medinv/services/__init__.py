@@ -35,9 +35,11 @@ from medinv.services.picking import (
     PostingOptions,
     allocate_and_post,
     index_from_ledger,
+    pick_sequences_from,
     plan_movements,
     post_plan,
     sync_index,
+    sync_pick_sequences,
 )
 from medinv.services.stocktaking import BookAtStart, StocktakeService
 
@@ -53,10 +55,12 @@ __all__ = [
     "change_status",
     "hold",
     "index_from_ledger",
+    "pick_sequences_from",
     "plan_movements",
     "post_plan",
     "quarantine",
     "recall",
     "release",
     "sync_index",
+    "sync_pick_sequences",
 ]

@@ -24,7 +24,7 @@ from medinv.errors import (
 )
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
-from medinv.ports import MovementQuery
+from medinv.ports import CatalogueStore, MovementQuery
 from medinv.status import StockStatus
 
 if TYPE_CHECKING:
@@ -34,9 +34,11 @@ __all__ = [
     "PostingOptions",
     "allocate_and_post",
     "index_from_ledger",
+    "pick_sequences_from",
     "plan_movements",
     "post_plan",
     "sync_index",
+    "sync_pick_sequences",
 ]
 
 _MOVEMENTS: Final[dict[MovementKind, Callable[..., Movement]]] = {
@@ -229,21 +231,35 @@ def sync_index(index: FefoIndex, ledger: Ledger) -> int:
     return index.position - before
 
 
-def index_from_ledger(ledger: Ledger, *, attempts: int = 3) -> FefoIndex:
+def index_from_ledger(
+    ledger: Ledger,
+    *,
+    attempts: int = 3,
+    catalogue: CatalogueStore | None = None,
+    as_of: object = None,
+) -> FefoIndex:
     """A [`FefoIndex`][medinv.allocation.FefoIndex] over the ledger's current positions.
 
     The positions and the head are read consistently: if another writer posts in
     between, the read is repeated (up to ``attempts`` times), then the positions are
     read as of the head.
+
+    Locations are walked in the pick sequence of their catalogue profile
+    ([`pick_sequences_from`][medinv.services.pick_sequences_from]): ``catalogue``, or
+    the catalogue of the ledger's store when it has one (``store.catalogue``), with
+    the profiles in force at ``as_of`` (``None``: the latest versions).
     """
+    sequences = _catalogue_sequences(ledger, catalogue, as_of)
     for _ in range(attempts):
         head = ledger.head()
         positions = ledger.positions()
         if ledger.head() == head:
-            return FefoIndex.from_positions(positions, position=head.position)
+            return FefoIndex.from_positions(
+                positions, position=head.position, pick_sequences=sequences
+            )
     head = ledger.head()
     positions = ledger.positions(as_of_position=head.position)
-    return FefoIndex.from_positions(positions, position=head.position)
+    return FefoIndex.from_positions(positions, position=head.position, pick_sequences=sequences)
 
 
 def allocate_and_post(
@@ -298,3 +314,58 @@ def allocate_and_post(
         return plan, result
     assert error is not None  # noqa: S101  (the loop ran at least once)
     raise error
+
+
+# ---------------------------------------------------------------------- pick sequences
+
+
+def pick_sequences_from(catalogue: CatalogueStore, *, as_of: object = None) -> dict[Location, int]:
+    """The pick sequence of every location profile in ``catalogue``, by location.
+
+    The profiles in force at ``as_of`` (an aware moment; ``None``: each profile's
+    latest version, as every catalogue lookup without ``as_of``). Given to a
+    [`FefoIndex`][medinv.allocation.FefoIndex], each applies to its location and
+    to the locations below it that have no profile of their own: the nearest
+    profiled ancestor decides, as
+    [`profile_for`][medinv.ports.CatalogueStore.profile_for] does.
+    """
+    return {profile.path: profile.pick_sequence for profile in catalogue.locations(as_of=as_of)}
+
+
+def sync_pick_sequences(
+    index: FefoIndex, source: Ledger | CatalogueStore, *, as_of: object = None
+) -> int:
+    """Bring ``index``'s pick sequences up to the catalogue's location profiles.
+
+    ``source`` is the catalogue, or a ledger whose store has one. Call it after
+    changing location profiles (in this process or another one sharing the
+    database): the positions whose pick sequence changed are re-filed, and the
+    index plans as [`index_from_ledger`][medinv.services.index_from_ledger] would
+    after a restart.
+
+    Returns:
+        How many positions were re-filed.
+
+    Raises:
+        InvalidValueError: ``source`` is a ledger whose store has no catalogue.
+    """
+    catalogue = source if isinstance(source, CatalogueStore) else _catalogue_of(source)
+    if catalogue is None:
+        msg = "the ledger's store has no catalogue: give the catalogue itself"
+        raise InvalidValueError(msg)
+    return index.set_pick_sequences(pick_sequences_from(catalogue, as_of=as_of))
+
+
+def _catalogue_of(ledger: Ledger) -> CatalogueStore | None:
+    """The catalogue of the ledger's store, if it has one."""
+    found = getattr(ledger.store, "catalogue", None)
+    return found if isinstance(found, CatalogueStore) else None
+
+
+def _catalogue_sequences(
+    ledger: Ledger, catalogue: CatalogueStore | None, as_of: object
+) -> dict[Location, int] | None:
+    """The pick sequences of ``catalogue`` (else of the ledger's store's), or ``None``."""
+    if catalogue is None:
+        catalogue = _catalogue_of(ledger)
+    return None if catalogue is None else pick_sequences_from(catalogue, as_of=as_of)
