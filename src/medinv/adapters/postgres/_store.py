@@ -29,6 +29,7 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._errors import translate_error
+from medinv.adapters.postgres._reservations import PostgresReservations
 from medinv.chain import MovementDecoder, format_instant, movement_fields
 from medinv.errors import (
     ConcurrencyError,
@@ -149,6 +150,7 @@ class PostgresStore(_base.Closing):
         self._conn = conn
         self._stocktakes = PostgresStocktakes(self)
         self._catalogue = PostgresCatalogue(self)
+        self._reservations = PostgresReservations(self)
         self._decoder = MovementDecoder()
         identifier = sql.Identifier(schema)
         with self._errors("preparing statements"):
@@ -208,6 +210,11 @@ class PostgresStore(_base.Closing):
         store's connection: one schema, one schema version for both.
         """
         return self._stocktakes
+
+    @property
+    def reservations(self) -> PostgresReservations:
+        """The [`ReservationStore`][medinv.ports.ReservationStore] of this schema."""
+        return self._reservations
 
     @property
     def catalogue(self) -> PostgresCatalogue:
