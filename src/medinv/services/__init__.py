@@ -38,8 +38,11 @@ from medinv.services.picking import (
     pick_sequences_from,
     plan_movements,
     post_plan,
+    release_reservation,
+    reserve_plan,
     sync_index,
     sync_pick_sequences,
+    sync_reservations,
 )
 from medinv.services.stocktaking import BookAtStart, StocktakeService
 
@@ -61,6 +64,9 @@ __all__ = [
     "quarantine",
     "recall",
     "release",
+    "release_reservation",
+    "reserve_plan",
     "sync_index",
     "sync_pick_sequences",
+    "sync_reservations",
 ]

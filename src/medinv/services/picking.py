@@ -14,8 +14,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Required, TypedDict, Unpack
 
 import attrs
+import pendulum
 
-from medinv.allocation import AllocationRequest, FefoIndex, Plan
+from medinv.allocation import AllocationRequest, FefoIndex, Plan, Reservation
+from medinv.dates import to_datetime
 from medinv.errors import (
     ConcurrencyError,
     InsufficientStockError,
@@ -24,7 +26,7 @@ from medinv.errors import (
 )
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
-from medinv.ports import CatalogueStore, MovementQuery
+from medinv.ports import CatalogueStore, MovementQuery, ReservationStore
 from medinv.status import StockStatus
 
 if TYPE_CHECKING:
@@ -37,8 +39,11 @@ __all__ = [
     "pick_sequences_from",
     "plan_movements",
     "post_plan",
+    "release_reservation",
+    "reserve_plan",
     "sync_index",
     "sync_pick_sequences",
+    "sync_reservations",
 ]
 
 _MOVEMENTS: Final[dict[MovementKind, Callable[..., Movement]]] = {
@@ -205,6 +210,11 @@ def _post(
     """`post_plan` with its options checked."""
     movements = posting.movements(plan)
     expected = None if reservation_id is not None else plan.position
+    stored = (
+        None
+        if index is None or reservation_id is None
+        else _held(ledger, plan, index, reservation_id)
+    )
     try:
         result = ledger.post(movements, expected_position=expected)
     except ConcurrencyError as e:
@@ -213,6 +223,8 @@ def _post(
             current=e.actual if isinstance(e.actual, int) else ledger.head().position,
             reason="the ledger has moved since the plan was made; plan again",
         ) from e
+    if stored is not None and reservation_id is not None:
+        stored.release(reservation_id)
     if index is not None:
         if reservation_id is not None:
             index.release(reservation_id)
@@ -369,3 +381,135 @@ def _catalogue_sequences(
     if catalogue is None:
         catalogue = _catalogue_of(ledger)
     return None if catalogue is None else pick_sequences_from(catalogue, as_of=as_of)
+
+
+# ---------------------------------------------------------------------- kept reservations
+
+
+def _reservations_of(source: Ledger | ReservationStore) -> ReservationStore:
+    """The reservation store given, or the one of the ledger's store."""
+    if isinstance(source, ReservationStore):
+        return source
+    found = getattr(source.store, "reservations", None)
+    if not isinstance(found, ReservationStore):
+        msg = "the ledger's store keeps no reservations (it has no .reservations)"
+        raise InvalidValueError(msg)
+    return found
+
+
+def _held(
+    ledger: Ledger, plan: Plan, index: FefoIndex, reservation_id: str
+) -> ReservationStore | None:
+    """Before a reserved plan is posted: the store that keeps its reservation, if any.
+
+    Raises:
+        StalePlanError: neither the store nor the index holds the reservation in
+            force now (it expired, was released or was posted): plan again.
+        InvalidValueError: the stored reservation holds another plan.
+    """
+    found = getattr(ledger.store, "reservations", None)
+    kept = found if isinstance(found, ReservationStore) else None
+    now = pendulum.now("UTC")
+    stored = None if kept is None else kept.get(reservation_id, as_of=now)
+    if stored is None:
+        held = next((r for r in index.reservations() if r.id == reservation_id), None)
+        if held is not None and (held.expires_at is None or held.expires_at > now):
+            return None  # held by the index alone (this process's)
+        raise StalePlanError(
+            planned_at=plan.position,
+            current=ledger.head().position,
+            reason=f"reservation {reservation_id!r} is not held (expired, released or posted)",
+        )
+    if stored.plan != plan:
+        msg = f"reservation {reservation_id!r} holds another plan"
+        raise InvalidValueError(msg)
+    return kept
+
+
+def reserve_plan(
+    ledger: Ledger,
+    index: FefoIndex,
+    plan: Plan,
+    *,
+    reservation_id: str,
+    expires_at: dt.datetime | str,
+    as_of: object = None,
+) -> Reservation:
+    """Reserve ``plan`` in the ledger's store, for every process, and in ``index``.
+
+    The store checks, in one transaction serialised with every other process on
+    the database, that the plan's units are still AVAILABLE and not reserved by a
+    reservation in force; then ``index`` holds them too. The reservation lapses at
+    ``expires_at`` (required: a process that dies leaves nothing held for ever),
+    is released by [`release_reservation`][medinv.services.release_reservation],
+    and by [`post_plan`][medinv.services.post_plan] when its plan is posted.
+    Reserving the same plan under the same id again changes nothing.
+
+    Raises:
+        ReservationConflictError: some units are reserved by another process or
+            moved since the plan was made; nothing is reserved: plan again.
+        StalePlanError: the store accepted but ``index`` no longer has the units
+            (it is behind the ledger: sync it); nothing is reserved.
+        InvalidValueError: the store keeps no reservations, the id is in use by
+            another reservation, or ``expires_at`` is not after ``as_of`` (now).
+    """
+    reservations = _reservations_of(ledger)
+    if type(plan) is not Plan:
+        msg = f"reserve_plan takes a Plan, not {plan!r:.60}"
+        raise InvalidValueError(msg)
+    reservation = Reservation(id=reservation_id, plan=plan, expires_at=to_datetime(expires_at))
+    stored = reservations.reserve(reservation, as_of=as_of)
+    if any(r == reservation for r in index.reservations()):
+        return reservation
+    try:
+        index.reserve(plan, reservation_id=reservation_id, expires_at=reservation.expires_at)
+    except (StalePlanError, InvalidValueError):
+        if stored:
+            reservations.release(reservation_id)
+        raise
+    return reservation
+
+
+def release_reservation(
+    source: Ledger | ReservationStore, reservation_id: str, *, index: FefoIndex | None = None
+) -> Reservation | None:
+    """Release a kept reservation (and ``index``'s); ``None`` if the store held none by that id."""
+    released = _reservations_of(source).release(reservation_id)
+    if index is not None:
+        index.release(reservation_id)
+    return released
+
+
+def sync_reservations(
+    index: FefoIndex, source: Ledger | ReservationStore, *, as_of: object = None
+) -> int:
+    """Make ``index`` hold exactly the reservations the store keeps in force at ``as_of``.
+
+    Reservations other processes made are held in ``index`` too (its plans then
+    skip their units, with the reason ``RESERVED``); those released, posted or
+    expired since are let go. Reservations made in ``index`` alone are let go as
+    well: reserve through [`reserve_plan`][medinv.services.reserve_plan] when the
+    store keeps reservations. Bring the index up to the ledger first
+    ([`sync_index`][medinv.services.sync_index]); a kept reservation whose units
+    the index no longer has (its plan was posted by a process that died before
+    releasing it) is not held.
+
+    Returns:
+        How many reservations the index took or let go.
+    """
+    kept = {r.id: r for r in _reservations_of(source).active(as_of=as_of)}
+    changed = 0
+    for held in index.reservations():
+        if kept.get(held.id) != held:
+            index.release(held.id)
+            changed += 1
+    ids = {r.id for r in index.reservations()}
+    for rid, reservation in kept.items():
+        if rid in ids:
+            continue
+        try:
+            index.reserve(reservation.plan, reservation_id=rid, expires_at=reservation.expires_at)
+        except StalePlanError:
+            continue
+        changed += 1
+    return changed
