@@ -1,6 +1,7 @@
 """An index rebuilt after a restart plans exactly like the one kept current all along.
 
-For any history of receipts, picks and location-profile changes in the catalogue,
+For any history of receipts, picks, status changes, kept reservations (made and
+released) and location-profile changes in the catalogue,
 the index a long-running process keeps current (``sync_index`` after each post,
 ``sync_pick_sequences`` after each catalogue change) and the index built afresh
 from a new store object over the same database give the same plans: same picks,
@@ -36,8 +37,11 @@ from medinv.movements import Movement, MovementKind
 from medinv.services import (
     allocate_and_post,
     index_from_ledger,
+    release_reservation,
+    reserve_plan,
     sync_index,
     sync_pick_sequences,
+    sync_reservations,
 )
 from medinv.status import StockStatus
 
@@ -59,7 +63,13 @@ receive = st.tuples(
 pick = st.tuples(st.just("pick"), st.sampled_from(GTINS), st.integers(1, 8))
 hold = st.tuples(st.just("hold"), st.sampled_from(GTINS), st.sampled_from(BINS))
 relocate = st.tuples(st.just("profile"), st.sampled_from(PROFILED), st.integers(0, 4))
-histories = st.lists(st.one_of(receive, receive, pick, hold, relocate), min_size=1, max_size=14)
+reserve = st.tuples(st.just("reserve"), st.sampled_from(GTINS), st.integers(1, 6))
+unreserve = st.tuples(st.just("release"), st.integers(0, 13))
+histories = st.lists(
+    st.one_of(receive, receive, pick, hold, relocate, reserve, unreserve), min_size=1, max_size=14
+)
+LASTING = pendulum.now("UTC").add(days=1)
+"""When the reservations made lapse (they are judged by the real clock)."""
 
 Opener = Callable[[], Any]
 
@@ -129,6 +139,13 @@ def _play(store: Any, steps: list[tuple[Any, ...]]) -> FefoIndex:
                     ]
                 )
                 sync_index(index, ledger)
+        elif step[0] == "reserve":
+            _, gtin, quantity = step
+            plan = index.allocate(AllocationRequest.of(gtin, quantity, use_date=USE))
+            if plan.picks:
+                reserve_plan(ledger, index, plan, reservation_id=f"R{number}", expires_at=LASTING)
+        elif step[0] == "release":
+            release_reservation(ledger, f"R{step[1]}", index=index)
         else:
             _, path, sequence = step
             store.catalogue.put_location(
@@ -152,6 +169,8 @@ def _check_restart(open_store: Opener, steps: list[tuple[Any, ...]]) -> None:
         kept = _play(running, steps)
         with open_store() as restarted:  # a new process on the same database
             rebuilt = index_from_ledger(Ledger(restarted))
+            sync_reservations(rebuilt, restarted.reservations)
+            assert rebuilt.reservations() == kept.reservations()
             for request in _requests():
                 assert kept.allocate(request, explain=True) == rebuilt.allocate(
                     request, explain=True
