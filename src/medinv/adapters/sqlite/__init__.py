@@ -57,6 +57,7 @@ files, backups and concurrent writers.
 
 from medinv.adapters._base import Migration
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
+from medinv.adapters.sqlite._reservations import SqliteReservations
 from medinv.adapters.sqlite._schema import MIGRATIONS, SCHEMA_VERSION
 from medinv.adapters.sqlite._sql import register_sql_functions
 from medinv.adapters.sqlite._store import SqliteStocktakes, SqliteStore
@@ -66,6 +67,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Migration",
     "SqliteCatalogue",
+    "SqliteReservations",
     "SqliteStocktakes",
     "SqliteStore",
     "register_sql_functions",
