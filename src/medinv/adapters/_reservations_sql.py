@@ -13,10 +13,11 @@ each store turns them into its own dialect.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from medinv.adapters._reservations_base import Holds, ReservationBase
 from medinv.adapters._reservations_json import reservation_from_json, reservation_to_json
+from medinv.adapters._sql_tables import SqlTables
 from medinv.allocation import Reservation
 from medinv.errors import MedinvError, StorageError
 from medinv.identifiers import ItemKey
@@ -52,23 +53,10 @@ def _columns(item: ItemKey) -> tuple[str, str, str]:
     )
 
 
-class SqlReservations(ReservationBase):
+class SqlReservations(ReservationBase, SqlTables):
     """The reservation primitives in SQL; a store supplies ``_rows``, ``_run`` and ``where``."""
 
     __slots__ = ()
-
-    def _rows(self, statement: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-        """Run a query (inside the current transaction, if any) and return its rows."""
-        raise NotImplementedError  # pragma: no cover
-
-    def _run(self, statement: str, params: Sequence[object]) -> None:
-        """Run a write statement inside the current transaction."""
-        raise NotImplementedError  # pragma: no cover
-
-    @property
-    def where(self) -> str:
-        """The database, for messages ("the SQLite file 'x.db'")."""
-        raise NotImplementedError  # pragma: no cover
 
     def _decode(self, text: str, what: str) -> Reservation:
         try:
