@@ -11,6 +11,7 @@ from medinv.adapters.memory import MemoryStore
 from medinv.adapters.postgres import PostgresStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.allocation import AllocationRequest, Reservation
+from medinv.errors import StorageError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
@@ -108,3 +109,25 @@ def test_postgresql_writers_racing_for_the_last_units_reserve_them_once(
 ) -> None:
     PostgresStore(postgres_dsn, schema=postgres_schema).close()
     _race_for_the_last_units(lambda: PostgresStore(postgres_dsn, schema=postgres_schema))
+
+
+@pytest.mark.parametrize(
+    "data", ["not json", '{"format": 99}', '{"format": 1, "id": "R1"}'], ids=str
+)
+def test_a_corrupt_stored_reservation_is_reported_not_guessed(tmp_path, data) -> None:
+    with SqliteStore(tmp_path / "corrupt.sqlite3") as store:
+        store._db.execute(
+            "INSERT INTO reservations (id, expires_at, data) VALUES ('R1', ?, ?)",
+            ("2999-01-01T00:00:00.000000+00:00", data),
+        )
+        with pytest.raises(StorageError, match="corrupt reservation 'R1' in the SQLite file"):
+            store.reservations.get("R1")
+        with pytest.raises(StorageError, match="corrupt reservation"):
+            store.reservations.active()
+
+
+def test_reservation_store_reprs_name_their_store(tmp_path) -> None:
+    with SqliteStore(tmp_path / "r.sqlite3") as store:
+        assert repr(store.reservations).endswith(".reservations")
+        assert repr(store.catalogue).endswith(".catalogue")
+        assert store.reservations.where == f"the SQLite file {store.path!r}"

@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medinv.allocation import AllocationRequest, FefoIndex, Plan, Reservation
-from medinv.errors import InvalidValueError, StalePlanError
+from medinv.errors import InvalidValueError, StalePlanError, StorageError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
@@ -208,6 +208,14 @@ class ReservationStoreContract:
         with pytest.raises(InvalidValueError):
             store.reservations.active(as_of="2026-11-23T09:00:00")
 
+    def test_a_closed_store_refuses_with_a_storage_error(self, store: Any) -> None:
+        plan = _plan(_stocked(store), 1)
+        store.reservations.close()
+        with pytest.raises(StorageError):
+            store.reservations.active(as_of=NOW)
+        with pytest.raises(StorageError):
+            store.reservations.reserve(_reservation("R1", plan), as_of=NOW)
+
     # ------------------------------------------------------------------ never over-reserved
 
     def test_units_reserved_by_another_are_not_reserved_twice(self, store: Any) -> None:
@@ -368,10 +376,10 @@ class ReservationStoreContract:
     ) -> None:
         if open_database is None:
             pytest.skip("this store is not durable (no open_database fixture)")
-        with _opened(open_database) as store:
+        with contextlib.closing(open_database()) as store:
             reservation = _reservation("R1", _plan(_stocked(store), 4))
             store.reservations.reserve(reservation, as_of=NOW)
-        with _opened(open_database) as store:
+        with contextlib.closing(open_database()) as store:
             assert store.reservations.active(as_of=NOW) == [reservation]
 
     def test_two_stores_on_one_database_see_each_others_reservations(
@@ -379,7 +387,10 @@ class ReservationStoreContract:
     ) -> None:
         if open_database is None:
             pytest.skip("no open_database fixture")
-        with _opened(open_database) as first, _opened(open_database) as second:
+        with (
+            contextlib.closing(open_database()) as first,
+            contextlib.closing(open_database()) as second,
+        ):
             plan = _plan(_stocked(first), 4)
             first.reservations.reserve(_reservation("R1", plan), as_of=NOW)
             assert [r.id for r in second.reservations.active(as_of=NOW)] == ["R1"]
@@ -399,12 +410,3 @@ def _held(reservations: Any, *, exclude: str | None = None) -> dict[tuple[ItemKe
             key = (pick.item, pick.location)
             held[key] = held.get(key, 0) + pick.quantity
     return held
-
-
-@contextlib.contextmanager
-def _opened(open_database: Callable[[], Any]) -> Iterator[Any]:
-    store = open_database()
-    try:
-        yield store
-    finally:
-        store.close()
