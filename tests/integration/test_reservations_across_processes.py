@@ -231,7 +231,7 @@ def test_reservation_services_need_a_store_that_keeps_them() -> None:
 
     bare = Bare()
     assert isinstance(bare, LedgerStore)
-    ledger = Ledger(bare)  # type: ignore[arg-type]
+    ledger = Ledger(bare)
     index = FefoIndex()
     plan = index.allocate(AllocationRequest.of(GTIN, 1, use_date=USE))
     with pytest.raises(InvalidValueError, match="keeps no reservations"):

@@ -199,7 +199,7 @@ class _BareStore:
 def test_a_store_without_a_catalogue_keeps_the_locations_own_sequences() -> None:
     bare = _BareStore()
     assert isinstance(bare, LedgerStore)
-    ledger = Ledger(bare)  # type: ignore[arg-type]
+    ledger = Ledger(bare)
     ledger.post([receipt(1, "L1", "H/B/1"), receipt(2, "L1", "H/A/1")])
     assert walk(index_from_ledger(ledger), 10) == ["H/A/1", "H/B/1"]
     with pytest.raises(InvalidValueError, match="no catalogue"):

@@ -15,7 +15,7 @@ class PostgresCatalogue(PostgresTables, SqlCatalogue):
     uses the store's connection. Each put is one transaction holding an advisory
     lock on the schema's catalogue, so puts from many processes are checked one
     after the other and a conflict leaves nothing written.
-    [`close`][medinv.adapters.postgres.PostgresCatalogue.close] closes the store.
+    ``close()`` closes the store.
     """
 
     __slots__ = ()

@@ -16,8 +16,7 @@ class PostgresReservations(PostgresTables, SqlReservations):
     uses the store's connection. Each write is one transaction holding an advisory
     lock on the schema's reservations, so the reservations of every process are
     checked one after the other against the balances and the holds committed
-    before them. [`close`][medinv.adapters.postgres.PostgresReservations.close]
-    closes the store.
+    before them. ``close()`` closes the store.
     """
 
     __slots__ = ()

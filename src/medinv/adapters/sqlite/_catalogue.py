@@ -19,7 +19,7 @@ class SqliteCatalogue(SqliteTables, SqlCatalogue):
     Get it as ``store.catalogue``; it lives in the ledger's file and uses the store's
     connection. Each put is one ``BEGIN IMMEDIATE`` transaction (the conflict
     checks run inside it), committed durably before it returns.
-    [`close`][medinv.adapters.sqlite.SqliteCatalogue.close] closes the store.
+    ``close()`` closes the store.
 
     ```pycon
     >>> from medinv.adapters.sqlite import SqliteStore

@@ -16,7 +16,7 @@ class SqliteReservations(SqliteTables, SqlReservations):
     store's connection. Each write is one ``BEGIN IMMEDIATE`` transaction: SQLite's
     write lock serialises the reservations of every process on the file, and the
     check that the units are free runs inside it.
-    [`close`][medinv.adapters.sqlite.SqliteReservations.close] closes the store.
+    ``close()`` closes the store.
     """
 
     __slots__ = ()
