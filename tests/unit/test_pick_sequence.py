@@ -226,3 +226,16 @@ def test_moving_a_products_last_units_to_another_status_keeps_their_expiry() -> 
     [held] = index.positions()
     assert (held.status, held.expiry, held.received_at) == (StockStatus.HOLD, EXPIRY, RECEIVED)
     index._check()
+
+
+def test_a_location_goes_back_to_its_own_sequence_when_its_profile_goes() -> None:
+    index = FefoIndex.from_positions([position("L1", "H/A/1", sequence=5)])
+    index.apply([receipt(1, "L1", "H/B/1")])  # seen later, through a movement (own: 0)
+    assert (index.pick_sequence_of("H/A/1"), index.pick_sequence_of("H/B/1")) == (5, 0)
+    assert index.set_pick_sequences({"H": 2}) == 2
+    assert (index.pick_sequence_of("H/A/1"), index.pick_sequence_of("H/B/1")) == (2, 2)
+    assert walk(index, 10) == ["H/A/1", "H/B/1"]
+    assert index.set_pick_sequences({}) == 2
+    assert (index.pick_sequence_of("H/A/1"), index.pick_sequence_of("H/B/1")) == (5, 0)
+    assert walk(index, 10) == ["H/B/1", "H/A/1"]
+    index._check()

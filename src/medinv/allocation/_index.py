@@ -101,7 +101,8 @@ class FefoIndex:
         self._pick_sequence: dict[tuple[str, ...], int] = {}
         """The pick sequence each location (by path) seen is walked at (its entries' keys)."""
         self._own_sequence: dict[tuple[str, ...], int] = {}
-        """Each location's own pick sequence: as first seen or registered."""
+        """Each location's own pick sequence (as first seen or registered), where it may
+        differ from ``_pick_sequence``: a location missing here is walked at its own."""
         self._profiles: dict[tuple[str, ...], int] = {}
         """Pick sequences given for locations and their subtrees (`set_pick_sequences`)."""
         self._book = Book(self._products, self._settle)
@@ -157,7 +158,7 @@ class FefoIndex:
                 index._products,
                 index._ordinals,
                 index._pick_sequence,
-                index._sequence_for,
+                index._sequence_for if index._profiles else None,
             )
             return index
         finally:
@@ -604,7 +605,10 @@ class FefoIndex:
 
     def _sequence_for(self, location: Location) -> int:
         """The pick sequence of a location seen for the first time (its own is remembered)."""
-        own = self._own_sequence.setdefault(location.path, location.pick_sequence)
+        own = location.pick_sequence
+        if not self._profiles:
+            return own
+        self._own_sequence[location.path] = own
         return self._effective(location.path, own)
 
     def pick_sequence_of(self, location: Location | str) -> int:
@@ -642,10 +646,13 @@ class FefoIndex:
         profiles = _profile_map(pick_sequences)
         self._profiles = profiles
         changed: dict[tuple[str, ...], int] = {}
+        own_sequence = self._own_sequence
         for path, current in self._pick_sequence.items():
-            wanted = self._effective(path, self._own_sequence.get(path, current))
+            own = own_sequence.get(path, current)
+            wanted = self._effective(path, own)
             if wanted != current:
                 changed[path] = wanted
+                own_sequence[path] = own  # no longer the pick sequence it is walked at
         if not changed:
             return 0
         self._pick_sequence.update(changed)
