@@ -219,17 +219,8 @@ def test_the_index_behind_the_ledger_lets_the_stored_reservation_go(open_store) 
         assert a.store.reservations.active() == []
 
 
-def test_reservation_services_need_a_store_that_keeps_them() -> None:
-    class Bare:
-        def __init__(self) -> None:
-            self._inner = MemoryStore()
-
-        def __getattr__(self, name: str) -> object:
-            if name == "reservations":
-                raise AttributeError(name)
-            return getattr(self._inner, name)
-
-    bare = Bare()
+def test_reservation_services_need_a_store_that_keeps_them(store_without) -> None:
+    bare = store_without("reservations")
     assert isinstance(bare, LedgerStore)
     ledger = Ledger(bare)
     index = FefoIndex()

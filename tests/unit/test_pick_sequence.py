@@ -184,20 +184,8 @@ def test_a_given_catalogue_is_used_instead_of_the_stores() -> None:
     assert walk(index_from_ledger(ledger, catalogue=other.catalogue), 10) == ["H/B/1", "H/A/1"]
 
 
-class _BareStore:
-    """A ledger store without a catalogue (an integrator's, say): delegates to memory."""
-
-    def __init__(self) -> None:
-        self._inner = MemoryStore()
-
-    def __getattr__(self, name: str) -> object:
-        if name == "catalogue":
-            raise AttributeError(name)
-        return getattr(self._inner, name)
-
-
-def test_a_store_without_a_catalogue_keeps_the_locations_own_sequences() -> None:
-    bare = _BareStore()
+def test_a_store_without_a_catalogue_keeps_the_locations_own_sequences(store_without) -> None:
+    bare = store_without("catalogue")
     assert isinstance(bare, LedgerStore)
     ledger = Ledger(bare)
     ledger.post([receipt(1, "L1", "H/B/1"), receipt(2, "L1", "H/A/1")])
