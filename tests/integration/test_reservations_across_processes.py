@@ -152,6 +152,7 @@ def test_reservations_are_kept_across_a_restart(open_store) -> None:
     with process(open_store) as restarted:
         assert restarted.index.reservations() == ()
         assert sync_reservations(restarted.index, restarted.ledger) == 1
+        assert sync_reservations(restarted.index, restarted.ledger) == 0  # already in step
         [held] = restarted.index.reservations()
         assert (held.id, held.plan) == ("ORDER-1", plan)
         assert restarted.index.available(GTIN) == 9
@@ -217,6 +218,11 @@ def test_the_index_behind_the_ledger_lets_the_stored_reservation_go(open_store) 
         with pytest.raises(StalePlanError):
             reserve_plan(b.ledger, index, plan, reservation_id="ORDER-1", expires_at=SOON)
         assert a.store.reservations.active() == []
+        # A reservation already kept (by A) is not let go when B's stale index refuses it.
+        kept = reserve_plan(a.ledger, a.index, plan, reservation_id="ORDER-1", expires_at=SOON)
+        with pytest.raises(StalePlanError):
+            reserve_plan(b.ledger, index, plan, reservation_id="ORDER-1", expires_at=SOON)
+        assert a.store.reservations.active() == [kept]
 
 
 def test_reservation_services_need_a_store_that_keeps_them(store_without) -> None:
