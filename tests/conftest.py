@@ -53,3 +53,24 @@ def postgres_schema(postgres_dsn: str) -> Iterator[str]:
     yield name
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+class _StoreWithout:
+    """A `MemoryStore` without one of its ports: an integrator's store that keeps less."""
+
+    def __init__(self, missing: str) -> None:
+        from medinv.adapters.memory import MemoryStore  # noqa: PLC0415  (only these tests)
+
+        self._inner = MemoryStore()
+        self._missing = missing
+
+    def __getattr__(self, name: str) -> object:
+        if name == self._missing:
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+@pytest.fixture
+def store_without() -> type[_StoreWithout]:
+    """``store_without("catalogue")``: a ledger store (memory) that has no ``.catalogue``."""
+    return _StoreWithout

@@ -43,6 +43,7 @@ from typing import Any, Final, Protocol, Self, runtime_checkable
 import attrs
 import pendulum
 
+from medinv.allocation import Reservation
 from medinv.catalogue import (
     BusinessReference,
     EffectiveHistory,
@@ -56,7 +57,7 @@ from medinv.catalogue import (
 )
 from medinv.dates import to_datetime
 from medinv.devices import DeviceIdentifier
-from medinv.errors import InvalidValueError
+from medinv.errors import InvalidValueError, StalePlanError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial, device_of
 from medinv.journal import (
     BalanceChange,
@@ -523,3 +524,96 @@ class CatalogueStore(Protocol):
 
 
 __all__ += ["CatalogueConflictError", "CatalogueStore", "ProductMatch"]
+
+
+# ---------------------------------------------------------------------- the reservation port
+#
+# FEFO reservations (`medinv.allocation.Reservation`) kept next to the ledger, in the
+# same store, so that processes sharing the database see each other's and a restart
+# keeps them.
+
+
+class ReservationConflictError(StalePlanError):
+    """A reservation the store refused: some of its units are no longer free.
+
+    Other reservations in force hold them, or the stock moved since the plan was
+    made; nothing was stored. Plan again (a
+    [`StalePlanError`][medinv.errors.StalePlanError], caught where stale plans are).
+    """
+
+    def __init__(self, reservation_id: str, *, planned_at: int, current: int, reason: str) -> None:
+        self.reservation_id = reservation_id
+        """The reservation refused."""
+        super().__init__(
+            planned_at=planned_at,
+            current=current,
+            reason=f"reservation {reservation_id!r} refused: {reason}",
+        )
+
+
+@runtime_checkable
+class ReservationStore(Protocol):
+    """FEFO reservations held in the store: shared between processes, kept across restarts.
+
+    A stored [`Reservation`][medinv.allocation.Reservation] holds the units of its
+    plan's picks (per item and location) until its ``expires_at`` (required here:
+    a reservation whose holder died lapses by itself), until it is released, or
+    until its stock is posted (the picking services release it then). Moments
+    (``as_of``) are aware date-times; ``None`` means now. A reservation is **in
+    force** while ``as_of < expires_at``; one that has expired holds nothing, is
+    never returned, and can be purged.
+
+    ``reserve`` checks, in one transaction serialised with every other writer of
+    reservations on the same database, that each pick's units are free: the
+    AVAILABLE balance of the item at the location, less what the reservations in
+    force already hold there. Of two processes racing for the last units, one
+    stores its reservation and the other is refused with
+    [`ReservationConflictError`][medinv.ports.ReservationConflictError]: never
+    more is reserved than there is.
+
+    The stores: ``MemoryStore().reservations``, ``SqliteStore(path).reservations``
+    and ``PostgresStore(...).reservations``, in the ledger's own database.
+    Conformance is proved by
+    [`ReservationStoreContract`][medinv.testing.reservation_contract.ReservationStoreContract].
+    """
+
+    def reserve(self, reservation: Reservation, *, as_of: object = None) -> bool:
+        """Store ``reservation``; ``False`` if exactly this reservation is already in force.
+
+        An expired reservation with the same id is replaced.
+
+        Raises:
+            ReservationConflictError: some of the plan's units are not free.
+            InvalidValueError: not a `Reservation`, no ``expires_at`` or one not after
+                ``as_of``, or the id belongs to another reservation in force.
+        """
+        ...
+
+    def get(self, reservation_id: str, *, as_of: object = None) -> Reservation | None:
+        """The reservation with this id in force at ``as_of``, or ``None``."""
+        ...
+
+    def active(self, *, as_of: object = None) -> list[Reservation]:
+        """Every reservation in force at ``as_of``, by id."""
+        ...
+
+    def held(
+        self, items: Collection[ItemKey], *, as_of: object = None
+    ) -> Mapping[tuple[ItemKey, Location], int]:
+        """The units of ``items`` the reservations in force hold, per (item, location)."""
+        ...
+
+    def release(self, reservation_id: str) -> Reservation | None:
+        """Remove a reservation (in force or expired); ``None`` if there is none by that id."""
+        ...
+
+    def purge(self, *, as_of: object = None) -> int:
+        """Remove the reservations expired at ``as_of``; return how many."""
+        ...
+
+    def close(self) -> None:
+        """Close the store these reservations belong to (twice is harmless)."""
+        ...
+
+
+__all__ += ["ReservationConflictError", "ReservationStore"]

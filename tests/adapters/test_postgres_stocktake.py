@@ -130,7 +130,7 @@ def test_a_ledger_schema_of_the_previous_release_is_migrated(
             Ledger(old).post([receipt()])
             assert old.schema_version() == 1
     with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 5
+        assert store.schema_version() == SCHEMA_VERSION == 6
         assert Ledger(store).balance(gtin="04006381333931") == 10
         store.stocktakes.create(sample_stocktake())
         assert store.stocktakes.stocktakes() == [sample_stocktake()]

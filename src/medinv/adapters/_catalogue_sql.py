@@ -19,6 +19,7 @@ from medinv.adapters._catalogue_json import (
     party_from_json,
     product_from_json,
 )
+from medinv.adapters._sql_tables import SqlTables
 from medinv.catalogue import Effective
 from medinv.chain import GENESIS_HASH
 from medinv.errors import MedinvError, StorageError
@@ -114,27 +115,10 @@ _DECODERS: Final[dict[Kind, Callable[[str], Effective[Any]]]] = {
 }
 
 
-class SqlCatalogue(CatalogueBase):
+class SqlCatalogue(CatalogueBase, SqlTables):
     """The catalogue primitives in SQL; a store supplies ``_rows``, ``_run`` and ``where``."""
 
     __slots__ = ()
-
-    def _rows(self, statement: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-        """Run a query (inside the current transaction, if any) and return its rows."""
-        raise NotImplementedError  # pragma: no cover
-
-    def _run(self, statement: str, params: Sequence[object]) -> None:
-        """Run a write statement inside the current transaction."""
-        raise NotImplementedError  # pragma: no cover
-
-    def _run_many(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
-        """Run a write statement once per row, inside the current transaction."""
-        raise NotImplementedError  # pragma: no cover
-
-    @property
-    def where(self) -> str:
-        """The database, for messages ("the SQLite file 'x.db'")."""
-        raise NotImplementedError  # pragma: no cover
 
     def _decode(self, kind: Kind, key: str, text: str) -> Effective[Any]:
         try:

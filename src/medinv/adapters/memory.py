@@ -24,6 +24,7 @@ import pendulum
 from medinv.adapters._base import Closing
 from medinv.adapters._codec import check_chained, query_links
 from medinv.adapters.memory_catalogue import MemoryCatalogue
+from medinv.adapters.memory_reservations import MemoryReservations
 from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.chain import link_keys
 from medinv.devices import DeviceIdentifier
@@ -73,6 +74,7 @@ class MemoryStore(Closing):
         self._stocktakes = MemoryStocktakes(self._open, self.close)
         self._catalogue = MemoryCatalogue(self)
         self._moves_by_link: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
+        self._reservations = MemoryReservations(self)
 
     @property
     def stocktakes(self) -> MemoryStocktakes:
@@ -87,6 +89,11 @@ class MemoryStore(Closing):
     def catalogue(self) -> MemoryCatalogue:
         """The [`CatalogueStore`][medinv.ports.CatalogueStore] of this store (closes with it)."""
         return self._catalogue
+
+    @property
+    def reservations(self) -> MemoryReservations:
+        """The [`ReservationStore`][medinv.ports.ReservationStore] of this store."""
+        return self._reservations
 
     def _open(self) -> None:
         if self._closed:

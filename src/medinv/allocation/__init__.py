@@ -35,7 +35,7 @@ shortfall, and the candidates it skipped with their
 from __future__ import annotations
 
 from medinv._moved import moved_names
-from medinv.allocation._index import FefoIndex
+from medinv.allocation._index import FefoIndex, PickSequences
 from medinv.allocation._order import NO_EXPIRY, OrderKey, fefo_key, fifo_key
 from medinv.allocation._plan import Pick, Plan, Reservation, Skipped, SkipReason
 from medinv.allocation._request import AllocationRequest, Policy
@@ -46,6 +46,7 @@ __all__ = [
     "FefoIndex",
     "OrderKey",
     "Pick",
+    "PickSequences",
     "Plan",
     "Policy",
     "Reservation",

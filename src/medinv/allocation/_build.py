@@ -10,7 +10,7 @@ adding the positions one by one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pendulum
 
@@ -31,6 +31,7 @@ from medinv.allocation._order import (
 )
 from medinv.dates import to_datetime
 from medinv.errors import InvalidValueError
+from medinv.locations import Location
 from medinv.movements import StockPosition
 
 __all__ = ["build"]
@@ -41,11 +42,13 @@ def build(  # noqa: C901, PLR0912, PLR0915  (one loop over every position, inlin
     products: dict[str, Product],
     ordinals: dict[int, int],
     pick_sequences: dict[tuple[str, ...], int],
+    pick_sequence_of: Callable[[Location], int] | None,
 ) -> None:
     """File ``positions`` into ``products`` (an empty index's maps); see `FefoIndex.from_positions`.
 
     ``ordinals`` and ``pick_sequences`` are the index's shared expiry ordinals and
-    the pick sequences by location path.
+    the pick sequences by location path; ``pick_sequence_of`` gives the pick
+    sequence of a location seen for the first time (``None``: its own).
 
     Raises:
         InvalidValueError: something other than a `StockPosition` is given, or the
@@ -126,7 +129,9 @@ def build(  # noqa: C901, PLR0912, PLR0915  (one loop over every position, inlin
         path = location.path
         pick = pick_sequences.get(path)
         if pick is None:
-            pick = pick_sequences[path] = location.pick_sequence
+            pick = pick_sequences[path] = (
+                location.pick_sequence if pick_sequence_of is None else pick_sequence_of(location)
+            )
         serial_text = "" if serial is None else serial.value
         quantity = stock.quantity
         entry = new_entry(

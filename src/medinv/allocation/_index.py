@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pendulum
 
@@ -49,7 +49,10 @@ from medinv.movements import Movement, StockPosition
 from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
 
-__all__ = ["FefoIndex"]
+__all__ = ["FefoIndex", "PickSequences"]
+
+PickSequences = Mapping[Location, int] | Mapping[str, int]
+"""Pick sequences of locations (and their subtrees), keyed by `Location` or path text."""
 
 _new = new_instance
 (
@@ -99,7 +102,12 @@ class FefoIndex:
         a str key hashes in C)."""
         self._position = position
         self._pick_sequence: dict[tuple[str, ...], int] = {}
-        """Pick sequence of each location (by path) seen first or registered."""
+        """The pick sequence each location (by path) seen is walked at (its entries' keys)."""
+        self._own_sequence: dict[tuple[str, ...], int] = {}
+        """Each location's own pick sequence (as first seen or registered), where it may
+        differ from ``_pick_sequence``: a location missing here is walked at its own."""
+        self._profiles: dict[tuple[str, ...], int] = {}
+        """Pick sequences given for locations and their subtrees (`set_pick_sequences`)."""
         self._book = Book(self._products, self._settle)
         """The reservations held."""
         self._threshold = NOWHERE
@@ -115,8 +123,19 @@ class FefoIndex:
     # ------------------------------------------------------------------ building
 
     @classmethod
-    def from_positions(cls, positions: Iterable[StockPosition], *, position: int = 0) -> FefoIndex:
+    def from_positions(
+        cls,
+        positions: Iterable[StockPosition],
+        *,
+        position: int = 0,
+        pick_sequences: PickSequences | None = None,
+    ) -> FefoIndex:
         """An index over ``positions`` (e.g. ``Ledger.positions()``) at ledger ``position``.
+
+        ``pick_sequences``: the pick sequences of locations and their subtrees (as
+        [`set_pick_sequences`][medinv.allocation.FefoIndex.set_pick_sequences] takes
+        them, e.g. from the catalogue's location profiles); a location without one
+        of its own or of an ancestor keeps its own ``pick_sequence``.
 
         Each position's expiry and received-at are taken as given (even ``None``).
         Cost: one pass over the positions, then one sort per product (in C). The
@@ -126,15 +145,24 @@ class FefoIndex:
         the collections alone would take longer than the rest of the build.
 
         Raises:
-            InvalidValueError: something other than a `StockPosition` is given, or the
-                same (item, location, status) appears twice.
+            InvalidValueError: something other than a `StockPosition` is given, the
+                same (item, location, status) appears twice, or a pick sequence is not
+                a whole number from 0.
         """
         collecting = gc.isenabled()
         if collecting:
             gc.disable()
         try:
             index = cls(position=position)
-            build(positions, index._products, index._ordinals, index._pick_sequence)
+            if pick_sequences is not None:
+                index._profiles = _profile_map(pick_sequences)
+            build(
+                positions,
+                index._products,
+                index._ordinals,
+                index._pick_sequence,
+                index._sequence_for if index._profiles else None,
+            )
             return index
         finally:
             if collecting:
@@ -195,7 +223,10 @@ class FefoIndex:
 
         The index takes a location's pick sequence from the first position or movement
         it sees there; register locations first when movements carry bare paths.
-        Existing positions keep the order they were indexed with.
+        Existing positions keep the order they were indexed with. A pick sequence
+        given for the location or an ancestor by
+        [`set_pick_sequences`][medinv.allocation.FefoIndex.set_pick_sequences] (the
+        catalogue's) takes precedence over the location's own.
 
         Raises:
             InvalidValueError: ``location`` is not a `Location`.
@@ -203,7 +234,8 @@ class FefoIndex:
         given: object = location  # checked at run time, whatever the annotations say
         if not isinstance(given, Location):
             wrong("location", given, "a Location")
-        self._pick_sequence[location.path] = location.pick_sequence
+        self._own_sequence[location.path] = location.pick_sequence
+        self._pick_sequence[location.path] = self._effective(location.path, location.pick_sequence)
 
     def apply(
         self, movements: Iterable[Movement | StoredMovement], *, position: int | None = None
@@ -255,7 +287,13 @@ class FefoIndex:
                 product.lot_expiry.setdefault(lot, movement.expiry)
             if movement.from_location is None and product.entries.of_item(item) is None:
                 product.received.setdefault(item, movement.occurred_at)
-        for location, status, delta in movement.deltas():
+        deltas = movement.deltas()
+        if len(deltas) > 1 and deltas[0][2] < 0:
+            # Gains first: the units a movement takes out of their last entry of the
+            # product must not make the index forget the product (its lot expiries and
+            # receipt times) before the entry they move to learns them.
+            deltas = deltas[::-1]
+        for location, status, delta in deltas:
             self.apply_delta(item, location, status, delta)
 
     def apply_delta(  # noqa: C901, PLR0912  (the checks of the arguments, then one update)
@@ -352,7 +390,9 @@ class FefoIndex:
         elif not given:
             same = product.entries.of_item(item)
             known_received = same.received_at if same is not None else product.received.get(item)
-        pick_sequence = self._pick_sequence.setdefault(location.path, location.pick_sequence)
+        pick_sequence = self._pick_sequence.get(location.path)
+        if pick_sequence is None:
+            pick_sequence = self._pick_sequence[location.path] = self._sequence_for(location)
         key = make_key(known_expiry, known_received, pick_sequence, item, location.path)
         if known_expiry is not None:  # "no expiry" is one shared int already
             ordinal = self._ordinals.setdefault(key[0], key[0])
@@ -560,3 +600,106 @@ class FefoIndex:
         for gtin, product in self._products.items():
             ensure(not product.is_empty, "products without entries are forgotten")
             check_product(gtin, product, reserved)
+
+    # ------------------------------------------------------------------ pick sequences
+
+    def _effective(self, path: tuple[str, ...], own: int) -> int:
+        """The pick sequence ``path`` is walked at: its nearest profiled ancestor's, or ``own``."""
+        profiles = self._profiles
+        if profiles:
+            for length in range(len(path), 0, -1):
+                found = profiles.get(path[:length])
+                if found is not None:
+                    return found
+        return own
+
+    def _sequence_for(self, location: Location) -> int:
+        """The pick sequence of a location seen for the first time (its own is remembered)."""
+        own = location.pick_sequence
+        if not self._profiles:
+            return own
+        self._own_sequence[location.path] = own
+        return self._effective(location.path, own)
+
+    def pick_sequence_of(self, location: Location | str) -> int:
+        """The pick sequence the index walks ``location`` at (what a new position there gets).
+
+        Raises:
+            InvalidValueError: ``location`` is not a `Location` or a location path.
+        """
+        path = _path_of(location)
+        known = self._pick_sequence.get(path)
+        if known is not None:
+            return known
+        return self._effective(path, self._own_sequence.get(path, 0))
+
+    def set_pick_sequences(self, pick_sequences: PickSequences) -> int:
+        """Walk each given location, and its subtree, at the given pick sequence from now on.
+
+        ``pick_sequences`` replaces every mapping given before (build it whole, e.g.
+        from the catalogue's location profiles: see
+        [`sync_pick_sequences`][medinv.services.sync_pick_sequences]). A location
+        takes the pick sequence of the nearest of itself and its ancestors that is
+        given; one with none keeps its own (as first seen or registered). The
+        positions already held whose pick sequence changes are re-filed in FEFO
+        order at once, so the index plans as one built afresh with these pick
+        sequences would. Cost: one pass over the locations seen, plus one pass over
+        the positions held when any of them changes.
+
+        Returns:
+            How many positions were re-filed.
+
+        Raises:
+            InvalidValueError: a key is not a location or a pick sequence is not a
+                whole number from 0; nothing was changed.
+        """
+        profiles = _profile_map(pick_sequences)
+        self._profiles = profiles
+        changed: dict[tuple[str, ...], int] = {}
+        own_sequence = self._own_sequence
+        for path, current in self._pick_sequence.items():
+            own = own_sequence.get(path, current)
+            wanted = self._effective(path, own)
+            if wanted != current:
+                changed[path] = wanted
+                own_sequence[path] = own  # no longer the pick sequence it is walked at
+        if not changed:
+            return 0
+        self._pick_sequence.update(changed)
+        refiled = 0
+        for product in self._products.values():
+            for entry in [*product.entries.values(), *product.others.values()]:
+                new = changed.get(entry.key[5])
+                if new is None or new == entry.key[2]:
+                    continue
+                refiled += 1
+                free = entry.status is AVAILABLE and entry.quantity > entry.reserved
+                if free:
+                    product.remove_free(entry)
+                expiry, received, _, lot, serial, path, _ = entry.key
+                entry.key = entry.slot = (expiry, received, new, lot, serial, path, entry)
+                if free:
+                    product.add_free(entry)
+        return refiled
+
+
+def _path_of(location: object) -> tuple[str, ...]:
+    """The path of a `Location` or of a location's text."""
+    if isinstance(location, Location):
+        return location.path
+    if isinstance(location, str):
+        return Location.parse(location).path
+    return wrong("location", location, "a Location or a location path")
+
+
+def _profile_map(pick_sequences: object) -> dict[tuple[str, ...], int]:
+    """Pick sequences by location path, checked."""
+    if not isinstance(pick_sequences, Mapping):
+        wrong("pick sequences", pick_sequences, "a mapping of locations to pick sequences")
+    profiles: dict[tuple[str, ...], int] = {}
+    for location, sequence in pick_sequences.items():
+        path = _path_of(location)
+        if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
+            wrong(f"pick sequence of {'/'.join(path)}", sequence, "a whole number from 0")
+        profiles[path] = sequence
+    return profiles

@@ -42,9 +42,14 @@ from medinv.services.picking import (
     PostingOptions,
     allocate_and_post,
     index_from_ledger,
+    pick_sequences_from,
     plan_movements,
     post_plan,
+    release_reservation,
+    reserve_plan,
     sync_index,
+    sync_pick_sequences,
+    sync_reservations,
 )
 from medinv.services.receiving import (
     ReceiveBatchError,
@@ -77,6 +82,7 @@ __all__ = [
     "change_status",
     "hold",
     "index_from_ledger",
+    "pick_sequences_from",
     "plan_movements",
     "post_plan",
     "quarantine",
@@ -85,5 +91,9 @@ __all__ = [
     "receive_many",
     "received",
     "release",
+    "release_reservation",
+    "reserve_plan",
     "sync_index",
+    "sync_pick_sequences",
+    "sync_reservations",
 ]

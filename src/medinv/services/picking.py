@@ -14,8 +14,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Required, TypedDict, Unpack
 
 import attrs
+import pendulum
 
-from medinv.allocation import AllocationRequest, FefoIndex, Plan
+from medinv.allocation import AllocationRequest, FefoIndex, Plan, Reservation
+from medinv.dates import to_datetime
 from medinv.errors import (
     ConcurrencyError,
     InsufficientStockError,
@@ -24,7 +26,7 @@ from medinv.errors import (
 )
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
-from medinv.ports import MovementQuery
+from medinv.ports import CatalogueStore, MovementQuery, ReservationStore
 from medinv.status import StockStatus
 
 if TYPE_CHECKING:
@@ -34,9 +36,14 @@ __all__ = [
     "PostingOptions",
     "allocate_and_post",
     "index_from_ledger",
+    "pick_sequences_from",
     "plan_movements",
     "post_plan",
+    "release_reservation",
+    "reserve_plan",
     "sync_index",
+    "sync_pick_sequences",
+    "sync_reservations",
 ]
 
 _MOVEMENTS: Final[dict[MovementKind, Callable[..., Movement]]] = {
@@ -203,6 +210,11 @@ def _post(
     """`post_plan` with its options checked."""
     movements = posting.movements(plan)
     expected = None if reservation_id is not None else plan.position
+    stored = (
+        None
+        if index is None or reservation_id is None
+        else _held(ledger, plan, index, reservation_id)
+    )
     try:
         result = ledger.post(movements, expected_position=expected)
     except ConcurrencyError as e:
@@ -211,6 +223,8 @@ def _post(
             current=e.actual if isinstance(e.actual, int) else ledger.head().position,
             reason="the ledger has moved since the plan was made; plan again",
         ) from e
+    if stored is not None and reservation_id is not None:
+        stored.release(reservation_id)
     if index is not None:
         if reservation_id is not None:
             index.release(reservation_id)
@@ -229,21 +243,35 @@ def sync_index(index: FefoIndex, ledger: Ledger) -> int:
     return index.position - before
 
 
-def index_from_ledger(ledger: Ledger, *, attempts: int = 3) -> FefoIndex:
+def index_from_ledger(
+    ledger: Ledger,
+    *,
+    attempts: int = 3,
+    catalogue: CatalogueStore | None = None,
+    as_of: object = None,
+) -> FefoIndex:
     """A [`FefoIndex`][medinv.allocation.FefoIndex] over the ledger's current positions.
 
     The positions and the head are read consistently: if another writer posts in
     between, the read is repeated (up to ``attempts`` times), then the positions are
     read as of the head.
+
+    Locations are walked in the pick sequence of their catalogue profile
+    ([`pick_sequences_from`][medinv.services.pick_sequences_from]): ``catalogue``, or
+    the catalogue of the ledger's store when it has one (``store.catalogue``), with
+    the profiles in force at ``as_of`` (``None``: the latest versions).
     """
+    sequences = _catalogue_sequences(ledger, catalogue, as_of)
     for _ in range(attempts):
         head = ledger.head()
         positions = ledger.positions()
         if ledger.head() == head:
-            return FefoIndex.from_positions(positions, position=head.position)
+            return FefoIndex.from_positions(
+                positions, position=head.position, pick_sequences=sequences
+            )
     head = ledger.head()
     positions = ledger.positions(as_of_position=head.position)
-    return FefoIndex.from_positions(positions, position=head.position)
+    return FefoIndex.from_positions(positions, position=head.position, pick_sequences=sequences)
 
 
 def allocate_and_post(
@@ -298,3 +326,190 @@ def allocate_and_post(
         return plan, result
     assert error is not None  # noqa: S101  (the loop ran at least once)
     raise error
+
+
+# ---------------------------------------------------------------------- pick sequences
+
+
+def pick_sequences_from(catalogue: CatalogueStore, *, as_of: object = None) -> dict[Location, int]:
+    """The pick sequence of every location profile in ``catalogue``, by location.
+
+    The profiles in force at ``as_of`` (an aware moment; ``None``: each profile's
+    latest version, as every catalogue lookup without ``as_of``). Given to a
+    [`FefoIndex`][medinv.allocation.FefoIndex], each applies to its location and
+    to the locations below it that have no profile of their own: the nearest
+    profiled ancestor decides, as
+    [`profile_for`][medinv.ports.CatalogueStore.profile_for] does.
+    """
+    return {profile.path: profile.pick_sequence for profile in catalogue.locations(as_of=as_of)}
+
+
+def sync_pick_sequences(
+    index: FefoIndex, source: Ledger | CatalogueStore, *, as_of: object = None
+) -> int:
+    """Bring ``index``'s pick sequences up to the catalogue's location profiles.
+
+    ``source`` is the catalogue, or a ledger whose store has one. Call it after
+    changing location profiles (in this process or another one sharing the
+    database): the positions whose pick sequence changed are re-filed, and the
+    index plans as [`index_from_ledger`][medinv.services.index_from_ledger] would
+    after a restart.
+
+    Returns:
+        How many positions were re-filed.
+
+    Raises:
+        InvalidValueError: ``source`` is a ledger whose store has no catalogue.
+    """
+    catalogue = source if isinstance(source, CatalogueStore) else _catalogue_of(source)
+    if catalogue is None:
+        msg = "the ledger's store has no catalogue: give the catalogue itself"
+        raise InvalidValueError(msg)
+    return index.set_pick_sequences(pick_sequences_from(catalogue, as_of=as_of))
+
+
+def _catalogue_of(ledger: Ledger) -> CatalogueStore | None:
+    """The catalogue of the ledger's store, if it has one."""
+    found = getattr(ledger.store, "catalogue", None)
+    return found if isinstance(found, CatalogueStore) else None
+
+
+def _catalogue_sequences(
+    ledger: Ledger, catalogue: CatalogueStore | None, as_of: object
+) -> dict[Location, int] | None:
+    """The pick sequences of ``catalogue`` (else of the ledger's store's), or ``None``."""
+    if catalogue is None:
+        catalogue = _catalogue_of(ledger)
+    return None if catalogue is None else pick_sequences_from(catalogue, as_of=as_of)
+
+
+# ---------------------------------------------------------------------- kept reservations
+
+
+def _reservations_of(source: Ledger | ReservationStore) -> ReservationStore:
+    """The reservation store given, or the one of the ledger's store."""
+    if isinstance(source, ReservationStore):
+        return source
+    found = getattr(source.store, "reservations", None)
+    if not isinstance(found, ReservationStore):
+        msg = "the ledger's store keeps no reservations (it has no .reservations)"
+        raise InvalidValueError(msg)
+    return found
+
+
+def _held(
+    ledger: Ledger, plan: Plan, index: FefoIndex, reservation_id: str
+) -> ReservationStore | None:
+    """Before a reserved plan is posted: the store that keeps its reservation, if any.
+
+    Raises:
+        StalePlanError: neither the store nor the index holds the reservation in
+            force now (it expired, was released or was posted): plan again.
+        InvalidValueError: the stored reservation holds another plan.
+    """
+    found = getattr(ledger.store, "reservations", None)
+    kept = found if isinstance(found, ReservationStore) else None
+    now = pendulum.now("UTC")
+    stored = None if kept is None else kept.get(reservation_id, as_of=now)
+    if stored is None:
+        held = next((r for r in index.reservations() if r.id == reservation_id), None)
+        if held is not None and (held.expires_at is None or held.expires_at > now):
+            return None  # held by the index alone (this process's)
+        raise StalePlanError(
+            planned_at=plan.position,
+            current=ledger.head().position,
+            reason=f"reservation {reservation_id!r} is not held (expired, released or posted)",
+        )
+    if stored.plan != plan:
+        msg = f"reservation {reservation_id!r} holds another plan"
+        raise InvalidValueError(msg)
+    return kept
+
+
+def reserve_plan(
+    ledger: Ledger,
+    index: FefoIndex,
+    plan: Plan,
+    *,
+    reservation_id: str,
+    expires_at: dt.datetime | str,
+    as_of: object = None,
+) -> Reservation:
+    """Reserve ``plan`` in the ledger's store, for every process, and in ``index``.
+
+    The store checks, in one transaction serialised with every other process on
+    the database, that the plan's units are still AVAILABLE and not reserved by a
+    reservation in force; then ``index`` holds them too. The reservation lapses at
+    ``expires_at`` (required: a process that dies leaves nothing held for ever),
+    is released by [`release_reservation`][medinv.services.release_reservation],
+    and by [`post_plan`][medinv.services.post_plan] when its plan is posted.
+    Reserving the same plan under the same id again changes nothing.
+
+    Raises:
+        ReservationConflictError: some units are reserved by another process or
+            moved since the plan was made; nothing is reserved: plan again.
+        StalePlanError: the store accepted but ``index`` no longer has the units
+            (it is behind the ledger: sync it); nothing is reserved.
+        InvalidValueError: the store keeps no reservations, the id is in use by
+            another reservation, or ``expires_at`` is not after ``as_of`` (now).
+    """
+    reservations = _reservations_of(ledger)
+    if type(plan) is not Plan:
+        msg = f"reserve_plan takes a Plan, not {plan!r:.60}"
+        raise InvalidValueError(msg)
+    reservation = Reservation(id=reservation_id, plan=plan, expires_at=to_datetime(expires_at))
+    stored = reservations.reserve(reservation, as_of=as_of)
+    if any(r == reservation for r in index.reservations()):
+        return reservation
+    try:
+        index.reserve(plan, reservation_id=reservation_id, expires_at=reservation.expires_at)
+    except (StalePlanError, InvalidValueError):
+        if stored:
+            reservations.release(reservation_id)
+        raise
+    return reservation
+
+
+def release_reservation(
+    source: Ledger | ReservationStore, reservation_id: str, *, index: FefoIndex | None = None
+) -> Reservation | None:
+    """Release a kept reservation (and ``index``'s); ``None`` if the store held none by that id."""
+    released = _reservations_of(source).release(reservation_id)
+    if index is not None:
+        index.release(reservation_id)
+    return released
+
+
+def sync_reservations(
+    index: FefoIndex, source: Ledger | ReservationStore, *, as_of: object = None
+) -> int:
+    """Make ``index`` hold exactly the reservations the store keeps in force at ``as_of``.
+
+    Reservations other processes made are held in ``index`` too (its plans then
+    skip their units, with the reason ``RESERVED``); those released, posted or
+    expired since are let go. Reservations made in ``index`` alone are let go as
+    well: reserve through [`reserve_plan`][medinv.services.reserve_plan] when the
+    store keeps reservations. Bring the index up to the ledger first
+    ([`sync_index`][medinv.services.sync_index]); a kept reservation whose units
+    the index no longer has (its plan was posted by a process that died before
+    releasing it) is not held.
+
+    Returns:
+        How many reservations the index took or let go.
+    """
+    kept = {r.id: r for r in _reservations_of(source).active(as_of=as_of)}
+    changed = 0
+    for held in index.reservations():
+        if kept.get(held.id) != held:
+            index.release(held.id)
+            changed += 1
+    ids = {r.id for r in index.reservations()}
+    for rid, reservation in kept.items():
+        if rid in ids:
+            continue
+        try:
+            index.reserve(reservation.plan, reservation_id=rid, expires_at=reservation.expires_at)
+        except StalePlanError:
+            continue
+        changed += 1
+    return changed

@@ -2,80 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
-
-import psycopg
-from psycopg import sql
-
 from medinv.adapters._catalogue_sql import SqlCatalogue
-
-if TYPE_CHECKING:
-    from medinv.adapters.postgres._store import PostgresStore
+from medinv.adapters.postgres._tables import PostgresTables
 
 __all__ = ["PostgresCatalogue"]
 
 
-class PostgresCatalogue(SqlCatalogue):
+class PostgresCatalogue(PostgresTables, SqlCatalogue):
     """The [`CatalogueStore`][medinv.ports.CatalogueStore] of a PostgreSQL ledger schema.
 
     Get it as ``store.catalogue``; its tables live in the ledger's schema and it
     uses the store's connection. Each put is one transaction holding an advisory
     lock on the schema's catalogue, so puts from many processes are checked one
     after the other and a conflict leaves nothing written.
-    [`close`][medinv.adapters.postgres.PostgresCatalogue.close] closes the store.
+    ``close()`` closes the store.
     """
 
-    __slots__ = ("_conn", "_prefix", "_store")
+    __slots__ = ()
 
-    def __init__(self, store: PostgresStore) -> None:
-        self._store = store
-        self._prefix = "{s}."
-        self._conn: psycopg.Connection[Any] | None = None
+    noun = "catalogue"
 
     @property
     def schema(self) -> str:
         """The schema holding the ledger's and the catalogue's tables."""
         return self._store.schema
-
-    @property
-    def where(self) -> str:
-        """The database, for messages."""
-        return f"PostgreSQL schema {self._store.schema!r}"
-
-    def close(self) -> None:
-        """Close the store this belongs to (twice is harmless)."""
-        self._store.close()
-
-    def _q(self, statement: str) -> sql.Composed:
-        text = statement.format(p=self._prefix).replace("?", "%s")
-        return sql.SQL(text).format(s=sql.Identifier(self._store.schema))
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        conn = self._store._open()  # noqa: SLF001  (the store's own connection)
-        with self._store._errors("writing to the catalogue"), conn.transaction():  # noqa: SLF001
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                (f"medinv.catalogue.{self._store.schema}",),
-            )
-            self._conn = conn
-            try:
-                yield
-            finally:
-                self._conn = None
-
-    def _rows(self, statement: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-        conn = self._conn or self._store._open()  # noqa: SLF001
-        with self._store._errors("reading the catalogue"):  # noqa: SLF001
-            return conn.execute(self._q(statement), params).fetchall()
-
-    def _run(self, statement: str, params: Sequence[object]) -> None:
-        assert self._conn is not None  # noqa: S101  (inside _transaction only)
-        self._conn.execute(self._q(statement), params)
-
-    def _run_many(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
-        assert self._conn is not None  # noqa: S101  (inside _transaction only)
-        with self._conn.cursor() as cursor:
-            cursor.executemany(self._q(statement), rows)

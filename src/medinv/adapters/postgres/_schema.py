@@ -153,6 +153,30 @@ _CATALOGUE_CHAIN: Final = (
 """The catalogue's versions chained, and its head (since version 5; see the SQLite schema 8).
 Versions a schema already holds are chained in the order of their moments."""
 
+_RESERVATIONS: Final = (
+    """CREATE TABLE {s}.reservations (
+            id text COLLATE "C" NOT NULL,
+            expires_at text COLLATE "C" NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT reservations_key PRIMARY KEY (id)
+        )""",
+    "CREATE INDEX reservations_expiry_idx ON {s}.reservations (expires_at)",
+    """CREATE TABLE {s}.reservation_holds (
+            gtin text NOT NULL,
+            lot text NOT NULL,
+            serial text NOT NULL,
+            location text COLLATE "C" NOT NULL,
+            reservation_id text COLLATE "C" NOT NULL,
+            quantity bigint NOT NULL CHECK (quantity > 0),
+            expires_at text COLLATE "C" NOT NULL,
+            CONSTRAINT reservation_holds_key
+                PRIMARY KEY (gtin, lot, serial, location, reservation_id)
+        )""",
+    "CREATE INDEX reservation_holds_reservation_idx ON {s}.reservation_holds (reservation_id)",
+    "CREATE INDEX reservation_holds_expiry_idx ON {s}.reservation_holds (expires_at)",
+)
+"""FEFO reservations and their holds (since version 6; see the SQLite schema 9)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -177,13 +201,26 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "per version, and the catalogue's head; existing versions chained by moment",
         _CATALOGUE_CHAIN,
     ),
+    Migration(
+        6,
+        "FEFO reservations and the units each holds per item and location, shared by "
+        "every process on the schema",
+        _RESERVATIONS,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 """The schema version this medinv writes; opening an older schema migrates it."""
 
-SCHEMA: Final = (*_LEDGER, *_STOCKTAKES, *_CATALOGUE, *_STRUCTURED, *_CATALOGUE_CHAIN)
+SCHEMA: Final = (
+    *_LEDGER,
+    *_STOCKTAKES,
+    *_CATALOGUE,
+    *_STRUCTURED,
+    *_CATALOGUE_CHAIN,
+    *_RESERVATIONS,
+)
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 
 VERSION_TABLE: Final = (

@@ -30,6 +30,7 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._errors import translate_error
+from medinv.adapters.postgres._reservations import PostgresReservations
 from medinv.chain import (
     MovementDecoder,
     format_instant,
@@ -157,6 +158,7 @@ class PostgresStore(_base.Closing):
         self._conn = conn
         self._stocktakes = PostgresStocktakes(self)
         self._catalogue = PostgresCatalogue(self)
+        self._reservations = PostgresReservations(self)
         self._decoder = MovementDecoder()
         identifier = sql.Identifier(schema)
         with self._errors("preparing statements"):
@@ -216,6 +218,11 @@ class PostgresStore(_base.Closing):
         store's connection: one schema, one schema version for both.
         """
         return self._stocktakes
+
+    @property
+    def reservations(self) -> PostgresReservations:
+        """The [`ReservationStore`][medinv.ports.ReservationStore] of this schema."""
+        return self._reservations
 
     @property
     def catalogue(self) -> PostgresCatalogue:

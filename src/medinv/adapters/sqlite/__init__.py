@@ -47,7 +47,7 @@ what to write:
 ...     ledger = Ledger(store)
 ...     _ = ledger.post([receipt])
 ...     ledger.balance(gtin="04006381333931", location="CHU/Store"), store.schema_version
-(12, 8)
+(12, 9)
 
 ```
 
@@ -57,6 +57,7 @@ files, backups and concurrent writers.
 
 from medinv.adapters._base import Migration
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
+from medinv.adapters.sqlite._reservations import SqliteReservations
 from medinv.adapters.sqlite._schema import MIGRATIONS, SCHEMA_VERSION
 from medinv.adapters.sqlite._sql import register_sql_functions
 from medinv.adapters.sqlite._store import SqliteStocktakes, SqliteStore
@@ -66,6 +67,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Migration",
     "SqliteCatalogue",
+    "SqliteReservations",
     "SqliteStocktakes",
     "SqliteStore",
     "register_sql_functions",

@@ -373,6 +373,36 @@ _SCHEMA_V8: Final = (
     f"INSERT INTO catalogue_head (singleton, position, hash) VALUES (1, 0, '{GENESIS_HASH}')",  # noqa: S608  (a constant)
 )
 
+# Version 9: FEFO reservations, shared by every process on the file. One row per
+# reservation (its id, its expiry moment as UTC text that sorts in time order, the
+# reservation as JSON: medinv.adapters._reservations_json) and one per unit it holds
+# of an item at a location, keyed by the item first: what the reservations in force
+# hold of an item is one range of that key.
+_SCHEMA_V9: Final = (
+    """
+    CREATE TABLE reservations (
+        id         TEXT PRIMARY KEY,
+        expires_at TEXT NOT NULL,
+        data       TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX reservations_by_expiry ON reservations (expires_at)",
+    """
+    CREATE TABLE reservation_holds (
+        gtin           TEXT NOT NULL,
+        lot            TEXT NOT NULL,
+        serial         TEXT NOT NULL,
+        location       TEXT NOT NULL,
+        reservation_id TEXT NOT NULL,
+        quantity       INTEGER NOT NULL,
+        expires_at     TEXT NOT NULL,
+        PRIMARY KEY (gtin, lot, serial, location, reservation_id)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX reservation_holds_by_reservation ON reservation_holds (reservation_id)",
+    "CREATE INDEX reservation_holds_by_expiry ON reservation_holds (expires_at)",
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -420,6 +450,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "per version, and the catalogue's head; existing versions chained by moment",
         _SCHEMA_V8,
     ),
+    Migration(
+        9,
+        "FEFO reservations and the units each holds per item and location, shared by "
+        "every process on the file",
+        _SCHEMA_V9,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -457,6 +493,8 @@ SCHEMA: Final = (
     # Movements by counterparty and business reference.
     *_SCHEMA_V7,
     *_SCHEMA_V8,
+    # The reservations.
+    *_SCHEMA_V9,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 

@@ -34,6 +34,7 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
+from medinv.adapters.sqlite._reservations import SqliteReservations
 from medinv.chain import MovementDecoder, link_keys, movement_content
 from medinv.errors import (
     ConcurrencyError,
@@ -200,6 +201,7 @@ class SqliteStore(_base.Closing):
         self._closed = False
         self._stocktakes = SqliteStocktakes(self)
         self._catalogue = SqliteCatalogue(self)
+        self._reservations = SqliteReservations(self)
         try:
             self._db = sqlite3.connect(
                 self._path,
@@ -239,8 +241,13 @@ class SqliteStore(_base.Closing):
         return self._stocktakes
 
     @property
+    def reservations(self) -> SqliteReservations:
+        """The [`ReservationStore`][medinv.ports.ReservationStore] of this file."""
+        return self._reservations
+
+    @property
     def catalogue(self) -> SqliteCatalogue:
-        """The [`CatalogueStore`][medinv.ports.CatalogueStore] of this file (same connection)."""
+        """The [`CatalogueStore`][medinv.ports.CatalogueStore] of this file."""
         return self._catalogue
 
     @property

@@ -1,0 +1,82 @@
+"""In-memory [`ReservationStore`][medinv.ports.ReservationStore]: the reference reservations."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from medinv.adapters._reservations_base import Holds, ReservationBase
+from medinv.allocation import Reservation
+from medinv.identifiers import ItemKey
+from medinv.ports import LedgerStore
+
+if TYPE_CHECKING:
+    from medinv.adapters.memory import MemoryStore
+
+__all__ = ["MemoryReservations"]
+
+
+class MemoryReservations(ReservationBase):
+    """FEFO reservations in process memory, beside a `MemoryStore`'s ledger (lost at exit).
+
+    Get it as [`MemoryStore().reservations`][medinv.adapters.memory.MemoryStore.reservations];
+    closing the store closes it. Thread-safe: each write holds the reservations' lock.
+    """
+
+    __slots__ = ("_by_id", "_lock", "_store")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._lock = threading.RLock()
+        self._by_id: dict[str, tuple[Reservation, str, Holds]] = {}
+        """Each reservation by id, with its expiry moment key and its holds."""
+
+    @property
+    def _ledger(self) -> LedgerStore:
+        return self._store
+
+    def close(self) -> None:
+        """Close the store this belongs to (twice is harmless)."""
+        self._store.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._store._open()  # noqa: SLF001  (the store's own check)
+        with self._lock:
+            yield
+
+    def _get(self, reservation_id: str) -> Reservation | None:
+        with self._transaction():
+            found = self._by_id.get(reservation_id)
+        return None if found is None else found[0]
+
+    def _active(self, moment: str) -> list[Reservation]:
+        with self._transaction():
+            found = [(rid, r) for rid, (r, expiry, _) in self._by_id.items() if expiry > moment]
+        return [r for _, r in sorted(found, key=lambda pair: pair[0])]
+
+    def _held(self, items: Sequence[ItemKey], moment: str) -> Holds:
+        wanted = set(items)
+        held: Holds = {}
+        with self._transaction():
+            for _, expiry, holds in self._by_id.values():
+                if expiry <= moment:
+                    continue
+                for key, quantity in holds.items():
+                    if key[0] in wanted:
+                        held[key] = held.get(key, 0) + quantity
+        return held
+
+    def _insert(self, reservation: Reservation, moment: str, holds: Holds) -> None:
+        self._by_id[reservation.id] = (reservation, moment, holds)
+
+    def _delete(self, reservation_id: str) -> None:
+        del self._by_id[reservation_id]
+
+    def _purge(self, moment: str) -> int:
+        expired = [rid for rid, (_, expiry, _) in self._by_id.items() if expiry <= moment]
+        for rid in expired:
+            del self._by_id[rid]
+        return len(expired)
