@@ -16,6 +16,7 @@ not durable, for tests, demos and as the reference the stateful comparison
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 
@@ -23,6 +24,7 @@ import pendulum
 
 from medinv.adapters._base import Closing
 from medinv.adapters._codec import check_chained
+from medinv.adapters._tags import FACETS, driving_facet, movement_tags
 from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.errors import ConcurrencyError, StorageError
@@ -70,6 +72,10 @@ class MemoryStore(Closing):
         self._items: dict[ItemKey, ItemRecord] = {}
         self._stocktakes = MemoryStocktakes(self._open, self.close)
         self._catalogue = MemoryCatalogue(self)
+        # Movements by tag (see medinv.adapters._tags), in position order, and the
+        # distinct tags of the facets read by range, sorted.
+        self._by_tag: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
+        self._sorted_tags: dict[str, list[str]] = {f.name: [] for f in FACETS if f.ordered}
 
     @property
     def stocktakes(self) -> MemoryStocktakes:
@@ -123,6 +129,7 @@ class MemoryStore(Closing):
                 self._reversals[m.reverses] = m.id
             self._moves_by_item[m.item].append(recorded)
             self._index_item(m.item)
+            self._index_tags(recorded)
         for change in commit.balance_changes:
             self._apply_change(change.item, change.location, change.status, change.delta)
         for lot in commit.lots:
@@ -180,6 +187,27 @@ class MemoryStore(Closing):
             self._items_by_lot[item.lot].add(item)
         if item.serial is not None:
             self._items_by_serial[item.serial].add(item)
+
+    def _index_tags(self, recorded: RecordedMovement) -> None:
+        by_tag = self._by_tag
+        for tag in movement_tags(recorded.movement):
+            if tag not in by_tag:
+                ordered = self._sorted_tags.get(tag[0])
+                if ordered is not None:
+                    bisect.insort(ordered, tag)
+            by_tag[tag].append(recorded)
+
+    def _tagged(self, spans: list[tuple[str, str | None]]) -> list[RecordedMovement]:
+        """The movements holding a tag in ``spans``, each once, in position order."""
+        tags: list[str] = []
+        for low, high in spans:
+            if high is None:
+                tags.append(low)
+                continue
+            ordered = self._sorted_tags[low[0]]
+            tags += ordered[bisect.bisect_left(ordered, low) : bisect.bisect_left(ordered, high)]
+        found = {r.position: r for tag in tags for r in self._by_tag.get(tag, ())}
+        return [found[p] for p in sorted(found)]
 
     # ----------------------------------------------------------------- reads for posting
 
@@ -250,12 +278,12 @@ class MemoryStore(Closing):
         out = []
         for key in keys:
             item, location, status = key
-            if not query.matches(item, location, status):
-                continue
             record = self._items.get(item)
             expiry = record.expiry if record is not None else None
             if item.lot is not None:
                 expiry = self._lots.get((item.gtin.value, item.lot.value), expiry)
+            if not query.matches(item, location, status, expiry):
+                continue
             out.append(
                 StockPosition(
                     item=item,
@@ -272,6 +300,9 @@ class MemoryStore(Closing):
         """Stored movements matching ``query``, in position order."""
         check_query(query, MovementQuery)
         self._open()
+        driver = driving_facet(query)
+        if driver is not None:
+            return (r for r in self._tagged(driver[1]) if query.matches(r))
         candidates = self._candidate_items(query.item, query.gtin, query.lot, query.serial)
         if candidates is None:
             start = max(query.after_position, 0)

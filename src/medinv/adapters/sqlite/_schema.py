@@ -13,7 +13,8 @@ import sqlite3
 from typing import Final
 
 from medinv.adapters._base import Migration
-from medinv.chain import GENESIS_HASH
+from medinv.adapters._tags import movement_tags
+from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import StorageError
 
 _INSERT_GENESIS_HEAD: Final = (
@@ -334,6 +335,26 @@ _SCHEMA_V6: Final = (
     """,
 )
 
+# Version 7: the stock controller's queries. `movement_tags` holds each movement's
+# tags (kind, normalised actor, UTC instant, the path of each location it touches,
+# reference: medinv.adapters._tags), one row per tag, keyed (tag, position): one
+# B-tree answers every movement filter beyond the item ones by an equality or a
+# range of its key. Lots and items get an index by expiry for the expiry window of
+# stock positions. A file migrated to it gets the tags of its movements in the
+# same transaction (`_tag_stored_movements`).
+_SCHEMA_V7: Final = (
+    """
+    CREATE TABLE movement_tags (
+        tag      TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (tag, position)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX lots_by_expiry ON lots (expiry)",
+    "CREATE INDEX items_by_expiry ON items (expiry)",
+)
+_TAGS_VERSION: Final = 7
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -369,6 +390,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "which product owns each DI and which party each GLN",
         _SCHEMA_V6,
     ),
+    Migration(
+        _TAGS_VERSION,
+        "movement tags (kind, actor, occurred-at, location, reference) in one index, and "
+        "lots and items indexed by expiry, for the stock controller's queries",
+        _SCHEMA_V7,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -403,6 +430,8 @@ SCHEMA: Final = (
     *_SCHEMA_V5,
     # The catalogue.
     *_SCHEMA_V6,
+    # The movement tags and the expiry indexes.
+    *_SCHEMA_V7,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 
@@ -473,6 +502,29 @@ def create_or_migrate(db: sqlite3.Connection, version: int) -> int:
         statements = [s for m in MIGRATIONS if m.version > version for s in m.statements]
     for statement in statements:
         db.execute(statement)
+    if 0 < version < _TAGS_VERSION:
+        _tag_stored_movements(db)
     db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     return SCHEMA_VERSION
+
+
+def _tag_stored_movements(db: sqlite3.Connection) -> None:
+    """Write the tags of every stored movement (migration to version 7), page by page."""
+    decoder = MovementDecoder()
+    after = 0
+    while True:
+        rows = db.execute(
+            "SELECT position, content FROM movements WHERE position > ? ORDER BY position "
+            "LIMIT 5000",
+            (after,),
+        ).fetchall()
+        if not rows:
+            return
+        tags = [
+            (tag, position)
+            for position, content in rows
+            for tag in movement_tags(decoder.content(content))
+        ]
+        db.executemany("INSERT INTO movement_tags (tag, position) VALUES (?, ?)", tags)
+        after = rows[-1][0]

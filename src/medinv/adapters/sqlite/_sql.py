@@ -36,6 +36,7 @@ UPSERT_BALANCE: Final = (
     "DO UPDATE SET quantity = quantity + excluded.quantity"
 )
 DELETE_ZERO_BALANCES: Final = "DELETE FROM balances WHERE quantity = 0"
+INSERT_TAG: Final = "INSERT INTO movement_tags (tag, position) VALUES (?, ?)"
 INSERT_LOCATION: Final = "INSERT INTO locations (path) VALUES (?) ON CONFLICT (path) DO NOTHING"
 INSERT_LOT: Final = (
     "INSERT INTO lots (gtin, lot, expiry) VALUES (?, ?, ?) ON CONFLICT (gtin, lot) DO NOTHING"
@@ -157,3 +158,44 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """``values`` in slices of at most ``size``: one statement's worth of parameters each."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
+    """The movements holding a tag in one of ``spans`` (see `medinv.adapters._tags`).
+
+    Parameters: for each span its tag (and upper bound), then ``after_position``
+    and ``up_to_position`` (``NULL``: to the head). Each span is one seek (or one
+    range) of the tag index; the positions found select the movements by their key.
+    """
+    clauses = " OR ".join(
+        "tag = ?" if high is None else "(tag >= ? AND tag < ?)" for _, high in spans
+    )
+    return (
+        f"SELECT {MOVEMENT_COLUMNS} FROM movements WHERE position IN "  # noqa: S608  (placeholders only)
+        f"(SELECT position FROM movement_tags WHERE ({clauses}) AND position > ? "
+        "AND position <= coalesce(?, position)) ORDER BY position"
+    )
+
+
+def expiring_items(has_expiry: bool | None, start: object, end: object) -> tuple[str, list[object]]:
+    """The item numbers whose lot or item record has an expiry in the window, and parameters.
+
+    Read through the expiry indexes of ``lots`` and ``items``; the caller checks the
+    position's own expiry (the lot's when the lot is on record) on what is found.
+    """
+
+    def window(column: str) -> tuple[str, list[object]]:
+        if has_expiry is False:
+            return f"{column} IS NULL", []
+        terms = [f"{column} >= ?"] * (start is not None) + [f"{column} < ?"] * (end is not None)
+        params = [str(v) for v in (start, end) if v is not None]
+        return (" AND ".join(terms) or f"{column} IS NOT NULL"), params
+
+    lots, lot_params = window("l2.expiry")
+    items, item_params = window("i2.expiry")
+    return (
+        "SELECT k2.item_no FROM lots AS l2 JOIN item_keys AS k2 "  # noqa: S608  (constant fragments)
+        f"ON k2.gtin = l2.gtin AND k2.lot = l2.lot WHERE {lots} UNION "
+        "SELECT k2.item_no FROM items AS i2 JOIN item_keys AS k2 ON k2.gtin = i2.gtin "
+        f"AND k2.lot = i2.lot AND k2.serial = i2.serial WHERE {items}"
+    ), [*lot_params, *item_params]

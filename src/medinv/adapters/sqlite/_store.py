@@ -24,6 +24,7 @@ from medinv.adapters._codec import (
     recorded_movement,
     subtree_bounds,
 )
+from medinv.adapters._tags import driving_facet, movement_tags
 from medinv.adapters._stocktake_json import (
     line_from_json,
     line_to_json,
@@ -116,6 +117,11 @@ def _balance_rows(
 
 
 _first: Final = operator.itemgetter(0)
+
+
+def _tag_rows(movements: Sequence[RecordedMovement]) -> list[_Row]:
+    """``(tag, position)`` of every tag of ``movements`` (see `medinv.adapters._tags`)."""
+    return [(tag, r.position) for r in movements for tag in movement_tags(r.movement)]
 
 
 _MAX_TIMEOUT: Final = 86_400.0
@@ -387,6 +393,7 @@ class SqliteStore(_base.Closing):
                     movement_rows = _movement_rows(movements, contents, item_nos)
                     balance_rows = _balance_rows(changes, item_nos, location_nos)
                 self._write(movement_rows, balance_rows, lot_rows, item_rows)
+                self._db.executemany(_sql.INSERT_TAG, _tag_rows(movements))
                 last = movements[-1]
                 self._db.execute(
                     "UPDATE head SET position = ?, hash = ? WHERE singleton = 1",
@@ -604,10 +611,16 @@ class SqliteStore(_base.Closing):
         if query.status is not None:
             sql.append("AND b.status = ?")
             params.append(query.status.value)
+        if query.has_expiry is not None or query.expiry_window:
+            expiring, more = _sql.expiring_items(
+                query.has_expiry, query.expires_from, query.expires_before
+            )
+            sql.append(f"AND b.item_no IN ({expiring})")
+            params += more
         with self._translate("query stock positions in"):
             rows = self._db.execute(" ".join(sql), params).fetchall()
         decoder = self._decoder
-        return [
+        found = [
             StockPosition(
                 item=decoder.item(gtin, lot, serial),
                 location=decoder.location(location),
@@ -618,6 +631,7 @@ class SqliteStore(_base.Closing):
             )
             for gtin, lot, serial, location, status, quantity, expiry, received in rows
         ]
+        return [p for p in found if query.matches_expiry(p.expiry)]
 
     def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
         """The stored movements that match ``query``, in ascending position order.
@@ -627,6 +641,16 @@ class SqliteStore(_base.Closing):
         that verifying a large ledger needs no more memory than one page.
         """
         check_query(query, MovementQuery)
+        driver = driving_facet(query)
+        if driver is not None:  # read through the tag index, the other filters checked here
+            spans = driver[1]
+            tag_params = [bound for span in spans for bound in span if bound is not None]
+            with self._translate("read the history in"):
+                rows = self._db.execute(
+                    _sql.tagged_movements(spans),
+                    [*tag_params, query.after_position, query.up_to_position],
+                ).fetchall()
+            return filter(query.matches, map(self._movement, rows))
         where: list[str] = []
         keyed, params = item_filters(query, "?")  # conditions on item_keys, the small table
         if not keyed:
@@ -658,7 +682,7 @@ class SqliteStore(_base.Closing):
         ]
         with self._translate("read the history in"):
             rows = self._db.execute(sql, arguments).fetchall()
-        return map(self._movement, rows)
+        return filter(query.matches, map(self._movement, rows))
 
     def _pages(
         self, where: list[str], params: list[object], after: int
