@@ -278,7 +278,7 @@ class PositionQuery:
         status: StockStatus,
         expiry: pendulum.Date | None = None,
     ) -> bool:
-        """Whether a balance of ``(item, location, status)`` with ``expiry`` satisfies every filter."""
+        """Whether a balance of ``(item, location, status)`` expiring ``expiry`` matches."""
         return (
             self.matches_item(item)
             and (self.location is None or location.is_within(self.location))

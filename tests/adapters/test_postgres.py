@@ -152,6 +152,7 @@ def test_a_new_schema_is_created_at_the_current_version(store, postgres_dsn, pos
     assert tables == {
         "movements", "balances", "lots", "items", "head", "schema_version",
         "stocktakes", "stocktake_lines", "catalogue_versions", "catalogue_lookups",
+        "movement_tags",
     }  # fmt: skip
 
 

@@ -43,7 +43,7 @@ import attrs
 from medinv.actors import actor_key
 from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
-from medinv.ports import MovementQuery
+from medinv.ports import MovementQuery, PositionQuery
 
 __all__ = [
     "FACETS",
@@ -51,6 +51,7 @@ __all__ = [
     "Facet",
     "Span",
     "driving_facet",
+    "expiry_terms",
     "instant_key",
     "movement_tags",
     "tag_spans",
@@ -175,8 +176,10 @@ def _has_item_filter(query: MovementQuery) -> bool:
 
 
 def driving_facet(query: MovementQuery) -> tuple[Facet, list[Span]] | None:
-    """The facet whose filter drives ``query``, with its spans; ``None``: the item filters
-    drive it (or no filter does)."""
+    """The facet whose filter drives ``query``, with its spans.
+
+    ``None``: the item filters drive it, or no filter does.
+    """
     items = _has_item_filter(query)
     for facet in FACETS:
         value = facet.read(query)
@@ -194,3 +197,17 @@ def tag_spans(facet: Facet, value: Any) -> list[Span]:
     return [
         (prefix + low, None if high is None else prefix + high) for low, high in facet.spans(value)
     ]
+
+
+def expiry_terms(query: PositionQuery, column: str, mark: str) -> tuple[str, list[object]]:
+    """The SQL condition on an expiry ``column`` for the expiry filters of ``query``.
+
+    ``mark`` is the driver's placeholder. Positions without an expiry have ``NULL``
+    there; the stores check each position's own expiry on what the index found.
+    """
+    if query.has_expiry is False:
+        return f"{column} IS NULL", []
+    bounds = ((query.expires_from, ">="), (query.expires_before, "<"))
+    terms = [f"{column} {op} {mark}" for value, op in bounds if value is not None]
+    params: list[object] = [value for value, _ in bounds if value is not None]
+    return (" AND ".join(terms) or f"{column} IS NOT NULL"), params

@@ -15,7 +15,8 @@ import psycopg
 from psycopg import sql
 
 from medinv.adapters._base import Migration
-from medinv.chain import GENESIS_HASH
+from medinv.adapters._tags import movement_tags
+from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import StorageError
 
 __all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "VERSION_TABLE", "create_or_migrate"]
@@ -124,6 +125,21 @@ _CATALOGUE: Final = (
 )
 """The catalogue's versions and lookups (since version 3; see the SQLite schema 6)."""
 
+_TAGS: Final = (
+    """CREATE TABLE {s}.movement_tags (
+            tag text COLLATE "C" NOT NULL,
+            position bigint NOT NULL,
+            CONSTRAINT movement_tags_key PRIMARY KEY (tag, position)
+        )""",
+    "CREATE INDEX lots_expiry_idx ON {s}.lots (expiry)",
+    "CREATE INDEX items_expiry_idx ON {s}.items (expiry)",
+)
+"""The movement tags and the expiry indexes (since version 4; see the SQLite schema 7).
+
+``COLLATE "C"``: tags compare byte by byte, so that a location subtree and a time
+window are ranges of the index whatever the database's collation."""
+_TAGS_VERSION: Final = 4
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -137,13 +153,19 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "which product owns each DI and which party each GLN",
         _CATALOGUE,
     ),
+    Migration(
+        _TAGS_VERSION,
+        "movement tags (kind, actor, occurred-at, location, reference) in one index, and "
+        "lots and items indexed by expiry, for the stock controller's queries",
+        _TAGS,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 """The schema version this medinv writes; opening an older schema migrates it."""
 
-SCHEMA: Final = (*_LEDGER, *_STOCKTAKES, *_CATALOGUE)
+SCHEMA: Final = (*_LEDGER, *_STOCKTAKES, *_CATALOGUE, *_TAGS)
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 
 VERSION_TABLE: Final = (
@@ -191,6 +213,8 @@ def create_or_migrate(conn: psycopg.Connection[Any], schema: str) -> None:
         )
         for statement in statements:
             conn.execute(sql.SQL(statement).format(s=s))
+        if 0 < current < _TAGS_VERSION:
+            _tag_stored_movements(conn, s)
         for migration in MIGRATIONS:
             if migration.version > current:
                 conn.execute(
@@ -219,3 +243,21 @@ def _check_old_stocktake_version(conn: psycopg.Connection[Any], schema: str) -> 
             f"{row[0]}, newer than this medinv knows ({_OLD_STOCKTAKE_VERSION}); "
             "upgrade medinv"
         )
+
+
+def _tag_stored_movements(conn: psycopg.Connection[Any], s: sql.Identifier) -> None:
+    """Write the tags of every stored movement (migration to version 4), page by page."""
+    decoder = MovementDecoder()
+    select = sql.SQL(
+        "SELECT position, id, kind, gtin, lot, serial, quantity, occurred_at, actor, "
+        "from_location, from_status, to_location, to_status, reason, reference, expiry, "
+        "reverses FROM {}.movements WHERE position > %s ORDER BY position LIMIT 5000"
+    ).format(s)
+    copy = sql.SQL("COPY {}.movement_tags (tag, position) FROM STDIN").format(s)
+    after = 0
+    while rows := conn.execute(select, (after,)).fetchall():
+        with conn.cursor() as cur, cur.copy(copy) as out:
+            for position, *fields in rows:
+                for tag in movement_tags(decoder.fields(*fields)):
+                    out.write_row((tag, position))
+        after = rows[-1][0]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
+
+from medinv.adapters._tags import expiry_terms
+from medinv.ports import PositionQuery
 
 __all__ = ["MOVEMENT_COLUMNS", "PAGE", "SQL"]
 
@@ -20,6 +24,7 @@ SQL: Final = {
     "lock_head": "SELECT position, hash FROM {s}.head FOR UPDATE",
     "set_head": "UPDATE {s}.head SET position = %s, hash = %s",
     "copy_movements": f"COPY {{s}}.movements ({MOVEMENT_COLUMNS}) FROM STDIN",
+    "copy_tags": "COPY {s}.movement_tags (tag, position) FROM STDIN",
     "add_balances": """INSERT INTO {s}.balances AS b (gtin, lot, serial, location, status, quantity)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
                              %s::bigint[])
@@ -69,3 +74,31 @@ SQL: Final = {
         WHERE (gtin, lot, serial, location, status) > (%s, %s, %s, %s, %s)
         ORDER BY gtin, lot, serial, location, status LIMIT %s""",
 }
+
+
+def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
+    """The condition: a movement holds a tag in one of ``spans`` (see `medinv.adapters._tags`).
+
+    Parameters: for each span its tag (and upper bound). Each span is one seek or
+    one range of the tag index (``COLLATE "C"``: byte order).
+    """
+    clauses = " OR ".join(
+        "tag = %s" if high is None else "(tag >= %s AND tag < %s)" for _, high in spans
+    )
+    return f"position IN (SELECT position FROM {{s}}.movement_tags WHERE {clauses})"  # noqa: S608  (placeholders only)
+
+
+def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:
+    """The condition: a balance's item has a lot or item record with an expiry in the window.
+
+    Read through the expiry indexes of ``lots`` and ``items``; the caller checks the
+    position's own expiry (the lot's when the lot is on record) on what is found.
+    """
+    lots, lot_params = expiry_terms(query, "l2.expiry", "%s")
+    items, item_params = expiry_terms(query, "i2.expiry", "%s")
+    return (
+        "(b.gtin, b.lot, b.serial) IN (SELECT i3.gtin, i3.lot, i3.serial FROM {s}.lots AS l2 "  # noqa: S608  (constant fragments)
+        "JOIN {s}.items AS i3 ON i3.gtin = l2.gtin AND i3.lot = l2.lot "
+        f"WHERE l2.lot <> '' AND {lots} UNION "
+        f"SELECT i2.gtin, i2.lot, i2.serial FROM {{s}}.items AS i2 WHERE {items})"
+    ), [*lot_params, *item_params]

@@ -26,6 +26,7 @@ from medinv.adapters._stocktake_json import (
     stocktake_from_json,
     stocktake_to_json,
 )
+from medinv.adapters._tags import driving_facet, movement_tags
 from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._errors import translate_error
@@ -181,6 +182,10 @@ class PostgresStore(_base.Closing):
                 f"{what} stored in schema {self.schema!r} cannot be read back: {e}"
             ) from e
 
+    def _format(self, text: str) -> str:
+        """SQL text with ``{s}`` replaced by the quoted schema name."""
+        return sql.SQL(text).format(s=sql.Identifier(self.schema)).as_string(self._conn)
+
     def _recorded(self, row: Sequence[Any]) -> RecordedMovement:
         """A row of ``_sql.MOVEMENT_COLUMNS`` decoded."""
         position, *fields, recorded_at, prev_hash, hash_ = row
@@ -289,6 +294,10 @@ class PostgresStore(_base.Closing):
                 with cur.copy(self._sql["copy_movements"]) as copy:
                     for movement_row in movement_rows:
                         copy.write_row(movement_row)
+                with cur.copy(self._sql["copy_tags"]) as copy:
+                    for recorded in commit.movements:
+                        for tag in movement_tags(recorded.movement):
+                            copy.write_row((tag, recorded.position))
                 self._apply_balances(cur, balance_rows)
                 if lot_rows:
                     cur.execute(self._sql["add_lots"], _columns(lot_rows, 3))
@@ -388,6 +397,10 @@ class PostgresStore(_base.Closing):
         if query.status is not None:
             conditions.append("b.status = %s")
             params.append(query.status.value)
+        if query.has_expiry is not None or query.expiry_window:
+            expiring, more = _sql.expiring_items(query)
+            conditions.append(self._format(expiring))
+            params += more
         text = self._sql["positions"] + "".join(f" AND {c}" for c in conditions)
         conn = self._open()
         with self._errors("reading stock positions"):
@@ -404,6 +417,7 @@ class PostgresStore(_base.Closing):
                     received_at=None if received is None else decoder.instant(received),
                 )
                 for gtin, lot, serial, path, status, quantity, expiry, received in rows
+                if query.matches_expiry(decoder.date(expiry))
             ]
 
     def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
@@ -413,7 +427,13 @@ class PostgresStore(_base.Closing):
         iterating a large ledger holds neither a transaction nor the whole result.
         """
         check_query(query, MovementQuery)
-        conditions, params = item_filters(query, "%s")
+        driver = driving_facet(query)
+        if driver is not None:  # read through the tag index, the other filters checked here
+            spans = driver[1]
+            conditions = [self._format(_sql.tagged_movements(spans))]
+            params: list[object] = [b for span in spans for b in span if b is not None]
+        else:
+            conditions, params = item_filters(query, "%s")
         if query.up_to_position is not None:
             conditions.append("position <= %s")
             params.append(query.up_to_position)
@@ -423,7 +443,7 @@ class PostgresStore(_base.Closing):
             + " ORDER BY position LIMIT %s"
         )
         self._open()
-        return self._pages(text, query.after_position, params)
+        return filter(query.matches, self._pages(text, query.after_position, params))
 
     def _pages(self, text: str, after: int, params: list[object]) -> Iterator[RecordedMovement]:
         while True:

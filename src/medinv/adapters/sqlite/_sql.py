@@ -6,7 +6,9 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Final, TypeVar
 
+from medinv.adapters._tags import expiry_terms
 from medinv.chain import CONTENT_FIELDS
+from medinv.ports import PositionQuery
 
 __all__ = ["register_sql_functions"]
 
@@ -177,22 +179,16 @@ def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
     )
 
 
-def expiring_items(has_expiry: bool | None, start: object, end: object) -> tuple[str, list[object]]:
+def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:
     """The item numbers whose lot or item record has an expiry in the window, and parameters.
 
     Read through the expiry indexes of ``lots`` and ``items``; the caller checks the
     position's own expiry (the lot's when the lot is on record) on what is found.
     """
-
-    def window(column: str) -> tuple[str, list[object]]:
-        if has_expiry is False:
-            return f"{column} IS NULL", []
-        terms = [f"{column} >= ?"] * (start is not None) + [f"{column} < ?"] * (end is not None)
-        params = [str(v) for v in (start, end) if v is not None]
-        return (" AND ".join(terms) or f"{column} IS NOT NULL"), params
-
-    lots, lot_params = window("l2.expiry")
-    items, item_params = window("i2.expiry")
+    lots, lot_params = expiry_terms(query, "l2.expiry", "?")
+    items, item_params = expiry_terms(query, "i2.expiry", "?")
+    lot_params = [str(v) for v in lot_params]  # dates are ISO text in SQLite
+    item_params = [str(v) for v in item_params]
     return (
         "SELECT k2.item_no FROM lots AS l2 JOIN item_keys AS k2 "  # noqa: S608  (constant fragments)
         f"ON k2.gtin = l2.gtin AND k2.lot = l2.lot WHERE {lots} UNION "

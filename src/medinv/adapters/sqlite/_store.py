@@ -24,13 +24,13 @@ from medinv.adapters._codec import (
     recorded_movement,
     subtree_bounds,
 )
-from medinv.adapters._tags import driving_facet, movement_tags
 from medinv.adapters._stocktake_json import (
     line_from_json,
     line_to_json,
     stocktake_from_json,
     stocktake_to_json,
 )
+from medinv.adapters._tags import driving_facet, movement_tags
 from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
@@ -612,9 +612,7 @@ class SqliteStore(_base.Closing):
             sql.append("AND b.status = ?")
             params.append(query.status.value)
         if query.has_expiry is not None or query.expiry_window:
-            expiring, more = _sql.expiring_items(
-                query.has_expiry, query.expires_from, query.expires_before
-            )
+            expiring, more = _sql.expiring_items(query)
             sql.append(f"AND b.item_no IN ({expiring})")
             params += more
         with self._translate("query stock positions in"):
