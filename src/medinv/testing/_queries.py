@@ -229,10 +229,10 @@ def _kinds(value: Any) -> set[str]:
     return {(v.value if isinstance(v, MovementKind) else v.upper()) for v in values}
 
 
-def _within(location: Location | None, path: str) -> bool:
+def _within(location: Location | None, path: str | Location) -> bool:
     if location is None:
         return False
-    wanted = tuple(path.split("/"))
+    wanted = path.path if isinstance(path, Location) else tuple(path.split("/"))
     return location.path[: len(wanted)] == wanted
 
 

@@ -190,8 +190,8 @@ def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:
     lot_params = [str(v) for v in lot_params]  # dates are ISO text in SQLite
     item_params = [str(v) for v in item_params]
     return (
-        "SELECT k2.item_no FROM lots AS l2 JOIN item_keys AS k2 "  # noqa: S608  (constant fragments)
+        "SELECT k2.item_no FROM lots AS l2 CROSS JOIN item_keys AS k2 "  # noqa: S608  (constant fragments)
         f"ON k2.gtin = l2.gtin AND k2.lot = l2.lot WHERE {lots} UNION "
-        "SELECT k2.item_no FROM items AS i2 JOIN item_keys AS k2 ON k2.gtin = i2.gtin "
+        "SELECT k2.item_no FROM items AS i2 CROSS JOIN item_keys AS k2 ON k2.gtin = i2.gtin "
         f"AND k2.lot = i2.lot AND k2.serial = i2.serial WHERE {items}"
     ), [*lot_params, *item_params]
