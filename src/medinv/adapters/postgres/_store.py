@@ -397,7 +397,7 @@ class PostgresStore(_base.Closing):
         if query.status is not None:
             conditions.append("b.status = %s")
             params.append(query.status.value)
-        if query.has_expiry is not None or query.expiry_window:
+        if query.expiry_window or query.has_expiry is False:  # else: checked below
             expiring, more = _sql.expiring_items(query)
             conditions.append(self._format(expiring))
             params += more

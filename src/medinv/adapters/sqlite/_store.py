@@ -611,7 +611,7 @@ class SqliteStore(_base.Closing):
         if query.status is not None:
             sql.append("AND b.status = ?")
             params.append(query.status.value)
-        if query.has_expiry is not None or query.expiry_window:
+        if query.expiry_window or query.has_expiry is False:  # else: checked below
             expiring, more = _sql.expiring_items(query)
             sql.append(f"AND b.item_no IN ({expiring})")
             params += more
