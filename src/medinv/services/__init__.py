@@ -12,7 +12,9 @@ decisions out through a [`Ledger`][medinv.ledger.Ledger] and a store:
   ([`change_status`][medinv.services.change_status]);
 - stocktaking: run a stocktake from planning to posted adjustments over a
   stocktake store and the ledger
-  ([`StocktakeService`][medinv.services.StocktakeService]).
+  ([`StocktakeService`][medinv.services.StocktakeService]);
+- stock totals: positions summed per product, lot, location and status
+  ([`position_totals`][medinv.services.position_totals]).
 
 Arrows point one way: services import the domain, the ports and the ledger;
 nothing below them imports a service.
@@ -39,6 +41,7 @@ from medinv.services.picking import (
     post_plan,
     sync_index,
 )
+from medinv.services.stock_totals import PositionTotal, position_totals, sum_positions
 from medinv.services.stocktaking import BookAtStart, StocktakeService
 
 __all__ = [
@@ -60,3 +63,5 @@ __all__ = [
     "release",
     "sync_index",
 ]
+
+__all__ += ["PositionTotal", "position_totals", "sum_positions"]
