@@ -1,18 +1,19 @@
 """Movement tags: the one index every store keeps for the movement filters beyond items.
 
-A stored movement gets a few **tags**, texts ``<facet>=<value>``: its kind
-(``k=RECEIPT``), its actor's normalised name (``a=lea``), the UTC instant it occurred
-at (``t=`` and a fixed-width count of microseconds, so that text order is time
-order), the path of each location it comes from or goes to (``l=CHU/Store/A1``),
-its reference (``r=DN-1001``). The SQL stores keep them in one table
-``movement_tags (tag, position)`` whose primary key is ``(tag, position)``; the
-memory store in a dictionary. Every filter of a
-[`MovementQuery`][medinv.ports.MovementQuery] beyond the item ones is a set of
-**spans** of tags: one tag (``tag = ?``) or a half-open range (``? <= tag < ?``):
+A stored movement gets a few **tags**, texts ``<facet>=<value>``: its kind and the
+UTC instant it occurred at (``k=RECEIPT:`` and 15 digits of milliseconds, so that
+text order is time order), its actor's normalised name (``a=lea``), the path of
+each location it comes from or goes to (``l=CHU/Store/A1``), its reference
+(``r=DN-1001``). The SQL stores keep them in one table ``movement_tags (tag,
+position)`` whose primary key is ``(tag, position)``; the memory store in a
+dictionary. Every filter of a [`MovementQuery`][medinv.ports.MovementQuery]
+beyond the item ones is a set of **spans** of tags: one tag (``tag = ?``) or a
+half-open range (``? <= tag < ?``):
 
-- a kind filter is one tag per kind;
+- a kind filter is the range of that kind's tags (``k=ISSUE:`` to ``k=ISSUE;``);
+- an occurred-at window is one range of instants per kind (the kinds asked for,
+  or all nine): the kind and the time filters share one tag per movement;
 - an actor or reference filter is one tag;
-- an occurred-at window is one range of ``t=`` tags;
 - a location subtree is the location's own tag and the range of the tags below it
   (``l=A/B/`` to ``l=A/B0``: segments never hold ``/`` and ``0`` follows ``/``).
 
@@ -35,6 +36,8 @@ exact.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -54,7 +57,6 @@ __all__ = [
     "expiry_terms",
     "instant_key",
     "movement_tags",
-    "tag_spans",
 ]
 
 VALUE_LIMIT: Final = 500
@@ -63,68 +65,110 @@ VALUE_LIMIT: Final = 500
 Span = tuple[str, str | None]
 """``(tag, None)``: exactly this tag; ``(low, high)``: the tags ``low <= tag < high``."""
 
-_EPOCH_DAYS: Final = 1  # date(1, 1, 1).toordinal()
+# Milliseconds from 0001-01-01T00:00 UTC minus a day (no aware instant is earlier) to
+# 1970: instant keys are never negative, and 15 digits hold every one up to year 9999.
+_ORIGIN_MS: Final = (62_135_596_800 + 86_400) * 1000
+_timestamp: Final = dt.datetime.timestamp
+_CACHE_LIMIT: Final = 4096
 
 
-def instant_key(moment: Any) -> str:
-    """An aware date-time as 18 digits of microseconds since 0001-01-01 UTC (minus a day).
+def instant_key(moment: dt.datetime) -> str:
+    """An aware date-time as 15 digits of milliseconds: text order is time order.
 
-    Text order is time order, whatever offset the instant was given with, and no
-    instant overflows (``astimezone`` would, near year 1 and year 9999).
+    Whatever offset the instant was given with; no instant overflows (``astimezone``
+    would, near year 1 and year 9999). Instants within the same millisecond share a
+    key: a window reads the keys of its bounds inclusively and the check on each
+    candidate keeps the answer exact.
     """
-    offset = moment.utcoffset()
-    local = moment.replace(tzinfo=None)
-    seconds = (local.toordinal() - _EPOCH_DAYS + 1) * 86_400 + (
-        local.hour * 3600 + local.minute * 60 + local.second
-    )
-    micros = (seconds - int(offset.total_seconds())) * 1_000_000 + local.microsecond
-    return f"{micros:018d}"
+    global _last_instant  # noqa: PLW0603  (a one-entry cache, replaced as one tuple)
+    last = _last_instant
+    if last[0] is moment:  # the movements of a batch often share their instant
+        return last[1]
+    key = f"{math.floor(_timestamp(moment) * 1000) + _ORIGIN_MS:015d}"
+    _last_instant = (moment, key)
+    return key
 
 
-def _path(location: Location) -> str:
-    return "/".join(location.path)
+_last_instant: tuple[object, str] = (None, "")
 
 
 def _cut(value: str) -> str:
     return value[:VALUE_LIMIT]
 
 
-def _exact(values: Iterable[str]) -> list[Span]:
-    return [(_cut(v), None) for v in values]
+class _Cache(dict[Any, str]):
+    """Tags of values that repeat (actors, locations), computed once; starts again when full."""
+
+    def __init__(self, make: Callable[[Any], str]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: Any) -> str:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        value = self[key] = self.make(key)
+        return value
 
 
-def _locations(movement: Movement) -> list[str]:
-    paths = {_cut(_path(loc)) for loc in (movement.from_location, movement.to_location) if loc}
-    return sorted(paths)
+_ACTOR_TAGS: Final = _Cache(lambda actor: "a=" + _cut(actor_key(actor)))
+_LOCATION_TAGS: Final = _Cache(lambda location: "l=" + _cut("/".join(location.path)))
+_KIND_PREFIX: Final = {kind: f"k={kind.value}:" for kind in MovementKind}
+
+
+def _location_tags(m: Movement) -> Iterable[str]:
+    source, target = m.from_location, m.to_location
+    if source is None:
+        return () if target is None else (_LOCATION_TAGS[target],)
+    if target is None or target == source:
+        return (_LOCATION_TAGS[source],)
+    return (_LOCATION_TAGS[source], _LOCATION_TAGS[target])
 
 
 def _subtree(location: Location) -> list[Span]:
-    path = _path(location)
+    path = "/".join(location.path)
     if len(path) >= VALUE_LIMIT:  # every tag below it is cut to the same text
-        return [(_cut(path), None)]
-    return [(path, None), (path + "/", path + "0")]
+        return [("l=" + _cut(path), None)]
+    return [("l=" + path, None), ("l=" + path + "/", "l=" + path + "0")]
 
 
-def _window(window: tuple[Any, Any]) -> list[Span]:
-    start, end = window
+def _occurred(query: MovementQuery) -> tuple[Any, ...] | None:
+    if query.occurred_from is None and query.occurred_to is None:
+        return None
+    return query.kind, query.occurred_from, query.occurred_to
+
+
+def _window(value: tuple[Any, ...]) -> list[Span]:
+    """One range of instant keys per kind asked for (every kind if none is)."""
+    kinds, start, end = value
+    low = "" if start is None else instant_key(start)
+    high = "~" if end is None else instant_key(end) + "~"  # '~' follows every digit
     return [
-        (
-            "" if start is None else instant_key(start),
-            "~" if end is None else instant_key(end),  # '~' sorts after every digit
-        )
+        (_KIND_PREFIX[kind] + low, _KIND_PREFIX[kind] + high)
+        for kind in sorted(kinds or MovementKind, key=_KINDS_ORDER.index)
+    ]
+
+
+_KINDS_ORDER: Final = list(MovementKind)
+
+
+def _kinds(kinds: frozenset[MovementKind]) -> list[Span]:
+    """Every instant key of each kind: the range from ``k=KIND:`` to ``k=KIND;``."""
+    return [
+        (_KIND_PREFIX[kind], _KIND_PREFIX[kind][:-1] + ";")
+        for kind in sorted(kinds, key=_KINDS_ORDER.index)
     ]
 
 
 @attrs.frozen
 class Facet:
-    """One kind of tag: how a movement is tagged and how a query's filter reads the tags."""
+    """One filter read through the tags: how a movement is tagged, how the filter reads them."""
 
     name: str
-    """The letter before ``=`` in its tags."""
+    """The letter its tags start with (before ``=``)."""
     tags: Callable[[Movement], Iterable[str]]
-    """The values of a movement's tags of this facet (without the prefix)."""
+    """A movement's tags of this facet (whole tags)."""
     spans: Callable[[Any], list[Span]]
-    """The spans of values that the filter's value selects (without the prefix)."""
+    """The spans of tags that the filter's value selects."""
     read: Callable[[MovementQuery], Any]
     """The filter's value in a query; ``None``: not set."""
     before_items: bool = False
@@ -133,42 +177,44 @@ class Facet:
     """Whether the filter reads ranges of tags (the memory store keeps them sorted)."""
 
 
-def _kinds(kinds: frozenset[MovementKind]) -> list[Span]:
-    return _exact(sorted(k.value for k in kinds))
-
-
-def _occurred(query: MovementQuery) -> tuple[Any, Any] | None:
-    if query.occurred_from is None and query.occurred_to is None:
-        return None
-    return query.occurred_from, query.occurred_to
-
-
-def _one(value: str) -> list[Span]:
-    return _exact([value])
+def _no_tags(_movement: Movement) -> tuple[str, ...]:
+    return ()
 
 
 FACETS: Final[tuple[Facet, ...]] = (
     # In the order a query picks the one that drives it: the most selective first.
     Facet(
         "r",
-        lambda m: () if m.reference is None else (_cut(m.reference),),
-        _one,
+        lambda m: () if m.reference is None else ("r=" + _cut(m.reference),),
+        lambda value: [("r=" + _cut(value), None)],
         lambda q: q.reference,
         before_items=True,
     ),
-    Facet("l", _locations, _subtree, lambda q: q.location, ordered=True),
-    Facet("t", lambda m: (instant_key(m.occurred_at),), _window, _occurred, ordered=True),
-    Facet("a", lambda m: (_cut(actor_key(m.actor)),), _one, lambda q: q.actor),
-    Facet("k", lambda m: (m.kind.value,), _kinds, lambda q: q.kind),
+    Facet("l", _location_tags, _subtree, lambda q: q.location, ordered=True),
+    # One tag per movement serves the kind and the time filters: its kind, then the
+    # instant it occurred at. A window reads one range per kind (the kinds asked
+    # for, or all nine), a kind alone the whole range of its tags.
+    Facet(
+        "k",
+        lambda m: (_KIND_PREFIX[m.kind] + instant_key(m.occurred_at),),
+        _window,
+        _occurred,
+        ordered=True,
+    ),
+    Facet(
+        "a",
+        lambda m: (_ACTOR_TAGS[m.actor],),
+        lambda value: [("a=" + _cut(value), None)],
+        lambda q: q.actor,
+    ),
+    Facet("k", _no_tags, _kinds, lambda q: q.kind, ordered=True),  # tags written above
 )
 """Every tag facet, in the order a query picks the filter that drives it."""
 
 
 def movement_tags(movement: Movement) -> list[str]:
     """Every tag of a movement, each once."""
-    return list(
-        dict.fromkeys(f"{facet.name}={value}" for facet in FACETS for value in facet.tags(movement))
-    )
+    return [tag for facet in FACETS for tag in facet.tags(movement)]
 
 
 def _has_item_filter(query: MovementQuery) -> bool:
@@ -187,16 +233,8 @@ def driving_facet(query: MovementQuery) -> tuple[Facet, list[Span]] | None:
             continue
         if items and not facet.before_items:
             return None
-        return facet, tag_spans(facet, value)
+        return facet, facet.spans(value)
     return None
-
-
-def tag_spans(facet: Facet, value: Any) -> list[Span]:
-    """The spans of full tags (prefix included) that ``value`` selects in ``facet``."""
-    prefix = facet.name + "="
-    return [
-        (prefix + low, None if high is None else prefix + high) for low, high in facet.spans(value)
-    ]
 
 
 def expiry_terms(query: PositionQuery, column: str, mark: str) -> tuple[str, list[object]]:

@@ -16,11 +16,11 @@ not durable, for tests, demos and as the reference the stateful comparison
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 
 import pendulum
+from sortedcontainers import SortedList
 
 from medinv.adapters._base import Closing
 from medinv.adapters._codec import check_chained
@@ -75,7 +75,9 @@ class MemoryStore(Closing):
         # Movements by tag (see medinv.adapters._tags), in position order, and the
         # distinct tags of the facets read by range, sorted.
         self._by_tag: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
-        self._sorted_tags: dict[str, list[str]] = {f.name: [] for f in FACETS if f.ordered}
+        self._sorted_tags: dict[str, SortedList[str]] = {
+            f.name: SortedList() for f in FACETS if f.ordered
+        }
 
     @property
     def stocktakes(self) -> MemoryStocktakes:
@@ -194,7 +196,7 @@ class MemoryStore(Closing):
             if tag not in by_tag:
                 ordered = self._sorted_tags.get(tag[0])
                 if ordered is not None:
-                    bisect.insort(ordered, tag)
+                    ordered.add(tag)
             by_tag[tag].append(recorded)
 
     def _tagged(self, spans: list[tuple[str, str | None]]) -> list[RecordedMovement]:
@@ -204,8 +206,7 @@ class MemoryStore(Closing):
             if high is None:
                 tags.append(low)
                 continue
-            ordered = self._sorted_tags[low[0]]
-            tags += ordered[bisect.bisect_left(ordered, low) : bisect.bisect_left(ordered, high)]
+            tags += self._sorted_tags[low[0]].irange(low, high, inclusive=(True, False))
         found = {r.position: r for tag in tags for r in self._by_tag.get(tag, ())}
         return [found[p] for p in sorted(found)]
 
