@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from typing import Final
+from typing import Final, NamedTuple
 
 from medinv.adapters._base import Migration
-from medinv.adapters._tags import movement_tags
+from medinv.adapters._tags import block_tags
 from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import StorageError
+from medinv.movements import Movement
 
 _INSERT_GENESIS_HEAD: Final = (
     f"INSERT INTO head (singleton, position, hash) VALUES (1, 0, '{GENESIS_HASH}')"  # noqa: S608  (a constant)
@@ -335,19 +336,19 @@ _SCHEMA_V6: Final = (
     """,
 )
 
-# Version 7: the stock controller's queries. `movement_tags` holds each movement's
-# tags (kind, normalised actor, UTC instant, the path of each location it touches,
-# reference: medinv.adapters._tags), one row per tag, keyed (tag, position): one
-# B-tree answers every movement filter beyond the item ones by an equality or a
-# range of its key. Lots and items get an index by expiry for the expiry window of
+# Version 7: the stock controller's queries. `movement_tags` holds the tags of the
+# movements (kind and UTC hour, normalised actor, the path of each location they
+# touch, reference: medinv.adapters._tags) by block of 64 positions, keyed (tag,
+# block): one B-tree answers every movement filter beyond the item ones by an
+# equality or a range of its key. Lots and items get an index by expiry for the expiry window of
 # stock positions. A file migrated to it gets the tags of its movements in the
 # same transaction (`_tag_stored_movements`).
 _SCHEMA_V7: Final = (
     """
     CREATE TABLE movement_tags (
-        tag      TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        PRIMARY KEY (tag, position)
+        tag   TEXT NOT NULL,
+        block INTEGER NOT NULL,
+        PRIMARY KEY (tag, block)
     ) WITHOUT ROWID
     """,
     "CREATE INDEX lots_by_expiry ON lots (expiry)",
@@ -516,15 +517,21 @@ def _tag_stored_movements(db: sqlite3.Connection) -> None:
     while True:
         rows = db.execute(
             "SELECT position, content FROM movements WHERE position > ? ORDER BY position "
-            "LIMIT 5000",
+            "LIMIT 4096",
             (after,),
         ).fetchall()
         if not rows:
             return
-        tags = [
-            (tag, position)
-            for position, content in rows
-            for tag in movement_tags(decoder.content(content))
-        ]
-        db.executemany("INSERT INTO movement_tags (tag, position) VALUES (?, ?)", tags)
+        stored = [_Stored(position, decoder.content(content)) for position, content in rows]
+        db.executemany(
+            "INSERT INTO movement_tags (tag, block) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            block_tags(stored),
+        )
         after = rows[-1][0]
+
+
+class _Stored(NamedTuple):
+    """What `block_tags` reads of a stored movement."""
+
+    position: int
+    movement: Movement

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Final, TypeVar
 
-from medinv.adapters._tags import expiry_terms
+from medinv.adapters._tags import BLOCK_BITS, expiry_terms
 from medinv.chain import CONTENT_FIELDS
 from medinv.ports import PositionQuery
 
@@ -16,7 +16,8 @@ T = TypeVar("T")
 
 CHUNK: Final = 500  # keys per IN (...) / VALUES list (3 variables each: well under the limit)
 PAGE: Final = 2000  # rows per page when streaming the whole ledger
-CACHE_LIMIT: Final = 100_000  # item or location numbers remembered; a full map starts again
+CACHE_LIMIT: Final = 100_000
+MAX_POSITION: Final = 2**63 - 1  # item or location numbers remembered; a full map starts again
 
 MOVEMENT_COLUMNS: Final = (
     "position, content, recorded_at, "
@@ -38,7 +39,9 @@ UPSERT_BALANCE: Final = (
     "DO UPDATE SET quantity = quantity + excluded.quantity"
 )
 DELETE_ZERO_BALANCES: Final = "DELETE FROM balances WHERE quantity = 0"
-INSERT_TAG: Final = "INSERT INTO movement_tags (tag, position) VALUES (?, ?)"
+INSERT_TAG: Final = (
+    "INSERT INTO movement_tags (tag, block) VALUES (?, ?) ON CONFLICT (tag, block) DO NOTHING"
+)
 INSERT_LOCATION: Final = "INSERT INTO locations (path) VALUES (?) ON CONFLICT (path) DO NOTHING"
 INSERT_LOT: Final = (
     "INSERT INTO lots (gtin, lot, expiry) VALUES (?, ?, ?) ON CONFLICT (gtin, lot) DO NOTHING"
@@ -163,19 +166,23 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 
 def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
-    """The movements holding a tag in one of ``spans`` (see `medinv.adapters._tags`).
+    """The movements of the blocks holding a tag in one of ``spans`` (`medinv.adapters._tags`).
 
     Parameters: for each span its tag (and upper bound), then ``after_position``
-    and ``up_to_position`` (``NULL``: to the head). Each span is one seek (or one
-    range) of the tag index; the positions found select the movements by their key.
+    and ``up_to_position`` (``NULL``: to the head), each twice: for the blocks and
+    for the movements. Each span is one seek (or one range) of the tag index; each
+    block found, one range of the movements' key.
     """
     clauses = " OR ".join(
         "tag = ?" if high is None else "(tag >= ? AND tag < ?)" for _, high in spans
     )
+    bits = BLOCK_BITS
     return (
-        f"SELECT {MOVEMENT_COLUMNS} FROM movements WHERE position IN "  # noqa: S608  (placeholders only)
-        f"(SELECT position FROM movement_tags WHERE ({clauses}) AND position > ? "
-        "AND position <= coalesce(?, position)) ORDER BY position"
+        f"SELECT {MOVEMENT_COLUMNS} FROM (SELECT DISTINCT block FROM movement_tags "  # noqa: S608  (placeholders only)
+        f"WHERE ({clauses}) AND block >= (? >> {bits}) AND block <= (coalesce(?, {MAX_POSITION}) "
+        f">> {bits})) AS blocks CROSS JOIN movements WHERE position >= (blocks.block << {bits}) "
+        f"AND position < ((blocks.block + 1) << {bits}) AND position > ? "
+        "AND position <= coalesce(?, position) ORDER BY position"
     )
 
 

@@ -30,7 +30,7 @@ from medinv.adapters._stocktake_json import (
     stocktake_from_json,
     stocktake_to_json,
 )
-from medinv.adapters._tags import driving_facet, movement_tags
+from medinv.adapters._tags import block_tags, driving_facet
 from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
@@ -117,11 +117,6 @@ def _balance_rows(
 
 
 _first: Final = operator.itemgetter(0)
-
-
-def _tag_rows(movements: Sequence[RecordedMovement]) -> list[_Row]:
-    """``(tag, position)`` of every tag of ``movements`` (see `medinv.adapters._tags`)."""
-    return [(tag, r.position) for r in movements for tag in movement_tags(r.movement)]
 
 
 _MAX_TIMEOUT: Final = 86_400.0
@@ -393,7 +388,7 @@ class SqliteStore(_base.Closing):
                     movement_rows = _movement_rows(movements, contents, item_nos)
                     balance_rows = _balance_rows(changes, item_nos, location_nos)
                 self._write(movement_rows, balance_rows, lot_rows, item_rows)
-                self._db.executemany(_sql.INSERT_TAG, _tag_rows(movements))
+                self._db.executemany(_sql.INSERT_TAG, block_tags(movements))
                 last = movements[-1]
                 self._db.execute(
                     "UPDATE head SET position = ?, hash = ? WHERE singleton = 1",
@@ -644,9 +639,9 @@ class SqliteStore(_base.Closing):
             spans = driver[1]
             tag_params = [bound for span in spans for bound in span if bound is not None]
             with self._translate("read the history in"):
+                bounds = [query.after_position, query.up_to_position]
                 rows = self._db.execute(
-                    _sql.tagged_movements(spans),
-                    [*tag_params, query.after_position, query.up_to_position],
+                    _sql.tagged_movements(spans), [*tag_params, *bounds, *bounds]
                 ).fetchall()
             return filter(query.matches, map(self._movement, rows))
         where: list[str] = []
