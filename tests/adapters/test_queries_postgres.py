@@ -43,9 +43,9 @@ _FILLER = (
         '', '', 1, '2026-01-01T00:00:00+00:00', 'filler', NULL, NULL, 'Filler/' || g % 500,
         'AVAILABLE', NULL, 'F-' || g, NULL, NULL, '2026-01-01T00:00:00+00:00', '', ''
         FROM generate_series(1, 50000) AS g""",
-    """INSERT INTO {s}.movement_tags SELECT t.tag, 1000000 + g FROM generate_series(1, 50000)
-        AS g CROSS JOIN LATERAL (VALUES ('k=STATUS_CHANGE'),
-        ('a=filler ' || g % 100), ('t=' || lpad((g * 1000)::text, 18, '0')),
+    """INSERT INTO {s}.movement_tags SELECT DISTINCT t.tag, (1000000 + g) / 64
+        FROM generate_series(1, 50000) AS g CROSS JOIN LATERAL (VALUES
+        ('k=STATUS_CHANGE:' || lpad((g / 64)::text, 8, '0')), ('a=filler ' || g % 100),
         ('l=Filler/' || g % 500), ('r=F-' || g)) AS t(tag)""",
     """INSERT INTO {s}.balances SELECT '09999999999994', 'F' || g, '', 'Filler/' || g % 500,
         'AVAILABLE', 1 FROM generate_series(1, 50000) AS g""",

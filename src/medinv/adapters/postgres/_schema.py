@@ -9,15 +9,17 @@ constraints, indexes). ``{s}`` stands for the quoted schema name.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import psycopg
 from psycopg import sql
 
 from medinv.adapters._base import Migration
-from medinv.adapters._tags import movement_tags
+from medinv.adapters._tags import block_tags
+from medinv.adapters.postgres._sql import SQL
 from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import StorageError
+from medinv.movements import Movement
 
 __all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "VERSION_TABLE", "create_or_migrate"]
 
@@ -128,8 +130,8 @@ _CATALOGUE: Final = (
 _TAGS: Final = (
     """CREATE TABLE {s}.movement_tags (
             tag text COLLATE "C" NOT NULL,
-            position bigint NOT NULL,
-            CONSTRAINT movement_tags_key PRIMARY KEY (tag, position)
+            block bigint NOT NULL,
+            CONSTRAINT movement_tags_key PRIMARY KEY (tag, block)
         )""",
     "CREATE INDEX lots_expiry_idx ON {s}.lots (expiry)",
     "CREATE INDEX items_expiry_idx ON {s}.items (expiry)",
@@ -251,13 +253,19 @@ def _tag_stored_movements(conn: psycopg.Connection[Any], s: sql.Identifier) -> N
     select = sql.SQL(
         "SELECT position, id, kind, gtin, lot, serial, quantity, occurred_at, actor, "
         "from_location, from_status, to_location, to_status, reason, reference, expiry, "
-        "reverses FROM {}.movements WHERE position > %s ORDER BY position LIMIT 5000"
+        "reverses FROM {}.movements WHERE position > %s ORDER BY position LIMIT 4096"
     ).format(s)
-    copy = sql.SQL("COPY {}.movement_tags (tag, position) FROM STDIN").format(s)
+    insert = sql.SQL(SQL["add_tags"]).format(s=s)
     after = 0
     while rows := conn.execute(select, (after,)).fetchall():
-        with conn.cursor() as cur, cur.copy(copy) as out:
-            for position, *fields in rows:
-                for tag in movement_tags(decoder.fields(*fields)):
-                    out.write_row((tag, position))
+        stored = [_Stored(int(position), decoder.fields(*fields)) for position, *fields in rows]
+        pairs = block_tags(stored)
+        conn.execute(insert, ([tag for tag, _ in pairs], [block for _, block in pairs]))
         after = rows[-1][0]
+
+
+class _Stored(NamedTuple):
+    """What `block_tags` reads of a stored movement."""
+
+    position: int
+    movement: Movement

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from medinv.adapters._tags import expiry_terms
+from medinv.adapters._tags import BLOCK_BITS, expiry_terms
 from medinv.ports import PositionQuery
 
 __all__ = ["MOVEMENT_COLUMNS", "PAGE", "SQL"]
 
+MAX_POSITION: Final = 2**63 - 1
 PAGE: Final = 5000
 """Rows per page when streaming movements or balances."""
 
@@ -24,7 +25,8 @@ SQL: Final = {
     "lock_head": "SELECT position, hash FROM {s}.head FOR UPDATE",
     "set_head": "UPDATE {s}.head SET position = %s, hash = %s",
     "copy_movements": f"COPY {{s}}.movements ({MOVEMENT_COLUMNS}) FROM STDIN",
-    "copy_tags": "COPY {s}.movement_tags (tag, position) FROM STDIN",
+    "add_tags": """INSERT INTO {s}.movement_tags (tag, block)
+        SELECT * FROM unnest(%s::text[], %s::bigint[]) ON CONFLICT DO NOTHING""",
     "add_balances": """INSERT INTO {s}.balances AS b (gtin, lot, serial, location, status, quantity)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
                              %s::bigint[])
@@ -77,15 +79,25 @@ SQL: Final = {
 
 
 def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
-    """The condition: a movement holds a tag in one of ``spans`` (see `medinv.adapters._tags`).
+    """The movements of the blocks holding a tag in one of ``spans`` (`medinv.adapters._tags`).
 
-    Parameters: for each span its tag (and upper bound). Each span is one seek or
-    one range of the tag index (``COLLATE "C"``: byte order).
+    Parameters: for each span its tag (and upper bound), then ``after_position``
+    and ``up_to_position`` (``NULL``: to the head) for the blocks, then the same
+    two for the movements. Each span is one seek or one range of the tag index
+    (``COLLATE "C"``: byte order); each block found, one range of the movements' key.
     """
     clauses = " OR ".join(
         "tag = %s" if high is None else "(tag >= %s AND tag < %s)" for _, high in spans
     )
-    return f"position IN (SELECT position FROM {{s}}.movement_tags WHERE {clauses})"  # noqa: S608  (placeholders only)
+    size = 1 << BLOCK_BITS
+    return (
+        f"SELECT {MOVEMENT_COLUMNS} FROM (SELECT DISTINCT block FROM {{s}}.movement_tags "  # noqa: S608  (placeholders only)
+        f"WHERE ({clauses}) AND block >= %s::bigint / {size} "
+        f"AND block <= coalesce(%s::bigint, {MAX_POSITION}) / {size}) AS blocks "
+        f"JOIN {{s}}.movements ON position >= blocks.block * {size} "
+        f"AND position < blocks.block * {size} + {size} "
+        "WHERE position > %s AND position <= coalesce(%s::bigint, position) ORDER BY position"
+    )
 
 
 def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:

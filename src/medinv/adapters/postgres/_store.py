@@ -26,7 +26,7 @@ from medinv.adapters._stocktake_json import (
     stocktake_from_json,
     stocktake_to_json,
 )
-from medinv.adapters._tags import driving_facet, movement_tags
+from medinv.adapters._tags import block_tags, driving_facet
 from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._errors import translate_error
@@ -294,10 +294,8 @@ class PostgresStore(_base.Closing):
                 with cur.copy(self._sql["copy_movements"]) as copy:
                     for movement_row in movement_rows:
                         copy.write_row(movement_row)
-                with cur.copy(self._sql["copy_tags"]) as copy:
-                    for recorded in commit.movements:
-                        for tag in movement_tags(recorded.movement):
-                            copy.write_row((tag, recorded.position))
+                pairs = block_tags(commit.movements)
+                cur.execute(self._sql["add_tags"], ([t for t, _ in pairs], [b for _, b in pairs]))
                 self._apply_balances(cur, balance_rows)
                 if lot_rows:
                     cur.execute(self._sql["add_lots"], _columns(lot_rows, 3))
@@ -430,10 +428,15 @@ class PostgresStore(_base.Closing):
         driver = driving_facet(query)
         if driver is not None:  # read through the tag index, the other filters checked here
             spans = driver[1]
-            conditions = [self._format(_sql.tagged_movements(spans))]
-            params: list[object] = [b for span in spans for b in span if b is not None]
-        else:
-            conditions, params = item_filters(query, "%s")
+            bounds = [query.after_position, query.up_to_position]
+            tags = [b for span in spans for b in span if b is not None]
+            conn = self._open()
+            with self._errors("reading movements"):
+                rows = conn.execute(
+                    self._format(_sql.tagged_movements(spans)), [*tags, *bounds, *bounds]
+                ).fetchall()
+            return filter(query.matches, map(self._recorded, rows))
+        conditions, params = item_filters(query, "%s")
         if query.up_to_position is not None:
             conditions.append("position <= %s")
             params.append(query.up_to_position)
