@@ -163,7 +163,10 @@ def _check_optional_bool(_instance: object, attribute: attrs.Attribute[Any], val
 def _check_window(what: str, start: Any, end: Any) -> None:
     """Refuse a half-open window whose end is not after its start (it could match nothing)."""
     if start is not None and end is not None and not start < end:
-        msg = f"empty {what} window: the end ({end}) must be after the start ({start})"
+        msg = (
+            f"empty {what} window: the end ({end.isoformat()}) must be after the start "
+            f"({start.isoformat()})"
+        )
         raise InvalidValueError(msg)
 
 
@@ -373,7 +376,11 @@ class LedgerStore(Protocol):
     never with the size of the ledger. The indexes needed: movements by id, by
     position, by item (gtin, lot, serial), by gtin, lot and serial; movements by the
     id they reverse; balances by item, by gtin, lot, serial and by location path
-    (prefix); lots by (gtin, lot); items by (gtin, lot, serial).
+    (prefix); lots by (gtin, lot); items by (gtin, lot, serial). For the stock
+    controller's filters: movements by kind, occurred-at instant, normalised
+    actor, location path (prefix, source and destination) and reference (the SQL
+    stores index tags per block of positions: see the how-to "Answer a stock
+    controller's questions"); lots and items by expiry.
 
     Stores are context managers: ``with SomeStore(...) as store:`` closes it on exit.
     """
@@ -432,7 +439,11 @@ class LedgerStore(Protocol):
         ...
 
     def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
-        """The stored movements that match ``query``, in ascending position order."""
+        """The stored movements that match ``query``, in ascending position order.
+
+        Every filter applies; a store may read candidates through one index and
+        keep those that [`query.matches`][medinv.ports.MovementQuery.matches].
+        """
         ...
 
     def balances_snapshot(self) -> Iterator[tuple[ItemKey, Location, StockStatus, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from medinv.adapters._tags import BLOCK_BITS, expiry_terms
+from medinv.adapters._tags import BLOCK_BITS, Span, expiry_terms, span_terms
 from medinv.ports import PositionQuery
 
 __all__ = ["MOVEMENT_COLUMNS", "PAGE", "SQL"]
@@ -78,7 +78,7 @@ SQL: Final = {
 }
 
 
-def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
+def tagged_movements(spans: Sequence[Span]) -> tuple[str, list[str]]:
     """The movements of the blocks holding a tag in one of ``spans`` (`medinv.adapters._tags`).
 
     Parameters: for each span its tag (and upper bound), then ``after_position``
@@ -86,9 +86,7 @@ def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
     two for the movements. Each span is one seek or one range of the tag index
     (``COLLATE "C"``: byte order); each block found, one range of the movements' key.
     """
-    clauses = " OR ".join(
-        "tag = %s" if high is None else "(tag >= %s AND tag < %s)" for _, high in spans
-    )
+    clauses, params = span_terms(spans, "%s")
     size = 1 << BLOCK_BITS
     return (
         f"SELECT {MOVEMENT_COLUMNS} FROM (SELECT DISTINCT block FROM {{s}}.movement_tags "  # noqa: S608  (placeholders only)
@@ -97,7 +95,7 @@ def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
         f"JOIN {{s}}.movements ON position >= blocks.block * {size} "
         f"AND position < blocks.block * {size} + {size} "
         "WHERE position > %s AND position <= coalesce(%s::bigint, position) ORDER BY position"
-    )
+    ), params
 
 
 def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:

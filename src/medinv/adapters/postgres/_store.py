@@ -427,14 +427,11 @@ class PostgresStore(_base.Closing):
         check_query(query, MovementQuery)
         driver = driving_facet(query)
         if driver is not None:  # read through the tag index, the other filters checked here
-            spans = driver[1]
+            text, tags = _sql.tagged_movements(driver[1])
             bounds = [query.after_position, query.up_to_position]
-            tags = [b for span in spans for b in span if b is not None]
             conn = self._open()
             with self._errors("reading movements"):
-                rows = conn.execute(
-                    self._format(_sql.tagged_movements(spans)), [*tags, *bounds, *bounds]
-                ).fetchall()
+                rows = conn.execute(self._format(text), [*tags, *bounds, *bounds]).fetchall()
             return filter(query.matches, map(self._recorded, rows))
         conditions, params = item_filters(query, "%s")
         if query.up_to_position is not None:

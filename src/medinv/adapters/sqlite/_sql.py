@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Final, TypeVar
 
-from medinv.adapters._tags import BLOCK_BITS, expiry_terms
+from medinv.adapters._tags import BLOCK_BITS, Span, expiry_terms, span_terms
 from medinv.chain import CONTENT_FIELDS
 from medinv.ports import PositionQuery
 
@@ -165,7 +165,7 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield values[start : start + size]
 
 
-def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
+def tagged_movements(spans: Sequence[Span]) -> tuple[str, list[str]]:
     """The movements of the blocks holding a tag in one of ``spans`` (`medinv.adapters._tags`).
 
     Parameters: for each span its tag (and upper bound), then ``after_position``
@@ -173,9 +173,7 @@ def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
     for the movements. Each span is one seek (or one range) of the tag index; each
     block found, one range of the movements' key.
     """
-    clauses = " OR ".join(
-        "tag = ?" if high is None else "(tag >= ? AND tag < ?)" for _, high in spans
-    )
+    clauses, params = span_terms(spans, "?")
     bits = BLOCK_BITS
     return (
         f"SELECT {MOVEMENT_COLUMNS} FROM (SELECT DISTINCT block FROM movement_tags "  # noqa: S608  (placeholders only)
@@ -183,7 +181,7 @@ def tagged_movements(spans: Sequence[tuple[str, str | None]]) -> str:
         f">> {bits})) AS blocks CROSS JOIN movements WHERE position >= (blocks.block << {bits}) "
         f"AND position < ((blocks.block + 1) << {bits}) AND position > ? "
         "AND position <= coalesce(?, position) ORDER BY position"
-    )
+    ), params
 
 
 def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:

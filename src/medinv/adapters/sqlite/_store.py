@@ -636,13 +636,10 @@ class SqliteStore(_base.Closing):
         check_query(query, MovementQuery)
         driver = driving_facet(query)
         if driver is not None:  # read through the tag index, the other filters checked here
-            spans = driver[1]
-            tag_params = [bound for span in spans for bound in span if bound is not None]
+            sql, tags = _sql.tagged_movements(driver[1])
+            bounds = [query.after_position, query.up_to_position]
             with self._translate("read the history in"):
-                bounds = [query.after_position, query.up_to_position]
-                rows = self._db.execute(
-                    _sql.tagged_movements(spans), [*tag_params, *bounds, *bounds]
-                ).fetchall()
+                rows = self._db.execute(sql, [*tags, *bounds, *bounds]).fetchall()
             return filter(query.matches, map(self._movement, rows))
         where: list[str] = []
         keyed, params = item_filters(query, "?")  # conditions on item_keys, the small table
