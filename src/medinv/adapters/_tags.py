@@ -295,15 +295,21 @@ def driving_facet(query: MovementQuery) -> tuple[Facet, list[Span]] | None:
     return None
 
 
-def expiry_terms(query: PositionQuery, column: str, mark: str) -> tuple[str, list[object]]:
-    """The SQL condition on an expiry ``column`` for the expiry filters of ``query``.
+def expiry_terms(query: PositionQuery, mark: str) -> tuple[str, str, list[object]]:
+    """The SQL conditions on ``l2.expiry`` (lots) and ``i2.expiry`` (items), and parameters.
 
-    ``mark`` is the driver's placeholder. Positions without an expiry have ``NULL``
-    there; the stores check each position's own expiry on what the index found.
+    For the expiry filters of ``query``; ``mark`` is the driver's placeholder. The
+    parameters are those of the lots' condition, then the items'. Positions without
+    an expiry have ``NULL`` there; the stores check each position's own expiry (the
+    lot's when the lot is on record) on what the indexes found.
     """
     if query.has_expiry is False:
-        return f"{column} IS NULL", []
+        return "l2.expiry IS NULL", "i2.expiry IS NULL", []
     bounds = ((query.expires_from, ">="), (query.expires_before, "<"))
-    terms = [f"{column} {op} {mark}" for value, op in bounds if value is not None]
-    params: list[object] = [value for value, _ in bounds if value is not None]
-    return (" AND ".join(terms) or f"{column} IS NOT NULL"), params
+    given = [(value, op) for value, op in bounds if value is not None]
+    lots, items = (
+        " AND ".join(f"{column} {op} {mark}" for _, op in given) or f"{column} IS NOT NULL"
+        for column in ("l2.expiry", "i2.expiry")
+    )
+    params: list[object] = [value for value, _ in given]
+    return lots, items, params * 2

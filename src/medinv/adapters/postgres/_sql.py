@@ -104,11 +104,10 @@ def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:
     Read through the expiry indexes of ``lots`` and ``items``; the caller checks the
     position's own expiry (the lot's when the lot is on record) on what is found.
     """
-    lots, lot_params = expiry_terms(query, "l2.expiry", "%s")
-    items, item_params = expiry_terms(query, "i2.expiry", "%s")
+    lots, items, params = expiry_terms(query, "%s")
     return (
         "(b.gtin, b.lot, b.serial) IN (SELECT i3.gtin, i3.lot, i3.serial FROM {s}.lots AS l2 "  # noqa: S608  (constant fragments)
         "JOIN {s}.items AS i3 ON i3.gtin = l2.gtin AND i3.lot = l2.lot "
         f"WHERE l2.lot <> '' AND {lots} UNION "
         f"SELECT i2.gtin, i2.lot, i2.serial FROM {{s}}.items AS i2 WHERE {items})"
-    ), [*lot_params, *item_params]
+    ), params

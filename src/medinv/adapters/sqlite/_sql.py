@@ -185,18 +185,11 @@ def tagged_movements(spans: Sequence[Span]) -> tuple[str, list[str]]:
 
 
 def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:
-    """The item numbers whose lot or item record has an expiry in the window, and parameters.
-
-    Read through the expiry indexes of ``lots`` and ``items``; the caller checks the
-    position's own expiry (the lot's when the lot is on record) on what is found.
-    """
-    lots, lot_params = expiry_terms(query, "l2.expiry", "?")
-    items, item_params = expiry_terms(query, "i2.expiry", "?")
-    lot_params = [str(v) for v in lot_params]  # dates are ISO text in SQLite
-    item_params = [str(v) for v in item_params]
+    """The numbers of the items whose lot or item record expires in the window (by index)."""
+    lots, items, params = expiry_terms(query, "?")
     return (
         "SELECT k2.item_no FROM lots AS l2 CROSS JOIN item_keys AS k2 "  # noqa: S608  (constant fragments)
         f"ON k2.gtin = l2.gtin AND k2.lot = l2.lot WHERE {lots} UNION "
         "SELECT k2.item_no FROM items AS i2 CROSS JOIN item_keys AS k2 ON k2.gtin = i2.gtin "
         f"AND k2.lot = i2.lot AND k2.serial = i2.serial WHERE {items}"
-    ), [*lot_params, *item_params]
+    ), [str(v) for v in params]  # dates are ISO text in SQLite
