@@ -9,12 +9,14 @@ from psycopg import sql
 from medinv.adapters._stocktake_json import line_to_json, stocktake_to_json
 from medinv.adapters.postgres import SCHEMA_VERSION, PostgresStocktakes, PostgresStore
 from medinv.adapters.postgres import _schema as pg_schema
+from medinv.adapters.postgres import _sql as pg_sql
 from medinv.adapters.postgres_stocktake import PostgresStocktakeStore
 from medinv.errors import StorageError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
+from medinv.ports import MovementQuery
 from medinv.ports_stocktake import LineLookup, StocktakeStore
 from medinv.testing.stocktake_contract import (
     StocktakeStoreContract,
@@ -113,12 +115,16 @@ def test_a_ledger_schema_of_the_previous_release_is_migrated(
     replay_migrations(postgres_dsn, postgres_schema, 1)
     with monkeypatch.context() as patch:
         patch.setattr(pg_schema, "SCHEMA_VERSION", 1)  # the previous release, to post with
+        patch.setitem(pg_sql.SQL, "add_tags", "SELECT %s::text[], %s::bigint[]")  # (no tags)
         with PostgresStore(postgres_dsn, schema=postgres_schema) as old:
             Ledger(old).post([receipt()])
             assert old.schema_version() == 1
     with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         assert Ledger(store).balance(gtin="04006381333931") == 10
+        assert [r.movement.kind.value for r in store.movements(MovementQuery(kind="RECEIPT"))] == [
+            "RECEIPT"
+        ]  # the migration tagged the stored movement
         store.stocktakes.create(sample_stocktake())
         assert store.stocktakes.stocktakes() == [sample_stocktake()]
 

@@ -84,10 +84,12 @@ def _plans(store: PostgresStore, run: Any) -> list[dict[str, Any]]:
         run()
     finally:
         store._conn = conn
-    return [
-        conn.execute(f"EXPLAIN (FORMAT JSON) {query}", params).fetchone()[0][0]["Plan"]
-        for query, params in recorder.seen
-    ]
+    plans = []
+    for query, params in recorder.seen:
+        row = conn.execute(f"EXPLAIN (FORMAT JSON) {query}", params).fetchone()
+        assert row is not None
+        plans.append(row[0][0]["Plan"])
+    return plans
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -146,7 +148,12 @@ def test_a_schema_of_the_previous_version_gets_its_movements_tagged(
             conn.execute(sql.SQL(statement).format(s))
     with PostgresStore(postgres_dsn, schema=postgres_schema) as migrated:
         assert migrated.schema_version() == 4
-        for filters in ({"kind": "ISSUE"}, {"actor": " lea"}, {"location": "CHU/Store"}):
+        cases: list[dict[str, Any]] = [
+            {"kind": "ISSUE"},
+            {"actor": " lea"},
+            {"location": "CHU/Store"},
+        ]
+        for filters in cases:
             found = [r.movement.id for r in migrated.movements(MovementQuery(**filters))]
             assert found
             assert found == _queries.expected_movements(stored, filters)

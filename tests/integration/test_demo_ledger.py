@@ -23,7 +23,7 @@ def test_the_ledger_section_posts_refuses_and_verifies_on_the_sqlite_file(tmp_pa
     db = tmp_path / "demo.sqlite3"
     text = run_demo(db)
     assert "== Ledger: movements on the SQLite default file ==" in text
-    assert "ledger file demo.sqlite3 (WAL, schema 6)" in text
+    assert "ledger file demo.sqlite3 (WAL, schema 7)" in text
     assert "receive delivery DN-4711: 3 movement(s) posted, 0 replayed; head at position 3" in text
     assert "head at position 5" in text
     assert "issue 45 gloves from the ward: refused: insufficient stock" in text

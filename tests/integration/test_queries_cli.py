@@ -39,7 +39,7 @@ def test_history_reads_through_the_store_query(
         kind = type(store)
         original = kind.movements
 
-        def spy(self, query):  # type: ignore[no-untyped-def]
+        def spy(self, query):
             seen.append(query)
             return original(self, query)
 
