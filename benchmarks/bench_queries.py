@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_queries.py [--quick] [--seed N] [--rebuild]
+    python benchmarks/bench_queries.py [--quick] [--seed N] [--rebuild] [--postgres [--dsn DSN]]
 
 Every query of [`MovementQuery`][medinv.ports.MovementQuery] (reference, actor,
 occurred-at window, location subtree, kind, and combinations with each other and
@@ -25,7 +25,9 @@ ledger holds answers half the ledger, whatever the index.
 
 Both ledgers are built by posting through ``Ledger.post`` (every rule checked) in
 batches of 5,000 and kept under the temp directory between runs (``--rebuild``
-builds them again). Each round runs every query on the small ledger then on the
+builds them again). ``--postgres`` measures the same on PostgreSQL too, in two
+fresh schemas (of ``--dsn``, or of a throwaway server like the tests'), built in
+the same run and dropped afterwards. Each round runs every query on the small ledger then on the
 large one, so both see the same machine load; medians of the rounds.
 """
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import statistics
 import sys
@@ -141,6 +144,14 @@ def probe(seed: int) -> list[Movement]:
     return out
 
 
+def fill(store: LedgerStore, size: int, seed: int) -> None:
+    """Post ``size`` movements into an empty store: the filler, then the probe."""
+    ledger = Ledger(store, clock=lambda: CLOCK)
+    for batch in Filler(seed + 1, name="F").batches(size - 1_000, size=5_000):
+        ledger.post(batch)
+    ledger.post(probe(seed))
+
+
 def ledger_file(size: int, seed: int, *, rebuild: bool) -> Path:
     """A ledger of ``size`` movements (filler, then the probe), built once and kept."""
     folder = Path(tempfile.gettempdir()) / "medinv-bench-queries"
@@ -155,13 +166,51 @@ def ledger_file(size: int, seed: int, *, rebuild: bool) -> Path:
         old.unlink()
     start = time.perf_counter()
     with SqliteStore(building) as store:
-        ledger = Ledger(store, clock=lambda: CLOCK)
-        for batch in Filler(seed + 1, name="F").batches(size - 1_000, size=5_000):
-            ledger.post(batch)
-        ledger.post(probe(seed))
+        fill(store, size, seed)
     building.rename(path)
     print(f"built a ledger of {size:,} movements in {time.perf_counter() - start:.0f} s: {path}")
     return path
+
+
+def on_postgres(dsn: str | None, size: int, seed: int, rounds: int) -> list[list[object]]:
+    """The same measurement in two schemas of ``dsn`` or of a throwaway server (then dropped)."""
+    import psycopg  # noqa: PLC0415  (the postgres extra)
+    from psycopg import sql  # noqa: PLC0415
+
+    from medinv.adapters.postgres import PostgresStore  # noqa: PLC0415
+    from medinv.testing.pgserver import ThrowawayPostgres  # noqa: PLC0415
+
+    def measure_on(target: str) -> list[list[object]]:
+        schemas = [f"bench_queries_{n}_{int(time.time())}" for n in ("small", "large")]
+        try:
+            start = time.perf_counter()
+            with PostgresStore(target, schema=schemas[0]) as small:
+                fill(small, 1_000, seed)
+            with PostgresStore(target, schema=schemas[1]) as large:
+                fill(large, size, seed)
+            print(f"built PostgreSQL ledgers in {time.perf_counter() - start:.0f} s")
+            with psycopg.connect(target, autocommit=True) as conn:
+                for schema in schemas:
+                    conn.execute(
+                        sql.SQL("VACUUM ANALYZE {}.movement_tags").format(sql.Identifier(schema))
+                    )
+            with (
+                PostgresStore(target, schema=schemas[0]) as small,
+                PostgresStore(target, schema=schemas[1]) as large,
+            ):
+                return list(measure(small, large, rounds))
+        finally:
+            with psycopg.connect(target, autocommit=True) as conn:
+                for schema in schemas:
+                    conn.execute(
+                        sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                    )
+
+    if dsn:
+        return measure_on(dsn)
+    with ThrowawayPostgres(database="medinv_bench") as server:
+        print("throwaway PostgreSQL server (fsync off), unix socket in", server.directory)
+        return measure_on(server.dsn)
 
 
 Query = Callable[[LedgerStore], object]
@@ -239,6 +288,12 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=20261204, help="random seed")
     parser.add_argument("--rebuild", action="store_true", help="build the cached ledgers again")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also on PostgreSQL: --dsn, MEDINV_TEST_POSTGRES_DSN or a throwaway server",
+    )
+    parser.add_argument("--dsn", default=os.environ.get("MEDINV_TEST_POSTGRES_DSN"))
     args = parser.parse_args()
     size = 100_000 if args.quick else 1_000_000
     rounds = 15 if args.quick else 30
@@ -250,6 +305,10 @@ def main() -> None:
     with SqliteStore(small_path) as small, SqliteStore(large_path) as large:
         rows = list(measure(small, large, rounds))
     print(table(["query", "answer", "1,000", f"{size:,}", "ratio", "<= 2x"], rows))
+    if args.postgres:
+        print(f"\nPostgreSQL: ledger of 1,000 vs {size:,} movements, median of {rounds} rounds")
+        rows = on_postgres(args.dsn, size, args.seed, rounds)
+        print(table(["query", "answer", "1,000", f"{size:,}", "ratio", "<= 2x"], rows))
 
 
 if __name__ == "__main__":

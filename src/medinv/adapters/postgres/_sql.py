@@ -81,20 +81,22 @@ SQL: Final = {
 def tagged_movements(spans: Sequence[Span]) -> tuple[str, list[str]]:
     """The movements of the blocks holding a tag in one of ``spans`` (`medinv.adapters._tags`).
 
-    Parameters: for each span its tag (and upper bound), then ``after_position``
-    and ``up_to_position`` (``NULL``: to the head) for the blocks, then the same
+    Parameters: the tags of the spans (the second list returned), then
+    ``after_position`` and the last position wanted, for the blocks, then the same
     two for the movements. Each span is one seek or one range of the tag index
-    (``COLLATE "C"``: byte order); each block found, one range of the movements' key.
+    (``COLLATE "C"``: byte order); each block found, one range scan of the
+    movements' key (``LATERAL`` and ``OFFSET 0``: the planner may not turn it into
+    a scan of the movements filtered by a join, which it did on a ledger whose
+    statistics were out of date).
     """
     clauses, params = span_terms(spans, "%s")
     size = 1 << BLOCK_BITS
     return (
-        f"SELECT {MOVEMENT_COLUMNS} FROM (SELECT DISTINCT block FROM {{s}}.movement_tags "  # noqa: S608  (placeholders only)
-        f"WHERE ({clauses}) AND block >= %s::bigint / {size} "
-        f"AND block <= coalesce(%s::bigint, {MAX_POSITION}) / {size}) AS blocks "
-        f"JOIN {{s}}.movements ON position >= blocks.block * {size} "
-        f"AND position < blocks.block * {size} + {size} "
-        "WHERE position > %s AND position <= coalesce(%s::bigint, position) ORDER BY position"
+        "SELECT m.* FROM (SELECT DISTINCT block FROM {s}.movement_tags "  # noqa: S608  (placeholders only)
+        f"WHERE ({clauses}) AND block >= %s::bigint / {size} AND block <= %s::bigint / {size}) "
+        f"AS blocks CROSS JOIN LATERAL (SELECT {MOVEMENT_COLUMNS} FROM {{s}}.movements "
+        f"WHERE position >= blocks.block * {size} AND position < blocks.block * {size} + {size} "
+        "AND position > %s AND position <= %s OFFSET 0) AS m ORDER BY m.position"
     ), params
 
 

@@ -428,7 +428,8 @@ class PostgresStore(_base.Closing):
         driver = driving_facet(query)
         if driver is not None:  # read through the tag index, the other filters checked here
             text, tags = _sql.tagged_movements(driver[1])
-            bounds = [query.after_position, query.up_to_position]
+            last = _sql.MAX_POSITION if query.up_to_position is None else query.up_to_position
+            bounds = [query.after_position, last]
             conn = self._open()
             with self._errors("reading movements"):
                 rows = conn.execute(self._format(text), [*tags, *bounds, *bounds]).fetchall()
