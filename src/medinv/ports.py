@@ -37,12 +37,13 @@ not stored (locations read back have ``pick_sequence == 0``).
 from __future__ import annotations
 
 import types
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any, Final, Protocol, Self, runtime_checkable
 
 import attrs
 import pendulum
 
+from medinv.actors import actor_key
 from medinv.allocation import Reservation
 from medinv.catalogue import (
     BusinessReference,
@@ -55,7 +56,7 @@ from medinv.catalogue import (
     PartyRef,
     Product,
 )
-from medinv.dates import to_datetime
+from medinv.dates import to_date, to_datetime
 from medinv.devices import DeviceIdentifier
 from medinv.errors import InvalidValueError, StalePlanError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial, device_of
@@ -70,7 +71,7 @@ from medinv.journal import (
     RecordedMovement,
 )
 from medinv.locations import Location
-from medinv.movements import Movement, StockPosition
+from medinv.movements import Movement, MovementKind, StockPosition
 from medinv.status import StockStatus
 
 __all__ = [
@@ -153,6 +154,79 @@ def _check_position(_instance: object, attribute: attrs.Attribute[Any], value: o
         raise InvalidValueError(msg)
 
 
+def _to_optional_date(value: object) -> pendulum.Date | None:
+    return None if value is None else to_date(value)
+
+
+def _to_optional_moment(value: object) -> pendulum.DateTime | None:
+    return None if value is None else to_datetime(value)
+
+
+def _check_optional_bool(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, bool):
+        msg = f"invalid {attribute.name} {value!r:.60}: expected True, False or None"
+        raise InvalidValueError(msg)
+
+
+def _check_window(what: str, start: Any, end: Any) -> None:
+    """Refuse a half-open window whose end is not after its start (it could match nothing)."""
+    if start is not None and end is not None and not start < end:
+        msg = (
+            f"empty {what} window: the end ({end.isoformat()}) must be after the start "
+            f"({start.isoformat()})"
+        )
+        raise InvalidValueError(msg)
+
+
+def _to_kind(value: object) -> MovementKind:
+    if isinstance(value, MovementKind):
+        return value
+    if isinstance(value, str):
+        try:
+            return MovementKind[value.strip().upper()]
+        except KeyError:
+            pass
+    names = ", ".join(k.name for k in MovementKind)
+    msg = f"invalid movement kind {value!r:.60}: expected one of {names}"
+    raise InvalidValueError(msg)
+
+
+def _to_kinds(value: object) -> frozenset[MovementKind] | None:
+    """A kind, its name, or an iterable of those, as a non-empty set of kinds."""
+    if value is None:
+        return None
+    if isinstance(value, (MovementKind, str)):
+        return frozenset({_to_kind(value)})
+    if not isinstance(value, Iterable):
+        msg = f"invalid movement kind {value!r:.60}: expected a MovementKind or several"
+        raise InvalidValueError(msg)
+    kinds = frozenset(_to_kind(v) for v in value)
+    if not kinds:
+        msg = "invalid movement kind filter: an empty set of kinds matches nothing"
+        raise InvalidValueError(msg)
+    return kinds
+
+
+def _to_actor(value: object) -> str | None:
+    # actor_key refuses non-text, blank and confusable names with a clear error.
+    return None if value is None else actor_key(value, field="actor filter")
+
+
+def _to_reference(value: object) -> str | None:
+    if value is None or (isinstance(value, str) and "\x00" not in value):
+        return value
+    msg = f"invalid reference filter {value!r:.60}: expected text without NUL characters"
+    raise InvalidValueError(msg)
+
+
+def _touches(movement: Movement, location: Location) -> bool:
+    """Whether a movement comes from or goes to ``location`` or a place below it."""
+    source, target = movement.from_location, movement.to_location
+    return (source is not None and source.is_within(location)) or (
+        target is not None and target.is_within(location)
+    )
+
+
 @attrs.frozen(kw_only=True)
 class PositionQuery:
     """Which non-zero balances to return; every given field must match (``None``: any).
@@ -177,17 +251,54 @@ class PositionQuery:
     """Items of this device identifier, of any agency (``"HIBCC:A123BJC5D6E71"``, a
     [`DeviceIdentifier`][medinv.devices.DeviceIdentifier], GTIN digits); ``gtin`` is the
     same filter for GS1 only."""
+    expires_from: pendulum.Date | None = attrs.field(default=None, converter=_to_optional_date)
+    """Positions whose expiry is on or after this date (positions without one never match)."""
+    expires_before: pendulum.Date | None = attrs.field(default=None, converter=_to_optional_date)
+    """Positions whose expiry is before this date (positions without one never match)."""
+    has_expiry: bool | None = attrs.field(default=None, validator=_check_optional_bool)
+    """``True``: only positions with an expiry; ``False``: only those without one."""
+
+    def __attrs_post_init__(self) -> None:
+        _check_window("expiry", self.expires_from, self.expires_before)
+        if self.has_expiry is False and self.expiry_window:
+            msg = (
+                "has_expiry=False selects positions without an expiry, which no expiry "
+                "window (expires_from / expires_before) can match"
+            )
+            raise InvalidValueError(msg)
+
+    @property
+    def expiry_window(self) -> bool:
+        """Whether ``expires_from`` or ``expires_before`` is given."""
+        return self.expires_from is not None or self.expires_before is not None
 
     def matches_item(self, item: ItemKey) -> bool:
         """Whether ``item`` satisfies the item, GTIN, lot, serial and device filters."""
         return _item_matches(self, item)
 
-    def matches(self, item: ItemKey, location: Location, status: StockStatus) -> bool:
-        """Whether a balance of ``(item, location, status)`` satisfies every filter."""
+    def matches_expiry(self, expiry: pendulum.Date | None) -> bool:
+        """Whether a position with this ``expiry`` satisfies the expiry filters."""
+        if expiry is None:
+            return not self.has_expiry and not self.expiry_window
+        return (
+            self.has_expiry is not False
+            and (self.expires_from is None or expiry >= self.expires_from)
+            and (self.expires_before is None or expiry < self.expires_before)
+        )
+
+    def matches(
+        self,
+        item: ItemKey,
+        location: Location,
+        status: StockStatus,
+        expiry: pendulum.Date | None = None,
+    ) -> bool:
+        """Whether a balance of ``(item, location, status)`` expiring ``expiry`` matches."""
         return (
             self.matches_item(item)
             and (self.location is None or location.is_within(self.location))
             and (self.status is None or self.status is status)
+            and self.matches_expiry(expiry)
         )
 
 
@@ -225,6 +336,24 @@ class MovementQuery:
     device: DeviceIdentifier | None = attrs.field(default=None, converter=_to_device)
     """Movements of items of this device identifier, of any agency; ``gtin`` is the same
     filter for GS1 only."""
+    kind: frozenset[MovementKind] | None = attrs.field(default=None, converter=_to_kinds)
+    """Movements of one of these kinds (a kind, its name, or several of them)."""
+    actor: str | None = attrs.field(default=None, converter=_to_actor)
+    """Movements by this person: kept in its normalised form, compared as
+    [`medinv.actors`][medinv.actors] compares people (``"Lea "`` finds ``"LEA"``)."""
+    occurred_from: pendulum.DateTime | None = attrs.field(
+        default=None, converter=_to_optional_moment
+    )
+    """Movements that occurred at or after this instant (any UTC offset)."""
+    occurred_to: pendulum.DateTime | None = attrs.field(default=None, converter=_to_optional_moment)
+    """Movements that occurred before this instant (the range is half-open)."""
+    location: Location | None = attrs.field(default=None, converter=_to_location)
+    """Movements from or to this location or anything below it (its subtree)."""
+    reference: str | None = attrs.field(default=None, converter=_to_reference)
+    """Movements with exactly this free-text reference."""
+
+    def __attrs_post_init__(self) -> None:
+        _check_window("occurred-at", self.occurred_from, self.occurred_to)
 
     def matches_item(self, item: ItemKey) -> bool:
         """Whether ``item`` satisfies the item, GTIN, lot, serial and device filters."""
@@ -238,6 +367,7 @@ class MovementQuery:
             and (self.up_to_position is None or position <= self.up_to_position)
             and self.matches_item(recorded.movement.item)
             and self.matches_structure(recorded.movement)
+            and self.matches_details(recorded.movement)
         )
 
     counterparty: PartyRef | None = attrs.field(default=None, converter=_to_party_ref)
@@ -260,6 +390,17 @@ class MovementQuery:
                 and (wanted.issuer_gln is None or ref.issuer_gln == wanted.issuer_gln)
                 for ref in movement.business_references
             )
+        )
+
+    def matches_details(self, movement: Movement) -> bool:
+        """Whether a movement satisfies the kind, actor, time, location and reference filters."""
+        return (
+            (self.kind is None or movement.kind in self.kind)
+            and (self.actor is None or actor_key(movement.actor) == self.actor)
+            and (self.occurred_from is None or movement.occurred_at >= self.occurred_from)
+            and (self.occurred_to is None or movement.occurred_at < self.occurred_to)
+            and (self.location is None or _touches(movement, self.location))
+            and (self.reference is None or movement.reference == self.reference)
         )
 
 
@@ -290,7 +431,11 @@ class LedgerStore(Protocol):
     id they reverse; balances by item, by gtin, lot, serial and by location path
     (prefix); lots by (gtin, lot); items by (gtin, lot, serial); movements by
     counterparty and by business reference (the keys of
-    [`link_keys`][medinv.chain.link_keys]).
+    [`link_keys`][medinv.chain.link_keys]). For the stock
+    controller's filters: movements by kind, occurred-at instant, normalised
+    actor, location path (prefix, source and destination) and reference (the SQL
+    stores index tags per block of positions: see the how-to "Answer a stock
+    controller's questions"); lots and items by expiry.
 
     Stores are context managers: ``with SomeStore(...) as store:`` closes it on exit.
     """
@@ -349,7 +494,11 @@ class LedgerStore(Protocol):
         ...
 
     def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
-        """The stored movements that match ``query``, in ascending position order."""
+        """The stored movements that match ``query``, in ascending position order.
+
+        Every filter applies; a store may read candidates through one index and
+        keep those that [`query.matches`][medinv.ports.MovementQuery.matches].
+        """
         ...
 
     def balances_snapshot(self) -> Iterator[tuple[ItemKey, Location, StockStatus, int]]:

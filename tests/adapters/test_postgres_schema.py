@@ -35,7 +35,7 @@ def test_a_new_schema_is_created_from_the_current_schema(created) -> None:
     assert tables == {
         "movements", "balances", "lots", "items", "head", "stocktakes", "stocktake_lines",
         "catalogue_versions", "catalogue_lookups", "catalogue_head", "schema_version",
-        "movement_links", "reservations", "reservation_holds",
+        "movement_links", "reservations", "reservation_holds", "movement_tags",
     }  # fmt: skip
     assert [v for v, _ in created["versions"]] == [m.version for m in MIGRATIONS]
     assert set(SCHEMA) == {s for m in MIGRATIONS for s in m.statements}

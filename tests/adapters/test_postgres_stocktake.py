@@ -17,6 +17,7 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
+from medinv.ports import MovementQuery
 from medinv.ports_stocktake import LineLookup, StocktakeStore
 from medinv.testing.stocktake_contract import (
     StocktakeStoreContract,
@@ -126,12 +127,16 @@ def test_a_ledger_schema_of_the_previous_release_is_migrated(
         )
         new_row = pg_store._movement_row
         patch.setattr(pg_store, "_movement_row", lambda r: new_row(r)[:17] + new_row(r)[19:])
+        patch.setitem(pg_sql.SQL, "add_tags", "SELECT %s::text[], %s::bigint[]")  # (no tags)
         with PostgresStore(postgres_dsn, schema=postgres_schema) as old:
             Ledger(old).post([receipt()])
             assert old.schema_version() == 1
     with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 6
+        assert store.schema_version() == SCHEMA_VERSION == 7
         assert Ledger(store).balance(gtin="04006381333931") == 10
+        assert [r.movement.kind.value for r in store.movements(MovementQuery(kind="RECEIPT"))] == [
+            "RECEIPT"
+        ]  # the migration tagged the stored movement
         store.stocktakes.create(sample_stocktake())
         assert store.stocktakes.stocktakes() == [sample_stocktake()]
 

@@ -20,9 +20,11 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 
 import pendulum
+from sortedcontainers import SortedList
 
 from medinv.adapters._base import Closing
 from medinv.adapters._codec import check_chained, query_links
+from medinv.adapters._tags import FACETS, driving_facet, movement_tags
 from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_reservations import MemoryReservations
 from medinv.adapters.memory_stocktake import MemoryStocktakes
@@ -75,6 +77,12 @@ class MemoryStore(Closing):
         self._catalogue = MemoryCatalogue(self)
         self._moves_by_link: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
         self._reservations = MemoryReservations(self)
+        # Movements by tag (see medinv.adapters._tags), in position order, and the
+        # distinct tags of the facets read by range, sorted.
+        self._by_tag: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
+        self._sorted_tags: dict[str, SortedList[str]] = {
+            f.name: SortedList() for f in FACETS if f.ordered
+        }
 
     @property
     def stocktakes(self) -> MemoryStocktakes:
@@ -135,6 +143,7 @@ class MemoryStore(Closing):
             self._index_item(m.item)
             for link in link_keys(m):
                 self._moves_by_link[link].append(recorded)
+            self._index_tags(recorded)
         for change in commit.balance_changes:
             self._apply_change(change.item, change.location, change.status, change.delta)
         for lot in commit.lots:
@@ -192,6 +201,26 @@ class MemoryStore(Closing):
             self._items_by_lot[item.lot].add(item)
         if item.serial is not None:
             self._items_by_serial[item.serial].add(item)
+
+    def _index_tags(self, recorded: RecordedMovement) -> None:
+        by_tag = self._by_tag
+        for tag in movement_tags(recorded.movement):
+            if tag not in by_tag:
+                ordered = self._sorted_tags.get(tag[0])
+                if ordered is not None:
+                    ordered.add(tag)
+            by_tag[tag].append(recorded)
+
+    def _tagged(self, spans: list[tuple[str, str | None]]) -> list[RecordedMovement]:
+        """The movements holding a tag in ``spans``, each once, in position order."""
+        tags: list[str] = []
+        for low, high in spans:
+            if high is None:
+                tags.append(low)
+                continue
+            tags += self._sorted_tags[low[0]].irange(low, high, inclusive=(True, False))
+        found = {r.position: r for tag in tags for r in self._by_tag.get(tag, ())}
+        return [found[p] for p in sorted(found)]
 
     # ----------------------------------------------------------------- reads for posting
 
@@ -260,12 +289,12 @@ class MemoryStore(Closing):
         out = []
         for key in keys:
             item, location, status = key
-            if not query.matches(item, location, status):
-                continue
             record = self._items.get(item)
             expiry = record.expiry if record is not None else None
             if item.lot is not None:
                 expiry = self._lots.get((item.device_text, item.lot.value), expiry)
+            if not query.matches(item, location, status, expiry):
+                continue
             out.append(
                 StockPosition(
                     item=item,
@@ -286,6 +315,9 @@ class MemoryStore(Closing):
         if links:  # the narrowest list of movements with that party or document
             rows = min((self._moves_by_link.get(link, []) for link in links), key=len)
             return (r for r in list(rows) if query.matches(r))
+        driver = driving_facet(query)
+        if driver is not None:
+            return (r for r in self._tagged(driver[1]) if query.matches(r))
         candidates = self._candidate_items(query)
         if candidates is None:
             start = max(query.after_position, 0)

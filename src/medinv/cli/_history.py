@@ -1,12 +1,12 @@
 """``medinv history``: the stored movements of a ledger, filtered, newest last.
 
-``--id``, ``--gtin``, ``--device`` (a DI of any agency), ``--lot``, ``--serial``,
-``--party KIND:ID``, ``--business-ref TYPE:ID`` and ``--since POSITION`` are answered
-through the store's indexes. ``--location``, ``--kind``, ``--actor``, ``--reference``
-and ``--from``/``--to`` (occurred-at) are checked on each movement the indexed filters
-select: without an indexed filter they read the whole ledger (or everything after
-``--since``). ``--limit N`` keeps the N newest matches. Table, or ``--json``: JSON
-Lines, one movement per line, written as they are read.
+Every filter is answered through the store's indexes: ``--id``, ``--gtin``,
+``--device`` (a DI of any agency), ``--lot``, ``--serial``, ``--kind`` (one kind or
+several, comma-separated), ``--actor``, ``--from``/``--to`` (occurred-at, half-open),
+``--location`` (movements from or to that location or below it), ``--reference``,
+``--party KIND:ID``, ``--business-ref TYPE:ID`` and ``--since POSITION``.
+``--limit N`` keeps the N newest matches. Table, or ``--json``: JSON Lines, one
+movement per line, written as they are read.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-import pendulum
-
 from medinv.actors import actor_key
 from medinv.catalogue import BusinessReference, PartyRef
 from medinv.cli import _json, _store
@@ -27,19 +25,18 @@ from medinv.cli._stock import add_item_filters
 from medinv.cli._table import write_table
 from medinv.dates import to_datetime
 from medinv.journal import RecordedMovement
-from medinv.locations import Location
 from medinv.movements import MovementKind
 from medinv.ports import LedgerStore, MovementQuery
 
 __all__ = ["configure", "run"]
 
 
-def _kind(text: str) -> MovementKind:
+def _kind(text: str) -> frozenset[MovementKind]:
     try:
-        return MovementKind[text.strip().upper()]
+        return frozenset(MovementKind[part.strip().upper()] for part in text.split(","))
     except KeyError:
         names = ", ".join(k.value for k in MovementKind)
-        msg = f"expected one of {names}"
+        msg = f"expected one or more (comma-separated) of {names}"
         raise ValueError(msg) from None
 
 
@@ -64,7 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", help="the movement with this id")
     add_item_filters(parser)
     option = functools.partial(_store.typed_option, parser)
-    option("--kind", _kind, "kind", "this kind")
+    option("--kind", _kind, "kind", "this kind, or these (comma-separated)", metavar="KIND[,KIND]")
     option(
         "--actor",
         actor_key,
@@ -113,56 +110,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _selected(store: LedgerStore, args: argparse.Namespace) -> Iterator[RecordedMovement]:
-    """What the indexed filters select, in position order."""
+    """The matching movements, in position order, read through the store's indexes."""
+    query = MovementQuery(
+        gtin=args.gtin,
+        lot=args.lot,
+        serial=args.serial,
+        after_position=args.since,
+        kind=args.kind,
+        actor=args.actor,
+        occurred_from=args.from_,
+        occurred_to=args.to,
+        location=args.location,
+        reference=args.reference,
+        device=args.device,
+        counterparty=args.party,
+        business_reference=args.business_ref,
+    )
     if args.id is not None:
         found = store.movements_by_id([args.id]).get(args.id)
-        if found is not None and found.position > args.since:
+        if found is not None and query.matches(found):
             yield found
         return
-    yield from store.movements(
-        MovementQuery(
-            gtin=args.gtin,
-            lot=args.lot,
-            serial=args.serial,
-            after_position=args.since,
-            device=args.device,
-            counterparty=args.party,
-            business_reference=args.business_ref,
-        )
-    )
-
-
-def _within(location: Location | None, subtree: Location) -> bool:
-    return location is not None and location.is_within(subtree)
-
-
-def _matching(
-    movements: Iterable[RecordedMovement], args: argparse.Namespace
-) -> Iterator[RecordedMovement]:
-    start: pendulum.DateTime | None = args.from_
-    end: pendulum.DateTime | None = args.to
-    for recorded in movements:
-        m = recorded.movement
-        if (
-            (args.gtin is None or m.item.device_text == args.gtin.value)
-            and (args.device is None or m.item.device == args.device)
-            and (args.lot is None or m.item.lot == args.lot)
-            and (args.serial is None or m.item.serial == args.serial)
-            and (args.kind is None or m.kind is args.kind)
-            and (args.reference is None or m.reference == args.reference)
-            and (start is None or m.occurred_at >= start)
-            and (end is None or m.occurred_at < end)
-            and (
-                args.location is None
-                or _within(m.from_location, args.location)
-                or _within(m.to_location, args.location)
-            )
-            and (args.actor is None or actor_key(m.actor) == args.actor)
-            and MovementQuery(
-                counterparty=args.party, business_reference=args.business_ref
-            ).matches_structure(m)
-        ):
-            yield recorded
+    yield from store.movements(query)
 
 
 def _row(recorded: RecordedMovement) -> list[str]:
@@ -211,7 +180,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.from_ is not None and args.to is not None and args.to <= args.from_:
         raise _store.CommandError("--to: must be after --from")
     with _store.open_store(args) as store:
-        found: Iterable[RecordedMovement] = _matching(_selected(store, args), args)
+        found: Iterable[RecordedMovement] = _selected(store, args)
         if args.limit is not None:
             found = collections.deque(found, maxlen=args.limit)
         if args.json:

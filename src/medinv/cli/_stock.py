@@ -1,10 +1,13 @@
 """``medinv stock``: the stock positions of a ledger, filtered, per position or aggregated.
 
 Filters: ``--gtin``, ``--device`` (a DI of any agency), ``--lot``, ``--serial``,
-``--location`` (that location and its subtree), ``--status``, ``--expiring-before DATE``
-(positions whose expiry is before DATE), ``--as-of POSITION|DATETIME`` (the stock right
-after that ledger position, or as the ledger stood at that instant). ``--by`` sums the
-positions per product, lot, location and/or status (comma-separated). Table or
+``--location`` (that location and its subtree), ``--status``, ``--expires-before DATE`` /
+``--expires-from DATE`` (positions whose expiry is before / on or after DATE; positions
+without an expiry never match them; ``--expiring-before`` is the old name of
+``--expires-before``), ``--no-expiry`` (only positions without an expiry), ``--as-of
+POSITION|DATETIME`` (the stock right after that ledger position, or as the ledger stood
+at that instant). ``--by`` sums the positions per product, lot, location and/or status
+(comma-separated). Table or
 ``--json``.
 """
 
@@ -21,11 +24,12 @@ import pendulum
 from medinv.cli import _json, _store
 from medinv.cli._table import write_table
 from medinv.dates import to_date, to_datetime
+from medinv.errors import InvalidValueError
 from medinv.identifiers import Gtin, Lot, Serial, device_of
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import StockPosition
-from medinv.ports import LedgerStore, MovementQuery
+from medinv.ports import LedgerStore, MovementQuery, PositionQuery
 from medinv.status import StockStatus
 
 __all__ = ["BY_KEYS", "configure", "position_as_of", "run"]
@@ -84,13 +88,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_item_filters(parser)
     option = functools.partial(_store.typed_option, parser)
     option("--status", StockStatus.parse, "status", "this status")
+    for flag, help_text in (
+        ("--expires-before", "only positions with an expiry before DATE (YYYY-MM-DD)"),
+        ("--expiring-before", argparse.SUPPRESS),  # its former name, still accepted
+    ):
+        option(flag, to_date, "date", help_text, metavar="DATE", dest="expires_before")
     option(
-        "--expiring-before",
+        "--expires-from",
         to_date,
         "date",
-        "only positions with an expiry before DATE (YYYY-MM-DD)",
+        "only positions with an expiry on or after DATE (YYYY-MM-DD)",
         metavar="DATE",
     )
+    parser.add_argument("--no-expiry", action="store_true", help="only positions without an expiry")
     option(
         "--as-of",
         _as_of,
@@ -179,6 +189,23 @@ def _position_data(p: StockPosition) -> dict[str, Any]:
     }
 
 
+def _query(args: argparse.Namespace, filters: dict[str, Any]) -> PositionQuery:
+    try:
+        return PositionQuery(
+            **filters,
+            expires_from=args.expires_from,
+            expires_before=args.expires_before,
+            has_expiry=False if args.no_expiry else None,
+        )
+    except InvalidValueError as e:
+        raise _store.CommandError(f"expiry options: {e}") from None
+
+
+def _position_order(p: StockPosition) -> tuple[Any, ...]:
+    """The order of `Ledger.positions`: item, location path, status."""
+    return (p.item.sort_key(), p.location.path, p.status.value)
+
+
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Print the positions; exit code 0."""
     with _store.open_store(args) as store:
@@ -190,11 +217,12 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         if as_of is not None and as_of > head:
             raise _store.CommandError(f"--as-of: position {as_of} is after the head ({head})")
         filters = {name: getattr(args, name) for name in _FILTERS}
-        positions = ledger.positions(**filters, as_of_position=as_of)
-    if args.expiring_before is not None:
-        positions = [
-            p for p in positions if p.expiry is not None and p.expiry < args.expiring_before
-        ]
+        query = _query(args, filters)
+        if as_of is None:  # every filter through the store's indexes
+            positions = sorted(store.positions(query), key=_position_order)
+        else:
+            positions = ledger.positions(**filters, as_of_position=as_of)
+            positions = [p for p in positions if query.matches_expiry(p.expiry)]
     rows = (
         [_position_data(p) for p in positions] if args.by is None else aggregate(positions, args.by)
     )

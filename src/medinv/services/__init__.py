@@ -19,6 +19,8 @@ decisions out through a [`Ledger`][medinv.ledger.Ledger] and a store:
   ([`StocktakeService`][medinv.services.StocktakeService]);
 - receiving: book a scan (or a batch of scans) as a receipt through the catalogue
   ([`receive`][medinv.services.receive], [`receive_many`][medinv.services.receive_many]).
+- stock totals: positions summed per product, lot, location and status
+  ([`position_totals`][medinv.services.position_totals]).
 
 Arrows point one way: services import the domain, the ports and the ledger;
 nothing below them imports a service.
@@ -60,6 +62,7 @@ from medinv.services.receiving import (
     receive,
     receive_many,
 )
+from medinv.services.stock_totals import PositionTotal, position_totals, sum_positions
 from medinv.services.stocktaking import BookAtStart, StocktakeService
 
 __all__ = [
@@ -97,3 +100,5 @@ __all__ = [
     "sync_pick_sequences",
     "sync_reservations",
 ]
+
+__all__ += ["PositionTotal", "position_totals", "sum_positions"]

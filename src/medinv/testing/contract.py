@@ -77,6 +77,7 @@ from medinv.ports import (
 )
 from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
+from medinv.testing import _queries
 
 __all__ = ["HOSTILE_ACTORS", "HOSTILE_TEXTS", "STRUCTURED_IDS", "LedgerStoreContract"]
 
@@ -1052,3 +1053,85 @@ class LedgerStoreContract:
             "I-1-R",
         ]
         assert Ledger(store).verify().ok
+
+    # ----------------------------------------------------------------- a stock controller's queries
+
+    def test_movement_filters_by_example(self, store: LedgerStore) -> None:
+        """Kind, actor, occurred-at window, location subtree and reference, one by one."""
+        ledger = Ledger(store, clock=lambda: RECORDED)
+        ledger.post([
+            _receipt("R-1", reference="DN-1", actor="Lea", occurred_at="2026-11-23T08:00:00+01:00"),
+            _receipt("R-2", to=ROOM, actor="bob", occurred_at="2026-11-23T07:00:00Z"),
+        ])  # fmt: skip
+        ledger.post([
+            Movement.transfer("T-1", item=_item(), quantity=2, source=A1, to=WARD,
+                              occurred_at="2026-11-23T02:00:00-05:00", actor=" LEA"),
+            _issue("I-1", reference="PAT-7", occurred_at="2026-11-23T09:00:00+01:00"),
+        ])  # fmt: skip
+
+        def ids(**filters: Any) -> list[str]:
+            return [r.movement.id for r in store.movements(MovementQuery(**filters))]
+
+        assert ids(kind="RECEIPT") == ["R-1", "R-2"]
+        assert ids(kind={"TRANSFER", "ISSUE"}) == ["T-1", "I-1"]
+        assert ids(actor="lea") == ["R-1", "T-1"]
+        # 07:00Z is 08:00+01:00 and 02:00-05:00: the window is of instants, half-open.
+        assert ids(occurred_from="2026-11-23T07:00:00Z", occurred_to="2026-11-23T08:00:00Z") == [
+            "R-1",
+            "R-2",
+            "T-1",
+        ]
+        assert ids(occurred_to="2026-11-23T07:00:00Z") == []
+        assert ids(location="CHU/Store") == ["R-1", "T-1", "I-1"]
+        assert ids(location="CHU/Ward 3") == ["T-1"]
+        assert ids(location="CHU/Sto") == []
+        assert ids(reference="DN-1") == ["R-1"]
+        assert ids(reference="PAT-7", kind="ISSUE", gtin=GTIN) == ["I-1"]
+        assert ids(actor="LEA", kind="TRANSFER", after_position=3) == []
+
+    def test_movement_filters_match_a_plain_scan(self, store: LedgerStore) -> None:
+        """Every filter and combination answers what a plain scan of every movement finds."""
+        from hypothesis import HealthCheck, given, settings  # noqa: PLC0415  (testing extra)
+
+        stored = _queries.store_query_ledger(store, _forged_commit)
+
+        @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(filters=_queries.movement_filters())
+        def check(filters: dict[str, Any]) -> None:
+            query = MovementQuery(**filters)
+            found = [r.movement.id for r in store.movements(query)]
+            assert found == _queries.expected_movements(stored, filters), filters
+
+        check()
+
+    def test_position_filters_match_a_plain_scan(self, store: LedgerStore) -> None:
+        """Expiry window, expiry-less positions, status and location answer like a plain scan."""
+        from hypothesis import HealthCheck, given, settings  # noqa: PLC0415  (testing extra)
+
+        _queries.store_query_ledger(store, _forged_commit, size=80)
+        every = store.positions(PositionQuery())
+        assert any(p.expiry is None for p in every) and any(p.expiry for p in every)
+
+        @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(filters=_queries.position_filters())
+        def check(filters: dict[str, Any]) -> None:
+            found = sorted(map(_queries.position_key, store.positions(PositionQuery(**filters))))
+            assert found == _queries.expected_positions(every, filters), filters
+
+        check()
+
+    def test_query_filters_that_cannot_match_are_refused(self) -> None:
+        """An empty window, an empty set of kinds or a contradiction is a clear error."""
+        at = "2026-11-23T08:00:00Z"
+        with pytest.raises(InvalidValueError, match="empty occurred-at window"):
+            MovementQuery(occurred_from=at, occurred_to=at)
+        with pytest.raises(InvalidValueError, match="empty set of kinds"):
+            MovementQuery(kind=[])
+        with pytest.raises(InvalidValueError, match="invalid movement kind"):
+            MovementQuery(kind="DELIVERY")
+        with pytest.raises(InvalidValueError, match="blank"):
+            MovementQuery(actor="  ")
+        with pytest.raises(InvalidValueError, match="empty expiry window"):
+            PositionQuery(expires_from="2027-01-01", expires_before="2026-01-01")
+        with pytest.raises(InvalidValueError, match="has_expiry=False"):
+            PositionQuery(has_expiry=False, expires_before="2027-01-01")

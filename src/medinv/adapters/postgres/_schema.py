@@ -9,15 +9,18 @@ constraints, indexes). ``{s}`` stands for the quoted schema name.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import psycopg
 from psycopg import sql
 
 from medinv.adapters._base import Migration
 from medinv.adapters._catalogue_sql import SET_CHAIN, SET_HEAD, TO_CHAIN, chained
-from medinv.chain import GENESIS_HASH
+from medinv.adapters._tags import block_tags
+from medinv.adapters.postgres._sql import SQL
+from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import StorageError
+from medinv.movements import Movement
 
 __all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "VERSION_TABLE", "create_or_migrate"]
 
@@ -177,6 +180,21 @@ _RESERVATIONS: Final = (
 )
 """FEFO reservations and their holds (since version 6; see the SQLite schema 9)."""
 
+_TAGS: Final = (
+    """CREATE TABLE {s}.movement_tags (
+            tag text COLLATE "C" NOT NULL,
+            block bigint NOT NULL,
+            CONSTRAINT movement_tags_key PRIMARY KEY (tag, block)
+        )""",
+    "CREATE INDEX lots_expiry_idx ON {s}.lots (expiry)",
+    "CREATE INDEX items_expiry_idx ON {s}.items (expiry)",
+)
+"""The movement tags and the expiry indexes (since version 7; see the SQLite schema 10).
+
+``COLLATE "C"``: tags compare byte by byte, so that a location subtree and a time
+window are ranges of the index whatever the database's collation."""
+_TAGS_VERSION: Final = 7
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -207,6 +225,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "every process on the schema",
         _RESERVATIONS,
     ),
+    Migration(
+        _TAGS_VERSION,
+        "movement tags (kind, actor, occurred-at, location, reference) in one index, and "
+        "lots and items indexed by expiry, for the stock controller's queries",
+        _TAGS,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
@@ -220,6 +244,7 @@ SCHEMA: Final = (
     *_STRUCTURED,
     *_CATALOGUE_CHAIN,
     *_RESERVATIONS,
+    *_TAGS,
 )
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 
@@ -270,6 +295,8 @@ def create_or_migrate(conn: psycopg.Connection[Any], schema: str) -> None:
             conn.execute(sql.SQL(statement).format(s=s))
         if current < _CHAINED_CATALOGUE:
             _chain_catalogue(conn, s)
+        if 0 < current < _TAGS_VERSION:
+            _tag_stored_movements(conn, s)
         for migration in MIGRATIONS:
             if migration.version > current:
                 conn.execute(
@@ -315,3 +342,27 @@ def _check_old_stocktake_version(conn: psycopg.Connection[Any], schema: str) -> 
             f"{row[0]}, newer than this medinv knows ({_OLD_STOCKTAKE_VERSION}); "
             "upgrade medinv"
         )
+
+
+def _tag_stored_movements(conn: psycopg.Connection[Any], s: sql.Identifier) -> None:
+    """Write the tags of every stored movement (migration to version 4), page by page."""
+    decoder = MovementDecoder()
+    select = sql.SQL(
+        "SELECT position, id, kind, gtin, lot, serial, quantity, occurred_at, actor, "
+        "from_location, from_status, to_location, to_status, reason, reference, expiry, "
+        "reverses FROM {}.movements WHERE position > %s ORDER BY position LIMIT 4096"
+    ).format(s)
+    insert = sql.SQL(SQL["add_tags"]).format(s=s)
+    after = 0
+    while rows := conn.execute(select, (after,)).fetchall():
+        stored = [_Stored(int(position), decoder.fields(*fields)) for position, *fields in rows]
+        pairs = block_tags(stored)
+        conn.execute(insert, ([tag for tag, _ in pairs], [block for _, block in pairs]))
+        after = rows[-1][0]
+
+
+class _Stored(NamedTuple):
+    """What `block_tags` reads of a stored movement."""
+
+    position: int
+    movement: Movement

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
+
+from medinv.adapters._tags import BLOCK_BITS, Span, expiry_terms, span_terms
+from medinv.ports import PositionQuery
 
 __all__ = ["MOVEMENT_COLUMNS", "PAGE", "SQL"]
 
+MAX_POSITION: Final = 2**63 - 1
 PAGE: Final = 5000
 """Rows per page when streaming movements or balances."""
 
@@ -25,6 +30,8 @@ SQL: Final = {
         "SELECT l.position FROM {s}.movement_links AS l WHERE l.link = %s AND l.position > %s"
     ),
     "copy_movements": f"COPY {{s}}.movements ({MOVEMENT_COLUMNS}) FROM STDIN",
+    "add_tags": """INSERT INTO {s}.movement_tags (tag, block)
+        SELECT * FROM unnest(%s::text[], %s::bigint[]) ON CONFLICT DO NOTHING""",
     "add_balances": """INSERT INTO {s}.balances AS b (gtin, lot, serial, location, status, quantity)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
                              %s::bigint[])
@@ -74,3 +81,40 @@ SQL: Final = {
         WHERE (gtin, lot, serial, location, status) > (%s, %s, %s, %s, %s)
         ORDER BY gtin, lot, serial, location, status LIMIT %s""",
 }
+
+
+def tagged_movements(spans: Sequence[Span]) -> tuple[str, list[str]]:
+    """The movements of the blocks holding a tag in one of ``spans`` (`medinv.adapters._tags`).
+
+    Parameters: the tags of the spans (the second list returned), then
+    ``after_position`` and the last position wanted, for the blocks, then the same
+    two for the movements. Each span is one seek or one range of the tag index
+    (``COLLATE "C"``: byte order); each block found, one range scan of the
+    movements' key (``LATERAL`` and ``OFFSET 0``: the planner may not turn it into
+    a scan of the movements filtered by a join, which it did on a ledger whose
+    statistics were out of date).
+    """
+    clauses, params = span_terms(spans, "%s")
+    size = 1 << BLOCK_BITS
+    return (
+        "SELECT m.* FROM (SELECT DISTINCT block FROM {s}.movement_tags "  # noqa: S608  (placeholders only)
+        f"WHERE ({clauses}) AND block >= %s::bigint / {size} AND block <= %s::bigint / {size}) "
+        f"AS blocks CROSS JOIN LATERAL (SELECT {MOVEMENT_COLUMNS} FROM {{s}}.movements "
+        f"WHERE position >= blocks.block * {size} AND position < blocks.block * {size} + {size} "
+        "AND position > %s AND position <= %s OFFSET 0) AS m ORDER BY m.position"
+    ), params
+
+
+def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:
+    """The condition: a balance's item has a lot or item record with an expiry in the window.
+
+    Read through the expiry indexes of ``lots`` and ``items``; the caller checks the
+    position's own expiry (the lot's when the lot is on record) on what is found.
+    """
+    lots, items, params = expiry_terms(query, "%s")
+    return (
+        "(b.gtin, b.lot, b.serial) IN (SELECT i3.gtin, i3.lot, i3.serial FROM {s}.lots AS l2 "  # noqa: S608  (constant fragments)
+        "JOIN {s}.items AS i3 ON i3.gtin = l2.gtin AND i3.lot = l2.lot "
+        f"WHERE l2.lot <> '' AND {lots} UNION "
+        f"SELECT i2.gtin, i2.lot, i2.serial FROM {{s}}.items AS i2 WHERE {items})"
+    ), params

@@ -27,6 +27,7 @@ from medinv.adapters._stocktake_json import (
     stocktake_from_json,
     stocktake_to_json,
 )
+from medinv.adapters._tags import block_tags, driving_facet
 from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._errors import translate_error
@@ -191,6 +192,10 @@ class PostgresStore(_base.Closing):
                 f"{what} stored in schema {self.schema!r} cannot be read back: {e}"
             ) from e
 
+    def _format(self, text: str) -> str:
+        """SQL text with ``{s}`` replaced by the quoted schema name."""
+        return sql.SQL(text).format(s=sql.Identifier(self.schema)).as_string(self._conn)
+
     def _recorded(self, row: Sequence[Any]) -> RecordedMovement:
         """A row of ``_sql.MOVEMENT_COLUMNS`` decoded."""
         position, *fields, recorded_at, prev_hash, hash_ = row
@@ -309,6 +314,8 @@ class PostgresStore(_base.Closing):
                 with cur.copy(self._sql["copy_movements"]) as copy:
                     for movement_row in movement_rows:
                         copy.write_row(movement_row)
+                pairs = block_tags(commit.movements)
+                cur.execute(self._sql["add_tags"], ([t for t, _ in pairs], [b for _, b in pairs]))
                 self._apply_balances(cur, balance_rows)
                 if lot_rows:
                     cur.execute(self._sql["add_lots"], _columns(lot_rows, 3))
@@ -410,6 +417,10 @@ class PostgresStore(_base.Closing):
         if query.status is not None:
             conditions.append("b.status = %s")
             params.append(query.status.value)
+        if query.expiry_window or query.has_expiry is False:  # else: checked below
+            expiring, more = _sql.expiring_items(query)
+            conditions.append(self._format(expiring))
+            params += more
         text = self._sql["positions"] + "".join(f" AND {c}" for c in conditions)
         conn = self._open()
         with self._errors("reading stock positions"):
@@ -426,6 +437,7 @@ class PostgresStore(_base.Closing):
                     received_at=None if received is None else decoder.instant(received),
                 )
                 for gtin, lot, serial, path, status, quantity, expiry, received in rows
+                if query.matches_expiry(decoder.date(expiry))
             ]
 
     def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
@@ -435,6 +447,15 @@ class PostgresStore(_base.Closing):
         iterating a large ledger holds neither a transaction nor the whole result.
         """
         check_query(query, MovementQuery)
+        driver = driving_facet(query)
+        if driver is not None:  # read through the tag index, the other filters checked here
+            text, tags = _sql.tagged_movements(driver[1])
+            last = _sql.MAX_POSITION if query.up_to_position is None else query.up_to_position
+            bounds = [query.after_position, last]
+            conn = self._open()
+            with self._errors("reading movements"):
+                rows = conn.execute(self._format(text), [*tags, *bounds, *bounds]).fetchall()
+            return filter(query.matches, map(self._recorded, rows))
         conditions, params = item_filters(query, "%s")
         links = query_links(query)
         for link in links:  # through the links' primary key
@@ -449,9 +470,7 @@ class PostgresStore(_base.Closing):
             + " ORDER BY position LIMIT %s"
         )
         self._open()
-        if links:  # the issuer GLN of a business reference is checked on the rows
-            return filter(query.matches, self._pages(text, query.after_position, params))
-        return self._pages(text, query.after_position, params)
+        return filter(query.matches, self._pages(text, query.after_position, params))
 
     def _pages(self, text: str, after: int, params: list[object]) -> Iterator[RecordedMovement]:
         while True:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from typing import Final
+from typing import Final, NamedTuple
 
 from medinv.adapters._base import Migration
 from medinv.adapters._catalogue_sql import SET_CHAIN, SET_HEAD, TO_CHAIN, chained
-from medinv.chain import GENESIS_HASH
+from medinv.adapters._tags import block_tags
+from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import StorageError
+from medinv.movements import Movement
 
 _INSERT_GENESIS_HEAD: Final = (
     f"INSERT INTO head (singleton, position, hash) VALUES (1, 0, '{GENESIS_HASH}')"  # noqa: S608  (a constant)
@@ -403,6 +405,26 @@ _SCHEMA_V9: Final = (
     "CREATE INDEX reservation_holds_by_expiry ON reservation_holds (expires_at)",
 )
 
+# Version 10: the stock controller's queries. `movement_tags` holds the tags of the
+# movements (kind and UTC hour, normalised actor, the path of each location they
+# touch, reference: medinv.adapters._tags) by block of 64 positions, keyed (tag,
+# block): one B-tree answers every movement filter beyond the item ones by an
+# equality or a range of its key. Lots and items get an index by expiry for the expiry window of
+# stock positions. A file migrated to it gets the tags of its movements in the
+# same transaction (`_tag_stored_movements`).
+_SCHEMA_V10: Final = (
+    """
+    CREATE TABLE movement_tags (
+        tag   TEXT NOT NULL,
+        block INTEGER NOT NULL,
+        PRIMARY KEY (tag, block)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX lots_by_expiry ON lots (expiry)",
+    "CREATE INDEX items_by_expiry ON items (expiry)",
+)
+_TAGS_VERSION: Final = 10
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -456,6 +478,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "every process on the file",
         _SCHEMA_V9,
     ),
+    Migration(
+        _TAGS_VERSION,
+        "movement tags (kind, actor, occurred-at, location, reference) in one index, and "
+        "lots and items indexed by expiry, for the stock controller's queries",
+        _SCHEMA_V10,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -495,6 +523,8 @@ SCHEMA: Final = (
     *_SCHEMA_V8,
     # The reservations.
     *_SCHEMA_V9,
+    # The movement tags and the expiry indexes.
+    *_SCHEMA_V10,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 
@@ -567,6 +597,8 @@ def create_or_migrate(db: sqlite3.Connection, version: int) -> int:
         db.execute(statement)
     if version < _CHAINED_CATALOGUE:
         _chain_catalogue(db)
+    if 0 < version < _TAGS_VERSION:
+        _tag_stored_movements(db)
     db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     return SCHEMA_VERSION
@@ -582,3 +614,30 @@ def _chain_catalogue(db: sqlite3.Connection) -> None:
     if updates:
         db.executemany(SET_CHAIN.format(p=""), updates)
         db.execute(SET_HEAD.format(p=""), (position, digest))
+
+
+def _tag_stored_movements(db: sqlite3.Connection) -> None:
+    """Write the tags of every stored movement (migration to version 10), page by page."""
+    decoder = MovementDecoder()
+    after = 0
+    while True:
+        rows = db.execute(
+            "SELECT position, content FROM movements WHERE position > ? ORDER BY position "
+            "LIMIT 4096",
+            (after,),
+        ).fetchall()
+        if not rows:
+            return
+        stored = [_Stored(position, decoder.content(content)) for position, content in rows]
+        db.executemany(
+            "INSERT INTO movement_tags (tag, block) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            block_tags(stored),
+        )
+        after = rows[-1][0]
+
+
+class _Stored(NamedTuple):
+    """What `block_tags` reads of a stored movement."""
+
+    position: int
+    movement: Movement

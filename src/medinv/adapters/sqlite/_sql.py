@@ -6,7 +6,9 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Final, TypeVar
 
+from medinv.adapters._tags import BLOCK_BITS, Span, expiry_terms, span_terms
 from medinv.chain import CONTENT_FIELDS, STRUCTURED_FIELDS
+from medinv.ports import PositionQuery
 
 __all__ = ["register_sql_functions"]
 
@@ -14,7 +16,8 @@ T = TypeVar("T")
 
 CHUNK: Final = 500  # keys per IN (...) / VALUES list (3 variables each: well under the limit)
 PAGE: Final = 2000  # rows per page when streaming the whole ledger
-CACHE_LIMIT: Final = 100_000  # item or location numbers remembered; a full map starts again
+CACHE_LIMIT: Final = 100_000
+MAX_POSITION: Final = 2**63 - 1  # item or location numbers remembered; a full map starts again
 
 MOVEMENT_COLUMNS: Final = (
     "position, content, recorded_at, "
@@ -37,6 +40,9 @@ UPSERT_BALANCE: Final = (
 )
 INSERT_LINK: Final = "INSERT INTO movement_links (link, position) VALUES (?, ?)"
 DELETE_ZERO_BALANCES: Final = "DELETE FROM balances WHERE quantity = 0"
+INSERT_TAG: Final = (
+    "INSERT INTO movement_tags (tag, block) VALUES (?, ?) ON CONFLICT (tag, block) DO NOTHING"
+)
 INSERT_LOCATION: Final = "INSERT INTO locations (path) VALUES (?) ON CONFLICT (path) DO NOTHING"
 INSERT_LOT: Final = (
     "INSERT INTO lots (gtin, lot, expiry) VALUES (?, ?, ?) ON CONFLICT (gtin, lot) DO NOTHING"
@@ -161,3 +167,33 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """``values`` in slices of at most ``size``: one statement's worth of parameters each."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def tagged_movements(spans: Sequence[Span]) -> tuple[str, list[str]]:
+    """The movements of the blocks holding a tag in one of ``spans`` (`medinv.adapters._tags`).
+
+    Parameters: for each span its tag (and upper bound), then ``after_position``
+    and ``up_to_position`` (``NULL``: to the head), each twice: for the blocks and
+    for the movements. Each span is one seek (or one range) of the tag index; each
+    block found, one range of the movements' key.
+    """
+    clauses, params = span_terms(spans, "?")
+    bits = BLOCK_BITS
+    return (
+        f"SELECT {MOVEMENT_COLUMNS} FROM (SELECT DISTINCT block FROM movement_tags "  # noqa: S608  (placeholders only)
+        f"WHERE ({clauses}) AND block >= (? >> {bits}) AND block <= (coalesce(?, {MAX_POSITION}) "
+        f">> {bits})) AS blocks CROSS JOIN movements WHERE position >= (blocks.block << {bits}) "
+        f"AND position < ((blocks.block + 1) << {bits}) AND position > ? "
+        "AND position <= coalesce(?, position) ORDER BY position"
+    ), params
+
+
+def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:
+    """The numbers of the items whose lot or item record expires in the window (by index)."""
+    lots, items, params = expiry_terms(query, "?")
+    return (
+        "SELECT k2.item_no FROM lots AS l2 CROSS JOIN item_keys AS k2 "  # noqa: S608  (constant fragments)
+        f"ON k2.gtin = l2.gtin AND k2.lot = l2.lot WHERE {lots} UNION "
+        "SELECT k2.item_no FROM items AS i2 CROSS JOIN item_keys AS k2 ON k2.gtin = i2.gtin "
+        f"AND k2.lot = i2.lot AND k2.serial = i2.serial WHERE {items}"
+    ), [str(v) for v in params]  # dates are ISO text in SQLite

@@ -31,6 +31,7 @@ from medinv.adapters._stocktake_json import (
     stocktake_from_json,
     stocktake_to_json,
 )
+from medinv.adapters._tags import block_tags, driving_facet
 from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
@@ -402,6 +403,7 @@ class SqliteStore(_base.Closing):
                 ]
                 if link_rows:
                     self._db.executemany(_sql.INSERT_LINK, link_rows)
+                self._db.executemany(_sql.INSERT_TAG, block_tags(movements))
                 last = movements[-1]
                 self._db.execute(
                     "UPDATE head SET position = ?, hash = ? WHERE singleton = 1",
@@ -619,10 +621,14 @@ class SqliteStore(_base.Closing):
         if query.status is not None:
             sql.append("AND b.status = ?")
             params.append(query.status.value)
+        if query.expiry_window or query.has_expiry is False:  # else: checked below
+            expiring, more = _sql.expiring_items(query)
+            sql.append(f"AND b.item_no IN ({expiring})")
+            params += more
         with self._translate("query stock positions in"):
             rows = self._db.execute(" ".join(sql), params).fetchall()
         decoder = self._decoder
-        return [
+        found = [
             StockPosition(
                 item=decoder.item(gtin, lot, serial),
                 location=decoder.location(location),
@@ -633,6 +639,7 @@ class SqliteStore(_base.Closing):
             )
             for gtin, lot, serial, location, status, quantity, expiry, received in rows
         ]
+        return [p for p in found if query.matches_expiry(p.expiry)]
 
     def movements(self, query: MovementQuery) -> Iterator[RecordedMovement]:
         """The stored movements that match ``query``, in ascending position order.
@@ -645,6 +652,13 @@ class SqliteStore(_base.Closing):
         links = query_links(query)
         if links:
             return self._linked(query, links)
+        driver = driving_facet(query)
+        if driver is not None:  # read through the tag index, the other filters checked here
+            sql, tags = _sql.tagged_movements(driver[1])
+            bounds = [query.after_position, query.up_to_position]
+            with self._translate("read the history in"):
+                rows = self._db.execute(sql, [*tags, *bounds, *bounds]).fetchall()
+            return filter(query.matches, map(self._movement, rows))
         where: list[str] = []
         keyed, params = item_filters(query, "?")  # conditions on item_keys, the small table
         if not keyed:
@@ -676,7 +690,7 @@ class SqliteStore(_base.Closing):
         ]
         with self._translate("read the history in"):
             rows = self._db.execute(sql, arguments).fetchall()
-        return map(self._movement, rows)
+        return filter(query.matches, map(self._movement, rows))
 
     def _linked(self, query: MovementQuery, links: list[str]) -> Iterator[RecordedMovement]:
         """Movements with a counterparty or business reference: through ``movement_links``.

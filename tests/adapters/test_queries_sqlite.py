@@ -1,0 +1,141 @@
+"""SQLite: every stock-controller query is answered through an index; old files get their tags."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medinv.adapters.sqlite import SqliteStore
+from medinv.ports import MovementQuery, PositionQuery
+from medinv.testing import _queries
+from medinv.testing.contract import _forged_commit
+
+DATA = Path(__file__).parent.parent / "data"
+
+MOVEMENT_FILTERS: list[dict[str, Any]] = [
+    {"kind": "RECEIPT"},
+    {"kind": ["ISSUE", "SCRAP"]},
+    {"actor": "LEA"},
+    {"occurred_from": "2026-11-21T00:00:00Z", "occurred_to": "2026-11-22T00:00:00Z"},
+    {"occurred_from": "2026-11-21T00:00:00+01:00"},
+    {"location": "CHU/Store"},
+    {"reference": "DN-1"},
+    {"reference": "DN-1", "gtin": "04006381333931"},
+    {"kind": "TRANSFER", "lot": "L1"},
+    {"actor": "bob", "kind": "ISSUE", "location": "CHU/Ward 3", "after_position": 10},
+]
+POSITION_FILTERS: list[dict[str, Any]] = [
+    {"expires_before": "2027-01-01"},
+    {"expires_from": "2027-01-01", "expires_before": "2027-02-01"},
+    {"has_expiry": False},
+    {"has_expiry": True, "location": "CHU/Store"},
+    {"expires_from": "2026-12-01", "expires_before": "2027-01-01", "status": "HOLD"},
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    with SqliteStore(tmp_path / "ledger.sqlite3") as opened:
+        _queries.store_query_ledger(opened, _forged_commit)
+        yield opened
+
+
+def _plans(store: SqliteStore, run: Any) -> list[str]:
+    """The query plan of every statement ``run`` makes the store execute."""
+    statements: list[str] = []
+    db: sqlite3.Connection = store._db
+    db.set_trace_callback(statements.append)
+    try:
+        run()
+    finally:
+        db.set_trace_callback(None)
+    plans = []
+    for statement in statements:
+        rows = db.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall()
+        plans.append("\n".join(row[-1] for row in rows))
+    return plans
+
+
+def _full_scans(plan: str) -> list[str]:
+    """The lines of a plan that read a whole table (not through one of its indexes)."""
+    return [
+        line
+        for line in plan.splitlines()
+        if line.strip().startswith("SCAN ")
+        and " USING " not in line
+        and "CONSTANT ROW" not in line
+        and "SCAN v" not in line
+        and "SCAN periods" not in line
+        and "SCAN blocks" not in line  # the blocks the tag index found
+    ]
+
+
+@pytest.mark.parametrize("filters", MOVEMENT_FILTERS, ids=repr)
+def test_every_movement_filter_reads_an_index(store: SqliteStore, filters: dict[str, Any]) -> None:
+    [plan] = _plans(store, lambda: list(store.movements(MovementQuery(**filters))))
+    assert not _full_scans(plan), plan
+    assert "movement_tags USING PRIMARY KEY" in plan or "movements_by_period_item" in plan, plan
+    assert (
+        "SEARCH movements USING INTEGER PRIMARY KEY" in plan or "movements_by_period_item" in plan
+    )
+
+
+@pytest.mark.parametrize("filters", POSITION_FILTERS, ids=repr)
+def test_every_expiry_filter_reads_an_index(store: SqliteStore, filters: dict[str, Any]) -> None:
+    [plan] = _plans(store, lambda: store.positions(PositionQuery(**filters)))
+    assert not _full_scans(plan), plan
+    if filters.get("has_expiry") is not True:  # "any expiry" reads no expiry index
+        assert "lots_by_expiry" in plan and "items_by_expiry" in plan, plan
+
+
+def test_the_plan_check_sees_a_full_scan(store: SqliteStore) -> None:
+    store._db.execute("DROP INDEX lots_by_expiry")
+    [plan] = _plans(store, lambda: store.positions(PositionQuery(expires_before="2027-01-01")))
+    assert _full_scans(plan)
+
+
+def test_a_previous_release_file_gets_its_movements_tagged(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    shutil.copy(DATA / "ledger-schema4.sqlite3", path)
+    with SqliteStore(path) as store:
+        stored = list(store.movements(MovementQuery()))
+        assert stored
+        for recorded in stored:
+            m = recorded.movement
+            for filters in (
+                {"kind": m.kind},
+                {"actor": m.actor},
+                {"occurred_from": m.occurred_at, "occurred_to": m.occurred_at.add(microseconds=1)},
+                {"location": m.to_location or m.from_location},
+                {"reference": m.reference},
+            ):
+                if None in filters.values():
+                    continue
+                found = [r.movement.id for r in store.movements(MovementQuery(**filters))]
+                assert m.id in found, filters
+                assert found == _queries.expected_movements(stored, filters)
+
+
+def test_a_file_of_the_previous_version_gets_every_movement_tagged(store: SqliteStore) -> None:
+    stored = list(store.movements(MovementQuery()))
+    db = store._db
+    tags = sorted(db.execute("SELECT tag, block FROM movement_tags").fetchall())
+    for statement in (
+        "DROP TABLE movement_tags",
+        "DROP INDEX lots_by_expiry",
+        "DROP INDEX items_by_expiry",
+        "PRAGMA user_version = 9",
+    ):
+        db.execute(statement)
+    path = store.path
+    store.close()
+    with SqliteStore(path) as migrated:
+        assert migrated.schema_version == 10
+        assert sorted(migrated._db.execute("SELECT tag, block FROM movement_tags")) == tags
+        found = [r.movement.id for r in migrated.movements(MovementQuery(actor="LEA"))]
+        assert found == _queries.expected_movements(stored, {"actor": "LEA"}) != []
