@@ -520,6 +520,14 @@ gudid_records = st.fixed_dictionaries(
 
 
 @example([{"identifiers": True}])  # once raised a TypeError
+@example(  # once raised a TypeError (an unhashable implantable flag)
+    [
+        {
+            "identifiers": [{"id": "00614141000012", "type": "Primary"}],
+            "gmdn_terms": [{"implantable": []}],
+        }
+    ]
+)
 @given(st.lists(gudid_records | json_values, max_size=4))
 def test_any_json_records_give_records_never_an_exception(records):
     results = list(iter_gudid_records(records))

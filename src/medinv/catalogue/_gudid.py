@@ -333,7 +333,10 @@ class _Builder:
             return False
         return any(
             isinstance(term, Mapping)
-            and (term.get("implantable") is True or term.get("implantable") in _TRUE)
+            and (
+                term.get("implantable") is True
+                or (isinstance(term.get("implantable"), str) and term.get("implantable") in _TRUE)
+            )
             for term in terms
         )
 
