@@ -242,7 +242,9 @@ def test_a_short_hibc_allocation_names_the_device_and_posts_nothing():
     assert ledger.head().position == 1
 
 
-def test_hibc_and_ma_labels_received_through_the_catalogue_then_picked_fefo_and_verified(opener):
+def test_hibc_and_ma_labels_received_through_the_catalogue_then_picked_counted_and_verified(
+    opener,
+):
     store = opener()
     ledger = Ledger(store, clock=lambda: CLOCK)
     catalogue = store.catalogue
@@ -283,6 +285,38 @@ def test_hibc_and_ma_labels_received_through_the_catalogue_then_picked_fefo_and_
         ("LOT7", 5),
     ]
     assert ledger.balance(device="HIBCC:A123BJC5D6E70") == 45
+
+    # A blind count of the store finds 44 of LOT7 (45 booked) and the MA unit.
+    lot7 = ItemKey("HIBCC:A123BJC5D6E70", lot="LOT7")
+    service = StocktakeService(ledger, store.stocktakes)
+    within_one = TolerancePolicy(per_product={"HIBCC:A123BJC5D6E70": Tolerance(absolute=1)})
+    scope = StocktakeScope(["CHU/Store"])
+    service.plan("ST-9", scope=scope, created_by="lea", at=at(9), tolerances=within_one)
+    service.begin("ST-9", at=at(10))
+    counted = [(hibc("+A123BJC5D6E70/$$3301231LOT7"), 44), (MA_UNIT, 1)]
+    service.add_lines(
+        "ST-9",
+        [
+            count_line_from_scan(
+                text,
+                line_id=f"c{n}",
+                counter="ana",
+                device="scanner-1",
+                counted_at=at(11),
+                location=STORE,
+                quantity=quantity,
+            )
+            for n, (text, quantity) in enumerate(counted)
+        ],
+    )
+    service.close_counting("ST-9", at=at(12))
+    report = service.report("ST-9")
+    assert {
+        (v.item, v.counted - v.expected) for v in report.entries if v.counted != v.expected
+    } == {(lot7, -1)}
+    service.approve("ST-9", approver="max", at=at(13), default_reason="COUNT")
+    service.post("ST-9", at=at(14))
+    assert ledger.balance(lot7, location=STORE) == 44
     assert ledger.verify().ok
     # A replay of the delivery books nothing; a store opened again verifies the same.
     again = Ledger(opener(), clock=lambda: CLOCK)
