@@ -38,6 +38,7 @@ from medinv.ports import (
     RecordedMovement,
 )
 from medinv.status import StockStatus
+from medinv.testing.catalogue_stateful import catalogue_machine
 from medinv.testing.contract import HOSTILE_ACTORS, LedgerStoreContract
 from medinv.testing.stateful import ledger_machine
 
@@ -88,6 +89,30 @@ def test_postgres_store_agrees_with_the_memory_store(postgres_dsn):
             settings=settings(
                 max_examples=10,
                 stateful_step_count=20,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow],
+            ),
+        )
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            for name in schemas:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+    assert len(schemas) >= 5  # the machine ran on fresh PostgreSQL schemas
+
+
+def test_postgres_catalogue_agrees_with_the_memory_catalogue(postgres_dsn):
+    schemas: list[str] = []
+
+    def fresh_store() -> PostgresStore:
+        schemas.append(f"catalogue_machine_{len(schemas)}_{uuid.uuid4().hex[:12]}")
+        return PostgresStore(postgres_dsn, schema=schemas[-1])
+
+    try:
+        run_state_machine_as_test(
+            catalogue_machine(fresh_store, name="PostgresCatalogueComparison"),
+            settings=settings(
+                max_examples=10,
+                stateful_step_count=15,
                 deadline=None,
                 suppress_health_check=[HealthCheck.too_slow],
             ),
