@@ -36,16 +36,9 @@ import pendulum
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from medinv import catalogue as cat
 from medinv.adapters.memory import MemoryStore
-from medinv.catalogue import (
-    Controls,
-    LocationKind,
-    LocationProfile,
-    PackageLevel,
-    Party,
-    PartyKind,
-    Product,
-)
+from medinv.catalogue import LocationKind, LocationProfile, Party, PartyKind, Product
 from medinv.errors import MedinvError
 from medinv.ports import CatalogueStore
 from medinv.testing import strategies as mst
@@ -128,11 +121,11 @@ def _products(draw: st.DrawFn) -> Product:
     return Product(
         primary_di=primary,
         packages=tuple(
-            PackageLevel(di=di, contains=inner, quantity=draw(st.sampled_from((5, 10))))
+            cat.PackageLevel(di=di, contains=inner, quantity=draw(st.sampled_from((5, 10))))
             for inner, di in itertools.pairwise(chain)
         ),
         name=draw(_names),
-        controls=Controls(lot=draw(st.booleans()), expiry=draw(st.booleans())),
+        controls=cat.Controls(lot=draw(st.booleans()), expiry=draw(st.booleans())),
         storage=draw(mst.storage_conditions()) if draw(st.integers(0, 3)) == 0 else None,
     )
 
