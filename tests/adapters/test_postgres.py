@@ -38,6 +38,7 @@ from medinv.ports import (
     RecordedMovement,
 )
 from medinv.status import StockStatus
+from medinv.testing.catalogue_stateful import catalogue_machine
 from medinv.testing.contract import HOSTILE_ACTORS, LedgerStoreContract
 from medinv.testing.stateful import ledger_machine
 
@@ -75,19 +76,20 @@ class TestPostgresStore(LedgerStoreContract):
             again.close()
 
 
-def test_postgres_store_agrees_with_the_memory_store(postgres_dsn):
+def _run_on_fresh_schemas(postgres_dsn, machine, prefix: str, steps: int) -> None:
+    """Run a state machine made by ``machine(store_factory, name=...)``, a new schema a case."""
     schemas: list[str] = []
 
     def fresh_store() -> PostgresStore:
-        schemas.append(f"machine_{len(schemas)}_{uuid.uuid4().hex[:12]}")
+        schemas.append(f"{prefix}_{len(schemas)}_{uuid.uuid4().hex[:12]}")
         return PostgresStore(postgres_dsn, schema=schemas[-1])
 
     try:
         run_state_machine_as_test(
-            ledger_machine(fresh_store, name="PostgresComparison"),
+            machine(fresh_store, name=f"Postgres_{prefix}"),
             settings=settings(
                 max_examples=10,
-                stateful_step_count=20,
+                stateful_step_count=steps,
                 deadline=None,
                 suppress_health_check=[HealthCheck.too_slow],
             ),
@@ -97,6 +99,14 @@ def test_postgres_store_agrees_with_the_memory_store(postgres_dsn):
             for name in schemas:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
     assert len(schemas) >= 5  # the machine ran on fresh PostgreSQL schemas
+
+
+def test_postgres_store_agrees_with_the_memory_store(postgres_dsn):
+    _run_on_fresh_schemas(postgres_dsn, ledger_machine, "machine", steps=20)
+
+
+def test_postgres_catalogue_agrees_with_the_memory_catalogue(postgres_dsn):
+    _run_on_fresh_schemas(postgres_dsn, catalogue_machine, "catalogue_machine", steps=15)
 
 
 def receipt(movement_id: str, quantity: int = 5, item: ItemKey = ITEM, **kw) -> Movement:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from medinv.adapters.sqlite import SqliteStore
 from medinv.ports import LedgerStore
+from medinv.testing.catalogue_stateful import catalogue_machine
 from medinv.testing.contract import LedgerStoreContract
 from medinv.testing.stateful import ledger_machine
 
@@ -47,6 +48,16 @@ TestSqliteStoreMachine = ledger_machine(_fresh_file_store, name="SqliteCompariso
 TestSqliteStoreMachine.settings = settings(
     max_examples=15,
     stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+TestSqliteCatalogueMachine = catalogue_machine(
+    _fresh_file_store, name="SqliteCatalogueComparison"
+).TestCase
+TestSqliteCatalogueMachine.settings = settings(
+    max_examples=15,
+    stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
