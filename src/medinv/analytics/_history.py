@@ -11,6 +11,7 @@ they all describe the same ledger at the same moment, and none reads the clock.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Final
@@ -116,6 +117,7 @@ class StockHistory:
         """
         moment = to_datetime(as_of)
         store, zone = _store_and_zone(source, timezone)
+        std_zone = zoneinfo.ZoneInfo(zone.name)
         query = MovementQuery(device=gtin, up_to_position=up_to_position)
         places: dict[ProductKey, _Place] = defaultdict(_Place)
         arrivals: dict[tuple[ItemKey, Location], pendulum.Date] = {}
@@ -125,8 +127,10 @@ class StockHistory:
         days: dict[int, pendulum.Date] = {}
         for recorded in _occurred_by(store.movements(query), moment):
             m = recorded.movement
-            # The standard library's conversion: the same instant, several times cheaper.
-            at = dt.datetime.astimezone(m.occurred_at, zone)
+            # The standard library's conversion from the instant, far cheaper than
+            # pendulum's (``astimezone`` of a pendulum date-time into pendulum's zone is
+            # an hour off around a daylight-saving change).
+            at = dt.datetime.fromtimestamp(m.occurred_at.timestamp(), std_zone)
             local = at.date()
             day = days.get(local.toordinal())
             if day is None:
