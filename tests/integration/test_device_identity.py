@@ -77,6 +77,25 @@ def receipt(mid: str, scan_text: str, quantity: int) -> Movement:
     )
 
 
+def count(service: StocktakeService, stocktake_id: str, counted: list[tuple[str, int]]) -> None:
+    """Add one count line per (scanned label, quantity) in the store, counted by ana at 11."""
+    service.add_lines(
+        stocktake_id,
+        [
+            count_line_from_scan(
+                text,
+                line_id=f"c{n}",
+                counter="ana",
+                device="scanner-1",
+                counted_at=at(11),
+                location=STORE,
+                quantity=quantity,
+            )
+            for n, (text, quantity) in enumerate(counted)
+        ],
+    )
+
+
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], LedgerStore]]:
     """Opens the store under test (again, for SQLite and PostgreSQL: the data persists)."""
@@ -149,21 +168,7 @@ def test_hibc_and_ma_devices_from_receipt_through_fefo_and_stocktake_to_verify(o
     service.plan("ST-1", scope=scope, created_by="lea", at=at(9), tolerances=tolerances)
     service.begin("ST-1", at=at(10))
     counted = [(HIBC_LATE, 24), (MA_UNIT, 1), (LOOKALIKE_GS1, 5), (LOOKALIKE_HIBC, 7)]
-    service.add_lines(
-        "ST-1",
-        [
-            count_line_from_scan(
-                text,
-                line_id=f"c{n}",
-                counter="ana",
-                device="scanner-1",
-                counted_at=at(11),
-                location=STORE,
-                quantity=quantity,
-            )
-            for n, (text, quantity) in enumerate(counted)
-        ],
-    )
+    count(service, "ST-1", counted)
     service.close_counting("ST-1", at=at(12))
     report = service.report("ST-1")
     differences = {
@@ -294,21 +299,7 @@ def test_hibc_and_ma_labels_received_through_the_catalogue_then_picked_counted_a
     service.plan("ST-9", scope=scope, created_by="lea", at=at(9), tolerances=within_one)
     service.begin("ST-9", at=at(10))
     counted = [(hibc("+A123BJC5D6E70/$$3301231LOT7"), 44), (MA_UNIT, 1)]
-    service.add_lines(
-        "ST-9",
-        [
-            count_line_from_scan(
-                text,
-                line_id=f"c{n}",
-                counter="ana",
-                device="scanner-1",
-                counted_at=at(11),
-                location=STORE,
-                quantity=quantity,
-            )
-            for n, (text, quantity) in enumerate(counted)
-        ],
-    )
+    count(service, "ST-9", counted)
     service.close_counting("ST-9", at=at(12))
     report = service.report("ST-9")
     assert {
