@@ -167,3 +167,26 @@ def test_the_plan_check_sees_a_full_scan(store: PostgresStore) -> None:
         [plan] = _plans(store, lambda: store.positions(PositionQuery(expires_before="2027-01-01")))
         assert _full_scans(plan), plan
         raise psycopg.Rollback
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"gtin": "04006381333931"},
+        {"gtin": "04006381333931", "kind": "STATUS_CHANGE"},
+        {"device": "04006381333931", "after_position": 3},
+    ],
+    ids=repr,
+)
+def test_a_product_filter_seeks_the_product_not_the_position_order(
+    store: PostgresStore, filters: dict[str, Any]
+) -> None:
+    # Walking the positions and filtering on the GTIN would pass the check above (the
+    # walk has an index condition, position > n) but read every later movement.
+    [plan] = _plans(store, lambda: list(store.movements(MovementQuery(**filters))))
+    conditions = [
+        node.get("Index Cond", "")
+        for node in _nodes(plan)
+        if node.get("Relation Name") == "movements"
+    ]
+    assert any("gtin" in condition for condition in conditions), plan
