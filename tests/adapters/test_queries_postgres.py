@@ -143,6 +143,7 @@ def test_a_schema_of_the_previous_version_gets_its_movements_tagged(
             "DROP TABLE {}.movement_tags",
             "DROP INDEX {}.lots_expiry_idx",
             "DROP INDEX {}.items_expiry_idx",
+            "DROP INDEX {}.movements_gtin_idx",
             "DELETE FROM {}.schema_version WHERE version = 7",
         ):
             conn.execute(sql.SQL(statement).format(s))

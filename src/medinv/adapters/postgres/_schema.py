@@ -188,8 +188,13 @@ _TAGS: Final = (
         )""",
     "CREATE INDEX lots_expiry_idx ON {s}.lots (expiry)",
     "CREATE INDEX items_expiry_idx ON {s}.items (expiry)",
+    # A product's history in position order straight from one index: with only the
+    # (gtin, lot, serial, position) one, "gtin = ? ORDER BY position LIMIT n" must
+    # either sort the product's movements or walk the whole ledger in position order.
+    "CREATE INDEX movements_gtin_idx ON {s}.movements (gtin, position)",
 )
-"""The movement tags and the expiry indexes (since version 7; see the SQLite schema 10).
+"""The movement tags, the expiry indexes and a product's history index (since version 7;
+see the SQLite schema 10).
 
 ``COLLATE "C"``: tags compare byte by byte, so that a location subtree and a time
 window are ranges of the index whatever the database's collation."""
