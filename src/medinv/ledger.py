@@ -466,8 +466,28 @@ class Ledger:
         after_position: int = 0,
         up_to_position: int | None = None,
         device: DeviceIdentifier | Gtin | str | None = None,
+        kind: object = None,
+        actor: str | None = None,
+        occurred_from: object = None,
+        occurred_to: object = None,
+        location: Location | str | None = None,
+        reference: str | None = None,
+        counterparty: object = None,
+        business_reference: object = None,
     ) -> list[RecordedMovement]:
-        """The stored movements of the matching items, in position order."""
+        """The stored movements matching every filter given, in position order.
+
+        The filters are those of [`MovementQuery`][medinv.ports.MovementQuery], each
+        answered through the store's indexes: the item filters, ``kind`` (one kind, its
+        name, or several), ``actor`` (compared as people are), the occurred-at window
+        ``occurred_from`` (inclusive) to ``occurred_to`` (exclusive), ``location`` (movements
+        from or to it or anything below it), ``reference``, ``counterparty``
+        (``"KIND:id"`` or a party) and ``business_reference`` (``"type:id"``).
+
+        Raises:
+            InvalidValueError: a filter is malformed or can match nothing (an empty
+                window, an empty set of kinds).
+        """
         query = MovementQuery(
             item=item,
             gtin=gtin,
@@ -476,6 +496,14 @@ class Ledger:
             after_position=after_position,
             up_to_position=up_to_position,
             device=device,
+            kind=kind,
+            actor=actor,
+            occurred_from=occurred_from,
+            occurred_to=occurred_to,
+            location=location,
+            reference=reference,
+            counterparty=counterparty,
+            business_reference=business_reference,
         )
         return list(self._store.movements(query))
 
