@@ -85,6 +85,7 @@ __all__ = [
     "entry_hash",
     "entry_hashes",
     "format_instant",
+    "keys_of_links",
     "link_keys",
     "movement_content",
     "movement_fields",
@@ -396,7 +397,7 @@ def link_keys(movement: Movement) -> list[str]:
     party, references = movement.counterparty, movement.business_references
     if party is None and not references:  # most movements: no work on the posting path
         return []
-    return _link_keys(party, references)
+    return keys_of_links(party, references)
 
 
 def content_link_keys(content: str) -> list[str]:
@@ -426,7 +427,8 @@ def content_link_keys(content: str) -> list[str]:
     return keys
 
 
-def _link_keys(party: PartyRef | None, references: tuple[BusinessReference, ...]) -> list[str]:
+def keys_of_links(party: PartyRef | None, references: Iterable[BusinessReference]) -> list[str]:
+    """The link keys of a counterparty and business references (their format, written once)."""
     keys = [] if party is None else [f"party:{party.kind.value}:{party.id}"]
     keys += dict.fromkeys(f"ref:{r.type.value}:{r.id}" for r in references)
     return keys

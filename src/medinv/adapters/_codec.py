@@ -13,10 +13,10 @@ and the check that a commit chains from the head.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, NoReturn
 
-from medinv.chain import GENESIS_HASH, MovementDecoder
+from medinv.chain import GENESIS_HASH, MovementDecoder, keys_of_links, link_keys
 from medinv.errors import MedinvError, StorageError
 from medinv.identifiers import ItemKey, device_text
 from medinv.locations import Location
@@ -28,6 +28,7 @@ __all__ = [
     "check_chained",
     "item_filters",
     "key_columns",
+    "link_rows",
     "path_of",
     "query_links",
     "recorded_movement",
@@ -159,11 +160,10 @@ def _malformed(recorded: RecordedMovement, expected: int) -> NoReturn:
 
 def query_links(query: MovementQuery) -> list[str]:
     """The link keys (see [`link_keys`][medinv.chain.link_keys]) a query asks for."""
-    keys: list[str] = []
-    party = query.counterparty
-    if party is not None:
-        keys.append(f"party:{party.kind.value}:{party.id}")
     reference = query.business_reference
-    if reference is not None:
-        keys.append(f"ref:{reference.type.value}:{reference.id}")
-    return keys
+    return keys_of_links(query.counterparty, () if reference is None else (reference,))
+
+
+def link_rows(movements: Iterable[RecordedMovement]) -> list[tuple[str, int]]:
+    """The ``(link key, position)`` rows of the movement-links index for ``movements``."""
+    return [(link, r.position) for r in movements for link in link_keys(r.movement)]

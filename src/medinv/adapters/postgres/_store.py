@@ -16,6 +16,7 @@ from medinv.adapters._codec import (
     check_chained,
     item_filters,
     key_columns,
+    link_rows,
     path_of,
     query_links,
     recorded_movement,
@@ -35,7 +36,6 @@ from medinv.adapters.postgres._reservations import PostgresReservations
 from medinv.chain import (
     MovementDecoder,
     format_instant,
-    link_keys,
     movement_fields,
     structured_fields,
 )
@@ -288,11 +288,7 @@ class PostgresStore(_base.Closing):
             (*key_columns(r.item), format_instant(r.first_received_at), r.expiry)
             for r in commit.items
         ]
-        link_rows = [
-            (link, recorded.position)
-            for recorded in commit.movements
-            for link in link_keys(recorded.movement)
-        ]
+        links = link_rows(commit.movements)
         last = commit.movements[-1]
         with (
             self._errors("appending a commit", expected=commit.expected_position),
@@ -321,8 +317,8 @@ class PostgresStore(_base.Closing):
                     cur.execute(self._sql["add_lots"], _columns(lot_rows, 3))
                 if item_rows:
                     cur.execute(self._sql["add_items"], _columns(item_rows, 5))
-                if link_rows:
-                    cur.execute(self._sql["add_links"], _columns(link_rows, 2))
+                if links:
+                    cur.execute(self._sql["add_links"], _columns(links, 2))
                 cur.execute(self._sql["set_head"], (last.position, last.hash))
 
     def _apply_balances(

@@ -20,6 +20,7 @@ from medinv.adapters._codec import (
     check_chained,
     item_filters,
     key_columns,
+    link_rows,
     path_of,
     query_links,
     recorded_movement,
@@ -36,7 +37,7 @@ from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
 from medinv.adapters.sqlite._reservations import SqliteReservations
-from medinv.chain import MovementDecoder, link_keys, movement_content
+from medinv.chain import MovementDecoder, movement_content
 from medinv.errors import (
     ConcurrencyError,
     CountLineError,
@@ -396,13 +397,9 @@ class SqliteStore(_base.Closing):
                     movement_rows = _movement_rows(movements, contents, item_nos)
                     balance_rows = _balance_rows(changes, item_nos, location_nos)
                 self._write(movement_rows, balance_rows, lot_rows, item_rows)
-                link_rows = [
-                    (link, recorded.position)
-                    for recorded in movements
-                    for link in link_keys(recorded.movement)
-                ]
-                if link_rows:
-                    self._db.executemany(_sql.INSERT_LINK, link_rows)
+                links = link_rows(movements)
+                if links:
+                    self._db.executemany(_sql.INSERT_LINK, links)
                 self._db.executemany(_sql.INSERT_TAG, block_tags(movements))
                 last = movements[-1]
                 self._db.execute(
