@@ -33,7 +33,6 @@ import re
 from typing import Any, Final, Protocol
 
 import attrs
-from stdnum import ean
 
 from medinv._slots import new_instance, slot_setters
 from medinv.errors import InvalidValueError
@@ -104,7 +103,8 @@ def _gs1(text: str) -> str:
     if _DIGITS.fullmatch(text) is None:
         offset = next(i for i, char in enumerate(text) if not "0" <= char <= "9")
         raise InvalidDeviceIdentifierError(agency, text, "a GTIN holds digits only", offset=offset)
-    expected = ean.calc_check_digit(text[:-1])
+    # GS1 mod 10, weights 3 and 1 from the right of the payload (the check digit is the last).
+    expected = str(-(3 * sum(map(int, text[-2::-2])) + sum(map(int, text[-3::-2]))) % 10)
     if text[-1] != expected:
         reason = f"the check digit should be {expected}, not {text[-1]}"
         raise InvalidDeviceIdentifierError(agency, text, reason)
