@@ -8,6 +8,7 @@ import string
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from stdnum import ean
 
 from medinv import devices
 from medinv.barcodes import hibc_check_character, parse_scan
@@ -277,3 +278,17 @@ def test_named_constructors_build_what_the_constructor_builds(di):
     assert DeviceIdentifier.of(di.agency, di.value) is DeviceIdentifier.of(di.agency, di.value)
     assert di != di.value
     assert (di == di.value) is False
+
+
+@given(
+    st.sampled_from((8, 12, 13, 14)).flatmap(
+        lambda n: st.text(alphabet=string.digits, min_size=n, max_size=n)
+    )
+)
+def test_gs1_check_digit_agrees_with_python_stdnum(text):
+    """The inline mod-10 accepts exactly the GTINs python-stdnum's EAN check accepts."""
+    if ean.is_valid(text):
+        assert DeviceIdentifier.of(IssuingAgency.GS1, text).value == text.rjust(14, "0")
+    else:
+        with pytest.raises(InvalidDeviceIdentifierError):
+            DeviceIdentifier.of(IssuingAgency.GS1, text)
