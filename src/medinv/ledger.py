@@ -439,20 +439,34 @@ class Ledger:
         status: StockStatus | str | None = None,
         as_of_position: int | None = None,
         device: DeviceIdentifier | Gtin | str | None = None,
+        expires_from: pendulum.Date | str | None = None,
+        expires_before: pendulum.Date | str | None = None,
+        has_expiry: bool | None = None,
     ) -> list[StockPosition]:
         """Non-zero stock positions matching every filter, with expiry and first-received time.
 
         Sorted by item ([`ItemKey.sort_key`][medinv.identifiers.ItemKey.sort_key]), then
-        location path, then status. Filters as for [`balance`][medinv.ledger.Ledger.balance];
-        with ``as_of_position`` the quantities are those right after that position
-        (expiry and received-at come from the master data as it is now).
+        location path, then status. Filters as for [`balance`][medinv.ledger.Ledger.balance],
+        and the expiry filters of [`PositionQuery`][medinv.ports.PositionQuery]
+        (``expires_from`` inclusive, ``expires_before`` exclusive, ``has_expiry``), read
+        through the stores' expiry indexes. With ``as_of_position`` the quantities are
+        those right after that position (expiry and received-at come from the master
+        data as it is now, and the expiry filters apply to that expiry).
+
+        Raises:
+            InvalidValueError: a filter is not a valid value, or the expiry window is empty.
         """
         query = _position_query(item, gtin, lot, serial, location, status, device)
+        dated = attrs.evolve(
+            query, expires_from=expires_from, expires_before=expires_before, has_expiry=has_expiry
+        )
         if as_of_position is None:
-            found = list(self._store.positions(query))
+            found = list(self._store.positions(dated))
         else:
             balances = self._balances_as_of(query, as_of_position)
-            found = self._with_master_data(balances)
+            found = [
+                p for p in self._with_master_data(balances) if dated.matches_expiry(p.expiry)
+            ]
         found.sort(key=lambda p: (p.item.sort_key(), p.location.path, p.status.value))
         return found
 
