@@ -464,9 +464,7 @@ class Ledger:
             found = list(self._store.positions(dated))
         else:
             balances = self._balances_as_of(query, as_of_position)
-            found = [
-                p for p in self._with_master_data(balances) if dated.matches_expiry(p.expiry)
-            ]
+            found = [p for p in self._with_master_data(balances) if dated.matches_expiry(p.expiry)]
         found.sort(key=lambda p: (p.item.sort_key(), p.location.path, p.status.value))
         return found
 
