@@ -295,8 +295,11 @@ def test_hibc_and_ma_labels_received_through_the_catalogue_then_picked_counted_a
     lot7 = ItemKey("HIBCC:A123BJC5D6E70", lot="LOT7")
     service = StocktakeService(ledger, store.stocktakes)
     within_one = TolerancePolicy(per_product={"HIBCC:A123BJC5D6E70": Tolerance(absolute=1)})
-    scope = StocktakeScope(["CHU/Store"])
+    # Scoped to the two devices by product: HIBC and MA products, kept by every store.
+    products = ["HIBCC:A123BJC5D6E70", "MA:MA.156.M0.100350.01004YA10017"]
+    scope = StocktakeScope(["CHU/Store"], products=products)
     service.plan("ST-9", scope=scope, created_by="lea", at=at(9), tolerances=within_one)
+    assert [str(p) for p in store.stocktakes.get("ST-9").scope.products] == products
     service.begin("ST-9", at=at(10))
     counted = [(hibc("+A123BJC5D6E70/$$3301231LOT7"), 44), (MA_UNIT, 1)]
     count(service, "ST-9", counted)

@@ -170,5 +170,12 @@ def test_stocktake_scope_and_tolerances_with_non_gs1_items():
     here = Location.parse("Main/A1")
     assert scope.covers(ItemKey(GTIN), here)
     assert not scope.covers(ItemKey(HIBC), here)  # not a crash: a GTIN scope leaves it out
+    by_device = StocktakeScope(["Main"], products=[HIBC, DeviceIdentifier.parse(MA), GTIN])
+    assert by_device.covers(ItemKey(HIBC, lot="L1"), here)
+    assert by_device.covers(ItemKey(MA), here) and by_device.covers(ItemKey(GTIN), here)
+    assert not by_device.covers(ItemKey("HIBCC:A123BJC5D6E70"), here)
+    assert Gtin(GTIN) in by_device.products  # GS1 products stay GTINs
+    with pytest.raises(InvalidValueError):
+        StocktakeScope(["Main"], products=["HIBCC:A1"])
     policy = TolerancePolicy(per_product={HIBC: TolerancePolicy().default})
     assert list(policy.per_product) == [HIBC]

@@ -21,6 +21,7 @@ from medinv.stocktake import (
     Tolerance,
     TolerancePolicy,
 )
+from medinv.stocktake._model import product_text
 
 __all__ = ["line_from_json", "line_to_json", "stocktake_from_json", "stocktake_to_json"]
 
@@ -67,7 +68,7 @@ def stocktake_to_json(stocktake: Stocktake) -> str:
         "id": stocktake.id,
         "scope": {
             "locations": [str(loc) for loc in stocktake.scope.locations],
-            "products": [g.value for g in stocktake.scope.products],
+            "products": [product_text(p) for p in stocktake.scope.products],
         },
         "created_by": stocktake.created_by,
         "created_at": _instant(stocktake.created_at),

@@ -16,6 +16,7 @@ import pendulum
 from medinv._text import text_validator
 from medinv.actors import actor_key, actor_validator
 from medinv.dates import to_date, to_datetime
+from medinv.devices import DeviceIdentifier, IssuingAgency
 from medinv.errors import (
     ApprovalRefusedError,
     CountLineError,
@@ -122,15 +123,29 @@ def _locations(value: object) -> tuple[Location, ...]:
     return tuple(sorted(set(locations), key=lambda loc: loc.path))
 
 
-def _products(value: object) -> tuple[Gtin, ...]:
+def _product(value: object) -> Gtin | DeviceIdentifier:
+    """A GS1 product as its `Gtin` (as before device identities); HIBC and MA as their DI."""
+    if isinstance(value, Gtin):
+        return value
+    device = device_of(value)
+    return Gtin(device.value) if device.agency is IssuingAgency.GS1 else device
+
+
+def product_text(product: Gtin | DeviceIdentifier) -> str:
+    """A scope product's stored text: the ``device_text`` of the items it covers."""
+    return product.value if isinstance(product, Gtin) else device_text(product)
+
+
+def _products(value: object) -> tuple[Gtin | DeviceIdentifier, ...]:
     if value is None:
         return ()
-    if isinstance(value, (Gtin, str)):
+    if isinstance(value, (Gtin, DeviceIdentifier, str)):
         value = (value,)
     if not isinstance(value, Iterable):
-        raise InvalidValueError(f"a stocktake scope's products must be GTINs, not {value!r}")
-    gtins = {v if isinstance(v, Gtin) else Gtin(v) for v in value}
-    return tuple(sorted(gtins, key=lambda g: g.value))
+        msg = f"a stocktake scope's products must be GTINs or device identifiers, not {value!r}"
+        raise InvalidValueError(msg)
+    products = {_product(v) for v in value}
+    return tuple(sorted(products, key=product_text))
 
 
 @attrs.frozen
@@ -151,8 +166,15 @@ class StocktakeScope:
 
     locations: tuple[Location, ...] = attrs.field(converter=_locations)
     """The location subtrees counted (each location and everything below it)."""
-    products: tuple[Gtin, ...] = attrs.field(default=(), converter=_products, kw_only=True)
-    """The products counted; empty means every product found in the locations."""
+    products: tuple[Gtin | DeviceIdentifier, ...] = attrs.field(
+        default=(), converter=_products, kw_only=True
+    )
+    """The products counted; empty means every product found in the locations.
+
+    Given as GTINs, device identifiers of any agency or their text
+    (``"04006381333931"``, ``"HIBCC:A123PROD1"``); a GS1 product is kept as its
+    [`Gtin`][medinv.identifiers.Gtin], an HIBC or MA one as its
+    [`DeviceIdentifier`][medinv.devices.DeviceIdentifier]."""
 
     def covers_location(self, location: Location) -> bool:
         """Whether ``location`` lies in one of the scope's subtrees."""
@@ -160,7 +182,7 @@ class StocktakeScope:
 
     def covers(self, item: ItemKey, location: Location) -> bool:
         """Whether the stocktake counts ``item`` at ``location``."""
-        if self.products and all(item.device_text != p.value for p in self.products):
+        if self.products and item.device_text not in map(product_text, self.products):
             return False
         return self.covers_location(location)
 
