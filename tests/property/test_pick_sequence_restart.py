@@ -180,9 +180,19 @@ def _check_restart(open_store: Opener, steps: list[tuple[Any, ...]]) -> None:
             ]
 
 
+HOLD_UNDER_RESERVATION = [
+    ("receive", GTINS[0], "L1", "H/A/1", 1),
+    ("receive", GTINS[0], "L1", "H/A/2", 1),
+    ("reserve", GTINS[0], 1),
+    ("hold", GTINS[0], "H/A/1"),
+]
+"""Found by Hypothesis: a hold takes the one unit a reservation holds."""
+
+
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(histories)
 @example(TIE)
+@example(HOLD_UNDER_RESERVATION)
 def test_memory_index_rebuilt_plans_like_the_long_running_one(steps) -> None:
     store = MemoryStore()
     _check_restart(lambda: contextlib.nullcontext(store), steps)

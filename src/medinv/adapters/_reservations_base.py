@@ -128,8 +128,11 @@ class ReservationBase(Closing):
                         return False
                     msg = f"reservation id {rid!r} is already in use"
                     raise InvalidValueError(msg)
-                self._delete(rid)  # an expired reservation gives its id back
+            # Checked before anything is written: a store whose transaction cannot roll
+            # back (the memory store) must keep the expired one when the new one is refused.
             self._check_free(reservation, holds, now_key)
+            if stored is not None:
+                self._delete(rid)  # an expired reservation gives its id back
             self._insert(reservation, moment_key(reservation.expires_at), holds)
         return True
 

@@ -13,6 +13,7 @@ move of one run of at most a few thousand slots. Reservations are kept by a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 from collections.abc import Iterable, Mapping
@@ -41,7 +42,7 @@ from medinv.allocation._request import AllocationRequest
 from medinv.allocation._reserve import Book
 from medinv.dates import to_datetime
 from medinv.devices import DeviceIdentifier
-from medinv.errors import InsufficientStockError, InvalidValueError
+from medinv.errors import InsufficientStockError, InvalidValueError, StalePlanError
 from medinv.identifiers import Gtin, ItemKey, device_of
 from medinv.journal import StoredMovement
 from medinv.locations import Location
@@ -351,11 +352,32 @@ class FefoIndex:
             )
         if status is AVAILABLE:
             self._set_quantity(product, entry, new_quantity)
+            if entry.reserved > new_quantity:
+                self._rebook()
         else:
             entry.quantity = new_quantity
             if new_quantity == 0:
                 product.forget_other(entry)
                 self._tidy(product, gtin)
+
+    def _rebook(self) -> None:
+        """Hold the reservations again, in id order, after units they held left AVAILABLE.
+
+        A movement the ledger accepted (a hold, an issue outside medinv's plans) took
+        units some reservation held. Each reservation is taken again as an index built
+        after a restart takes the kept ones
+        ([`sync_reservations`][medinv.services.sync_reservations]): by id, a
+        reservation whose units are no longer all there is let go. So a long-running
+        index and a rebuilt one hold the same reservations and plan alike.
+        """
+        held = self._book.reservations()
+        for reservation in held:
+            self._book.release(reservation.id)
+        for reservation in held:
+            with contextlib.suppress(StalePlanError):
+                self._book.reserve(
+                    reservation.plan, reservation.id, reservation.expires_at, self._position
+                )
 
     def _new_entry(  # noqa: PLR0917  (private helper called from one place)
         self,

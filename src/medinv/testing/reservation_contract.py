@@ -267,6 +267,20 @@ class ReservationStoreContract:
         assert store.reservations.reserve(again, as_of=LATER)
         assert store.reservations.get("R1", as_of=LATER) == again
 
+    def test_a_refused_reserve_leaves_the_expired_one_of_its_id(self, store: Any) -> None:
+        # Hypothesis found it on the memory store: the refused reserve had already
+        # removed the expired reservation whose id it reused.
+        ledger = _stocked(store)
+        first = _reservation("R1", _plan(ledger, 1))
+        store.reservations.reserve(first, as_of=NOW)
+        taken = _reservation("R2", _plan(ledger, 5), LATER.add(hours=1))
+        assert store.reservations.reserve(taken, as_of=LATER)  # R1 expired: all 5 of lot A
+        again = _reservation("R1", _plan(ledger, 1), LATER.add(hours=1))
+        with pytest.raises(ReservationConflictError):
+            store.reservations.reserve(again, as_of=LATER)
+        assert store.reservations.purge(as_of=LATER) == 1  # the expired R1, still there
+        assert store.reservations.release("R1") is None
+
     def test_purge_removes_only_the_expired(self, store: Any) -> None:
         ledger = _stocked(store)
         store.reservations.reserve(_reservation("R1", _plan(ledger, 1)), as_of=NOW)
