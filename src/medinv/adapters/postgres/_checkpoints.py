@@ -134,14 +134,33 @@ class PostgresCheckpointTable(CheckpointBase):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """The connection's ``transaction()`` block (a savepoint inside an open transaction)."""
+        """One transaction on the connection: committed at the end, rolled back on error.
+
+        Raises:
+            InvalidValueError: the connection is already in a transaction.
+        """
+        if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raise InvalidValueError(
+                "the connection is already in a transaction: commit or roll back first, "
+                "or save inside it without transaction()"
+            )
         with self._errors("writing to"), self._conn.transaction():
             yield
 
+    @contextlib.contextmanager
+    def _reading(self, *, end: bool = True) -> Iterator[psycopg.Connection[Any]]:
+        """A read; with ``end``, one that opened a transaction (the connection was idle) ends it."""
+        conn = self._conn
+        idle = end and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with self._errors("reading"):
+            yield conn
+            if idle and not conn.autocommit:
+                conn.rollback()
+
     def _read(self, consumer: str, *, for_update: bool) -> LedgerHead | None:
         statement = self._sql.read_for_update if for_update else self._sql.read
-        with self._errors("reading"):
-            row = self._conn.execute(statement.encode(), (consumer,)).fetchone()
+        with self._reading(end=not for_update) as conn:
+            row = conn.execute(statement.encode(), (consumer,)).fetchone()
         return None if row is None else LedgerHead(int(row[0]), row[1])
 
     def _write(self, consumer: str, checkpoint: LedgerHead, moment: str, *, new: bool) -> None:
@@ -156,8 +175,8 @@ class PostgresCheckpointTable(CheckpointBase):
             return self._conn.execute(self._sql.delete.encode(), (consumer,)).rowcount > 0
 
     def _all(self) -> list[tuple[str, LedgerHead]]:
-        with self._errors("reading"):
-            rows = self._conn.execute(self._sql.all.encode()).fetchall()
+        with self._reading() as conn:
+            rows = conn.execute(self._sql.all.encode()).fetchall()
         return [(c, LedgerHead(int(p), h)) for c, p, h in rows]
 
 
