@@ -189,9 +189,7 @@ def test_a_postgres_table_saves_inside_the_callers_transaction(
 
 
 @pytest.mark.postgres
-def test_two_first_saves_on_postgres_race_and_one_is_refused(
-    postgres_dsn, postgres_schema
-) -> None:
+def test_two_first_saves_on_postgres_race_and_one_is_refused(postgres_dsn, postgres_schema) -> None:
     with psycopg.connect(postgres_dsn, autocommit=True) as setup:
         setup.execute(f"CREATE SCHEMA {postgres_schema}")
     with psycopg.connect(postgres_dsn) as a, psycopg.connect(postgres_dsn) as b:

@@ -154,7 +154,8 @@ def test_an_altered_change_is_caught(data: st.DataObject, count: int) -> None:
     how = data.draw(st.sampled_from(["quantity", "actor", "recorded_at", "hash", "prev_hash"]))
     if how == "quantity":
         altered = attrs.evolve(
-            original, movement=attrs.evolve(original.movement, quantity=original.movement.quantity + 1)
+            original,
+            movement=attrs.evolve(original.movement, quantity=original.movement.quantity + 1),
         )
     elif how == "actor":
         altered = attrs.evolve(original, movement=attrs.evolve(original.movement, actor="mallory"))
@@ -297,7 +298,9 @@ def test_an_outbox_row_has_the_columns_cdc_tools_expect() -> None:
     assert (row.sequence, row.hash, row.prev_hash) == (3, changes[2].hash, changes[1].hash)
     assert row.recorded_at == "2026-12-01T08:00:00+00:00"
     assert row.values() == tuple(getattr(row, c) for c in OUTBOX_COLUMNS)
-    keyed = outbox_row(changes[0], aggregate_type="stock", aggregate_id=lambda c: c.movement.item.device_text)
+    keyed = outbox_row(
+        changes[0], aggregate_type="stock", aggregate_id=lambda c: c.movement.item.device_text
+    )
     assert (keyed.aggregatetype, keyed.aggregateid) == ("stock", GTIN)
 
 
