@@ -26,6 +26,7 @@ from medinv.adapters._base import Closing
 from medinv.adapters._codec import check_chained, query_links
 from medinv.adapters._tags import FACETS, driving_facet, movement_tags
 from medinv.adapters.memory_catalogue import MemoryCatalogue
+from medinv.adapters.memory_checkpoints import MemoryCheckpoints
 from medinv.adapters.memory_reservations import MemoryReservations
 from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.chain import link_keys
@@ -77,6 +78,7 @@ class MemoryStore(Closing):
         self._catalogue = MemoryCatalogue(self)
         self._moves_by_link: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
         self._reservations = MemoryReservations(self)
+        self._checkpoints = MemoryCheckpoints(self)
         # Movements by tag (see medinv.adapters._tags), in position order, and the
         # distinct tags of the facets read by range, sorted.
         self._by_tag: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
@@ -102,6 +104,14 @@ class MemoryStore(Closing):
     def reservations(self) -> MemoryReservations:
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this store."""
         return self._reservations
+
+    @property
+    def checkpoints(self) -> MemoryCheckpoints:
+        """The change feed's consumer checkpoints, kept in process memory with the ledger.
+
+        A [`CheckpointStore`][medinv.feed.CheckpointStore], closed with the store.
+        """
+        return self._checkpoints
 
     def _open(self) -> None:
         if self._closed:

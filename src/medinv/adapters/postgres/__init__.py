@@ -59,6 +59,11 @@ except ImportError as e:  # pragma: no cover - the dev environment always has ps
 
 from medinv.adapters._base import Migration
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
+from medinv.adapters.postgres._checkpoints import (
+    FeedNotifier,
+    PostgresCheckpoints,
+    PostgresCheckpointTable,
+)
 from medinv.adapters.postgres._errors import translate_error
 from medinv.adapters.postgres._reservations import PostgresReservations
 from medinv.adapters.postgres._schema import MIGRATIONS, SCHEMA_VERSION
@@ -74,3 +79,4 @@ __all__ = [
     "PostgresStore",
     "translate_error",
 ]
+__all__ += ["FeedNotifier", "PostgresCheckpointTable", "PostgresCheckpoints"]

@@ -16,6 +16,7 @@ from psycopg import sql
 
 from medinv.adapters._base import Migration
 from medinv.adapters._catalogue_sql import SET_CHAIN, SET_HEAD, TO_CHAIN, chained
+from medinv.adapters._checkpoints_sql import CREATE as CHECKPOINTS_TABLE
 from medinv.adapters._tags import block_tags
 from medinv.adapters.postgres._sql import SQL
 from medinv.chain import GENESIS_HASH, MovementDecoder
@@ -200,6 +201,9 @@ see the SQLite schema 10).
 window are ranges of the index whatever the database's collation."""
 _TAGS_VERSION: Final = 7
 
+_CHECKPOINTS: Final = (CHECKPOINTS_TABLE.replace("{t}", "{s}.feed_checkpoints"),)
+"""The change feed's consumer checkpoints (since version 8; see the SQLite schema 11)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -236,6 +240,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "lots and items indexed by expiry, for the stock controller's queries",
         _TAGS,
     ),
+    Migration(
+        8,
+        "the change feed's consumer checkpoints (position and hash of the last change "
+        "each consumer applied)",
+        _CHECKPOINTS,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
@@ -250,6 +260,7 @@ SCHEMA: Final = (
     *_CATALOGUE_CHAIN,
     *_RESERVATIONS,
     *_TAGS,
+    *_CHECKPOINTS,
 )
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 

@@ -31,6 +31,7 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters._tags import block_tags, driving_facet
 from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
+from medinv.adapters.postgres._checkpoints import PostgresCheckpoints
 from medinv.adapters.postgres._errors import translate_error
 from medinv.adapters.postgres._reservations import PostgresReservations
 from medinv.chain import (
@@ -160,6 +161,7 @@ class PostgresStore(_base.Closing):
         self._stocktakes = PostgresStocktakes(self)
         self._catalogue = PostgresCatalogue(self)
         self._reservations = PostgresReservations(self)
+        self._checkpoints = PostgresCheckpoints(self)
         self._decoder = MovementDecoder()
         identifier = sql.Identifier(schema)
         with self._errors("preparing statements"):
@@ -228,6 +230,14 @@ class PostgresStore(_base.Closing):
     def reservations(self) -> PostgresReservations:
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this schema."""
         return self._reservations
+
+    @property
+    def checkpoints(self) -> PostgresCheckpoints:
+        """The change feed's consumer checkpoints in this schema.
+
+        A [`CheckpointStore`][medinv.feed.CheckpointStore] (table ``feed_checkpoints``).
+        """
+        return self._checkpoints
 
     @property
     def catalogue(self) -> PostgresCatalogue:

@@ -14,6 +14,7 @@ from typing import Final, NamedTuple
 
 from medinv.adapters._base import Migration
 from medinv.adapters._catalogue_sql import SET_CHAIN, SET_HEAD, TO_CHAIN, chained
+from medinv.adapters._checkpoints_sql import CREATE as CHECKPOINTS_TABLE
 from medinv.adapters._tags import block_tags
 from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import StorageError
@@ -425,6 +426,10 @@ _SCHEMA_V10: Final = (
 )
 _TAGS_VERSION: Final = 10
 
+# Version 11: the change feed's consumer checkpoints, for consumers without a
+# database of their own (medinv.adapters._checkpoints_sql).
+_SCHEMA_V11: Final = (CHECKPOINTS_TABLE.replace("{t}", "feed_checkpoints"),)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -484,6 +489,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "lots and items indexed by expiry, for the stock controller's queries",
         _SCHEMA_V10,
     ),
+    Migration(
+        11,
+        "the change feed's consumer checkpoints (position and hash of the last change "
+        "each consumer applied)",
+        _SCHEMA_V11,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -525,6 +536,8 @@ SCHEMA: Final = (
     *_SCHEMA_V9,
     # The movement tags and the expiry indexes.
     *_SCHEMA_V10,
+    # The change feed's checkpoints.
+    *_SCHEMA_V11,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 

@@ -35,6 +35,7 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters._tags import block_tags, driving_facet
 from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
+from medinv.adapters.sqlite._checkpoints import SqliteCheckpoints
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
 from medinv.adapters.sqlite._reservations import SqliteReservations
 from medinv.chain import MovementDecoder, movement_content
@@ -204,6 +205,7 @@ class SqliteStore(_base.Closing):
         self._stocktakes = SqliteStocktakes(self)
         self._catalogue = SqliteCatalogue(self)
         self._reservations = SqliteReservations(self)
+        self._checkpoints = SqliteCheckpoints(self)
         try:
             self._db = sqlite3.connect(
                 self._path,
@@ -246,6 +248,14 @@ class SqliteStore(_base.Closing):
     def reservations(self) -> SqliteReservations:
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this file."""
         return self._reservations
+
+    @property
+    def checkpoints(self) -> SqliteCheckpoints:
+        """The change feed's consumer checkpoints in this file.
+
+        A [`CheckpointStore`][medinv.feed.CheckpointStore] (table ``feed_checkpoints``).
+        """
+        return self._checkpoints
 
     @property
     def catalogue(self) -> SqliteCatalogue:
