@@ -43,10 +43,11 @@ pytestmark = pytest.mark.usefixtures("small_windows")
 
 @pytest.fixture
 def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Windows of 3 positions growing by 2: many pages even on a ledger of a few dozen."""
+    """Windows of 3 positions growing by 2, chunks of 2: many pages on a ledger of a few dozen."""
     monkeypatch.setattr(_read, "_MIN_WINDOW", 3)
     monkeypatch.setattr(_read, "_TARGET_ROWS", 3)
     monkeypatch.setattr(_read, "_GROWTH", 2)
+    monkeypatch.setattr(_read, "_CHUNK", 2)
 
 
 def check_history(store: LedgerStore, movements: list[Movement], data: st.DataObject) -> None:

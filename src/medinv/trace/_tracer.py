@@ -24,7 +24,7 @@ from medinv.trace._model import (
     Reached,
     TraceStep,
 )
-from medinv.trace._read import pages, steps_of
+from medinv.trace._read import steps
 from medinv.trace._subject import TraceSubject
 
 __all__ = ["Tracer"]
@@ -93,8 +93,7 @@ class Tracer:
         return known_at
 
     def _steps(self, query: MovementQuery, up_to: int) -> Iterator[TraceStep]:
-        for page in pages(self._store, query, up_to=up_to):
-            yield from steps_of(self._store, page)
+        return steps(self._store, query, up_to=up_to)
 
     # ------------------------------------------------------------------ forward
 
