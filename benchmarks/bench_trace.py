@@ -41,13 +41,11 @@ import argparse
 import collections
 import datetime as dt
 import functools
-import gc
 import os
 import sqlite3
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -65,7 +63,7 @@ from medinv.ports import LedgerStore, MovementQuery
 from medinv.trace import Tracer, TraceSubject
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._harness import table
+from benchmarks._harness import best_of, peak_memory, table
 from benchmarks.bench_ledger import Workload
 
 CACHE_VERSION = 1
@@ -265,29 +263,14 @@ def by_sql_decoded(
 # ---------------------------------------------------------------------- measuring
 
 
-def timed(fn: Callable[[], Holdings], repeat: int) -> tuple[float, Holdings]:
-    best, result = float("inf"), {}
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
 def read_all(store: LedgerStore, query: MovementQuery) -> list[object]:
     """Every matching movement, read at once."""
     return list(store.movements(query))
 
 
 def peak(fn: Callable[[], object]) -> int:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    """Peak Python allocations while ``fn`` runs."""
+    return peak_memory(fn)[0]
 
 
 def compare(  # noqa: PLR0917  (the four ways, named)
@@ -299,10 +282,10 @@ def compare(  # noqa: PLR0917  (the four ways, named)
     repeat: int,
 ) -> list[object]:
     """One row: the trace, the scan (once) and the SQL with and without decoding, which agree."""
-    t_sql, expected = timed(sql, repeat)
-    t_decoded, decoded_answer = timed(sql_decoded, repeat)
-    t_trace, traced = timed(trace, repeat)
-    t_scan, scanned = timed(scan, 1)
+    t_sql, expected = best_of(sql, repeat)
+    t_decoded, decoded_answer = best_of(sql_decoded, repeat)
+    t_trace, traced = best_of(trace, repeat)
+    t_scan, scanned = best_of(scan, 1)
     if not traced == scanned == expected == decoded_answer:
         raise SystemExit(f"{name}: the trace, the scan and the SQL disagree")
     return [
@@ -314,6 +297,36 @@ def compare(  # noqa: PLR0917  (the four ways, named)
         f"{t_trace / t_sql:.2f}x",
         f"{t_decoded * 1e3:.1f} ms",
         f"{t_trace / t_decoded:.2f}x",
+    ]
+
+
+Peer = Callable[..., Holdings]
+"""Holdings of an item, optionally before an instant and up to a position."""
+
+
+def two_rows(  # noqa: PLR0917  (the store, two peers, the item, its label, the repeats)
+    store: LedgerStore, sql: Peer, sql_decoded: Peer, item: ItemKey, label: str, repeat: int
+) -> list[list[object]]:
+    """The forward trace and the point in time of ``item``, each against its three peers."""
+    head = store.head().position
+    instant, known = at(head // 2), head * 3 // 4
+    return [
+        compare(
+            f"forward: {label}",
+            functools.partial(by_trace, store, item),
+            functools.partial(by_scan, store, item),
+            functools.partial(sql, item),
+            functools.partial(sql_decoded, item),
+            repeat,
+        ),
+        compare(
+            f"where at mid, known at 3/4: {label}",
+            functools.partial(where_by_trace, store, item, instant, known),
+            functools.partial(by_scan, store, item, instant, known),
+            functools.partial(sql, item, instant, known),
+            functools.partial(sql_decoded, item, instant, known),
+            repeat,
+        ),
     ]
 
 
@@ -332,27 +345,13 @@ HEADERS = (
 def on_sqlite(path: Path, repeat: int) -> None:
     with SqliteStore(path) as store:
         head = store.head().position
-        instant, known = at(head // 2), head * 3 // 4
         rows = []
         for item in (EXITS, BUSY):
             count = sum(1 for _ in Tracer(store).steps(TraceSubject.of_item(item)))
-            label = f"{item.lot} ({count:,} movements)"
-            rows.append(compare(
-                f"forward: {label}",
-                functools.partial(by_trace, store, item),
-                functools.partial(by_scan, store, item),
-                functools.partial(by_sql, path, item),
-                functools.partial(by_sql_decoded, path, item),
-                repeat,
-            ))  # fmt: skip
-            rows.append(compare(
-                f"where at mid, known at 3/4: {label}",
-                functools.partial(where_by_trace, store, item, instant, known),
-                functools.partial(by_scan, store, item, instant, known),
-                functools.partial(by_sql, path, item, instant, known),
-                functools.partial(by_sql_decoded, path, item, instant, known),
-                repeat,
-            ))  # fmt: skip
+            rows += two_rows(
+                store, functools.partial(by_sql, path), functools.partial(by_sql_decoded, path),
+                item, f"{item.lot} ({count:,} movements)", repeat,
+            )  # fmt: skip
         print(f"\nSQLite, {head:,} movements ({path.stat().st_size / 1e6:.0f} MB file)")
         print(table(HEADERS, rows))
         memory = []
@@ -399,7 +398,6 @@ def on_postgres(dsn: str | None, seed: int, repeat: int) -> None:
                 conn.execute(sql.SQL("VACUUM ANALYZE {}.movements").format(sql.Identifier(schema)))
             with PostgresStore(target, schema=schema) as store, psycopg.connect(target) as conn:
                 head = store.head().position
-                instant, known = at(head // 2), head * 3 // 4
                 text = PG_SQL.format(schema=schema)
 
                 def by_pg(item: ItemKey, when: Any = None, up_to: int | None = None) -> Holdings:
@@ -416,22 +414,7 @@ def on_postgres(dsn: str | None, seed: int, repeat: int) -> None:
 
                 rows = []
                 for item in (EXITS, BUSY):
-                    rows.append(compare(
-                        f"forward: {item.lot}",
-                        functools.partial(by_trace, store, item),
-                        functools.partial(by_scan, store, item),
-                        functools.partial(by_pg, item),
-                        functools.partial(by_pg_decoded, item),
-                        repeat,
-                    ))  # fmt: skip
-                    rows.append(compare(
-                        f"where at mid, known at 3/4: {item.lot}",
-                        functools.partial(where_by_trace, store, item, instant, known),
-                        functools.partial(by_scan, store, item, instant, known),
-                        functools.partial(by_pg, item, instant, known),
-                        functools.partial(by_pg_decoded, item, instant, known),
-                        repeat,
-                    ))  # fmt: skip
+                    rows += two_rows(store, by_pg, by_pg_decoded, item, str(item.lot), repeat)
                 print(f"\nPostgreSQL, {head:,} movements")
                 print(table(HEADERS, rows))
                 memory = []

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from medinv.adapters.memory import MemoryStore
-from medinv.adapters.sqlite import SqliteStore
 from medinv.catalogue import PartyKind, PartyRef
 from medinv.errors import InvalidValueError, StorageError
 from medinv.identifiers import ItemKey
@@ -18,25 +13,17 @@ from medinv.status import StockStatus
 from medinv.trace import FlowKind, Tracer, TraceSubject
 
 from ._scenario import GTIN, LOT, SERIAL, build, day, loc
+from .conftest import STORES
 
 A, Q = StockStatus.AVAILABLE, StockStatus.QUARANTINE
 SUBJECT = TraceSubject.of_lot(GTIN, "L-777")
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-    elif request.param == "sqlite":
-        with SqliteStore(tmp_path / "ledger.db") as sqlite:
-            yield sqlite
-    else:
-        from medinv.adapters.postgres import PostgresStore  # noqa: PLC0415  (needs the driver)
-
-        dsn = request.getfixturevalue("postgres_dsn")
-        schema = request.getfixturevalue("postgres_schema")
-        with PostgresStore(dsn, schema=schema) as postgres:
-            yield postgres
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest) -> LedgerStore:
+    """The scenario's store: in memory, in an SQLite file, in a PostgreSQL schema."""
+    found: LedgerStore = request.getfixturevalue(f"{request.param}_store")
+    return found
 
 
 @pytest.fixture

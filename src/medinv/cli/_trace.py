@@ -226,17 +226,7 @@ def _step_rows(steps: list[TraceStep]) -> list[list[str]]:
     ]
 
 
-_STEP_HEADER = (
-    "position",
-    "id",
-    "kind",
-    "item",
-    "qty",
-    "from",
-    "to",
-    "occurred_at",
-    "counterparty",
-)
+_STEP_HEADER = ("position", "id", "kind", "item", "qty", "from", "to", "at", "counterparty")
 
 
 def _write_holdings(out: TextIO, holdings: Any) -> None:
