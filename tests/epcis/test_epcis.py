@@ -566,3 +566,68 @@ def test_import_refuses_tampered_and_foreign_events() -> None:
         read_document("{}")
     with pytest.raises(InvalidValueError, match="not an EPCIS JSON document"):
         read_document("{")
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+@needs_schema
+def test_cli_export_then_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from medinv.adapters.sqlite import SqliteStore  # noqa: PLC0415
+    from medinv.cli import main  # noqa: PLC0415
+
+    source, target, out = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "out.jsonld"
+    with SqliteStore(source) as store:
+        Ledger(store).post(_every_kind())
+    with SqliteStore(target):
+        pass
+    common = ["--db", str(source), "--creation-date", "2026-12-04T10:00:00Z"]
+    assert (
+        main(
+            [
+                "export",
+                "epcis",
+                *common,
+                "--output",
+                str(out),
+                "--schema-file",
+                str(SCHEMA),
+                "--prefix-length",
+                "0400638=7",
+            ]
+        )
+        == 0
+    )
+    assert main(["export", "epcis", *common, "--after", "2", "--up-to", "3"]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert [e["medinv:movementID"] for e in one["epcisBody"]["eventList"]] == ["m3"]
+    assert (
+        main(
+            [
+                "import",
+                "epcis",
+                str(out),
+                "--db",
+                str(target),
+                "--actor",
+                "bo",
+                "--schema-file",
+                str(SCHEMA),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert len(json.loads(capsys.readouterr().out)["posted"]) == 14
+    assert main(["import", "epcis", str(out), "--db", str(target), "--actor", "bo"]) == 0
+    assert "posted 0 movements, skipped 14" in capsys.readouterr().out
+    with SqliteStore(source) as a, SqliteStore(target) as b:
+        assert [(p.item, p.quantity) for p in Ledger(a).positions()] == [
+            (p.item, p.quantity) for p in Ledger(b).positions()
+        ]
+    assert (
+        main(["import", "epcis", str(tmp_path / "none.json"), "--db", str(target), "--actor", "bo"])
+        == 2
+    )
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["export", "epcis", *common, "--creation-date", "yesterday"]) == 2
