@@ -26,9 +26,11 @@ from typing import Any, Final
 
 from medinv.epcis._ids import DL_ROOT, gs1_check_digit
 
-__all__ = ["event_hash_id", "prehash"]
+__all__ = ["CBV_WEB", "canonical_value", "event_hash_id", "hash_id_of", "prehash"]
 
 _CBV: Final = "https://ref.gs1.org/cbv/"
+CBV_WEB: Final = _CBV
+"""Where the CBV 2.0 terms live: ``https://ref.gs1.org/cbv/``."""
 _ORDERED: Final = (
     "eventTime",
     "eventTimeZoneOffset",
@@ -162,7 +164,19 @@ def _constrain_dl(uri: str) -> str | None:
     return DL_ROOT + "/" + "/".join(head)
 
 
+_MAYBE_SPECIAL: Final = frozenset("0123456789+-.iInNuhH")
+
+
 def _value(text: str) -> str:
+    first = text[:1]
+    if (
+        first
+        and first not in _MAYBE_SPECIAL
+        and not first.isspace()
+        and not first.isdecimal()
+        and not text[-1].isspace()
+    ):
+        return text  # not a number, URN or URL, nothing to trim: as it is (the common case)
     text = text.strip()
     for urn, web in _URN_VOCAB:
         if text.startswith(urn):
@@ -310,7 +324,16 @@ def prehash(event: Mapping[str, Any], namespaces: Mapping[str, str] | None = Non
     )
 
 
+def hash_id_of(pre: str) -> str:
+    """``ni:///sha-256;<hex>?ver=CBV2.0`` of a pre-hash string."""
+    return f"ni:///sha-256;{hashlib.sha256(pre.encode('utf-8')).hexdigest()}?ver=CBV2.0"
+
+
 def event_hash_id(event: Mapping[str, Any], namespaces: Mapping[str, str] | None = None) -> str:
     """The event's hash ID, ``ni:///sha-256;<hex>?ver=CBV2.0``: the same event, the same ID."""
-    digest = hashlib.sha256(prehash(event, namespaces).encode("utf-8")).hexdigest()
-    return f"ni:///sha-256;{digest}?ver=CBV2.0"
+    return hash_id_of(prehash(event, namespaces))
+
+
+def canonical_value(text: str) -> str:
+    """A text value as the pre-hash string writes it (trimmed, numbers and GS1 URIs canonical)."""
+    return _value(text)
