@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Generic, TypeVar
 
 import attrs
 import pendulum
 
-from medinv.catalogue import EffectiveHistory, LocationProfile, Party, PartyKind, PartyRef
+from medinv.catalogue import (
+    BusinessReference,
+    Effective,
+    LocationProfile,
+    Party,
+    PartyKind,
+    PartyRef,
+)
 from medinv.epcis._hash import CBV_WEB, canonical_value, hash_id_of
 from medinv.epcis._ids import class_uri, gln_uri, instance_uri, party_uri
 from medinv.epcis._vocab import EventMapping, mapping_for
@@ -78,33 +86,45 @@ class ExportOptions:
 
 def _time(moment: pendulum.DateTime) -> str:
     spec = "microseconds" if moment.microsecond % 1000 else "milliseconds"
-    return moment.isoformat(timespec=spec)
+    text = moment.isoformat(timespec=spec)
+    return text[:-6] + "+00:00" if text.endswith("-00:00") else text
 
 
-def _offset(moment: pendulum.DateTime) -> str:
-    text = moment.isoformat()[-6:]
-    return "+00:00" if text == "-00:00" else text
-
-
-def _hash_time(moment: pendulum.DateTime, written: str) -> str:
-    """``eventTime`` as the pre-hash string has it: UTC, milliseconds rounded (half even)."""
-    micro = round(moment.microsecond, -3)
-    if micro >= 1_000_000:  # noqa: PLR2004  (the reference keeps such a time as written)
-        return written
-    utc = dt.datetime(  # the stdlib's arithmetic: several times faster than pendulum's
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        tzinfo=dt.UTC,
+def _utc_minute(moment: pendulum.DateTime) -> str:
+    """``YYYY-MM-DDTHH:MM`` of ``moment`` in UTC (the stdlib's arithmetic, not pendulum's)."""
+    utc = dt.datetime(
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, tzinfo=dt.UTC
     ) - (moment.utcoffset() or _ZERO)
-    return f"{utc.isoformat()[:19]}.{micro // 1000:03d}Z"
+    return utc.isoformat()[:16]
 
 
 _ZERO: Final = dt.timedelta(0)
 _EXT: Final = "{" + MEDINV_NAMESPACE + "}"
+
+
+T = TypeVar("T")
+
+
+class _Dated(Generic[T]):
+    """One master-data history, answered by bisecting its start times (no conversions)."""
+
+    def __init__(self, path: str, versions: tuple[Effective[T], ...]) -> None:
+        self.path = path
+        self.versions = versions
+        self.starts = [version.valid_from for version in versions]
+
+    def as_of(self, at: pendulum.DateTime) -> T | None:
+        index = bisect.bisect_right(self.starts, at)
+        return self.versions[index - 1].value if index else None
+
+
+def _place_uri(profile: LocationProfile, own: str, path: str) -> str | None:
+    if profile.gln is None:
+        return None
+    extension = path[len(own) + 1 :]
+    if not extension or len(extension) > _GLN_EXTENSION_LIMIT:
+        return gln_uri(profile.gln)
+    return gln_uri(profile.gln, extension)
 
 
 class _Exporter:
@@ -118,8 +138,11 @@ class _Exporter:
     def __init__(self, options: ExportOptions | None) -> None:
         self.options = options or ExportOptions()
         self._items: dict[ItemKey, tuple[str, str]] = {}
-        self._places: dict[Location, list[tuple[str, EffectiveHistory[LocationProfile]]]] = {}
-        self._parties: dict[PartyRef, EffectiveHistory[Party]] = {}
+        self._places: dict[Location, list[_Dated[LocationProfile]]] = {}
+        self._place_uris: dict[tuple[Location, int], str | None] = {}
+        self._parties: dict[PartyRef, _Dated[Party]] = {}
+        self._references: dict[BusinessReference, tuple[dict[str, str], str]] = {}
+        self._utc_minutes: dict[str, str] = {}
         self._paths: dict[Location, str] = {}
         self._canonical: dict[str, str] = {}
         self._steps: dict[EventMapping, str] = {}
@@ -155,19 +178,17 @@ class _Exporter:
         if candidates is None:
             segments = location.path
             candidates = self._places[location] = [
-                (path, catalogue.location_history(path))
+                _Dated(path, catalogue.location_history(path).versions)
                 for path in ("/".join(segments[:n]) for n in range(len(segments), 0, -1))
             ]
-        for path, history in candidates:
-            profile = history.as_of(at) if history.versions else None
+        for dated in candidates:
+            profile = dated.as_of(at)
             if profile is None:
                 continue
-            if profile.gln is None:
-                return None
-            extension = self._path(location)[len(path) + 1 :]
-            if not extension or len(extension) > _GLN_EXTENSION_LIMIT:
-                return gln_uri(profile.gln)
-            return gln_uri(profile.gln, extension)
+            key = (location, id(profile))
+            if key not in self._place_uris:
+                self._place_uris[key] = _place_uri(profile, dated.path, self._path(location))
+            return self._place_uris[key]
         return None
 
     def _party(self, movement: Movement) -> str | None:
@@ -175,11 +196,36 @@ class _Exporter:
         catalogue = self.options.catalogue
         if ref is None or ref.kind is PartyKind.PATIENT or catalogue is None:
             return None
-        history = self._parties.get(ref)
-        if history is None:
-            history = self._parties[ref] = catalogue.party_history(ref.kind, ref.id)
-        party = history.as_of(movement.occurred_at) if history.versions else None
+        dated = self._parties.get(ref)
+        if dated is None:
+            versions = catalogue.party_history(ref.kind, ref.id).versions
+            dated = self._parties[ref] = _Dated(str(ref), versions)
+        party = dated.as_of(movement.occurred_at)
         return None if party is None or party.gln is None else party_uri(party.gln)
+
+    def _hash_time(self, moment: pendulum.DateTime, written: str) -> str:
+        """``eventTime`` as the pre-hash string has it: UTC, milliseconds rounded half even."""
+        micro = round(moment.microsecond, -3)
+        if micro >= 1_000_000:  # noqa: PLR2004  (the reference keeps such a time as written)
+            return written
+        local = written[:16] + written[-6:]
+        minute = self._utc_minutes.get(local)
+        if minute is None:
+            if len(self._utc_minutes) >= _CACHE_LIMIT:
+                self._utc_minutes.clear()
+            minute = self._utc_minutes[local] = _utc_minute(moment)
+        return f"{minute}{written[16:19]}.{micro // 1000:03d}Z"
+
+    def _reference(self, ref: BusinessReference) -> tuple[dict[str, str], str]:
+        found = self._references.get(ref)
+        if found is None:
+            code = ref.type.value if ref.type.is_cbv else ref.type.uri
+            kind = f"{CBV_WEB}BTT-{code}" if ref.type.is_cbv else canonical_value(code)
+            member = f"type={kind}bizTransaction={canonical_value(ref.uri)}"
+            found = ({"type": code, "bizTransaction": ref.uri}, member)
+            if len(self._references) < _CACHE_LIMIT:
+                self._references[ref] = found
+        return found
 
     def event(self, movement: Movement) -> dict[str, Any]:  # noqa: C901, PLR0915  (field by field)
         if movement.kind is MovementKind.REVERSAL:
@@ -187,7 +233,8 @@ class _Exporter:
             raise InvalidValueError(msg)
         at = movement.occurred_at
         mapping = mapping_for(movement)
-        written, offset = _time(at), _offset(at)
+        written = _time(at)
+        offset = written[-6:]
         event: dict[str, Any] = {
             "type": "ObjectEvent",
             "eventTime": written,
@@ -196,7 +243,7 @@ class _Exporter:
         pre = [
             "eventType=ObjectEvent",
             "eventTime=",
-            _hash_time(at, written),
+            self._hash_time(at, written),
             "eventTimeZoneOffset=",
             offset,
         ]
@@ -233,10 +280,9 @@ class _Exporter:
         if movement.business_references:
             entries, members = [], []
             for ref in movement.business_references:
-                code = ref.type.value if ref.type.is_cbv else ref.type.uri
-                entries.append({"type": code, "bizTransaction": ref.uri})
-                kind = f"{CBV_WEB}BTT-{code}" if ref.type.is_cbv else canonical_value(code)
-                members.append(f"type={kind}bizTransaction={canonical_value(ref.uri)}")
+                entry, member = self._reference(ref)
+                entries.append(dict(entry))
+                members.append(member)
             event["bizTransactionList"] = entries
             rest.append("bizTransactionList" + "".join(sorted(members)))
         party = self._party(movement)
