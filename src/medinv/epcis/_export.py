@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import json
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final, Generic, TypeVar
 
@@ -51,6 +52,7 @@ CONTEXT: Final[list[Any]] = [
 """The ``@context`` of every document medinv writes."""
 _GLN_EXTENSION_LIMIT: Final = 20
 _CACHE_LIMIT: Final = 100_000
+_MOVEMENT_URN: Final = "urn:medinv:movement:"
 _BATCH: Final = 2_000
 
 
@@ -293,14 +295,17 @@ class _Exporter:
             rest.append(f"{side}type={CBV_WEB}SDT-possessing_party{member}={party}")
         for name, value in self._extension(movement):
             event["medinv:" + name] = value
-            text = canonical_value(value) if name == "movementID" else self._canon(value)
+            text = value if name == "movementID" else self._canon(value)
             rest.append(_EXT + name + ("=" + text if text else ""))
         rest.sort()
         event["eventID"] = hash_id_of("".join(pre) + "".join(rest))
         return event
 
     def _extension(self, movement: Movement) -> list[tuple[str, str]]:
-        out = [("movementID", movement.id), ("kind", movement.kind.value)]
+        # As a URN, percent-encoded: the hash's canonical form leaves it as it is (a bare
+        # id would be trimmed and read as a number: "007" and "7" would collide).
+        movement_urn = _MOVEMENT_URN + urllib.parse.quote(movement.id, safe="")
+        out = [("movementID", movement_urn), ("kind", movement.kind.value)]
         if movement.from_location is not None and movement.from_status is not None:
             out.append(("fromLocation", self._path(movement.from_location)))
             out.append(("fromStatus", movement.from_status.value))
