@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
-from medinv.catalogue import LocationKind, LocationProfile, Party, PartyKind
+from medinv.catalogue import BusinessReference, LocationKind, LocationProfile, Party, PartyKind
 from medinv.epcis import (
     MAPPING,
     EpcisEventError,
@@ -653,3 +653,182 @@ def test_cli_export_then_import(tmp_path: Path, capsys: pytest.CaptureFixture[st
     )
     assert "cannot read" in capsys.readouterr().err
     assert main(["export", "epcis", *common, "--creation-date", "yesterday"]) == 2
+
+
+# ----------------------------------------------------------------------------- edges
+
+MORE_BAD = [
+    ("epcList", ["https://id.gs1.org/01/04006381333931/21"], "pairs of AI and value"),
+    ("epcList", ["https://id.gs1.org/00/040123450000001112"], "starts with /01/"),
+    ("epcList", ["https://id.gs1.org/01/04006381333931/17/270630/21/S"], "only AIs 22, 10"),
+    ("epcList", ["https://id.gs1.org/01/04006381333931/21/" + "S" * 21], "1 to 20"),
+    ("epcList", ["urn:epc:id:sgtin:40063.8103339.S1"], "13 digits together"),
+    ("epcList", [12], "an EPC is a URI"),
+    ("quantityList", ["x"], "not an object"),
+    ("quantityList", [{"epcClass": 5}], "an EPC class is a URI"),
+    ("quantityList", [{"epcClass": "urn:epc:id:sgtin:4006381.033393.S1"}], "goes in epcList"),
+    (
+        "quantityList",
+        [{"epcClass": "https://id.gs1.org/01/04006381333931", "quantity": "2"}],
+        "a quantity is a number",
+    ),
+    ("readPoint", {"id": "https://id.gs1.org/414/4012345000009/10/X"}, "only a GLN extension"),
+    ("readPoint", {"id": "https://id.gs1.org/8004/4012345000009"}, "a place is /414/"),
+    (
+        "sourceList",
+        [{"type": "owning_party", "source": "https://id.gs1.org/417/401234500000"}],
+        "a GLN has 13 digits",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"), MORE_BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(MORE_BAD)]
+)
+def test_more_events_medinv_refuses(field: str, value: object, message: str) -> None:
+    event = _good_event()
+    check_event(event)
+    event[field] = value
+    with pytest.raises(EpcisEventError, match=message):
+        check_event(event, 4)
+
+
+def test_hash_of_standard_fields_medinv_does_not_write() -> None:
+    base: dict[str, Any] = {
+        "type": "ObjectEvent",
+        "eventTime": "2020-01-01T00:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "action": "OBSERVE",
+    }
+    urn_and_web: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({"bizStep": "urn:epcglobal:cbv:bizstep:receiving"}, {"bizStep": "receiving"}),
+        (
+            {"persistentDisposition": {"set": ["urn:epcglobal:cbv:disp:completeness_verified"]}},
+            {"persistentDisposition": {"set": ["completeness_verified"]}},
+        ),
+        (
+            {"epcList": ["https://example.com/01/4006381333931/10/L/21/S?x=1"]},
+            {"epcList": ["https://id.gs1.org/01/04006381333931/21/S"]},
+        ),
+        (
+            {
+                "quantityList": [
+                    {"epcClass": "urn:epc:idpat:sgtin:4006381.033393.*", "quantity": 2.0}
+                ]
+            },
+            {"quantityList": [{"epcClass": "https://id.gs1.org/01/04006381333931", "quantity": 2}]},
+        ),
+        (
+            {"readPoint": {"id": "urn:epc:id:sgln:4012345.00001.0"}},
+            {"readPoint": {"id": "https://id.gs1.org/414/4012345000016"}},
+        ),
+        (
+            {"example:note": {"#text": " 1.50 ", "example:at": "2020-01-01T01:00:00+01:00"}},
+            {"example:note": {"example:at": "2020-01-01T01:00:00+01:00", "#text": "1.5"}},
+        ),
+        (
+            {"example:flag": True, "example:list": ["b", "a"]},
+            {"example:list": ["a", "b"], "example:flag": "true"},
+        ),
+    ]
+    spaces = {"example": "https://ns.example.com/"}
+    for written, same in urn_and_web:
+        assert event_hash_id({**base, **written}, spaces) == event_hash_id({**base, **same}, spaces)
+    assert event_hash_id({**base, "eventTime": "not a time"}) != event_hash_id(base)
+    naive = {**base, "eventTime": "2020-01-01T00:00:00"}
+    assert event_hash_id(naive) == event_hash_id(base)
+    # extension values keep their time as written (as the reference generator does)
+    moved = {**base, "example:eventTime": "2020-01-01T01:00:00+01:00"}
+    assert event_hash_id(moved) != event_hash_id({**moved, "example:eventTime": base["eventTime"]})
+    numbers = [{**base, "example:n": text} for text in ("inf", "nan", "1e400", "0x1")]
+    assert len({event_hash_id(e, spaces) for e in numbers}) == 4
+
+
+def test_identifiers_read_back() -> None:
+    from medinv.epcis._ids import item_of  # noqa: PLC0415
+
+    assert item_of("urn:epc:id:sgtin:4006381.033393.S%2F1", instance=True, lot="L") == ItemKey(
+        "04006381333931", lot="L", serial="S/1"
+    )
+    assert item_of("urn:epc:idpat:sgtin:4006381.033393.*", instance=False) == ItemKey(
+        "04006381333931"
+    )
+    assert item_of("urn:medinv:udi:HIBCC:A123BJC5D6E71:ser:X1", instance=True) == ItemKey(
+        "HIBCC:A123BJC5D6E71", serial="X1"
+    )
+    assert item_of("urn:medinv:udi:HIBCC:A123BJC5D6E71", instance=False) == ItemKey(
+        "HIBCC:A123BJC5D6E71"
+    )
+    for uri, instance in (
+        ("https://id.gs1.org/01/04006381333931/10/L", True),
+        ("urn:epc:id:sgtin:4006381.033393.S", False),
+        ("urn:medinv:udi:HIBCC:A123BJC5D6E71:lot:L", True),
+        ("urn:uuid:1234", False),
+    ):
+        with pytest.raises(ValueError):  # noqa: PT011  (each names its own reason)
+            item_of(uri, instance=instance)
+
+
+def _first_event_document() -> dict[str, Any]:
+    return _document(_ledger(catalogue=False))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("medinv:kind", "TELEPORT", "unknown movement kind"),
+        ("medinv:kind", 5, "expected text"),
+        ("medinv:toLocation", "", "medinv:toLocation"),
+        ("bizTransactionList", [{"type": "po", "bizTransaction": "urn:x:1"}], "neither a CBV"),
+        ("quantityList", [{"epcClass": "urn:uuid:1", "quantity": 1}], "quantityList"),
+        (
+            "quantityList",
+            [{"epcClass": "https://id.gs1.org/01/04006381333931", "quantity": 1.5}],
+            "field event",
+        ),
+    ],
+)
+def test_import_names_the_event_and_field(field: str, value: object, message: str) -> None:
+    document = _first_event_document()
+    event = document["epcisBody"]["eventList"][0]
+    event[field] = value
+    del event["eventID"]
+    with pytest.raises(EpcisEventError, match=message):
+        import_document(Ledger(MemoryStore()), document, actor="x")
+
+
+def test_import_reads_issuer_references_and_refuses_odd_documents() -> None:
+    ledger = Ledger(MemoryStore())
+    ledger.post(
+        [
+            Movement.receipt(
+                "a",
+                item=LOT,
+                quantity=2,
+                to=STORE,
+                occurred_at=AT,
+                actor="x",
+                business_references=[
+                    BusinessReference(type="po", id="4711/A", issuer_gln="0614141000012")
+                ],
+            )
+        ]
+    )
+    document = _document(ledger)
+    assert document["epcisBody"]["eventList"][0]["bizTransactionList"] == [
+        {"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000012:4711%2FA"}
+    ]
+    target = Ledger(MemoryStore())
+    import_document(target, document, actor="y")
+    (stored,) = target.history()
+    assert stored.movement.business_references == (
+        BusinessReference(type="po", id="4711/A", issuer_gln="0614141000012"),
+    )
+    document["epcisBody"]["eventList"] = ["not an event"]
+    with pytest.raises(EpcisEventError, match="an event is a JSON object"):
+        import_document(target, document, actor="y")
+    broken = _document(_ledger(catalogue=False))
+    declared = broken["epcisBody"]["eventList"][-1]
+    declared["errorDeclaration"]["declarationTime"] = "whenever"
+    with pytest.raises(EpcisEventError, match="errorDeclaration"):
+        import_document(Ledger(MemoryStore()), broken, actor="y")

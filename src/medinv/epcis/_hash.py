@@ -245,7 +245,7 @@ def _generic(key: str, value: Any, namespaces: Mapping[str, str]) -> list[str]:
         )
         own = "=" + _value(str(value["#text"])) if "#text" in value else ""
         return [name + own + "".join(inner)]
-    text = _scalar(name, value)
+    text = _value(_json_text(value))  # no time normalisation outside the ordered fields
     return [name + ("=" + text if text else "")]
 
 

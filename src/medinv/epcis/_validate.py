@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -23,7 +24,7 @@ from medinv.errors import InvalidValueError
 __all__ = ["EpcisEventError", "SchemaValidator", "check_event", "check_events"]
 
 _DL: Final = re.compile(r"https://id\.gs1\.org/(.*)")
-_AI82: Final = re.compile(r"(?:[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]|%[0-9A-Fa-f]{2}){1,60}")
+_AI82: Final = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
 _EPC_SGTIN: Final = re.compile(r"urn:epc:id:sgtin:(\d+)\.(\d+)\.(.+)")
 _EPC_CLASS: Final = re.compile(r"urn:epc:(?:class:lgtin|idpat:sgtin):(\d+)\.(\d+)\.(.+)")
 _GTIN_DIGITS: Final = 13
@@ -67,7 +68,7 @@ def _dl_problem(uri: str, *, instance: bool) -> str | None:  # noqa: C901, PLR09
     if [order[ai] for ai in ais] != sorted({order[ai] for ai in ais}):
         return f"Digital Link qualifiers out of order or repeated {ais}: 22, then 10, then 21"
     for value in parts[3::2]:
-        if _AI82.fullmatch(value) is None:
+        if _AI82.fullmatch(urllib.parse.unquote(value)) is None:
             return f"qualifier value {value!r} is not 1 to 20 GS1 AI 82 characters"
     if instance and "21" not in ais:
         return "an epcList holds instances (with a serial, AI 21), not a class"
