@@ -433,7 +433,7 @@ def _movements(draw: st.DrawFn) -> Movement:
     if kind == "transfer":
         return Movement.transfer(mid, source=STORE, to=WARD, **common)
     if kind == "adjustment":
-        common["reason"] = common["reason"] or "x"
+        common["reason"] = (common["reason"] or "").strip() or "x"
         return Movement.adjustment(
             mid, at=WARD, change=-quantity, **{k: v for k, v in common.items() if k != "quantity"}
         )

@@ -11,6 +11,7 @@ checks on.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import urllib.parse
@@ -28,6 +29,7 @@ _AI82: Final = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
 _EPC_SGTIN: Final = re.compile(r"urn:epc:id:sgtin:(\d+)\.(\d+)\.(.+)")
 _EPC_CLASS: Final = re.compile(r"urn:epc:(?:class:lgtin|idpat:sgtin):(\d+)\.(\d+)\.(.+)")
 _GTIN_DIGITS: Final = 13
+_VERDICTS: Final = 65_536  # identifiers repeat across events: each is judged once
 
 
 class EpcisEventError(InvalidValueError):
@@ -49,6 +51,7 @@ def _check_key(digits: str, length: int, what: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=_VERDICTS)
 def _dl_problem(uri: str, *, instance: bool) -> str | None:  # noqa: C901, PLR0911
     found = _DL.fullmatch(uri)
     if found is None:
@@ -77,6 +80,7 @@ def _dl_problem(uri: str, *, instance: bool) -> str | None:  # noqa: C901, PLR09
     return None
 
 
+@functools.lru_cache(maxsize=_VERDICTS)
 def _urn_problem(uri: str, *, instance: bool) -> str | None:
     sgtin, lgtin = _EPC_SGTIN.fullmatch(uri), _EPC_CLASS.fullmatch(uri)
     found = sgtin or lgtin
@@ -94,6 +98,7 @@ def _urn_problem(uri: str, *, instance: bool) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=_VERDICTS)
 def _location_problem(uri: str) -> str | None:
     found = _DL.fullmatch(uri)
     if found is None:
