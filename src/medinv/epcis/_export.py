@@ -269,15 +269,14 @@ class _Exporter:
         pre.append(step)
         observed = movement.to_location or movement.from_location
         assert observed is not None  # noqa: S101  (every movement has a side)
+        # Seen where the stock lands (else where it left); it stays where it landed.
         read_point = self._place(observed, at)
         if read_point is not None:
             event["readPoint"] = {"id": read_point}
             pre += ["readPointid=", read_point]
-        if movement.to_location is not None:
-            biz_location = self._place(movement.to_location, at)
-            if biz_location is not None:
-                event["bizLocation"] = {"id": biz_location}
-                pre += ["bizLocationid=", biz_location]
+            if movement.to_location is not None:
+                event["bizLocation"] = {"id": read_point}
+                pre += ["bizLocationid=", read_point]
         rest: list[str] = []
         if movement.business_references:
             entries, members = [], []
