@@ -58,19 +58,14 @@ _BATCH: Final = 2_000
 
 @attrs.frozen(kw_only=True)
 class ExportOptions:
-    """How identifiers are written.
-
-    Args:
-        catalogue: where location GLNs and party GLNs are looked up (as of each
-            movement's time); without it, events carry no read point, business
-            location, source or destination.
-        company_prefix_lengths: GS1 Company Prefix length per GTIN-14 (or per
-            GTIN-14 prefix: the longest matching prefix wins); for those GTINs the
-            items are written as EPC URNs instead of GS1 Digital Link URIs.
-    """
+    """Where places and parties are looked up, and how identifiers are written."""
 
     catalogue: CatalogueStore | None = None
+    """Where location and party GLNs are looked up (as of each movement's time);
+    without it, events carry no read point, business location, source or destination."""
     company_prefix_lengths: Mapping[str, int] = attrs.field(factory=dict)
+    """GS1 Company Prefix length per GTIN-14 or GTIN-14 prefix (the longest matching
+    prefix wins): those GTINs are written as EPC URNs instead of GS1 Digital Link URIs."""
 
     def prefix_length(self, gtin: str | None) -> int | None:
         """The company prefix length known for ``gtin``, else ``None``."""
