@@ -224,7 +224,7 @@ class _Exporter:
                 self._references[ref] = found
         return found
 
-    def event(self, movement: Movement) -> dict[str, Any]:  # noqa: C901, PLR0915  (field by field)
+    def event(self, movement: Movement) -> dict[str, Any]:  # noqa: PLR0915  (field by field)
         if movement.kind is MovementKind.REVERSAL:
             msg = f"movement {movement.id!r} is a REVERSAL: it is exported as an error declaration"
             raise InvalidValueError(msg)
