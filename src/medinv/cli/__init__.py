@@ -15,6 +15,7 @@ from medinv.cli import (
     _alerts,
     _catalog,
     _demo,
+    _epcis,
     _history,
     _parse,
     _receive,
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     _alerts.configure(commands.add_parser("alerts", help="expiring, low and dead stock"))
     _replenish.configure(commands.add_parser("replenish", help="replenishment proposals"))
     _trace.configure(commands.add_parser("trace", help="where a lot or serial is, went or was"))
+    _epcis.register(commands)
     return parser
 
 
