@@ -200,6 +200,17 @@ see the SQLite schema 10).
 window are ranges of the index whatever the database's collation."""
 _TAGS_VERSION: Final = 7
 
+_RECALLS: Final = (
+    """CREATE TABLE {s}.recall_events (
+            campaign_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            kind text NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT recall_events_key PRIMARY KEY (campaign_id, seq)
+        )""",
+)
+"""Recall campaigns' events, append-only (since version 8; see the SQLite schema 11)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -236,6 +247,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "lots and items indexed by expiry, for the stock controller's queries",
         _TAGS,
     ),
+    Migration(
+        8,
+        "recall campaigns: each campaign's events (opened, notified, responses, closed), "
+        "append-only",
+        _RECALLS,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
@@ -250,6 +267,7 @@ SCHEMA: Final = (
     *_CATALOGUE_CHAIN,
     *_RESERVATIONS,
     *_TAGS,
+    *_RECALLS,
 )
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 

@@ -425,6 +425,21 @@ _SCHEMA_V10: Final = (
 )
 _TAGS_VERSION: Final = 10
 
+# Version 11: recall campaigns. One row per event of a campaign (opened, a party
+# notified, a party's response, closed), numbered per campaign, as JSON
+# (medinv.adapters._recalls_base); rows are only ever inserted.
+_SCHEMA_V11: Final = (
+    """
+    CREATE TABLE recall_events (
+        campaign_id TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        data        TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, seq)
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -484,6 +499,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "lots and items indexed by expiry, for the stock controller's queries",
         _SCHEMA_V10,
     ),
+    Migration(
+        11,
+        "recall campaigns: each campaign's events (opened, notified, responses, closed), "
+        "append-only",
+        _SCHEMA_V11,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -525,6 +546,8 @@ SCHEMA: Final = (
     *_SCHEMA_V9,
     # The movement tags and the expiry indexes.
     *_SCHEMA_V10,
+    # The recall campaigns.
+    *_SCHEMA_V11,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 
