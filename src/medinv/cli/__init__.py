@@ -17,6 +17,7 @@ from medinv.cli import (
     _demo,
     _history,
     _parse,
+    _recall,
     _receive,
     _replenish,
     _stock,
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     _receive.configure(commands.add_parser("receive", help="book scanner lines from stdin"))
     _alerts.configure(commands.add_parser("alerts", help="expiring, low and dead stock"))
     _replenish.configure(commands.add_parser("replenish", help="replenishment proposals"))
+    _recall.configure(commands.add_parser("recall", help="recall campaigns: open, status, ..."))
     return parser
 
 
