@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
-from medinv import ItemKey, Movement
+from medinv import ItemKey, Ledger, Movement
+from medinv.adapters.memory import MemoryStore
 from medinv.errors import InvalidValueError
 from medinv.recall import (
     NO_PATIENT,
+    CampaignRecord,
     Notification,
     RecallScope,
     Response,
@@ -28,7 +31,9 @@ from ._scenario import GTIN, LOT, OPENED, OTHER, PHARMACY, WARD, at, stocked
 RECALLED, AVAILABLE = StockStatus.RECALLED, StockStatus.AVAILABLE
 
 
-def _open(store, scope=None, cid="FSCA-7"):
+def _open(
+    store: MemoryStore, scope: RecallScope | None = None, cid: str = "FSCA-7"
+) -> CampaignRecord:
     return open_campaign(
         store.recalls,
         cid,
@@ -41,7 +46,7 @@ def _open(store, scope=None, cid="FSCA-7"):
     )
 
 
-def _statuses(ledger, item):
+def _statuses(ledger: Ledger, item: ItemKey) -> dict[tuple[str, str], int]:
     return {(str(p.location), p.status.value): p.quantity for p in ledger.positions(item=item)}
 
 
@@ -139,7 +144,7 @@ def test_a_replayed_receipt_keeps_the_status_it_was_booked_with():
     store, ledger = stocked()
     _open(store)
     scan = f"(01){GTIN}(17)280131(10)L7(30)5"
-    options = {"catalogue": store.catalogue, "to": PHARMACY, "actor": "dock"}
+    options: dict[str, Any] = {"catalogue": store.catalogue, "to": PHARMACY, "actor": "dock"}
     # Booked before the campaign opened, at a moment after it: AVAILABLE at the time...
     early = receive(
         ledger, scan, movement_id="GR-9", occurred_at=OPENED.add(hours=1),
@@ -150,6 +155,12 @@ def test_a_replayed_receipt_keeps_the_status_it_was_booked_with():
     again = receive(ledger, scan, movement_id="GR-9", occurred_at=OPENED.add(hours=1), **options)
     assert again.replayed
     assert again.status is AVAILABLE
+
+
+def _stored(ledger: Ledger, movement_id: str) -> Movement:
+    found = ledger.movement(movement_id)
+    assert found is not None
+    return found.movement
 
 
 class _NoCampaigns:
@@ -200,11 +211,14 @@ def test_closing_with_units_unaccounted_needs_a_reason_signed_by_a_second_person
             ledger, store.recalls, "FSCA-7", closed_by="QA-LEAD", closed_at=OPENED,
             reason="clinic closed down",
         )  # fmt: skip
-    assert store.recalls.get("FSCA-7").is_open
+    found = store.recalls.get("FSCA-7")
+    assert found is not None
+    assert found.is_open
     record = close_campaign(
         ledger, store.recalls, "FSCA-7", closed_by="pharmacist", closed_at=OPENED,
         reason="clinic closed down",
     )  # fmt: skip
+    assert record.closing is not None
     assert record.closing.unaccounted == 5
     assert record.closing.reason == "clinic closed down"
     with pytest.raises(InvalidValueError, match="closed"):
@@ -232,7 +246,7 @@ def test_a_reversal_takes_back_what_it_reverses():
     store, ledger = stocked()
     _open(store)
     ledger.post(
-        [Movement.reversal("X-1", of=ledger.movement("I-1").movement, occurred_at=at(5),
+        [Movement.reversal("X-1", of=_stored(ledger, "I-1"), occurred_at=at(5),
                            actor="sales", reason="wrong lot")]
     )  # fmt: skip
     (lot,) = reconcile(ledger, store.recalls, "FSCA-7").lots

@@ -3,6 +3,8 @@ the quarantine plan is idempotent."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -50,12 +52,12 @@ _step = st.tuples(
 )  # fmt: skip
 
 
-def _movement(n: int, step: tuple, posted: list[str], ledger: Ledger) -> Movement | None:  # noqa: C901, PLR0911
+def _movement(n: int, step: tuple[Any, ...], posted: list[str], ledger: Ledger) -> Movement | None:  # noqa: C901, PLR0911
     kind, item, q, a, b, party, patient, status, shift, raw_ref = step
     if item.serial is not None:
         q = 1
     when = START.add(hours=n + shift)  # backdated now and then
-    common = {"occurred_at": when, "actor": "a"}
+    common: dict[str, Any] = {"occurred_at": when, "actor": "a"}
     mid = f"m{n}"
     if kind == "receipt":
         return Movement.receipt(mid, item=item, quantity=q, to=a, status=status, **common)
@@ -89,7 +91,7 @@ def _movement(n: int, step: tuple, posted: list[str], ledger: Ledger) -> Movemen
     return None
 
 
-def _history(steps: list[tuple]) -> Ledger:
+def _history(steps: list[tuple[Any, ...]]) -> Ledger:
     ledger = Ledger(MemoryStore())
     ledger.post(
         [
@@ -187,7 +189,7 @@ def test_reconcile_equals_a_brute_force_scan_and_balances_on_every_prefix(steps)
 @given(st.lists(_step, min_size=1, max_size=30))
 def test_the_quarantine_plan_is_idempotent(steps):
     ledger = _history(steps)
-    store = ledger.store
+    store: Any = ledger.store
     open_campaign(
         store.recalls, "R", scope=RecallScope.of_lots(GTIN, ["L1"]), recall_class="II",
         depth="retail", opened_at=START.add(days=10), opened_by="qa", reason="r",

@@ -192,22 +192,21 @@ def land_recalled(recalls: RecallStore, movements: Iterable[Movement]) -> list[M
     post that skips it books the arrival in the status it names; the campaign's
     next [`quarantine`][medinv.recall.quarantine] run moves it.
     """
-    given = list(movements)
-    arriving = [
-        i
-        for i, m in enumerate(given)
-        if m.kind in _ARRIVING and m.to_status is not StockStatus.RECALLED
-    ]
-    out = list(given)
-    for i in arriving:
-        movement = given[i]
-        (found,) = recalls.covering([(movement.item, None)], movement.occurred_at)
-        if found is not None:
-            out[i] = attrs.evolve(
-                movement,
-                to_status=StockStatus.RECALLED,
-                reason=movement.reason or f"recall {found}",
-            )
+    out = list(movements)
+    by_moment: dict[pendulum.DateTime, list[int]] = {}
+    for i, m in enumerate(out):
+        if m.kind in _ARRIVING and m.to_status is not StockStatus.RECALLED:
+            by_moment.setdefault(m.occurred_at, []).append(i)
+    for moment, indexes in by_moment.items():
+        found = recalls.covering([(out[i].item, None) for i in indexes], moment)
+        for i, campaign in zip(indexes, found, strict=True):
+            if campaign is not None:
+                movement = out[i]
+                out[i] = attrs.evolve(
+                    movement,
+                    to_status=StockStatus.RECALLED,
+                    reason=movement.reason or f"recall {campaign}",
+                )
     return out
 
 

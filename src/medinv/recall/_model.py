@@ -16,7 +16,7 @@ import pendulum
 
 from medinv._text import text_validator
 from medinv.actors import actor_validator, same_actor
-from medinv.catalogue import PartyKind, PartyRef
+from medinv.catalogue import PartyRef
 from medinv.dates import to_date, to_datetime
 from medinv.devices import DeviceIdentifier
 from medinv.errors import InvalidValueError
@@ -423,8 +423,3 @@ class CampaignRecord:
             if response.item is not None:
                 latest[response.party, response.item] = response
         return latest
-
-    @property
-    def patients_notified(self) -> tuple[PartyRef, ...]:
-        """Patient references among the notified parties."""
-        return tuple(n.party for n in self.notifications if n.party.kind is PartyKind.PATIENT)

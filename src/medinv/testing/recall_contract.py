@@ -89,7 +89,7 @@ def _notice(party: str = "CUSTOMER:CLINIC-9", hours: int = 1) -> Notification:
     )
 
 
-def _response(party: str = "CUSTOMER:CLINIC-9", hours: int = 2, **counts: int) -> Response:
+def _response(party: str = "CUSTOMER:CLINIC-9", hours: int = 2, **counts: Any) -> Response:
     return Response(
         party=party, responded_at=OPENED.add(hours=hours), by="qa-clerk", item=LOT_A, **counts
     )
