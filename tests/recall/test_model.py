@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 import pytest
 
@@ -73,7 +75,7 @@ def test_what_a_scope_covers():
 
 
 def test_a_campaign_refuses_bad_fields():
-    good = {
+    good: dict[str, Any] = {
         "id": "R", "scope": RecallScope.of_lots(GTIN, ["A"]), "recall_class": "ii",
         "depth": " user ", "opened_at": AT, "opened_by": "qa", "reason": "why",
     }  # fmt: skip
