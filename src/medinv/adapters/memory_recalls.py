@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from medinv.adapters._memory_tables import MemoryTables
 from medinv.adapters._recalls_base import Event, RecallBase
 
 if TYPE_CHECKING:
@@ -15,34 +14,23 @@ if TYPE_CHECKING:
 __all__ = ["MemoryRecalls"]
 
 
-class MemoryRecalls(RecallBase):
+class MemoryRecalls(MemoryTables, RecallBase):
     """Recall campaigns in process memory, beside a `MemoryStore`'s ledger (lost at exit).
 
     Get it as [`MemoryStore().recalls`][medinv.adapters.memory.MemoryStore.recalls];
     closing the store closes it. Thread-safe: each write holds the campaigns' lock.
     """
 
-    __slots__ = ("_events_by_id", "_lock", "_store")
+    __slots__ = ("_events_by_id",)
 
     def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._lock = threading.RLock()
+        super().__init__(store)
         self._events_by_id: dict[str, list[Event]] = {}
 
     @property
     def where(self) -> str:
         """The database, for messages."""
         return "the memory store"
-
-    def close(self) -> None:
-        """Close the store this belongs to (twice is harmless)."""
-        self._store.close()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._store._open()  # noqa: SLF001  (the store's own check)
-        with self._lock:
-            yield
 
     def _events(self, campaign_id: str | None, kinds: Sequence[str] | None) -> list[Event]:
         with self._transaction():
