@@ -7,7 +7,7 @@ import pendulum
 from medinv import ItemKey, Ledger, Location, Movement
 from medinv.adapters.memory import MemoryStore
 from medinv.catalogue import Controls, Product
-from medinv.services import receive
+from medinv.services import Received, receive
 
 GTIN = "09501101530003"
 LOT = ItemKey(GTIN, lot="L7")
@@ -23,6 +23,21 @@ def at(hours: float) -> pendulum.DateTime:
     return DAY.add(minutes=int(hours * 60))
 
 
+def scan_in(
+    store: MemoryStore, ledger: Ledger, fields: str, movement_id: str, when: pendulum.DateTime
+) -> Received:
+    """Receive ``(01)<GTIN>(17)280131`` plus ``fields`` into the pharmacy at ``when``."""
+    return receive(
+        ledger,
+        f"(01){GTIN}(17)280131{fields}",
+        catalogue=store.catalogue,
+        to=PHARMACY,
+        movement_id=movement_id,
+        occurred_at=when,
+        actor="dock",
+    )
+
+
 def stocked(store: MemoryStore | None = None) -> tuple[MemoryStore, Ledger]:
     """20 of L7 received by scan and spread; 4 of L8 beside it."""
     store = store or MemoryStore()
@@ -31,24 +46,8 @@ def stocked(store: MemoryStore | None = None) -> tuple[MemoryStore, Ledger]:
         valid_from="2026-01-01T00:00:00+00:00",
     )
     ledger = Ledger(store)
-    receive(
-        ledger,
-        f"(01){GTIN}(17)280131(10)L7(30)20",
-        catalogue=store.catalogue,
-        to=PHARMACY,
-        movement_id="GR-1",
-        occurred_at=at(0),
-        actor="dock",
-    )
-    receive(
-        ledger,
-        f"(01){GTIN}(17)280131(10)L8(30)4",
-        catalogue=store.catalogue,
-        to=PHARMACY,
-        movement_id="GR-2",
-        occurred_at=at(0),
-        actor="dock",
-    )
+    scan_in(store, ledger, "(10)L7(30)20", "GR-1", at(0))
+    scan_in(store, ledger, "(10)L8(30)4", "GR-2", at(0))
     ledger.post(
         [
             Movement.transfer(

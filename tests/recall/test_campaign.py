@@ -26,7 +26,7 @@ from medinv.recall import (
 from medinv.services import receive
 from medinv.status import StockStatus
 
-from ._scenario import GTIN, LOT, OPENED, OTHER, PHARMACY, WARD, at, stocked
+from ._scenario import GTIN, LOT, OPENED, OTHER, PHARMACY, WARD, at, scan_in, stocked
 
 RECALLED, AVAILABLE = StockStatus.RECALLED, StockStatus.AVAILABLE
 
@@ -66,15 +66,7 @@ def test_a_recall_runs_from_quarantine_to_zero_unaccounted():
     assert (again.quantity, again.movement_ids, ledger.head()) == (0, (), head)
 
     # A late receipt through the receiving service lands RECALLED.
-    late = receive(
-        ledger,
-        f"(01){GTIN}(17)280131(10)L7(30)5",
-        catalogue=store.catalogue,
-        to=PHARMACY,
-        movement_id="GR-3",
-        occurred_at=OPENED.add(hours=2),
-        actor="dock",
-    )
+    late = scan_in(store, ledger, "(10)L7(30)5", "GR-3", OPENED.add(hours=2))
     assert late.status is RECALLED
     assert late.movement.movement.reason == "recall FSCA-7"
     # The customer returns 3 (landed RECALLED) and reports 2 destroyed.
@@ -128,15 +120,7 @@ def test_a_recall_runs_from_quarantine_to_zero_unaccounted():
     assert record.closing is not None
     assert record.closing.unaccounted == 0
     # Closed: arrivals land where they say again.
-    after = receive(
-        ledger,
-        f"(01){GTIN}(17)280131(10)L7(30)1",
-        catalogue=store.catalogue,
-        to=PHARMACY,
-        movement_id="GR-4",
-        occurred_at=OPENED.add(days=6),
-        actor="dock",
-    )
+    after = scan_in(store, ledger, "(10)L7(30)1", "GR-4", OPENED.add(days=6))
     assert after.status is AVAILABLE
 
 
@@ -289,15 +273,7 @@ def test_a_serial_scope_and_a_production_range_scope():
         "(01)09501101530003(10)L9",
     ]
     # A label with a production date in range lands RECALLED at receipt.
-    got = receive(
-        ledger,
-        f"(01){GTIN}(11)260315(17)280131(10)L10(30)2",
-        catalogue=store.catalogue,
-        to=PHARMACY,
-        movement_id="GR-R",
-        occurred_at=OPENED.add(hours=1),
-        actor="dock",
-    )
+    got = scan_in(store, ledger, "(11)260315(10)L10(30)2", "GR-R", OPENED.add(hours=1))
     assert got.status is RECALLED
     assert reconcile(ledger, store.recalls, "RANGE").undetermined[-1] == ItemKey(GTIN, lot="L9")
 
