@@ -766,3 +766,29 @@ class ReservationStore(Protocol):
 
 
 __all__ += ["ReservationConflictError", "ReservationStore"]
+
+
+# --------------------------------------------------------------------------- recall gate
+
+
+@runtime_checkable
+class RecallGate(Protocol):
+    """What the receiving path asks of the recall campaigns: is this arrival recalled?
+
+    A store with recall campaigns (``store.recalls``) answers it; receipts and returns
+    of stock a campaign open at their moment covers are booked ``RECALLED``.
+    """
+
+    def covering(
+        self,
+        arrivals: Collection[tuple[ItemKey, pendulum.Date | None]],
+        at: object,
+    ) -> list[str | None]:
+        """Per arrival, the id of the first campaign open at ``at`` covering it, else ``None``.
+
+        An arrival is an item and its production date when the label gave one.
+        """
+        ...
+
+
+__all__ += ["RecallGate"]

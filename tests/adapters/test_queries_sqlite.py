@@ -126,6 +126,7 @@ def test_a_file_of_the_previous_version_gets_every_movement_tagged(store: Sqlite
     db = store._db
     tags = sorted(db.execute("SELECT tag, block FROM movement_tags").fetchall())
     for statement in (
+        "DROP TABLE recall_events",
         "DROP TABLE movement_tags",
         "DROP INDEX lots_by_expiry",
         "DROP INDEX items_by_expiry",

@@ -16,6 +16,7 @@ not durable, for tests, demos and as the reference the stateful comparison
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 
@@ -27,6 +28,7 @@ from medinv.adapters._codec import check_chained, query_links
 from medinv.adapters._tags import FACETS, driving_facet, movement_tags
 from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_checkpoints import MemoryCheckpoints
+from medinv.adapters.memory_recalls import MemoryRecalls
 from medinv.adapters.memory_reservations import MemoryReservations
 from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.chain import link_keys
@@ -350,3 +352,8 @@ class MemoryStore(Closing):
     def close(self) -> None:
         """Drop nothing, but refuse further use."""
         self._closed = True
+
+    @functools.cached_property
+    def recalls(self) -> MemoryRecalls:
+        """The [`RecallStore`][medinv.recall.RecallStore] of this store (recall campaigns)."""
+        return MemoryRecalls(self)

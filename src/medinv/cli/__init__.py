@@ -18,6 +18,7 @@ from medinv.cli import (
     _epcis,
     _history,
     _parse,
+    _recall,
     _receive,
     _replenish,
     _stock,
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     _replenish.configure(commands.add_parser("replenish", help="replenishment proposals"))
     _trace.configure(commands.add_parser("trace", help="where a lot or serial is, went or was"))
     _epcis.register(commands)
+    _recall.configure(commands.add_parser("recall", help="recall campaigns: open, status, ..."))
     return parser
 
 

@@ -204,6 +204,17 @@ _TAGS_VERSION: Final = 7
 _CHECKPOINTS: Final = (CHECKPOINTS_TABLE.replace("{t}", "{s}.feed_checkpoints"),)
 """The change feed's consumer checkpoints (since version 8; see the SQLite schema 11)."""
 
+_RECALLS: Final = (
+    """CREATE TABLE {s}.recall_events (
+            campaign_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            kind text NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT recall_events_key PRIMARY KEY (campaign_id, seq)
+        )""",
+)
+"""Recall campaigns' events, append-only (since version 9; see the SQLite schema 12)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -246,6 +257,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "each consumer applied)",
         _CHECKPOINTS,
     ),
+    Migration(
+        9,
+        "recall campaigns: each campaign's events (opened, notified, responses, closed), "
+        "append-only",
+        _RECALLS,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
@@ -261,6 +278,7 @@ SCHEMA: Final = (
     *_RESERVATIONS,
     *_TAGS,
     *_CHECKPOINTS,
+    *_RECALLS,
 )
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
@@ -33,6 +34,7 @@ from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._checkpoints import PostgresCheckpoints
 from medinv.adapters.postgres._errors import translate_error
+from medinv.adapters.postgres._recalls import PostgresRecalls
 from medinv.adapters.postgres._reservations import PostgresReservations
 from medinv.chain import (
     MovementDecoder,
@@ -516,6 +518,11 @@ class PostgresStore(_base.Closing):
         if self._owns:
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()
+
+    @functools.cached_property
+    def recalls(self) -> PostgresRecalls:
+        """The [`RecallStore`][medinv.recall.RecallStore] of this schema (recall campaigns)."""
+        return PostgresRecalls(self)
 
 
 # ---------------------------------------------------------------------- stocktakes

@@ -430,6 +430,21 @@ _TAGS_VERSION: Final = 10
 # database of their own (medinv.adapters._checkpoints_sql).
 _SCHEMA_V11: Final = (CHECKPOINTS_TABLE.replace("{t}", "feed_checkpoints"),)
 
+# Version 12: recall campaigns. One row per event of a campaign (opened, a party
+# notified, a party's response, closed), numbered per campaign, as JSON
+# (medinv.adapters._recalls_base); rows are only ever inserted.
+_SCHEMA_V12: Final = (
+    """
+    CREATE TABLE recall_events (
+        campaign_id TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        data        TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, seq)
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -495,6 +510,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "each consumer applied)",
         _SCHEMA_V11,
     ),
+    Migration(
+        12,
+        "recall campaigns: each campaign's events (opened, notified, responses, closed), "
+        "append-only",
+        _SCHEMA_V12,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -538,6 +559,8 @@ SCHEMA: Final = (
     *_SCHEMA_V10,
     # The change feed's checkpoints.
     *_SCHEMA_V11,
+    # The recall campaigns.
+    *_SCHEMA_V12,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import operator
 import os
@@ -37,6 +38,7 @@ from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._checkpoints import SqliteCheckpoints
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
+from medinv.adapters.sqlite._recalls import SqliteRecalls
 from medinv.adapters.sqlite._reservations import SqliteReservations
 from medinv.chain import MovementDecoder, movement_content
 from medinv.errors import (
@@ -773,6 +775,11 @@ class SqliteStore(_base.Closing):
         is not valid UTF-8 is reported, not raised.
         """
         return _VerificationRows(self)
+
+    @functools.cached_property
+    def recalls(self) -> SqliteRecalls:
+        """The [`RecallStore`][medinv.recall.RecallStore] of this file (recall campaigns)."""
+        return SqliteRecalls(self)
 
 
 def _text_of(value: object) -> object:
