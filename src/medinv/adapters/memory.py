@@ -28,6 +28,7 @@ from medinv.adapters._tags import FACETS, driving_facet, movement_tags
 from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_reservations import MemoryReservations
 from medinv.adapters.memory_stocktake import MemoryStocktakes
+from medinv.adapters.memory_sync import MemorySync
 from medinv.chain import link_keys
 from medinv.devices import DeviceIdentifier
 from medinv.errors import ConcurrencyError, StorageError
@@ -83,6 +84,7 @@ class MemoryStore(Closing):
         self._sorted_tags: dict[str, SortedList[str]] = {
             f.name: SortedList() for f in FACETS if f.ordered
         }
+        self._sync = MemorySync(self)
 
     @property
     def stocktakes(self) -> MemoryStocktakes:
@@ -340,3 +342,8 @@ class MemoryStore(Closing):
     def close(self) -> None:
         """Drop nothing, but refuse further use."""
         self._closed = True
+
+    @property
+    def sync(self) -> MemorySync:
+        """The [`SyncStore`][medinv.sync.SyncStore] of this store: the device sync inbox."""
+        return self._sync
