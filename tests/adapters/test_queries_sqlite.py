@@ -121,6 +121,9 @@ def test_a_previous_release_file_gets_its_movements_tagged(tmp_path: Path) -> No
                 assert found == _queries.expected_movements(stored, filters)
 
 
+_SYNC_TABLES = ("events", "deliveries", "conflicts", "resolutions", "gaps", "cursors")
+
+
 def test_a_file_of_the_previous_version_gets_every_movement_tagged(store: SqliteStore) -> None:
     stored = list(store.movements(MovementQuery()))
     db = store._db
@@ -129,13 +132,14 @@ def test_a_file_of_the_previous_version_gets_every_movement_tagged(store: Sqlite
         "DROP TABLE movement_tags",
         "DROP INDEX lots_by_expiry",
         "DROP INDEX items_by_expiry",
+        *(f"DROP TABLE sync_{t}" for t in _SYNC_TABLES),
         "PRAGMA user_version = 9",
     ):
         db.execute(statement)
     path = store.path
     store.close()
     with SqliteStore(path) as migrated:
-        assert migrated.schema_version == 10
+        assert migrated.schema_version == 11
         assert sorted(migrated._db.execute("SELECT tag, block FROM movement_tags")) == tags
         found = [r.movement.id for r in migrated.movements(MovementQuery(actor="LEA"))]
         assert found == _queries.expected_movements(stored, {"actor": "LEA"}) != []
