@@ -78,7 +78,9 @@ class SqlSync(SqlTables):
         except (MedinvError, ValueError, KeyError, TypeError) as e:
             raise StorageError(f"corrupt sync inbox record in {self.where}: {e}") from e
 
-    def _filtered(self, statement: str, device_id: str | None, *, where: str) -> list[tuple[Any, ...]]:
+    def _filtered(
+        self, statement: str, device_id: str | None, *, where: str
+    ) -> list[tuple[Any, ...]]:
         if device_id is None:
             return self._rows(statement.replace("{device}", ""), ())
         return self._rows(statement.replace("{device}", f"{where} device_id = ?"), (device_id,))
@@ -138,7 +140,9 @@ class SqlSync(SqlTables):
 
     def events(self, device_id: str | None = None) -> Iterator[EventRecord]:
         """See [`SyncStore.events`][medinv.sync.SyncStore.events]."""
-        return iter(self._decode(self._filtered(EVENTS, device_id, where="WHERE"), EventRecord.from_json))
+        return iter(
+            self._decode(self._filtered(EVENTS, device_id, where="WHERE"), EventRecord.from_json)
+        )
 
     def deliveries(self) -> Mapping[str, Mapping[DeliveryKind, int]]:
         """See [`SyncStore.deliveries`][medinv.sync.SyncStore.deliveries]."""

@@ -86,19 +86,21 @@ class EventKind(enum.Enum):
 def _whole(name: str, low: int) -> Any:
     def check(_instance: object, _attribute: object, value: object) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value:
-            raise SyncEventError(f"expected a whole number of at least {low}, not {value!r:.40}", field=name)
+            raise SyncEventError(
+                f"expected a whole number of at least {low}, not {value!r:.40}", field=name
+            )
 
     return check
 
 
-def _check_event_id(_instance: object, _attribute: object, value: object) -> None:
+def _check_event_id(_instance: object, _attribute: object, value: Any) -> None:
     text_validator("event id", limit=_MAX_EVENT_ID)(None, None, value)
     assert isinstance(value, str)  # noqa: S101  (checked just above)
     if value != value.strip():
         raise SyncEventError("must not start or end with white space", field="event_id")
 
 
-def _check_quantity(instance: DeviceEvent, _attribute: object, value: object) -> None:
+def _check_quantity(instance: DeviceEvent, _attribute: object, value: Any) -> None:
     low = 0 if instance.kind is EventKind.COUNT else 1
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_QUANTITY:
         raise SyncEventError(
@@ -137,7 +139,9 @@ class DeviceEvent:
     """Units of the item moved, or counted (a count may be 0)."""
     location: Location = attrs.field(validator=attrs.validators.instance_of(Location))
     """Where: the receiving location of a receipt, the source of anything else."""
-    actor: str = attrs.field(validator=[text_validator("actor", limit=200), actor_validator("actor")])
+    actor: str = attrs.field(
+        validator=[text_validator("actor", limit=200), actor_validator("actor")]
+    )
     """Who used the device."""
     to_location: Location | None = attrs.field(default=None, validator=_optional(Location))
     """The destination of a transfer."""
@@ -165,10 +169,18 @@ class DeviceEvent:
     def __attrs_post_init__(self) -> None:
         kind = self.kind
         if (kind is EventKind.TRANSFER) != (self.to_location is not None):
-            why = "is required for a transfer" if kind is EventKind.TRANSFER else "is for transfers only"
+            why = (
+                "is required for a transfer"
+                if kind is EventKind.TRANSFER
+                else "is for transfers only"
+            )
             raise SyncEventError(why, field="to_location")
         if (kind is EventKind.STATUS_CHANGE) != (self.to_status is not None):
-            why = "is required for a status change" if kind is EventKind.STATUS_CHANGE else "is for status changes only"
+            why = (
+                "is required for a status change"
+                if kind is EventKind.STATUS_CHANGE
+                else "is for status changes only"
+            )
             raise SyncEventError(why, field="to_status")
         if self.status is not None and kind not in {EventKind.RECEIPT, EventKind.STATUS_CHANGE}:
             raise SyncEventError("is for receipts and status changes only", field="status")
@@ -210,7 +222,9 @@ def to_movement(event: DeviceEvent, quantity: int | None = None) -> Movement:
     kind = event.kind
     if kind is EventKind.RECEIPT:
         status = event.status or StockStatus.AVAILABLE
-        return Movement.receipt(mid, to=event.location, status=status, expiry=event.expiry, **common)
+        return Movement.receipt(
+            mid, to=event.location, status=status, expiry=event.expiry, **common
+        )
     if kind is EventKind.ISSUE:
         return Movement.issue(mid, source=event.location, **common)
     if kind is EventKind.CONSUMPTION:
@@ -233,10 +247,31 @@ def to_movement(event: DeviceEvent, quantity: int | None = None) -> Movement:
 
 # --------------------------------------------------------------------------- JSON
 
-_REQUIRED: Final = ("device_id", "seq", "event_id", "captured_at", "known_position", "kind", "quantity", "location", "actor")
+_REQUIRED: Final = (
+    "device_id",
+    "seq",
+    "event_id",
+    "captured_at",
+    "known_position",
+    "kind",
+    "quantity",
+    "location",
+    "actor",
+)
 _OPTIONAL_TEXT: Final = ("reference", "counterparty", "reason")
 _KNOWN: Final = frozenset(
-    (*_REQUIRED, *_OPTIONAL_TEXT, "scan", "di", "lot", "serial", "to_location", "status", "to_status", "expiry")
+    (
+        *_REQUIRED,
+        *_OPTIONAL_TEXT,
+        "scan",
+        "di",
+        "lot",
+        "serial",
+        "to_location",
+        "status",
+        "to_status",
+        "expiry",
+    )
 )
 
 
@@ -252,12 +287,16 @@ def _enum(kind: type[enum.Enum], name: str, value: object) -> Any:
         return kind(text)
     except ValueError:
         names = ", ".join(str(member.value) for member in kind)
-        raise SyncEventError(f"unknown value {value!r:.40}; expected one of {names}", field=name) from None
+        raise SyncEventError(
+            f"unknown value {value!r:.40}; expected one of {names}", field=name
+        ) from None
 
 
 def _location(name: str, value: object) -> Location:
     if not isinstance(value, str):
-        raise SyncEventError(f"expected a location path such as 'site/store/bin', not {value!r:.40}", field=name)
+        raise SyncEventError(
+            f"expected a location path such as 'site/store/bin', not {value!r:.40}", field=name
+        )
     try:
         return Location.parse(value)
     except InvalidValueError as e:
@@ -285,7 +324,7 @@ def _item(data: Mapping[str, Any]) -> tuple[ItemKey, Any]:
         raise SyncEventError(str(e), field="di") from None
 
 
-def event_from_json(data: object) -> DeviceEvent:
+def event_from_json(data: object) -> DeviceEvent:  # noqa: C901  (one check per field, in order)
     """A device event from its JSON object (a decoded one: a ``dict``).
 
     Fields: ``device_id``, ``seq``, ``event_id``, ``captured_at`` (ISO 8601 with
@@ -320,7 +359,9 @@ def event_from_json(data: object) -> DeviceEvent:
         values[name] = data.get(name)
     for name in ("captured_at", "expiry"):
         try:
-            values[name] = (to_datetime if name == "captured_at" else attrs.converters.optional(to_date))(values[name])
+            values[name] = (
+                to_datetime if name == "captured_at" else attrs.converters.optional(to_date)
+            )(values[name])
         except InvalidValueError as e:
             raise SyncEventError(str(e), field=name) from None
     try:
@@ -333,14 +374,21 @@ def event_from_json(data: object) -> DeviceEvent:
 
 def _blamed(error: MedinvError) -> str | None:
     text = str(error)
-    for name, words in (("actor", "actor"), ("device_id", "device id"), ("event_id", "event id"), ("reference", "reference"), ("counterparty", "counterparty"), ("reason", "reason")):
+    for name, words in (
+        ("actor", "actor"),
+        ("device_id", "device id"),
+        ("event_id", "event id"),
+        ("reference", "reference"),
+        ("counterparty", "counterparty"),
+        ("reason", "reason"),
+    ):
         if words in text:
             return name
     return None
 
 
 def event_to_json(event: DeviceEvent) -> dict[str, Any]:
-    """The JSON object of ``event`` (what [`event_from_json`][medinv.sync.event_from_json] reads)."""
+    """The JSON object of ``event``, as [`event_from_json`][medinv.sync.event_from_json] reads it."""
     item = event.item
     data: dict[str, Any] = {
         "device_id": event.device_id,

@@ -56,7 +56,7 @@ class ConflictKind(enum.Enum):
     SERIAL_ELSEWHERE = "serial_elsewhere"
     """The serial is elsewhere, already consumed, or already in stock."""
     STATUS_BLOCKED = "status_blocked"
-    """The lot or serial was put on hold, quarantined or recalled after the device's known position."""
+    """The lot or serial went on hold, to quarantine or was recalled after the device's position."""
     EXPIRED_AT_USE = "expired_at_use"
     """The stock had expired on the day the device captured its use, or may not be issued."""
     LOT_MASTER_MISMATCH = "lot_master_mismatch"

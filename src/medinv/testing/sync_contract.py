@@ -26,7 +26,7 @@ retried batch books nothing twice instead.
 """
 
 # The contract is a test suite: asserts are its point, its test names document themselves.
-# ruff: noqa: S101, D102
+# ruff: noqa: S101, D102, PLR2004, PT018
 from __future__ import annotations
 
 import itertools
@@ -65,7 +65,7 @@ NOW = pendulum.datetime(2026, 11, 23, 9, tz="UTC")
 _ids = itertools.count(1)
 
 
-def device_event(  # noqa: PLR0913  (an event's fields, defaulted)
+def device_event(
     device: str,
     seq: int,
     kind: EventKind = EventKind.CONSUMPTION,
@@ -128,7 +128,9 @@ class SyncStoreContract:
 
     @pytest.fixture
     def inbox(self, ledger: Ledger, clock: _Clock) -> SyncInbox:
-        return SyncInbox(ledger, policy=SyncPolicy(hold_max=pendulum.duration(hours=2)), clock=clock)
+        return SyncInbox(
+            ledger, policy=SyncPolicy(hold_max=pendulum.duration(hours=2)), clock=clock
+        )
 
     @staticmethod
     def receive(ledger: Ledger, quantity: int, item: ItemKey = LOT, mid: str = "goods-in") -> None:
@@ -165,9 +167,14 @@ class SyncStoreContract:
     def test_a_failed_transaction_writes_nothing(self, store: Any) -> None:
         sync = store.sync
         record = EventRecord(event=device_event("d1", 1), outcome=Outcome.HELD, received_at=NOW)
-        with pytest.raises(RuntimeError), sync.transaction():
-            sync.write(SyncWrite(events={record.event_id: record}))
-            raise RuntimeError
+
+        def fail() -> None:
+            with sync.transaction():
+                sync.write(SyncWrite(events={record.event_id: record}))
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            fail()
         assert sync.events_by_id(["d1-1"]) == {}
 
     # ------------------------------------------------------------------ ingestion
@@ -242,7 +249,9 @@ class SyncStoreContract:
         assert ledger.balance(LOT, location=WARD) == 0
         assert inbox.audit().ok
 
-    def test_the_same_serial_consumed_on_two_devices(self, inbox: SyncInbox, ledger: Ledger) -> None:
+    def test_the_same_serial_consumed_on_two_devices(
+        self, inbox: SyncInbox, ledger: Ledger
+    ) -> None:
         serial = ItemKey(GTIN, serial="SN-1")
         self.receive(ledger, 1, item=serial)
         report = inbox.ingest(
@@ -252,7 +261,9 @@ class SyncStoreContract:
         assert report.conflicts[0].kind is ConflictKind.SERIAL_ELSEWHERE
         assert inbox.audit().ok
 
-    def test_a_recall_posted_before_the_device_syncs(self, inbox: SyncInbox, ledger: Ledger) -> None:
+    def test_a_recall_posted_before_the_device_syncs(
+        self, inbox: SyncInbox, ledger: Ledger
+    ) -> None:
         self.receive(ledger, 5)
         known = ledger.head().position
         ledger.post(
@@ -278,7 +289,9 @@ class SyncStoreContract:
         assert ledger.balance(LOT, location=WARD, status=StockStatus.RECALLED) == 5
         assert inbox.audit().ok
 
-    def test_a_device_reset_reusing_sequence_numbers(self, inbox: SyncInbox, ledger: Ledger) -> None:
+    def test_a_device_reset_reusing_sequence_numbers(
+        self, inbox: SyncInbox, ledger: Ledger
+    ) -> None:
         self.receive(ledger, 10)
         inbox.ingest([device_event("d1", 1), device_event("d1", 2)])
         reset = inbox.ingest([device_event("d1", 1, event_id="after-reset-1")])
@@ -460,7 +473,9 @@ class SyncStoreContract:
             ledger = Ledger(store, clock=lambda: NOW)
             self.receive(ledger, 5)
             inbox = SyncInbox(ledger, clock=lambda: NOW)
-            inbox.ingest([device_event("d1", 1), device_event("d1", 3), device_event("d2", 1, quantity=9)])
+            inbox.ingest(
+                [device_event("d1", 1), device_event("d1", 3), device_event("d2", 1, quantity=9)]
+            )
         with open_database() as store:
             ledger = Ledger(store, clock=lambda: NOW)
             inbox = SyncInbox(ledger, clock=lambda: NOW)
