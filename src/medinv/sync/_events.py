@@ -388,7 +388,7 @@ def _blamed(error: MedinvError) -> str | None:
 
 
 def event_to_json(event: DeviceEvent) -> dict[str, Any]:
-    """The JSON object of ``event``, as [`event_from_json`][medinv.sync.event_from_json] reads it."""
+    """The JSON object of ``event``: what [`event_from_json`][medinv.sync.event_from_json] reads."""
     item = event.item
     data: dict[str, Any] = {
         "device_id": event.device_id,
