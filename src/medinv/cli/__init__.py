@@ -20,6 +20,7 @@ from medinv.cli import (
     _receive,
     _replenish,
     _stock,
+    _sync,
     _verify,
 )
 
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     _receive.configure(commands.add_parser("receive", help="book scanner lines from stdin"))
     _alerts.configure(commands.add_parser("alerts", help="expiring, low and dead stock"))
     _replenish.configure(commands.add_parser("replenish", help="replenishment proposals"))
+    _sync.register(commands)
     return parser
 
 
