@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def _events(devices: int, per_device: int) -> list[str]:
         place = Location.parse(f"H/Ward/{device}")
         for seq in range(1, per_device + 1):
             kind = EventKind.RECEIPT if seq % 4 == 1 else EventKind.CONSUMPTION
-            fields = {"expiry": "2027-06-30"} if kind is EventKind.RECEIPT else {}
+            fields: dict[str, Any] = {"expiry": "2027-06-30"} if kind is EventKind.RECEIPT else {}
             event = device_event(f"dev{device}", seq, kind, item=item, location=place,
                                  quantity=3 if kind is EventKind.RECEIPT else 1 + seq % 2, **fields)  # fmt: skip
             lines.append(json.dumps(event_to_json(event)))
@@ -117,15 +118,15 @@ def test_sigkill_during_ingestion_loses_nothing_and_applies_nothing_twice(tmp_pa
         child.wait(timeout=60)
         if db.exists():  # whole batches only: each one's movements and records, or none
             with SqliteStore(db) as store:
-                records = list(store.sync.events())
-                booked = {
+                kept = list(store.sync.events())
+                booked_ids = {
                     r.movement.id
                     for r in Ledger(store).history()
                     if r.movement.id.startswith("sync:")
                 }
-                assert len(records) % 25 == 0
-                assert booked == {r.movement_id for r in records if r.movement_id is not None}
-                stored.append(len(records))
+                assert len(kept) % 25 == 0
+                assert booked_ids == {r.movement_id for r in kept if r.movement_id is not None}
+                stored.append(len(kept))
     assert killed, "every child finished before it could be killed: make the run longer"
     assert any(0 < n < len(lines) for n in stored), stored  # killed part-way through
     done = _run_child(file, db, errors=True)
