@@ -109,9 +109,12 @@ def test_sigkill_during_ingestion_loses_nothing_and_applies_nothing_twice(tmp_pa
     rng = random.Random(3)  # noqa: S311  (a test's kill times)
     killed = 0
     stored: list[int] = []
-    for _ in range(3):
+    for _ in range(4):
         child = _run_child(file, db)
-        time.sleep(0.4 + rng.random() * 0.8)  # the interpreter starts, then ingests
+        deadline = time.monotonic() + 60
+        while not db.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # the interpreter starts, then opens the file
+        time.sleep(0.05 + rng.random() * 0.3)  # then ingests
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)
             killed += 1
