@@ -97,6 +97,8 @@ class _Batch:
         self.held: dict[str, dict[int, EventRecord]] = {}
         self.cursors: dict[str, DeviceCursor] = {}
         self.released: list[tuple[str, Outcome]] = []
+        self.skew_limit = now + self.policy.max_skew
+        """A capture time after this is flagged (compared, not subtracted: it is per event)."""
 
     # ---------------------------------------------------------------- reads
 
@@ -279,8 +281,8 @@ class _Batch:
             late=late,
         )
         outcome = self.book(event)
-        skew = event.captured_at - self.now
-        if outcome.outcome is Outcome.APPLIED and skew > self.policy.max_skew:
+        if outcome.outcome is Outcome.APPLIED and event.captured_at > self.skew_limit:
+            skew = event.captured_at - self.now
             self.conflict(
                 event,
                 ConflictKind.CLOCK_SKEW,
