@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import Any, Self
 
 import attrs
 import pendulum
@@ -127,6 +127,31 @@ def _moment(value: pendulum.DateTime) -> str:
     return value.isoformat()
 
 
+class _Json:
+    """``to_json`` / ``from_json`` for a flat record: enums by value, instants in ISO 8601."""
+
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the record."""
+        fields = attrs.fields(type(self))  # type: ignore[arg-type]
+        return {f.name: _encoded(getattr(self, f.name)) for f in fields}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        """The record of a JSON object written by ``to_json``."""
+        enums = _ENUM_FIELDS
+        return cls(**{k: enums[k](v) if k in enums else v for k, v in data.items()})
+
+
+def _encoded(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, pendulum.DateTime):
+        return value.isoformat()
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class EventRecord:
     """An event as the inbox keeps it, with where it stands."""
@@ -194,7 +219,7 @@ class EventRecord:
 
 
 @attrs.frozen(kw_only=True)
-class Conflict:
+class Conflict(_Json):
     """A conflict on record: never edited; resolutions are appended beside it."""
 
     id: str
@@ -221,38 +246,9 @@ class Conflict:
         """Whether it stopped the event (a clock-skew flag did not)."""
         return self.kind is not ConflictKind.CLOCK_SKEW
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object of the conflict."""
-        return {
-            "id": self.id,
-            "kind": self.kind.value,
-            "device_id": self.device_id,
-            "event_id": self.event_id,
-            "seq": self.seq,
-            "detail": self.detail,
-            "requested": self.requested,
-            "applied": self.applied,
-            "recorded_at": _moment(self.recorded_at),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Conflict:
-        """The conflict of a JSON object written by ``to_json``."""
-        return cls(
-            id=data["id"],
-            kind=ConflictKind(data["kind"]),
-            device_id=data["device_id"],
-            event_id=data["event_id"],
-            seq=int(data["seq"]),
-            detail=data["detail"],
-            requested=int(data["requested"]),
-            applied=int(data["applied"]),
-            recorded_at=data["recorded_at"],
-        )
-
 
 @attrs.frozen(kw_only=True)
-class Resolution:
+class Resolution(_Json):
     """A person's decision on a conflict, appended (the conflict itself is never edited)."""
 
     conflict_id: str
@@ -270,34 +266,9 @@ class Resolution:
     movement_id: str | None = None
     """The movement a forced resolution booked."""
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object of the resolution."""
-        return {
-            "conflict_id": self.conflict_id,
-            "action": self.action.value,
-            "by": self.by,
-            "approved_by": self.approved_by,
-            "note": self.note,
-            "at": _moment(self.at),
-            "movement_id": self.movement_id,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Resolution:
-        """The resolution of a JSON object written by ``to_json``."""
-        return cls(
-            conflict_id=data["conflict_id"],
-            action=ResolutionAction(data["action"]),
-            by=data["by"],
-            approved_by=data["approved_by"],
-            note=data["note"],
-            at=data["at"],
-            movement_id=data["movement_id"],
-        )
-
 
 @attrs.frozen(kw_only=True)
-class Gap:
+class Gap(_Json):
     """Sequence numbers of a device released over without their events (they may come later)."""
 
     device_id: str
@@ -310,27 +281,6 @@ class Gap:
     """When the held events were released past it."""
     reason: str
     """Why: the hold time passed, or someone released it."""
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object of the gap."""
-        return {
-            "device_id": self.device_id,
-            "first_seq": self.first_seq,
-            "last_seq": self.last_seq,
-            "released_at": _moment(self.released_at),
-            "reason": self.reason,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Gap:
-        """The gap of a JSON object written by ``to_json``."""
-        return cls(
-            device_id=data["device_id"],
-            first_seq=int(data["first_seq"]),
-            last_seq=int(data["last_seq"]),
-            released_at=data["released_at"],
-            reason=data["reason"],
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -376,3 +326,7 @@ class AuditReport:
     def ok(self) -> bool:
         """Every device balances and nothing is wrong."""
         return all(device.balanced for device in self.devices)
+
+
+_ENUM_FIELDS: dict[str, Any] = {"kind": ConflictKind, "action": ResolutionAction}
+"""The enum-valued fields of the flat records, by name (each name means one enum)."""
