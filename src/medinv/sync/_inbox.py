@@ -108,11 +108,6 @@ class _Batch:
             found = self.store.events_by_id([event_id]).get(event_id)
         return found
 
-    def records(self, event_ids: list[str]) -> dict[str, EventRecord]:
-        stored = dict(self.store.events_by_id(event_ids))
-        stored.update(self.changes.events)
-        return stored
-
     def cursor(self, device_id: str) -> DeviceCursor:
         cursor = self.cursors.get(device_id)
         if cursor is None:
@@ -298,7 +293,7 @@ class _Batch:
             detail=outcome.detail,
         )
 
-    def book(self, event: DeviceEvent) -> EventRecord:  # noqa: C901, PLR0911  (one refusal per rule)
+    def book(self, event: DeviceEvent) -> EventRecord:  # noqa: PLR0911  (one refusal per rule)
         """Post the event's movement, or record why the ledger refused it."""
         if event.kind is EventKind.COUNT:
             return self.book_count(event)
@@ -316,9 +311,8 @@ class _Batch:
             blocking = self.blocking_change(event)
             if blocking is not None:
                 return self.conflicted(event, ConflictKind.STATUS_BLOCKED, blocking)
-            kind = ConflictKind.EXPIRED_AT_USE
-            if "expired" not in e.reason:
-                kind = ConflictKind.STATUS_BLOCKED
+            expired = "expired" in e.reason
+            kind = ConflictKind.EXPIRED_AT_USE if expired else ConflictKind.STATUS_BLOCKED
             return self.conflicted(event, kind, str(e))
         except LotMasterDataConflictError as e:
             return self.conflicted(event, ConflictKind.LOT_MASTER_MISMATCH, str(e))
@@ -435,8 +429,8 @@ class _Batch:
             query = MovementQuery(item=item, after_position=event.known_position)
             for recorded in self.ledger.store.movements(query):
                 m = recorded.movement
-                if location not in {m.from_location, m.to_location}:
-                    continue
+                if location not in {m.from_location, m.to_location} or m.id == event.movement_id:
+                    continue  # elsewhere, or this count's own adjustment (left by a failed run)
                 if self.foreign(recorded, event.device_id):
                     detail = (
                         f"{item} at {location} moved at position {recorded.position} "
