@@ -96,7 +96,9 @@ class _Batch:
         self.changes = SyncWrite()
         self.held: dict[str, dict[int, EventRecord]] = {}
         self.cursors: dict[str, DeviceCursor] = {}
-        self.released: list[tuple[str, Outcome]] = []
+        self.released: list[str] = []
+        self.pending: list[tuple[EventRecord, Movement]] = []
+        """Movements booked but not posted yet (``flush`` posts them), with their records."""
         self.skew_limit = now + self.policy.max_skew
         """A capture time after this is flagged (compared, not subtracted: it is per event)."""
 
@@ -159,8 +161,8 @@ class _Batch:
 
     # ---------------------------------------------------------------- delivery
 
-    def deliver(self, event: DeviceEvent) -> Outcome:
-        """Decide one delivery; returns its outcome (HELD may be decided later in the batch)."""
+    def deliver(self, event: DeviceEvent) -> Outcome | None:
+        """Take one delivery: its outcome if already final, ``None`` if its event record has it."""
         changes = self.changes
         stored = self.record(event.event_id)
         if stored is not None:
@@ -175,22 +177,19 @@ class _Batch:
         if event.seq < cursor.next_seq or event.seq in held:
             others = self.others_at(event)
             if others:
-                record = self.decide_reuse(event, others[0])
-                self.keep(record)
-                return record.outcome
-            record = self.apply(event, late=True)  # its gap was released over before
-            self.keep(record)
-            return record.outcome
+                self.keep(self.decide_reuse(event, others[0]))
+            else:
+                self.keep(self.apply(event, late=True))  # its gap was released over before
+            return None
         if event.seq > cursor.next_seq:
             record = EventRecord(event=event, outcome=Outcome.HELD, received_at=self.now)
             held[event.seq] = record
             self.keep(record)
-            return Outcome.HELD
-        record = self.apply(event)
-        self.keep(record)
+            return None
+        self.keep(self.apply(event))
         self.move_cursor(device, event.seq + 1)
         self.drain(device)
-        return record.outcome
+        return None
 
     def decide_reuse(self, event: DeviceEvent, other: EventRecord) -> EventRecord:
         detail = (
@@ -215,7 +214,7 @@ class _Batch:
             waiting = held.pop(next_seq)
             record = self.apply(waiting.event, received_at=waiting.received_at)
             self.keep(record)
-            self.released.append((record.event_id, record.outcome))
+            self.released.append(record.event_id)
             next_seq += 1
         self.move_cursor(device_id, next_seq)
 
@@ -267,7 +266,7 @@ class _Batch:
         late: bool = False,
         received_at: pendulum.DateTime | None = None,
     ) -> EventRecord:
-        """Book ``event`` in the ledger; the record of what happened (never HELD)."""
+        """Book ``event``: its record, provisional (APPLIED) until ``flush`` posts it."""
         base = EventRecord(
             event=event,
             outcome=Outcome.APPLIED,
@@ -275,7 +274,37 @@ class _Batch:
             decided_at=self.now,
             late=late,
         )
-        outcome = self.book(event)
+        if event.kind is EventKind.COUNT:
+            self.flush()  # a count reads the balance every earlier event leaves
+            return self.finish(base, self.book_count(event))
+        try:
+            movement = to_movement(event)
+        except InvalidValueError as e:
+            return self.finish(base, self.rejected(event, str(e)))
+        self.pending.append((base, movement))
+        return attrs.evolve(base, movement_id=movement.id, applied_quantity=movement.quantity)
+
+    def flush(self) -> None:
+        """Post the pending movements: in one post, or (one refused) one by one, in order.
+
+        One post checks each movement against the stock the earlier ones leave, as
+        posting them one by one would; only when it refuses are they posted one at
+        a time, so that each refusal is recorded against its own event.
+        """
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        try:
+            self.post([movement for _, movement in pending])
+            booked = [self.applied(base.event, m.id, m.quantity) for base, m in pending]
+        except StockError:
+            booked = [self.book_movement(base.event, m) for base, m in pending]
+        for (base, _), outcome in zip(pending, booked, strict=True):
+            self.keep(self.finish(base, outcome))
+
+    def finish(self, base: EventRecord, outcome: EventRecord) -> EventRecord:
+        """The event's final record; a capture time too far ahead is flagged."""
+        event = base.event
         if outcome.outcome is Outcome.APPLIED and event.captured_at > self.skew_limit:
             skew = event.captured_at - self.now
             self.conflict(
@@ -293,16 +322,10 @@ class _Batch:
             detail=outcome.detail,
         )
 
-    def book(self, event: DeviceEvent) -> EventRecord:  # noqa: PLR0911  (one refusal per rule)
+    def book_movement(self, event: DeviceEvent, movement: Movement) -> EventRecord:  # noqa: PLR0911  (one refusal per rule)
         """Post the event's movement, or record why the ledger refused it."""
-        if event.kind is EventKind.COUNT:
-            return self.book_count(event)
         try:
-            movement = to_movement(event)
-        except InvalidValueError as e:
-            return self.rejected(event, str(e))
-        try:
-            self.post(movement)
+            self.post([movement])
         except InsufficientStockError as e:
             return self.short(event, e)
         except SerialConflictError as e:
@@ -322,8 +345,8 @@ class _Batch:
             return self.rejected(event, str(e))
         return self.applied(event, movement.id, movement.quantity)
 
-    def post(self, movement: Movement) -> None:
-        self.ledger.post([movement], retries=_RETRIES)
+    def post(self, movements: list[Movement]) -> None:
+        self.ledger.post(movements, retries=_RETRIES)
 
     def applied(self, event: DeviceEvent, movement_id: str | None, quantity: int) -> EventRecord:
         return EventRecord(
@@ -375,7 +398,7 @@ class _Batch:
         if self.policy.short_stock is ShortStock.PARTIAL and 0 < available < event.quantity:
             movement = to_movement(event, available)
             try:
-                self.post(movement)
+                self.post([movement])
             except StockError as e:  # pragma: no cover  (the same read just allowed it)
                 return self.conflicted(event, ConflictKind.INSUFFICIENT_STOCK, str(e))
             detail = f"{error}; applied the {available} there"
@@ -456,7 +479,7 @@ class _Batch:
             reference=event.reference,
         )
         try:
-            self.post(movement)
+            self.post([movement])
         except StockError as e:  # pragma: no cover  (an adjustment to a count is always valid)
             return self.rejected(event, str(e))
         return self.applied(event, movement.id, change)
@@ -555,6 +578,7 @@ class SyncInbox:
             work = _Batch(self, self._now())
             decided = [(event.event_id, work.deliver(event)) for event in batch]
             work.release_due()
+            work.flush()
             self.store.write(work.changes)
         return self._report(work, decided)
 
@@ -567,20 +591,20 @@ class SyncInbox:
             devices = sorted({r.device_id for r in self.store.held(device_id)})
             for device in devices:
                 work.release(device, reason)
+            work.flush()
             self.store.write(work.changes)
         return self._report(work, [])
 
     @staticmethod
-    def _report(work: _Batch, decided: list[tuple[str, Outcome]]) -> IngestReport:
+    def _report(work: _Batch, decided: list[tuple[str, Outcome | None]]) -> IngestReport:
         final = work.changes.events
-        outcomes = tuple(
-            (eid, final[eid].outcome if o is Outcome.HELD and eid in final else o)
-            for eid, o in decided
-        )
+        outcomes = tuple((eid, final[eid].outcome if o is None else o) for eid, o in decided)
         delivered = {eid for eid, _ in decided}
         return IngestReport(
             outcomes=outcomes,
-            released=tuple((eid, o) for eid, o in work.released if eid not in delivered),
+            released=tuple(
+                (eid, final[eid].outcome) for eid in work.released if eid not in delivered
+            ),
             conflicts=tuple(work.changes.conflicts),
             gaps=tuple(work.changes.gaps),
         )
@@ -690,7 +714,7 @@ class SyncInbox:
         movement = to_movement(event, remaining)
         if conflict.applied or self.ledger.movement(movement.id) is not None:
             movement = attrs.evolve(movement, id=f"{movement.id}#force")
-        work.post(movement)
+        work.post([movement])
         return movement.id
 
     # ---------------------------------------------------------------- audit
