@@ -38,6 +38,8 @@ def test_a_new_schema_is_created_from_the_current_schema(created) -> None:
         "movement_links", "reservations", "reservation_holds", "movement_tags",
         "feed_checkpoints",
         "recall_events",
+        "sync_events", "sync_deliveries", "sync_conflicts", "sync_resolutions", "sync_gaps",
+        "sync_cursors",
     }  # fmt: skip
     assert [v for v, _ in created["versions"]] == [m.version for m in MIGRATIONS]
     assert set(SCHEMA) == {s for m in MIGRATIONS for s in m.statements}

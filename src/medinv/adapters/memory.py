@@ -31,6 +31,7 @@ from medinv.adapters.memory_checkpoints import MemoryCheckpoints
 from medinv.adapters.memory_recalls import MemoryRecalls
 from medinv.adapters.memory_reservations import MemoryReservations
 from medinv.adapters.memory_stocktake import MemoryStocktakes
+from medinv.adapters.memory_sync import MemorySync
 from medinv.chain import link_keys
 from medinv.devices import DeviceIdentifier
 from medinv.errors import ConcurrencyError, StorageError
@@ -87,6 +88,7 @@ class MemoryStore(Closing):
         self._sorted_tags: dict[str, SortedList[str]] = {
             f.name: SortedList() for f in FACETS if f.ordered
         }
+        self._sync = MemorySync(self)
 
     @property
     def stocktakes(self) -> MemoryStocktakes:
@@ -357,3 +359,7 @@ class MemoryStore(Closing):
     def recalls(self) -> MemoryRecalls:
         """The [`RecallStore`][medinv.recall.RecallStore] of this store (recall campaigns)."""
         return MemoryRecalls(self)
+    @property
+    def sync(self) -> MemorySync:
+        """The [`SyncStore`][medinv.sync.SyncStore] of this store: the device sync inbox."""
+        return self._sync

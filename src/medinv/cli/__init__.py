@@ -23,6 +23,7 @@ from medinv.cli import (
     _replenish,
     _stock,
     _trace,
+    _sync,
     _verify,
 )
 
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     _trace.configure(commands.add_parser("trace", help="where a lot or serial is, went or was"))
     _epcis.register(commands)
     _recall.configure(commands.add_parser("recall", help="recall campaigns: open, status, ..."))
+    _sync.register(commands)
     return parser
 
 

@@ -215,6 +215,45 @@ _RECALLS: Final = (
 )
 """Recall campaigns' events, append-only (since version 9; see the SQLite schema 12)."""
 
+_SYNC: Final = (
+    """CREATE TABLE {s}.sync_events (
+            event_id text COLLATE "C" PRIMARY KEY,
+            device_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            outcome text NOT NULL,
+            data text NOT NULL
+        )""",
+    "CREATE INDEX sync_events_seq_idx ON {s}.sync_events (device_id, seq)",
+    "CREATE INDEX sync_events_held_idx ON {s}.sync_events (device_id, seq) WHERE outcome = 'held'",
+    """CREATE TABLE {s}.sync_deliveries (
+            no bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            device_id text COLLATE "C" NOT NULL,
+            event_id text COLLATE "C" NOT NULL,
+            kind text NOT NULL
+        )""",
+    """CREATE TABLE {s}.sync_conflicts (
+            no bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text COLLATE "C" NOT NULL UNIQUE,
+            device_id text COLLATE "C" NOT NULL,
+            data text NOT NULL
+        )""",
+    """CREATE TABLE {s}.sync_resolutions (
+            no bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            conflict_id text COLLATE "C" NOT NULL UNIQUE,
+            data text NOT NULL
+        )""",
+    """CREATE TABLE {s}.sync_gaps (
+            no bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            device_id text COLLATE "C" NOT NULL,
+            data text NOT NULL
+        )""",
+    """CREATE TABLE {s}.sync_cursors (
+            device_id text COLLATE "C" PRIMARY KEY,
+            next_seq bigint NOT NULL
+        )""",
+)
+"""The device sync inbox (since version 10; see the SQLite schema 13)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -263,6 +302,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "append-only",
         _RECALLS,
     ),
+    Migration(
+        10,
+        "the device sync inbox: events and their outcomes, the delivery log, conflicts, "
+        "resolutions, released gaps and device cursors",
+        _SYNC,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
@@ -279,6 +324,7 @@ SCHEMA: Final = (
     *_TAGS,
     *_CHECKPOINTS,
     *_RECALLS,
+    *_SYNC,
 )
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 

@@ -36,6 +36,7 @@ from medinv.adapters.postgres._checkpoints import PostgresCheckpoints
 from medinv.adapters.postgres._errors import translate_error
 from medinv.adapters.postgres._recalls import PostgresRecalls
 from medinv.adapters.postgres._reservations import PostgresReservations
+from medinv.adapters.postgres._sync import PostgresSync
 from medinv.chain import (
     MovementDecoder,
     format_instant,
@@ -164,6 +165,7 @@ class PostgresStore(_base.Closing):
         self._catalogue = PostgresCatalogue(self)
         self._reservations = PostgresReservations(self)
         self._checkpoints = PostgresCheckpoints(self)
+        self._sync = PostgresSync(self)
         self._decoder = MovementDecoder()
         identifier = sql.Identifier(schema)
         with self._errors("preparing statements"):
@@ -245,6 +247,11 @@ class PostgresStore(_base.Closing):
     def catalogue(self) -> PostgresCatalogue:
         """The [`CatalogueStore`][medinv.ports.CatalogueStore] of this schema (same connection)."""
         return self._catalogue
+
+    @property
+    def sync(self) -> PostgresSync:
+        """The [`SyncStore`][medinv.sync.SyncStore] of this schema: the device sync inbox."""
+        return self._sync
 
     def schema_version(self) -> int:
         """The schema version recorded in the database (equal to ``SCHEMA_VERSION`` once open)."""

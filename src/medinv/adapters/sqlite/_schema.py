@@ -445,6 +445,60 @@ _SCHEMA_V12: Final = (
     """,
 )
 
+# Version 13: the device sync inbox (medinv.sync, medinv.adapters._sync_sql): each
+# event with its device, sequence number and outcome (the record as JSON), held
+# events as one range of a partial index, the append-only delivery log, conflicts,
+# resolutions and released gaps in the order recorded, and each device's cursor.
+_SCHEMA_V13: Final = (
+    """
+    CREATE TABLE sync_events (
+        event_id  TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        outcome   TEXT NOT NULL,
+        data      TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX sync_events_by_seq ON sync_events (device_id, seq)",
+    "CREATE INDEX sync_events_held ON sync_events (device_id, seq) WHERE outcome = 'held'",
+    """
+    CREATE TABLE sync_deliveries (
+        no        INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        event_id  TEXT NOT NULL,
+        kind      TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE sync_conflicts (
+        no        INTEGER PRIMARY KEY,
+        id        TEXT NOT NULL UNIQUE,
+        device_id TEXT NOT NULL,
+        data      TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE sync_resolutions (
+        no          INTEGER PRIMARY KEY,
+        conflict_id TEXT NOT NULL UNIQUE,
+        data        TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE sync_gaps (
+        no        INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        data      TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE sync_cursors (
+        device_id TEXT PRIMARY KEY,
+        next_seq  INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -516,6 +570,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "append-only",
         _SCHEMA_V12,
     ),
+    Migration(
+        13,
+        "the device sync inbox: events and their outcomes, the delivery log, conflicts, "
+        "resolutions, released gaps and device cursors",
+        _SCHEMA_V13,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -561,6 +621,8 @@ SCHEMA: Final = (
     *_SCHEMA_V11,
     # The recall campaigns.
     *_SCHEMA_V12,
+    # The device sync inbox.
+    *_SCHEMA_V13,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 

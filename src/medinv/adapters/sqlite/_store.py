@@ -40,6 +40,7 @@ from medinv.adapters.sqlite._checkpoints import SqliteCheckpoints
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
 from medinv.adapters.sqlite._recalls import SqliteRecalls
 from medinv.adapters.sqlite._reservations import SqliteReservations
+from medinv.adapters.sqlite._sync import SqliteSync
 from medinv.chain import MovementDecoder, movement_content
 from medinv.errors import (
     ConcurrencyError,
@@ -208,6 +209,7 @@ class SqliteStore(_base.Closing):
         self._catalogue = SqliteCatalogue(self)
         self._reservations = SqliteReservations(self)
         self._checkpoints = SqliteCheckpoints(self)
+        self._sync = SqliteSync(self)
         try:
             self._db = sqlite3.connect(
                 self._path,
@@ -263,6 +265,11 @@ class SqliteStore(_base.Closing):
     def catalogue(self) -> SqliteCatalogue:
         """The [`CatalogueStore`][medinv.ports.CatalogueStore] of this file."""
         return self._catalogue
+
+    @property
+    def sync(self) -> SqliteSync:
+        """The [`SyncStore`][medinv.sync.SyncStore] of this file: the device sync inbox."""
+        return self._sync
 
     @property
     def schema_version(self) -> int:
@@ -397,7 +404,10 @@ class SqliteStore(_base.Closing):
             for record in commit.items
         ]
         with self._translate("append to", commit=commit):
-            self._db.execute("BEGIN IMMEDIATE")
+            # Inside a transaction of the sync inbox (store.sync.transaction()): the
+            # commit joins it, and commits or rolls back with it.
+            joined = self._db.in_transaction
+            self._db.execute("SAVEPOINT append" if joined else "BEGIN IMMEDIATE")
             try:
                 self._check_head(commit)
                 try:  # in a busy ledger, every item and location has its number already
@@ -418,9 +428,14 @@ class SqliteStore(_base.Closing):
                     "UPDATE head SET position = ?, hash = ? WHERE singleton = 1",
                     (last.position, last.hash),
                 )
-                self._db.execute("COMMIT")
+                self._db.execute("RELEASE append" if joined else "COMMIT")
             except BaseException:
-                self._rollback()
+                if joined:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK TO append")
+                        self._db.execute("RELEASE append")
+                else:
+                    self._rollback()
                 self._item_nos.clear()  # numbers created in the rolled back transaction
                 self._location_nos.clear()
                 raise
