@@ -16,8 +16,10 @@ not durable, for tests, demos and as the reference the stateful comparison
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import pendulum
 from sortedcontainers import SortedList
@@ -46,6 +48,9 @@ from medinv.ports import (
     check_query,
 )
 from medinv.status import StockStatus
+
+if TYPE_CHECKING:
+    from medinv.adapters.memory_coldchain import MemoryColdChain
 
 __all__ = ["MemoryStore"]
 
@@ -102,6 +107,13 @@ class MemoryStore(Closing):
     def reservations(self) -> MemoryReservations:
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this store."""
         return self._reservations
+
+    @functools.cached_property
+    def coldchain(self) -> MemoryColdChain:
+        """The [`ColdChainStore`][medinv.coldchain.ColdChainStore] of this store."""
+        from medinv.adapters.memory_coldchain import MemoryColdChain  # noqa: PLC0415  (loaded on first use)
+
+        return MemoryColdChain(self)
 
     def _open(self) -> None:
         if self._closed:

@@ -200,6 +200,26 @@ see the SQLite schema 10).
 window are ranges of the index whatever the database's collation."""
 _TAGS_VERSION: Final = 7
 
+_COLDCHAIN: Final = (
+    """CREATE TABLE {s}.coldchain_excursions (
+            id text COLLATE "C" NOT NULL,
+            sensor text NOT NULL,
+            location text COLLATE "C" NOT NULL,
+            start_at text COLLATE "C" NOT NULL,
+            is_open integer NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT coldchain_excursions_key PRIMARY KEY (id)
+        )""",
+    "CREATE INDEX coldchain_excursions_start_idx ON {s}.coldchain_excursions (start_at, id)",
+    """CREATE TABLE {s}.coldchain_decisions (
+            excursion_id text COLLATE "C" NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT coldchain_decisions_key PRIMARY KEY (excursion_id)
+        )""",
+)
+"""The cold chain's excursions and quality decisions (since version 8; see the SQLite
+schema 11)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -236,6 +256,11 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "lots and items indexed by expiry, for the stock controller's queries",
         _TAGS,
     ),
+    Migration(
+        8,
+        "the cold chain: temperature excursions and the quality decisions on them",
+        _COLDCHAIN,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
@@ -250,6 +275,7 @@ SCHEMA: Final = (
     *_CATALOGUE_CHAIN,
     *_RESERVATIONS,
     *_TAGS,
+    *_COLDCHAIN,
 )
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 import psycopg
@@ -62,6 +63,9 @@ from medinv.ports import (
 )
 from medinv.status import StockStatus
 from medinv.stocktake import CountLine, Stocktake, StocktakeState
+
+if TYPE_CHECKING:
+    from medinv.adapters.postgres._coldchain import PostgresColdChain
 
 __all__ = ["PostgresStocktakes", "PostgresStore"]
 
@@ -228,6 +232,13 @@ class PostgresStore(_base.Closing):
     def reservations(self) -> PostgresReservations:
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this schema."""
         return self._reservations
+
+    @functools.cached_property
+    def coldchain(self) -> PostgresColdChain:
+        """The [`ColdChainStore`][medinv.coldchain.ColdChainStore] of this store."""
+        from medinv.adapters.postgres._coldchain import PostgresColdChain  # noqa: PLC0415  (loaded on first use)
+
+        return PostgresColdChain(self)
 
     @property
     def catalogue(self) -> PostgresCatalogue:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import operator
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import pendulum
 
@@ -63,6 +64,9 @@ from medinv.ports import (
 )
 from medinv.status import StockStatus
 from medinv.stocktake import CountLine, Stocktake, StocktakeState
+
+if TYPE_CHECKING:
+    from medinv.adapters.sqlite._coldchain import SqliteColdChain
 
 __all__ = ["SqliteStocktakes", "SqliteStore"]
 
@@ -246,6 +250,13 @@ class SqliteStore(_base.Closing):
     def reservations(self) -> SqliteReservations:
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this file."""
         return self._reservations
+
+    @functools.cached_property
+    def coldchain(self) -> SqliteColdChain:
+        """The [`ColdChainStore`][medinv.coldchain.ColdChainStore] of this store."""
+        from medinv.adapters.sqlite._coldchain import SqliteColdChain  # noqa: PLC0415  (loaded on first use)
+
+        return SqliteColdChain(self)
 
     @property
     def catalogue(self) -> SqliteCatalogue:
