@@ -102,9 +102,9 @@ def fit(
     ```
     """
     needed, kept = _range(product), _range(location)
-    if needed is None or (needed.low is None and needed.high is None):
+    if needed is None:
         return Fit.NO_REQUIREMENT
-    if kept is None or (kept.low is None and kept.high is None):
+    if kept is None:
         return Fit.LOCATION_UNKNOWN
     return Fit.FITS if kept.is_within(needed) else Fit.DOES_NOT_FIT
 

@@ -31,7 +31,7 @@ import enum
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import attrs
 import pendulum
@@ -77,6 +77,17 @@ class ExcursionKind(enum.Enum):
     __hash__ = object.__hash__
 
 
+def of_type(expected: type, what: str) -> Callable[[object, object, Any], None]:
+    """An ``attrs`` validator refusing a value of another type with an `InvalidValueError`."""
+
+    def check(_instance: object, _attribute: object, value: Any) -> None:
+        if not isinstance(value, expected):
+            msg = f"{what} is a {expected.__name__}, not {type(value).__name__}"
+            raise InvalidValueError(msg)
+
+    return check
+
+
 def _duration(value: object) -> dt.timedelta:
     if not isinstance(value, dt.timedelta) or value < dt.timedelta(0):
         raise InvalidValueError(f"an allowed time is a timedelta of at least 0, not {value!r:.60}")
@@ -102,21 +113,17 @@ class ExcursionRule:
     ```
 
     Raises:
-        InvalidValueError: a range with no bound, a negative allowed time.
+        InvalidValueError: a negative allowed time.
     """
 
     temperature: TemperatureRange = attrs.field(
-        validator=attrs.validators.instance_of(TemperatureRange)
+        validator=of_type(TemperatureRange, "an excursion rule's range")
     )
     """The range (a product's storage range, or the location's)."""
     max_consecutive: dt.timedelta = attrs.field(converter=_duration)
     """How long one run out of range may last (``timedelta(0)``: not at all)."""
     max_cumulative: dt.timedelta | None = attrs.field(default=None, converter=_optional_duration)
     """How long the runs of one direction may add up to; ``None``: no cumulative limit."""
-
-    def __attrs_post_init__(self) -> None:
-        if self.temperature.low is None and self.temperature.high is None:
-            raise InvalidValueError("an excursion rule needs a range with at least one bound")
 
     @property
     def bounds(self) -> tuple[float, float]:

@@ -39,7 +39,7 @@ _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+\Z")
 
 
 def _time(moment: pendulum.DateTime) -> str:
-    return moment.in_tz("UTC").format("YYYY-MM-DDTHH:mm:ss.SSSZ")
+    return moment.in_tz("UTC").format("YYYY-MM-DDTHH:mm:ss.SSS[Z]")
 
 
 def _sensor_uri(sensor: str) -> str:

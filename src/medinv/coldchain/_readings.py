@@ -161,7 +161,7 @@ def _row(row: list[str], at: Mapping[str, int], where: str) -> Reading:
             raise InvalidValueError(f"not a number: {text!r:.40}") from None
         celsius = _UNITS[unit](value)
         field = "sensor"
-        sensor = row[at["sensor"]].strip()
+        sensor = _sensor(row[at["sensor"]].strip())
         field = "location"
         location = Location.parse(row[at["location"]].strip())
         field = "time"
@@ -204,7 +204,7 @@ def read_epcis_sensor_events(
         else:
             events, base = [document], f"document {d}"
         for e, event in enumerate(events):
-            yield from _event(event, f"{base}[{e}]", look)
+            yield from _event(event, base if event is document else f"{base}[{e}]", look)
 
 
 def _event(

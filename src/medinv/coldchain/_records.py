@@ -19,7 +19,7 @@ import pendulum
 
 from medinv._text import text_validator
 from medinv.actors import actor_validator, same_actor
-from medinv.coldchain._detect import Direction, Excursion, ExcursionKind, Interval
+from medinv.coldchain._detect import Direction, Excursion, ExcursionKind, Interval, of_type
 from medinv.dates import to_datetime
 from medinv.errors import InvalidValueError, StockError
 from medinv.locations import Location
@@ -83,7 +83,7 @@ class QualityDecision:
     """
 
     excursion_id: str = attrs.field(validator=text_validator("excursion id", limit=200))
-    verdict: Verdict = attrs.field(validator=attrs.validators.instance_of(Verdict))
+    verdict: Verdict = attrs.field(validator=of_type(Verdict, "a verdict"))
     decided_by: str = attrs.field(validator=actor_validator("decided_by"))
     """The quality person who assessed the excursion."""
     approved_by: str = attrs.field(validator=actor_validator("approved_by"))

@@ -95,7 +95,7 @@ class ColdChainStoreContract:
     def records(self, store: Any) -> ColdChainStore:
         found = store.coldchain
         assert isinstance(found, ColdChainStore)
-        return found  # type: ignore[no-any-return]
+        return found
 
     def test_an_excursion_is_kept_and_read_back(self, store: Any) -> None:
         closed, _ = _excursions([5, 9, 9, 9, 9, 5])
