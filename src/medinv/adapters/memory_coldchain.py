@@ -60,7 +60,7 @@ class MemoryColdChain(ColdChainBase):
                 for e in self._excursions.values()
                 if (sensor is None or e.sensor == sensor) and (not open_only or e.is_open)
             ]
-        found.sort(key=lambda e: (e.start.timestamp(), e.id))
+        found.sort(key=lambda e: (e.spans[0][0], e.id))
         return iter(found)
 
     def _get_decision(self, excursion_id: str) -> QualityDecision | None:

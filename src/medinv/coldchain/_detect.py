@@ -26,10 +26,13 @@ is almost all in range, so almost all of it is passed over in blocks.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import enum
 import hashlib
+import itertools
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -51,7 +54,9 @@ __all__ = [
     "detect_excursions",
 ]
 
-_BLOCK: Final = 256
+_RUNS: Final = re.compile(rb"\x00+|\x02+")
+"""A run out of range in a string of side codes: readings below, or readings above."""
+_HIGH_CODE: Final = 2
 _INF: Final = math.inf
 
 
@@ -155,10 +160,12 @@ class Excursion:
     """Where the sensor is."""
     kind: ExcursionKind
     direction: Direction
-    intervals: tuple[Interval, ...]
-    """The runs out of range it covers (one for a consecutive excursion), oldest first."""
-    observed_to: pendulum.DateTime
-    """The last reading taken into account (the end, for a closed excursion)."""
+    spans: tuple[tuple[float, float | None], ...]
+    """The runs out of range it covers as POSIX seconds ``(start, end)``, oldest first (one
+    for a consecutive excursion); the last ``end`` is ``None`` while the run is going.
+    [`intervals`][medinv.coldchain.Excursion.intervals] gives them as date-times."""
+    last_reading: float
+    """The last reading taken into account, in POSIX seconds (the end, once closed)."""
     out_of_range: dt.timedelta
     """How long the covered runs lasted (so far, while open)."""
     min_celsius: float
@@ -169,23 +176,38 @@ class Excursion:
     """The bound it crossed (the range's high bound for HIGH, its low bound for LOW)."""
 
     @property
+    def intervals(self) -> tuple[Interval, ...]:
+        """The covered runs as UTC date-times."""
+        return tuple(
+            Interval(_moment(start), None if end is None else _moment(end))
+            for start, end in self.spans
+        )
+
+    @property
     def start(self) -> pendulum.DateTime:
         """When the first covered run started."""
-        return self.intervals[0].start
+        return _moment(self.spans[0][0])
 
     @property
     def end(self) -> pendulum.DateTime | None:
         """When the last covered run ended; ``None`` while it is still going."""
-        return self.intervals[-1].end
+        end = self.spans[-1][1]
+        return None if end is None else _moment(end)
+
+    @property
+    def observed_to(self) -> pendulum.DateTime:
+        """The last reading taken into account, as a UTC date-time."""
+        return _moment(self.last_reading)
 
     @property
     def is_open(self) -> bool:
         """Whether the excursion is still in progress."""
-        return self.end is None
+        return self.spans[-1][1] is None
 
 
 def _moment(seconds: float) -> pendulum.DateTime:
-    return pendulum.from_timestamp(seconds, tz="UTC")
+    # The class method of datetime, on pendulum's class: twice as fast as from_timestamp.
+    return pendulum.DateTime.fromtimestamp(seconds, tz=pendulum.UTC)
 
 
 def _excursion_id(sensor: str, kind: ExcursionKind, direction: Direction, start: float) -> str:
@@ -193,43 +215,14 @@ def _excursion_id(sensor: str, kind: ExcursionKind, direction: Direction, start:
     return "exc-" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def _first_out(temps: Sequence[float], i: int, n: int, lo: float, hi: float) -> int:
-    """The first index from ``i`` with a reading out of ``[lo, hi]``, else ``n``."""
-    while i < n:
-        k = min(i + _BLOCK, n)
-        block = temps[i:k]
-        if min(block) >= lo and max(block) <= hi:
-            i = k
-            continue
-        for j in range(i, k):
-            v = temps[j]
-            if v < lo or v > hi:
-                return j
-    return n
+def _sides(temps: Sequence[float], lo: float, hi: float) -> bytearray:
+    """Each reading's side as one byte: 0 below ``lo``, 1 in range, 2 above ``hi``.
 
-
-def _first_not_above(temps: Sequence[float], i: int, n: int, hi: float) -> int:
-    while i < n:
-        k = min(i + _BLOCK, n)
-        if min(temps[i:k]) > hi:
-            i = k
-            continue
-        for j in range(i, k):
-            if temps[j] <= hi:
-                return j
-    return n
-
-
-def _first_not_below(temps: Sequence[float], i: int, n: int, lo: float) -> int:
-    while i < n:
-        k = min(i + _BLOCK, n)
-        if max(temps[i:k]) < lo:
-            i = k
-            continue
-        for j in range(i, k):
-            if temps[j] >= lo:
-                return j
-    return n
+    ``bisect_right([lo, next float above hi], t)`` counts the bounds at or below
+    ``t``: exactly that code, for every reading, in one ``map`` that runs in C.
+    """
+    bounds = [lo, math.nextafter(hi, _INF)]
+    return bytearray(map(bisect.bisect_right, itertools.repeat(bounds), temps))
 
 
 class _Run:
@@ -277,31 +270,32 @@ class _Sensor:
         if n == 0:
             return
         self._check_order(times)
-        lo, hi = self.lo, self.hi
-        i = 0
-        while i < n:
-            run = self.run
-            if run is None:
-                j = _first_out(temps, i, n, lo, hi)
-                if j == n:
-                    break
-                v = temps[j]
-                self.direction = Direction.HIGH if v > hi else Direction.LOW
-                self.run = _Run(times[j], None, v, v)
-                i = j + 1
-                continue
-            if self.direction is Direction.HIGH:
-                j = _first_not_above(temps, i, n, hi)
+        codes = _sides(temps, self.lo, self.hi)
+        run = self.run  # a run still going at the end of the previous chunk
+        for match in _RUNS.finditer(codes):
+            i, j = match.span()
+            side = Direction.HIGH if codes[i] == _HIGH_CODE else Direction.LOW
+            part = temps[i:j]
+            if run is not None and i == 0 and side is self.direction:
+                low, high = min(part), max(part)
+                run.low, run.high = min(run.low, low), max(run.high, high)
             else:
-                j = _first_not_below(temps, i, n, lo)
-            if j > i:
-                part = temps[i:j]
-                run.low, run.high = min(run.low, *part), max(run.high, *part)
-            if j == n:
-                break
-            run.end = times[j]
+                if run is not None:  # it ended at this chunk's first reading
+                    run.end = times[0]
+                    self._close(run, out)
+                run = _Run(times[i], None, min(part), max(part))
+                self.direction = side
+            if j < n:  # back in range (or on the other side) at reading j
+                run.end = times[j]
+                self._close(run, out)
+                run = None
+        if run is not None and run is self.run and codes[0] == 1:
+            run.end = times[0]  # the run of the previous chunk ended at its first reading
             self._close(run, out)
-            i = j  # the reading at j starts the next state (in range or the other side)
+            run = None
+        self.run = run
+        if run is None:
+            self.direction = None
         self.last = times[n - 1]
 
     def _check_order(self, times: Sequence[float]) -> None:
@@ -313,7 +307,7 @@ class _Sensor:
                 "(readings go in time order)"
             )
             raise InvalidValueError(msg)
-        listed = list(times)
+        listed = times if isinstance(times, list) else list(times)
         if listed != sorted(listed):
             k = next(k for k in range(1, len(listed)) if listed[k] < listed[k - 1])
             msg = (
@@ -328,7 +322,6 @@ class _Sensor:
         direction = self.direction
         assert direction is not None  # noqa: S101  (a run has a side)
         assert run.end is not None  # noqa: S101  (closed by the caller)
-        self.run, self.direction = None, None
         length = run.end - run.start
         if length > self.max_cons:
             out.append(self._excursion(ExcursionKind.CONSECUTIVE, direction, [run], run.end))
@@ -365,10 +358,8 @@ class _Sensor:
             location=self.location,
             kind=kind,
             direction=direction,
-            intervals=tuple(
-                Interval(_moment(r.start), None if r.end is None else _moment(r.end)) for r in runs
-            ),
-            observed_to=_moment(upto),
+            spans=tuple((r.start, r.end) for r in runs),
+            last_reading=upto,
             out_of_range=dt.timedelta(seconds=total),
             min_celsius=min(r.low for r in runs),
             max_celsius=max(r.high for r in runs),
@@ -497,7 +488,7 @@ class ExcursionDetector:
 def _order(excursion: Excursion) -> tuple[str, float, str, str]:
     return (
         excursion.sensor,
-        excursion.start.timestamp(),
+        excursion.spans[0][0],
         excursion.kind.value,
         excursion.direction.value,
     )

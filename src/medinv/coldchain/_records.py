@@ -19,7 +19,7 @@ import pendulum
 
 from medinv._text import text_validator
 from medinv.actors import actor_validator, same_actor
-from medinv.coldchain._detect import Direction, Excursion, ExcursionKind, Interval, of_type
+from medinv.coldchain._detect import Direction, Excursion, ExcursionKind, of_type
 from medinv.dates import to_datetime
 from medinv.errors import InvalidValueError, StockError
 from medinv.locations import Location
@@ -163,16 +163,12 @@ def merge_excursion(stored: Excursion | None, given: Excursion) -> Excursion | N
             "a closed excursion never changes"
         )
         raise ExcursionConflictError(msg)
-    if given.is_open and given.observed_to <= stored.observed_to:
+    if given.is_open and given.last_reading <= stored.last_reading:
         return None
     return given
 
 
 # --------------------------------------------------------------------------- JSON
-
-
-def _time(moment: pendulum.DateTime | None) -> str | None:
-    return None if moment is None else moment.in_tz("UTC").isoformat()
 
 
 def excursion_to_json(excursion: Excursion) -> str:
@@ -184,8 +180,8 @@ def excursion_to_json(excursion: Excursion) -> str:
             "location": str(excursion.location),
             "kind": excursion.kind.value,
             "direction": excursion.direction.value,
-            "intervals": [[_time(i.start), _time(i.end)] for i in excursion.intervals],
-            "observed_to": _time(excursion.observed_to),
+            "spans": [list(span) for span in excursion.spans],
+            "last_reading": excursion.last_reading,
             "out_of_range": excursion.out_of_range.total_seconds(),
             "min": excursion.min_celsius,
             "max": excursion.max_celsius,
@@ -194,10 +190,6 @@ def excursion_to_json(excursion: Excursion) -> str:
         separators=(",", ":"),
         sort_keys=True,
     )
-
-
-def _from_time(text: str) -> pendulum.DateTime:
-    return to_datetime(text).in_tz("UTC")
 
 
 def excursion_from_json(text: str) -> Excursion:
@@ -209,10 +201,8 @@ def excursion_from_json(text: str) -> Excursion:
         location=Location.parse(d["location"]),
         kind=ExcursionKind(d["kind"]),
         direction=Direction(d["direction"]),
-        intervals=tuple(
-            Interval(_from_time(s), None if e is None else _from_time(e)) for s, e in d["intervals"]
-        ),
-        observed_to=_from_time(d["observed_to"]),
+        spans=tuple((float(s), None if e is None else float(e)) for s, e in d["spans"]),
+        last_reading=float(d["last_reading"]),
         out_of_range=dt.timedelta(seconds=d["out_of_range"]),
         min_celsius=float(d["min"]),
         max_celsius=float(d["max"]),
