@@ -14,6 +14,7 @@ from medinv import __version__
 from medinv.cli import (
     _alerts,
     _catalog,
+    _coldchain,
     _demo,
     _history,
     _parse,
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     _receive.configure(commands.add_parser("receive", help="book scanner lines from stdin"))
     _alerts.configure(commands.add_parser("alerts", help="expiring, low and dead stock"))
     _replenish.configure(commands.add_parser("replenish", help="replenishment proposals"))
+    _coldchain.register(commands)
     return parser
 
 
