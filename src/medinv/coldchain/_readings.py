@@ -58,12 +58,9 @@ def _celsius(value: object) -> float:
     return result
 
 
-def _location(value: object) -> Location:
-    if isinstance(value, Location):
-        return value
-    if isinstance(value, str):
-        return Location.parse(value)
-    raise InvalidValueError(f"a location is a Location or its path, not {type(value).__name__}")
+def _location(value: Any) -> Location:
+    # Location.parse refuses anything but text with a clear InvalidLocationError.
+    return value if isinstance(value, Location) else Location.parse(value)
 
 
 @attrs.frozen(kw_only=True)
