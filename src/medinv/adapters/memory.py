@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import pendulum
 from sortedcontainers import SortedList
@@ -50,6 +51,9 @@ from medinv.ports import (
     check_query,
 )
 from medinv.status import StockStatus
+
+if TYPE_CHECKING:
+    from medinv.adapters.memory_coldchain import MemoryColdChain
 
 __all__ = ["MemoryStore"]
 
@@ -116,6 +120,13 @@ class MemoryStore(Closing):
         A [`CheckpointStore`][medinv.feed.CheckpointStore], closed with the store.
         """
         return self._checkpoints
+
+    @functools.cached_property
+    def coldchain(self) -> MemoryColdChain:
+        """The [`ColdChainStore`][medinv.coldchain.ColdChainStore] of this store."""
+        from medinv.adapters.memory_coldchain import MemoryColdChain  # noqa: PLC0415  (loaded on first use)
+
+        return MemoryColdChain(self)
 
     def _open(self) -> None:
         if self._closed:
@@ -359,6 +370,7 @@ class MemoryStore(Closing):
     def recalls(self) -> MemoryRecalls:
         """The [`RecallStore`][medinv.recall.RecallStore] of this store (recall campaigns)."""
         return MemoryRecalls(self)
+
     @property
     def sync(self) -> MemorySync:
         """The [`SyncStore`][medinv.sync.SyncStore] of this store: the device sync inbox."""

@@ -14,6 +14,7 @@ from medinv import __version__
 from medinv.cli import (
     _alerts,
     _catalog,
+    _coldchain,
     _demo,
     _epcis,
     _history,
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     _epcis.register(commands)
     _recall.configure(commands.add_parser("recall", help="recall campaigns: open, status, ..."))
     _sync.register(commands)
+    _coldchain.register(commands)
     return parser
 
 

@@ -254,6 +254,26 @@ _SYNC: Final = (
 )
 """The device sync inbox (since version 10; see the SQLite schema 13)."""
 
+_COLDCHAIN: Final = (
+    """CREATE TABLE {s}.coldchain_excursions (
+            id text COLLATE "C" NOT NULL,
+            sensor text NOT NULL,
+            location text COLLATE "C" NOT NULL,
+            start_at text COLLATE "C" NOT NULL,
+            is_open integer NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT coldchain_excursions_key PRIMARY KEY (id)
+        )""",
+    "CREATE INDEX coldchain_excursions_start_idx ON {s}.coldchain_excursions (start_at, id)",
+    """CREATE TABLE {s}.coldchain_decisions (
+            excursion_id text COLLATE "C" NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT coldchain_decisions_key PRIMARY KEY (excursion_id)
+        )""",
+)
+"""The cold chain's excursions and quality decisions (since version 11; see the SQLite
+schema 14)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -308,6 +328,11 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "resolutions, released gaps and device cursors",
         _SYNC,
     ),
+    Migration(
+        11,
+        "the cold chain: temperature excursions and the quality decisions on them",
+        _COLDCHAIN,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
@@ -325,6 +350,7 @@ SCHEMA: Final = (
     *_CHECKPOINTS,
     *_RECALLS,
     *_SYNC,
+    *_COLDCHAIN,
 )
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 

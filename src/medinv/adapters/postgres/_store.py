@@ -6,7 +6,7 @@ import contextlib
 import functools
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 import psycopg
@@ -66,6 +66,9 @@ from medinv.ports import (
 )
 from medinv.status import StockStatus
 from medinv.stocktake import CountLine, Stocktake, StocktakeState
+
+if TYPE_CHECKING:
+    from medinv.adapters.postgres._coldchain import PostgresColdChain
 
 __all__ = ["PostgresStocktakes", "PostgresStore"]
 
@@ -234,6 +237,13 @@ class PostgresStore(_base.Closing):
     def reservations(self) -> PostgresReservations:
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this schema."""
         return self._reservations
+
+    @functools.cached_property
+    def coldchain(self) -> PostgresColdChain:
+        """The [`ColdChainStore`][medinv.coldchain.ColdChainStore] of this store."""
+        from medinv.adapters.postgres._coldchain import PostgresColdChain  # noqa: PLC0415  (loaded on first use)
+
+        return PostgresColdChain(self)
 
     @property
     def checkpoints(self) -> PostgresCheckpoints:

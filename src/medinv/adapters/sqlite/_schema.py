@@ -499,6 +499,30 @@ _SCHEMA_V13: Final = (
     """,
 )
 
+# Version 14: the cold chain's records. One row per excursion (its deterministic id,
+# sensor, location path, start as UTC text, whether it is still open, the excursion
+# as JSON: medinv.coldchain.excursion_to_json) and one per quality decision on an
+# excursion. Readings are not stored.
+_SCHEMA_V14: Final = (
+    """
+    CREATE TABLE coldchain_excursions (
+        id       TEXT PRIMARY KEY,
+        sensor   TEXT NOT NULL,
+        location TEXT NOT NULL,
+        start_at TEXT NOT NULL,
+        is_open  INTEGER NOT NULL,
+        data     TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX coldchain_excursions_by_start ON coldchain_excursions (start_at, id)",
+    """
+    CREATE TABLE coldchain_decisions (
+        excursion_id TEXT PRIMARY KEY,
+        data         TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -576,6 +600,11 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "resolutions, released gaps and device cursors",
         _SCHEMA_V13,
     ),
+    Migration(
+        14,
+        "the cold chain: temperature excursions and the quality decisions on them",
+        _SCHEMA_V14,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -623,6 +652,8 @@ SCHEMA: Final = (
     *_SCHEMA_V12,
     # The device sync inbox.
     *_SCHEMA_V13,
+    # The cold chain's excursions and decisions.
+    *_SCHEMA_V14,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 

@@ -11,7 +11,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import pendulum
 
@@ -67,6 +67,9 @@ from medinv.ports import (
 )
 from medinv.status import StockStatus
 from medinv.stocktake import CountLine, Stocktake, StocktakeState
+
+if TYPE_CHECKING:
+    from medinv.adapters.sqlite._coldchain import SqliteColdChain
 
 __all__ = ["SqliteStocktakes", "SqliteStore"]
 
@@ -252,6 +255,13 @@ class SqliteStore(_base.Closing):
     def reservations(self) -> SqliteReservations:
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this file."""
         return self._reservations
+
+    @functools.cached_property
+    def coldchain(self) -> SqliteColdChain:
+        """The [`ColdChainStore`][medinv.coldchain.ColdChainStore] of this store."""
+        from medinv.adapters.sqlite._coldchain import SqliteColdChain  # noqa: PLC0415  (loaded on first use)
+
+        return SqliteColdChain(self)
 
     @property
     def checkpoints(self) -> SqliteCheckpoints:
