@@ -23,8 +23,8 @@ from medinv.cli import (
     _receive,
     _replenish,
     _stock,
-    _trace,
     _sync,
+    _trace,
     _verify,
 )
 
