@@ -66,6 +66,7 @@ from medinv.analytics._expiry import (
     expiry_risk,
 )
 from medinv.analytics._history import ProductKey, StockHistory
+from medinv.analytics._projection import DemandProjection, ProjectionMismatch
 from medinv.analytics._replenish import (
     DEFAULT_SERVICE_LEVEL,
     ReorderPoint,
@@ -81,12 +82,14 @@ __all__ = [
     "AmcMethod",
     "AverageConsumption",
     "DemandPattern",
+    "DemandProjection",
     "DemandSeries",
     "ExpiryRisk",
     "LotAge",
     "LotRisk",
     "MovementClass",
     "ProductKey",
+    "ProjectionMismatch",
     "ReorderPoint",
     "ReplenishmentLine",
     "RiskClass",

@@ -1,0 +1,510 @@
+"""A daily demand projection kept up to date from a checkpoint: the cost of a day is the day's.
+
+[`DemandProjection`][medinv.analytics.DemandProjection] holds, per product and
+location, what [`demand`][medinv.analytics.demand] would compute from the whole
+ledger: the quantity consumed each day, the stock-out days and the usable closing
+stock, together with the running balances it needs to go on. It remembers the
+last ledger position it folded in; [`catch_up`][medinv.analytics.DemandProjection.catch_up]
+reads only the movements stored after it. A movement stored late but dated before
+what a place has already folded (a late entry) makes the projection fold that
+product's movements again from the start; nothing else is read twice.
+
+[`verify`][medinv.analytics.DemandProjection.verify] recomputes every series from
+the whole ledger and lists the places where the projection disagrees, so a stale or
+tampered projection is found. [`to_rows`][medinv.analytics.DemandProjection.to_rows]
+and [`from_rows`][medinv.analytics.DemandProjection.from_rows] turn it into one
+JSON text per place, what the stores keep in their ``projections`` part.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import pendulum
+
+from medinv.analytics._demand import DemandSeries, demand
+from medinv.analytics._history import ProductKey, StockHistory, _store_and_zone
+from medinv.dates import facility_timezone, to_datetime
+from medinv.errors import InvalidValueError
+from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger
+from medinv.locations import Location
+from medinv.movements import MovementKind
+from medinv.ports import LedgerStore, MovementQuery
+from medinv.status import StockStatus
+
+if TYPE_CHECKING:
+    from medinv.journal import RecordedMovement
+
+__all__ = ["DemandProjection", "ProjectionMismatch"]
+
+_NEVER: Final = 10**9
+_ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
+_FORMAT: Final = 1
+"""Version of the JSON text of a place (``to_rows``)."""
+
+_Event = tuple[int, int, int, ItemKey, StockStatus, int]
+"""(occurred at in microseconds since the epoch, position, day ordinal, item, status, delta)."""
+
+
+@attrs.define
+class _Place:
+    """The folded state of one product at one location."""
+
+    start: int
+    """Ordinal of the first day (the first event's day)."""
+    stock_out: list[bool] = attrs.field(factory=list)
+    closing: list[int] = attrs.field(factory=list)
+    consumed: dict[int, int] = attrs.field(factory=lambda: defaultdict(int))
+    balances: dict[ItemKey, int] = attrs.field(factory=lambda: defaultdict(int))
+    """``AVAILABLE`` balance per item."""
+    last_day: dict[ItemKey, int] = attrs.field(factory=dict)
+    """Every item seen here: the last day it is usable (its expiry's ordinal)."""
+    usable: int = 0
+    last: tuple[int, int] = (0, 0)
+    """(occurred at, position) of the last event folded."""
+
+    @property
+    def end(self) -> int:
+        """Ordinal of the last day in the lists."""
+        return self.start + len(self.closing) - 1
+
+    def recount(self, ordinal: int) -> int:
+        return sum(
+            q for item, q in self.balances.items() if q > 0 and self.last_day[item] >= ordinal
+        )
+
+    def open_days(self, upto: int) -> None:
+        """Append the days after the last one up to ``upto``, with no event on them."""
+        if not self.closing:
+            self._open(self.start)
+        if upto <= self.end:
+            return
+        recounts = {d + 1 for d in self.last_day.values()}
+        for ordinal in range(self.end + 1, upto + 1):
+            if ordinal in recounts:
+                self.usable = self.recount(ordinal)
+            self.stock_out.append(self.usable <= 0)
+            self.closing.append(self.usable)
+
+    def _open(self, ordinal: int) -> None:
+        self.usable = self.recount(ordinal)
+        self.stock_out.append(self.usable <= 0)
+        self.closing.append(self.usable)
+
+    def fold(self, events: list[_Event], expiries: Mapping[ItemKey, int]) -> None:
+        """Fold events that come after every event folded so far, in time order."""
+        for at, position, ordinal, item, status, delta in events:
+            if item not in self.last_day:
+                self.last_day[item] = expiries[item]
+            self.open_days(ordinal)
+            if status is StockStatus.AVAILABLE:
+                before = self.balances[item]
+                after = self.balances[item] = before + delta
+                if self.last_day[item] >= ordinal:
+                    self.usable += max(after, 0) - max(before, 0)
+                    if self.usable > 0:
+                        self.stock_out[-1] = False
+                self.closing[-1] = self.usable
+            self.last = (at, position)
+
+    def series(self, gtin: str, location: Location, today: int) -> DemandSeries:
+        length = max(0, today - self.start + 1)
+        stock_out = self.stock_out[:length]
+        closing = self.closing[:length]
+        # Days after the last event: carried forward, recounted after an expiry.
+        recounts = {d + 1 for d in self.last_day.values()}
+        usable = self.usable
+        for ordinal in range(self.end + 1, today + 1):
+            if ordinal in recounts:
+                usable = self.recount(ordinal)
+            stock_out.append(usable <= 0)
+            closing.append(usable)
+        consumed = [0] * length
+        for ordinal, quantity in self.consumed.items():
+            if quantity and 0 <= ordinal - self.start < length:
+                consumed[ordinal - self.start] += quantity
+        start = dt.date.fromordinal(self.start)
+        return DemandSeries(
+            gtin=gtin,
+            location=location,
+            start=pendulum.Date(start.year, start.month, start.day),
+            consumed=tuple(consumed),
+            stock_out=tuple(stock_out),
+            closing=tuple(closing),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "stock_out": "".join("1" if s else "0" for s in self.stock_out),
+            "closing": self.closing,
+            "consumed": [[d, q] for d, q in sorted(self.consumed.items()) if q],
+            "items": [
+                [*_item_fields(item), self.last_day[item], self.balances.get(item, 0)]
+                for item in sorted(self.last_day, key=str)
+            ],
+            "usable": self.usable,
+            "last": list(self.last),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> _Place:
+        if data.get("format") != _FORMAT:
+            msg = f"unknown format {data.get('format')!r}"
+            raise ValueError(msg)
+        place = cls(
+            start=int(data["start"]),
+            stock_out=[c == "1" for c in data["stock_out"]],
+            closing=[int(q) for q in data["closing"]],
+            usable=int(data["usable"]),
+            last=(int(data["last"][0]), int(data["last"][1])),
+        )
+        for d, q in data["consumed"]:
+            place.consumed[int(d)] = int(q)
+        for device, lot, serial, last_day, balance in data["items"]:
+            item = ItemKey(str(device), lot=lot, serial=serial)
+            place.last_day[item] = int(last_day)
+            if balance:
+                place.balances[item] = int(balance)
+        if len(place.stock_out) != len(place.closing):
+            msg = "stock-out and closing series differ in length"
+            raise ValueError(msg)
+        return place
+
+
+def _item_fields(item: ItemKey) -> tuple[str, str | None, str | None]:
+    lot, serial = item.lot, item.serial
+    return (
+        item.device_text,
+        None if lot is None else lot.value,
+        None if serial is None else serial.value,
+    )
+
+
+@attrs.frozen
+class ProjectionMismatch:
+    """A place where the projection and a full recompute of the ledger disagree."""
+
+    gtin: str
+    """The product."""
+    location: Location
+    """The location."""
+    projected: DemandSeries
+    """What the projection says."""
+    recomputed: DemandSeries
+    """What [`demand`][medinv.analytics.demand] computes from the whole ledger."""
+
+
+class DemandProjection:
+    """Daily demand per product and location, folded from the ledger up to ``position``.
+
+    Build one with [`build`][medinv.analytics.DemandProjection.build] (or an empty
+    one and [`catch_up`][medinv.analytics.DemandProjection.catch_up]); after more
+    movements are posted, ``catch_up`` folds in only those stored after
+    ``position``. [`demand`][medinv.analytics.DemandProjection.demand] then gives
+    the same [`DemandSeries`][medinv.analytics.DemandSeries] as
+    [`medinv.analytics.demand`][medinv.analytics.demand] over a full
+    [`StockHistory`][medinv.analytics.StockHistory], for any ``as_of`` at or after
+    the latest movement folded in.
+    """
+
+    def __init__(self, timezone: str) -> None:
+        zone = facility_timezone(timezone)
+        self._timezone = zone.name
+        self._zone = zoneinfo.ZoneInfo(zone.name)
+        self._places: dict[ProductKey, _Place] = {}
+        self._position = 0
+        self._latest = 0
+        self._changed: set[ProductKey] = set()
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def build(
+        cls, source: Ledger | LedgerStore, *, timezone: str | None = None
+    ) -> DemandProjection:
+        """Fold the whole ledger (the same as an empty projection caught up).
+
+        Raises:
+            InvalidValueError: the time zone is missing or unknown, or ``source`` is
+                neither a ledger nor a store.
+        """
+        _, zone = _store_and_zone(source, timezone)
+        projection = cls(zone.name)
+        projection.catch_up(source)
+        return projection
+
+    def catch_up(self, source: Ledger | LedgerStore) -> int:
+        """Fold in the movements stored after ``position``; returns how many were read.
+
+        Raises:
+            InvalidValueError: ``source`` is neither a ledger nor a store.
+        """
+        store, _ = _store_and_zone(source, self._timezone)
+        head = store.head().position
+        if head <= self._position:
+            return 0
+        query = MovementQuery(after_position=self._position, up_to_position=head)
+        count = self._fold(store, store.movements(query), head, rebuild=False)
+        self._position = head
+        return count
+
+    def _fold(
+        self, store: LedgerStore, stored: Iterable[RecordedMovement], head: int, *, rebuild: bool
+    ) -> int:
+        count, events, issues, reversed_ids, items = self._read(stored)
+        expiries = _expiry_ordinals(store, items)
+        # A product is folded again from the start when an event comes before what a
+        # place has folded already (a late entry). Expiries never change: the ledger
+        # refuses a lot stated again with another one.
+        stale: set[str] = set()
+        for key, found in events.items():
+            found.sort(key=lambda e: (e[0], e[1]))
+            place = self._places.get(key)
+            if place is not None and (found[0][0], found[0][1]) < place.last:
+                stale.add(key[0])
+        if rebuild:
+            stale = set()
+        for product in stale:
+            self._rebuild(store, product, head)
+        for key, found in events.items():
+            if key[0] not in stale:
+                self._place(key, found[0][2]).fold(found, expiries)
+                self._touch(key)
+        self._net_reversals(store, issues, reversed_ids, stale)
+        return count
+
+    def _read(
+        self, stored: Iterable[RecordedMovement]
+    ) -> tuple[
+        int,
+        dict[ProductKey, list[_Event]],
+        dict[str, tuple[ProductKey, int, int]],
+        list[str],
+        set[ItemKey],
+    ]:
+        """File the movements' effects per place; note the issues and what is reversed."""
+        events: dict[ProductKey, list[_Event]] = defaultdict(list)
+        issues: dict[str, tuple[ProductKey, int, int]] = {}
+        reversed_ids: list[str] = []
+        items: set[ItemKey] = set()
+        count = 0
+        for recorded in stored:
+            count += 1
+            m = recorded.movement
+            at = _micros(m.occurred_at)
+            self._latest = max(self._latest, at)
+            ordinal = self._ordinal(m.occurred_at)
+            item = m.item
+            items.add(item)
+            product = item.device_text
+            for location, status, delta in m.deltas():
+                key = (product, location)
+                events[key].append((at, recorded.position, ordinal, item, status, delta))
+                if delta < 0 and m.kind in _ISSUING:
+                    issues[m.id] = (key, ordinal, m.quantity)
+            if m.kind is MovementKind.REVERSAL and m.reverses is not None:
+                reversed_ids.append(m.reverses)
+        return count, events, issues, reversed_ids, items
+
+    def _place(self, key: ProductKey, ordinal: int) -> _Place:
+        place = self._places.get(key)
+        if place is None:
+            place = self._places[key] = _Place(start=ordinal)
+        return place
+
+    def _ordinal(self, moment: dt.datetime) -> int:
+        # The standard library's conversion from the instant, as StockHistory does.
+        return dt.datetime.fromtimestamp(moment.timestamp(), self._zone).toordinal()
+
+    def _net_reversals(
+        self,
+        store: LedgerStore,
+        issues: dict[str, tuple[ProductKey, int, int]],
+        reversed_ids: list[str],
+        stale: set[str],
+    ) -> None:
+        """A reversal of an issue or consumption takes it back on the day it was issued."""
+        for key, ordinal, quantity in issues.values():
+            if key[0] not in stale:
+                self._place(key, ordinal).consumed[ordinal] += quantity
+        earlier = [i for i in reversed_ids if i not in issues]
+        if earlier:
+            for recorded in store.movements_by_id(earlier).values():
+                m = recorded.movement
+                if m.kind in _ISSUING:
+                    for location, _, delta in m.deltas():
+                        if delta < 0:
+                            key = (m.item.device_text, location)
+                            issues[m.id] = (key, self._ordinal(m.occurred_at), m.quantity)
+        for reversed_id in reversed_ids:
+            found = issues.pop(reversed_id, None)
+            if found is not None and found[0][0] not in stale:
+                key, ordinal, quantity = found
+                self._place(key, ordinal).consumed[ordinal] -= quantity
+                self._touch(key)
+
+    def _rebuild(self, store: LedgerStore, product: str, head: int) -> None:
+        """Fold every movement of ``product`` again, in time order, from an empty state."""
+        fresh = DemandProjection(self._timezone)
+        query = MovementQuery(device=product, up_to_position=head)
+        fresh._fold(store, store.movements(query), head, rebuild=True)
+        for key in [k for k in self._places if k[0] == product]:
+            del self._places[key]
+            self._touch(key)
+        for key, place in fresh._places.items():
+            self._places[key] = place
+            self._touch(key)
+        self._latest = max(self._latest, fresh._latest)
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def position(self) -> int:
+        """The last ledger position folded in (0: nothing yet)."""
+        return self._position
+
+    @property
+    def timezone(self) -> str:
+        """The facility's time zone (IANA name) that dates the movements."""
+        return self._timezone
+
+    def places(self) -> list[ProductKey]:
+        """Every (product, location) folded in, sorted by product then location path."""
+        return sorted(self._places, key=lambda k: (k[0], k[1].path))
+
+    def demand(self, gtin: str, location: Location | str, *, as_of: object) -> DemandSeries:
+        """The daily demand series of ``gtin`` at ``location`` up to ``as_of``'s facility date.
+
+        Equal to [`medinv.analytics.demand`][medinv.analytics.demand] over a
+        [`StockHistory`][medinv.analytics.StockHistory] read as of ``as_of`` up to
+        ``position``.
+
+        Raises:
+            InvalidValueError: ``as_of`` is not an aware moment, is before a movement
+                already folded in (read a `StockHistory` for figures of the past), or
+                ``location`` is not a location.
+        """
+        today = self._today(as_of)
+        given: object = location
+        place = Location.parse(given) if isinstance(given, str) else given
+        if not isinstance(place, Location):
+            msg = f"location must be a Location or a path, not {type(location).__name__}"
+            raise InvalidValueError(msg)
+        found = self._places.get((gtin, place))
+        if found is None:
+            return DemandSeries(
+                gtin=gtin, location=place, start=None, consumed=(), stock_out=(), closing=()
+            )
+        return found.series(gtin, place, today)
+
+    def _today(self, as_of: object) -> int:
+        moment = to_datetime(as_of)
+        if _micros(moment) < self._latest:
+            latest = dt.datetime.fromtimestamp(self._latest / 1_000_000, dt.UTC).isoformat()
+            msg = (
+                f"as_of {moment.isoformat()} is before the latest movement folded in "
+                f"({latest}): the projection only describes the present; read a "
+                "StockHistory for an earlier moment"
+            )
+            raise InvalidValueError(msg)
+        return self._ordinal(moment)
+
+    def verify(self, source: Ledger | LedgerStore, *, as_of: object) -> list[ProjectionMismatch]:
+        """Recompute every series from the ledger up to ``position``; list the disagreements.
+
+        An empty list means the projection equals a full recompute. Costs what a
+        full recompute costs.
+
+        Raises:
+            InvalidValueError: as for [`demand`][medinv.analytics.DemandProjection.demand].
+        """
+        self._today(as_of)
+        history = StockHistory.read(
+            source, as_of=as_of, timezone=self._timezone, up_to_position=self._position
+        )
+        keys = set(history.places()) | set(self._places)
+        out = []
+        for g, location in sorted(keys, key=lambda k: (k[0], k[1].path)):
+            projected = self.demand(g, location, as_of=as_of)
+            recomputed = demand(history, g, location)
+            if projected != recomputed:
+                out.append(ProjectionMismatch(g, location, projected, recomputed))
+        return out
+
+    # ------------------------------------------------------------------ persistence
+
+    def _touch(self, key: ProductKey) -> None:
+        self._changed.add(key)
+
+    def to_rows(self, *, changed_only: bool = False) -> dict[str, str]:
+        """One JSON text per place, keyed by ``"<product> <location path>"``.
+
+        With ``changed_only``, only the places changed since the last call with it
+        (what a store has to rewrite after a catch-up).
+        """
+        keys = self._changed if changed_only else set(self._places)
+        rows: dict[str, str] = {}
+        for key in keys:
+            text = f"{key[0]} {key[1]}"
+            place = self._places.get(key)
+            rows[text] = (
+                ""
+                if place is None
+                else json.dumps({"format": _FORMAT, **place.to_json()}, separators=(",", ":"))
+            )
+        if changed_only:
+            self._changed = set()
+        return rows
+
+    @classmethod
+    def from_rows(
+        cls, rows: Mapping[str, str], *, position: int, timezone: str
+    ) -> DemandProjection:
+        """The projection that ``to_rows`` wrote (rows with empty text are skipped).
+
+        Raises:
+            InvalidValueError: a row is not what ``to_rows`` writes, or ``position``
+                is not a whole number of at least 0.
+        """
+        given: object = position
+        if isinstance(given, bool) or not isinstance(given, int) or given < 0:
+            msg = f"position must be a whole number of at least 0, not {position!r:.40}"
+            raise InvalidValueError(msg)
+        projection = cls(timezone)
+        projection._position = position
+        for text, payload in rows.items():
+            if not payload:
+                continue
+            try:
+                product, _, path = text.partition(" ")
+                place = _Place.from_json(json.loads(payload))
+                key = (product, Location.parse(path))
+            except (ValueError, KeyError, TypeError, IndexError, InvalidValueError) as exc:
+                msg = f"projection row {text!r:.80} is not a stored demand projection: {exc}"
+                raise InvalidValueError(msg) from exc
+            projection._places[key] = place
+            projection._latest = max(projection._latest, place.last[0])
+        return projection
+
+
+def _micros(moment: dt.datetime) -> int:
+    """Microseconds since the epoch: an exact sort key for instants."""
+    return calendar.timegm(moment.utctimetuple()) * 1_000_000 + moment.microsecond
+
+
+def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, int]:
+    from medinv.analytics._history import _expiries  # noqa: PLC0415  (shared private helper)
+
+    return {
+        item: _NEVER if expiry is None else expiry.toordinal()
+        for item, expiry in _expiries(store, items).items()
+    }
