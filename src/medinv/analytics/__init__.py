@@ -75,6 +75,7 @@ from medinv.analytics._replenish import (
     reorder_point,
     replenishment,
 )
+from medinv.analytics._stocktakes import StocktakeVariance, stocktake_variances
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -95,6 +96,7 @@ __all__ = [
     "RiskClass",
     "StockCover",
     "StockHistory",
+    "StocktakeVariance",
     "average_monthly_consumption",
     "classify_abc",
     "classify_demand_pattern",
@@ -109,4 +111,5 @@ __all__ = [
     "replenishment",
     "stock_ageing",
     "stock_cover",
+    "stocktake_variances",
 ]

@@ -19,6 +19,7 @@ from medinv.cli import (
     _parse,
     _receive,
     _replenish,
+    _report,
     _stock,
     _verify,
 )
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     _receive.configure(commands.add_parser("receive", help="book scanner lines from stdin"))
     _alerts.configure(commands.add_parser("alerts", help="expiring, low and dead stock"))
     _replenish.configure(commands.add_parser("replenish", help="replenishment proposals"))
+    _report.configure(commands.add_parser("report", help="the stock-health report (HTML page)"))
     return parser
 
 
