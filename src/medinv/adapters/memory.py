@@ -26,6 +26,7 @@ from medinv.adapters._base import Closing
 from medinv.adapters._codec import check_chained, query_links
 from medinv.adapters._tags import FACETS, driving_facet, movement_tags
 from medinv.adapters.memory_catalogue import MemoryCatalogue
+from medinv.adapters.memory_projections import MemoryProjections
 from medinv.adapters.memory_reservations import MemoryReservations
 from medinv.adapters.memory_stocktake import MemoryStocktakes
 from medinv.chain import link_keys
@@ -77,6 +78,7 @@ class MemoryStore(Closing):
         self._catalogue = MemoryCatalogue(self)
         self._moves_by_link: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
         self._reservations = MemoryReservations(self)
+        self._projections = MemoryProjections(self)
         # Movements by tag (see medinv.adapters._tags), in position order, and the
         # distinct tags of the facets read by range, sorted.
         self._by_tag: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
@@ -340,3 +342,8 @@ class MemoryStore(Closing):
     def close(self) -> None:
         """Drop nothing, but refuse further use."""
         self._closed = True
+
+    @property
+    def projections(self) -> MemoryProjections:
+        """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this store (closes with it)."""
+        return self._projections

@@ -37,13 +37,16 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import MovementKind
-from medinv.ports import LedgerStore, MovementQuery
+from medinv.ports import LedgerStore, MovementQuery, ProjectionStore
 from medinv.status import StockStatus
 
 if TYPE_CHECKING:
     from medinv.journal import RecordedMovement
 
-__all__ = ["DemandProjection", "ProjectionMismatch"]
+__all__ = ["DEFAULT_NAME", "DemandProjection", "ProjectionMismatch"]
+
+DEFAULT_NAME: Final = "daily-demand"
+"""The name a demand projection is saved under unless told otherwise."""
 
 _NEVER: Final = 10**9
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
@@ -224,6 +227,7 @@ class DemandProjection:
         self._position = 0
         self._latest = 0
         self._changed: set[ProductKey] = set()
+        self._saved: int | None = None
 
     # ------------------------------------------------------------------ building
 
@@ -448,8 +452,9 @@ class DemandProjection:
     def to_rows(self, *, changed_only: bool = False) -> dict[str, str]:
         """One JSON text per place, keyed by ``"<product> <location path>"``.
 
-        With ``changed_only``, only the places changed since the last call with it
-        (what a store has to rewrite after a catch-up).
+        With ``changed_only``, only the places changed since the projection was
+        loaded or last saved (an empty text for a place that is gone): what a store
+        has to rewrite after a catch-up.
         """
         keys = self._changed if changed_only else set(self._places)
         rows: dict[str, str] = {}
@@ -461,8 +466,6 @@ class DemandProjection:
                 if place is None
                 else json.dumps({"format": _FORMAT, **place.to_json()}, separators=(",", ":"))
             )
-        if changed_only:
-            self._changed = set()
         return rows
 
     @classmethod
@@ -493,6 +496,70 @@ class DemandProjection:
                 raise InvalidValueError(msg) from exc
             projection._places[key] = place
             projection._latest = max(projection._latest, place.last[0])
+        return projection
+
+    @classmethod
+    def load(
+        cls, projections: ProjectionStore, *, name: str = DEFAULT_NAME
+    ) -> DemandProjection | None:
+        """The projection saved under ``name`` in ``projections``, or ``None``.
+
+        Raises:
+            InvalidValueError: what is stored is not a demand projection.
+        """
+        stored = projections.load(name)
+        if stored is None:
+            return None
+        projection = cls.from_rows(stored.rows, position=stored.position, timezone=stored.timezone)
+        projection._saved = stored.position  # noqa: SLF001  (its own class)
+        return projection
+
+    def save(self, projections: ProjectionStore, *, name: str = DEFAULT_NAME) -> int:
+        """Write what changed since it was loaded or last saved; return how many places.
+
+        Raises:
+            ProjectionConflictError: another writer saved the projection since; nothing
+                was written (load it again and catch up).
+        """
+        rows = self.to_rows(changed_only=self._saved is not None)
+        projections.save(
+            name, position=self._position, timezone=self._timezone, rows=rows, expected=self._saved
+        )
+        self._saved = self._position
+        self._changed = set()
+        return len(rows)
+
+    @classmethod
+    def refresh(
+        cls,
+        source: Ledger | LedgerStore,
+        projections: ProjectionStore,
+        *,
+        name: str = DEFAULT_NAME,
+        timezone: str | None = None,
+    ) -> DemandProjection:
+        """Load the saved projection (or start one), catch it up and save what changed.
+
+        What a report calls: after a day's postings it reads that day's movements
+        and rewrites the places they touched.
+
+        Raises:
+            InvalidValueError: the saved projection dates days in another time zone
+                than ``timezone`` (or the ledger's), or what is stored is not one.
+            ProjectionConflictError: another writer saved it meanwhile; call again.
+        """
+        _, zone = _store_and_zone(source, timezone)
+        projection = cls.load(projections, name=name)
+        if projection is None:
+            projection = cls(zone.name)
+        elif projection.timezone != zone.name:
+            msg = (
+                f"the projection {name!r} dates days in {projection.timezone}, not "
+                f"{zone.name}: drop it or give its time zone"
+            )
+            raise InvalidValueError(msg)
+        projection.catch_up(source)
+        projection.save(projections, name=name)
         return projection
 
 

@@ -200,6 +200,22 @@ see the SQLite schema 10).
 window are ranges of the index whatever the database's collation."""
 _TAGS_VERSION: Final = 7
 
+_PROJECTIONS: Final = (
+    """CREATE TABLE {s}.projections (
+            name text COLLATE "C" NOT NULL,
+            position bigint NOT NULL,
+            timezone text NOT NULL,
+            CONSTRAINT projections_key PRIMARY KEY (name)
+        )""",
+    """CREATE TABLE {s}.projection_rows (
+            name text COLLATE "C" NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT projection_rows_key PRIMARY KEY (name, key)
+        )""",
+)
+"""Projections kept beside the ledger (since version 8; see the SQLite schema 11)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -236,6 +252,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "lots and items indexed by expiry, for the stock controller's queries",
         _TAGS,
     ),
+    Migration(
+        8,
+        "projections kept beside the ledger (the daily demand of the analytics): the "
+        "position each has folded in, and one JSON text per key",
+        _PROJECTIONS,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
@@ -250,6 +272,7 @@ SCHEMA: Final = (
     *_CATALOGUE_CHAIN,
     *_RESERVATIONS,
     *_TAGS,
+    *_PROJECTIONS,
 )
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 

@@ -32,6 +32,7 @@ from medinv.adapters._tags import block_tags, driving_facet
 from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._errors import translate_error
+from medinv.adapters.postgres._projections import PostgresProjections
 from medinv.adapters.postgres._reservations import PostgresReservations
 from medinv.chain import (
     MovementDecoder,
@@ -160,6 +161,7 @@ class PostgresStore(_base.Closing):
         self._stocktakes = PostgresStocktakes(self)
         self._catalogue = PostgresCatalogue(self)
         self._reservations = PostgresReservations(self)
+        self._projections = PostgresProjections(self)
         self._decoder = MovementDecoder()
         identifier = sql.Identifier(schema)
         with self._errors("preparing statements"):
@@ -506,6 +508,11 @@ class PostgresStore(_base.Closing):
         if self._owns:
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()
+
+    @property
+    def projections(self) -> PostgresProjections:
+        """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this schema."""
+        return self._projections
 
 
 # ---------------------------------------------------------------------- stocktakes

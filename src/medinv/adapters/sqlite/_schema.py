@@ -425,6 +425,29 @@ _SCHEMA_V10: Final = (
 )
 _TAGS_VERSION: Final = 10
 
+# Version 11: projections kept beside the ledger (the daily demand of
+# medinv.analytics.DemandProjection): per projection, the ledger position it has
+# folded in and its time zone; per projection and key, one JSON text. A catch-up
+# rewrites only the keys it changed, and only if the stored position is still
+# the one it started from.
+_SCHEMA_V11: Final = (
+    """
+    CREATE TABLE projections (
+        name     TEXT PRIMARY KEY,
+        position INTEGER NOT NULL,
+        timezone TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE projection_rows (
+        name TEXT NOT NULL,
+        key  TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (name, key)
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -484,6 +507,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "lots and items indexed by expiry, for the stock controller's queries",
         _SCHEMA_V10,
     ),
+    Migration(
+        11,
+        "projections kept beside the ledger (the daily demand of the analytics): the "
+        "position each has folded in, and one JSON text per key",
+        _SCHEMA_V11,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -525,6 +554,8 @@ SCHEMA: Final = (
     *_SCHEMA_V9,
     # The movement tags and the expiry indexes.
     *_SCHEMA_V10,
+    # The projections.
+    *_SCHEMA_V11,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 

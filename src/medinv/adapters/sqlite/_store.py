@@ -36,6 +36,7 @@ from medinv.adapters._tags import block_tags, driving_facet
 from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
+from medinv.adapters.sqlite._projections import SqliteProjections
 from medinv.adapters.sqlite._reservations import SqliteReservations
 from medinv.chain import MovementDecoder, movement_content
 from medinv.errors import (
@@ -204,6 +205,7 @@ class SqliteStore(_base.Closing):
         self._stocktakes = SqliteStocktakes(self)
         self._catalogue = SqliteCatalogue(self)
         self._reservations = SqliteReservations(self)
+        self._projections = SqliteProjections(self)
         try:
             self._db = sqlite3.connect(
                 self._path,
@@ -763,6 +765,11 @@ class SqliteStore(_base.Closing):
         is not valid UTF-8 is reported, not raised.
         """
         return _VerificationRows(self)
+
+    @property
+    def projections(self) -> SqliteProjections:
+        """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this file."""
+        return self._projections
 
 
 def _text_of(value: object) -> object:
