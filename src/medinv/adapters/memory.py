@@ -325,6 +325,8 @@ class MemoryStore(Closing):
             start = max(query.after_position, 0)
             stop = query.up_to_position
             rows = self._movements[start:stop]
+            if query == MovementQuery(after_position=query.after_position, up_to_position=stop):
+                return iter(rows)  # a range of positions only: nothing more to match
             return (r for r in rows if query.matches(r))
         found = [
             r for item in candidates for r in self._moves_by_item.get(item, ()) if query.matches(r)
