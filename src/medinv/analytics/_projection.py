@@ -18,7 +18,6 @@ JSON text per place, what the stores keep in their ``projections`` part.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import zoneinfo
@@ -107,7 +106,8 @@ class _Place:
         for at, position, ordinal, item, status, delta in events:
             if item not in self.last_day:
                 self.last_day[item] = expiries[item]
-            self.open_days(ordinal)
+            if ordinal >= self.start + len(self.closing):
+                self.open_days(ordinal)
             if status is StockStatus.AVAILABLE:
                 before = self.balances[item]
                 after = self.balances[item] = before + delta
@@ -304,9 +304,10 @@ class DemandProjection:
         for recorded in stored:
             count += 1
             m = recorded.movement
-            at = _micros(m.occurred_at)
+            stamp = m.occurred_at.timestamp()
+            at = round(stamp * 1_000_000)
             self._latest = max(self._latest, at)
-            ordinal = self._ordinal(m.occurred_at)
+            ordinal = dt.datetime.fromtimestamp(stamp, self._zone).toordinal()
             item = m.item
             items.add(item)
             product = item.device_text
@@ -564,8 +565,8 @@ class DemandProjection:
 
 
 def _micros(moment: dt.datetime) -> int:
-    """Microseconds since the epoch: an exact sort key for instants."""
-    return calendar.timegm(moment.utctimetuple()) * 1_000_000 + moment.microsecond
+    """Microseconds since the epoch (a float timestamp holds them to a quarter)."""
+    return round(moment.timestamp() * 1_000_000)
 
 
 def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, int]:
