@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from medinv.adapters._memory_part import MemoryPart
 from medinv.adapters._projections_base import ProjectionBase
 from medinv.ports import StoredProjection
 
@@ -16,29 +14,18 @@ if TYPE_CHECKING:
 __all__ = ["MemoryProjections"]
 
 
-class MemoryProjections(ProjectionBase):
+class MemoryProjections(MemoryPart, ProjectionBase):
     """Projections in process memory, beside a `MemoryStore`'s ledger (lost at exit).
 
     Get it as [`MemoryStore().projections`][medinv.adapters.memory.MemoryStore.projections];
     closing the store closes it. Thread-safe: each call holds the projections' lock.
     """
 
-    __slots__ = ("_by_name", "_lock", "_store")
+    __slots__ = ("_by_name",)
 
     def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._lock = threading.RLock()
+        super().__init__(store)
         self._by_name: dict[str, tuple[int, str, dict[str, str]]] = {}
-
-    def close(self) -> None:
-        """Close the store this belongs to (twice is harmless)."""
-        self._store.close()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._store._open()  # noqa: SLF001  (the store's own check)
-        with self._lock:
-            yield
 
     def _load(self, name: str) -> StoredProjection | None:
         found = self._by_name.get(name)

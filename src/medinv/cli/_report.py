@@ -41,6 +41,7 @@ from medinv.analytics import (
 )
 from medinv.cli import _store
 from medinv.cli._alerts import add_analytics_options, catalogue_of, days_at_least, read_history
+from medinv.cli._replenish import line_fields
 from medinv.ports import CatalogueStore, LedgerStore
 
 __all__ = ["configure", "render_html", "report_data", "run"]
@@ -160,23 +161,7 @@ def report_data(
     if catalogue is not None:
         data["abc"] = _pareto(consumption_values(history, catalogue, window_days=window_days))
         lines = replenishment(history, catalogue, window_days=window_days, risks=risks, **extra)
-        data["replenishment"] = [
-            {
-                "product": line.product,
-                "location": str(line.location),
-                "usable": line.usable,
-                "at_risk": line.at_risk,
-                "position": line.position,
-                "reorder_level": line.reorder_level,
-                "target": line.target,
-                "quantity": line.quantity,
-                "order_di": line.order_di,
-                "packages": line.packages,
-                "low": line.low,
-            }
-            for line in lines
-            if line.low or line.quantity
-        ]
+        data["replenishment"] = [line_fields(line) for line in lines if line.low or line.quantity]
     return data
 
 
