@@ -146,6 +146,12 @@ def test_the_json_figures_equal_the_library(
 def test_stocktake_variance_rates_are_corrections_per_unit_on_the_books() -> None:
     store = MemoryStore()
     _post(store)
+    # An adjustment that is not a stocktake's (a breakage found on a round) is not one.
+    Ledger(store, timezone=ZONE).post([
+        Movement.adjustment("ADJ-9", item=ItemKey(GTINS[0], lot="B0"), change=-1, at=STORE,
+                            occurred_at=DAY0.add(days=50), actor="y", reason="broken",
+                            reference="round-7"),
+    ])  # fmt: skip
     ST1, ST2 = stocktake_variances(store, as_of=AS_OF)  # noqa: N806  (two names)
     # ST-1 at day 30: lot B0 held 150 (3 missing), lot B1 held 180 (2 found).
     assert (ST1.stocktake, ST1.lines, ST1.found, ST1.missing, ST1.book) == ("ST-1", 2, 2, 3, 330)
