@@ -44,6 +44,7 @@ def test_caught_up_in_steps_it_equals_a_full_recompute(
     # Replay into a second ledger in chunks, holding some movements back so they are
     # stored late (dated before what was already folded); refused ones are dropped.
     ledger = Ledger(MemoryStore(), clock=lambda: CLOCK, timezone=ZONE)
+    saved = MemoryStore().projections
     projection = DemandProjection(ZONE)
     held: list[Movement] = []
     for n, movement in enumerate(moves):
@@ -55,6 +56,7 @@ def test_caught_up_in_steps_it_equals_a_full_recompute(
             _post(ledger, held.pop(0))
         if n % rng.randint(1, 12) == 0:
             projection.catch_up(ledger)
+            projection.save(saved)  # only what changed since the last save
     for movement in held:
         _post(ledger, movement)
     read = projection.catch_up(ledger)
@@ -63,11 +65,12 @@ def test_caught_up_in_steps_it_equals_a_full_recompute(
     as_of = max([START, *(r.movement.occurred_at for r in ledger.history())]).add(days=extra_days)
     assert projected(projection, as_of) == full(ledger, as_of)
     assert projection.verify(ledger, as_of=as_of) == []
-    # What the store keeps reads back to the same projection.
-    again = DemandProjection.from_rows(
-        projection.to_rows(), position=projection.position, timezone=ZONE
-    )
+    # What the store keeps, saved in steps, reads back to the same projection.
+    projection.save(saved)
+    again = DemandProjection.load(saved)
+    assert again is not None
     assert projected(again, as_of) == full(ledger, as_of)
+    assert again.to_rows() == projection.to_rows()
 
 
 def _post(ledger: Ledger, movement: Movement) -> None:
@@ -110,11 +113,11 @@ def test_a_projection_that_disagrees_with_the_ledger_is_found() -> None:
     projection = DemandProjection.build(ledger)
     as_of = START.add(days=10)
     rows = projection.to_rows()
-    key = f"{GTINS[0]} H/Store"
+    [key] = [k for k in rows if k.startswith(f"{GTINS[0]} H/Store\t")]
     data = json.loads(rows[key])
     data["consumed"][0][1] += 1
     tampered = DemandProjection.from_rows(
-        {key: json.dumps(data)}, position=projection.position, timezone=ZONE
+        {**rows, key: json.dumps(data)}, position=projection.position, timezone=ZONE
     )
     [mismatch] = tampered.verify(ledger, as_of=as_of)
     assert (mismatch.gtin, mismatch.location) == (GTINS[0], store)
@@ -141,6 +144,8 @@ def test_as_of_before_what_was_folded_is_refused() -> None:
         ({"x H/Store": "{"}, 0, "is not a stored demand projection"),
         ({"x H/Store": '{"format": 9}'}, 0, "unknown format"),
         ({"x H/Store": '{"format": 1}'}, 0, "is not a stored demand projection"),
+        ({"x H/Store\t1": "{"}, 0, "is not a stored demand projection"),
+        ({"x H/Store\t1": "{}"}, 0, "hold days of no stored place"),
         ({}, -1, "position must be"),
         ({}, True, "position must be"),
     ],
@@ -157,3 +162,42 @@ def test_a_time_zone_is_required() -> None:
         DemandProjection("Mars/Olympus")
     with pytest.raises(InvalidValueError, match="give the facility time zone"):
         DemandProjection.build(MemoryStore())
+
+
+def test_rows_that_do_not_join_up_are_refused() -> None:
+    ledger, _, _ = _small_ledger()
+    rows = DemandProjection.build(ledger).to_rows()
+    state = f"{GTINS[0]} H/Store"
+    [chunk] = [k for k in rows if k.startswith(state + "\t")]
+    data = json.loads(rows[chunk])
+    moved = {**rows, chunk: json.dumps({**data, "from": data["from"] + 1})}
+    with pytest.raises(InvalidValueError, match="do not follow the days before them"):
+        DemandProjection.from_rows(moved, position=2, timezone=ZONE)
+    short = {**rows, chunk: json.dumps({**data, "closing": data["closing"][:-1]})}
+    with pytest.raises(InvalidValueError, match="differ in length"):
+        DemandProjection.from_rows(short, position=2, timezone=ZONE)
+    with pytest.raises(InvalidValueError, match="the days end on"):
+        DemandProjection.from_rows({state: rows[state]}, position=2, timezone=ZONE)
+
+
+def test_a_day_of_postings_rewrites_the_state_and_the_last_days_only() -> None:
+    ledger, item, store = _small_ledger()
+    ledger.post([
+        Movement.issue(f"d{day}", item=item, quantity=1, source=store,
+                       occurred_at=START.add(days=day), actor="a")
+        for day in range(3, 20)
+    ])  # fmt: skip
+    projection = DemandProjection.build(ledger)
+    first = START.date().toordinal()
+    state = f"{GTINS[0]} H/Store"
+    assert set(projection.to_rows()) == {state} | {
+        f"{state}\t{n}" for n in range(first // 64, (first + 19) // 64 + 1)
+    }
+    ledger.post([Movement.receipt("r2", item=item, quantity=5, to=store,
+                                  occurred_at=START.add(days=150), actor="a",
+                                  expiry="2026-03-20")])  # fmt: skip
+    projection.catch_up(ledger)
+    # The state and the rows from the last day folded before (day 19) to day 150.
+    assert set(projection.to_rows(changed_only=True)) == {state} | {
+        f"{state}\t{n}" for n in range((first + 19) // 64, (first + 150) // 64 + 1)
+    }

@@ -50,7 +50,9 @@ DEFAULT_NAME: Final = "daily-demand"
 _NEVER: Final = 10**9
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 _FORMAT: Final = 1
-"""Version of the JSON text of a place (``to_rows``)."""
+"""Version of the JSON texts of a place (``to_rows``)."""
+_CHUNK: Final = 64
+"""Days per stored row of a place's series: a day's catch-up rewrites one or two."""
 
 _Event = tuple[int, int, int, ItemKey, StockStatus, int]
 """(occurred at in microseconds since the epoch, position, day ordinal, item, status, delta)."""
@@ -144,12 +146,12 @@ class _Place:
             closing=tuple(closing),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def state_json(self) -> dict[str, Any]:
+        """What goes on from the last day: the lots, the running total, the last event."""
         return {
+            "format": _FORMAT,
             "start": self.start,
-            "stock_out": "".join("1" if s else "0" for s in self.stock_out),
-            "closing": self.closing,
-            "consumed": [[d, q] for d, q in sorted(self.consumed.items()) if q],
+            "end": self.end,
             "items": [
                 [*_item_fields(item), self.last_day[item], self.balances.get(item, 0)]
                 for item in sorted(self.last_day, key=str)
@@ -158,28 +160,47 @@ class _Place:
             "last": list(self.last),
         }
 
+    def chunk_json(self, chunk: int) -> dict[str, Any]:
+        """The days of ``chunk`` (ordinals ``chunk * 64`` to ``chunk * 64 + 63``) it has."""
+        first = max(chunk * _CHUNK, self.start)
+        stop = min((chunk + 1) * _CHUNK, self.end + 1)
+        days = slice(first - self.start, stop - self.start)
+        return {
+            "from": first,
+            "stock_out": "".join("1" if s else "0" for s in self.stock_out[days]),
+            "closing": self.closing[days],
+            "consumed": [[d, self.consumed[d]] for d in range(first, stop) if self.consumed.get(d)],
+        }
+
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> _Place:
-        if data.get("format") != _FORMAT:
-            msg = f"unknown format {data.get('format')!r}"
+    def from_json(cls, state: Mapping[str, Any], chunks: list[Mapping[str, Any]]) -> _Place:
+        if state.get("format") != _FORMAT:
+            msg = f"unknown format {state.get('format')!r}"
             raise ValueError(msg)
         place = cls(
-            start=int(data["start"]),
-            stock_out=[c == "1" for c in data["stock_out"]],
-            closing=[int(q) for q in data["closing"]],
-            usable=int(data["usable"]),
-            last=(int(data["last"][0]), int(data["last"][1])),
+            start=int(state["start"]),
+            usable=int(state["usable"]),
+            last=(int(state["last"][0]), int(state["last"][1])),
         )
-        for d, q in data["consumed"]:
-            place.consumed[int(d)] = int(q)
-        for device, lot, serial, last_day, balance in data["items"]:
+        for chunk in sorted(chunks, key=lambda c: int(c["from"])):
+            if int(chunk["from"]) != place.start + len(place.closing):
+                msg = f"the days from {chunk['from']} do not follow the days before them"
+                raise ValueError(msg)
+            place.stock_out += [c == "1" for c in chunk["stock_out"]]
+            place.closing += [int(q) for q in chunk["closing"]]
+            for d, q in chunk["consumed"]:
+                place.consumed[int(d)] = int(q)
+            if len(place.stock_out) != len(place.closing):
+                msg = "stock-out and closing series differ in length"
+                raise ValueError(msg)
+        if place.end != int(state["end"]):
+            msg = f"the days end on {place.end}, not on {state['end']}"
+            raise ValueError(msg)
+        for device, lot, serial, last_day, balance in state["items"]:
             item = ItemKey(str(device), lot=lot, serial=serial)
             place.last_day[item] = int(last_day)
             if balance:
                 place.balances[item] = int(balance)
-        if len(place.stock_out) != len(place.closing):
-            msg = "stock-out and closing series differ in length"
-            raise ValueError(msg)
         return place
 
 
@@ -226,7 +247,10 @@ class DemandProjection:
         self._places: dict[ProductKey, _Place] = {}
         self._position = 0
         self._latest = 0
-        self._changed: set[ProductKey] = set()
+        self._changed: dict[ProductKey, int] = {}
+        """Each place changed since the last save, and its first day that changed."""
+        self._gone: dict[ProductKey, tuple[int, int]] = {}
+        """Places dropped since the last save (refolded): the days their rows held."""
         self._saved: int | None = None
 
     # ------------------------------------------------------------------ building
@@ -281,8 +305,9 @@ class DemandProjection:
             self._rebuild(store, product, head)
         for key, found in events.items():
             if key[0] not in stale:
-                self._place(key, found[0][2]).fold(found, expiries)
-                self._touch(key)
+                place = self._place(key, found[0][2])
+                self._touch(key, place.end if place.closing else place.start)
+                place.fold(found, expiries)
         self._net_reversals(store, issues, reversed_ids, stale)
         return count
 
@@ -341,6 +366,7 @@ class DemandProjection:
         for key, ordinal, quantity in issues.values():
             if key[0] not in stale:
                 self._place(key, ordinal).consumed[ordinal] += quantity
+                self._touch(key, ordinal)
         earlier = [i for i in reversed_ids if i not in issues]
         if earlier:
             for recorded in store.movements_by_id(earlier).values():
@@ -355,7 +381,7 @@ class DemandProjection:
             if found is not None and found[0][0] not in stale:
                 key, ordinal, quantity = found
                 self._place(key, ordinal).consumed[ordinal] -= quantity
-                self._touch(key)
+                self._touch(key, ordinal)
 
     def _rebuild(self, store: LedgerStore, product: str, head: int) -> None:
         """Fold every movement of ``product`` again, in time order, from an empty state."""
@@ -363,11 +389,13 @@ class DemandProjection:
         query = MovementQuery(device=product, up_to_position=head)
         fresh._fold(store, store.movements(query), head, rebuild=True)
         for key in [k for k in self._places if k[0] == product]:
-            del self._places[key]
-            self._touch(key)
+            old = self._places.pop(key)
+            if key not in self._gone:
+                self._gone[key] = (old.start, old.end)
+            self._changed.pop(key, None)
         for key, place in fresh._places.items():
             self._places[key] = place
-            self._touch(key)
+            self._touch(key, place.start)
         self._latest = max(self._latest, fresh._latest)
 
     # ------------------------------------------------------------------ reading
@@ -447,26 +475,38 @@ class DemandProjection:
 
     # ------------------------------------------------------------------ persistence
 
-    def _touch(self, key: ProductKey) -> None:
-        self._changed.add(key)
+    def _touch(self, key: ProductKey, ordinal: int) -> None:
+        known = self._changed.get(key)
+        if known is None or ordinal < known:
+            self._changed[key] = ordinal
 
     def to_rows(self, *, changed_only: bool = False) -> dict[str, str]:
-        """One JSON text per place, keyed by ``"<product> <location path>"``.
+        """The JSON texts of the places: a state row and one row per 64 days of each.
 
-        With ``changed_only``, only the places changed since the projection was
-        loaded or last saved (an empty text for a place that is gone): what a store
-        has to rewrite after a catch-up.
+        A place's state is keyed ``"<product> <location path>"``, its days
+        ``"<product> <location path>"``, a tab and ``n`` (the days ``64 n`` to ``64 n + 63`` as
+        ordinals). With ``changed_only``, only what changed since the projection was
+        loaded or last saved (an empty text for a row to delete): after a day's
+        catch-up, the state and the last rows of each place it touched.
         """
-        keys = self._changed if changed_only else set(self._places)
+        if changed_only:
+            changed = dict(self._changed)
+            gone = dict(self._gone)
+        else:
+            changed = {key: place.start for key, place in self._places.items()}
+            gone = {}
         rows: dict[str, str] = {}
-        for key in keys:
+        for key, (start, end) in gone.items():
             text = f"{key[0]} {key[1]}"
-            place = self._places.get(key)
-            rows[text] = (
-                ""
-                if place is None
-                else json.dumps({"format": _FORMAT, **place.to_json()}, separators=(",", ":"))
-            )
+            rows[text] = ""
+            for chunk in range(start // _CHUNK, end // _CHUNK + 1):
+                rows[f"{text}\t{chunk}"] = ""
+        for key, ordinal in changed.items():
+            text = f"{key[0]} {key[1]}"
+            place = self._places[key]
+            rows[text] = _dumps(place.state_json())
+            for chunk in range(max(ordinal, place.start) // _CHUNK, place.end // _CHUNK + 1):
+                rows[f"{text}\t{chunk}"] = _dumps(place.chunk_json(chunk))
         return rows
 
     @classmethod
@@ -485,18 +525,33 @@ class DemandProjection:
             raise InvalidValueError(msg)
         projection = cls(timezone)
         projection._position = position
+        states: dict[str, Any] = {}
+        chunks: dict[str, list[Any]] = defaultdict(list)
         for text, payload in rows.items():
-            if not payload:
-                continue
+            if payload:
+                place_text, tab, _ = text.partition("\t")
+                try:
+                    data = json.loads(payload)
+                except ValueError as exc:
+                    msg = f"projection row {text!r:.80} is not a stored demand projection: {exc}"
+                    raise InvalidValueError(msg) from exc
+                if tab:
+                    chunks[place_text].append(data)
+                else:
+                    states[text] = data
+        for text, state in states.items():
             try:
                 product, _, path = text.partition(" ")
-                place = _Place.from_json(json.loads(payload))
+                place = _Place.from_json(state, chunks.pop(text, []))
                 key = (product, Location.parse(path))
             except (ValueError, KeyError, TypeError, IndexError, InvalidValueError) as exc:
                 msg = f"projection row {text!r:.80} is not a stored demand projection: {exc}"
                 raise InvalidValueError(msg) from exc
             projection._places[key] = place
             projection._latest = max(projection._latest, place.last[0])
+        if chunks:
+            msg = f"projection rows of {min(chunks)!r:.80} hold days of no stored place"
+            raise InvalidValueError(msg)
         return projection
 
     @classmethod
@@ -527,7 +582,8 @@ class DemandProjection:
             name, position=self._position, timezone=self._timezone, rows=rows, expected=self._saved
         )
         self._saved = self._position
-        self._changed = set()
+        self._changed = {}
+        self._gone = {}
         return len(rows)
 
     @classmethod
@@ -576,3 +632,7 @@ def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, i
         item: _NEVER if expiry is None else expiry.toordinal()
         for item, expiry in _expiries(store, items).items()
     }
+
+
+def _dumps(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"))
