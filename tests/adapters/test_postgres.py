@@ -166,7 +166,7 @@ def test_a_new_schema_is_created_at_the_current_version(store, postgres_dsn, pos
         "movement_tags", "feed_checkpoints", "recall_events",
         "sync_events", "sync_deliveries", "sync_conflicts", "sync_resolutions",
         "sync_gaps", "sync_cursors",
-        "coldchain_excursions", "coldchain_decisions",
+        "coldchain_excursions", "coldchain_decisions", "projections", "projection_rows",
     }  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""`MemoryTables`: what the in-memory side tables (reservations, recalls) share with their store."""
+"""`MemoryTables`: what the in-memory side tables (reservations, recalls, projections) share with their store."""
 
 from __future__ import annotations
 

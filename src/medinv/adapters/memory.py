@@ -29,6 +29,7 @@ from medinv.adapters._codec import check_chained, query_links
 from medinv.adapters._tags import FACETS, driving_facet, movement_tags
 from medinv.adapters.memory_catalogue import MemoryCatalogue
 from medinv.adapters.memory_checkpoints import MemoryCheckpoints
+from medinv.adapters.memory_projections import MemoryProjections
 from medinv.adapters.memory_recalls import MemoryRecalls
 from medinv.adapters.memory_reservations import MemoryReservations
 from medinv.adapters.memory_stocktake import MemoryStocktakes
@@ -86,6 +87,7 @@ class MemoryStore(Closing):
         self._moves_by_link: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
         self._reservations = MemoryReservations(self)
         self._checkpoints = MemoryCheckpoints(self)
+        self._projections = MemoryProjections(self)
         # Movements by tag (see medinv.adapters._tags), in position order, and the
         # distinct tags of the facets read by range, sorted.
         self._by_tag: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
@@ -348,6 +350,8 @@ class MemoryStore(Closing):
             start = max(query.after_position, 0)
             stop = query.up_to_position
             rows = self._movements[start:stop]
+            if query == MovementQuery(after_position=query.after_position, up_to_position=stop):
+                return iter(rows)  # a range of positions only: nothing more to match
             return (r for r in rows if query.matches(r))
         found = [
             r for item in candidates for r in self._moves_by_item.get(item, ()) if query.matches(r)
@@ -375,3 +379,7 @@ class MemoryStore(Closing):
     def sync(self) -> MemorySync:
         """The [`SyncStore`][medinv.sync.SyncStore] of this store: the device sync inbox."""
         return self._sync
+
+    def projections(self) -> MemoryProjections:
+        """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this store (closes with it)."""
+        return self._projections

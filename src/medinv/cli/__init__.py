@@ -22,6 +22,7 @@ from medinv.cli import (
     _recall,
     _receive,
     _replenish,
+    _report,
     _stock,
     _sync,
     _trace,
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     _recall.configure(commands.add_parser("recall", help="recall campaigns: open, status, ..."))
     _sync.register(commands)
     _coldchain.register(commands)
+    _report.configure(commands.add_parser("report", help="the stock-health report (HTML page)"))
     return parser
 
 

@@ -65,6 +65,7 @@ from medinv.adapters.postgres._checkpoints import (
     PostgresCheckpointTable,
 )
 from medinv.adapters.postgres._errors import translate_error
+from medinv.adapters.postgres._projections import PostgresProjections
 from medinv.adapters.postgres._reservations import PostgresReservations
 from medinv.adapters.postgres._schema import MIGRATIONS, SCHEMA_VERSION
 from medinv.adapters.postgres._store import PostgresStocktakes, PostgresStore
@@ -74,6 +75,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Migration",
     "PostgresCatalogue",
+    "PostgresProjections",
     "PostgresReservations",
     "PostgresStocktakes",
     "PostgresStore",

@@ -274,6 +274,22 @@ _COLDCHAIN: Final = (
 """The cold chain's excursions and quality decisions (since version 11; see the SQLite
 schema 14)."""
 
+_PROJECTIONS: Final = (
+    """CREATE TABLE {s}.projections (
+            name text COLLATE "C" NOT NULL,
+            position bigint NOT NULL,
+            timezone text NOT NULL,
+            CONSTRAINT projections_key PRIMARY KEY (name)
+        )""",
+    """CREATE TABLE {s}.projection_rows (
+            name text COLLATE "C" NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT projection_rows_key PRIMARY KEY (name, key)
+        )""",
+)
+"""Projections kept beside the ledger (since version 12; see the SQLite schema 15)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -333,6 +349,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "the cold chain: temperature excursions and the quality decisions on them",
         _COLDCHAIN,
     ),
+    Migration(
+        12,
+        "projections kept beside the ledger (the daily demand of the analytics): the "
+        "position each has folded in, and one JSON text per key",
+        _PROJECTIONS,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
@@ -351,6 +373,7 @@ SCHEMA: Final = (
     *_RECALLS,
     *_SYNC,
     *_COLDCHAIN,
+    *_PROJECTIONS,
 )
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 

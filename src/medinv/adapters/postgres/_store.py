@@ -34,6 +34,7 @@ from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
 from medinv.adapters.postgres._checkpoints import PostgresCheckpoints
 from medinv.adapters.postgres._errors import translate_error
+from medinv.adapters.postgres._projections import PostgresProjections
 from medinv.adapters.postgres._recalls import PostgresRecalls
 from medinv.adapters.postgres._reservations import PostgresReservations
 from medinv.adapters.postgres._sync import PostgresSync
@@ -169,6 +170,7 @@ class PostgresStore(_base.Closing):
         self._reservations = PostgresReservations(self)
         self._checkpoints = PostgresCheckpoints(self)
         self._sync = PostgresSync(self)
+        self._projections = PostgresProjections(self)
         self._decoder = MovementDecoder()
         identifier = sql.Identifier(schema)
         with self._errors("preparing statements"):
@@ -540,6 +542,11 @@ class PostgresStore(_base.Closing):
     def recalls(self) -> PostgresRecalls:
         """The [`RecallStore`][medinv.recall.RecallStore] of this schema (recall campaigns)."""
         return PostgresRecalls(self)
+
+    @property
+    def projections(self) -> PostgresProjections:
+        """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this schema."""
+        return self._projections
 
 
 # ---------------------------------------------------------------------- stocktakes

@@ -47,7 +47,7 @@ what to write:
 ...     ledger = Ledger(store)
 ...     _ = ledger.post([receipt])
 ...     ledger.balance(gtin="04006381333931", location="CHU/Store"), store.schema_version
-(12, 11)
+(12, 15)
 
 ```
 
@@ -58,6 +58,7 @@ files, backups and concurrent writers.
 from medinv.adapters._base import Migration
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._checkpoints import SqliteCheckpoints, SqliteCheckpointTable
+from medinv.adapters.sqlite._projections import SqliteProjections
 from medinv.adapters.sqlite._reservations import SqliteReservations
 from medinv.adapters.sqlite._schema import MIGRATIONS, SCHEMA_VERSION
 from medinv.adapters.sqlite._sql import register_sql_functions
@@ -68,6 +69,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Migration",
     "SqliteCatalogue",
+    "SqliteProjections",
     "SqliteReservations",
     "SqliteStocktakes",
     "SqliteStore",

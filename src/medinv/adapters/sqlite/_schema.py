@@ -523,6 +523,29 @@ _SCHEMA_V14: Final = (
     """,
 )
 
+# Version 15: projections kept beside the ledger (the daily demand of
+# medinv.analytics.DemandProjection): per projection, the ledger position it has
+# folded in and its time zone; per projection and key, one JSON text. A catch-up
+# rewrites only the keys it changed, and only if the stored position is still
+# the one it started from.
+_SCHEMA_V15: Final = (
+    """
+    CREATE TABLE projections (
+        name     TEXT PRIMARY KEY,
+        position INTEGER NOT NULL,
+        timezone TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE projection_rows (
+        name TEXT NOT NULL,
+        key  TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (name, key)
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -605,6 +628,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "the cold chain: temperature excursions and the quality decisions on them",
         _SCHEMA_V14,
     ),
+    Migration(
+        15,
+        "projections kept beside the ledger (the daily demand of the analytics): the "
+        "position each has folded in, and one JSON text per key",
+        _SCHEMA_V15,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -654,6 +683,8 @@ SCHEMA: Final = (
     *_SCHEMA_V13,
     # The cold chain's excursions and decisions.
     *_SCHEMA_V14,
+    # The projections.
+    *_SCHEMA_V15,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 

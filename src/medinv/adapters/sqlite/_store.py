@@ -38,6 +38,7 @@ from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._checkpoints import SqliteCheckpoints
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
+from medinv.adapters.sqlite._projections import SqliteProjections
 from medinv.adapters.sqlite._recalls import SqliteRecalls
 from medinv.adapters.sqlite._reservations import SqliteReservations
 from medinv.adapters.sqlite._sync import SqliteSync
@@ -213,6 +214,7 @@ class SqliteStore(_base.Closing):
         self._reservations = SqliteReservations(self)
         self._checkpoints = SqliteCheckpoints(self)
         self._sync = SqliteSync(self)
+        self._projections = SqliteProjections(self)
         try:
             self._db = sqlite3.connect(
                 self._path,
@@ -805,6 +807,11 @@ class SqliteStore(_base.Closing):
     def recalls(self) -> SqliteRecalls:
         """The [`RecallStore`][medinv.recall.RecallStore] of this file (recall campaigns)."""
         return SqliteRecalls(self)
+
+    @property
+    def projections(self) -> SqliteProjections:
+        """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this file."""
+        return self._projections
 
 
 def _text_of(value: object) -> object:
