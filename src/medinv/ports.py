@@ -792,6 +792,8 @@ class RecallGate(Protocol):
 
 
 __all__ += ["RecallGate"]
+
+
 # ---------------------------------------------------------------------- the projection port
 #
 # Projections derived from the ledger (the daily demand of
@@ -803,6 +805,7 @@ class ProjectionConflictError(ConcurrencyError):
     """A projection save the store refused: another writer saved it since it was loaded.
 
     Nothing was written. Load the projection again, catch it up, and save again.
+    """
 
     def __init__(self, name: str, *, expected: int | None, stored: int | None) -> None:
         shown = "none" if stored is None else f"position {stored}"
@@ -831,6 +834,7 @@ class StoredProjection:
     """One text per key (what the projection wrote)."""
 
 
+@runtime_checkable
 class ProjectionStore(Protocol):
     """Projections kept in the ledger's database: a checkpoint and one text per key each.
 
@@ -841,14 +845,18 @@ class ProjectionStore(Protocol):
     ``MemoryStore().projections``, ``SqliteStore(path).projections`` and
     ``PostgresStore(...).projections``. Conformance is proved by
     [`ProjectionStoreContract`][medinv.testing.projection_contract.ProjectionStoreContract].
+    """
 
     def load(self, name: str) -> StoredProjection | None:
         """The projection stored under ``name``, or ``None``.
 
         Raises:
             InvalidValueError: ``name`` is not a non-empty text of at most 100 characters.
+        """
+        ...
 
     def save(
+        self,
         name: str,
         *,
         position: int,
@@ -862,12 +870,16 @@ class ProjectionStore(Protocol):
             ProjectionConflictError: the stored position is not ``expected`` (``None``:
                 a projection is stored already); nothing was written.
             InvalidValueError: a malformed name, position, time zone or row.
+        """
+        ...
 
     def drop(self, name: str) -> bool:
         """Remove the projection; ``False`` if there was none."""
+        ...
 
     def close(self) -> None:
         """Close the store this belongs to (twice is harmless)."""
+        ...
 
 
 __all__ += ["ProjectionConflictError", "ProjectionStore", "StoredProjection"]

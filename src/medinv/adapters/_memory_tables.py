@@ -1,4 +1,4 @@
-"""`MemoryTables`: what the in-memory side tables (reservations, recalls, projections) share with their store."""
+"""`MemoryTables`: what the side tables kept in memory beside a `MemoryStore` share."""
 
 from __future__ import annotations
 
