@@ -380,6 +380,7 @@ class MemoryStore(Closing):
         """The [`SyncStore`][medinv.sync.SyncStore] of this store: the device sync inbox."""
         return self._sync
 
+    @property
     def projections(self) -> MemoryProjections:
         """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this store (closes with it)."""
         return self._projections
