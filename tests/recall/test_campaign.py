@@ -289,3 +289,34 @@ def test_an_unknown_campaign_is_refused():
     store, ledger = stocked()
     with pytest.raises(InvalidValueError, match="no recall campaign"):
         reconcile(ledger, store.recalls, "nope")
+
+
+def test_a_serial_scope_reconciles_each_unit_whatever_its_lot():
+    store, ledger = stocked()
+    unit = ItemKey(GTIN, lot="L9", serial="SN1")
+    ledger.post(
+        [
+            Movement.receipt("S-1", item=unit, quantity=1, to=WARD, occurred_at=at(0),
+                             actor="dock"),
+            Movement.issue("S-2", item=unit, quantity=1, source=WARD, occurred_at=at(1),
+                           actor="sales", counterparty="CUSTOMER:CLINIC-9"),
+        ]
+    )  # fmt: skip
+    _open(store, RecallScope.of_serials(GTIN, ["SN1", "SN2"]), cid="SER")
+    result = reconcile(ledger, store.recalls, "SER")
+    assert [lot.item for lot in result.lots] == [
+        ItemKey(GTIN, serial="SN1"),
+        ItemKey(GTIN, serial="SN2"),
+    ]
+    first, second = result.lots
+    assert (first.received, first.distributed, first.unaccounted) == (
+        1,
+        (("CUSTOMER:CLINIC-9", 1),),
+        1,
+    )
+    assert (second.received, second.unaccounted) == (0, 0)
+    store.recalls.respond(
+        "SER",
+        Response(party="CUSTOMER:CLINIC-9", responded_at=OPENED, by="qa", item=unit, on_hand=1),
+    )
+    assert reconcile(ledger, store.recalls, "SER").unaccounted == 0

@@ -352,6 +352,11 @@ class Reconciliation:
         return Fraction(distributed - outstanding, distributed)
 
 
+def _serial_key(item: ItemKey) -> ItemKey:
+    """A serial scope reconciles each unit by device and serial, whatever lot it carries."""
+    return ItemKey(item.device, serial=item.serial)
+
+
 def _scope_keys(scope: RecallScope) -> list[ItemKey]:
     if scope.serials:
         return [ItemKey(scope.device, serial=s) for s in scope.serials]
@@ -361,19 +366,21 @@ def _scope_keys(scope: RecallScope) -> list[ItemKey]:
 def reconcile(ledger: Ledger, recalls: RecallStore, campaign_id: str) -> Reconciliation:
     """Reconcile every lot (or serialised unit) of the campaign from the ledger and responses.
 
-    A serialised unit that carries a lot is reconciled under its lot.
+    A lot scope reconciles each lot (its serials included); a serial scope each unit,
+    keyed by device and serial (a response names the unit the same way, or with its lot).
     """
     record = _record(recalls, campaign_id)
     scope = record.campaign.scope
-    by_lot: dict[ItemKey, list[RecordedMovement]] = {lot_of(k): [] for k in _scope_keys(scope)}
+    key_of = _serial_key if scope.serials else lot_of
+    by_lot: dict[ItemKey, list[RecordedMovement]] = {k: [] for k in _scope_keys(scope)}
     for recorded in _in_scope(ledger, scope):
-        by_lot.setdefault(lot_of(recorded.movement.item), []).append(recorded)
+        by_lot.setdefault(key_of(recorded.movement.item), []).append(recorded)
     latest = record.latest_responses()
     lots = tuple(
         reconcile_lot(
             key,
             movements,
-            responses=[r for (_, item), r in latest.items() if lot_of(item) == key],
+            responses=[r for (_, item), r in latest.items() if key_of(item) == key],
         )
         for key, movements in sorted(by_lot.items(), key=lambda p: p[0].sort_key())
     )

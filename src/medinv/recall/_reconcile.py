@@ -75,6 +75,13 @@ def lot_of(item: ItemKey) -> ItemKey:
     return item
 
 
+def _of(key: ItemKey, item: ItemKey) -> bool:
+    """Whether ``item`` belongs to ``key``: a lot (every serial of it) or one serial (any lot)."""
+    if key.serial is not None:
+        return item.device == key.device and item.serial == key.serial
+    return lot_of(item) == key
+
+
 def _counts(values: Mapping[str, int]) -> Counts:
     return tuple(sorted((k, v) for k, v in values.items() if v))
 
@@ -184,7 +191,9 @@ def reconcile_lot(
     """Fold one lot's recorded movements (ledger order) and its parties' latest responses.
 
     Args:
-        item: the lot (or serialised unit) reconciled, as [`lot_of`][medinv.recall.lot_of] keys it.
+        item: the lot reconciled (every serial of it included), as
+            [`lot_of`][medinv.recall.lot_of] keys it; or one serialised unit
+            (device and serial: its movements whatever lot they carry).
         movements: its recorded movements (anything with a ``movement``), oldest first;
             a reversal must come after the movement it reverses.
         responses: the latest response of each party for this item (see
@@ -193,7 +202,7 @@ def reconcile_lot(
     Raises:
         InvalidValueError: a movement of another item.
     """
-    key = lot_of(item)
+    key = ItemKey(item.device, serial=item.serial) if item.serial is not None else lot_of(item)
     figures: dict[str, dict[str, int]] = {
         "received": {},
         "returned": {},
@@ -206,7 +215,7 @@ def reconcile_lot(
     done: dict[str, tuple[_Effect, ...]] = {}
     for recorded in movements:
         movement = recorded.movement
-        if lot_of(movement.item) != key:
+        if not _of(key, movement.item):
             msg = f"movement {movement.id!r} is of {movement.item}, not of {key}"
             raise InvalidValueError(msg)
         effects = _effects(movement, done)
