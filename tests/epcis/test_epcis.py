@@ -832,3 +832,12 @@ def test_import_reads_issuer_references_and_refuses_odd_documents() -> None:
     declared["errorDeclaration"]["declarationTime"] = "whenever"
     with pytest.raises(EpcisEventError, match="errorDeclaration"):
         import_document(Ledger(MemoryStore()), broken, actor="y")
+
+
+def test_small_caches_give_the_same_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medinv.epcis import _export  # noqa: PLC0415
+
+    ledger = _ledger()
+    expected = list(export_events(ledger, options=_options(ledger)))
+    monkeypatch.setattr(_export, "_CACHE_LIMIT", 1)
+    assert list(export_events(ledger, options=_options(ledger))) == expected

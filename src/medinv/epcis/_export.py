@@ -51,7 +51,7 @@ CONTEXT: Final[list[Any]] = [
 ]
 """The ``@context`` of every document medinv writes."""
 _GLN_EXTENSION_LIMIT: Final = 20
-_CACHE_LIMIT: Final = 100_000
+_CACHE_LIMIT: Final = 4_096  # per cache: memory stays flat however long the export
 _MOVEMENT_URN: Final = "urn:medinv:movement:"
 _BATCH: Final = 2_000
 
@@ -102,6 +102,16 @@ _EXT: Final = "{" + MEDINV_NAMESPACE + "}"
 T = TypeVar("T")
 
 
+D = TypeVar("D", bound=dict[Any, Any])
+
+
+def _bounded(cache: D) -> D:
+    """``cache``, emptied first when full: what repeats stays cached, memory stays flat."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    return cache
+
+
 class _Dated(Generic[T]):
     """One master-data history, answered by bisecting its start times (no conversions)."""
 
@@ -148,14 +158,13 @@ class _Exporter:
         found = self._canonical.get(text)
         if found is None:
             found = canonical_value(text)
-            if len(self._canonical) < _CACHE_LIMIT:
-                self._canonical[text] = found
+            _bounded(self._canonical)[text] = found
         return found
 
     def _path(self, location: Location) -> str:
         text = self._paths.get(location)
         if text is None:
-            text = self._paths[location] = str(location)
+            text = _bounded(self._paths)[location] = str(location)
         return text
 
     def _item(self, item: ItemKey) -> tuple[str, str]:
@@ -164,7 +173,7 @@ class _Exporter:
         if found is None:
             prefix = self.options.prefix_length(item.device.gtin)
             make = instance_uri if item.serial is not None else class_uri
-            found = self._items[item] = (make(item, prefix_length=prefix), make(item))
+            found = _bounded(self._items)[item] = (make(item, prefix_length=prefix), make(item))
         return found
 
     def _place(self, location: Location, at: pendulum.DateTime) -> str | None:
@@ -174,7 +183,7 @@ class _Exporter:
         candidates = self._places.get(location)
         if candidates is None:
             segments = location.path
-            candidates = self._places[location] = [
+            candidates = _bounded(self._places)[location] = [
                 _Dated(path, catalogue.location_history(path).versions)
                 for path in ("/".join(segments[:n]) for n in range(len(segments), 0, -1))
             ]
@@ -184,7 +193,9 @@ class _Exporter:
                 continue
             key = (location, id(profile))
             if key not in self._place_uris:
-                self._place_uris[key] = _place_uri(profile, dated.path, self._path(location))
+                uri = _place_uri(profile, dated.path, self._path(location))
+                _bounded(self._place_uris)[key] = uri
+                return uri
             return self._place_uris[key]
         return None
 
@@ -196,7 +207,7 @@ class _Exporter:
         dated = self._parties.get(ref)
         if dated is None:
             versions = catalogue.party_history(ref.kind, ref.id).versions
-            dated = self._parties[ref] = _Dated(str(ref), versions)
+            dated = _bounded(self._parties)[ref] = _Dated(str(ref), versions)
         party = dated.as_of(movement.occurred_at)
         return None if party is None or party.gln is None else party_uri(party.gln)
 
@@ -208,9 +219,7 @@ class _Exporter:
         local = written[:16] + written[-6:]
         minute = self._utc_minutes.get(local)
         if minute is None:
-            if len(self._utc_minutes) >= _CACHE_LIMIT:
-                self._utc_minutes.clear()
-            minute = self._utc_minutes[local] = _utc_minute(moment)
+            minute = _bounded(self._utc_minutes)[local] = _utc_minute(moment)
         return f"{minute}{written[16:19]}.{micro // 1000:03d}Z"
 
     def _reference(self, ref: BusinessReference) -> tuple[dict[str, str], str]:
@@ -220,8 +229,7 @@ class _Exporter:
             kind = f"{CBV_WEB}BTT-{code}" if ref.type.is_cbv else canonical_value(code)
             member = f"type={kind}bizTransaction={canonical_value(ref.uri)}"
             found = ({"type": code, "bizTransaction": ref.uri}, member)
-            if len(self._references) < _CACHE_LIMIT:
-                self._references[ref] = found
+            _bounded(self._references)[ref] = found
         return found
 
     def event(self, movement: Movement) -> dict[str, Any]:  # noqa: PLR0915  (field by field)

@@ -24,7 +24,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from medinv.epcis._ids import DL_ROOT, gs1_check_digit
+from medinv.epcis._ids import DL_ROOT, gtin_from_epc
+from medinv.identifiers import gs1_check_digit
 
 __all__ = ["CBV_WEB", "canonical_value", "event_hash_id", "hash_id_of", "prehash"]
 
@@ -87,11 +88,6 @@ def _numeric(text: str) -> str:
     return str(whole) if whole == number else str(number)
 
 
-def _epc_gtin(company: str, reference: str) -> str:
-    body = reference[0] + company + reference[1:]
-    return body + str(gs1_check_digit(body))
-
-
 def _gln(company: str, reference: str) -> str:
     body = company + reference
     return body + str(gs1_check_digit(body))
@@ -100,15 +96,15 @@ def _gln(company: str, reference: str) -> str:
 _URN_RULES: Final[tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]] = (
     (
         re.compile(r"urn:epc:id:sgtin:(\d{6,12})\.(\d{1,7})\.(.{1,60})"),
-        lambda m: f"{DL_ROOT}/01/{_epc_gtin(m[1], m[2])}/21/{_web(m[3])}",
+        lambda m: f"{DL_ROOT}/01/{gtin_from_epc(m[1], m[2])}/21/{_web(m[3])}",
     ),
     (
         re.compile(r"urn:epc:class:lgtin:(\d{6,12})\.(\d{1,7})\.(.{1,60})"),
-        lambda m: f"{DL_ROOT}/01/{_epc_gtin(m[1], m[2])}/10/{_web(m[3])}",
+        lambda m: f"{DL_ROOT}/01/{gtin_from_epc(m[1], m[2])}/10/{_web(m[3])}",
     ),
     (
         re.compile(r"urn:epc:idpat:sgtin:(\d{6,12})\.(\d{1,7})\.\*"),
-        lambda m: f"{DL_ROOT}/01/{_epc_gtin(m[1], m[2])}",
+        lambda m: f"{DL_ROOT}/01/{gtin_from_epc(m[1], m[2])}",
     ),
     (
         re.compile(r"urn:epc:id:sscc:(\d{6,12})\.(\d{5,11})"),

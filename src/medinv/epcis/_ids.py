@@ -15,13 +15,13 @@ import urllib.parse
 from typing import Final
 
 from medinv.devices import DeviceIdentifier, IssuingAgency
-from medinv.identifiers import ItemKey
+from medinv.identifiers import ItemKey, gs1_check_digit
 
 __all__ = [
     "DL_ROOT",
     "class_uri",
     "gln_uri",
-    "gs1_check_digit",
+    "gtin_from_epc",
     "instance_uri",
     "item_of",
     "party_uri",
@@ -29,14 +29,6 @@ __all__ = [
 
 DL_ROOT: Final = "https://id.gs1.org"
 _UDI: Final = "urn:medinv:udi:"
-
-
-def gs1_check_digit(digits: str) -> int:
-    """The GS1 mod-10 check digit of ``digits`` (a GS1 key without its last digit)."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        total += (ord(char) - 48) * (3 if index % 2 == 0 else 1)
-    return (10 - total % 10) % 10
 
 
 def _enc(text: str) -> str:
@@ -100,7 +92,8 @@ _EPC_IDPAT: Final = re.compile(r"urn:epc:idpat:sgtin:(\d{6,12})\.(\d{1,7})\.\*")
 _UDI_ITEM: Final = re.compile(r"urn:medinv:udi:([A-Z0-9]+):([^:]+)(?::(lot|ser):([^:]+))?")
 
 
-def _gtin_of(company: str, reference: str) -> str:
+def gtin_from_epc(company: str, reference: str) -> str:
+    """The GTIN-14 of an EPC URN's company prefix and indicator + item reference."""
     body = reference[0] + company + reference[1:]
     return body + str(gs1_check_digit(body))
 
@@ -128,7 +121,7 @@ def item_of(uri: str, *, instance: bool, lot: str | None = None) -> ItemKey:  # 
         if instance != is_instance:
             raise ValueError("an SGTIN is an instance; an LGTIN or GTIN pattern a class")
         parts = found.groups()
-        device = DeviceIdentifier.of(IssuingAgency.GS1, _gtin_of(parts[0], parts[1]))
+        device = DeviceIdentifier.of(IssuingAgency.GS1, gtin_from_epc(parts[0], parts[1]))
         if pattern is _EPC_SGTIN:
             return ItemKey(device, lot=lot, serial=_dec(parts[2]))
         return ItemKey(device, lot=_dec(parts[2]) if pattern is _EPC_LGTIN else None)

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from medinv.epcis._ids import gs1_check_digit
 from medinv.errors import InvalidValueError
+from medinv.identifiers import gs1_check_digit
 
 __all__ = ["EpcisEventError", "SchemaValidator", "check_event", "check_events"]
 
