@@ -49,9 +49,26 @@ def movements() -> list[Movement]:
     a: dict[str, Any] = {"actor": "nurse.ana"}
     bin3, south, east = loc("North/Store/Bin-3"), loc("South/Store"), loc("East/Store")
     cardio, theatre = loc("North/Ward/Cardio"), loc("North/OR")
-    icu, neuro, er = loc("South/ICU"), loc("South/Ward/Neuro"), loc("East/ER")
-    wrong = Movement.consumption("C-OR-2", item=LOT, quantity=1, source=theatre,
-                                 occurred_at=day(3, 11), counterparty="PATIENT:P-10006", **a)  # fmt: skip
+    transfers = [  # id, quantity, from, to, day and hour, counterparty
+        ("T-S", 30, bin3, south, day(2), "SITE:SOUTH"),
+        ("T-E", 10, bin3, east, day(2), "SITE:EAST"),
+        ("T-CARDIO", 15, bin3, cardio, day(2, 10), "DEPARTMENT:CARDIO"),
+        ("T-OR", 10, bin3, theatre, day(2, 10), "DEPARTMENT:OR"),
+        ("T-ICU", 10, south, loc("South/ICU"), day(2, 12), "DEPARTMENT:ICU"),
+        ("T-NEURO", 5, south, loc("South/Ward/Neuro"), day(2, 12), "DEPARTMENT:NEURO"),
+        ("T-ER", 5, east, loc("East/ER"), day(2, 12), "DEPARTMENT:ER"),
+    ]
+    consumptions = [  # id, quantity, from, patient (all on day 3)
+        ("C-2", 2, cardio, "PATIENT:P-10002"),
+        ("C-OR", 4, theatre, "PATIENT:P-10003"),
+        ("C-ICU", 2, loc("South/ICU"), "PATIENT:P-10004"),
+        ("C-ER", 1, loc("East/ER"), "PATIENT:P-10005"),
+    ]
+    wrong = Movement.consumption(
+        "C-OR-2", item=LOT, quantity=1, source=theatre, occurred_at=day(3, 11),
+        counterparty="PATIENT:P-10006", **a,
+    )  # fmt: skip
+    clinic = "CUSTOMER:CLINIC-9"
     return [
         Movement.receipt(
             "R-1",
@@ -64,76 +81,13 @@ def movements() -> list[Movement]:
             **a,
         ),
         Movement.receipt("R-S", item=SERIAL, quantity=1, to=bin3, occurred_at=day(1), **a),
-        Movement.transfer(
-            "T-S",
-            item=LOT,
-            quantity=30,
-            source=bin3,
-            to=south,
-            occurred_at=day(2),
-            counterparty="SITE:SOUTH",
-            **a,
+        *(
+            Movement.transfer(
+                i, item=LOT, quantity=q, source=f, to=t, occurred_at=when, counterparty=party, **a
+            )
+            for i, q, f, t, when, party in transfers
         ),
-        Movement.transfer(
-            "T-E",
-            item=LOT,
-            quantity=10,
-            source=bin3,
-            to=east,
-            occurred_at=day(2),
-            counterparty="SITE:EAST",
-            **a,
-        ),
-        Movement.transfer(
-            "T-CARDIO",
-            item=LOT,
-            quantity=15,
-            source=bin3,
-            to=cardio,
-            occurred_at=day(2, 10),
-            counterparty="DEPARTMENT:CARDIO",
-            **a,
-        ),
-        Movement.transfer(
-            "T-OR",
-            item=LOT,
-            quantity=10,
-            source=bin3,
-            to=theatre,
-            occurred_at=day(2, 10),
-            counterparty="DEPARTMENT:OR",
-            **a,
-        ),
-        Movement.transfer(
-            "T-ICU",
-            item=LOT,
-            quantity=10,
-            source=south,
-            to=icu,
-            occurred_at=day(2, 12),
-            counterparty="DEPARTMENT:ICU",
-            **a,
-        ),
-        Movement.transfer(
-            "T-NEURO",
-            item=LOT,
-            quantity=5,
-            source=south,
-            to=neuro,
-            occurred_at=day(2, 12),
-            counterparty="DEPARTMENT:NEURO",
-            **a,
-        ),
-        Movement.transfer(
-            "T-ER",
-            item=LOT,
-            quantity=5,
-            source=east,
-            to=er,
-            occurred_at=day(2, 12),
-            counterparty="DEPARTMENT:ER",
-            **a,
-        ),
+        # The patient's name and hospital number in free text: never in a trace.
         Movement.consumption(
             "C-1",
             item=LOT,
@@ -145,42 +99,11 @@ def movements() -> list[Movement]:
             reason=f"implanted in {PATIENT_NAME} ({PATIENT_RAW_ID})",
             **a,
         ),
-        Movement.consumption(
-            "C-2",
-            item=LOT,
-            quantity=2,
-            source=cardio,
-            occurred_at=day(3),
-            counterparty="PATIENT:P-10002",
-            **a,
-        ),
-        Movement.consumption(
-            "C-OR",
-            item=LOT,
-            quantity=4,
-            source=theatre,
-            occurred_at=day(3),
-            counterparty="PATIENT:P-10003",
-            business_references=["procedure:OP-77"],
-            **a,
-        ),
-        Movement.consumption(
-            "C-ICU",
-            item=LOT,
-            quantity=2,
-            source=icu,
-            occurred_at=day(3),
-            counterparty="PATIENT:P-10004",
-            **a,
-        ),
-        Movement.consumption(
-            "C-ER",
-            item=LOT,
-            quantity=1,
-            source=er,
-            occurred_at=day(3),
-            counterparty="PATIENT:P-10005",
-            **a,
+        *(
+            Movement.consumption(
+                i, item=LOT, quantity=q, source=f, occurred_at=day(3), counterparty=patient, **a
+            )
+            for i, q, f, patient in consumptions
         ),
         wrong,
         Movement.reversal(
@@ -191,22 +114,10 @@ def movements() -> list[Movement]:
             reason=f"wrong patient, not {PATIENT_RAW_ID}",
         ),
         Movement.issue(
-            "I-1",
-            item=LOT,
-            quantity=5,
-            source=south,
-            occurred_at=day(4),
-            counterparty="CUSTOMER:CLINIC-9",
-            **a,
+            "I-1", item=LOT, quantity=5, source=south, occurred_at=day(4), counterparty=clinic, **a
         ),
         Movement.return_(
-            "RT-1",
-            item=LOT,
-            quantity=2,
-            to=south,
-            occurred_at=day(5),
-            counterparty="CUSTOMER:CLINIC-9",
-            **a,
+            "RT-1", item=LOT, quantity=2, to=south, occurred_at=day(5), counterparty=clinic, **a
         ),
         Movement.status_change(
             "S-1",
@@ -224,17 +135,11 @@ def movements() -> list[Movement]:
             quantity=2,
             source=south,
             occurred_at=day(6, 10),
-            counterparty="CUSTOMER:CLINIC-9",
+            counterparty=clinic,
             **a,
         ),
         Movement.return_(
-            "RT-2",
-            item=LOT,
-            quantity=1,
-            to=south,
-            occurred_at=day(7),
-            counterparty="CUSTOMER:CLINIC-9",
-            **a,
+            "RT-2", item=LOT, quantity=1, to=south, occurred_at=day(7), counterparty=clinic, **a
         ),
         Movement.scrap("X-1", item=LOT, quantity=2, source=cardio, occurred_at=day(7), **a),
         # Recorded last, occurred on day 3: backdated.
