@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/bench_sync.py [--quick] [--per-device N] [--seed N]``.
 
-50 devices x 10,000 events (``--quick``: 10 x 100; ``--per-device`` sets the
+50 devices x 10,000 events (``--quick``: 10 x 50; ``--per-device`` sets the
 events per device), each device with its own lot at its own location: a receipt
 of 20 units every 10 events, consumptions of 1 or 2 units between (never short),
 so every event applies and all three runs book the same movements. Delivery as
@@ -74,7 +74,7 @@ def _arguments() -> tuple[bool, int | None, int]:
     import argparse  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10 devices x 100 events")
+    parser.add_argument("--quick", action="store_true", help="10 devices x 50 events")
     parser.add_argument("--per-device", type=int, default=None, help="events per device")
     parser.add_argument("--seed", type=int, default=20261204, help="random seed")
     args = parser.parse_args()
@@ -204,7 +204,7 @@ def _dedupe(runs: Runs, batch: list[DeviceEvent], movements: dict[str, Movement]
 def main() -> None:  # noqa: PLR0915  (one benchmark, read top to bottom)
     quick, per_device, seed = _arguments()
     devices = 10 if quick else 50
-    per_device = per_device or (100 if quick else 10_000)
+    per_device = per_device or (50 if quick else 10_000)
     rng = random.Random(seed)
     streams_ = streams(devices, per_device)
     delivered = deliveries(streams_, rng)
