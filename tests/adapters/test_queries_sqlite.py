@@ -129,13 +129,15 @@ def test_a_file_of_the_previous_version_gets_every_movement_tagged(store: Sqlite
         "DROP TABLE movement_tags",
         "DROP INDEX lots_by_expiry",
         "DROP INDEX items_by_expiry",
+        "DROP TABLE coldchain_excursions",
+        "DROP TABLE coldchain_decisions",
         "PRAGMA user_version = 9",
     ):
         db.execute(statement)
     path = store.path
     store.close()
     with SqliteStore(path) as migrated:
-        assert migrated.schema_version == 10
+        assert migrated.schema_version == 11
         assert sorted(migrated._db.execute("SELECT tag, block FROM movement_tags")) == tags
         found = [r.movement.id for r in migrated.movements(MovementQuery(actor="LEA"))]
         assert found == _queries.expected_movements(stored, {"actor": "LEA"}) != []
