@@ -55,6 +55,7 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
+from medinv.services import hold
 from medinv.status import StockStatus
 
 GTIN = "04006381333931"
@@ -461,13 +462,15 @@ def test_the_hold_plan_is_idempotent_and_release_needs_a_closed_excursion_and_tw
             approved_by="QA-Anne", reason="x", decided_at=at(13),
         )  # fmt: skip
     assert decide(records, decision) is True
+    # Units of lot A held for another reason stay held after the release.
+    ledger.post([receipt("a2", "A", FRIDGE, at(12.5), qty=3)])
+    hold(ledger, ItemKey(GTIN, lot="A"), operation="INV-9", reason="investigation",
+         actor="qa-anne", occurred_at=at(12.6), within=FRIDGE)  # fmt: skip
     released = release_exposed(ledger, records, closed.id, actor="qa-anne", occurred_at=at(14))
     assert sum(r.quantity for r in released) == sum(r.quantity for r in moved)
-    assert ledger.positions(status=StockStatus.HOLD, location=FRIDGE) == []
-    assert (
-        release_exposed(ledger, records, closed.id, actor="qa-anne", occurred_at=at(14))[0].moved
-        == ()
-    )
+    still = ledger.positions(status=StockStatus.HOLD, location=FRIDGE)
+    assert [(p.item.lot.value, p.location, p.quantity) for p in still] == [("A", FRIDGE, 3)]  # type: ignore[union-attr]
+    assert release_exposed(ledger, records, closed.id, actor="qa-anne", occurred_at=at(14)) == ()
 
 
 def test_a_reject_decision_keeps_the_stock_on_hold(store):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -63,7 +64,7 @@ def register(commands: Any) -> None:
         metavar="URI=LOCATION",
         help="the location of an EPCIS read point (repeat per read point)",
     )
-    option = _option(ingest)
+    option = functools.partial(_store.typed_option, ingest)
     option("--low", Decimal, "temperature", "lowest allowed °C", metavar="C")
     option("--high", Decimal, "temperature", "highest allowed °C", metavar="C")
     option(
@@ -90,7 +91,7 @@ def register(commands: Any) -> None:
     _store.one_line_errors(listing)
     _store.add_store_options(listing)
     listing.add_argument("--sensor", help="only this sensor's")
-    option = _option(listing)
+    option = functools.partial(_store.typed_option, listing)
     option("--location", Location.parse, "location", "only at this location or below it")
     listing.add_argument("--open", action="store_true", help="only excursions still in progress")
     shape = listing.add_mutually_exclusive_group()
@@ -100,13 +101,6 @@ def register(commands: Any) -> None:
         handler=lambda args, out: _store.run_command(_excursions, args, out),
         command="coldchain excursions",
     )
-
-
-def _option(parser: argparse.ArgumentParser) -> Any:
-    def add(flag: str, convert: Any, what: str, help_text: str, **more: Any) -> None:
-        _store.typed_option(parser, flag, convert, what, help_text, **more)
-
-    return add
 
 
 def _minutes(text: str) -> dt.timedelta:

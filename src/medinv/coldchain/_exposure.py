@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 import pendulum
 
+from medinv._retry import retry
 from medinv.coldchain._detect import Excursion, Interval
 from medinv.coldchain._records import (
     ColdChainStore,
@@ -35,8 +36,8 @@ from medinv.coldchain._records import (
 )
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
-from medinv.movements import MovementKind
-from medinv.services.lot_status import StatusChangeResult, StockTarget, hold, release
+from medinv.movements import Movement, MovementKind
+from medinv.services.lot_status import StatusChangeResult, StockTarget, hold
 from medinv.status import StockStatus
 
 if TYPE_CHECKING:
@@ -265,16 +266,65 @@ def release_exposed(
     *,
     actor: str,
     occurred_at: dt.datetime | str,
-) -> list[StatusChangeResult]:
-    """Release the stock an excursion's hold plan put on HOLD, on a RELEASE decision.
+    retries: int = 5,
+) -> tuple[Movement, ...]:
+    """Release what an excursion's hold plan put on HOLD, on a RELEASE decision.
 
-    Only what the plan held (movements with the plan's reference) goes back to
-    AVAILABLE, at the excursion's place; running it again posts nothing.
+    Exactly the units the plan's holds moved (movements with the plan's reference),
+    per item and location, go back to AVAILABLE, never more than is still on HOLD
+    there: stock held for another reason stays held. One batch; running it again
+    posts nothing.
+
+    Returns:
+        The status changes posted (empty when nothing was left to release).
 
     Raises:
         ExcursionOpenError: the excursion is still in progress.
         QualityDecisionError: no stored excursion, no decision, or a REJECT decision.
+        ConcurrencyError: the ledger kept moving through every retry; nothing was posted.
     """
+    stored, decision = _release_decision(store, excursion_id)
+    plan = HoldPlan(excursion_id=excursion_id, location=stored.location, items=())
+    reason = f"quality release of {excursion_id}: {decision.reason}"
+
+    def once() -> tuple[Movement, ...]:
+        head = ledger.head()
+        owed, done = _still_held(ledger, plan.reference)
+        batch: list[Movement] = []
+        for (item, place), quantity in sorted(
+            owed.items(), key=lambda kv: (kv[0][0].sort_key(), kv[0][1].path)
+        ):
+            on_hold = sum(
+                p.quantity
+                for p in ledger.positions(item, location=place, status=StockStatus.HOLD)
+                if p.location.path == place.path and p.item == item
+            )
+            if min(quantity, on_hold) > 0:
+                batch.append(
+                    Movement.status_change(
+                        f"{plan.operation}/release/{done + len(batch) + 1}",
+                        item=item,
+                        quantity=min(quantity, on_hold),
+                        at=place,
+                        from_status=StockStatus.HOLD,
+                        to_status=StockStatus.AVAILABLE,
+                        occurred_at=occurred_at,
+                        actor=actor,
+                        reason=reason,
+                        reference=plan.reference,
+                    )
+                )
+        if batch:
+            ledger.post(batch, expected_position=head.position)
+        return tuple(batch)
+
+    return retry(once, attempts=retries + 1)
+
+
+def _release_decision(
+    store: ColdChainStore, excursion_id: str
+) -> tuple[Excursion, QualityDecision]:
+    """The closed excursion and its RELEASE decision, or the error saying what is missing."""
     stored = store.excursion(excursion_id)
     if stored is None:
         raise QualityDecisionError(f"no excursion {excursion_id!r} is stored")
@@ -287,22 +337,23 @@ def release_exposed(
     if decision.verdict is not Verdict.RELEASE:
         msg = f"excursion {excursion_id!r}: quality decided {decision.verdict.value}, not RELEASE"
         raise QualityDecisionError(msg)
-    plan = HoldPlan(excursion_id=excursion_id, location=stored.location, items=())
-    held = ledger.history(reference=plan.reference, kind=MovementKind.STATUS_CHANGE)
-    items = sorted(
-        {r.movement.item for r in held if r.movement.to_status is StockStatus.HOLD},
-        key=ItemKey.sort_key,
-    )
-    return [
-        release(
-            ledger,
-            StockTarget.of_item(item),
-            operation=f"{plan.operation}/release",
-            reason=f"quality release of {excursion_id}: {decision.reason}",
-            actor=actor,
-            occurred_at=occurred_at,
-            reference=plan.reference,
-            within=plan.location,
-        )
-        for item in items
-    ]
+    return stored, decision
+
+
+def _still_held(ledger: Ledger, reference: str) -> tuple[dict[tuple[ItemKey, Location], int], int]:
+    """What a plan's holds moved and its releases have not given back, and the releases posted.
+
+    The first is per item and place; the second counts the release movements so far.
+    """
+    owed: dict[tuple[ItemKey, Location], int] = {}
+    done = 0
+    for r in ledger.history(reference=reference, kind=MovementKind.STATUS_CHANGE):
+        m = r.movement
+        assert m.to_location is not None  # noqa: S101  (a status change has both sides)
+        key = (m.item, m.to_location)
+        if m.to_status is StockStatus.HOLD:
+            owed[key] = owed.get(key, 0) + m.quantity
+        elif m.from_status is StockStatus.HOLD and m.to_status is StockStatus.AVAILABLE:
+            owed[key] = owed.get(key, 0) - m.quantity
+            done += 1
+    return owed, done
