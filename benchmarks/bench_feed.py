@@ -1,4 +1,4 @@
-"""Benchmark: following the ledger under 8 writer processes, against eventsourcing's notification log.
+"""Benchmark: the change feed under 8 writer processes, against eventsourcing's notifications.
 
 Usage::
 
@@ -23,14 +23,13 @@ Each event carries the wall-clock time just before its post; the follower takes
 it off again when the event is delivered: **latency** is post to delivery (p50,
 p99, max); for medinv, whose post is a read-check-append that starts again after a
 lost race, the time from the append (its ``recorded_at``) to delivery is shown too
-(eventsourcing's post is its insert). **Throughput** is events delivered per second from the start of the
-writers to the last delivery. Both followers poll with the same backoff (1 ms
-doubling to 50 ms). The ratio column is medinv / eventsourcing (throughput:
-higher is better; latency: lower is better).
+(eventsourcing's post is its insert). **Throughput** is events delivered per
+second from the start of the writers to the last delivery. Both followers poll
+with the same backoff (1 ms doubling to 50 ms). The ratio column is medinv /
+eventsourcing (throughput: higher is better; latency: lower is better).
 """
 
 # The benchmark prints its results.
-# ruff: noqa: T201
 
 from __future__ import annotations
 
@@ -49,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import table  # noqa: E402
+from _harness import table
 
 WRITERS = 8
 PAGE = 500
@@ -100,13 +99,12 @@ def _es_recorder(target: str, schema: str, *, create: bool = False) -> Any:
 
         recorder = SQLiteApplicationRecorder(SQLiteDatastore(target, lock_timeout=120))
     else:
+        import psycopg  # noqa: PLC0415
         from eventsourcing.postgres import (  # noqa: PLC0415
             PostgresApplicationRecorder,
             PostgresDatastore,
         )
         from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
-
-        import psycopg  # noqa: PLC0415
 
         if create:
             with psycopg.connect(target, autocommit=True) as conn:
@@ -267,8 +265,7 @@ def run(dsn: str | None, *, quick: bool) -> None:
                 if backend == "sqlite":
                     target, schema = str(Path(directory) / f"{system}-{run_id}.sqlite3"), "-"
                 else:
-                    assert dsn is not None
-                    target, schema = dsn, f"bench_{system}_{run_id}"
+                    target, schema = str(dsn), f"bench_{system}_{run_id}"
                 results[system] = measure(system, backend, target, schema, each)
                 figures = results[system]
                 print(

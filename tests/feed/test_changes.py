@@ -132,7 +132,7 @@ def test_a_removed_change_is_caught(data: st.DataObject, count: int) -> None:
     if lost == count - 1:  # the last one lost: caught by the next page, not this one
         assert check_changes(kept) == LedgerHead(kept[-1].position, kept[-1].hash)
         with pytest.raises(MissingChangeError) as caught:
-            check_changes(changes[lost + 1 :] + [changes[-1]], after=check_changes(kept[:-1]))
+            check_changes([*changes[lost + 1 :], changes[-1]], after=check_changes(kept[:-1]))
         return
     if lost == 0:  # only a checkpoint knows what came first
         with pytest.raises(MissingChangeError) as caught:
@@ -179,7 +179,7 @@ def test_an_altered_change_is_caught(data: st.DataObject, count: int) -> None:
 
 def test_a_swapped_pair_and_a_wrong_checkpoint_are_caught() -> None:
     changes = _ledger(4).changes()
-    with pytest.raises(MissingChangeError, match="out of order|missing"):
+    with pytest.raises(MissingChangeError, match=r"out of order|missing"):
         check_changes([changes[0], changes[2], changes[1]])
     with pytest.raises(BrokenLinkError, match="position 2"):
         check_changes(changes[2:], after=LedgerHead(2, "a" * 64))
@@ -306,7 +306,7 @@ def test_an_outbox_row_has_the_columns_cdc_tools_expect() -> None:
 
 @pytest.mark.parametrize(
     "kw",
-    [{"aggregate_type": " "}, {"aggregate_type": 3}, {"aggregate_id": lambda c: ""}],
+    [{"aggregate_type": " "}, {"aggregate_type": 3}, {"aggregate_id": lambda _: ""}],
 )
 def test_a_bad_outbox_key_is_refused(kw: dict[str, object]) -> None:
     with pytest.raises(InvalidValueError, match="aggregate"):
