@@ -50,7 +50,7 @@ def target(request, tmp_path) -> tuple[str, str]:
     return dsn, schema
 
 
-def _open(target: tuple[str, str]):  # type: ignore[no-untyped-def]
+def _open(target: tuple[str, str]):
     location, schema = target
     return (
         SqliteStore(location, timeout=60)
