@@ -46,9 +46,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import table
+from benchmarks._harness import table
 
 WRITERS = 8
 PAGE = 500
@@ -92,15 +92,15 @@ def medinv_writer(target: str, schema: str, worker: int, count: int, start_at: f
 
 def _es_recorder(target: str, schema: str, *, create: bool = False) -> Any:
     if schema == "-":
-        from eventsourcing.sqlite import (  # noqa: PLC0415
+        from eventsourcing.sqlite import (  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
             SQLiteApplicationRecorder,
             SQLiteDatastore,
         )
 
-        recorder = SQLiteApplicationRecorder(SQLiteDatastore(target, lock_timeout=120))
+        recorder: Any = SQLiteApplicationRecorder(SQLiteDatastore(target, lock_timeout=120))
     else:
         import psycopg  # noqa: PLC0415
-        from eventsourcing.postgres import (  # noqa: PLC0415
+        from eventsourcing.postgres import (  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
             PostgresApplicationRecorder,
             PostgresDatastore,
         )
@@ -126,7 +126,7 @@ def _es_recorder(target: str, schema: str, *, create: bool = False) -> Any:
 
 
 def es_writer(target: str, schema: str, worker: int, count: int, start_at: float) -> None:
-    from eventsourcing.persistence import StoredEvent  # noqa: PLC0415
+    from eventsourcing.persistence import StoredEvent  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
 
     recorder = _es_recorder(target, schema)
     time.sleep(max(0.0, start_at - time.time()))
@@ -245,7 +245,7 @@ def measure(system: str, backend: str, target: str, schema: str, each: int) -> d
 def run(dsn: str | None, *, quick: bool) -> None:
     each = 40 if quick else 400
     try:
-        import eventsourcing  # noqa: F401, PLC0415
+        import eventsourcing  # type: ignore[import-not-found,unused-ignore]  # noqa: F401, PLC0415
 
         systems = ["medinv", "eventsourcing"]
     except ImportError:
