@@ -30,7 +30,7 @@ from medinv.locations import Location
 from medinv.movements import Movement
 
 
-def _store(target: str, schema: str):  # type: ignore[no-untyped-def]
+def _store(target: str, schema: str):
     if schema == "-":
         from medinv.adapters.sqlite import SqliteStore  # noqa: PLC0415
 

@@ -93,7 +93,7 @@ def test_two_followers_of_one_consumer_do_not_both_acknowledge(ledger: Ledger) -
     first = Follower(ledger, "erp", checkpoints, page_size=3)
     second = Follower(ledger, "erp", checkpoints, page_size=3)
 
-    def overtaken(page: Page) -> None:
+    def overtaken(_page: Page) -> None:
         second.poll(lambda _: None)  # the other instance acknowledges 1-3 meanwhile
 
     with pytest.raises(ConcurrencyError):

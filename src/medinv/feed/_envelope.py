@@ -103,7 +103,7 @@ def change_from_json(envelope: Mapping[str, Any]) -> RecordedMovement:
     missing = [name for name in CONTENT_FIELDS if name not in data]
     if missing:
         raise InvalidValueError(f"invalid change envelope: 'data' lacks {', '.join(missing)}")
-    fields = [data.get(name) for name in (*CONTENT_FIELDS, *STRUCTURED_FIELDS)]
+    fields: list[Any] = [data.get(name) for name in (*CONTENT_FIELDS, *STRUCTURED_FIELDS)]
     if any(value is not None and not isinstance(value, str) for value in fields):
         raise InvalidValueError("invalid change envelope: every field of 'data' is text or null")
     decoder = MovementDecoder()

@@ -139,7 +139,7 @@ class CheckpointStoreContract:
         with pytest.raises(InvalidValueError, match="consumer name"):
             checkpoints.load(consumer)
         with pytest.raises(InvalidValueError, match="consumer name"):
-            _save(checkpoints, consumer, head_at(1))
+            _save(checkpoints, consumer, head_at(1))  # type: ignore[arg-type]
 
     @pytest.mark.parametrize(
         "checkpoint",
@@ -155,7 +155,7 @@ class CheckpointStoreContract:
     )
     def test_a_bad_checkpoint_is_refused(self, checkpoints: Any, checkpoint: object) -> None:
         with pytest.raises(InvalidValueError, match="checkpoint"):
-            _save(checkpoints, "erp", checkpoint)
+            _save(checkpoints, "erp", checkpoint)  # type: ignore[arg-type]
         with pytest.raises(InvalidValueError, match="expected checkpoint"):
             _save(checkpoints, "erp", head_at(1), expected=checkpoint)
         assert checkpoints.consumers() == {}

@@ -7,27 +7,27 @@ notifier wakes a follower when the ledger moves.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from typing import Any, Final, Self
 
 import psycopg
 from psycopg import sql
 
-from medinv.adapters._checkpoints_base import CheckpointBase
-from medinv.adapters._checkpoints_sql import checkpoint_sql
+from medinv.adapters._checkpoints_sql import (
+    SqlCheckpoints,
+    TableCheckpoints,
+    check_name,
+    checkpoint_sql,
+    refuse_nesting,
+)
 from medinv.adapters.postgres._errors import translate_error
 from medinv.adapters.postgres._tables import PostgresTables
 from medinv.errors import InvalidValueError
-from medinv.journal import LedgerHead
 
 __all__ = ["FeedNotifier", "PostgresCheckpointTable", "PostgresCheckpoints"]
 
-_SQL: Final = checkpoint_sql("{p}feed_checkpoints")
-_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
-
-class PostgresCheckpoints(PostgresTables, CheckpointBase):
+class PostgresCheckpoints(PostgresTables, SqlCheckpoints):
     """The [`CheckpointStore`][medinv.feed.CheckpointStore] of a PostgreSQL ledger schema.
 
     Get it as ``store.checkpoints``: consumers without a database of their own keep
@@ -40,40 +40,8 @@ class PostgresCheckpoints(PostgresTables, CheckpointBase):
 
     noun = "checkpoints"
 
-    def _write_scope(self) -> contextlib.AbstractContextManager[None]:
-        return self._transaction()
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
-        """Nothing: the page's effects and the save are not one unit (at least once)."""
-        return contextlib.nullcontext()
-
-    def _read(self, consumer: str, *, for_update: bool) -> LedgerHead | None:  # noqa: ARG002
-        rows = self._rows(_SQL.read, (consumer,))
-        return LedgerHead(int(rows[0][0]), rows[0][1]) if rows else None
-
-    def _write(self, consumer: str, checkpoint: LedgerHead, moment: str, *, new: bool) -> None:
-        statement = _SQL.insert if new else _SQL.update
-        self._run(statement, (checkpoint.position, checkpoint.hash, moment, consumer))
-
-    def _delete(self, consumer: str) -> bool:
-        found = bool(self._rows(_SQL.read, (consumer,)))
-        self._run(_SQL.delete, (consumer,))
-        return found
-
-    def _all(self) -> list[tuple[str, LedgerHead]]:
-        return [(c, LedgerHead(int(p), h)) for c, p, h in self._rows(_SQL.all, ())]
-
-
-def _identifier(what: str, value: object) -> str:
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise InvalidValueError(
-            f"invalid {what} {value!r:.60}: expected lower-case letters, digits and '_', "
-            "starting with a letter or '_', at most 63 characters"
-        )
-    return value
-
-
-class PostgresCheckpointTable(CheckpointBase):
+class PostgresCheckpointTable(TableCheckpoints):
     """A consumer's checkpoints in its own PostgreSQL database, saved in its own transactions.
 
     Args:
@@ -94,7 +62,7 @@ class PostgresCheckpointTable(CheckpointBase):
         StorageError: the table cannot be created.
     """
 
-    __slots__ = ("_conn", "_sql", "_table")
+    __slots__ = ("_conn", "_table")
 
     def __init__(
         self,
@@ -108,10 +76,10 @@ class PostgresCheckpointTable(CheckpointBase):
                 "PostgresCheckpointTable needs a psycopg.Connection, not "
                 f"{type(connection).__name__}"
             )
-        _identifier("checkpoint table name", table)
+        check_name("checkpoint table name", table)
         name = sql.Identifier(table)
         if schema is not None:
-            name = sql.Identifier(_identifier("schema name", schema), table)
+            name = sql.Identifier(check_name("schema name", schema), table)
         self._conn = connection
         self._table = table if schema is None else f"{schema}.{table}"
         with self._errors("creating"):
@@ -129,9 +97,6 @@ class PostgresCheckpointTable(CheckpointBase):
         except psycopg.Error as e:
             raise translate_error(e, f"{doing} the checkpoint table {self._table!r}") from e
 
-    def _write_scope(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()  # the caller's transaction
-
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction on the connection: committed at the end, rolled back on error.
@@ -139,11 +104,7 @@ class PostgresCheckpointTable(CheckpointBase):
         Raises:
             InvalidValueError: the connection is already in a transaction.
         """
-        if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            raise InvalidValueError(
-                "the connection is already in a transaction: commit or roll back first, "
-                "or save inside it without transaction()"
-            )
+        refuse_nesting(self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
         with self._errors("writing to"), self._conn.transaction():
             yield
 
@@ -157,27 +118,13 @@ class PostgresCheckpointTable(CheckpointBase):
             if idle and not conn.autocommit:
                 conn.rollback()
 
-    def _read(self, consumer: str, *, for_update: bool) -> LedgerHead | None:
-        statement = self._sql.read_for_update if for_update else self._sql.read
-        with self._reading(end=not for_update) as conn:
-            row = conn.execute(statement.encode(), (consumer,)).fetchone()
-        return None if row is None else LedgerHead(int(row[0]), row[1])
+    def _query(self, statement: str, params: tuple[object, ...], *, end: bool) -> list[Any]:
+        with self._reading(end=end) as conn:
+            return conn.execute(statement.encode(), params).fetchall()
 
-    def _write(self, consumer: str, checkpoint: LedgerHead, moment: str, *, new: bool) -> None:
-        statement = self._sql.insert if new else self._sql.update
+    def _execute(self, statement: str, params: tuple[object, ...]) -> int:
         with self._errors("writing to"):
-            self._conn.execute(
-                statement.encode(), (checkpoint.position, checkpoint.hash, moment, consumer)
-            )
-
-    def _delete(self, consumer: str) -> bool:
-        with self._errors("writing to"):
-            return self._conn.execute(self._sql.delete.encode(), (consumer,)).rowcount > 0
-
-    def _all(self) -> list[tuple[str, LedgerHead]]:
-        with self._reading() as conn:
-            rows = conn.execute(self._sql.all.encode()).fetchall()
-        return [(c, LedgerHead(int(p), h)) for c, p, h in rows]
+            return self._conn.execute(statement.encode(), params).rowcount
 
 
 _NOTIFY_FUNCTION: Final = """
@@ -214,7 +161,7 @@ class FeedNotifier:
     """
 
     def __init__(self, target: str, *, schema: str = "medinv") -> None:
-        self._schema = _identifier("schema name", schema)
+        self._schema = check_name("schema name", schema)
         self.channel = f"medinv_feed_{schema}"[:63]
         """The ``LISTEN`` channel (``medinv_feed_<schema>``, at most 63 characters)."""
         try:

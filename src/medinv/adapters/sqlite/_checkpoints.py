@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 from collections.abc import Iterator
-from typing import Final
+from typing import Any
 
-from medinv.adapters._checkpoints_base import CheckpointBase
-from medinv.adapters._checkpoints_sql import checkpoint_sql
+from medinv.adapters._checkpoints_sql import (
+    SqlCheckpoints,
+    TableCheckpoints,
+    check_name,
+    checkpoint_sql,
+    refuse_nesting,
+)
 from medinv.adapters.sqlite._errors import _translate
 from medinv.adapters.sqlite._tables import SqliteTables
 from medinv.errors import InvalidValueError
-from medinv.journal import LedgerHead
 
-__all__ = ["TABLE", "SqliteCheckpointTable", "SqliteCheckpoints"]
-
-TABLE: Final = "feed_checkpoints"
-"""The checkpoints' table in a ledger's file."""
-_SQL: Final = checkpoint_sql(TABLE)
-_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+__all__ = ["SqliteCheckpointTable", "SqliteCheckpoints"]
 
 
-class SqliteCheckpoints(SqliteTables, CheckpointBase):
+class SqliteCheckpoints(SqliteTables, SqlCheckpoints):
     """The [`CheckpointStore`][medinv.feed.CheckpointStore] of a SQLite ledger file.
 
     Get it as ``store.checkpoints``: consumers without a database of their own keep
@@ -36,40 +34,8 @@ class SqliteCheckpoints(SqliteTables, CheckpointBase):
 
     noun = "checkpoints"
 
-    def _write_scope(self) -> contextlib.AbstractContextManager[None]:
-        return self._transaction()
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
-        """Nothing: the page's effects and the save are not one unit (at least once)."""
-        return contextlib.nullcontext()
-
-    def _read(self, consumer: str, *, for_update: bool) -> LedgerHead | None:  # noqa: ARG002
-        rows = self._rows(_SQL.read, (consumer,))
-        return LedgerHead(int(rows[0][0]), rows[0][1]) if rows else None
-
-    def _write(self, consumer: str, checkpoint: LedgerHead, moment: str, *, new: bool) -> None:
-        statement = _SQL.insert if new else _SQL.update
-        self._run(statement, (checkpoint.position, checkpoint.hash, moment, consumer))
-
-    def _delete(self, consumer: str) -> bool:
-        found = bool(self._rows(_SQL.read, (consumer,)))
-        self._run(_SQL.delete, (consumer,))
-        return found
-
-    def _all(self) -> list[tuple[str, LedgerHead]]:
-        return [(c, LedgerHead(int(p), h)) for c, p, h in self._rows(_SQL.all, ())]
-
-
-def _table_name(table: object) -> str:
-    if not isinstance(table, str) or not _NAME.fullmatch(table):
-        raise InvalidValueError(
-            f"invalid checkpoint table name {table!r:.60}: expected letters, digits and '_', "
-            "starting with a letter or '_', at most 63 characters"
-        )
-    return table
-
-
-class SqliteCheckpointTable(CheckpointBase):
+class SqliteCheckpointTable(TableCheckpoints):
     """A consumer's checkpoints in its own SQLite database, saved in its own transactions.
 
     Args:
@@ -111,7 +77,7 @@ class SqliteCheckpointTable(CheckpointBase):
         StorageError: the table cannot be created.
     """
 
-    __slots__ = ("_conn", "_sql", "_table")
+    __slots__ = ("_conn", "_table")
 
     def __init__(
         self, connection: sqlite3.Connection, *, table: str = "medinv_feed_checkpoints"
@@ -121,8 +87,8 @@ class SqliteCheckpointTable(CheckpointBase):
                 f"SqliteCheckpointTable needs a sqlite3.Connection, not {type(connection).__name__}"
             )
         self._conn = connection
-        self._table = _table_name(table)
-        self._sql = checkpoint_sql(f'"{table}"')
+        self._table = check_name("checkpoint table name", table)
+        self._sql = checkpoint_sql(f'"{table}"', lock="")
         with self._errors("create"):
             connection.execute(self._sql.create)
 
@@ -138,9 +104,6 @@ class SqliteCheckpointTable(CheckpointBase):
                 e, f"cannot {action} the checkpoint table {self._table!r}", None
             ) from e
 
-    def _write_scope(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()  # the caller's transaction
-
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction on the connection: committed at the end, rolled back on error.
@@ -149,11 +112,7 @@ class SqliteCheckpointTable(CheckpointBase):
             InvalidValueError: the connection is already in a transaction.
         """
         conn = self._conn
-        if conn.in_transaction:
-            raise InvalidValueError(
-                "the connection is already in a transaction: commit or roll back first, "
-                "or save inside it without transaction()"
-            )
+        refuse_nesting(conn.in_transaction)
         with self._errors("begin a transaction on"):
             conn.execute("BEGIN IMMEDIATE")
         try:
@@ -165,21 +124,10 @@ class SqliteCheckpointTable(CheckpointBase):
         with self._errors("commit a transaction on"):
             conn.commit()
 
-    def _read(self, consumer: str, *, for_update: bool) -> LedgerHead | None:  # noqa: ARG002
+    def _query(self, statement: str, params: tuple[object, ...], *, end: bool) -> list[Any]:  # noqa: ARG002
         with self._errors("read"):
-            row = self._conn.execute(self._sql.read, (consumer,)).fetchone()
-        return None if row is None else LedgerHead(int(row[0]), row[1])
+            return self._conn.execute(statement, params).fetchall()
 
-    def _write(self, consumer: str, checkpoint: LedgerHead, moment: str, *, new: bool) -> None:
-        statement = self._sql.insert if new else self._sql.update
+    def _execute(self, statement: str, params: tuple[object, ...]) -> int:
         with self._errors("write"):
-            self._conn.execute(statement, (checkpoint.position, checkpoint.hash, moment, consumer))
-
-    def _delete(self, consumer: str) -> bool:
-        with self._errors("write"):
-            return self._conn.execute(self._sql.delete, (consumer,)).rowcount > 0
-
-    def _all(self) -> list[tuple[str, LedgerHead]]:
-        with self._errors("read"):
-            rows = self._conn.execute(self._sql.all).fetchall()
-        return [(c, LedgerHead(int(p), h)) for c, p, h in rows]
+            return self._conn.execute(statement, params).rowcount
