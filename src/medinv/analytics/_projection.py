@@ -29,7 +29,7 @@ import attrs
 import pendulum
 
 from medinv.analytics._demand import DemandSeries, demand
-from medinv.analytics._history import ProductKey, StockHistory, _store_and_zone
+from medinv.analytics._history import ProductKey, StockHistory, _expiries, _store_and_zone
 from medinv.dates import facility_timezone, to_datetime
 from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
@@ -639,8 +639,6 @@ def _micros(moment: dt.datetime) -> int:
 
 
 def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, int]:
-    from medinv.analytics._history import _expiries  # noqa: PLC0415  (shared private helper)
-
     return {
         item: _NEVER if expiry is None else expiry.toordinal()
         for item, expiry in _expiries(store, items).items()
