@@ -176,6 +176,9 @@ def test_rows_that_do_not_join_up_are_refused() -> None:
     short = {**rows, chunk: json.dumps({**data, "closing": data["closing"][:-1]})}
     with pytest.raises(InvalidValueError, match="differ in length"):
         DemandProjection.from_rows(short, position=2, timezone=ZONE)
+    outside = {**rows, chunk: json.dumps({**data, "consumed": [[data["from"] - 1, 2]]})}
+    with pytest.raises(InvalidValueError, match="outside its row's days"):
+        DemandProjection.from_rows(outside, position=2, timezone=ZONE)
     with pytest.raises(InvalidValueError, match="the days end on"):
         DemandProjection.from_rows({state: rows[state]}, position=2, timezone=ZONE)
 

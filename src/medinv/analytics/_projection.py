@@ -29,7 +29,7 @@ import attrs
 import pendulum
 
 from medinv.analytics._demand import DemandSeries, demand
-from medinv.analytics._history import ProductKey, StockHistory, _store_and_zone
+from medinv.analytics._history import ProductKey, StockHistory, _expiries, _store_and_zone
 from medinv.dates import facility_timezone, to_datetime
 from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
@@ -66,7 +66,8 @@ class _Place:
     """Ordinal of the first day (the first event's day)."""
     stock_out: list[bool] = attrs.field(factory=list)
     closing: list[int] = attrs.field(factory=list)
-    consumed: dict[int, int] = attrs.field(factory=lambda: defaultdict(int))
+    consumed: list[int] = attrs.field(factory=list)
+    """Net quantity issued or consumed each day (one entry per day, as ``closing``)."""
     balances: dict[ItemKey, int] = attrs.field(factory=lambda: defaultdict(int))
     """``AVAILABLE`` balance per item."""
     last_day: dict[ItemKey, int] = attrs.field(factory=dict)
@@ -97,11 +98,17 @@ class _Place:
                 self.usable = self.recount(ordinal)
             self.stock_out.append(self.usable <= 0)
             self.closing.append(self.usable)
+            self.consumed.append(0)
 
     def _open(self, ordinal: int) -> None:
         self.usable = self.recount(ordinal)
         self.stock_out.append(self.usable <= 0)
         self.closing.append(self.usable)
+        self.consumed.append(0)
+
+    def add_consumed(self, ordinal: int, quantity: int) -> None:
+        """Count ``quantity`` on a day already folded (an issue's, or its reversal's)."""
+        self.consumed[ordinal - self.start] += quantity
 
     def fold(self, events: list[_Event], expiries: Mapping[ItemKey, int]) -> None:
         """Fold events that come after every event folded so far, in time order."""
@@ -132,10 +139,8 @@ class _Place:
                 usable = self.recount(ordinal)
             stock_out.append(usable <= 0)
             closing.append(usable)
-        consumed = [0] * length
-        for ordinal, quantity in self.consumed.items():
-            if quantity and 0 <= ordinal - self.start < length:
-                consumed[ordinal - self.start] += quantity
+        consumed = self.consumed[:length]
+        consumed += [0] * (length - len(consumed))
         start = dt.date.fromordinal(self.start)
         return DemandSeries(
             gtin=gtin,
@@ -169,7 +174,9 @@ class _Place:
             "from": first,
             "stock_out": "".join("1" if s else "0" for s in self.stock_out[days]),
             "closing": self.closing[days],
-            "consumed": [[d, self.consumed[d]] for d in range(first, stop) if self.consumed.get(d)],
+            "consumed": [
+                [d, q] for d, q in zip(range(first, stop), self.consumed[days], strict=True) if q
+            ],
         }
 
     @classmethod
@@ -186,13 +193,19 @@ class _Place:
             if int(chunk["from"]) != place.start + len(place.closing):
                 msg = f"the days from {chunk['from']} do not follow the days before them"
                 raise ValueError(msg)
+            first = len(place.closing)
             place.stock_out += [c == "1" for c in chunk["stock_out"]]
             place.closing += [int(q) for q in chunk["closing"]]
-            for d, q in chunk["consumed"]:
-                place.consumed[int(d)] = int(q)
             if len(place.stock_out) != len(place.closing):
                 msg = "stock-out and closing series differ in length"
                 raise ValueError(msg)
+            place.consumed += [0] * (len(place.closing) - first)
+            for d, q in chunk["consumed"]:
+                index = int(d) - place.start
+                if not first <= index < len(place.closing):
+                    msg = f"a quantity consumed on day {d} is outside its row's days"
+                    raise ValueError(msg)
+                place.consumed[index] = int(q)
         if place.end != int(state["end"]):
             msg = f"the days end on {place.end}, not on {state['end']}"
             raise ValueError(msg)
@@ -365,7 +378,7 @@ class DemandProjection:
         """A reversal of an issue or consumption takes it back on the day it was issued."""
         for key, ordinal, quantity in issues.values():
             if key[0] not in stale:
-                self._place(key, ordinal).consumed[ordinal] += quantity
+                self._places[key].add_consumed(ordinal, quantity)
                 self._touch(key, ordinal)
         earlier = [i for i in reversed_ids if i not in issues]
         if earlier:
@@ -380,7 +393,7 @@ class DemandProjection:
             found = issues.pop(reversed_id, None)
             if found is not None and found[0][0] not in stale:
                 key, ordinal, quantity = found
-                self._place(key, ordinal).consumed[ordinal] -= quantity
+                self._places[key].add_consumed(ordinal, -quantity)
                 self._touch(key, ordinal)
 
     def _rebuild(self, store: LedgerStore, product: str, head: int) -> None:
@@ -626,8 +639,6 @@ def _micros(moment: dt.datetime) -> int:
 
 
 def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, int]:
-    from medinv.analytics._history import _expiries  # noqa: PLC0415  (shared private helper)
-
     return {
         item: _NEVER if expiry is None else expiry.toordinal()
         for item, expiry in _expiries(store, items).items()
