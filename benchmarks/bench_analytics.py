@@ -19,15 +19,22 @@ The script first checks that the four agree on every figure, then runs them
 interleaved (three rounds, best wall time kept) and prints times, ratios to the
 fastest, and sizes.
 
+Then the incremental report: a ``DemandProjection`` is built from the ledger and
+saved in the store's ``projections``; three more days are posted one at a time,
+and after each the catch-up (the day's movements only), the save of what changed
+and the same figures from the projection are timed against a full recompute of
+the same figures (which must be equal).
+
 Usage: ``python benchmarks/bench_analytics.py [--quick] [--seed N]``.
 """
 
 from __future__ import annotations
 
+import gc
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +44,13 @@ import pendulum
 import polars as pl
 
 from medinv.adapters.memory import MemoryStore
-from medinv.analytics import AmcMethod, StockHistory, average_monthly_consumption, demand
+from medinv.analytics import (
+    AmcMethod,
+    DemandProjection,
+    StockHistory,
+    average_monthly_consumption,
+    demand,
+)
 from medinv.identifiers import ItemKey, gs1_check_digit
 from medinv.ledger import Ledger
 from medinv.locations import Location
@@ -59,10 +72,9 @@ def gtin(n: int) -> str:
     return body + str(gs1_check_digit(body))
 
 
-def build(products: int, locations: int, days: int, seed: int) -> tuple[Ledger, int]:
-    """Post the ledger day by day; return it and the number of movements."""
+def day_batches(products: int, locations: int, days: int, seed: int) -> Iterator[list[Movement]]:
+    """The movements of each day in turn."""
     rng = random.Random(seed)
-    ledger = Ledger(MemoryStore(), clock=lambda: START, timezone=ZONE)
     places = [Location.parse(f"H/Ward{n}") for n in range(locations)]
     items = [ItemKey(gtin(n), lot="L1") for n in range(products)]
     stock = {(i, p): 0 for i in range(products) for p in range(locations)}
@@ -86,7 +98,16 @@ def build(products: int, locations: int, days: int, seed: int) -> tuple[Ledger, 
                                   occurred_at=at.add(hours=1), actor="b", **extra))  # fmt: skip
                 stock[(i, p)] = held - qty
                 count += 1
+        yield batch
+
+
+def build(batches: Iterator[list[Movement]], days: int) -> tuple[Ledger, int]:
+    """Post ``days`` days of ``batches``; return the ledger and the number of movements."""
+    ledger = Ledger(MemoryStore(), clock=lambda: START, timezone=ZONE)
+    count = 0
+    for _, batch in zip(range(days), batches, strict=False):
         ledger.post(batch)
+        count += len(batch)
     return ledger, count
 
 
@@ -114,6 +135,21 @@ def run_medinv(ledger: Ledger, as_of: pendulum.DateTime, window: int) -> Figures
     for g, location in history.places():
         amc = average_monthly_consumption(
             demand(history, g, location), window_days=window, method=AmcMethod.MSH
+        )
+        out[(g, str(location))] = (amc.consumed, amc.stock_out_days, amc.window_days)
+    return out
+
+
+def run_incremental(
+    projection: DemandProjection, ledger: Ledger, as_of: pendulum.DateTime, window: int
+) -> Figures:
+    """Fold in what was posted since the last report, save what changed, the same figures."""
+    projection.catch_up(ledger)
+    projection.save(ledger.store.projections)  # type: ignore[attr-defined]
+    out: Figures = {}
+    for g, location in projection.places():
+        amc = average_monthly_consumption(
+            projection.demand(g, location, as_of=as_of), window_days=window, method=AmcMethod.MSH
         )
         out[(g, str(location))] = (amc.consumed, amc.stock_out_days, amc.window_days)
     return out
@@ -217,8 +253,10 @@ def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     products, locations, days = (20, 5, 120) if args.quick else (200, 10, 365)
     window = 90
+    extra = 3
     t0 = time.perf_counter()
-    ledger, movements = build(products, locations, days, args.seed)
+    batches = day_batches(products, locations, days + extra, args.seed)
+    ledger, movements = build(batches, days)
     built = time.perf_counter() - t0
     as_of = START.add(days=days - 1, hours=16)
     today = (as_of.date() - EPOCH).days
@@ -258,6 +296,48 @@ def main() -> None:
         (name, f"{best[name] * 1000:.1f}", f"{best[name] / fastest:.1f}x") for name in contenders
     ]
     print(table(["contender", "best of 3 (ms)", "vs fastest"], rows))
+    incremental(ledger, batches, as_of, window, extra)
+
+
+def incremental(
+    ledger: Ledger,
+    batches: Iterator[list[Movement]],
+    as_of: pendulum.DateTime,
+    window: int,
+    days: int,
+) -> None:
+    """Post one more day at a time: catch-up and report against a full recompute."""
+    t0 = time.perf_counter()
+    projection = DemandProjection.build(ledger)
+    projection.save(ledger.store.projections)  # type: ignore[attr-defined]
+    first = time.perf_counter() - t0
+    best = {"full recompute": float("inf"), "catch-up + save + report": float("inf")}
+    posted = []
+    for day in range(1, days + 1):
+        batch = next(batches)
+        ledger.post(batch)
+        posted.append(len(batch))
+        at = as_of.add(days=day)
+        gc.collect()  # as the harness does: no collection of the whole ledger in the timing
+        start = time.perf_counter()
+        fresh = run_incremental(projection, ledger, at, window)
+        took = time.perf_counter() - start
+        best["catch-up + save + report"] = min(best["catch-up + save + report"], took)
+        gc.collect()
+        start = time.perf_counter()
+        full = run_medinv(ledger, at, window)
+        best["full recompute"] = min(best["full recompute"], time.perf_counter() - start)
+        if fresh != full:
+            msg = f"the projection disagrees with the full recompute on day {day}"
+            raise SystemExit(msg)
+    print(
+        f"\nOne more day at a time ({days} days of {min(posted):,} to {max(posted):,} movements; "
+        f"building and saving the projection from the whole ledger took {first:.1f} s); "
+        "equal figures every day"
+    )
+    slowest = max(best.values())
+    rows = [(name, f"{t * 1000:.1f}", f"{slowest / t:.0f}x") for name, t in best.items()]
+    print(table(["after one more day", f"best of {days} (ms)", "speed-up"], rows))
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ from medinv.errors import (
     InvalidMovementError,
     InvalidValueError,
     StockError,
+    StorageError,
 )
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial
 from medinv.locations import Location
@@ -131,6 +132,7 @@ __all__ = [
 ]
 
 _MAX_BALANCE: Final = MAX_QUANTITY  # every store holds a balance up to it exactly
+_MAX_PAGE: Final = 100_000  # the most changes one call returns
 
 
 def _utc_now() -> pendulum.DateTime:
@@ -630,6 +632,41 @@ class Ledger:
         """
         _check_anchor(anchor)
         return verify_store(self._store, anchor=anchor)
+
+    # ----------------------------------------------------------------- change feed
+
+    def changes(self, *, after: int = 0, limit: int = 1000) -> list[RecordedMovement]:
+        """The stored movements after position ``after``, in position order: at most ``limit``.
+
+        Each entry is an envelope of the change feed: its position, the movement (and
+        so its id), when it was recorded, its hash and the previous movement's hash.
+        The answer is always the positions ``after + 1``, ``after + 2`` ... with no gap
+        and no skip, whatever other writers do meanwhile: a movement gets its position
+        when it is committed, under the store's write lock, from the head it checked,
+        so position ``n + 1`` is never visible before position ``n``. Fewer than
+        ``limit`` entries (none at the head) means the reader has caught up.
+        Follow the ledger with [`medinv.feed.Follower`][medinv.feed.Follower].
+
+        Raises:
+            InvalidValueError: ``after`` is not a position from 0, or ``limit`` is not
+                a whole number from 1 to 100,000.
+            StorageError: the store failed, or answered with a gap (a broken store).
+        """
+        _check_whole("after", after, allow_none=False)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_PAGE:
+            raise InvalidValueError(
+                f"limit must be a whole number from 1 to {_MAX_PAGE:,}, not {limit!r:.60}"
+            )
+        query = MovementQuery(after_position=after, up_to_position=min(after + limit, _MAX_BALANCE))
+        found = list(self._store.movements(query))
+        for expected, recorded in enumerate(found, start=after + 1):
+            if recorded.position != expected:
+                raise StorageError(
+                    f"the store answered the changes after position {after} with position "
+                    f"{recorded.position} where {expected} was due: it lost or reordered "
+                    "movements (run verify)"
+                )
+        return found
 
 
 def _check_whole(name: str, value: object, *, allow_none: bool) -> None:

@@ -58,7 +58,7 @@ from medinv.catalogue import (
 )
 from medinv.dates import to_date, to_datetime
 from medinv.devices import DeviceIdentifier
-from medinv.errors import InvalidValueError, StalePlanError
+from medinv.errors import ConcurrencyError, InvalidValueError, StalePlanError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial, device_of
 from medinv.journal import (
     BalanceChange,
@@ -766,3 +766,120 @@ class ReservationStore(Protocol):
 
 
 __all__ += ["ReservationConflictError", "ReservationStore"]
+
+
+# --------------------------------------------------------------------------- recall gate
+
+
+@runtime_checkable
+class RecallGate(Protocol):
+    """What the receiving path asks of the recall campaigns: is this arrival recalled?
+
+    A store with recall campaigns (``store.recalls``) answers it; receipts and returns
+    of stock a campaign open at their moment covers are booked ``RECALLED``.
+    """
+
+    def covering(
+        self,
+        arrivals: Collection[tuple[ItemKey, pendulum.Date | None]],
+        at: object,
+    ) -> list[str | None]:
+        """Per arrival, the id of the first campaign open at ``at`` covering it, else ``None``.
+
+        An arrival is an item and its production date when the label gave one.
+        """
+        ...
+
+
+__all__ += ["RecallGate"]
+
+
+# ---------------------------------------------------------------------- the projection port
+#
+# Projections derived from the ledger (the daily demand of
+# `medinv.analytics.DemandProjection`) kept in the ledger's own database, so that a
+# report after a day's postings folds in only that day.
+
+
+class ProjectionConflictError(ConcurrencyError):
+    """A projection save the store refused: another writer saved it since it was loaded.
+
+    Nothing was written. Load the projection again, catch it up, and save again.
+    """
+
+    def __init__(self, name: str, *, expected: int | None, stored: int | None) -> None:
+        shown = "none" if stored is None else f"position {stored}"
+        start = "a new projection" if expected is None else f"position {expected}"
+        super().__init__(
+            f"projection {name!r} was saved by another writer: the save started from "
+            f"{start}, the store holds {shown}; load it again and catch up",
+            expected=expected,
+            actual=stored,
+        )
+        self.name = name
+        """The projection."""
+        self.stored = stored
+        """The position stored now (``None``: none is stored); also ``actual``."""
+
+
+@attrs.frozen(kw_only=True)
+class StoredProjection:
+    """A projection as a store keeps it: its checkpoint and one text per key."""
+
+    position: int
+    """The last ledger position folded in."""
+    timezone: str
+    """The facility time zone it dates movements in (IANA name)."""
+    rows: Mapping[str, str]
+    """One text per key (what the projection wrote)."""
+
+
+@runtime_checkable
+class ProjectionStore(Protocol):
+    """Projections kept in the ledger's database: a checkpoint and one text per key each.
+
+    A projection is saved as the keys it changed since it was loaded, with the
+    position it has now folded in: in one transaction, and only if the stored
+    position is still the one it was loaded at (``expected``), so two processes
+    catching up the same projection cannot interleave their rows. The stores:
+    ``MemoryStore().projections``, ``SqliteStore(path).projections`` and
+    ``PostgresStore(...).projections``. Conformance is proved by
+    [`ProjectionStoreContract`][medinv.testing.projection_contract.ProjectionStoreContract].
+    """
+
+    def load(self, name: str) -> StoredProjection | None:
+        """The projection stored under ``name``, or ``None``.
+
+        Raises:
+            InvalidValueError: ``name`` is not a non-empty text of at most 100 characters.
+        """
+        ...
+
+    def save(
+        self,
+        name: str,
+        *,
+        position: int,
+        timezone: str,
+        rows: Mapping[str, str],
+        expected: int | None,
+    ) -> None:
+        """Store ``rows`` (an empty text deletes its key) and the new checkpoint, atomically.
+
+        Raises:
+            ProjectionConflictError: the stored position is not ``expected`` (``None``:
+                a projection is stored already); nothing was written.
+            InvalidValueError: a malformed name, position, time zone or row.
+        """
+        ...
+
+    def drop(self, name: str) -> bool:
+        """Remove the projection; ``False`` if there was none."""
+        ...
+
+    def close(self) -> None:
+        """Close the store this belongs to (twice is harmless)."""
+        ...
+
+
+__all__ += ["ProjectionConflictError", "ProjectionStore", "StoredProjection"]

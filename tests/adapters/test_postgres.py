@@ -163,7 +163,10 @@ def test_a_new_schema_is_created_at_the_current_version(store, postgres_dsn, pos
         "movements", "balances", "lots", "items", "head", "schema_version",
         "stocktakes", "stocktake_lines", "catalogue_versions", "catalogue_lookups",
         "movement_links", "catalogue_head", "reservations", "reservation_holds",
-        "movement_tags",
+        "movement_tags", "feed_checkpoints", "recall_events",
+        "sync_events", "sync_deliveries", "sync_conflicts", "sync_resolutions",
+        "sync_gaps", "sync_cursors",
+        "coldchain_excursions", "coldchain_decisions", "projections", "projection_rows",
     }  # fmt: skip
 
 

@@ -132,7 +132,7 @@ def test_a_ledger_schema_of_the_previous_release_is_migrated(
             Ledger(old).post([receipt()])
             assert old.schema_version() == 1
     with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 7
+        assert store.schema_version() == SCHEMA_VERSION == 12
         assert Ledger(store).balance(gtin="04006381333931") == 10
         assert [r.movement.kind.value for r in store.movements(MovementQuery(kind="RECEIPT"))] == [
             "RECEIPT"

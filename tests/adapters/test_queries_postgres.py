@@ -10,12 +10,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from medinv.adapters.postgres import PostgresStore
+from medinv.adapters.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
 from medinv.ports import MovementQuery, PositionQuery
 from medinv.testing import _queries
 from medinv.testing.contract import _forged_commit
 
-from .test_queries_sqlite import MOVEMENT_FILTERS, POSITION_FILTERS
+from .test_queries_sqlite import MOVEMENT_FILTERS, POSITION_FILTERS, later_tables
 
 pytestmark = pytest.mark.postgres
 
@@ -144,11 +144,12 @@ def test_a_schema_of_the_previous_version_gets_its_movements_tagged(
             "DROP INDEX {}.lots_expiry_idx",
             "DROP INDEX {}.items_expiry_idx",
             "DROP INDEX {}.movements_gtin_idx",
-            "DELETE FROM {}.schema_version WHERE version = 7",
+            *(f"DROP TABLE {{}}.{t}" for t in later_tables(MIGRATIONS, 7)),
+            "DELETE FROM {}.schema_version WHERE version >= 7",
         ):
             conn.execute(sql.SQL(statement).format(s))
     with PostgresStore(postgres_dsn, schema=postgres_schema) as migrated:
-        assert migrated.schema_version() == 7
+        assert migrated.schema_version() == SCHEMA_VERSION
         cases: list[dict[str, Any]] = [
             {"kind": "ISSUE"},
             {"actor": " lea"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from medinv.adapters.sqlite import SqliteStore
+from medinv.adapters.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
 from medinv.ports import MovementQuery, PositionQuery
 from medinv.testing import _queries
 from medinv.testing.contract import _forged_commit
@@ -121,6 +122,17 @@ def test_a_previous_release_file_gets_its_movements_tagged(tmp_path: Path) -> No
                 assert found == _queries.expected_movements(stored, filters)
 
 
+def later_tables(migrations: Any, after: int) -> list[str]:
+    """The tables the migrations after version ``after`` create (newest last)."""
+    return [
+        found.group(1)
+        for migration in migrations
+        if migration.version > after
+        for statement in migration.statements
+        if (found := re.search(r"CREATE TABLE (?:IF NOT EXISTS )?(?:\{s\}\.)?(\w+)", statement))
+    ]
+
+
 def test_a_file_of_the_previous_version_gets_every_movement_tagged(store: SqliteStore) -> None:
     stored = list(store.movements(MovementQuery()))
     db = store._db
@@ -129,13 +141,14 @@ def test_a_file_of_the_previous_version_gets_every_movement_tagged(store: Sqlite
         "DROP TABLE movement_tags",
         "DROP INDEX lots_by_expiry",
         "DROP INDEX items_by_expiry",
+        *(f"DROP TABLE {t}" for t in later_tables(MIGRATIONS, 10)),
         "PRAGMA user_version = 9",
     ):
         db.execute(statement)
     path = store.path
     store.close()
     with SqliteStore(path) as migrated:
-        assert migrated.schema_version == 10
+        assert migrated.schema_version == SCHEMA_VERSION
         assert sorted(migrated._db.execute("SELECT tag, block FROM movement_tags")) == tags
         found = [r.movement.id for r in migrated.movements(MovementQuery(actor="LEA"))]
         assert found == _queries.expected_movements(stored, {"actor": "LEA"}) != []

@@ -32,6 +32,9 @@ def test_a_new_file_is_created_from_the_current_schema_not_by_replaying(
     assert {"catalogue_versions", "catalogue_lookups", "catalogue_head"} <= names
     assert "movement_links" in names
     assert {"reservations", "reservation_holds"} <= names
+    assert "recall_events" in names
+    assert {"sync_events", "sync_deliveries", "sync_cursors", "sync_conflicts"} <= names
+    assert {"projections", "projection_rows"} <= names
     assert created["user_version"] == SCHEMA_VERSION == MIGRATIONS[-1].version
     assert len(SCHEMA) < sum(len(m.statements) for m in MIGRATIONS)
 

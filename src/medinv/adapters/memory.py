@@ -16,8 +16,10 @@ not durable, for tests, demos and as the reference the stateful comparison
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import pendulum
 from sortedcontainers import SortedList
@@ -26,8 +28,12 @@ from medinv.adapters._base import Closing
 from medinv.adapters._codec import check_chained, query_links
 from medinv.adapters._tags import FACETS, driving_facet, movement_tags
 from medinv.adapters.memory_catalogue import MemoryCatalogue
+from medinv.adapters.memory_checkpoints import MemoryCheckpoints
+from medinv.adapters.memory_projections import MemoryProjections
+from medinv.adapters.memory_recalls import MemoryRecalls
 from medinv.adapters.memory_reservations import MemoryReservations
 from medinv.adapters.memory_stocktake import MemoryStocktakes
+from medinv.adapters.memory_sync import MemorySync
 from medinv.chain import link_keys
 from medinv.devices import DeviceIdentifier
 from medinv.errors import ConcurrencyError, StorageError
@@ -46,6 +52,9 @@ from medinv.ports import (
     check_query,
 )
 from medinv.status import StockStatus
+
+if TYPE_CHECKING:
+    from medinv.adapters.memory_coldchain import MemoryColdChain
 
 __all__ = ["MemoryStore"]
 
@@ -77,12 +86,15 @@ class MemoryStore(Closing):
         self._catalogue = MemoryCatalogue(self)
         self._moves_by_link: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
         self._reservations = MemoryReservations(self)
+        self._checkpoints = MemoryCheckpoints(self)
+        self._projections = MemoryProjections(self)
         # Movements by tag (see medinv.adapters._tags), in position order, and the
         # distinct tags of the facets read by range, sorted.
         self._by_tag: defaultdict[str, list[RecordedMovement]] = defaultdict(list)
         self._sorted_tags: dict[str, SortedList[str]] = {
             f.name: SortedList() for f in FACETS if f.ordered
         }
+        self._sync = MemorySync(self)
 
     @property
     def stocktakes(self) -> MemoryStocktakes:
@@ -102,6 +114,21 @@ class MemoryStore(Closing):
     def reservations(self) -> MemoryReservations:
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this store."""
         return self._reservations
+
+    @property
+    def checkpoints(self) -> MemoryCheckpoints:
+        """The change feed's consumer checkpoints, kept in process memory with the ledger.
+
+        A [`CheckpointStore`][medinv.feed.CheckpointStore], closed with the store.
+        """
+        return self._checkpoints
+
+    @functools.cached_property
+    def coldchain(self) -> MemoryColdChain:
+        """The [`ColdChainStore`][medinv.coldchain.ColdChainStore] of this store."""
+        from medinv.adapters.memory_coldchain import MemoryColdChain  # noqa: PLC0415  (loaded on first use)
+
+        return MemoryColdChain(self)
 
     def _open(self) -> None:
         if self._closed:
@@ -323,6 +350,8 @@ class MemoryStore(Closing):
             start = max(query.after_position, 0)
             stop = query.up_to_position
             rows = self._movements[start:stop]
+            if query == MovementQuery(after_position=query.after_position, up_to_position=stop):
+                return iter(rows)  # a range of positions only: nothing more to match
             return (r for r in rows if query.matches(r))
         found = [
             r for item in candidates for r in self._moves_by_item.get(item, ()) if query.matches(r)
@@ -340,3 +369,18 @@ class MemoryStore(Closing):
     def close(self) -> None:
         """Drop nothing, but refuse further use."""
         self._closed = True
+
+    @functools.cached_property
+    def recalls(self) -> MemoryRecalls:
+        """The [`RecallStore`][medinv.recall.RecallStore] of this store (recall campaigns)."""
+        return MemoryRecalls(self)
+
+    @property
+    def sync(self) -> MemorySync:
+        """The [`SyncStore`][medinv.sync.SyncStore] of this store: the device sync inbox."""
+        return self._sync
+
+    @property
+    def projections(self) -> MemoryProjections:
+        """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this store (closes with it)."""
+        return self._projections

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from medinv.adapters._memory_tables import MemoryTables
 from medinv.adapters._reservations_base import Holds, ReservationBase
 from medinv.allocation import Reservation
 from medinv.identifiers import ItemKey
@@ -18,34 +17,23 @@ if TYPE_CHECKING:
 __all__ = ["MemoryReservations"]
 
 
-class MemoryReservations(ReservationBase):
+class MemoryReservations(MemoryTables, ReservationBase):
     """FEFO reservations in process memory, beside a `MemoryStore`'s ledger (lost at exit).
 
     Get it as [`MemoryStore().reservations`][medinv.adapters.memory.MemoryStore.reservations];
     closing the store closes it. Thread-safe: each write holds the reservations' lock.
     """
 
-    __slots__ = ("_by_id", "_lock", "_store")
+    __slots__ = ("_by_id",)
 
     def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._lock = threading.RLock()
+        super().__init__(store)
         self._by_id: dict[str, tuple[Reservation, str, Holds]] = {}
         """Each reservation by id, with its expiry moment key and its holds."""
 
     @property
     def _ledger(self) -> LedgerStore:
         return self._store
-
-    def close(self) -> None:
-        """Close the store this belongs to (twice is harmless)."""
-        self._store.close()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._store._open()  # noqa: SLF001  (the store's own check)
-        with self._lock:
-            yield
 
     def _get(self, reservation_id: str) -> Reservation | None:
         with self._transaction():

@@ -66,6 +66,7 @@ from medinv.analytics._expiry import (
     expiry_risk,
 )
 from medinv.analytics._history import ProductKey, StockHistory
+from medinv.analytics._projection import DemandProjection, ProjectionMismatch
 from medinv.analytics._replenish import (
     DEFAULT_SERVICE_LEVEL,
     ReorderPoint,
@@ -74,6 +75,7 @@ from medinv.analytics._replenish import (
     reorder_point,
     replenishment,
 )
+from medinv.analytics._stocktakes import StocktakeVariance, stocktake_variances
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -81,17 +83,20 @@ __all__ = [
     "AmcMethod",
     "AverageConsumption",
     "DemandPattern",
+    "DemandProjection",
     "DemandSeries",
     "ExpiryRisk",
     "LotAge",
     "LotRisk",
     "MovementClass",
     "ProductKey",
+    "ProjectionMismatch",
     "ReorderPoint",
     "ReplenishmentLine",
     "RiskClass",
     "StockCover",
     "StockHistory",
+    "StocktakeVariance",
     "average_monthly_consumption",
     "classify_abc",
     "classify_demand_pattern",
@@ -106,4 +111,5 @@ __all__ = [
     "replenishment",
     "stock_ageing",
     "stock_cover",
+    "stocktake_variances",
 ]

@@ -14,12 +14,18 @@ from medinv import __version__
 from medinv.cli import (
     _alerts,
     _catalog,
+    _coldchain,
     _demo,
+    _epcis,
     _history,
     _parse,
+    _recall,
     _receive,
     _replenish,
+    _report,
     _stock,
+    _sync,
+    _trace,
     _verify,
 )
 
@@ -49,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     _receive.configure(commands.add_parser("receive", help="book scanner lines from stdin"))
     _alerts.configure(commands.add_parser("alerts", help="expiring, low and dead stock"))
     _replenish.configure(commands.add_parser("replenish", help="replenishment proposals"))
+    _trace.configure(commands.add_parser("trace", help="where a lot or serial is, went or was"))
+    _epcis.register(commands)
+    _recall.configure(commands.add_parser("recall", help="recall campaigns: open, status, ..."))
+    _sync.register(commands)
+    _coldchain.register(commands)
+    _report.configure(commands.add_parser("report", help="the stock-health report (HTML page)"))
     return parser
 
 

@@ -20,6 +20,7 @@ from medinv.adapters.sqlite import SqliteStore
 from medinv.cli._demo_barcodes import barcodes
 from medinv.cli._demo_fefo import fefo_allocation
 from medinv.cli._demo_ledger import FIRST_MOVEMENT, ledger_on_sqlite
+from medinv.cli._demo_recall import recall_campaign
 from medinv.cli._demo_stocktake import stocktake
 from medinv.dates import Expiry, is_expired, remaining_shelf_life
 from medinv.errors import InvalidValueError, StorageError
@@ -90,6 +91,7 @@ def value_objects(out: TextIO, ctx: DemoContext) -> None:
 
 
 SECTIONS: list[Section] = [value_objects, barcodes, ledger_on_sqlite, fefo_allocation, stocktake]
+SECTIONS.append(recall_campaign)
 """The demo's sections, in order."""
 
 

@@ -13,14 +13,14 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from medinv.analytics import DEFAULT_SERVICE_LEVEL, replenishment
+from medinv.analytics import DEFAULT_SERVICE_LEVEL, ReplenishmentLine, replenishment
 from medinv.cli import _store
 from medinv.cli._alerts import add_analytics_options, catalogue_of, read_history
 from medinv.cli._table import write_table
 from medinv.devices import DeviceIdentifier
 from medinv.locations import Location
 
-__all__ = ["configure", "run", "stock_quantity"]
+__all__ = ["configure", "line_fields", "run", "stock_quantity"]
 
 
 def stock_quantity(text: str) -> tuple[tuple[str, Location], int]:
@@ -93,24 +93,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             method=args.method,
         )
     shown = lines if args.all else [line for line in lines if line.quantity]
-    rows: list[dict[str, Any]] = [
-        {
-            "product": line.product,
-            "location": str(line.location),
-            "usable": line.usable,
-            "at_risk": line.at_risk,
-            "reserved": line.reserved,
-            "on_order": line.on_order,
-            "position": line.position,
-            "reorder_level": line.reorder_level,
-            "target": line.target,
-            "quantity": line.quantity,
-            "order_di": line.order_di,
-            "packages": line.packages,
-            "low": line.low,
-        }
-        for line in shown
-    ]
+    rows: list[dict[str, Any]] = [line_fields(line) for line in shown]
     if args.json:
         data = {"as_of": args.as_of.isoformat(), "timezone": args.timezone, "lines": rows}
         out.write(json.dumps(data, ensure_ascii=False) + "\n")
@@ -120,3 +103,22 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             "order_di"]  # fmt: skip
     write_table(out, header, [[str(row[k]) for k in keys] for row in rows])
     return _store.EXIT_OK
+
+
+def line_fields(line: ReplenishmentLine) -> dict[str, Any]:
+    """A replenishment line as JSON values."""
+    return {
+        "product": line.product,
+        "location": str(line.location),
+        "usable": line.usable,
+        "at_risk": line.at_risk,
+        "reserved": line.reserved,
+        "on_order": line.on_order,
+        "position": line.position,
+        "reorder_level": line.reorder_level,
+        "target": line.target,
+        "quantity": line.quantity,
+        "order_di": line.order_di,
+        "packages": line.packages,
+        "low": line.low,
+    }

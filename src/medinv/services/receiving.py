@@ -65,6 +65,7 @@ from medinv.errors import InvalidValueError, MedinvError, StockError
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
 from medinv.movements import Movement
+from medinv.ports import RecallGate
 from medinv.status import StockStatus
 
 if TYPE_CHECKING:
@@ -167,8 +168,12 @@ class Received:
 
     @property
     def status(self) -> StockStatus:
-        """The status the stock landed in (``AVAILABLE`` or ``QUARANTINE``)."""
-        return self.receipt.status
+        """The status the stock landed in: ``AVAILABLE``, ``QUARANTINE`` or ``RECALLED``.
+
+        ``RECALLED`` when an open recall campaign covers it.
+        """
+        landed = self.movement.movement.to_status
+        return self.receipt.status if landed is None else landed
 
 
 @attrs.frozen(kw_only=True)
@@ -349,6 +354,7 @@ def receive(
     actor: str,
     reference: str | None = None,
     uncatalogued: bool = False,
+    recalls: RecallGate | None = None,
 ) -> Received:
     """Book one scan as a receipt at ``to``: one RECEIPT movement, or nothing.
 
@@ -369,6 +375,9 @@ def receive(
         reference: A business reference (delivery note, purchase order).
         uncatalogued: Receive a DI the catalogue does not know as a product of its own
             (no controls, one scanned unit per base unit) instead of refusing it.
+        recalls: The recall campaigns to consult (default: the store's ``recalls``, when
+            it has them): a scan an open campaign covers at ``occurred_at`` (by lot,
+            serial, or the label's production date) lands ``RECALLED``.
 
     Returns:
         The receipt and the recorded movement (the original one on a replay).
@@ -394,6 +403,7 @@ def receive(
             movement_ids=[movement_id],
             reference=reference,
             uncatalogued=uncatalogued,
+            recalls=recalls,
         )
     except ReceiveBatchError as e:
         raise e.errors[0].cause from None
@@ -461,6 +471,7 @@ def receive_many(
     reference: str | None = None,
     uncatalogued: bool = False,
     progress: Callable[[int], None] | None = None,
+    recalls: RecallGate | None = None,
 ) -> ReceivedBatch:
     """Book a batch of scans in one post: all of them, or nothing.
 
@@ -482,6 +493,7 @@ def receive_many(
         uncatalogued: As for [`receive`][medinv.services.receive].
         progress: Called with the number of scans read so far, every 1,000 scans and
             at the end of reading.
+        recalls: As for [`receive`][medinv.services.receive].
 
     Raises:
         ReceiveBatchError: scans were refused; its ``errors`` hold one
@@ -528,6 +540,7 @@ def receive_many(
     if errors:
         errors.sort(key=lambda e: e.line)
         raise ReceiveBatchError(errors, len(reads))
+    movements = _land_recalled(ledger, _recall_gate(ledger, recalls), receipts, movements)
     posted = _post(ledger, movements, ids)
     new_ids = {m.movement.id for m in posted.new}
     lines: list[Received] = []
@@ -536,3 +549,49 @@ def receive_many(
         new_ids.discard(recorded.movement.id)  # a repeat later in the batch is a replay
         lines.append(Received(receipt=receipt, movement=recorded, replayed=not stored_now))
     return ReceivedBatch(lines=tuple(lines), head=posted.head)
+
+
+# --------------------------------------------------------------------------- recalls
+
+
+def _recall_gate(ledger: Ledger, given: object) -> RecallGate | None:
+    """The recall campaigns to consult: those given, else the store's (if it keeps any)."""
+    if given is None:
+        found = getattr(ledger.store, "recalls", None)
+        return found if isinstance(found, RecallGate) else None
+    if not isinstance(given, RecallGate):
+        msg = f"recalls: expected recall campaigns (store.recalls), not {type(given).__name__}"
+        raise InvalidValueError(msg)
+    return given
+
+
+def _land_recalled(
+    ledger: Ledger,
+    gate: RecallGate | None,
+    receipts: Sequence[ScannedReceipt],
+    movements: list[Movement],
+) -> list[Movement]:
+    """The receipts with those an open campaign covers landing ``RECALLED``.
+
+    A movement id already stored keeps the status and reason it was booked with, so a
+    replay is a replay whether a campaign opened or closed since.
+    """
+    if gate is None or not movements:
+        return movements
+    stored = ledger.store.movements_by_id([m.id for m in movements])
+    arrivals = [(m.item, r.production_date) for m, r in zip(movements, receipts, strict=True)]
+    covering = gate.covering(arrivals, movements[0].occurred_at)
+    out: list[Movement] = []
+    for movement, campaign in zip(movements, covering, strict=True):
+        booked = stored.get(movement.id)
+        if booked is not None:
+            was = booked.movement
+            out.append(attrs.evolve(movement, to_status=was.to_status, reason=was.reason))
+        elif campaign is not None:
+            landed = attrs.evolve(
+                movement, to_status=StockStatus.RECALLED, reason=f"recall {campaign}"
+            )
+            out.append(landed)
+        else:
+            out.append(movement)
+    return out

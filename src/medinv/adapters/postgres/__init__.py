@@ -59,7 +59,13 @@ except ImportError as e:  # pragma: no cover - the dev environment always has ps
 
 from medinv.adapters._base import Migration
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
+from medinv.adapters.postgres._checkpoints import (
+    FeedNotifier,
+    PostgresCheckpoints,
+    PostgresCheckpointTable,
+)
 from medinv.adapters.postgres._errors import translate_error
+from medinv.adapters.postgres._projections import PostgresProjections
 from medinv.adapters.postgres._reservations import PostgresReservations
 from medinv.adapters.postgres._schema import MIGRATIONS, SCHEMA_VERSION
 from medinv.adapters.postgres._store import PostgresStocktakes, PostgresStore
@@ -69,8 +75,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "Migration",
     "PostgresCatalogue",
+    "PostgresProjections",
     "PostgresReservations",
     "PostgresStocktakes",
     "PostgresStore",
     "translate_error",
 ]
+__all__ += ["FeedNotifier", "PostgresCheckpointTable", "PostgresCheckpoints"]

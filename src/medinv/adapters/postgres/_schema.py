@@ -16,6 +16,7 @@ from psycopg import sql
 
 from medinv.adapters._base import Migration
 from medinv.adapters._catalogue_sql import SET_CHAIN, SET_HEAD, TO_CHAIN, chained
+from medinv.adapters._checkpoints_sql import CREATE as CHECKPOINTS_TABLE
 from medinv.adapters._tags import block_tags
 from medinv.adapters.postgres._sql import SQL
 from medinv.chain import GENESIS_HASH, MovementDecoder
@@ -200,6 +201,95 @@ see the SQLite schema 10).
 window are ranges of the index whatever the database's collation."""
 _TAGS_VERSION: Final = 7
 
+_CHECKPOINTS: Final = (CHECKPOINTS_TABLE.replace("{t}", "{s}.feed_checkpoints"),)
+"""The change feed's consumer checkpoints (since version 8; see the SQLite schema 11)."""
+
+_RECALLS: Final = (
+    """CREATE TABLE {s}.recall_events (
+            campaign_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            kind text NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT recall_events_key PRIMARY KEY (campaign_id, seq)
+        )""",
+)
+"""Recall campaigns' events, append-only (since version 9; see the SQLite schema 12)."""
+
+_SYNC: Final = (
+    """CREATE TABLE {s}.sync_events (
+            event_id text COLLATE "C" PRIMARY KEY,
+            device_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            outcome text NOT NULL,
+            data text NOT NULL
+        )""",
+    "CREATE INDEX sync_events_seq_idx ON {s}.sync_events (device_id, seq)",
+    "CREATE INDEX sync_events_held_idx ON {s}.sync_events (device_id, seq) WHERE outcome = 'held'",
+    """CREATE TABLE {s}.sync_deliveries (
+            no bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            device_id text COLLATE "C" NOT NULL,
+            event_id text COLLATE "C" NOT NULL,
+            kind text NOT NULL
+        )""",
+    """CREATE TABLE {s}.sync_conflicts (
+            no bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text COLLATE "C" NOT NULL UNIQUE,
+            device_id text COLLATE "C" NOT NULL,
+            data text NOT NULL
+        )""",
+    """CREATE TABLE {s}.sync_resolutions (
+            no bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            conflict_id text COLLATE "C" NOT NULL UNIQUE,
+            data text NOT NULL
+        )""",
+    """CREATE TABLE {s}.sync_gaps (
+            no bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            device_id text COLLATE "C" NOT NULL,
+            data text NOT NULL
+        )""",
+    """CREATE TABLE {s}.sync_cursors (
+            device_id text COLLATE "C" PRIMARY KEY,
+            next_seq bigint NOT NULL
+        )""",
+)
+"""The device sync inbox (since version 10; see the SQLite schema 13)."""
+
+_COLDCHAIN: Final = (
+    """CREATE TABLE {s}.coldchain_excursions (
+            id text COLLATE "C" NOT NULL,
+            sensor text NOT NULL,
+            location text COLLATE "C" NOT NULL,
+            start_at text COLLATE "C" NOT NULL,
+            is_open integer NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT coldchain_excursions_key PRIMARY KEY (id)
+        )""",
+    "CREATE INDEX coldchain_excursions_start_idx ON {s}.coldchain_excursions (start_at, id)",
+    """CREATE TABLE {s}.coldchain_decisions (
+            excursion_id text COLLATE "C" NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT coldchain_decisions_key PRIMARY KEY (excursion_id)
+        )""",
+)
+"""The cold chain's excursions and quality decisions (since version 11; see the SQLite
+schema 14)."""
+
+_PROJECTIONS: Final = (
+    """CREATE TABLE {s}.projections (
+            name text COLLATE "C" NOT NULL,
+            position bigint NOT NULL,
+            timezone text NOT NULL,
+            CONSTRAINT projections_key PRIMARY KEY (name)
+        )""",
+    """CREATE TABLE {s}.projection_rows (
+            name text COLLATE "C" NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            data text NOT NULL,
+            CONSTRAINT projection_rows_key PRIMARY KEY (name, key)
+        )""",
+)
+"""Projections kept beside the ledger (since version 12; see the SQLite schema 15)."""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "movements, balances, lots, items, head", _LEDGER),
     Migration(
@@ -236,6 +326,35 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "lots and items indexed by expiry, for the stock controller's queries",
         _TAGS,
     ),
+    Migration(
+        8,
+        "the change feed's consumer checkpoints (position and hash of the last change "
+        "each consumer applied)",
+        _CHECKPOINTS,
+    ),
+    Migration(
+        9,
+        "recall campaigns: each campaign's events (opened, notified, responses, closed), "
+        "append-only",
+        _RECALLS,
+    ),
+    Migration(
+        10,
+        "the device sync inbox: events and their outcomes, the delivery log, conflicts, "
+        "resolutions, released gaps and device cursors",
+        _SYNC,
+    ),
+    Migration(
+        11,
+        "the cold chain: temperature excursions and the quality decisions on them",
+        _COLDCHAIN,
+    ),
+    Migration(
+        12,
+        "projections kept beside the ledger (the daily demand of the analytics): the "
+        "position each has folded in, and one JSON text per key",
+        _PROJECTIONS,
+    ),
 )
 """The schema's history, oldest first; a schema is at the version of the last step applied."""
 
@@ -250,6 +369,11 @@ SCHEMA: Final = (
     *_CATALOGUE_CHAIN,
     *_RESERVATIONS,
     *_TAGS,
+    *_CHECKPOINTS,
+    *_RECALLS,
+    *_SYNC,
+    *_COLDCHAIN,
+    *_PROJECTIONS,
 )
 """The DDL of a new schema at ``SCHEMA_VERSION``."""
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 import psycopg
@@ -31,8 +32,12 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters._tags import block_tags, driving_facet
 from medinv.adapters.postgres import _schema, _sql
 from medinv.adapters.postgres._catalogue import PostgresCatalogue
+from medinv.adapters.postgres._checkpoints import PostgresCheckpoints
 from medinv.adapters.postgres._errors import translate_error
+from medinv.adapters.postgres._projections import PostgresProjections
+from medinv.adapters.postgres._recalls import PostgresRecalls
 from medinv.adapters.postgres._reservations import PostgresReservations
+from medinv.adapters.postgres._sync import PostgresSync
 from medinv.chain import (
     MovementDecoder,
     format_instant,
@@ -62,6 +67,9 @@ from medinv.ports import (
 )
 from medinv.status import StockStatus
 from medinv.stocktake import CountLine, Stocktake, StocktakeState
+
+if TYPE_CHECKING:
+    from medinv.adapters.postgres._coldchain import PostgresColdChain
 
 __all__ = ["PostgresStocktakes", "PostgresStore"]
 
@@ -160,6 +168,9 @@ class PostgresStore(_base.Closing):
         self._stocktakes = PostgresStocktakes(self)
         self._catalogue = PostgresCatalogue(self)
         self._reservations = PostgresReservations(self)
+        self._checkpoints = PostgresCheckpoints(self)
+        self._sync = PostgresSync(self)
+        self._projections = PostgresProjections(self)
         self._decoder = MovementDecoder()
         identifier = sql.Identifier(schema)
         with self._errors("preparing statements"):
@@ -229,10 +240,30 @@ class PostgresStore(_base.Closing):
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this schema."""
         return self._reservations
 
+    @functools.cached_property
+    def coldchain(self) -> PostgresColdChain:
+        """The [`ColdChainStore`][medinv.coldchain.ColdChainStore] of this store."""
+        from medinv.adapters.postgres._coldchain import PostgresColdChain  # noqa: PLC0415  (loaded on first use)
+
+        return PostgresColdChain(self)
+
+    @property
+    def checkpoints(self) -> PostgresCheckpoints:
+        """The change feed's consumer checkpoints in this schema.
+
+        A [`CheckpointStore`][medinv.feed.CheckpointStore] (table ``feed_checkpoints``).
+        """
+        return self._checkpoints
+
     @property
     def catalogue(self) -> PostgresCatalogue:
         """The [`CatalogueStore`][medinv.ports.CatalogueStore] of this schema (same connection)."""
         return self._catalogue
+
+    @property
+    def sync(self) -> PostgresSync:
+        """The [`SyncStore`][medinv.sync.SyncStore] of this schema: the device sync inbox."""
+        return self._sync
 
     def schema_version(self) -> int:
         """The schema version recorded in the database (equal to ``SCHEMA_VERSION`` once open)."""
@@ -506,6 +537,16 @@ class PostgresStore(_base.Closing):
         if self._owns:
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()
+
+    @functools.cached_property
+    def recalls(self) -> PostgresRecalls:
+        """The [`RecallStore`][medinv.recall.RecallStore] of this schema (recall campaigns)."""
+        return PostgresRecalls(self)
+
+    @property
+    def projections(self) -> PostgresProjections:
+        """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this schema."""
+        return self._projections
 
 
 # ---------------------------------------------------------------------- stocktakes

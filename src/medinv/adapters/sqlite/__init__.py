@@ -47,7 +47,7 @@ what to write:
 ...     ledger = Ledger(store)
 ...     _ = ledger.post([receipt])
 ...     ledger.balance(gtin="04006381333931", location="CHU/Store"), store.schema_version
-(12, 10)
+(12, 15)
 
 ```
 
@@ -57,6 +57,8 @@ files, backups and concurrent writers.
 
 from medinv.adapters._base import Migration
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
+from medinv.adapters.sqlite._checkpoints import SqliteCheckpoints, SqliteCheckpointTable
+from medinv.adapters.sqlite._projections import SqliteProjections
 from medinv.adapters.sqlite._reservations import SqliteReservations
 from medinv.adapters.sqlite._schema import MIGRATIONS, SCHEMA_VERSION
 from medinv.adapters.sqlite._sql import register_sql_functions
@@ -67,8 +69,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "Migration",
     "SqliteCatalogue",
+    "SqliteProjections",
     "SqliteReservations",
     "SqliteStocktakes",
     "SqliteStore",
     "register_sql_functions",
 ]
+__all__ += ["SqliteCheckpointTable", "SqliteCheckpoints"]

@@ -14,6 +14,7 @@ from typing import Final, NamedTuple
 
 from medinv.adapters._base import Migration
 from medinv.adapters._catalogue_sql import SET_CHAIN, SET_HEAD, TO_CHAIN, chained
+from medinv.adapters._checkpoints_sql import CREATE as CHECKPOINTS_TABLE
 from medinv.adapters._tags import block_tags
 from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import StorageError
@@ -425,6 +426,126 @@ _SCHEMA_V10: Final = (
 )
 _TAGS_VERSION: Final = 10
 
+# Version 11: the change feed's consumer checkpoints, for consumers without a
+# database of their own (medinv.adapters._checkpoints_sql).
+_SCHEMA_V11: Final = (CHECKPOINTS_TABLE.replace("{t}", "feed_checkpoints"),)
+
+# Version 12: recall campaigns. One row per event of a campaign (opened, a party
+# notified, a party's response, closed), numbered per campaign, as JSON
+# (medinv.adapters._recalls_base); rows are only ever inserted.
+_SCHEMA_V12: Final = (
+    """
+    CREATE TABLE recall_events (
+        campaign_id TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        data        TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, seq)
+    ) WITHOUT ROWID
+    """,
+)
+
+# Version 13: the device sync inbox (medinv.sync, medinv.adapters._sync_sql): each
+# event with its device, sequence number and outcome (the record as JSON), held
+# events as one range of a partial index, the append-only delivery log, conflicts,
+# resolutions and released gaps in the order recorded, and each device's cursor.
+_SCHEMA_V13: Final = (
+    """
+    CREATE TABLE sync_events (
+        event_id  TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        outcome   TEXT NOT NULL,
+        data      TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX sync_events_by_seq ON sync_events (device_id, seq)",
+    "CREATE INDEX sync_events_held ON sync_events (device_id, seq) WHERE outcome = 'held'",
+    """
+    CREATE TABLE sync_deliveries (
+        no        INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        event_id  TEXT NOT NULL,
+        kind      TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE sync_conflicts (
+        no        INTEGER PRIMARY KEY,
+        id        TEXT NOT NULL UNIQUE,
+        device_id TEXT NOT NULL,
+        data      TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE sync_resolutions (
+        no          INTEGER PRIMARY KEY,
+        conflict_id TEXT NOT NULL UNIQUE,
+        data        TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE sync_gaps (
+        no        INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        data      TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE sync_cursors (
+        device_id TEXT PRIMARY KEY,
+        next_seq  INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+)
+
+# Version 14: the cold chain's records. One row per excursion (its deterministic id,
+# sensor, location path, start as UTC text, whether it is still open, the excursion
+# as JSON: medinv.coldchain.excursion_to_json) and one per quality decision on an
+# excursion. Readings are not stored.
+_SCHEMA_V14: Final = (
+    """
+    CREATE TABLE coldchain_excursions (
+        id       TEXT PRIMARY KEY,
+        sensor   TEXT NOT NULL,
+        location TEXT NOT NULL,
+        start_at TEXT NOT NULL,
+        is_open  INTEGER NOT NULL,
+        data     TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX coldchain_excursions_by_start ON coldchain_excursions (start_at, id)",
+    """
+    CREATE TABLE coldchain_decisions (
+        excursion_id TEXT PRIMARY KEY,
+        data         TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+)
+
+# Version 15: projections kept beside the ledger (the daily demand of
+# medinv.analytics.DemandProjection): per projection, the ledger position it has
+# folded in and its time zone; per projection and key, one JSON text. A catch-up
+# rewrites only the keys it changed, and only if the stored position is still
+# the one it started from.
+_SCHEMA_V15: Final = (
+    """
+    CREATE TABLE projections (
+        name     TEXT PRIMARY KEY,
+        position INTEGER NOT NULL,
+        timezone TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE projection_rows (
+        name TEXT NOT NULL,
+        key  TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (name, key)
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -484,6 +605,35 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "lots and items indexed by expiry, for the stock controller's queries",
         _SCHEMA_V10,
     ),
+    Migration(
+        11,
+        "the change feed's consumer checkpoints (position and hash of the last change "
+        "each consumer applied)",
+        _SCHEMA_V11,
+    ),
+    Migration(
+        12,
+        "recall campaigns: each campaign's events (opened, notified, responses, closed), "
+        "append-only",
+        _SCHEMA_V12,
+    ),
+    Migration(
+        13,
+        "the device sync inbox: events and their outcomes, the delivery log, conflicts, "
+        "resolutions, released gaps and device cursors",
+        _SCHEMA_V13,
+    ),
+    Migration(
+        14,
+        "the cold chain: temperature excursions and the quality decisions on them",
+        _SCHEMA_V14,
+    ),
+    Migration(
+        15,
+        "projections kept beside the ledger (the daily demand of the analytics): the "
+        "position each has folded in, and one JSON text per key",
+        _SCHEMA_V15,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -525,6 +675,16 @@ SCHEMA: Final = (
     *_SCHEMA_V9,
     # The movement tags and the expiry indexes.
     *_SCHEMA_V10,
+    # The change feed's checkpoints.
+    *_SCHEMA_V11,
+    # The recall campaigns.
+    *_SCHEMA_V12,
+    # The device sync inbox.
+    *_SCHEMA_V13,
+    # The cold chain's excursions and decisions.
+    *_SCHEMA_V14,
+    # The projections.
+    *_SCHEMA_V15,
 )
 """The DDL of a new file at [`SCHEMA_VERSION`][medinv.adapters.sqlite.SCHEMA_VERSION]."""
 

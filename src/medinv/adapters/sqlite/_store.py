@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import operator
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import pendulum
 
@@ -35,8 +36,12 @@ from medinv.adapters._stocktake_json import (
 from medinv.adapters._tags import block_tags, driving_facet
 from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
+from medinv.adapters.sqlite._checkpoints import SqliteCheckpoints
 from medinv.adapters.sqlite._errors import BUSY_CODES, Translate
+from medinv.adapters.sqlite._projections import SqliteProjections
+from medinv.adapters.sqlite._recalls import SqliteRecalls
 from medinv.adapters.sqlite._reservations import SqliteReservations
+from medinv.adapters.sqlite._sync import SqliteSync
 from medinv.chain import MovementDecoder, movement_content
 from medinv.errors import (
     ConcurrencyError,
@@ -63,6 +68,9 @@ from medinv.ports import (
 )
 from medinv.status import StockStatus
 from medinv.stocktake import CountLine, Stocktake, StocktakeState
+
+if TYPE_CHECKING:
+    from medinv.adapters.sqlite._coldchain import SqliteColdChain
 
 __all__ = ["SqliteStocktakes", "SqliteStore"]
 
@@ -204,6 +212,9 @@ class SqliteStore(_base.Closing):
         self._stocktakes = SqliteStocktakes(self)
         self._catalogue = SqliteCatalogue(self)
         self._reservations = SqliteReservations(self)
+        self._checkpoints = SqliteCheckpoints(self)
+        self._sync = SqliteSync(self)
+        self._projections = SqliteProjections(self)
         try:
             self._db = sqlite3.connect(
                 self._path,
@@ -247,10 +258,30 @@ class SqliteStore(_base.Closing):
         """The [`ReservationStore`][medinv.ports.ReservationStore] of this file."""
         return self._reservations
 
+    @functools.cached_property
+    def coldchain(self) -> SqliteColdChain:
+        """The [`ColdChainStore`][medinv.coldchain.ColdChainStore] of this store."""
+        from medinv.adapters.sqlite._coldchain import SqliteColdChain  # noqa: PLC0415  (loaded on first use)
+
+        return SqliteColdChain(self)
+
+    @property
+    def checkpoints(self) -> SqliteCheckpoints:
+        """The change feed's consumer checkpoints in this file.
+
+        A [`CheckpointStore`][medinv.feed.CheckpointStore] (table ``feed_checkpoints``).
+        """
+        return self._checkpoints
+
     @property
     def catalogue(self) -> SqliteCatalogue:
         """The [`CatalogueStore`][medinv.ports.CatalogueStore] of this file."""
         return self._catalogue
+
+    @property
+    def sync(self) -> SqliteSync:
+        """The [`SyncStore`][medinv.sync.SyncStore] of this file: the device sync inbox."""
+        return self._sync
 
     @property
     def schema_version(self) -> int:
@@ -385,7 +416,10 @@ class SqliteStore(_base.Closing):
             for record in commit.items
         ]
         with self._translate("append to", commit=commit):
-            self._db.execute("BEGIN IMMEDIATE")
+            # Inside a transaction of the sync inbox (store.sync.transaction()): the
+            # commit joins it, and commits or rolls back with it.
+            joined = self._db.in_transaction
+            self._db.execute("SAVEPOINT append" if joined else "BEGIN IMMEDIATE")
             try:
                 self._check_head(commit)
                 try:  # in a busy ledger, every item and location has its number already
@@ -406,9 +440,14 @@ class SqliteStore(_base.Closing):
                     "UPDATE head SET position = ?, hash = ? WHERE singleton = 1",
                     (last.position, last.hash),
                 )
-                self._db.execute("COMMIT")
+                self._db.execute("RELEASE append" if joined else "COMMIT")
             except BaseException:
-                self._rollback()
+                if joined:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK TO append")
+                        self._db.execute("RELEASE append")
+                else:
+                    self._rollback()
                 self._item_nos.clear()  # numbers created in the rolled back transaction
                 self._location_nos.clear()
                 raise
@@ -763,6 +802,16 @@ class SqliteStore(_base.Closing):
         is not valid UTF-8 is reported, not raised.
         """
         return _VerificationRows(self)
+
+    @functools.cached_property
+    def recalls(self) -> SqliteRecalls:
+        """The [`RecallStore`][medinv.recall.RecallStore] of this file (recall campaigns)."""
+        return SqliteRecalls(self)
+
+    @property
+    def projections(self) -> SqliteProjections:
+        """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this file."""
+        return self._projections
 
 
 def _text_of(value: object) -> object:

@@ -1,0 +1,303 @@
+"""Benchmark: device events through ``SyncInbox.ingest`` vs ``Ledger.post`` loops, a dedupe table.
+
+Usage: ``python benchmarks/bench_sync.py [--quick] [--per-device N] [--seed N]``.
+
+50 devices x 10,000 events (``--quick``: 10 x 50; ``--per-device`` sets the
+events per device), each device with its own lot at its own location: a receipt
+of 20 units every 10 events, consumptions of 1 or 2 units between (never short),
+so every event applies and all three runs book the same movements. Delivery as
+devices sync in the field: each device's stream cut into sync batches of 100;
+the batches of all devices interleaved at random; one batch in ten overtakes the
+device's batch before it (its events wait behind the gap); the events of a batch
+shuffled; 5 % of the events delivered a second time in a later batch (a replay
+after a lost acknowledgement). The inbox ingests deliveries of 500 events.
+
+**medinv**: ``SyncInbox(Ledger(SqliteStore(path))).ingest(delivery)``: per event
+the duplicate check, the device's sequence (holds behind gaps, released when
+filled), one ``Ledger.post`` of its movement under every ledger rule and the hash
+chain, and the inbox's rows; one durable transaction per delivery for all of it.
+
+**Peers**, on their own files, fed the same movements in the order the inbox
+applied them, delivery by delivery:
+
+- ``post loop``: ``Ledger.post([movement])`` per movement (one durable commit each),
+  no duplicate in its input (the floor: booking the same movements);
+- ``post per delivery``: one ``Ledger.post`` of all the movements the inbox booked
+  from a delivery (one durable commit per delivery, as the inbox): the CPU floor;
+- ``dedupe table``: per delivered event, duplicates included,
+  ``INSERT INTO seen (event_id) VALUES (?) ON CONFLICT (event_id) DO NOTHING`` in
+  the ledger's file (autocommit), then ``Ledger.post([movement])`` when the row was
+  new. No sequence order, no hold, no record of outcomes, and a crash between the
+  two commits loses the event or books it without its row.
+
+The four alternate delivery by delivery, so they see the same machine load. The
+script checks the inbox's audit (every delivery accounted for), that no movement
+was booked twice, and that the four ledgers hold the same balances.
+Target: medinv at most 1.5x the post loop.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pendulum
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._harness import table
+
+from medinv.adapters.memory import MemoryStore
+from medinv.adapters.sqlite import SqliteStore
+from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger
+from medinv.locations import Location
+from medinv.movements import Movement
+from medinv.sync import DeviceEvent, EventKind, Outcome, SyncInbox, SyncPolicy
+from medinv.sync._events import to_movement
+
+GTIN = "04006381333931"
+SYNC_BATCH = 100
+DELIVERY = 500
+NOW = pendulum.datetime(2026, 12, 4, 9, tz="UTC")
+TARGET = 1.5
+
+
+def _arguments() -> tuple[bool, int | None, int]:
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 devices x 50 events")
+    parser.add_argument("--per-device", type=int, default=None, help="events per device")
+    parser.add_argument("--seed", type=int, default=20261204, help="random seed")
+    args = parser.parse_args()
+    return args.quick, args.per_device, args.seed
+
+
+def streams(devices: int, per_device: int) -> list[list[DeviceEvent]]:
+    """Each device's events in sequence order: receipts of 20, consumptions of 1-2."""
+    out = []
+    for device in range(devices):
+        item, place = ItemKey(GTIN, lot=f"D{device}"), Location.parse(f"H/Ward/{device}")
+        stock, events = 0, []
+        for seq in range(1, per_device + 1):
+            receipt = seq % 10 == 1 or stock < 2
+            quantity = 20 if receipt else 1 + seq % 2
+            stock += quantity if receipt else -quantity
+            events.append(
+                DeviceEvent(
+                    device_id=f"scanner-{device:02d}",
+                    seq=seq,
+                    event_id=f"scanner-{device:02d}/{seq}",
+                    captured_at=NOW.add(seconds=seq),
+                    known_position=0,
+                    kind=EventKind.RECEIPT if receipt else EventKind.CONSUMPTION,
+                    item=item,
+                    quantity=quantity,
+                    location=place,
+                    actor=f"nurse-{device}",
+                    expiry="2028-06-30" if receipt else None,
+                    reference=None if receipt else "procedure",
+                )
+            )
+        out.append(events)
+    return out
+
+
+def deliveries(streams_: list[list[DeviceEvent]], rng: random.Random) -> list[list[DeviceEvent]]:
+    """Sync batches interleaved, some overtaking, shuffled inside, 5 % replayed; then cut."""
+    batches: list[list[DeviceEvent]] = []
+    queues = []
+    for events in streams_:
+        device_batches = [events[i : i + SYNC_BATCH] for i in range(0, len(events), SYNC_BATCH)]
+        for i in range(len(device_batches) - 1):
+            if rng.random() < 0.1:
+                device_batches[i], device_batches[i + 1] = device_batches[i + 1], device_batches[i]
+        queues.append(device_batches)
+    while any(queues):
+        queue = rng.choice([q for q in queues if q])
+        batch = list(queue.pop(0))
+        rng.shuffle(batch)
+        batches.append(batch)
+    flat = [e for b in batches for e in b]
+    replays = rng.sample(range(len(flat)), len(flat) // 20)
+    for at in sorted(replays, reverse=True):
+        later = min(len(flat), at + rng.randint(1, 5 * DELIVERY))
+        flat.insert(later, flat[at])
+    return [flat[i : i + DELIVERY] for i in range(0, len(flat), DELIVERY)]
+
+
+def dry_run(delivered: list[list[DeviceEvent]]) -> list[list[tuple[DeviceEvent, Movement]]]:
+    """Per delivery, the (event, movement) pairs the inbox applies, in application order."""
+    ledger = Ledger(MemoryStore(), clock=lambda: NOW)
+    inbox = SyncInbox(ledger, policy=SyncPolicy(hold_max=None), clock=lambda: NOW)
+    by_id = {e.event_id: e for batch in delivered for e in batch}
+    out = []
+    for batch in delivered:
+        before = ledger.head().position
+        inbox.ingest(batch)
+        applied = [r.movement for r in ledger.history(after_position=before)]
+        out.append([(by_id[m.id.removeprefix("sync:")], m) for m in applied])
+    return out
+
+
+class Runs:
+    """The four ledgers, each in its own SQLite file, and their timers."""
+
+    def __init__(self, folder: Path) -> None:
+        self.inbox_store = SqliteStore(folder / "inbox.sqlite3")
+        self.inbox = SyncInbox(
+            Ledger(self.inbox_store, clock=lambda: NOW),
+            policy=SyncPolicy(hold_max=None),
+            clock=lambda: NOW,
+        )
+        self.loop_store = SqliteStore(folder / "loop.sqlite3")
+        self.loop = Ledger(self.loop_store, clock=lambda: NOW)
+        self.bulk_store = SqliteStore(folder / "bulk.sqlite3")
+        self.bulk = Ledger(self.bulk_store, clock=lambda: NOW)
+        self.dedupe_store = SqliteStore(folder / "dedupe.sqlite3")
+        self.dedupe = Ledger(self.dedupe_store, clock=lambda: NOW)
+        self.seen = sqlite3.connect(folder / "dedupe.sqlite3", isolation_level=None)
+        self.seen.execute("PRAGMA synchronous = FULL")
+        self.seen.execute("CREATE TABLE seen (event_id TEXT PRIMARY KEY)")
+        self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
+
+    def timed(self, name: str, work: object) -> None:
+        assert callable(work)  # noqa: S101
+        wall, cpu = time.perf_counter(), time.process_time()
+        work()
+        self.wall[name] += time.perf_counter() - wall
+        self.cpu[name] += time.process_time() - cpu
+
+    def close(self) -> None:
+        self.seen.close()
+        for store in (self.inbox_store, self.loop_store, self.bulk_store, self.dedupe_store):
+            store.close()
+
+
+def _post_each(ledger: Ledger, applied: list[tuple[DeviceEvent, Movement]]) -> None:
+    for _, movement in applied:
+        ledger.post([movement])
+
+
+def _dedupe(runs: Runs, batch: list[DeviceEvent], movements: dict[str, Movement]) -> None:
+    for event in batch:
+        cursor = runs.seen.execute(
+            "INSERT INTO seen (event_id) VALUES (?) ON CONFLICT (event_id) DO NOTHING",
+            (event.event_id,),
+        )
+        if cursor.rowcount == 1:
+            movement = movements.get(event.event_id)
+            if movement is None:  # held by the inbox until a later delivery: post it then
+                movement = to_movement(event)
+            runs.dedupe.post([movement])
+
+
+def main() -> None:  # noqa: PLR0915  (one benchmark, read top to bottom)
+    quick, per_device, seed = _arguments()
+    devices = 10 if quick else 50
+    per_device = per_device or (50 if quick else 10_000)
+    rng = random.Random(seed)
+    streams_ = streams(devices, per_device)
+    delivered = deliveries(streams_, rng)
+    applied = dry_run(delivered)
+    # The dedupe peer posts each event when it first sees it, in the inbox's order of
+    # application: feed it the deliveries re-ordered so that a held event comes when
+    # the inbox applied it (its duplicates stay where they were delivered).
+    peer_batches: list[list[DeviceEvent]] = []
+    seen_ids: set[str] = set()
+    for batch, booked in zip(delivered, applied, strict=True):
+        order = [e for e, _ in booked]
+        order += [e for e in batch if e.event_id in seen_ids]
+        seen_ids.update(e.event_id for e in order)
+        peer_batches.append(order)
+    movements = {e.event_id: m for booked in applied for e, m in booked}
+    events = sum(len(s) for s in streams_)
+    deliveries_total = sum(len(b) for b in delivered)
+    print(
+        f"{devices} devices x {per_device} events = {events:,} events, "
+        f"{deliveries_total - events:,} duplicate deliveries, {len(delivered)} deliveries of "
+        f"up to {DELIVERY}",
+        flush=True,
+    )
+    folder = Path(tempfile.mkdtemp(prefix="medinv-bench-sync-"))
+    try:
+        runs = Runs(folder)
+        gc.collect()
+        gc.freeze()
+        for number, (batch, booked, peer) in enumerate(
+            zip(delivered, applied, peer_batches, strict=True), start=1
+        ):
+            runs.timed("medinv", lambda batch=batch: runs.inbox.ingest(batch))
+            runs.timed("post loop", lambda booked=booked: _post_each(runs.loop, booked))
+            runs.timed(
+                "post per delivery",
+                lambda booked=booked: runs.bulk.post([m for _, m in booked]),
+            )
+            runs.timed("dedupe table", lambda peer=peer: _dedupe(runs, peer, movements))
+            if number % 50 == 0:
+                print(f"  {number}/{len(delivered)} deliveries", file=sys.stderr, flush=True)
+        audit = runs.inbox.audit()
+        assert audit.ok, audit  # noqa: S101
+        outcomes = dict.fromkeys(Outcome, 0)
+        for device in audit.devices:
+            outcomes[Outcome.APPLIED] += device.applied
+            outcomes[Outcome.DUPLICATE] += device.duplicate
+            outcomes[Outcome.HELD] += device.held
+        booked_ids = [
+            r.movement.id for r in runs.inbox.ledger.history() if r.movement.id.startswith("sync:")
+        ]
+        assert len(booked_ids) == len(set(booked_ids)) == events, (len(booked_ids), events)  # noqa: S101
+        snapshots = [
+            sorted(s.balances_snapshot(), key=str)
+            for s in (runs.inbox_store, runs.loop_store, runs.bulk_store, runs.dedupe_store)
+        ]
+        assert all(s == snapshots[0] for s in snapshots)  # noqa: S101
+        sizes = {
+            name: sum(p.stat().st_size for p in folder.glob(f"{stem}.sqlite3*"))
+            for name, stem in (
+                ("medinv", "inbox"),
+                ("post loop", "loop"),
+                ("post per delivery", "bulk"),
+                ("dedupe table", "dedupe"),
+            )
+        }
+        runs.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    base = runs.wall["medinv"]
+    rows = []
+    for name in ("medinv", "post loop", "post per delivery", "dedupe table"):
+        wall = runs.wall[name]
+        rows.append(
+            [
+                name,
+                f"{wall:.1f} s",
+                f"{events / wall:,.0f}/s",
+                f"{runs.cpu[name]:.1f} s",
+                "1.00" if name == "medinv" else f"{base / wall:.2f}",
+                f"{sizes[name] / 1e6:.0f} MB",
+            ]
+        )
+    print(table(["run", "wall", "events/s", "CPU", "medinv / this", "files"], rows))
+    ratio = base / runs.wall["post loop"]
+    floor = base / runs.wall["post per delivery"]
+    verdict = "met" if ratio <= TARGET else "NOT met"
+    print(
+        f"applied {outcomes[Outcome.APPLIED]:,}, duplicates {outcomes[Outcome.DUPLICATE]:,}, "
+        f"held at the end {outcomes[Outcome.HELD]}, lost 0, booked twice 0; "
+        f"medinv / post loop = {ratio:.2f} (target <= 1.5: {verdict}); "
+        f"medinv / post per delivery = {floor:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,649 @@
+"""A daily demand projection kept up to date from a checkpoint: the cost of a day is the day's.
+
+[`DemandProjection`][medinv.analytics.DemandProjection] holds, per product and
+location, what [`demand`][medinv.analytics.demand] would compute from the whole
+ledger: the quantity consumed each day, the stock-out days and the usable closing
+stock, together with the running balances it needs to go on. It remembers the
+last ledger position it folded in; [`catch_up`][medinv.analytics.DemandProjection.catch_up]
+reads only the movements stored after it. A movement stored late but dated before
+what a place has already folded (a late entry) makes the projection fold that
+product's movements again from the start; nothing else is read twice.
+
+[`verify`][medinv.analytics.DemandProjection.verify] recomputes every series from
+the whole ledger and lists the places where the projection disagrees, so a stale or
+tampered projection is found. [`to_rows`][medinv.analytics.DemandProjection.to_rows]
+and [`from_rows`][medinv.analytics.DemandProjection.from_rows] turn it into one
+JSON text per place, what the stores keep in their ``projections`` part.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import pendulum
+
+from medinv.analytics._demand import DemandSeries, demand
+from medinv.analytics._history import ProductKey, StockHistory, _expiries, _store_and_zone
+from medinv.dates import facility_timezone, to_datetime
+from medinv.errors import InvalidValueError
+from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger
+from medinv.locations import Location
+from medinv.movements import MovementKind
+from medinv.ports import LedgerStore, MovementQuery, ProjectionStore
+from medinv.status import StockStatus
+
+if TYPE_CHECKING:
+    from medinv.journal import RecordedMovement
+
+__all__ = ["DEFAULT_NAME", "DemandProjection", "ProjectionMismatch"]
+
+DEFAULT_NAME: Final = "daily-demand"
+"""The name a demand projection is saved under unless told otherwise."""
+
+_NEVER: Final = 10**9
+_ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
+_FORMAT: Final = 1
+"""Version of the JSON texts of a place (``to_rows``)."""
+_CHUNK: Final = 64
+"""Days per stored row of a place's series: a day's catch-up rewrites one or two."""
+
+_Event = tuple[int, int, int, ItemKey, StockStatus, int]
+"""(occurred at in microseconds since the epoch, position, day ordinal, item, status, delta)."""
+
+
+@attrs.define
+class _Place:
+    """The folded state of one product at one location."""
+
+    start: int
+    """Ordinal of the first day (the first event's day)."""
+    stock_out: list[bool] = attrs.field(factory=list)
+    closing: list[int] = attrs.field(factory=list)
+    consumed: list[int] = attrs.field(factory=list)
+    """Net quantity issued or consumed each day (one entry per day, as ``closing``)."""
+    balances: dict[ItemKey, int] = attrs.field(factory=lambda: defaultdict(int))
+    """``AVAILABLE`` balance per item."""
+    last_day: dict[ItemKey, int] = attrs.field(factory=dict)
+    """Every item seen here: the last day it is usable (its expiry's ordinal)."""
+    usable: int = 0
+    last: tuple[int, int] = (0, 0)
+    """(occurred at, position) of the last event folded."""
+
+    @property
+    def end(self) -> int:
+        """Ordinal of the last day in the lists."""
+        return self.start + len(self.closing) - 1
+
+    def recount(self, ordinal: int) -> int:
+        return sum(
+            q for item, q in self.balances.items() if q > 0 and self.last_day[item] >= ordinal
+        )
+
+    def open_days(self, upto: int) -> None:
+        """Append the days after the last one up to ``upto``, with no event on them."""
+        if not self.closing:
+            self._open(self.start)
+        if upto <= self.end:
+            return
+        recounts = {d + 1 for d in self.last_day.values()}
+        for ordinal in range(self.end + 1, upto + 1):
+            if ordinal in recounts:
+                self.usable = self.recount(ordinal)
+            self.stock_out.append(self.usable <= 0)
+            self.closing.append(self.usable)
+            self.consumed.append(0)
+
+    def _open(self, ordinal: int) -> None:
+        self.usable = self.recount(ordinal)
+        self.stock_out.append(self.usable <= 0)
+        self.closing.append(self.usable)
+        self.consumed.append(0)
+
+    def add_consumed(self, ordinal: int, quantity: int) -> None:
+        """Count ``quantity`` on a day already folded (an issue's, or its reversal's)."""
+        self.consumed[ordinal - self.start] += quantity
+
+    def fold(self, events: list[_Event], expiries: Mapping[ItemKey, int]) -> None:
+        """Fold events that come after every event folded so far, in time order."""
+        for at, position, ordinal, item, status, delta in events:
+            if item not in self.last_day:
+                self.last_day[item] = expiries[item]
+            if ordinal >= self.start + len(self.closing):
+                self.open_days(ordinal)
+            if status is StockStatus.AVAILABLE:
+                before = self.balances[item]
+                after = self.balances[item] = before + delta
+                if self.last_day[item] >= ordinal:
+                    self.usable += max(after, 0) - max(before, 0)
+                    if self.usable > 0:
+                        self.stock_out[-1] = False
+                self.closing[-1] = self.usable
+            self.last = (at, position)
+
+    def series(self, gtin: str, location: Location, today: int) -> DemandSeries:
+        length = max(0, today - self.start + 1)
+        stock_out = self.stock_out[:length]
+        closing = self.closing[:length]
+        # Days after the last event: carried forward, recounted after an expiry.
+        recounts = {d + 1 for d in self.last_day.values()}
+        usable = self.usable
+        for ordinal in range(self.end + 1, today + 1):
+            if ordinal in recounts:
+                usable = self.recount(ordinal)
+            stock_out.append(usable <= 0)
+            closing.append(usable)
+        consumed = self.consumed[:length]
+        consumed += [0] * (length - len(consumed))
+        start = dt.date.fromordinal(self.start)
+        return DemandSeries(
+            gtin=gtin,
+            location=location,
+            start=pendulum.Date(start.year, start.month, start.day),
+            consumed=tuple(consumed),
+            stock_out=tuple(stock_out),
+            closing=tuple(closing),
+        )
+
+    def state_json(self) -> dict[str, Any]:
+        """What goes on from the last day: the lots, the running total, the last event."""
+        return {
+            "format": _FORMAT,
+            "start": self.start,
+            "end": self.end,
+            "items": [
+                [*_item_fields(item), self.last_day[item], self.balances.get(item, 0)]
+                for item in sorted(self.last_day, key=str)
+            ],
+            "usable": self.usable,
+            "last": list(self.last),
+        }
+
+    def chunk_json(self, chunk: int) -> dict[str, Any]:
+        """The days of ``chunk`` (ordinals ``chunk * 64`` to ``chunk * 64 + 63``) it has."""
+        first = max(chunk * _CHUNK, self.start)
+        stop = min((chunk + 1) * _CHUNK, self.end + 1)
+        days = slice(first - self.start, stop - self.start)
+        return {
+            "from": first,
+            "stock_out": "".join("1" if s else "0" for s in self.stock_out[days]),
+            "closing": self.closing[days],
+            "consumed": [
+                [d, q] for d, q in zip(range(first, stop), self.consumed[days], strict=True) if q
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, state: Mapping[str, Any], chunks: list[Mapping[str, Any]]) -> _Place:
+        if state.get("format") != _FORMAT:
+            msg = f"unknown format {state.get('format')!r}"
+            raise ValueError(msg)
+        place = cls(
+            start=int(state["start"]),
+            usable=int(state["usable"]),
+            last=(int(state["last"][0]), int(state["last"][1])),
+        )
+        for chunk in sorted(chunks, key=lambda c: int(c["from"])):
+            if int(chunk["from"]) != place.start + len(place.closing):
+                msg = f"the days from {chunk['from']} do not follow the days before them"
+                raise ValueError(msg)
+            first = len(place.closing)
+            place.stock_out += [c == "1" for c in chunk["stock_out"]]
+            place.closing += [int(q) for q in chunk["closing"]]
+            if len(place.stock_out) != len(place.closing):
+                msg = "stock-out and closing series differ in length"
+                raise ValueError(msg)
+            place.consumed += [0] * (len(place.closing) - first)
+            for d, q in chunk["consumed"]:
+                index = int(d) - place.start
+                if not first <= index < len(place.closing):
+                    msg = f"a quantity consumed on day {d} is outside its row's days"
+                    raise ValueError(msg)
+                place.consumed[index] = int(q)
+        if place.end != int(state["end"]):
+            msg = f"the days end on {place.end}, not on {state['end']}"
+            raise ValueError(msg)
+        for device, lot, serial, last_day, balance in state["items"]:
+            item = ItemKey(str(device), lot=lot, serial=serial)
+            place.last_day[item] = int(last_day)
+            if balance:
+                place.balances[item] = int(balance)
+        return place
+
+
+def _item_fields(item: ItemKey) -> tuple[str, str | None, str | None]:
+    lot, serial = item.lot, item.serial
+    return (
+        item.device_text,
+        None if lot is None else lot.value,
+        None if serial is None else serial.value,
+    )
+
+
+@attrs.frozen
+class ProjectionMismatch:
+    """A place where the projection and a full recompute of the ledger disagree."""
+
+    gtin: str
+    """The product."""
+    location: Location
+    """The location."""
+    projected: DemandSeries
+    """What the projection says."""
+    recomputed: DemandSeries
+    """What [`demand`][medinv.analytics.demand] computes from the whole ledger."""
+
+
+class DemandProjection:
+    """Daily demand per product and location, folded from the ledger up to ``position``.
+
+    Build one with [`build`][medinv.analytics.DemandProjection.build] (or an empty
+    one and [`catch_up`][medinv.analytics.DemandProjection.catch_up]); after more
+    movements are posted, ``catch_up`` folds in only those stored after
+    ``position``. [`demand`][medinv.analytics.DemandProjection.demand] then gives
+    the same [`DemandSeries`][medinv.analytics.DemandSeries] as
+    [`medinv.analytics.demand`][medinv.analytics.demand] over a full
+    [`StockHistory`][medinv.analytics.StockHistory], for any ``as_of`` at or after
+    the latest movement folded in.
+    """
+
+    def __init__(self, timezone: str) -> None:
+        zone = facility_timezone(timezone)
+        self._timezone = zone.name
+        self._zone = zoneinfo.ZoneInfo(zone.name)
+        self._places: dict[ProductKey, _Place] = {}
+        self._position = 0
+        self._latest = 0
+        self._changed: dict[ProductKey, int] = {}
+        """Each place changed since the last save, and its first day that changed."""
+        self._gone: dict[ProductKey, tuple[int, int]] = {}
+        """Places dropped since the last save (refolded): the days their rows held."""
+        self._saved: int | None = None
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def build(
+        cls, source: Ledger | LedgerStore, *, timezone: str | None = None
+    ) -> DemandProjection:
+        """Fold the whole ledger (the same as an empty projection caught up).
+
+        Raises:
+            InvalidValueError: the time zone is missing or unknown, or ``source`` is
+                neither a ledger nor a store.
+        """
+        _, zone = _store_and_zone(source, timezone)
+        projection = cls(zone.name)
+        projection.catch_up(source)
+        return projection
+
+    def catch_up(self, source: Ledger | LedgerStore) -> int:
+        """Fold in the movements stored after ``position``; returns how many were read.
+
+        Raises:
+            InvalidValueError: ``source`` is neither a ledger nor a store.
+        """
+        store, _ = _store_and_zone(source, self._timezone)
+        head = store.head().position
+        if head <= self._position:
+            return 0
+        query = MovementQuery(after_position=self._position, up_to_position=head)
+        count = self._fold(store, store.movements(query), head, rebuild=False)
+        self._position = head
+        return count
+
+    def _fold(
+        self, store: LedgerStore, stored: Iterable[RecordedMovement], head: int, *, rebuild: bool
+    ) -> int:
+        count, events, issues, reversed_ids, items = self._read(stored)
+        expiries = _expiry_ordinals(store, items)
+        # A product is folded again from the start when an event comes before what a
+        # place has folded already (a late entry). Expiries never change: the ledger
+        # refuses a lot stated again with another one.
+        stale: set[str] = set()
+        for key, found in events.items():
+            found.sort(key=lambda e: (e[0], e[1]))
+            place = self._places.get(key)
+            if place is not None and (found[0][0], found[0][1]) < place.last:
+                stale.add(key[0])
+        if rebuild:
+            stale = set()
+        for product in stale:
+            self._rebuild(store, product, head)
+        for key, found in events.items():
+            if key[0] not in stale:
+                place = self._place(key, found[0][2])
+                self._touch(key, place.end if place.closing else place.start)
+                place.fold(found, expiries)
+        self._net_reversals(store, issues, reversed_ids, stale)
+        return count
+
+    def _read(
+        self, stored: Iterable[RecordedMovement]
+    ) -> tuple[
+        int,
+        dict[ProductKey, list[_Event]],
+        dict[str, tuple[ProductKey, int, int]],
+        list[str],
+        set[ItemKey],
+    ]:
+        """File the movements' effects per place; note the issues and what is reversed."""
+        events: dict[ProductKey, list[_Event]] = defaultdict(list)
+        issues: dict[str, tuple[ProductKey, int, int]] = {}
+        reversed_ids: list[str] = []
+        items: set[ItemKey] = set()
+        count = 0
+        for recorded in stored:
+            count += 1
+            m = recorded.movement
+            stamp = m.occurred_at.timestamp()
+            at = round(stamp * 1_000_000)
+            self._latest = max(self._latest, at)
+            ordinal = dt.datetime.fromtimestamp(stamp, self._zone).toordinal()
+            item = m.item
+            items.add(item)
+            product = item.device_text
+            for location, status, delta in m.deltas():
+                key = (product, location)
+                events[key].append((at, recorded.position, ordinal, item, status, delta))
+                if delta < 0 and m.kind in _ISSUING:
+                    issues[m.id] = (key, ordinal, m.quantity)
+            if m.kind is MovementKind.REVERSAL and m.reverses is not None:
+                reversed_ids.append(m.reverses)
+        return count, events, issues, reversed_ids, items
+
+    def _place(self, key: ProductKey, ordinal: int) -> _Place:
+        place = self._places.get(key)
+        if place is None:
+            place = self._places[key] = _Place(start=ordinal)
+        return place
+
+    def _ordinal(self, moment: dt.datetime) -> int:
+        # The standard library's conversion from the instant, as StockHistory does.
+        return dt.datetime.fromtimestamp(moment.timestamp(), self._zone).toordinal()
+
+    def _net_reversals(
+        self,
+        store: LedgerStore,
+        issues: dict[str, tuple[ProductKey, int, int]],
+        reversed_ids: list[str],
+        stale: set[str],
+    ) -> None:
+        """A reversal of an issue or consumption takes it back on the day it was issued."""
+        for key, ordinal, quantity in issues.values():
+            if key[0] not in stale:
+                self._places[key].add_consumed(ordinal, quantity)
+                self._touch(key, ordinal)
+        earlier = [i for i in reversed_ids if i not in issues]
+        if earlier:
+            for recorded in store.movements_by_id(earlier).values():
+                m = recorded.movement
+                if m.kind in _ISSUING:
+                    for location, _, delta in m.deltas():
+                        if delta < 0:
+                            key = (m.item.device_text, location)
+                            issues[m.id] = (key, self._ordinal(m.occurred_at), m.quantity)
+        for reversed_id in reversed_ids:
+            found = issues.pop(reversed_id, None)
+            if found is not None and found[0][0] not in stale:
+                key, ordinal, quantity = found
+                self._places[key].add_consumed(ordinal, -quantity)
+                self._touch(key, ordinal)
+
+    def _rebuild(self, store: LedgerStore, product: str, head: int) -> None:
+        """Fold every movement of ``product`` again, in time order, from an empty state."""
+        fresh = DemandProjection(self._timezone)
+        query = MovementQuery(device=product, up_to_position=head)
+        fresh._fold(store, store.movements(query), head, rebuild=True)
+        for key in [k for k in self._places if k[0] == product]:
+            old = self._places.pop(key)
+            if key not in self._gone:
+                self._gone[key] = (old.start, old.end)
+            self._changed.pop(key, None)
+        for key, place in fresh._places.items():
+            self._places[key] = place
+            self._touch(key, place.start)
+        self._latest = max(self._latest, fresh._latest)
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def position(self) -> int:
+        """The last ledger position folded in (0: nothing yet)."""
+        return self._position
+
+    @property
+    def timezone(self) -> str:
+        """The facility's time zone (IANA name) that dates the movements."""
+        return self._timezone
+
+    def places(self) -> list[ProductKey]:
+        """Every (product, location) folded in, sorted by product then location path."""
+        return sorted(self._places, key=lambda k: (k[0], k[1].path))
+
+    def demand(self, gtin: str, location: Location | str, *, as_of: object) -> DemandSeries:
+        """The daily demand series of ``gtin`` at ``location`` up to ``as_of``'s facility date.
+
+        Equal to [`medinv.analytics.demand`][medinv.analytics.demand] over a
+        [`StockHistory`][medinv.analytics.StockHistory] read as of ``as_of`` up to
+        ``position``.
+
+        Raises:
+            InvalidValueError: ``as_of`` is not an aware moment, is before a movement
+                already folded in (read a `StockHistory` for figures of the past), or
+                ``location`` is not a location.
+        """
+        today = self._today(as_of)
+        given: object = location
+        place = Location.parse(given) if isinstance(given, str) else given
+        if not isinstance(place, Location):
+            msg = f"location must be a Location or a path, not {type(location).__name__}"
+            raise InvalidValueError(msg)
+        found = self._places.get((gtin, place))
+        if found is None:
+            return DemandSeries(
+                gtin=gtin, location=place, start=None, consumed=(), stock_out=(), closing=()
+            )
+        return found.series(gtin, place, today)
+
+    def _today(self, as_of: object) -> int:
+        moment = to_datetime(as_of)
+        if _micros(moment) < self._latest:
+            latest = dt.datetime.fromtimestamp(self._latest / 1_000_000, dt.UTC).isoformat()
+            msg = (
+                f"as_of {moment.isoformat()} is before the latest movement folded in "
+                f"({latest}): the projection only describes the present; read a "
+                "StockHistory for an earlier moment"
+            )
+            raise InvalidValueError(msg)
+        return self._ordinal(moment)
+
+    def verify(self, source: Ledger | LedgerStore, *, as_of: object) -> list[ProjectionMismatch]:
+        """Recompute every series from the ledger up to ``position``; list the disagreements.
+
+        An empty list means the projection equals a full recompute. Costs what a
+        full recompute costs.
+
+        Raises:
+            InvalidValueError: as for [`demand`][medinv.analytics.DemandProjection.demand].
+        """
+        self._today(as_of)
+        history = StockHistory.read(
+            source, as_of=as_of, timezone=self._timezone, up_to_position=self._position
+        )
+        keys = set(history.places()) | set(self._places)
+        out = []
+        for g, location in sorted(keys, key=lambda k: (k[0], k[1].path)):
+            projected = self.demand(g, location, as_of=as_of)
+            recomputed = demand(history, g, location)
+            if projected != recomputed:
+                out.append(ProjectionMismatch(g, location, projected, recomputed))
+        return out
+
+    # ------------------------------------------------------------------ persistence
+
+    def _touch(self, key: ProductKey, ordinal: int) -> None:
+        known = self._changed.get(key)
+        if known is None or ordinal < known:
+            self._changed[key] = ordinal
+
+    def to_rows(self, *, changed_only: bool = False) -> dict[str, str]:
+        """The JSON texts of the places: a state row and one row per 64 days of each.
+
+        A place's state is keyed ``"<product> <location path>"``, its days
+        ``"<product> <location path>"``, a tab and ``n`` (the days ``64 n`` to ``64 n + 63`` as
+        ordinals). With ``changed_only``, only what changed since the projection was
+        loaded or last saved (an empty text for a row to delete): after a day's
+        catch-up, the state and the last rows of each place it touched.
+        """
+        if changed_only:
+            changed = dict(self._changed)
+            gone = dict(self._gone)
+        else:
+            changed = {key: place.start for key, place in self._places.items()}
+            gone = {}
+        rows: dict[str, str] = {}
+        for key, (start, end) in gone.items():
+            text = f"{key[0]} {key[1]}"
+            rows[text] = ""
+            for chunk in range(start // _CHUNK, end // _CHUNK + 1):
+                rows[f"{text}\t{chunk}"] = ""
+        for key, ordinal in changed.items():
+            text = f"{key[0]} {key[1]}"
+            place = self._places[key]
+            rows[text] = _dumps(place.state_json())
+            for chunk in range(max(ordinal, place.start) // _CHUNK, place.end // _CHUNK + 1):
+                rows[f"{text}\t{chunk}"] = _dumps(place.chunk_json(chunk))
+        return rows
+
+    @classmethod
+    def from_rows(
+        cls, rows: Mapping[str, str], *, position: int, timezone: str
+    ) -> DemandProjection:
+        """The projection that ``to_rows`` wrote (rows with empty text are skipped).
+
+        Raises:
+            InvalidValueError: a row is not what ``to_rows`` writes, or ``position``
+                is not a whole number of at least 0.
+        """
+        given: object = position
+        if isinstance(given, bool) or not isinstance(given, int) or given < 0:
+            msg = f"position must be a whole number of at least 0, not {position!r:.40}"
+            raise InvalidValueError(msg)
+        projection = cls(timezone)
+        projection._position = position
+        states: dict[str, Any] = {}
+        chunks: dict[str, list[Any]] = defaultdict(list)
+        for text, payload in rows.items():
+            if payload:
+                place_text, tab, _ = text.partition("\t")
+                try:
+                    data = json.loads(payload)
+                except ValueError as exc:
+                    msg = f"projection row {text!r:.80} is not a stored demand projection: {exc}"
+                    raise InvalidValueError(msg) from exc
+                if tab:
+                    chunks[place_text].append(data)
+                else:
+                    states[text] = data
+        for text, state in states.items():
+            try:
+                product, _, path = text.partition(" ")
+                place = _Place.from_json(state, chunks.pop(text, []))
+                key = (product, Location.parse(path))
+            except (ValueError, KeyError, TypeError, IndexError, InvalidValueError) as exc:
+                msg = f"projection row {text!r:.80} is not a stored demand projection: {exc}"
+                raise InvalidValueError(msg) from exc
+            projection._places[key] = place
+            projection._latest = max(projection._latest, place.last[0])
+        if chunks:
+            msg = f"projection rows of {min(chunks)!r:.80} hold days of no stored place"
+            raise InvalidValueError(msg)
+        return projection
+
+    @classmethod
+    def load(
+        cls, projections: ProjectionStore, *, name: str = DEFAULT_NAME
+    ) -> DemandProjection | None:
+        """The projection saved under ``name`` in ``projections``, or ``None``.
+
+        Raises:
+            InvalidValueError: what is stored is not a demand projection.
+        """
+        stored = projections.load(name)
+        if stored is None:
+            return None
+        projection = cls.from_rows(stored.rows, position=stored.position, timezone=stored.timezone)
+        projection._saved = stored.position  # noqa: SLF001  (its own class)
+        return projection
+
+    def save(self, projections: ProjectionStore, *, name: str = DEFAULT_NAME) -> int:
+        """Write what changed since it was loaded or last saved; return how many places.
+
+        Raises:
+            ProjectionConflictError: another writer saved the projection since; nothing
+                was written (load it again and catch up).
+        """
+        rows = self.to_rows(changed_only=self._saved is not None)
+        projections.save(
+            name, position=self._position, timezone=self._timezone, rows=rows, expected=self._saved
+        )
+        self._saved = self._position
+        self._changed = {}
+        self._gone = {}
+        return len(rows)
+
+    @classmethod
+    def refresh(
+        cls,
+        source: Ledger | LedgerStore,
+        projections: ProjectionStore,
+        *,
+        name: str = DEFAULT_NAME,
+        timezone: str | None = None,
+    ) -> DemandProjection:
+        """Load the saved projection (or start one), catch it up and save what changed.
+
+        What a report calls: after a day's postings it reads that day's movements
+        and rewrites the places they touched.
+
+        Raises:
+            InvalidValueError: the saved projection dates days in another time zone
+                than ``timezone`` (or the ledger's), or what is stored is not one.
+            ProjectionConflictError: another writer saved it meanwhile; call again.
+        """
+        _, zone = _store_and_zone(source, timezone)
+        projection = cls.load(projections, name=name)
+        if projection is None:
+            projection = cls(zone.name)
+        elif projection.timezone != zone.name:
+            msg = (
+                f"the projection {name!r} dates days in {projection.timezone}, not "
+                f"{zone.name}: drop it or give its time zone"
+            )
+            raise InvalidValueError(msg)
+        projection.catch_up(source)
+        projection.save(projections, name=name)
+        return projection
+
+
+def _micros(moment: dt.datetime) -> int:
+    """Microseconds since the epoch (a float timestamp holds them to a quarter)."""
+    return round(moment.timestamp() * 1_000_000)
+
+
+def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, int]:
+    return {
+        item: _NEVER if expiry is None else expiry.toordinal()
+        for item, expiry in _expiries(store, items).items()
+    }
+
+
+def _dumps(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"))

@@ -1,0 +1,206 @@
+"""The daily demand projection: caught up in steps, it equals a full recompute."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+
+import pendulum
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from medinv.adapters.memory import MemoryStore
+from medinv.analytics import DemandProjection, StockHistory, demand
+from medinv.errors import InvalidValueError, StockError
+from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger
+from medinv.locations import Location
+from medinv.movements import Movement
+
+from ._ledgers import CLOCK, GTINS, START, ZONE, random_ledger
+
+
+def full(ledger: Ledger, as_of: pendulum.DateTime) -> dict[tuple[str, str], object]:
+    history = StockHistory.read(ledger, as_of=as_of)
+    return {(g, str(loc)): demand(history, g, loc) for g, loc in history.places()}
+
+
+def projected(
+    projection: DemandProjection, as_of: pendulum.DateTime
+) -> dict[tuple[str, str], object]:
+    return {(g, str(loc)): projection.demand(g, loc, as_of=as_of) for g, loc in projection.places()}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), late=st.floats(0, 0.4), extra_days=st.integers(0, 40))
+def test_caught_up_in_steps_it_equals_a_full_recompute(
+    seed: int, late: float, extra_days: int
+) -> None:
+    source = random_ledger(MemoryStore(), seed, steps=80)
+    rng = random.Random(seed)  # noqa: S311  (reproducible test data)
+    moves = [r.movement for r in source.history()]
+    # Replay into a second ledger in chunks, holding some movements back so they are
+    # stored late (dated before what was already folded); refused ones are dropped.
+    ledger = Ledger(MemoryStore(), clock=lambda: CLOCK, timezone=ZONE)
+    saved = MemoryStore().projections
+    projection = DemandProjection(ZONE)
+    held: list[Movement] = []
+    for n, movement in enumerate(moves):
+        if rng.random() < late:
+            held.append(movement)
+        else:
+            _post(ledger, movement)
+        if held and rng.random() < 0.3:
+            _post(ledger, held.pop(0))
+        if n % rng.randint(1, 12) == 0:
+            projection.catch_up(ledger)
+            projection.save(saved)  # only what changed since the last save
+    for movement in held:
+        _post(ledger, movement)
+    read = projection.catch_up(ledger)
+    assert projection.position == ledger.store.head().position
+    assert projection.catch_up(ledger) == 0 <= read
+    as_of = max([START, *(r.movement.occurred_at for r in ledger.history())]).add(days=extra_days)
+    assert projected(projection, as_of) == full(ledger, as_of)
+    assert projection.verify(ledger, as_of=as_of) == []
+    # What the store keeps, saved in steps, reads back to the same projection.
+    projection.save(saved)
+    again = DemandProjection.load(saved)
+    assert again is not None
+    assert projected(again, as_of) == full(ledger, as_of)
+    assert again.to_rows() == projection.to_rows()
+
+
+def _post(ledger: Ledger, movement: Movement) -> None:
+    with contextlib.suppress(StockError):
+        ledger.post([movement])
+
+
+def _small_ledger() -> tuple[Ledger, ItemKey, Location]:
+    ledger = Ledger(MemoryStore(), clock=lambda: CLOCK, timezone=ZONE)
+    item, store = ItemKey(GTINS[0], lot="A"), Location.parse("H/Store")
+    ledger.post([
+        Movement.receipt("r1", item=item, quantity=30, to=store, occurred_at=START, actor="a",
+                         expiry="2026-03-20"),
+        Movement.issue("i1", item=item, quantity=4, source=store, occurred_at=START.add(days=2),
+                       actor="a"),
+    ])  # fmt: skip
+    return ledger, item, store
+
+
+def test_a_late_entry_and_a_reversal_of_an_earlier_issue_are_folded_in() -> None:
+    ledger, item, store = _small_ledger()
+    projection = DemandProjection.build(ledger)
+    as_of = START.add(days=10)
+    ledger.post([
+        Movement.issue("i0", item=item, quantity=26, source=store, occurred_at=START.add(days=1),
+                       actor="a"),
+        Movement.reversal("v1", of=ledger.store.movements_by_id(["i1"])["i1"].movement,
+                          occurred_at=START.add(days=5), actor="a"),
+    ])  # fmt: skip
+    assert projection.catch_up(ledger) == 2
+    series = projection.demand(GTINS[0], "H/Store", as_of=as_of)
+    assert series.consumed[:3] == (0, 26, 0)
+    assert series.stock_out[2:6] == (False, True, True, False)
+    assert series == demand(StockHistory.read(ledger, as_of=as_of), GTINS[0], store)
+    assert projection.verify(ledger, as_of=as_of) == []
+
+
+def test_a_projection_that_disagrees_with_the_ledger_is_found() -> None:
+    ledger, _, store = _small_ledger()
+    projection = DemandProjection.build(ledger)
+    as_of = START.add(days=10)
+    rows = projection.to_rows()
+    [key] = [k for k in rows if k.startswith(f"{GTINS[0]} H/Store\t")]
+    data = json.loads(rows[key])
+    data["consumed"][0][1] += 1
+    tampered = DemandProjection.from_rows(
+        {**rows, key: json.dumps(data)}, position=projection.position, timezone=ZONE
+    )
+    [mismatch] = tampered.verify(ledger, as_of=as_of)
+    assert (mismatch.gtin, mismatch.location) == (GTINS[0], store)
+    assert sum(mismatch.projected.consumed) == sum(mismatch.recomputed.consumed) + 1
+    # Postings the projection has not caught up with are not a disagreement: it
+    # describes the ledger up to its position.
+    assert projection.verify(ledger, as_of=as_of) == []
+
+
+def test_as_of_before_what_was_folded_is_refused() -> None:
+    ledger, _, _ = _small_ledger()
+    projection = DemandProjection.build(ledger)
+    with pytest.raises(InvalidValueError, match="before the latest movement folded in"):
+        projection.demand(GTINS[0], "H/Store", as_of=START.add(days=1))
+    with pytest.raises(InvalidValueError, match="location must be"):
+        projection.demand(GTINS[0], 3, as_of=START.add(days=3))  # type: ignore[arg-type]
+    empty = projection.demand(GTINS[1], "H/Store", as_of=START.add(days=3))
+    assert (empty.start, empty.consumed) == (None, ())
+
+
+@pytest.mark.parametrize(
+    ("rows", "position", "message"),
+    [
+        ({"x H/Store": "{"}, 0, "is not a stored demand projection"),
+        ({"x H/Store": '{"format": 9}'}, 0, "unknown format"),
+        ({"x H/Store": '{"format": 1}'}, 0, "is not a stored demand projection"),
+        ({"x H/Store\t1": "{"}, 0, "is not a stored demand projection"),
+        ({"x H/Store\t1": "{}"}, 0, "hold days of no stored place"),
+        ({}, -1, "position must be"),
+        ({}, True, "position must be"),
+    ],
+)
+def test_rows_that_are_not_a_projection_are_refused(
+    rows: dict[str, str], position: int, message: str
+) -> None:
+    with pytest.raises(InvalidValueError, match=message):
+        DemandProjection.from_rows(rows, position=position, timezone=ZONE)
+
+
+def test_a_time_zone_is_required() -> None:
+    with pytest.raises(InvalidValueError, match="time zone"):
+        DemandProjection("Mars/Olympus")
+    with pytest.raises(InvalidValueError, match="give the facility time zone"):
+        DemandProjection.build(MemoryStore())
+
+
+def test_rows_that_do_not_join_up_are_refused() -> None:
+    ledger, _, _ = _small_ledger()
+    rows = DemandProjection.build(ledger).to_rows()
+    state = f"{GTINS[0]} H/Store"
+    [chunk] = [k for k in rows if k.startswith(state + "\t")]
+    data = json.loads(rows[chunk])
+    moved = {**rows, chunk: json.dumps({**data, "from": data["from"] + 1})}
+    with pytest.raises(InvalidValueError, match="do not follow the days before them"):
+        DemandProjection.from_rows(moved, position=2, timezone=ZONE)
+    short = {**rows, chunk: json.dumps({**data, "closing": data["closing"][:-1]})}
+    with pytest.raises(InvalidValueError, match="differ in length"):
+        DemandProjection.from_rows(short, position=2, timezone=ZONE)
+    outside = {**rows, chunk: json.dumps({**data, "consumed": [[data["from"] - 1, 2]]})}
+    with pytest.raises(InvalidValueError, match="outside its row's days"):
+        DemandProjection.from_rows(outside, position=2, timezone=ZONE)
+    with pytest.raises(InvalidValueError, match="the days end on"):
+        DemandProjection.from_rows({state: rows[state]}, position=2, timezone=ZONE)
+
+
+def test_a_day_of_postings_rewrites_the_state_and_the_last_days_only() -> None:
+    ledger, item, store = _small_ledger()
+    ledger.post([
+        Movement.issue(f"d{day}", item=item, quantity=1, source=store,
+                       occurred_at=START.add(days=day), actor="a")
+        for day in range(3, 20)
+    ])  # fmt: skip
+    projection = DemandProjection.build(ledger)
+    first = START.date().toordinal()
+    state = f"{GTINS[0]} H/Store"
+    assert set(projection.to_rows()) == {state} | {
+        f"{state}\t{n}" for n in range(first // 64, (first + 19) // 64 + 1)
+    }
+    ledger.post([Movement.receipt("r2", item=item, quantity=5, to=store,
+                                  occurred_at=START.add(days=150), actor="a",
+                                  expiry="2026-03-20")])  # fmt: skip
+    projection.catch_up(ledger)
+    # The state and the rows from the last day folded before (day 19) to day 150.
+    assert set(projection.to_rows(changed_only=True)) == {state} | {
+        f"{state}\t{n}" for n in range((first + 19) // 64, (first + 150) // 64 + 1)
+    }
