@@ -4,40 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from medinv.adapters.memory import MemoryStore
-from medinv.adapters.postgres import PostgresStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.testing.projection_contract import ProjectionStoreContract
 
-
-class TestMemoryProjections(ProjectionStoreContract):
-    @pytest.fixture
-    def store(self):
-        with MemoryStore() as store:
-            yield store
+from ._store_fixtures import MemoryStores, PostgresStores, SqliteStores
 
 
-class TestSqliteProjections(ProjectionStoreContract):
-    @pytest.fixture
-    def store(self, tmp_path):
-        with SqliteStore(tmp_path / "medinv.sqlite3") as store:
-            yield store
+class TestMemoryProjections(MemoryStores, ProjectionStoreContract):
+    pass
 
-    @pytest.fixture
-    def open_database(self, tmp_path):
-        return lambda: SqliteStore(tmp_path / "one.sqlite3")
+
+class TestSqliteProjections(SqliteStores, ProjectionStoreContract):
+    pass
 
 
 @pytest.mark.postgres
-class TestPostgresProjections(ProjectionStoreContract):
-    @pytest.fixture
-    def store(self, postgres_dsn, postgres_schema):
-        with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
-            yield store
-
-    @pytest.fixture
-    def open_database(self, postgres_dsn, postgres_schema):
-        return lambda: PostgresStore(postgres_dsn, schema=postgres_schema)
+class TestPostgresProjections(PostgresStores, ProjectionStoreContract):
+    pass
 
 
 def test_projection_store_reprs_name_their_store(tmp_path) -> None:

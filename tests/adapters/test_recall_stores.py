@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from medinv.adapters.memory import MemoryStore
-from medinv.adapters.postgres import PostgresStore
-from medinv.adapters.sqlite import SqliteStore
 from medinv.testing.recall_contract import RecallStoreContract
 
-
-class TestMemoryRecalls(RecallStoreContract):
-    @pytest.fixture
-    def store(self):
-        with MemoryStore() as store:
-            yield store
+from ._store_fixtures import MemoryStores, PostgresStores, SqliteStores
 
 
-class TestSqliteRecalls(RecallStoreContract):
-    @pytest.fixture
-    def store(self, tmp_path):
-        with SqliteStore(tmp_path / "medinv.sqlite3") as store:
-            yield store
+class TestMemoryRecalls(MemoryStores, RecallStoreContract):
+    pass
 
-    @pytest.fixture
-    def open_database(self, tmp_path):
-        return lambda: SqliteStore(tmp_path / "one.sqlite3")
+
+class TestSqliteRecalls(SqliteStores, RecallStoreContract):
+    pass
 
 
 @pytest.mark.postgres
-class TestPostgresRecalls(RecallStoreContract):
-    @pytest.fixture
-    def store(self, postgres_dsn, postgres_schema):
-        with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
-            yield store
-
-    @pytest.fixture
-    def open_database(self, postgres_dsn, postgres_schema):
-        return lambda: PostgresStore(postgres_dsn, schema=postgres_schema)
+class TestPostgresRecalls(PostgresStores, RecallStoreContract):
+    pass

@@ -7,7 +7,6 @@ import threading
 import pendulum
 import pytest
 
-from medinv.adapters.memory import MemoryStore
 from medinv.adapters.postgres import PostgresStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.allocation import AllocationRequest, Reservation
@@ -20,35 +19,20 @@ from medinv.ports import ReservationConflictError
 from medinv.services import index_from_ledger
 from medinv.testing.reservation_contract import ReservationStoreContract
 
-
-class TestMemoryReservations(ReservationStoreContract):
-    @pytest.fixture
-    def store(self):
-        with MemoryStore() as store:
-            yield store
+from ._store_fixtures import MemoryStores, PostgresStores, SqliteStores
 
 
-class TestSqliteReservations(ReservationStoreContract):
-    @pytest.fixture
-    def store(self, tmp_path):
-        with SqliteStore(tmp_path / "medinv.sqlite3") as store:
-            yield store
+class TestMemoryReservations(MemoryStores, ReservationStoreContract):
+    pass
 
-    @pytest.fixture
-    def open_database(self, tmp_path):
-        return lambda: SqliteStore(tmp_path / "one.sqlite3")
+
+class TestSqliteReservations(SqliteStores, ReservationStoreContract):
+    pass
 
 
 @pytest.mark.postgres
-class TestPostgresReservations(ReservationStoreContract):
-    @pytest.fixture
-    def store(self, postgres_dsn, postgres_schema):
-        with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
-            yield store
-
-    @pytest.fixture
-    def open_database(self, postgres_dsn, postgres_schema):
-        return lambda: PostgresStore(postgres_dsn, schema=postgres_schema)
+class TestPostgresReservations(PostgresStores, ReservationStoreContract):
+    pass
 
 
 NOW = pendulum.datetime(2026, 11, 23, 9, tz="UTC")
