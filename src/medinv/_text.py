@@ -7,12 +7,27 @@ text longer than the field allows, a NUL character, a lone surrogate.
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from medinv.errors import InvalidIdentifierError
 
-__all__ = ["text_validator"]
+__all__ = ["percent_encoded", "text_validator"]
+
+_UNRESERVED: Final = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def percent_encoded(text: str) -> str:
+    """``text`` as one URI segment: every character but the unreserved ones percent-encoded.
+
+    ``urllib.parse.quote(text, safe="")``, without its cost for the usual ids that
+    need no encoding (the EPCIS export writes several per movement).
+    """
+    if _UNRESERVED.fullmatch(text) is not None:
+        return text
+    return urllib.parse.quote(text, safe="")
 
 
 def text_validator(

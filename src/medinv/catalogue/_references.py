@@ -5,14 +5,13 @@ from __future__ import annotations
 import bisect
 import enum
 import itertools
-import urllib.parse
 from collections.abc import Iterable
 from typing import Any, Final, Generic, TypeVar
 
 import attrs
 import pendulum
 
-from medinv._text import text_validator
+from medinv._text import percent_encoded, text_validator
 from medinv.catalogue._places import check_gln
 from medinv.dates import to_datetime
 from medinv.errors import InvalidValueError
@@ -185,8 +184,8 @@ class BusinessReference:
         ``urn:medinv:bt:<type>:<id>`` with the id percent-encoded.
         """
         if self.issuer_gln is not None:
-            return f"urn:epcglobal:cbv:bt:{self.issuer_gln}:{urllib.parse.quote(self.id, safe='')}"
-        return f"urn:medinv:bt:{self.type.value}:{urllib.parse.quote(self.id, safe='')}"
+            return f"urn:epcglobal:cbv:bt:{self.issuer_gln}:{percent_encoded(self.id)}"
+        return f"urn:medinv:bt:{self.type.value}:{percent_encoded(self.id)}"
 
     def __str__(self) -> str:
         return f"{self.type.value}:{self.id}"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import json
-import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final, Generic, TypeVar
 
 import attrs
 import pendulum
 
+from medinv._text import percent_encoded
 from medinv.catalogue import (
     BusinessReference,
     Effective,
@@ -227,8 +227,9 @@ class _Exporter:
         if found is None:
             code = ref.type.value if ref.type.is_cbv else ref.type.uri
             kind = f"{CBV_WEB}BTT-{code}" if ref.type.is_cbv else canonical_value(code)
-            member = f"type={kind}bizTransaction={canonical_value(ref.uri)}"
-            found = ({"type": code, "bizTransaction": ref.uri}, member)
+            uri = ref.uri
+            member = f"type={kind}bizTransaction={canonical_value(uri)}"
+            found = ({"type": code, "bizTransaction": uri}, member)
             _bounded(self._references)[ref] = found
         return found
 
@@ -306,7 +307,7 @@ class _Exporter:
     def _extension(self, movement: Movement) -> list[tuple[str, str]]:
         # As a URN, percent-encoded: the hash's canonical form leaves it as it is (a bare
         # id would be trimmed and read as a number: "007" and "7" would collide).
-        movement_urn = _MOVEMENT_URN + urllib.parse.quote(movement.id, safe="")
+        movement_urn = _MOVEMENT_URN + percent_encoded(movement.id)
         out = [("movementID", movement_urn), ("kind", movement.kind.value)]
         if movement.from_location is not None and movement.from_status is not None:
             out.append(("fromLocation", self._path(movement.from_location)))

@@ -14,6 +14,7 @@ import re
 import urllib.parse
 from typing import Final
 
+from medinv._text import percent_encoded
 from medinv.devices import DeviceIdentifier, IssuingAgency
 from medinv.identifiers import ItemKey, gs1_check_digit
 
@@ -32,7 +33,7 @@ _UDI: Final = "urn:medinv:udi:"
 
 
 def _enc(text: str) -> str:
-    return urllib.parse.quote(text, safe="")
+    return percent_encoded(text)
 
 
 def _dec(text: str) -> str:
