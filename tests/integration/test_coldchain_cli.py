@@ -104,3 +104,41 @@ def test_epcis_sensor_documents_are_ingested(db, tmp_path, capsys):
     )  # fmt: skip
     assert main([*argv[:5], str(broken), *argv[6:]]) == 2
     assert "is not JSON" in capsys.readouterr().err
+
+
+def test_with_state_a_run_across_two_files_is_one_excursion(db, tmp_path, capsys):
+    # Two days' files: 10 minutes out of range at the end of the first, 20 at the start
+    # of the second; 30 minutes in all, allowed 20.
+    first = tmp_path / "day1.csv"
+    first.write_text(HEADER + "F1,H/Fridge,2026-11-23T23:40:00+00:00,5\n"
+                     "F1,H/Fridge,2026-11-23T23:50:00+00:00,9\n")  # fmt: skip
+    second = tmp_path / "day2.csv"
+    second.write_text(HEADER + "F1,H/Fridge,2026-11-24T00:00:00+00:00,9\n"
+                      "F1,H/Fridge,2026-11-24T00:10:00+00:00,9\n"
+                      "F1,H/Fridge,2026-11-24T00:20:00+00:00,5\n")  # fmt: skip
+    state = tmp_path / "fridge.state"
+    assert main([*_ingest(db, first), "--state", str(state)]) == 0
+    assert state.is_file()
+    capsys.readouterr()
+    assert main([*_ingest(db, second), "--state", str(state), "--json"]) == 1
+    (found,) = json.loads(capsys.readouterr().out)["excursions"]
+    assert (found["start"], found["end"]) == (
+        "2026-11-23T23:50:00+00:00",
+        "2026-11-24T00:20:00+00:00",
+    )
+    assert found["minutes_out_of_range"] == 30.0
+    # Without the state, each file alone stays within the 20 minutes allowed.
+    other = tmp_path / "other.db"
+    SqliteStore(other).close()
+    assert main(_ingest(other, first)) == 0
+    assert main(_ingest(other, second)) == 0
+
+
+def test_a_malformed_state_file_is_refused_and_left_alone(db, tmp_path, capsys):
+    day = tmp_path / "day.csv"
+    day.write_text(_csv([5, 5]))
+    state = tmp_path / "broken.state"
+    state.write_text('{"version": 1, "sensors": {"F1": {"location": "H/Fridge", "run": [1]}}}')
+    assert main([*_ingest(db, day), "--state", str(state)]) == 2
+    assert "--state" in capsys.readouterr().err
+    assert state.read_text().startswith('{"version": 1')

@@ -153,3 +153,21 @@ def test_streamed_detection_equals_batch_detection_and_the_model(case) -> None:
     assert sorted(map(_key, batch), key=repr) == model
     for e in batch:
         assert excursion_from_json(excursion_to_json(e)) == e
+
+
+@settings(max_examples=200, deadline=None)
+@given(runs())
+def test_a_detector_resumed_from_its_state_at_every_cut_equals_batch_detection(case) -> None:
+    """A new process per chunk (state kept between them, e.g. a day's logger file each)."""
+    times, temps, rule, cuts = case
+    batch = detect_excursions(_readings(times, temps), rule)
+    found: list[Excursion] = []
+    state = ExcursionDetector(rule).state()
+    bounds = [0, *cuts, len(times)]
+    for a, b in itertools.pairwise(bounds):
+        detector = ExcursionDetector.resume(rule, state)
+        found.extend(detector.feed_columns("F1", PLACE, times[a:b], temps[a:b]))
+        state = detector.state()
+    found.extend(ExcursionDetector.resume(rule, state).open())
+    assert sorted(map(_key, found), key=repr) == sorted(map(_key, batch), key=repr)
+    assert {e.id for e in found} == {e.id for e in batch}

@@ -555,3 +555,31 @@ def test_excursions_export_as_valid_epcis_sensor_events():
         plain["epcisBody"]["eventList"][0]["sensorElementList"][0]["sensorMetadata"]["deviceID"]
         == "urn:medinv:sensor:F1"
     )
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ("not json", "not JSON text"),
+        ('{"version": 2, "sensors": {}}', "not a version 1"),
+        ('{"version": 1}', "has no sensors"),
+        ('{"version": 1, "sensors": {"F1": {"run": null}}}', "entry"),
+        ('{"version": 1, "sensors": {"F1": {"location": "H/F", "last": "x"}}}', "last"),
+        ('{"version": 1, "sensors": {"F1": {"location": "H/F", "direction": "UP"}}}', "direction"),
+        (
+            '{"version": 1, "sensors": {"F1": {"location": "H/F", "direction": "HIGH"}}}',
+            "run",
+        ),
+        ('{"version": 1, "sensors": {"F1": {"location": "H/F", "tally": {"UP": []}}}}', "tally"),
+        (
+            '{"version": 1, "sensors": {"F1": {"location": "H/F", "tally": {"LOW": [[1, 2]]}}}}',
+            "run",
+        ),
+    ],
+)
+def test_a_malformed_detector_state_is_refused(state: str, message: str) -> None:
+    rule = ExcursionRule(
+        temperature=TemperatureRange(low=2, high=8), max_consecutive=dt.timedelta(minutes=10)
+    )
+    with pytest.raises(InvalidValueError, match=message):
+        ExcursionDetector.resume(rule, state)

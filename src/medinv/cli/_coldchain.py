@@ -4,8 +4,9 @@
   sensor documents (``--epcis``, with ``--read-point URI=LOCATION``), detect
   excursions against ``--low``/``--high`` and the allowed times, and keep them in
   the ledger database's ``coldchain`` records (an open one is updated when a later
-  ingest sees it grow or close). Give every file of a period in one call: the
-  detector's state lives for one call.
+  ingest sees it grow or close). With ``--state FILE`` the detector's state is kept
+  from one ingest to the next (a run out of range across two days' files is one
+  excursion); without it, give every file of a period in one call.
 - ``excursions``: the kept excursions, filtered by sensor, place or openness, as
   a table, JSON (``--json``) or an EPCIS 2.0 document (``--epcis``).
 
@@ -19,6 +20,7 @@ import argparse
 import datetime as dt
 import functools
 import json
+import pathlib
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +38,7 @@ from medinv.coldchain import (
     read_epcis_sensor_events,
     read_logger_csv,
 )
+from medinv.errors import InvalidValueError
 from medinv.locations import Location
 
 __all__ = ["register"]
@@ -81,6 +84,15 @@ def register(commands: Any) -> None:
         "number of minutes",
         "minutes the runs of one direction may add up to (default: no limit)",
         metavar="MIN",
+    )
+    ingest.add_argument(
+        "--state",
+        metavar="FILE",
+        help=(
+            "carry the detector's state from one ingest to the next in FILE (read if it "
+            "exists, written after the ingest): a run out of range across two files is "
+            "one excursion"
+        ),
     )
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     ingest.set_defaults(
@@ -135,6 +147,28 @@ def _readings(args: argparse.Namespace) -> Iterator[Reading]:
             yield from read_epcis_sensor_events([document], locations=points)
 
 
+def _detector(rule: ExcursionRule, state: pathlib.Path | None) -> ExcursionDetector:
+    """A new detector, or one resumed from the ``--state`` file when it exists."""
+    try:
+        if state is not None and state.exists():
+            return ExcursionDetector.resume(rule, state.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise _store.CommandError(f"--state: {e}") from None
+    except InvalidValueError as e:
+        raise _store.CommandError(f"--state {state}: {e}") from None
+    return ExcursionDetector(rule)
+
+
+def _save_state(state: pathlib.Path, detector: ExcursionDetector) -> None:
+    """Write the detector's state whole (a temporary file renamed over the old one)."""
+    written = state.with_name(state.name + ".tmp")
+    try:
+        written.write_text(detector.state(), encoding="utf-8")
+        written.replace(state)
+    except OSError as e:
+        raise _store.CommandError(f"--state: {e}") from None
+
+
 def _ingest(args: argparse.Namespace, out: TextIO) -> int:
     if not args.csv and not args.epcis:
         raise _store.CommandError("nothing to ingest: give --csv FILE or --epcis FILE")
@@ -145,7 +179,8 @@ def _ingest(args: argparse.Namespace, out: TextIO) -> int:
         max_consecutive=args.max_consecutive,
         max_cumulative=args.max_cumulative,
     )
-    detector = ExcursionDetector(rule)
+    state = None if args.state is None else pathlib.Path(args.state)
+    detector = _detector(rule, state)
     found: list[Excursion] = []
     count = 0
     batch: list[Reading] = []
@@ -163,6 +198,8 @@ def _ingest(args: argparse.Namespace, out: TextIO) -> int:
     found.extend(detector.open())
     with _store.open_writable_store(args, create=False) as store:
         changed = store.coldchain.record_excursions(found)
+    if state is not None:  # after the records: a failed ingest leaves the old state
+        _save_state(state, detector)
     data = {"readings": count, "recorded": changed, "excursions": [_fields(e) for e in found]}
     if args.json:
         out.write(json.dumps(data, ensure_ascii=False) + "\n")

@@ -31,6 +31,7 @@ import datetime as dt
 import enum
 import hashlib
 import itertools
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -58,6 +59,7 @@ _RUNS: Final = re.compile(rb"\x00+|\x02+")
 """A run out of range in a string of side codes: readings below, or readings above."""
 _HIGH_CODE: Final = 2
 _INF: Final = math.inf
+_STATE_VERSION: Final = 1
 
 
 class Direction(enum.Enum):
@@ -234,6 +236,28 @@ class _Run:
         self.start, self.end, self.low, self.high = start, end, low, high
 
 
+def _run_values(run: _Run) -> list[float | None]:
+    return [run.start, run.end, run.low, run.high]
+
+
+def _bad_state(sensor: str, field: str, value: object) -> InvalidValueError:
+    return InvalidValueError(
+        f"detector state of sensor {sensor!r}: {field} {value!r:.60} is malformed"
+    )
+
+
+def _run_of(sensor: str, values: object) -> _Run:
+    if (
+        not isinstance(values, list)
+        or len(values) != 4  # noqa: PLR2004  (start, end, low, high)
+        or not all(isinstance(v, (int, float)) for i, v in enumerate(values) if i != 1)
+        or not (values[1] is None or isinstance(values[1], (int, float)))
+    ):
+        raise _bad_state(sensor, "run", values)
+    start, end, low, high = values
+    return _Run(float(start), None if end is None else float(end), float(low), float(high))
+
+
 class _Sensor:
     """One sensor's detection state."""
 
@@ -315,6 +339,40 @@ class _Sensor:
                 f"one at {_moment(listed[k - 1]).isoformat()} (readings go in time order)"
             )
             raise InvalidValueError(msg)
+
+    # ------------------------------------------------------------------ state
+
+    def state(self) -> dict[str, Any]:
+        """What the next readings depend on, as JSON values."""
+        run = self.run
+        return {
+            "location": str(self.location),
+            "last": self.last,
+            "direction": None if self.direction is None else self.direction.name,
+            "run": None if run is None else _run_values(run),
+            "tally": {
+                side.name: [_run_values(r) for r in runs] for side, runs in self.tally.items()
+            },
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take back a `state` (checked: a malformed one is an `InvalidValueError`)."""
+        last, direction, run = state.get("last"), state.get("direction"), state.get("run")
+        if last is not None and not isinstance(last, (int, float)):
+            raise _bad_state(self.name, "last", last)
+        if direction is not None and direction not in Direction.__members__:
+            raise _bad_state(self.name, "direction", direction)
+        tally = state.get("tally", {})
+        if not isinstance(tally, Mapping) or not set(tally) <= set(Direction.__members__):
+            raise _bad_state(self.name, "tally", tally)
+        if (run is None) != (direction is None):
+            raise _bad_state(self.name, "run", run)
+        self.last = None if last is None else float(last)
+        self.direction = None if direction is None else Direction[direction]
+        self.run = None if run is None else _run_of(self.name, run)
+        self.tally = {
+            side: [_run_of(self.name, r) for r in tally.get(side.name, [])] for side in Direction
+        }
 
     # ------------------------------------------------------------------ excursions
 
@@ -483,6 +541,57 @@ class ExcursionDetector:
     def open(self) -> list[Excursion]:
         """The excursions still in progress at each sensor's last reading."""
         return [e for state in self._sensors.values() for e in state.open()]
+
+    def state(self) -> str:
+        """What the detector carries from one chunk to the next, as JSON text.
+
+        Keep it between two runs of a process (a file, a row of your database) and
+        [`resume`][medinv.coldchain.ExcursionDetector.resume] from it: a run out of
+        range that goes on across the two, or cumulative time that adds up across
+        them, is then found as if the readings had come in one call.
+        """
+        sensors = {name: sensor.state() for name, sensor in sorted(self._sensors.items())}
+        return json.dumps({"version": _STATE_VERSION, "sensors": sensors}, sort_keys=True)
+
+    @classmethod
+    def resume(cls, rules: RuleSource, state: str) -> ExcursionDetector:
+        """A detector that goes on from a [`state`][medinv.coldchain.ExcursionDetector.state] text.
+
+        ```pycon
+        >>> import datetime as dt
+        >>> rule = ExcursionRule(temperature=TemperatureRange(low=2, high=8),
+        ...                      max_consecutive=dt.timedelta(minutes=10))
+        >>> t0 = 1_790_000_000
+        >>> first = ExcursionDetector(rule)
+        >>> first.feed_columns("F1", "CHU/Fridge-1", [t0, t0 + 300], [5.0, 9.5])
+        []
+        >>> later = ExcursionDetector.resume(rule, first.state())  # the next day's file
+        >>> [e.out_of_range for e in later.feed_columns("F1", "CHU/Fridge-1", [t0 + 1200], [4.0])]
+        [datetime.timedelta(seconds=900)]
+
+        ```
+
+        Raises:
+            InvalidValueError: ``state`` is not a detector state this medinv wrote, or
+                a sensor has no rule.
+        """
+        try:
+            data = json.loads(state)
+        except (TypeError, ValueError) as e:
+            raise InvalidValueError(f"detector state is not JSON text: {e}") from None
+        if not isinstance(data, dict) or data.get("version") != _STATE_VERSION:
+            raise InvalidValueError(
+                f"detector state is not a version {_STATE_VERSION} detector state: {state!r:.80}"
+            )
+        sensors = data.get("sensors")
+        if not isinstance(sensors, dict):
+            raise InvalidValueError(f"detector state has no sensors: {state!r:.80}")
+        detector = cls(rules)
+        for name, saved in sensors.items():
+            if not isinstance(saved, dict) or not isinstance(saved.get("location"), str):
+                raise _bad_state(name, "entry", saved)
+            detector._sensor(name, Location.parse(saved["location"])).restore(saved)
+        return detector
 
 
 def _order(excursion: Excursion) -> tuple[str, float, str, str]:
