@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,24 @@ from medinv.locations import Location
 from medinv.movements import Movement, MovementKind
 from medinv.status import StockStatus
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "epcis"
-if not SHARED.is_dir():  # a worktree under /work/wt: the shared folder is /work/shared
-    SHARED = Path("/work/shared/epcis")
+# GS1's schema and examples are test data kept beside the repository (``../shared``),
+# or where MEDINV_EPCIS_DIR says; under CI=true they must be there.
+_REPO = Path(__file__).resolve().parents[2]
+SHARED = next(
+    (
+        Path(candidate)
+        for candidate in (
+            os.environ.get("MEDINV_EPCIS_DIR"),
+            _REPO.parent / "shared" / "epcis",
+            _REPO.parent.parent / "shared" / "epcis",
+        )
+        if candidate and (Path(candidate) / "EPCIS-JSON-Schema.json").is_file()
+    ),
+    _REPO.parent / "shared" / "epcis",
+)
 SCHEMA = SHARED / "EPCIS-JSON-Schema.json"
+if os.environ.get("CI") == "true" and not SCHEMA.is_file():  # pragma: no cover
+    raise RuntimeError(f"CI=true: the GS1 EPCIS test data is missing ({SHARED})")
 needs_schema = pytest.mark.skipif(not SCHEMA.is_file(), reason="GS1 EPCIS schema not found")
 
 AT = pendulum.datetime(2026, 11, 23, 9, 0, tz="Europe/Paris")

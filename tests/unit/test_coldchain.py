@@ -256,6 +256,8 @@ def _epcis_dir() -> Path | None:
 
 
 EPCIS = _epcis_dir()
+if os.environ.get("CI") == "true" and EPCIS is None:  # pragma: no cover
+    raise RuntimeError("CI=true: the GS1 EPCIS test data is not beside the repository")
 needs_epcis = pytest.mark.skipif(
     EPCIS is None, reason="the GS1 EPCIS test data is not beside the repository"
 )
