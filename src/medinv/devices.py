@@ -95,6 +95,16 @@ _MA_PRODUCT: Final = re.compile(r"[0-9][0-9A-Za-z]{1,19}")
 _MAX_TEXT: Final = 64
 
 
+def gs1_mod10(payload: str) -> int:
+    """The GS1 mod-10 check digit of ``payload`` (digits, without the check digit).
+
+    The one implementation, here at the bottom of the layers; published as
+    [`medinv.identifiers.gs1_check_digit`][medinv.identifiers.gs1_check_digit].
+    Weights 3 and 1 from the right.
+    """
+    return -(3 * sum(map(int, payload[-1::-2])) + sum(map(int, payload[-2::-2]))) % 10
+
+
 def _gs1(text: str) -> str:
     agency = IssuingAgency.GS1
     if len(text) not in _GTIN_LENGTHS:
@@ -103,8 +113,7 @@ def _gs1(text: str) -> str:
     if _DIGITS.fullmatch(text) is None:
         offset = next(i for i, char in enumerate(text) if not "0" <= char <= "9")
         raise InvalidDeviceIdentifierError(agency, text, "a GTIN holds digits only", offset=offset)
-    # GS1 mod 10, weights 3 and 1 from the right of the payload (the check digit is the last).
-    expected = str(-(3 * sum(map(int, text[-2::-2])) + sum(map(int, text[-3::-2]))) % 10)
+    expected = str(gs1_mod10(text[:-1]))
     if text[-1] != expected:
         reason = f"the check digit should be {expected}, not {text[-1]}"
         raise InvalidDeviceIdentifierError(agency, text, reason)

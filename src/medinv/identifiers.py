@@ -38,7 +38,7 @@ from typing import Any, Final
 import attrs
 
 from medinv._slots import slot_setters
-from medinv.devices import DeviceIdentifier, InvalidDeviceIdentifierError, IssuingAgency
+from medinv.devices import DeviceIdentifier, InvalidDeviceIdentifierError, IssuingAgency, gs1_mod10
 from medinv.errors import InvalidGtinError, InvalidIdentifierError, InvalidValueError
 
 __all__ = [
@@ -80,11 +80,7 @@ def gs1_check_digit(payload: str) -> int:
 
     ```
     """
-    total = 0
-    for position, char in enumerate(reversed(payload)):
-        digit = ord(char) - 48
-        total += digit * 3 if position % 2 == 0 else digit
-    return (10 - total % 10) % 10
+    return gs1_mod10(payload)
 
 
 def _to_gtin14(value: object) -> str:
