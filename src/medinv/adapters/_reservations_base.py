@@ -128,8 +128,7 @@ class ReservationBase(Closing):
                         return False
                     msg = f"reservation id {rid!r} is already in use"
                     raise InvalidValueError(msg)
-            # Checked before anything is written: a store whose transaction cannot roll
-            # back (the memory store) must keep the expired one when the new one is refused.
+            # Checked before anything is written, so a refusal needs no rollback.
             self._check_free(reservation, holds, now_key)
             if stored is not None:
                 self._delete(rid)  # an expired reservation gives its id back

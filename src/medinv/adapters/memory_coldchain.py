@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from medinv.adapters._coldchain import ColdChainBase
+from medinv.adapters._memory_tables import MemoryTables
 from medinv.coldchain import Excursion, QualityDecision
 
 if TYPE_CHECKING:
@@ -16,42 +15,26 @@ if TYPE_CHECKING:
 __all__ = ["MemoryColdChain"]
 
 
-class MemoryColdChain(ColdChainBase):
+class MemoryColdChain(MemoryTables, ColdChainBase):
     """Excursions and quality decisions in process memory, beside a `MemoryStore` (lost at exit).
 
     Get it as ``MemoryStore().coldchain``; closing the store closes it. Thread-safe:
     each write holds the records' lock.
     """
 
-    __slots__ = ("_decisions", "_excursions", "_lock", "_store")
+    __slots__ = ("_decisions", "_excursions")
 
     def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._lock = threading.RLock()
+        super().__init__(store)
         self._excursions: dict[str, Excursion] = {}
         self._decisions: dict[str, QualityDecision] = {}
-
-    def close(self) -> None:
-        """Close the store this belongs to (twice is harmless)."""
-        self._store.close()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._store._open()  # noqa: SLF001  (the store's own check)
-        with self._lock:
-            saved = dict(self._excursions)
-            try:
-                yield
-            except BaseException:
-                self._excursions = saved
-                raise
 
     def _get(self, excursion_id: str) -> Excursion | None:
         with self._transaction():
             return self._excursions.get(excursion_id)
 
     def _put(self, excursion: Excursion, *, new: bool) -> None:  # noqa: ARG002  (one dict)
-        self._excursions[excursion.id] = excursion
+        self._set(self._excursions, excursion.id, excursion)
 
     def _select(self, sensor: str | None, open_only: bool) -> Iterator[Excursion]:  # noqa: FBT001
         with self._transaction():
@@ -68,4 +51,4 @@ class MemoryColdChain(ColdChainBase):
             return self._decisions.get(excursion_id)
 
     def _put_decision(self, decision: QualityDecision) -> None:
-        self._decisions[decision.excursion_id] = decision
+        self._set(self._decisions, decision.excursion_id, decision)

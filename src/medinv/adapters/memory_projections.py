@@ -45,7 +45,7 @@ class MemoryProjections(MemoryTables, ProjectionBase):
                 kept[key] = text
             else:
                 kept.pop(key, None)
-        self._by_name[name] = (position, timezone, kept)
+        self._set(self._by_name, name, (position, timezone, kept))
 
     def _drop(self, name: str) -> None:
-        del self._by_name[name]
+        self._remove(self._by_name, name)

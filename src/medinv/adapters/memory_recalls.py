@@ -41,4 +41,4 @@ class MemoryRecalls(MemoryTables, RecallBase):
         return found if kinds is None else [e for e in found if e[2] in kinds]
 
     def _append(self, event: Event) -> None:
-        self._events_by_id.setdefault(event[0], []).append(event)
+        self._append_to(self._events_by_id, event[0], event)

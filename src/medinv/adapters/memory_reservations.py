@@ -58,13 +58,13 @@ class MemoryReservations(MemoryTables, ReservationBase):
         return held
 
     def _insert(self, reservation: Reservation, moment: str, holds: Holds) -> None:
-        self._by_id[reservation.id] = (reservation, moment, holds)
+        self._set(self._by_id, reservation.id, (reservation, moment, holds))
 
     def _delete(self, reservation_id: str) -> None:
-        del self._by_id[reservation_id]
+        self._remove(self._by_id, reservation_id)
 
     def _purge(self, moment: str) -> int:
         expired = [rid for rid, (_, expiry, _) in self._by_id.items() if expiry <= moment]
         for rid in expired:
-            del self._by_id[rid]
+            self._remove(self._by_id, rid)
         return len(expired)

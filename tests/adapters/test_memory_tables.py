@@ -1,0 +1,114 @@
+"""The memory store's side tables roll back a failed transaction as a database does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from medinv.adapters._memory_tables import MemoryTables
+from medinv.adapters.memory import MemoryStore
+from medinv.adapters.memory_reservations import MemoryReservations
+
+
+class Tables(MemoryTables):
+    __slots__ = ("lists", "rows")
+
+    def __init__(self) -> None:
+        super().__init__(MemoryStore())
+        self.rows: dict[str, int] = {"kept": 1, "gone": 2}
+        self.lists: dict[str, list[int]] = {"a": [1]}
+
+    def state(self) -> tuple[dict[str, int], dict[str, list[int]]]:
+        return dict(self.rows), {k: list(v) for k, v in self.lists.items()}
+
+    def write_everything(self) -> None:
+        self._set(self.rows, "kept", 10)
+        self._set(self.rows, "new", 3)
+        self._remove(self.rows, "gone")
+        self._append_to(self.lists, "a", 2)
+        self._append_to(self.lists, "b", 1)
+
+
+class BoomError(Exception):
+    pass
+
+
+def fail_after(tables: MemoryTables, work: Callable[[], object]) -> None:
+    """Run ``work`` in a transaction that then fails."""
+    with tables._transaction():
+        work()
+        raise BoomError
+
+
+@pytest.fixture
+def tables() -> Iterator[Tables]:
+    made = Tables()
+    yield made
+    made.close()
+
+
+def test_a_failed_transaction_leaves_every_table_as_it_was(tables: Tables) -> None:
+    before = tables.state()
+    with pytest.raises(BoomError):
+        fail_after(tables, tables.write_everything)
+    assert tables.state() == before
+    assert tables._undo == []
+
+
+def test_a_committed_transaction_keeps_its_writes_and_forgets_how_to_undo(tables: Tables) -> None:
+    with tables._transaction():
+        tables.write_everything()
+    assert tables.state() == ({"kept": 10, "new": 3}, {"a": [1, 2], "b": [1]})
+    assert tables._undo == []
+
+
+def test_a_nested_failure_caught_inside_undoes_only_the_inner_writes(tables: Tables) -> None:
+    with tables._transaction():
+        tables._set(tables.rows, "outer", 7)
+        with pytest.raises(BoomError):
+            fail_after(tables, tables.write_everything)
+        tables._set(tables.rows, "after", 8)
+    assert tables.state() == ({"kept": 1, "gone": 2, "outer": 7, "after": 8}, {"a": [1]})
+
+
+def test_an_outer_failure_undoes_what_an_inner_transaction_committed(tables: Tables) -> None:
+    before = tables.state()
+
+    def inner_committed() -> None:
+        with tables._transaction():
+            tables.write_everything()
+
+    with pytest.raises(BoomError):
+        fail_after(tables, inner_committed)
+    assert tables.state() == before
+
+
+def test_writes_outside_a_transaction_keep_no_undo_log(tables: Tables) -> None:
+    tables.write_everything()
+    assert tables._undo == []
+
+
+def test_a_reserve_that_fails_while_writing_leaves_the_expired_reservation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The SQL stores roll the delete of the expired reservation back when the
+    # insert fails; the memory store now does the same.
+    store = MemoryStore()
+    table = store.reservations
+    assert isinstance(table, MemoryReservations)
+    table._by_id["r1"] = ("old", "2000", {})  # type: ignore[assignment]
+    before = dict(table._by_id)
+
+    def refuse(*_: object) -> None:
+        raise BoomError
+
+    def replace() -> None:
+        table._delete("r1")
+        table._insert(None, "", {})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MemoryReservations, "_insert", refuse)
+    with pytest.raises(BoomError):
+        fail_after(table, replace)
+    assert table._by_id == before
+    store.close()
