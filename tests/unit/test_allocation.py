@@ -396,9 +396,12 @@ def test_a_stale_plan_cannot_be_reserved():
         index.reserve(plan, reservation_id="R2")
     index.apply_delta(ItemKey(GTIN, lot="A"), STORE, AV, -4)  # stock leaves under the reservation
     index._check()
-    # R1's units are gone: it is let go, as an index rebuilt from the ledger would.
+    # R1's units are gone: it holds nothing and waits, as in an index rebuilt from
+    # the kept reservations; it is still in force until released.
     assert index.reservations() == ()
-    assert index.release("R1") is None
+    assert [r.id for r in index.waiting_reservations()] == ["R1"]
+    assert index.release("R1") is not None
+    assert index.waiting_reservations() == ()
     assert index.positions() == []
     with pytest.raises(StalePlanError, match="no AVAILABLE"):
         index.reserve(plan, reservation_id="R3")
@@ -412,6 +415,69 @@ def test_units_leaving_under_a_reservation_let_go_only_what_no_longer_fits():
     index._check()
     assert [r.id for r in index.reservations()] == ["R1"]  # by id, as a rebuilt index keeps
     assert index.allocate(request(1)).picks[0].quantity == 1  # the one unit R2 held is free
+
+
+def test_a_waiting_reservation_is_held_again_when_its_units_come_back():
+    a = ItemKey(GTIN, lot="A")
+    index = index_of(pos("A", USE.add(days=1), 1))
+    index.reserve(index.allocate(request(1)), reservation_id="R1")
+    index.apply_delta(a, STORE, AV, -1)  # a hold takes the unit
+    assert index.reservations() == ()
+    with pytest.raises(InvalidValueError, match="already in use"):
+        index.reserve(index.allocate(request(1)), reservation_id="R1")
+    index.apply_delta(ItemKey(OTHER, lot="X"), STORE, AV, 3)  # another product: still waits
+    assert [r.id for r in index.waiting_reservations()] == ["R1"]
+    index.apply_delta(a, STORE, AV, 1)  # the same lot comes back to the same place
+    index._check()
+    assert [r.id for r in index.reservations()] == ["R1"]
+    assert index.waiting_reservations() == ()
+    assert index.allocate(request(1)).picks == ()
+
+
+def test_releasing_a_reservation_gives_its_units_to_a_waiting_one_in_id_order():
+    a = ItemKey(GTIN, lot="A")
+    index = index_of(pos("A", USE.add(days=1), 2))
+    index.reserve(index.allocate(request(1)), reservation_id="R1")
+    index.reserve(index.allocate(request(1)), reservation_id="R2")
+    index.apply_delta(a, STORE, AV, -1)  # one unit left: R1 keeps it, R2 waits
+    assert [r.id for r in index.reservations()] == ["R1"]
+    assert [r.id for r in index.waiting_reservations()] == ["R2"]
+    index.release("R1")
+    index._check()
+    assert [r.id for r in index.reservations()] == ["R2"]
+    assert index.waiting_reservations() == ()
+
+
+def test_waiting_reservations_expire_at_their_deadline():
+    index = index_of(pos("A", USE.add(days=1), 1))
+    deadline = pendulum.datetime(2026, 11, 23, 12, tz="UTC")
+    index.reserve(index.allocate(request(1)), reservation_id="R1", expires_at=deadline)
+    index.apply_delta(ItemKey(GTIN, lot="A"), STORE, AV, -1)
+    assert [r.id for r in index.expire_reservations(deadline)] == ["R1"]
+    assert index.waiting_reservations() == ()
+    index._check()
+
+
+def test_hold_reservations_holds_exactly_those_given_in_id_order():
+    index = index_of(pos("A", USE.add(days=1), 2))
+    r1 = index.reserve(index.allocate(request(2)), reservation_id="R1")
+    index.release("R1")
+    r0 = index.reserve(index.allocate(request(1)), reservation_id="R0")
+    index.release("R0")
+    r9 = index.reserve(index.allocate(request(1)), reservation_id="R9")
+    # R0 then R1 in id order: R1 wants both units, one is R0's: R1 waits. R9 is let go.
+    assert index.hold_reservations([r1, r0]) == 2
+    index._check()
+    assert [r.id for r in index.reservations()] == ["R0"]
+    assert [r.id for r in index.waiting_reservations()] == ["R1"]
+    assert r9 not in index.reservations()
+    assert index.hold_reservations([r0, r1]) == 0  # already so
+    with pytest.raises(InvalidValueError, match="given twice"):
+        index.hold_reservations([r0, r0])
+    with pytest.raises(InvalidValueError, match="Reservation"):
+        index.hold_reservations(["R0"])  # type: ignore[list-item]
+    with pytest.raises(InvalidValueError, match="iterable"):
+        index.hold_reservations("R0")  # type: ignore[arg-type]
 
 
 def test_reservation_ids_are_unique_and_non_blank():

@@ -13,7 +13,6 @@ move of one run of at most a few thousand slots. Reservations are kept by a
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gc
 from collections.abc import Iterable, Mapping
@@ -42,7 +41,7 @@ from medinv.allocation._request import AllocationRequest
 from medinv.allocation._reserve import Book
 from medinv.dates import to_datetime
 from medinv.devices import DeviceIdentifier
-from medinv.errors import InsufficientStockError, InvalidValueError, StalePlanError
+from medinv.errors import InsufficientStockError, InvalidValueError
 from medinv.identifiers import Gtin, ItemKey, device_of
 from medinv.journal import StoredMovement
 from medinv.locations import Location
@@ -352,7 +351,9 @@ class FefoIndex:
             )
         if status is AVAILABLE:
             self._set_quantity(product, entry, new_quantity)
-            if entry.reserved > new_quantity:
+            if entry.reserved > new_quantity or (
+                delta > 0 and self._book.waiting and self._book.needs(gtin)
+            ):
                 self._rebook()
         else:
             entry.quantity = new_quantity
@@ -361,23 +362,17 @@ class FefoIndex:
                 self._tidy(product, gtin)
 
     def _rebook(self) -> None:
-        """Hold the reservations again, in id order, after units they held left AVAILABLE.
+        """Hold the reservations again, in id order, after AVAILABLE stock they need changed.
 
         A movement the ledger accepted (a hold, an issue outside medinv's plans) took
-        units some reservation held. Each reservation is taken again as an index built
-        after a restart takes the kept ones
-        ([`sync_reservations`][medinv.services.sync_reservations]): by id, a
-        reservation whose units are no longer all there is let go. So a long-running
-        index and a rebuilt one hold the same reservations and plan alike.
+        units some reservation held, or stock came back that a waiting reservation
+        needs. Each reservation is taken again as an index built after a restart
+        takes the kept ones ([`sync_reservations`][medinv.services.sync_reservations]):
+        by id; one whose units are not all there waits, holding nothing, and is
+        taken again when AVAILABLE stock grows. So a long-running index and a
+        rebuilt one hold the same reservations and plan alike.
         """
-        held = self._book.reservations()
-        for reservation in held:
-            self._book.release(reservation.id)
-        for reservation in held:
-            with contextlib.suppress(StalePlanError):
-                self._book.reserve(
-                    reservation.plan, reservation.id, reservation.expires_at, self._position
-                )
+        self._book.rebook(self._position)
 
     def _new_entry(  # noqa: PLR0917  (private helper called from one place)
         self,
@@ -565,10 +560,42 @@ class FefoIndex:
         return self._book.reserve(plan, reservation_id, deadline, self._position)
 
     def release(self, reservation_id: str) -> Reservation | None:
-        """Release a reservation; ``None`` if there is none by that id (already released)."""
+        """Release a reservation (held or waiting); ``None`` if there is none by that id."""
         if not isinstance(reservation_id, str):
             wrong("reservation id", reservation_id, "text")
-        return self._book.release(reservation_id)
+        released = self._book.release(reservation_id)
+        if released is not None and self._book.waiting:
+            self._rebook()  # the units it held may be what a waiting one needs
+        return released
+
+    def hold_reservations(self, reservations: Iterable[Reservation]) -> int:
+        """Hold exactly ``reservations`` (e.g. those a store keeps in force), in id order.
+
+        Each is held when its units are free, taking them in id order as the index
+        does whenever AVAILABLE stock changes under its reservations; one whose
+        units are not all there waits, holding nothing, and is taken again when
+        stock comes back. Reservations the index held and ``reservations`` lacks
+        are released.
+
+        Returns:
+            How many reservations were taken, let go, or changed.
+
+        Raises:
+            InvalidValueError: an element is not a `Reservation`, or two share an id.
+        """
+        supplied: object = reservations
+        if isinstance(supplied, (str, bytes)) or not isinstance(supplied, Iterable):
+            wrong("reservations", supplied, "an iterable of Reservation")
+        given = list(reservations)
+        ids: set[str] = set()
+        for reservation in given:
+            if type(reservation) is not Reservation:
+                wrong("reservation", reservation, "a Reservation")
+            if reservation.id in ids:
+                msg = f"reservation id {reservation.id!r} is given twice"
+                raise InvalidValueError(msg)
+            ids.add(reservation.id)
+        return self._book.replace(given, self._position)
 
     def expire_reservations(
         self, as_of: dt.datetime | None = None, *, before_position: int | None = None
@@ -587,12 +614,18 @@ class FefoIndex:
             isinstance(before_position, bool) or not isinstance(before_position, int)
         ):
             wrong("before_position", before_position, "a ledger position")
-        released = (self._book.release(rid) for rid in self._book.due(as_of, before_position))
+        released = [self._book.release(rid) for rid in self._book.due(as_of, before_position)]
+        if released and self._book.waiting:
+            self._rebook()  # the units they held may be what a waiting one needs
         return tuple(r for r in released if r is not None)
 
     def reservations(self) -> tuple[Reservation, ...]:
         """The reservations held, by id."""
         return self._book.reservations()
+
+    def waiting_reservations(self) -> tuple[Reservation, ...]:
+        """The reservations in force that hold nothing until their units come back, by id."""
+        return tuple(self._book.waiting[rid] for rid in sorted(self._book.waiting))
 
     def commit(self, plan: Plan, *, reservation_id: str | None = None) -> None:
         """Take ``plan``'s picks out of the index, as posting the plan does.

@@ -1,7 +1,8 @@
 """Reservations: plans held in a FEFO index so that later plans do not count their units.
 
 A [`Book`][medinv.allocation._reserve.Book] keeps the reservations an index holds,
-each with its holds (the entries it holds units of, and how many), and the
+each with its holds (the entries it holds units of, and how many), the reservations
+waiting for units that left (taken again when stock comes back), and the
 reservations that lapse by themselves in order of their deadline. Holding or
 releasing units changes the index's entries through the index's own ``settle``,
 which files each entry where it then belongs.
@@ -33,7 +34,7 @@ _LAST_ID = "\U0010ffff"
 class Book:
     """The reservations of one index: what each holds, and when the timed ones lapse."""
 
-    __slots__ = ("expiring", "held", "products", "settle")
+    __slots__ = ("expiring", "held", "products", "settle", "waiting")
 
     def __init__(self, products: Mapping[str, Product], settle: Settle) -> None:
         self.products = products
@@ -41,14 +42,19 @@ class Book:
         self.settle = settle
         self.held: dict[str, tuple[Reservation, tuple[Hold, ...]]] = {}
         """Each reservation by id, with its holds."""
+        self.waiting: dict[str, Reservation] = {}
+        """Reservations still in force whose units left AVAILABLE: they hold nothing
+        until `rebook` finds their units again (as an index rebuilt from the kept
+        reservations would)."""
         self.expiring: SortedList[tuple[int, str]] = SortedList()
-        """(deadline in microseconds, id) of each reservation that lapses by itself."""
+        """(deadline in microseconds, id) of each reservation, held or waiting, that
+        lapses by itself."""
 
     def reserve(
         self, plan: Plan, reservation_id: str, deadline: pendulum.DateTime | None, position: int
     ) -> Reservation:
         """Hold ``plan``'s picks (arguments checked by the index; ``position``: the index's)."""
-        if reservation_id in self.held:
+        if reservation_id in self.held or reservation_id in self.waiting:
             msg = f"reservation id {reservation_id!r} is already in use"
             raise InvalidValueError(msg)
         holds = self.resolve(plan, position)
@@ -82,10 +88,13 @@ class Book:
         return list(found.values())
 
     def release(self, reservation_id: str) -> Reservation | None:
-        """Release a reservation; ``None`` if there is none by that id."""
+        """Release a reservation, held or waiting; ``None`` if there is none by that id."""
         held = self.held.pop(reservation_id, None)
         if held is None:
-            return None
+            waiting = self.waiting.pop(reservation_id, None)
+            if waiting is not None and waiting.expires_at is not None:
+                self.expiring.discard((received_micros(waiting.expires_at), reservation_id))
+            return waiting
         reservation, holds = held
         if reservation.expires_at is not None:
             self.expiring.discard((received_micros(reservation.expires_at), reservation_id))
@@ -102,12 +111,58 @@ class Book:
             limit = received_micros(to_datetime(as_of))
             due.extend(rid for _, rid in self.expiring.irange(maximum=(limit, _LAST_ID)))
         if before_position is not None:
+            every = {rid: reservation for rid, (reservation, _) in self.held.items()}
+            every.update(self.waiting)
             due.extend(
                 rid
-                for rid, (reservation, _) in sorted(self.held.items())
+                for rid, reservation in sorted(every.items())
                 if reservation.plan.position < before_position and rid not in due
             )
         return due
+
+    def needs(self, gtin: str) -> bool:
+        """Whether a waiting reservation holds a plan of the product ``gtin``."""
+        return any(
+            pick.item.device.value == gtin
+            for reservation in self.waiting.values()
+            for pick in reservation.plan.picks
+        )
+
+    def replace(self, reservations: list[Reservation], position: int) -> int:
+        """Hold exactly ``reservations`` (waiting where they do not fit); how many changed."""
+        before = {rid: reservation for rid, (reservation, _) in self.held.items()}
+        for rid in list(self.held):
+            self.release(rid)
+        for rid in list(self.waiting):
+            self.release(rid)
+        for reservation in reservations:
+            self._wait(reservation)
+        self.rebook(position)
+        after = {rid: reservation for rid, (reservation, _) in self.held.items()}
+        return sum(1 for rid in before.keys() | after.keys() if before.get(rid) != after.get(rid))
+
+    def _wait(self, reservation: Reservation) -> None:
+        self.waiting[reservation.id] = reservation
+        if reservation.expires_at is not None:
+            self.expiring.add((received_micros(reservation.expires_at), reservation.id))
+
+    def rebook(self, position: int) -> None:
+        """Take every reservation in force again, held or waiting, in id order.
+
+        A reservation whose units are no longer all free waits (holding nothing)
+        until a later ``rebook``. The result depends only on the stock and the
+        reservations, never on their history: what an index rebuilt after a
+        restart takes from the kept reservations.
+        """
+        every = [reservation for reservation, _ in self.held.values()]
+        every.extend(self.waiting.values())
+        for reservation in every:
+            self.release(reservation.id)
+        for reservation in sorted(every, key=lambda r: r.id):
+            try:
+                self.reserve(reservation.plan, reservation.id, reservation.expires_at, position)
+            except StalePlanError:
+                self._wait(reservation)
 
     def reservations(self) -> tuple[Reservation, ...]:
         """The reservations held, by id."""
@@ -148,9 +203,12 @@ class Book:
                     "reservations hold entries that are in the index",
                 )
                 reserved[id(entry)] = reserved.get(id(entry), 0) + quantity
+        ensure(not self.waiting.keys() & self.held.keys(), "a reservation is held or waits")
+        every = {rid: r for rid, (r, _) in self.held.items()}
+        every.update(self.waiting)
         expiring = [
             (received_micros(r.expires_at), rid)
-            for rid, (r, _) in self.held.items()
+            for rid, r in every.items()
             if r.expires_at is not None
         ]
         ensure(list(self.expiring) == sorted(expiring), "expiring reservations are listed")

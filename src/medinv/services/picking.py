@@ -492,24 +492,10 @@ def sync_reservations(
     store keeps reservations. Bring the index up to the ledger first
     ([`sync_index`][medinv.services.sync_index]); a kept reservation whose units
     the index no longer has (its plan was posted by a process that died before
-    releasing it) is not held.
+    releasing it) is not held: it waits in the index, holding nothing, and is
+    taken again if its units come back (as in a long-running index).
 
     Returns:
         How many reservations the index took or let go.
     """
-    kept = {r.id: r for r in _reservations_of(source).active(as_of=as_of)}
-    changed = 0
-    for held in index.reservations():
-        if kept.get(held.id) != held:
-            index.release(held.id)
-            changed += 1
-    ids = {r.id for r in index.reservations()}
-    for rid, reservation in kept.items():
-        if rid in ids:
-            continue
-        try:
-            index.reserve(reservation.plan, reservation_id=rid, expires_at=reservation.expires_at)
-        except StalePlanError:
-            continue
-        changed += 1
-    return changed
+    return index.hold_reservations(_reservations_of(source).active(as_of=as_of))
