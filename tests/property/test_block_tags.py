@@ -7,6 +7,8 @@ every tag of every movement (`movement_tags`, from `FACETS`) with its block.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import pendulum
 from hypothesis import given, settings
@@ -56,7 +58,7 @@ def instants(draw: st.DrawFn) -> pendulum.DateTime:
 @st.composite
 def movements(draw: st.DrawFn, number: int) -> Movement:
     """A receipt, issue, transfer (to another place or the same) or status change."""
-    common = {
+    common: dict[str, Any] = {
         "item": ITEM,
         "quantity": 1,
         "occurred_at": draw(instants()),
