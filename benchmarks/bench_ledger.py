@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench_ledger.py [--quick] [--seed N]
 
-Two measurements, one row per backend, all in one run:
+Three measurements, one row per backend, all in one run:
 
 1. **Posting.** ``N`` movements (receipts, transfers, issues over a pool of items
    and locations; 200,000 full, 20,000 quick) posted in batches of 1,000 through
@@ -20,7 +20,10 @@ Two measurements, one row per backend, all in one run:
    cache) by timing each store call. The same batches are also posted through the
    ledger over ``MemoryStore``, whose own indexes cost about as much as the
    service itself.
-2. **Lookup.** The same balance queries (one item at a location subtree, one
+2. **Pages.** The same batches posted again into fresh files, counting the
+   pages each commit writes to the WAL, medinv's and the raw insert's: a figure
+   the machine's load does not disturb.
+3. **Lookup.** The same balance queries (one item at a location subtree, one
    GTIN everywhere, one lot's positions) on a ledger of 1,000 movements and on
    one of 1,000,000 (100,000 quick), over the same pool of items, so that the
    answers have the same size. Target: large <= 2x small (indexed, not scanned).
@@ -282,10 +285,10 @@ class SqliteRawTable:
     """``sqlite3.executemany`` into a bare table, same file settings as the store."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")
-        self._db.execute(
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = FULL")
+        self.db.execute(
             "CREATE TABLE movements (id TEXT, kind TEXT, gtin TEXT, lot TEXT, serial TEXT, "
             "quantity INTEGER, occurred_at TEXT, actor TEXT, from_location TEXT, "
             "from_status TEXT, to_location TEXT, to_status TEXT, reason TEXT, reference TEXT, "
@@ -294,12 +297,12 @@ class SqliteRawTable:
         self._insert = "INSERT INTO movements VALUES (" + ", ".join("?" * 16) + ")"
 
     def insert(self, rows: list[Row]) -> None:
-        self._db.execute("BEGIN")
-        self._db.executemany(self._insert, rows)
-        self._db.execute("COMMIT")
+        self.db.execute("BEGIN")
+        self.db.executemany(self._insert, rows)
+        self.db.execute("COMMIT")
 
     def close(self) -> None:
-        self._db.close()
+        self.db.close()
 
 
 def sqlite_backend(folder: Path) -> Backend:
@@ -370,6 +373,47 @@ def bench_posting(backend: Backend, total: int, seed: int) -> list[object]:
         f"{in_store[0]:.2f} s = {in_store[0] / base:.2f}x raw",
         f"{in_service:.2f} s = {in_service / base:.2f}x raw",
         f"{in_memory.cpu:.2f} s = {in_memory.cpu / base:.1f}x raw",
+    ]
+
+
+def wal_frames(db: sqlite3.Connection) -> int:
+    """The pages in the WAL file since the last call (then emptied): what one commit wrote."""
+    _, frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return int(frames)
+
+
+def bench_wal_pages(folder: Path, total: int, seed: int) -> list[object]:
+    """Pages each batch's commit writes to the WAL, medinv and the raw insert (SQLite only).
+
+    Unlike time, a count of pages does not depend on the machine's load: it is
+    the size of what each commit hands to the disk (every page it changed, whole,
+    4 KiB each) and, later, copies back into the database file at a checkpoint.
+    The same batches as the timed runs are posted into fresh files with automatic
+    checkpoints off, and the WAL is read and emptied after each commit.
+    """
+    path = folder / "pages.sqlite3"
+    raw = SqliteRawTable(folder / "pages-raw.sqlite3")
+    medinv_pages = raw_pages = batches = 0
+    with SqliteStore(path) as store:
+        # A second connection empties the store's WAL after each commit, so that the
+        # store's own automatic checkpoint (at 1,000 pages) never runs.
+        reader = sqlite3.connect(path, isolation_level=None)
+        ledger = Ledger(store, clock=lambda: CLOCK)
+        for batch in Workload(seed).batches(total):
+            ledger.post(batch)
+            medinv_pages += wal_frames(reader)
+            raw.insert([raw_row(m) for m in batch])
+            raw_pages += wal_frames(raw.db)
+            batches += 1
+        reader.close()
+    raw.close()
+    return [
+        "SQLite (file, WAL, synchronous=FULL)",
+        f"{total:,}",
+        f"{raw_pages / batches:.0f}",
+        f"{medinv_pages / batches:.0f}",
+        f"{medinv_pages / raw_pages:.1f}x",
     ]
 
 
@@ -456,6 +500,13 @@ def main() -> None:
                     "CPU: the same posts on MemoryStore",
                 ],
                 [bench_posting(b, posting, args.seed) for b in backends],
+            )
+        )
+        print(f"\nPages written to the WAL per batch of {BATCH:,}: medinv vs raw (SQLite)")
+        print(
+            table(
+                ["backend", "movements", "raw", "medinv", "ratio"],
+                [bench_wal_pages(Path(tmp), posting, args.seed)],
             )
         )
         print(f"\nBalance lookups: ledger of 1,000 vs {large:,} movements (median of 300 rounds)")

@@ -25,6 +25,7 @@ MOVEMENT_COLUMNS: Final = (
 )
 HEAD: Final = "SELECT position, hash FROM head WHERE singleton = 1"
 HEAD_POSITION: Final = "SELECT position FROM head WHERE singleton = 1"
+LAST_ID: Final = "SELECT max(id) FROM movements"  # one seek to the end of the id index
 INSERT_MOVEMENT: Final = (
     "INSERT INTO movements (position, id, item_no, reverses, content, recorded_at, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
