@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -856,3 +857,122 @@ def test_small_caches_give_the_same_events(monkeypatch: pytest.MonkeyPatch) -> N
     expected = list(export_events(ledger, options=_options(ledger)))
     monkeypatch.setattr(_export, "_CACHE_LIMIT", 1)
     assert list(export_events(ledger, options=_options(ledger))) == expected
+
+
+# ----------------------------------------------------------------------------- export text
+# The document export_chunks writes is pinned: its SHA-256 was taken from the exporter
+# that built an event dict per movement and json-encoded it (before the text was
+# rendered from cached fragments, for benchmarks/bench_epcis.py).
+
+MA = ItemKey("MA:MA.156.M0.100350.01004YA10017", lot="MA-Lot 1")
+LONG = Location.parse("CHU/Store/Aisle-With-A-Very-Long-Name/Bin-7")
+
+
+def _pinned_ledger() -> Ledger:
+    """Every kind, status and identifier kind, a reversal, odd ids, times and texts."""
+    ledger = _ledger()
+    cat = ledger.store.catalogue  # type: ignore[attr-defined]
+    later = AT.add(hours=5)
+    cat.put_location(  # the ward gets its own GLN later: older movements keep the old one
+        LocationProfile(path="CHU/Ward", kind=LocationKind.DEPARTMENT, gln="4012345000016"),
+        valid_from=later,
+    )
+    cat.put_party(  # the clinic's GLN is gone later on: no destination from then on
+        Party(kind=PartyKind.CUSTOMER, id="CLINIC-2"), valid_from=later.add(hours=1)
+    )
+    ny = pendulum.datetime(2026, 11, 23, 12, 30, 15, tz="America/New_York")
+    issuer = BusinessReference(type="po", id="4711/A é", issuer_gln="0614141000012")
+    common: dict[str, Any] = {"actor": "ana"}
+    ledger.post(
+        [
+            Movement.receipt(
+                "m 16/ü",
+                item=MA,
+                quantity=2**62,
+                to=LONG,
+                occurred_at=ny.add(microseconds=999_600),
+                counterparty="SUPPLIER:NOBODY",
+                business_references=[issuer, "desadv:DN 9"],
+                expiry="2030-01-31",
+                reason=" say \"7.50\" \\ é ",
+                **common,
+            ),
+            Movement.receipt(
+                "007",
+                item=ItemKey("04006381333931", lot="LOT/1 a", serial="S*1+(2)"),
+                quantity=1,
+                to=WARD,
+                occurred_at=AT.add(hours=6, microseconds=1_500),
+                expiry="2028-02-29",
+                counterparty="SITE:B",
+                **common,
+            ),
+            Movement.transfer(
+                "7.0",
+                item=MA,
+                quantity=5,
+                source=LONG,
+                to=WARD,
+                status=StockStatus.AVAILABLE,
+                occurred_at=AT.add(hours=6, microseconds=499_500),
+                **common,
+            ),
+            Movement.issue(
+                "m19",
+                item=LOT,
+                quantity=1,
+                source=STORE,
+                occurred_at=AT.add(hours=7),
+                counterparty="CUSTOMER:CLINIC-2",
+                business_references=["po:4712"],
+                **common,
+            ),
+            Movement.consumption(
+                "m20",
+                item=MA,
+                quantity=1,
+                source=LONG,
+                occurred_at=AT.add(hours=7),
+                counterparty=PATIENT,
+                reason="procedure 1e3",
+                **common,
+            ),
+        ]
+    )
+    posted = ledger.movement("7.0")
+    assert posted is not None
+    ledger.post(
+        [Movement.reversal("m21", of=posted.movement, occurred_at=AT.add(hours=8), **common)]
+    )
+    return ledger
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _pinned_documents() -> dict[str, str]:
+    ledger = _pinned_ledger()
+    catalogue = ledger.store.catalogue  # type: ignore[attr-defined]
+    urns = {"0400638": 7, "04006381333931": 7}
+    options = {
+        "catalogue": ExportOptions(catalogue=catalogue),
+        "epc urns": ExportOptions(catalogue=catalogue, company_prefix_lengths=urns),
+        "plain": None,
+    }
+    return {
+        name: "".join(export_chunks(ledger, creation_date=AT, options=given))
+        for name, given in options.items()
+    }
+
+
+PINNED = {
+    "catalogue": "7cf77a23180bbf1f7f7d5df56b110c56df4fceee3f385c8491991b4248ebaa03",
+    "epc urns": "dae4fa17cd972ea1aae617f82dfd89c518dfe19db38de8ffd0fa3d97e0432b93",
+    "plain": "60ff432d44a10a4619618f32ea3471ad2bc70b9f1793d2f56b74cbb3f682536a",
+}
+
+
+def test_the_exported_document_is_pinned() -> None:
+    documents = _pinned_documents()
+    assert {name: _sha(text) for name, text in documents.items()} == PINNED
