@@ -8,10 +8,11 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pendulum
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
@@ -29,6 +30,7 @@ from medinv.epcis import (
     import_document,
     movement_event,
     read_document,
+    reversal_event,
     write_document,
 )
 from medinv.errors import InvalidValueError
@@ -894,7 +896,7 @@ def _pinned_ledger() -> Ledger:
                 counterparty="SUPPLIER:NOBODY",
                 business_references=[issuer, "desadv:DN 9"],
                 expiry="2030-01-31",
-                reason=" say \"7.50\" \\ é ",
+                reason=' say "7.50" \\ é ',
                 **common,
             ),
             Movement.receipt(
@@ -976,3 +978,140 @@ PINNED = {
 def test_the_exported_document_is_pinned() -> None:
     documents = _pinned_documents()
     assert {name: _sha(text) for name, text in documents.items()} == PINNED
+
+
+_ODD_TIMES = [
+    pendulum.datetime(2026, 10, 25, 2, 30, tz="Europe/Paris", fold=0),  # +02:00
+    pendulum.datetime(2026, 10, 25, 2, 30, tz="Europe/Paris", fold=1),  # +01:00, equal to it
+    pendulum.datetime(2026, 11, 23, 3, 59, 59, 999_600, tz="Asia/Kolkata"),
+]
+
+
+@st.composite
+def _any_movement(draw: st.DrawFn) -> Movement:
+    """Any kind, status, identifier, place, party, reference, time and text."""
+    device = draw(st.sampled_from(["04006381333931", "HIBCC:A123BJC5D6E71", str(MA.device)]))
+    lot = draw(st.none() | st.text(alphabet="AB01-/:%! ", min_size=1, max_size=8).filter(str.strip))
+    serial = draw(st.none() | st.text(alphabet="ab1!*+", min_size=1, max_size=8))
+    zone = draw(st.sampled_from(["UTC", "Europe/Paris", "America/New_York"]))
+    at = draw(
+        st.sampled_from(_ODD_TIMES)
+        | st.builds(
+            lambda hours, micro: AT.in_tz(zone).add(hours=hours, microseconds=micro),
+            st.integers(-2, 9),
+            st.sampled_from([0, 1_500, 499_500, 999_600]) | st.integers(0, 10**6),
+        )
+    )
+    places = st.sampled_from([STORE, WARD, LONG, Location.parse("Elsewhere/X")])
+    status = draw(st.sampled_from(StockStatus))
+    common: dict[str, Any] = {
+        "item": ItemKey(device, lot=lot, serial=serial),
+        "occurred_at": at,
+        "actor": "a",
+        "counterparty": draw(
+            st.sampled_from([None, "SUPPLIER:ACME", "CUSTOMER:CLINIC-2", "SITE:B", PATIENT])
+        ),
+        "business_references": draw(
+            st.lists(
+                st.sampled_from(["po:4711", "desadv:DN 1/2", "procedure:OP-7", "recall:F"])
+                | st.just(BusinessReference(type="po", id="9/é", issuer_gln="0614141000012"))
+            )
+        ),
+    }
+    reason = draw(st.none() | st.text(alphabet=' 0.eEinfu"\\é', min_size=1, max_size=6))
+    quantity = 1 if serial else draw(st.integers(1, 30) | st.integers(1, 2**62))
+    mid = draw(st.text(alphabet="ab-07. /%é", min_size=1, max_size=12).filter(str.strip))
+    expiry = draw(st.none() | st.sampled_from(["2027-06-30", "2028-02-29"]))
+    kind = draw(st.sampled_from(MovementKind).filter(lambda k: k is not MovementKind.REVERSAL))
+    source, to = draw(places), draw(places)
+    try:
+        if kind is MovementKind.RECEIPT:
+            made = Movement.receipt(
+                mid, to=to, quantity=quantity, status=status, expiry=expiry, reason=reason, **common
+            )
+        elif kind is MovementKind.RETURN:
+            made = Movement.return_(
+                mid, to=to, quantity=quantity, status=status, expiry=expiry, reason=reason, **common
+            )
+        elif kind is MovementKind.ADJUSTMENT:
+            change = draw(st.sampled_from([quantity, -quantity]))
+            made = Movement.adjustment(
+                mid, at=to, change=change, status=status, expiry=expiry, reason="x", **common
+            )
+        elif kind is MovementKind.TRANSFER:
+            made = Movement.transfer(
+                mid, source=source, to=to, quantity=quantity, status=status, **common
+            )
+        elif kind is MovementKind.STATUS_CHANGE:
+            made = Movement.status_change(
+                mid,
+                at=to,
+                quantity=quantity,
+                from_status=status,
+                to_status=draw(st.sampled_from(StockStatus)),
+                reason=reason,
+                **common,
+            )
+        elif kind is MovementKind.SCRAP:
+            made = Movement.scrap(
+                mid, source=source, quantity=quantity, status=status, reason=reason, **common
+            )
+        elif kind is MovementKind.ISSUE:
+            made = Movement.issue(mid, source=source, quantity=quantity, reason=reason, **common)
+        else:
+            made = Movement.consumption(
+                mid, source=source, quantity=quantity, reason=reason, **common
+            )
+    except InvalidValueError:
+        reject()
+    return made
+
+
+_CATALOGUE = _pinned_ledger().store.catalogue  # type: ignore[attr-defined]
+_EXPORT_OPTIONS = [
+    None,
+    ExportOptions(catalogue=_CATALOGUE),
+    ExportOptions(catalogue=_CATALOGUE, company_prefix_lengths={"0400638": 7}),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(_any_movement(), min_size=1, max_size=8),
+    st.sampled_from(_EXPORT_OPTIONS),
+    st.sampled_from([1, 2, 4_096]),
+)
+def test_event_text_is_the_json_of_the_event(
+    movements: list[Movement], options: ExportOptions | None, cache_limit: int
+) -> None:
+    """The text export_chunks writes equals the JSON of the event dict, whatever is cached."""
+    from medinv.epcis import _export  # noqa: PLC0415
+
+    with patch.object(_export, "_CACHE_LIMIT", cache_limit):
+        exporter = _export._TextExporter(options)
+        for movement in movements:
+            event = movement_event(movement, options)
+            assert exporter.event_text(movement) == json.dumps(event, ensure_ascii=False)
+            reversal = Movement.reversal("undo", of=movement, occurred_at=AT, actor="b")
+            declared = reversal_event(reversal, movement, options)
+            text = exporter.reversal_text(reversal, movement)
+            assert text == json.dumps(declared, ensure_ascii=False)
+
+
+def test_equal_times_an_hour_apart_are_told_apart() -> None:
+    """02:30 before and after the clocks go back are equal datetimes with other offsets."""
+    ledger = Ledger(MemoryStore())
+    ledger.post(
+        [
+            Movement.receipt(
+                f"f{at.fold}", item=LOT, quantity=1, to=STORE, occurred_at=at, actor="a"
+            )
+            for at in _ODD_TIMES[:2]
+        ]
+    )
+    document = _document(ledger)
+    times = [e["eventTime"] for e in document["epcisBody"]["eventList"]]
+    assert times == ["2026-10-25T02:30:00.000+02:00", "2026-10-25T02:30:00.000+01:00"]
+    assert json.dumps(document["epcisBody"]["eventList"], ensure_ascii=False) == json.dumps(
+        list(export_events(ledger)), ensure_ascii=False
+    )
