@@ -203,15 +203,23 @@ class _Exporter:
 
     def _party(self, movement: Movement) -> str | None:
         ref = movement.counterparty
-        catalogue = self.options.catalogue
-        if ref is None or ref.kind is PartyKind.PATIENT or catalogue is None:
+        if ref is None or ref.kind is PartyKind.PATIENT or self.options.catalogue is None:
             return None
+        return self._party_at(ref, movement.occurred_at)
+
+    def _party_at(self, ref: PartyRef, at: pendulum.DateTime) -> str | None:
+        dated = self._dated_party(ref)
+        party = dated.as_of(at)
+        return None if party is None or party.gln is None else party_uri(party.gln)
+
+    def _dated_party(self, ref: PartyRef) -> _Dated[Party]:
         dated = self._parties.get(ref)
         if dated is None:
+            catalogue = self.options.catalogue
+            assert catalogue is not None  # noqa: S101  (asked only with a catalogue)
             versions = catalogue.party_history(ref.kind, ref.id).versions
             dated = _bounded(self._parties)[ref] = _Dated(str(ref), versions)
-        party = dated.as_of(movement.occurred_at)
-        return None if party is None or party.gln is None else party_uri(party.gln)
+        return dated
 
     def _hash_time(self, moment: pendulum.DateTime, written: str) -> str:
         """``eventTime`` as the pre-hash string has it: UTC, milliseconds rounded half even."""
@@ -520,14 +528,15 @@ class _TextExporter(_Exporter):
 
     def __init__(self, options: ExportOptions | None) -> None:
         super().__init__(options)
-        self._heads: dict[tuple[pendulum.DateTime, int, int], tuple[str, str]] = {}
+        self._heads: dict[tuple[pendulum.DateTime, int, int], tuple[str, str, int]] = {}
         self._item_texts: dict[ItemKey, tuple[str, str, bool, str, str]] = {}
         self._quantities: dict[int, tuple[str, str]] = {}
         self._wheres: dict[tuple[object, ...], _Where] = {}
-        self._timelines: dict[Location, tuple[list[pendulum.DateTime], list[str | None]]] = {}
+        self._timelines: dict[Location, tuple[list[int], list[str | None]]] = {}
         self._ref_texts: dict[tuple[BusinessReference, ...], tuple[str, str]] = {}
         self._ref_types: dict[object, tuple[str, str]] = {}
         self._sides: dict[tuple[str, bool], tuple[str, str]] = {}
+        self._party_lines: dict[PartyRef, tuple[list[int], list[str | None]]] = {}
         self._members: dict[tuple[str, object], tuple[str, str]] = {}
 
     def _member(self, name: str, value: str) -> str:
@@ -543,7 +552,8 @@ class _TextExporter(_Exporter):
             found = _bounded(self._members)[name, key] = (text, self._member(name, value))
         return found
 
-    def _head(self, at: pendulum.DateTime) -> tuple[str, str]:
+    def _head(self, at: pendulum.DateTime) -> tuple[str, str, int]:
+        """(JSON, pre-hash, instant) of the event's time."""
         # Keyed by the time, its zone and fold: equal keys are the same wall time and offset.
         key = (at, id(at.tzinfo), at.fold)
         found = self._heads.get(key)
@@ -555,7 +565,7 @@ class _TextExporter(_Exporter):
                 f"eventType=ObjectEventeventTime={self._hash_time(at, written)}"
                 f"eventTimeZoneOffset={offset}"
             )
-            found = _bounded(self._heads)[key] = (_ENCODE(head)[:-1], pre)
+            found = _bounded(self._heads)[key] = (_ENCODE(head)[:-1], pre, _instant(at))
         return found
 
     def _item_text(self, item: ItemKey) -> tuple[str, str, bool, str, str]:
@@ -584,21 +594,27 @@ class _TextExporter(_Exporter):
             )
         return found
 
-    def _read_point(self, location: Location, at: pendulum.DateTime) -> str | None:
+    def _read_point(self, location: Location, at: pendulum.DateTime, instant: int) -> str | None:
         """The read point of ``location`` at ``at``: one bisect of where its answer changes."""
         timeline = self._timelines.get(location)
         if timeline is None:
             starts: list[pendulum.DateTime] = []
-            catalogue = self.options.catalogue
-            if catalogue is not None:
+            if self.options.catalogue is not None:
                 self._place(location, at)  # reads the histories of the location's paths
                 found = {v.valid_from for d in self._places[location] for v in d.versions}
                 starts = sorted(found)
             uris = [self._place(location, start) for start in starts]
-            timeline = _bounded(self._timelines)[location] = (starts, uris)
-        starts, uris = timeline
-        index = bisect.bisect_right(starts, at)
-        return uris[index - 1] if index else None
+            timeline = _bounded(self._timelines)[location] = ([_instant(s) for s in starts], uris)
+        return _as_of(timeline, instant)
+
+    def _counterparty(self, ref: PartyRef, instant: int) -> str | None:
+        """The party's URI at ``instant``: one bisect of where its answer changes."""
+        timeline = self._party_lines.get(ref)
+        if timeline is None:
+            starts = [version.valid_from for version in self._dated_party(ref).versions]
+            uris = [self._party_at(ref, start) for start in starts]
+            timeline = _bounded(self._party_lines)[ref] = ([_instant(s) for s in starts], uris)
+        return _as_of(timeline, instant)
 
     def _where(self, movement: Movement) -> _Where:
         key = (
@@ -682,10 +698,10 @@ class _TextExporter(_Exporter):
         if movement.kind is MovementKind.REVERSAL:
             self.event(movement)  # refuses it
         at = movement.occurred_at
-        head, head_pre = self._head(at)
+        head, head_pre, instant = self._head(at)
         item_text, item_pre, is_class, lot_text, lot_pre = self._item_text(movement.item)
         where = self._where(movement)
-        step, step_pre = self._step(where, self._read_point(where.observed, at))
+        step, step_pre = self._step(where, self._read_point(where.observed, at, instant))
         out = [head, item_text]
         pre = [head_pre, item_pre]
         if is_class:
@@ -698,28 +714,34 @@ class _TextExporter(_Exporter):
             refs, refs_pre = self._references_text(movement.business_references)
             out.append(refs)
             pre.append(refs_pre)
-        party = self._party(movement)
-        if party is not None:
-            side, side_pre = self._side(party, source=movement.from_location is None)
-            out.append(side)
-            pre.append(side_pre)
-        # The movement id is percent-encoded: nothing in it needs escaping in JSON.
-        urn = _MOVEMENT_URN + percent_encoded(movement.id)
-        out += [', "medinv:movementID": "', urn, '", ', where.text, lot_text]
         ref = movement.counterparty
         counterparty = ("", "")
         if ref is not None and ref.kind is not PartyKind.PATIENT:
-            counterparty = self._extra("counterparty", ref, str(ref))
+            party = None if self.options.catalogue is None else self._counterparty(ref, instant)
+            if party is not None:
+                side, side_pre = self._side(party, source=movement.from_location is None)
+                out.append(side)
+                pre.append(side_pre)
+            counterparty = self._members.get(("counterparty", ref)) or self._extra(
+                "counterparty", ref, str(ref)
+            )
             pre.append(counterparty[1])
+        # The movement id is percent-encoded: nothing in it needs escaping in JSON.
+        urn = _MOVEMENT_URN + percent_encoded(movement.id)
+        out += [', "medinv:movementID": "', urn, '", ', where.text, lot_text]
         expiry = movement.expiry
         if expiry is not None:
-            expiry_text, expiry_pre = self._extra("expiry", expiry, expiry.isoformat())
+            expiry_text, expiry_pre = self._members.get(("expiry", expiry)) or self._extra(
+                "expiry", expiry, expiry.isoformat()
+            )
             out.append(expiry_text)
             pre.append(expiry_pre)
         pre += [where.pre_from, lot_pre, _EXT, "movementID=", urn]
         reason = movement.reason
         if reason is not None and movement.kind is not MovementKind.CONSUMPTION:
-            reason_text, reason_pre = self._extra("reason", reason, reason)
+            reason_text, reason_pre = self._members.get(("reason", reason)) or self._extra(
+                "reason", reason, reason
+            )
             out.append(reason_text)
             pre.append(reason_pre)
         pre.append(where.pre_to)
@@ -734,3 +756,18 @@ class _TextExporter(_Exporter):
             "medinv:reversalID": reversal.id,
         }
         return f'{self.event_text(original)[:-1]}, "errorDeclaration": {_ENCODE(declaration)}}}'
+
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
+
+
+def _instant(moment: dt.datetime) -> int:
+    """Microseconds since 1970 UTC: compared without asking a time zone its offset again."""
+    return (dt.datetime.__sub__(moment, _EPOCH)) // _MICROSECOND
+
+
+def _as_of(timeline: tuple[list[int], list[str | None]], instant: int) -> str | None:
+    """The answer of a timeline (where an answer starts, the answers) at ``instant``."""
+    index = bisect.bisect_right(timeline[0], instant)
+    return timeline[1][index - 1] if index else None
