@@ -984,6 +984,7 @@ _ODD_TIMES = [
     pendulum.datetime(2026, 10, 25, 2, 30, tz="Europe/Paris", fold=0),  # +02:00
     pendulum.datetime(2026, 10, 25, 2, 30, tz="Europe/Paris", fold=1),  # +01:00, equal to it
     pendulum.datetime(2026, 11, 23, 3, 59, 59, 999_600, tz="Asia/Kolkata"),
+    pendulum.datetime(1890, 1, 1, 12, 0, 30, 123_456, tz="Europe/Paris"),  # +00:09:21
 ]
 
 

@@ -516,6 +516,26 @@ class _Where:
     """(JSON, pre-hash) of action, business step, disposition and places per read point."""
 
 
+@attrs.frozen
+class _Minute:
+    """What a minute of wall time at one UTC offset fixes in an event's time."""
+
+    written: str
+    """``eventTime`` up to its seconds: ``YYYY-MM-DDTHH:MM:``."""
+    suffix: str
+    """``eventTime`` after its fraction of a second: the offset."""
+    json: str
+    """The event's JSON up to the seconds of ``eventTime``."""
+    json_end: str
+    """The event's JSON from the offset of ``eventTime`` to the end of its offset field."""
+    utc: str
+    """The minute in UTC as the pre-hash writes it: ``YYYY-MM-DDTHH:MM:``."""
+    pre_end: str
+    """The pre-hash of the offset field."""
+    instant: int
+    """The minute's start in microseconds since 1970 UTC."""
+
+
 # The extension members a _Where writes, and the order of their pre-hash members (sorted
 # by name, which is the order the pre-hash string's sort gives them).
 _WHERE_NAMES: Final = frozenset({"kind", "fromLocation", "fromStatus", "toLocation", "toStatus"})
@@ -529,6 +549,7 @@ class _TextExporter(_Exporter):
     def __init__(self, options: ExportOptions | None) -> None:
         super().__init__(options)
         self._heads: dict[tuple[pendulum.DateTime, int, int], tuple[str, str, int]] = {}
+        self._minutes: dict[tuple[object, ...], _Minute] = {}
         self._item_texts: dict[ItemKey, tuple[str, str, bool, str, str]] = {}
         self._quantities: dict[int, tuple[str, str]] = {}
         self._wheres: dict[tuple[object, ...], _Where] = {}
@@ -558,15 +579,46 @@ class _TextExporter(_Exporter):
         key = (at, id(at.tzinfo), at.fold)
         found = self._heads.get(key)
         if found is None:
-            written = _time(at)
-            offset = written[-6:]
-            head = {"type": "ObjectEvent", "eventTime": written, "eventTimeZoneOffset": offset}
-            pre = (
-                f"eventType=ObjectEventeventTime={self._hash_time(at, written)}"
-                f"eventTimeZoneOffset={offset}"
+            offset = at.utcoffset()
+            minute_key = (at.year, at.month, at.day, at.hour, at.minute, offset)
+            minute = self._minutes.get(minute_key) or self._minute(at, minute_key)
+            second, micro = at.second, at.microsecond
+            # As _time writes it: milliseconds, or microseconds when there are some.
+            fraction = (
+                f"{second:02d}.{micro // 1000:03d}"
+                if micro % 1000 == 0
+                else (f"{second:02d}.{micro:06d}")
             )
-            found = _bounded(self._heads)[key] = (_ENCODE(head)[:-1], pre, _instant(at))
+            rounded = round(micro, -3)  # the pre-hash's milliseconds, rounded half even
+            if rounded >= 1_000_000:  # noqa: PLR2004  (as _hash_time: the time as written)
+                hash_time = minute.written + fraction + minute.suffix
+            else:
+                hash_time = f"{minute.utc}{second:02d}.{rounded // 1000:03d}Z"
+            found = _bounded(self._heads)[key] = (
+                minute.json + fraction + minute.json_end,
+                f"eventType=ObjectEventeventTime={hash_time}{minute.pre_end}",
+                minute.instant + second * 1_000_000 + micro,
+            )
         return found
+
+    def _minute(self, at: pendulum.DateTime, key: tuple[object, ...]) -> _Minute:
+        """What a minute of wall time at one UTC offset fixes in an event's time."""
+        written = _time(at)  # YYYY-MM-DDTHH:MM:SS.fff[fff]+HH:MM
+        suffix = written[23:] if at.microsecond % 1000 == 0 else written[26:]
+        offset = written[-6:]
+        head = {"type": "ObjectEvent", "eventTime": "@", "eventTimeZoneOffset": offset}
+        json_head, json_end = _ENCODE(head)[:-1].split("@")
+        minute = _Minute(
+            written=written[:17],
+            suffix=suffix,
+            json=json_head + written[:17],
+            json_end=suffix + json_end,
+            utc=_utc_minute(at) + ":",
+            pre_end="eventTimeZoneOffset=" + offset,
+            instant=_instant(at) - at.second * 1_000_000 - at.microsecond,
+        )
+        _bounded(self._minutes)[key] = minute
+        return minute
 
     def _item_text(self, item: ItemKey) -> tuple[str, str, bool, str, str]:
         """(JSON, pre-hash, is a class, the lot's JSON, its pre-hash) of an item."""
