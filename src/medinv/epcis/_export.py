@@ -6,7 +6,7 @@ import bisect
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, Any, Final, Generic, TypeVar
+from typing import IO, Any, Final, Generic, NamedTuple, TypeVar
 
 import attrs
 import pendulum
@@ -516,18 +516,17 @@ class _Where:
     """(JSON, pre-hash) of action, business step, disposition and places per read point."""
 
 
-@attrs.frozen
-class _Minute:
+class _Minute(NamedTuple):
     """What a minute of wall time at one UTC offset fixes in an event's time."""
 
-    written: str
-    """``eventTime`` up to its seconds: ``YYYY-MM-DDTHH:MM:``."""
-    suffix: str
-    """``eventTime`` after its fraction of a second: the offset."""
     json: str
     """The event's JSON up to the seconds of ``eventTime``."""
     json_end: str
     """The event's JSON from the offset of ``eventTime`` to the end of its offset field."""
+    written: str
+    """``eventTime`` up to its seconds: ``YYYY-MM-DDTHH:MM:``."""
+    suffix: str
+    """``eventTime`` after its fraction of a second: the offset."""
     utc: str
     """The minute in UTC as the pre-hash writes it: ``YYYY-MM-DDTHH:MM:``."""
     pre_end: str
@@ -549,7 +548,8 @@ class _TextExporter(_Exporter):
     def __init__(self, options: ExportOptions | None) -> None:
         super().__init__(options)
         self._heads: dict[tuple[pendulum.DateTime, int, int], tuple[str, str, int]] = {}
-        self._minutes: dict[tuple[object, ...], _Minute] = {}
+        self._minutes: dict[tuple[Any, ...], _Minute] = {}
+        self._suffixes: dict[dt.timedelta | None, str] = {}
         self._item_texts: dict[ItemKey, tuple[str, str, bool, str, str]] = {}
         self._quantities: dict[int, tuple[str, str]] = {}
         self._wheres: dict[tuple[object, ...], _Where] = {}
@@ -601,24 +601,26 @@ class _TextExporter(_Exporter):
             )
         return found
 
-    def _minute(self, at: pendulum.DateTime, key: tuple[object, ...]) -> _Minute:
+    def _minute(self, at: pendulum.DateTime, key: tuple[Any, ...]) -> _Minute:
         """What a minute of wall time at one UTC offset fixes in an event's time."""
-        written = _time(at)  # YYYY-MM-DDTHH:MM:SS.fff[fff]+HH:MM
-        suffix = written[23:] if at.microsecond % 1000 == 0 else written[26:]
-        offset = written[-6:]
-        head = {"type": "ObjectEvent", "eventTime": "@", "eventTimeZoneOffset": offset}
-        json_head, json_end = _ENCODE(head)[:-1].split("@")
-        minute = _Minute(
-            written=written[:17],
+        year, month, day, hour, minute, offset = key
+        suffix = self._suffixes.get(offset)
+        if suffix is None:  # the offset as _time writes it, after the fraction of a second
+            written = _time(at)
+            suffix = written[23:] if at.microsecond % 1000 == 0 else written[26:]
+            self._suffixes[offset] = suffix  # as many as there are offsets: a handful
+        local = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:"
+        utc = dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC) - (offset or _ZERO)
+        found = _bounded(self._minutes)[key] = _Minute(
+            json='{"type": "ObjectEvent", "eventTime": "' + local,
+            json_end=f'{suffix}", "eventTimeZoneOffset": {_ENCODE(suffix[-6:])}',
+            written=local,
             suffix=suffix,
-            json=json_head + written[:17],
-            json_end=suffix + json_end,
-            utc=_utc_minute(at) + ":",
-            pre_end="eventTimeZoneOffset=" + offset,
-            instant=_instant(at) - at.second * 1_000_000 - at.microsecond,
+            utc=utc.isoformat()[:17],
+            pre_end="eventTimeZoneOffset=" + suffix[-6:],
+            instant=(utc - _EPOCH) // _MICROSECOND,
         )
-        _bounded(self._minutes)[key] = minute
-        return minute
+        return found
 
     def _item_text(self, item: ItemKey) -> tuple[str, str, bool, str, str]:
         """(JSON, pre-hash, is a class, the lot's JSON, its pre-hash) of an item."""
