@@ -502,8 +502,9 @@ class _Where:
     """What a movement's kind, locations and statuses fix in its event."""
 
     mapping: EventMapping
-    observed: Location
-    """Where the stock is seen: where it lands, else where it left."""
+    timeline: tuple[list[int], list[str | None]]
+    """The read points (and instants they start) where the stock is seen: where it
+    lands, else where it left."""
     landing: bool
     """Whether the stock stays there (then it is the business location too)."""
     text: str
@@ -648,8 +649,10 @@ class _TextExporter(_Exporter):
             )
         return found
 
-    def _read_point(self, location: Location, at: pendulum.DateTime, instant: int) -> str | None:
-        """The read point of ``location`` at ``at``: one bisect of where its answer changes."""
+    def _timeline(
+        self, location: Location, at: pendulum.DateTime
+    ) -> tuple[list[int], list[str | None]]:
+        """Where the read point of ``location`` changes (instants) and what it is from each."""
         timeline = self._timelines.get(location)
         if timeline is None:
             starts: list[pendulum.DateTime] = []
@@ -659,7 +662,7 @@ class _TextExporter(_Exporter):
                 starts = sorted(found)
             uris = [self._place(location, start) for start in starts]
             timeline = _bounded(self._timelines)[location] = ([_instant(s) for s in starts], uris)
-        return _as_of(timeline, instant)
+        return timeline
 
     def _counterparty(self, ref: PartyRef, instant: int) -> str | None:
         """The party's URI at ``instant``: one bisect of where its answer changes."""
@@ -686,7 +689,7 @@ class _TextExporter(_Exporter):
             members = {name: self._member(name, value) for name, value in pairs}
             found = _bounded(self._wheres)[key] = _Where(
                 mapping_for(movement),
-                observed,
+                self._timeline(observed, movement.occurred_at),
                 movement.to_location is not None,
                 _ENCODE({"medinv:" + name: value for name, value in pairs})[1:-1],
                 "".join(members.get(name, "") for name in _FROM_NAMES),
@@ -752,14 +755,22 @@ class _TextExporter(_Exporter):
         if movement.kind is MovementKind.REVERSAL:
             self.event(movement)  # refuses it
         at = movement.occurred_at
-        head, head_pre, instant = self._head(at)
-        item_text, item_pre, is_class, lot_text, lot_pre = self._item_text(movement.item)
+        # Cache hits looked up here, misses computed by the methods (per-call cost counts).
+        head, head_pre, instant = self._heads.get((at, id(at.tzinfo), at.fold)) or self._head(at)
+        item = movement.item
+        item_text, item_pre, is_class, lot_text, lot_pre = self._item_texts.get(
+            item
+        ) or self._item_text(item)
         where = self._where(movement)
-        step, step_pre = self._step(where, self._read_point(where.observed, at, instant))
+        starts, read_points = where.timeline
+        index = bisect.bisect_right(starts, instant)
+        read_point = read_points[index - 1] if index else None
+        step, step_pre = where.steps.get(read_point) or self._step(where, read_point)
         out = [head, item_text]
         pre = [head_pre, item_pre]
         if is_class:
-            quantity, quantity_pre = self._quantity(movement.quantity)
+            amount = movement.quantity
+            quantity, quantity_pre = self._quantities.get(amount) or self._quantity(amount)
             out.append(quantity)
             pre.append(quantity_pre)
         out.append(step)
