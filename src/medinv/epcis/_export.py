@@ -495,6 +495,7 @@ def write_document(chunks: Iterable[str], out: IO[str]) -> int:
 # a test pins the whole document.
 
 _ENCODE: Final[Callable[[object], str]] = json.JSONEncoder(ensure_ascii=False).encode
+_NOTHING: Final = ("", "")  # a field the event does not have: no JSON, no pre-hash
 
 
 @attrs.define
@@ -758,60 +759,52 @@ class _TextExporter(_Exporter):
         # Cache hits looked up here, misses computed by the methods (per-call cost counts).
         head, head_pre, instant = self._heads.get((at, id(at.tzinfo), at.fold)) or self._head(at)
         item = movement.item
-        item_text, item_pre, is_class, lot_text, lot_pre = self._item_texts.get(
+        item_text, item_pre, is_class, lot, lot_pre = self._item_texts.get(item) or self._item_text(
             item
-        ) or self._item_text(item)
+        )
+        quantity = _NOTHING
+        if is_class:
+            amount = movement.quantity
+            quantity = self._quantities.get(amount) or self._quantity(amount)
         where = self._where(movement)
         starts, read_points = where.timeline
         index = bisect.bisect_right(starts, instant)
         read_point = read_points[index - 1] if index else None
         step, step_pre = where.steps.get(read_point) or self._step(where, read_point)
-        out = [head, item_text]
-        pre = [head_pre, item_pre]
-        if is_class:
-            amount = movement.quantity
-            quantity, quantity_pre = self._quantities.get(amount) or self._quantity(amount)
-            out.append(quantity)
-            pre.append(quantity_pre)
-        out.append(step)
-        pre.append(step_pre)
+        refs = _NOTHING
         if movement.business_references:
-            refs, refs_pre = self._references_text(movement.business_references)
-            out.append(refs)
-            pre.append(refs_pre)
+            refs = self._references_text(movement.business_references)
         ref = movement.counterparty
-        counterparty = ("", "")
+        side = counterparty = _NOTHING
         if ref is not None and ref.kind is not PartyKind.PATIENT:
             party = None if self.options.catalogue is None else self._counterparty(ref, instant)
             if party is not None:
-                side, side_pre = self._side(party, source=movement.from_location is None)
-                out.append(side)
-                pre.append(side_pre)
+                side = self._side(party, source=movement.from_location is None)
             counterparty = self._members.get(("counterparty", ref)) or self._extra(
                 "counterparty", ref, str(ref)
             )
-            pre.append(counterparty[1])
+        expiry = _NOTHING
+        if movement.expiry is not None:
+            day = movement.expiry
+            expiry = self._members.get(("expiry", day)) or self._extra(
+                "expiry", day, day.isoformat()
+            )
+        reason = _NOTHING
+        if movement.reason is not None and movement.kind is not MovementKind.CONSUMPTION:
+            why = movement.reason
+            reason = self._members.get(("reason", why)) or self._extra("reason", why, why)
         # The movement id is percent-encoded: nothing in it needs escaping in JSON.
         urn = _MOVEMENT_URN + percent_encoded(movement.id)
-        out += [', "medinv:movementID": "', urn, '", ', where.text, lot_text]
-        expiry = movement.expiry
-        if expiry is not None:
-            expiry_text, expiry_pre = self._members.get(("expiry", expiry)) or self._extra(
-                "expiry", expiry, expiry.isoformat()
-            )
-            out.append(expiry_text)
-            pre.append(expiry_pre)
-        pre += [where.pre_from, lot_pre, _EXT, "movementID=", urn]
-        reason = movement.reason
-        if reason is not None and movement.kind is not MovementKind.CONSUMPTION:
-            reason_text, reason_pre = self._members.get(("reason", reason)) or self._extra(
-                "reason", reason, reason
-            )
-            out.append(reason_text)
-            pre.append(reason_pre)
-        pre.append(where.pre_to)
-        out += [counterparty[0], ', "eventID": "', hash_id_of("".join(pre)), '"}']
-        return "".join(out)
+        # The pre-hash's members after the ordered fields, in the order its sort gives.
+        pre = (
+            f"{head_pre}{item_pre}{quantity[1]}{step_pre}{refs[1]}{side[1]}{counterparty[1]}"
+            f"{expiry[1]}{where.pre_from}{lot_pre}{_EXT}movementID={urn}{reason[1]}{where.pre_to}"
+        )
+        return (
+            f"{head}{item_text}{quantity[0]}{step}{refs[0]}{side[0]}"
+            f', "medinv:movementID": "{urn}", {where.text}{lot}{expiry[0]}{reason[0]}'
+            f'{counterparty[0]}, "eventID": "{hash_id_of(pre)}"}}'
+        )
 
     def reversal_text(self, reversal: Movement, original: Movement) -> str:
         """The JSON text of ``self.reversal(reversal, original)``."""
