@@ -6,8 +6,11 @@ a ``MemoryStore`` whose catalogue gives the store and the parties GLNs. Then, in
 three interleaved rounds (best wall time kept):
 
 - **medinv export**: ``export_chunks`` over the whole ledger, streamed into a sink
-  that only counts characters (reading the store, building each ObjectEvent, its
-  CBV 2.0 hash eventID and the JSON text);
+  that only counts characters (reading the store, writing each ObjectEvent's JSON
+  text and its CBV 2.0 hash eventID);
+- **medinv event dicts + json**: ``document_chunks(export_events(...))``, the same
+  document built the way ``export_chunks`` did before it wrote the text directly:
+  an event dict per movement, then ``json``;
 - **JSON floor**: ``json.dumps`` of the same events already built: what writing the
   text alone costs, the floor of any exporter that builds event objects;
 - **fastjsonschema alone**: GS1's EPCIS JSON Schema compiled with fastjsonschema
@@ -15,9 +18,10 @@ three interleaved rounds (best wall time kept):
 - **medinv validated**: ``SchemaValidator.validate`` on the same document: the same
   schema check plus medinv's own checks of every event.
 
-Prints events per second and the ratios medinv export / JSON floor and medinv
-validated / fastjsonschema alone. The schema is read from ``../shared/epcis/`` (test
-data, not shipped); without it the validation rows are skipped.
+Prints events per second and the ratios medinv export / JSON floor, medinv export /
+event dicts + json, and medinv validated / fastjsonschema alone. The schema is read
+from ``../shared/epcis/`` (test data, not shipped); without it the validation rows
+are skipped.
 
 Usage: ``python benchmarks/bench_epcis.py [--quick] [--seed N]``.
 """
@@ -37,7 +41,13 @@ import pendulum
 
 from medinv.adapters.memory import MemoryStore
 from medinv.catalogue import LocationKind, LocationProfile, Party, PartyKind
-from medinv.epcis import ExportOptions, SchemaValidator, export_chunks, export_events
+from medinv.epcis import (
+    ExportOptions,
+    SchemaValidator,
+    document_chunks,
+    export_chunks,
+    export_events,
+)
 from medinv.identifiers import ItemKey, gs1_check_digit
 from medinv.ledger import Ledger
 from medinv.locations import Location
@@ -146,14 +156,22 @@ class Sink:
         return len(text)
 
 
+def exported(ledger: Ledger, options: ExportOptions) -> tuple[list[dict[str, Any]], str]:
+    """The events and the document, checked equal: the text is the JSON of the events."""
+    events = list(export_events(ledger, options=options))
+    text = "".join(export_chunks(ledger, creation_date=START, options=options))
+    if text != "".join(document_chunks(events, creation_date=START)):
+        raise SystemExit("export_chunks wrote other text than the JSON of export_events")
+    return events, text
+
+
 def main() -> None:
     args = arguments(__doc__ or "")
     n = 5_000 if args.quick else 100_000
     started = time.perf_counter()
     ledger = build(n, args.seed)
     options = ExportOptions(catalogue=ledger.store.catalogue)  # type: ignore[attr-defined]
-    events = list(export_events(ledger, options=options))
-    text = "".join(export_chunks(ledger, creation_date=START, options=options))
+    events, text = exported(ledger, options)
     document = json.loads(text)
     schema_path = next((p for p in SCHEMAS if p.is_file()), None)
     print(
@@ -167,6 +185,13 @@ def main() -> None:
             sink.write(chunk)
         return sink.size
 
+    def dicts_then_json() -> int:
+        sink = Sink()
+        events = export_events(ledger, options=options)
+        for chunk in document_chunks(events, creation_date=START):
+            sink.write(chunk)
+        return sink.size
+
     encode = json.JSONEncoder(ensure_ascii=False).encode
 
     def json_floor() -> int:
@@ -174,6 +199,7 @@ def main() -> None:
 
     contenders: dict[str, Callable[[], object]] = {
         "medinv export (streamed)": medinv_export,
+        "medinv event dicts + json": dicts_then_json,
         "JSON floor (events prebuilt)": json_floor,
     }
     if schema_path is not None:
@@ -196,6 +222,8 @@ def main() -> None:
     print(table(["contender", "best s", "events/s"], rows))
     floor = best["JSON floor (events prebuilt)"] / best["medinv export (streamed)"]
     print(f"medinv export / JSON floor: {floor:.2f}x the floor's rate")
+    former = best["medinv event dicts + json"] / best["medinv export (streamed)"]
+    print(f"medinv export / event dicts + json: {former:.2f}x its rate")
     if schema_path is not None:
         ratio = best["fastjsonschema alone"] / best["medinv validated (schema + checks)"]
         print(f"medinv validated / fastjsonschema alone: {ratio:.2f}x its rate")

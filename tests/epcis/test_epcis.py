@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pendulum
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
@@ -28,6 +30,7 @@ from medinv.epcis import (
     import_document,
     movement_event,
     read_document,
+    reversal_event,
     write_document,
 )
 from medinv.errors import InvalidValueError
@@ -856,3 +859,260 @@ def test_small_caches_give_the_same_events(monkeypatch: pytest.MonkeyPatch) -> N
     expected = list(export_events(ledger, options=_options(ledger)))
     monkeypatch.setattr(_export, "_CACHE_LIMIT", 1)
     assert list(export_events(ledger, options=_options(ledger))) == expected
+
+
+# ----------------------------------------------------------------------------- export text
+# The document export_chunks writes is pinned: its SHA-256 was taken from the exporter
+# that built an event dict per movement and json-encoded it (before the text was
+# rendered from cached fragments, for benchmarks/bench_epcis.py).
+
+MA = ItemKey("MA:MA.156.M0.100350.01004YA10017", lot="MA-Lot 1")
+LONG = Location.parse("CHU/Store/Aisle-With-A-Very-Long-Name/Bin-7")
+
+
+def _pinned_ledger() -> Ledger:
+    """Every kind, status and identifier kind, a reversal, odd ids, times and texts."""
+    ledger = _ledger()
+    cat = ledger.store.catalogue  # type: ignore[attr-defined]
+    later = AT.add(hours=5)
+    cat.put_location(  # the ward gets its own GLN later: older movements keep the old one
+        LocationProfile(path="CHU/Ward", kind=LocationKind.DEPARTMENT, gln="4012345000016"),
+        valid_from=later,
+    )
+    cat.put_party(  # the clinic's GLN is gone later on: no destination from then on
+        Party(kind=PartyKind.CUSTOMER, id="CLINIC-2"), valid_from=later.add(hours=1)
+    )
+    ny = pendulum.datetime(2026, 11, 23, 12, 30, 15, tz="America/New_York")
+    issuer = BusinessReference(type="po", id="4711/A é", issuer_gln="0614141000012")
+    common: dict[str, Any] = {"actor": "ana"}
+    ledger.post(
+        [
+            Movement.receipt(
+                "m 16/ü",
+                item=MA,
+                quantity=2**62,
+                to=LONG,
+                occurred_at=ny.add(microseconds=999_600),
+                counterparty="SUPPLIER:NOBODY",
+                business_references=[issuer, "desadv:DN 9"],
+                expiry="2030-01-31",
+                reason=' say "7.50" \\ é ',
+                **common,
+            ),
+            Movement.receipt(
+                "007",
+                item=ItemKey("04006381333931", lot="LOT/1 a", serial="S*1+(2)"),
+                quantity=1,
+                to=WARD,
+                occurred_at=AT.add(hours=6, microseconds=1_500),
+                expiry="2028-02-29",
+                counterparty="SITE:B",
+                **common,
+            ),
+            Movement.transfer(
+                "7.0",
+                item=MA,
+                quantity=5,
+                source=LONG,
+                to=WARD,
+                status=StockStatus.AVAILABLE,
+                occurred_at=AT.add(hours=6, microseconds=499_500),
+                **common,
+            ),
+            Movement.issue(
+                "m19",
+                item=LOT,
+                quantity=1,
+                source=STORE,
+                occurred_at=AT.add(hours=7),
+                counterparty="CUSTOMER:CLINIC-2",
+                business_references=["po:4712"],
+                **common,
+            ),
+            Movement.consumption(
+                "m20",
+                item=MA,
+                quantity=1,
+                source=LONG,
+                occurred_at=AT.add(hours=7),
+                counterparty=PATIENT,
+                reason="procedure 1e3",
+                **common,
+            ),
+        ]
+    )
+    posted = ledger.movement("7.0")
+    assert posted is not None
+    ledger.post(
+        [Movement.reversal("m21", of=posted.movement, occurred_at=AT.add(hours=8), **common)]
+    )
+    return ledger
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _pinned_documents() -> dict[str, str]:
+    ledger = _pinned_ledger()
+    catalogue = ledger.store.catalogue  # type: ignore[attr-defined]
+    urns = {"0400638": 7, "04006381333931": 7}
+    options = {
+        "catalogue": ExportOptions(catalogue=catalogue),
+        "epc urns": ExportOptions(catalogue=catalogue, company_prefix_lengths=urns),
+        "plain": None,
+    }
+    return {
+        name: "".join(export_chunks(ledger, creation_date=AT, options=given))
+        for name, given in options.items()
+    }
+
+
+PINNED = {
+    "catalogue": "7cf77a23180bbf1f7f7d5df56b110c56df4fceee3f385c8491991b4248ebaa03",
+    "epc urns": "dae4fa17cd972ea1aae617f82dfd89c518dfe19db38de8ffd0fa3d97e0432b93",
+    "plain": "60ff432d44a10a4619618f32ea3471ad2bc70b9f1793d2f56b74cbb3f682536a",
+}
+
+
+def test_the_exported_document_is_pinned() -> None:
+    documents = _pinned_documents()
+    assert {name: _sha(text) for name, text in documents.items()} == PINNED
+
+
+_ODD_TIMES = [
+    pendulum.datetime(2026, 10, 25, 2, 30, tz="Europe/Paris", fold=0),  # +02:00
+    pendulum.datetime(2026, 10, 25, 2, 30, tz="Europe/Paris", fold=1),  # +01:00, equal to it
+    pendulum.datetime(2026, 11, 23, 3, 59, 59, 999_600, tz="Asia/Kolkata"),
+    pendulum.datetime(1890, 1, 1, 12, 0, 30, 123_456, tz="Europe/Paris"),  # +00:09:21
+]
+
+
+@st.composite
+def _any_movement(draw: st.DrawFn) -> Movement:
+    """Any kind, status, identifier, place, party, reference, time and text."""
+    device = draw(st.sampled_from(["04006381333931", "HIBCC:A123BJC5D6E71", str(MA.device)]))
+    lot = draw(st.none() | st.text(alphabet="AB01-/:%! ", min_size=1, max_size=8).filter(str.strip))
+    serial = draw(st.none() | st.text(alphabet="ab1!*+", min_size=1, max_size=8))
+    zone = draw(st.sampled_from(["UTC", "Europe/Paris", "America/New_York"]))
+    at = draw(
+        st.sampled_from(_ODD_TIMES)
+        | st.builds(
+            lambda hours, micro: AT.in_tz(zone).add(hours=hours, microseconds=micro),
+            st.integers(-2, 9),
+            st.sampled_from([0, 1_500, 499_500, 999_600]) | st.integers(0, 10**6),
+        )
+    )
+    places = st.sampled_from([STORE, WARD, LONG, Location.parse("Elsewhere/X")])
+    status = draw(st.sampled_from(StockStatus))
+    common: dict[str, Any] = {
+        "item": ItemKey(device, lot=lot, serial=serial),
+        "occurred_at": at,
+        "actor": "a",
+        "counterparty": draw(
+            st.sampled_from([None, "SUPPLIER:ACME", "CUSTOMER:CLINIC-2", "SITE:B", PATIENT])
+        ),
+        "business_references": draw(
+            st.lists(
+                st.sampled_from(["po:4711", "desadv:DN 1/2", "procedure:OP-7", "recall:F"])
+                | st.just(BusinessReference(type="po", id="9/é", issuer_gln="0614141000012"))
+            )
+        ),
+    }
+    reason = draw(st.none() | st.text(alphabet=' 0.eEinfu"\\é', min_size=1, max_size=6))
+    quantity = 1 if serial else draw(st.integers(1, 30) | st.integers(1, 2**62))
+    mid = draw(st.text(alphabet="ab-07. /%é", min_size=1, max_size=12).filter(str.strip))
+    expiry = draw(st.none() | st.sampled_from(["2027-06-30", "2028-02-29"]))
+    kind = draw(st.sampled_from(MovementKind).filter(lambda k: k is not MovementKind.REVERSAL))
+    source, to = draw(places), draw(places)
+    try:
+        if kind is MovementKind.RECEIPT:
+            made = Movement.receipt(
+                mid, to=to, quantity=quantity, status=status, expiry=expiry, reason=reason, **common
+            )
+        elif kind is MovementKind.RETURN:
+            made = Movement.return_(
+                mid, to=to, quantity=quantity, status=status, expiry=expiry, reason=reason, **common
+            )
+        elif kind is MovementKind.ADJUSTMENT:
+            change = draw(st.sampled_from([quantity, -quantity]))
+            made = Movement.adjustment(
+                mid, at=to, change=change, status=status, expiry=expiry, reason="x", **common
+            )
+        elif kind is MovementKind.TRANSFER:
+            made = Movement.transfer(
+                mid, source=source, to=to, quantity=quantity, status=status, **common
+            )
+        elif kind is MovementKind.STATUS_CHANGE:
+            made = Movement.status_change(
+                mid,
+                at=to,
+                quantity=quantity,
+                from_status=status,
+                to_status=draw(st.sampled_from(StockStatus)),
+                reason=reason,
+                **common,
+            )
+        elif kind is MovementKind.SCRAP:
+            made = Movement.scrap(
+                mid, source=source, quantity=quantity, status=status, reason=reason, **common
+            )
+        elif kind is MovementKind.ISSUE:
+            made = Movement.issue(mid, source=source, quantity=quantity, reason=reason, **common)
+        else:
+            made = Movement.consumption(
+                mid, source=source, quantity=quantity, reason=reason, **common
+            )
+    except InvalidValueError:
+        reject()
+    return made
+
+
+_CATALOGUE = _pinned_ledger().store.catalogue  # type: ignore[attr-defined]
+_EXPORT_OPTIONS = [
+    None,
+    ExportOptions(catalogue=_CATALOGUE),
+    ExportOptions(catalogue=_CATALOGUE, company_prefix_lengths={"0400638": 7}),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(_any_movement(), min_size=1, max_size=8),
+    st.sampled_from(_EXPORT_OPTIONS),
+    st.sampled_from([1, 2, 4_096]),
+)
+def test_event_text_is_the_json_of_the_event(
+    movements: list[Movement], options: ExportOptions | None, cache_limit: int
+) -> None:
+    """The text export_chunks writes equals the JSON of the event dict, whatever is cached."""
+    from medinv.epcis import _export  # noqa: PLC0415
+
+    with patch.object(_export, "_CACHE_LIMIT", cache_limit):
+        exporter = _export._TextExporter(options)
+        for movement in movements:
+            event = movement_event(movement, options)
+            assert exporter.event_text(movement) == json.dumps(event, ensure_ascii=False)
+            reversal = Movement.reversal("undo", of=movement, occurred_at=AT, actor="b")
+            declared = reversal_event(reversal, movement, options)
+            text = exporter.reversal_text(reversal, movement)
+            assert text == json.dumps(declared, ensure_ascii=False)
+
+
+def test_equal_times_an_hour_apart_are_told_apart() -> None:
+    """02:30 before and after the clocks go back are equal datetimes with other offsets."""
+    ledger = Ledger(MemoryStore())
+    ledger.post(
+        [
+            Movement.receipt(
+                f"f{at.fold}", item=LOT, quantity=1, to=STORE, occurred_at=at, actor="a"
+            )
+            for at in _ODD_TIMES[:2]
+        ]
+    )
+    document = _document(ledger)
+    times = [e["eventTime"] for e in document["epcisBody"]["eventList"]]
+    assert times == ["2026-10-25T02:30:00.000+02:00", "2026-10-25T02:30:00.000+01:00"]
+    assert json.dumps(document["epcisBody"]["eventList"], ensure_ascii=False) == json.dumps(
+        list(export_events(ledger)), ensure_ascii=False
+    )

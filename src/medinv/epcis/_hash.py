@@ -165,13 +165,15 @@ _MAYBE_SPECIAL: Final = frozenset("0123456789+-.iInNuhH")
 
 def _value(text: str) -> str:
     first = text[:1]
-    if (
-        first
-        and first not in _MAYBE_SPECIAL
-        and not first.isspace()
-        and not first.isdecimal()
-        and not text[-1].isspace()
-    ):
+    if first == "u":
+        # Not a number (nothing starting with "u" is); unless a CBV or EPC URN, as it is
+        # (the URNs of medinv's ids and references: benchmarks/bench_epcis.py).
+        plain = not text.startswith("urn:epc")
+    else:
+        plain = bool(first) and not (
+            first in _MAYBE_SPECIAL or first.isspace() or first.isdecimal()
+        )
+    if plain and not text[-1].isspace():
         return text  # not a number, URN or URL, nothing to trim: as it is (the common case)
     text = text.strip()
     for urn, web in _URN_VOCAB:
