@@ -1116,3 +1116,33 @@ def test_equal_times_an_hour_apart_are_told_apart() -> None:
     assert json.dumps(document["epcisBody"]["eventList"], ensure_ascii=False) == json.dumps(
         list(export_events(ledger)), ensure_ascii=False
     )
+
+
+@needs_schema
+def test_a_utc_offset_with_seconds_is_written_in_utc(validator: SchemaValidator) -> None:
+    # Paris kept local mean time (+00:09:21) until 1911: EPCIS offsets are +hh:mm.
+    at = pendulum.datetime(1890, 1, 1, 12, 0, 30, 123_000, tz="Europe/Paris")
+    assert at.utcoffset() == pendulum.duration(minutes=9, seconds=21)
+    ledger = Ledger(MemoryStore())
+    ledger.post(
+        [
+            Movement.receipt(
+                "old",
+                item=ItemKey("04006381333931", lot="L1"),
+                quantity=1,
+                to=STORE,
+                occurred_at=at,
+                actor="a",
+            )
+        ]
+    )
+    document = _document(ledger)
+    validator.validate(document)
+    (event,) = document["epcisBody"]["eventList"]
+    assert event["eventTime"] == "1890-01-01T11:51:09.123+00:00"
+    assert pendulum.parse(event["eventTime"]) == at  # the same instant
+    assert event["eventTimeZoneOffset"] == "+00:00"
+    assert event_hash_id(event, {"medinv": "urn:medinv:epcis:"}) == event["eventID"]
+    assert [event] == [
+        json.loads(json.dumps(e)) for e in export_events(ledger)
+    ]  # the dict path writes the same

@@ -81,7 +81,21 @@ class ExportOptions:
         return None
 
 
+def _whole_minutes(moment: pendulum.DateTime) -> pendulum.DateTime:
+    """``moment``, moved to UTC when its UTC offset has seconds.
+
+    EPCIS writes offsets as ``+hh:mm``; a local mean time before standard zones
+    (Paris until 1911 was +00:09:21) or a custom zone would otherwise give an
+    offset the schema refuses. The instant is the same.
+    """
+    offset = moment.utcoffset()
+    if offset is None or not offset % _MINUTE:
+        return moment
+    return moment.in_timezone("UTC")
+
+
 def _time(moment: pendulum.DateTime) -> str:
+    moment = _whole_minutes(moment)
     spec = "microseconds" if moment.microsecond % 1000 else "milliseconds"
     text = moment.isoformat(timespec=spec)
     return text[:-6] + "+00:00" if text.endswith("-00:00") else text
@@ -96,6 +110,7 @@ def _utc_minute(moment: pendulum.DateTime) -> str:
 
 
 _ZERO: Final = dt.timedelta(0)
+_MINUTE: Final = dt.timedelta(minutes=1)
 _EXT: Final = "{" + MEDINV_NAMESPACE + "}"
 
 
@@ -247,7 +262,7 @@ class _Exporter:
         if movement.kind is MovementKind.REVERSAL:
             msg = f"movement {movement.id!r} is a REVERSAL: it is exported as an error declaration"
             raise InvalidValueError(msg)
-        at = movement.occurred_at
+        at = _whole_minutes(movement.occurred_at)
         mapping = mapping_for(movement)
         written = _time(at)
         offset = written[-6:]
@@ -581,6 +596,7 @@ class _TextExporter(_Exporter):
         key = (at, id(at.tzinfo), at.fold)
         found = self._heads.get(key)
         if found is None:
+            at = _whole_minutes(at)
             offset = at.utcoffset()
             minute_key = (at.year, at.month, at.day, at.hour, at.minute, offset)
             minute = self._minutes.get(minute_key) or self._minute(at, minute_key)
