@@ -161,7 +161,7 @@ class _Exporter:
         self.options = options or ExportOptions()
         self._items: dict[ItemKey, tuple[str, str]] = {}
         self._places: dict[Location, list[_Dated[LocationProfile]]] = {}
-        self._place_uris: dict[tuple[Location, int], str | None] = {}
+        self._place_uris: dict[tuple[Location, LocationProfile], str | None] = {}
         self._parties: dict[PartyRef, _Dated[Party]] = {}
         self._references: dict[BusinessReference, tuple[dict[str, str], str]] = {}
         self._utc_minutes: dict[str, str] = {}
@@ -208,7 +208,9 @@ class _Exporter:
             profile = dated.as_of(at)
             if profile is None:
                 continue
-            key = (location, id(profile))
+            # By the profile itself, not its id: a profile dropped with an emptied
+            # cache may leave its id to another one.
+            key = (location, profile)
             if key not in self._place_uris:
                 uri = _place_uri(profile, dated.path, self._path(location))
                 _bounded(self._place_uris)[key] = uri
