@@ -22,8 +22,8 @@ from medinv.adapters.memory import MemoryStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.locations import Location
 from medinv.movements import Movement
-from medinv.ports import LedgerStore
-from medinv.trace import Tracer, _read
+from medinv.ports import LedgerStore, RecordedMovement
+from medinv.trace import Tracer, TraceStep, _read
 
 from ._histories import (
     PARTIES,
@@ -58,9 +58,10 @@ def check_history(store: LedgerStore, movements: list[Movement], data: st.DataOb
     tracer = Tracer(store)
     positions = sorted({0, head, data.draw(st.integers(0, head), label="known_at")})
     for subject in SUBJECTS:
-        # every movement of the subject, in ledger order, and nothing else
-        assert [s.position for s in tracer.steps(subject)] == [
-            r.position for r in rows if subject.covers(r.movement.item)
+        # every movement of the subject, in ledger order, and nothing else, field for field
+        mine = [r for r in rows if subject.covers(r.movement.item)]
+        assert [step_fields(s) for s in tracer.steps(subject)] == [
+            movement_fields(r, rows) for r in mine
         ]
         # the mass balance holds, and equals the brute force, after every position
         walked = dict(tracer.balances(subject))
@@ -78,14 +79,19 @@ def check_history(store: LedgerStore, movements: list[Movement], data: st.DataOb
                 assert flow.net == held
             sent = sum(p.sent - p.received for p in trace.parties)
             assert sent == brute_party_net(rows, subject, position)
+            seen = [r.movement.occurred_at for r in mine if r.position <= position]
+            assert (trace.first_at, trace.last_at) == (
+                (min(seen), max(seen)) if seen else (None, None)
+            )
+            assert trace.movements == len(seen)
         # point in time, bitemporal
         at = START.add(hours=data.draw(st.integers(-10, 50), label="at"))
         known = data.draw(st.sampled_from(positions), label="known")
         where = tracer.where(subject, at=at, known_at=known)
         expected = brute_holdings(rows, subject, up_to=known, before=at)
         assert {(h.item, h.location, h.status): h.quantity for h in where.holdings} == expected
-        assert [s.position for s in where.late] == [
-            r.position
+        assert [step_fields(s) for s in where.late] == [
+            movement_fields(r, rows)
             for r in rows
             if r.position > known
             and subject.covers(r.movement.item)
@@ -110,6 +116,50 @@ def check_history(store: LedgerStore, movements: list[Movement], data: st.DataOb
         assert {r.item: (r.reached, r.left) for r in back.items} == brute_backward_party(
             rows, party, up_to=head
         )
+
+
+def step_fields(step: TraceStep) -> tuple[Any, ...]:
+    """What a step says of its movement, date-times as text (their offsets kept)."""
+    return (
+        step.position,
+        step.movement_id,
+        step.kind,
+        step.effective_kind,
+        step.undoes,
+        step.reverses,
+        step.item,
+        step.quantity,
+        step.occurred_at.isoformat(),
+        step.recorded_at.isoformat(),
+        step.from_location,
+        step.from_status,
+        step.to_location,
+        step.to_status,
+        step.counterparty,
+    )
+
+
+def movement_fields(recorded: RecordedMovement, rows: list[RecordedMovement]) -> tuple[Any, ...]:
+    """The same, read from the stored movement (a reversal's kind from the one it undoes)."""
+    m = recorded.movement
+    kinds = {r.movement.id: r.movement.kind for r in rows}
+    return (
+        recorded.position,
+        m.id,
+        m.kind,
+        m.kind if m.reverses is None else kinds[m.reverses],
+        m.reverses is not None,
+        m.reverses,
+        m.item,
+        m.quantity,
+        m.occurred_at.isoformat(),
+        recorded.recorded_at.isoformat(),
+        m.from_location,
+        m.from_status,
+        m.to_location,
+        m.to_status,
+        m.counterparty,
+    )
 
 
 def brute_party_net(rows: list[Any], subject: Any, position: int) -> int:
@@ -165,3 +215,47 @@ def test_postgresql_traces_equal_a_full_scan(
 ) -> None:
     with postgres_stores() as store:
         check_history(store, movements, data)
+
+
+class WithoutRows:
+    """A store as a third party might write it: every method of the port but ``movement_rows``."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "movement_rows":
+            raise AttributeError(name)
+        return getattr(self._store, name)
+
+
+def test_a_store_without_movement_rows_is_a_ledger_store() -> None:
+    from medinv.ports import MovementRowReader  # noqa: PLC0415
+
+    plain = WithoutRows(MemoryStore())
+    assert isinstance(plain, LedgerStore)
+    assert not isinstance(plain, MovementRowReader)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(movements=histories(), data=st.data())
+def test_sqlite_rows_answer_what_decoded_movements_answer(
+    tmp_path: Path, movements: list[Movement], data: st.DataObject
+) -> None:
+    """Every answer read through the store's light rows equals the one read through movements."""
+    with SqliteStore(tmp_path / f"{uuid.uuid4().hex}.db") as store:
+        post_each(store, movements)
+        head = store.head().position
+        known = data.draw(st.integers(0, head), label="known_at")
+        at = START.add(hours=data.draw(st.integers(-10, 50), label="at"))
+        fast, slow = Tracer(store), Tracer(WithoutRows(store))  # type: ignore[arg-type]
+        for subject in SUBJECTS:
+            assert fast.forward(subject, known_at=known) == slow.forward(subject, known_at=known)
+            assert repr(fast.forward(subject)) == repr(slow.forward(subject))
+            assert repr(fast.where(subject, at=at, known_at=known)) == repr(
+                slow.where(subject, at=at, known_at=known)
+            )
+            assert list(fast.balances(subject)) == list(slow.balances(subject))
+            assert repr(list(fast.steps(subject))) == repr(list(slow.steps(subject)))
+        for place in ("A/Store", "C/OR"):
+            assert repr(fast.backward(location=place)) == repr(slow.backward(location=place))

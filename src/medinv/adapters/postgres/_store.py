@@ -12,7 +12,7 @@ import pendulum
 import psycopg
 from psycopg import sql
 
-from medinv.adapters import _base
+from medinv.adapters import _base, _rows
 from medinv.adapters._codec import (
     check_chained,
     item_filters,
@@ -61,6 +61,7 @@ from medinv.ports import (
     LedgerHead,
     LotKey,
     MovementQuery,
+    MovementRow,
     PositionQuery,
     RecordedMovement,
     check_query,
@@ -547,6 +548,65 @@ class PostgresStore(_base.Closing):
     def projections(self) -> PostgresProjections:
         """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this schema."""
         return self._projections
+
+    def movement_rows(self, query: MovementQuery) -> Iterator[MovementRow]:
+        """The stored movements that match ``query`` as light rows, in position order.
+
+        A query on the item keys and positions (and an occurred-at window) reads
+        only the columns of a row through the item index, in pages, without decoding
+        movements or reading their hashes; any other query is read by ``movements``.
+        """
+        check_query(query, MovementQuery)
+        conditions, params = item_filters(query, "%s")
+        if not conditions or not _rows.light(query):
+            return map(MovementRow.of, self.movements(query))
+        if query.up_to_position is not None:
+            conditions.append("position <= %s")
+            params.append(query.up_to_position)
+        text = self._format(
+            f"SELECT {_ROW_COLUMNS} FROM {{s}}.movements WHERE position > %s "  # noqa: S608  (constant fragments)
+            + "".join(f" AND {c}" for c in conditions)
+            + " ORDER BY position LIMIT %s"
+        )
+        return self._row_pages(text, query, params)
+
+    def _row_pages(
+        self, text: str, query: MovementQuery, params: list[object]
+    ) -> Iterator[MovementRow]:
+        inside = _rows.occurred_window(query)
+        after = query.after_position
+        while True:
+            conn = self._open()
+            with self._errors("reading movements"):
+                rows = conn.execute(text, [after, *params, _sql.PAGE]).fetchall()
+            for row in rows:
+                try:
+                    light = _column_row(row)
+                    if inside is not None and not inside(light.occurred_at):
+                        continue
+                except (ValueError, TypeError) as e:
+                    raise _rows.corrupt(row[0], e) from e
+                yield light
+            if len(rows) < _sql.PAGE:
+                return
+            after = rows[-1][0]
+
+
+_ROW_COLUMNS = (
+    "position, id, kind, gtin, lot, serial, quantity, occurred_at, recorded_at, from_location,"
+    " from_status, to_location, to_status, reverses, counterparty"
+)
+"""The columns of a `MovementRow`, in its order."""
+
+
+def _column_row(row: Sequence[Any]) -> MovementRow:
+    """A row of ``_ROW_COLUMNS`` as a movement row (the key columns keep ``''`` for absent)."""
+    values = list(row)
+    values[4] = values[4] or None
+    values[5] = values[5] or None
+    if type(values[6]) is not int:
+        raise TypeError(f"a stored quantity must be a whole number, not {values[6]!r:.60}")
+    return MovementRow._make(values)
 
 
 # ---------------------------------------------------------------------- stocktakes
