@@ -160,7 +160,9 @@ class _Tally:
 
     def seen(self, first: Moment, last: Moment) -> None:
         self.first_at = min(self.first_at, first)
-        self.last_at = latest(self.last_at, last)
+        held = self.last_at
+        if last[0] > held[0] or (last[1] < held[1] and last[0] == held[0]):
+            self.last_at = last
 
 
 def latest(one: Moment, other: Moment) -> Moment:
