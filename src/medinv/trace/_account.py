@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, TypeVar
 
-import attrs
 import pendulum
 
 from medinv.catalogue import PartyRef
@@ -148,15 +147,17 @@ position wins a tie of instants (two texts of one instant at different offsets),
 in position order keeps it."""
 
 
-@attrs.define
 class _Tally:
     """A flow being summed: entered (or sent), left (or received), consumed, dates."""
 
-    first_at: Moment
-    last_at: Moment
-    into: int = 0
-    out: int = 0
-    consumed: int = 0
+    __slots__ = ("consumed", "first_at", "into", "last_at", "out")
+
+    def __init__(self, first_at: Moment, last_at: Moment) -> None:
+        self.first_at = first_at
+        self.last_at = last_at
+        self.into = 0
+        self.out = 0
+        self.consumed = 0
 
     def seen(self, first: Moment, last: Moment) -> None:
         self.first_at = min(self.first_at, first)
@@ -270,12 +271,19 @@ class Account:
             if source_site != target_site:
                 _cross(self._sites, source_site, target_site, quantity, first, last)
         if party is not None:
-            if kind in _FROM_PARTY:
-                _tally(self._parties, party, first, last).out += quantity
-            elif kind in _TO_PARTY:
-                tally = _tally(self._parties, party, first, last)
-                tally.into += quantity
-                tally.consumed += quantity if kind == _CONSUMPTION else 0
+            self.count_party(party, kind, quantity, first, last)
+
+    def count_party(
+        self, party: str, kind: str, quantity: int, first: Moment, last: Moment
+    ) -> None:
+        """Count ``quantity`` units (negative: reversed) of kind ``kind`` with ``party``."""
+        if kind in _FROM_PARTY:
+            _tally(self._parties, party, first, last).out += quantity
+        elif kind in _TO_PARTY:
+            tally = _tally(self._parties, party, first, last)
+            tally.into += quantity
+            if kind == _CONSUMPTION:
+                tally.consumed += quantity
 
     def balance(self) -> MassBalance:
         """The totals so far."""
@@ -323,17 +331,20 @@ class Account:
         # Sorted by the stored "KIND:id" text split (the kind's value, the id) as the
         # decoded references would sort, without reading their enums' values.
         ordered = sorted(self._parties.items(), key=lambda kv: kv[0].partition(":")[::2])
-        return tuple(
-            PartyFlow(
-                party=self.decoding.party(party),
-                sent=tally.into,
-                received=tally.out,
-                consumed=tally.consumed,
-                first_at=instant(tally.first_at),
-                last_at=instant(tally.last_at),
+        flows = []
+        for party, tally in ordered:
+            first = instant(tally.first_at)
+            flows.append(
+                PartyFlow(
+                    party=self.decoding.party(party),
+                    sent=tally.into,
+                    received=tally.out,
+                    consumed=tally.consumed,
+                    first_at=first,
+                    last_at=first if tally.last_at is tally.first_at else instant(tally.last_at),
+                )
             )
-            for party, tally in ordered
-        )
+        return tuple(flows)
 
     def _flow(self, kind: FlowKind, place: Location, tally: _Tally) -> Flow:
         instant = self.decoding.instant
@@ -389,8 +400,35 @@ class Shapes:
             raise StorageError(msg) from e
 
     def account(self) -> Account:
-        """Every shape counted into a new account."""
-        account = Account()
+        """Every shape counted into a new account.
+
+        The shapes are merged first into those without their counterparty (the
+        balances, locations and sites do not depend on it) and into one sum per
+        party and kind, so a lot consumed on a thousand patients counts its places
+        once, not once per patient.
+        """
+        places: dict[Shape, list[Any]] = {}
+        parties: dict[tuple[str, str, bool], list[Any]] = {}
         for shape, (quantity, count, first, last) in self._shapes.items():
+            _merge(places, (*shape[:9], None), quantity, count, first, last)
+            if shape[9] is not None:
+                _merge(parties, (shape[9], shape[0], shape[1]), quantity, count, first, last)
+        account = Account()
+        for shape, (quantity, count, first, last) in places.items():
             account.count_shape(shape, quantity, count, first, last)
+        for (party, kind, undoes), (quantity, _, first, last) in parties.items():
+            account.count_party(party, kind, -quantity if undoes else quantity, first, last)
         return account
+
+
+def _merge(  # noqa: PLR0917  (the sums, a key, its sum, count, first and last)
+    sums: dict[Any, list[Any]], key: Any, quantity: int, count: int, first: Moment, last: Moment
+) -> None:
+    found = sums.get(key)
+    if found is None:
+        sums[key] = [quantity, count, first, last]
+        return
+    found[0] += quantity
+    found[1] += count
+    found[2] = min(found[2], first)
+    found[3] = latest(found[3], last)
