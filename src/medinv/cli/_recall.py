@@ -124,18 +124,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     closing.add_argument("--by", required=True, help="who closes (and signs the reason)")
     closing.add_argument("--reason", help="why units are left unaccounted (then required)")
 
-    notifying = command("notify", _run_notify, "record that a party was told of the recall")
-    notifying.add_argument("campaign", metavar="ID", help="the campaign's id")
-    notifying.add_argument("--party", required=True, help="who was told, KIND:id")
-    option(notifying, "--at", to_datetime, "date-time", "when (ISO 8601)", required=True)
-    notifying.add_argument("--by", required=True, help="who told them")
+    def answer(name: str, run: Callable[[argparse.Namespace, TextIO], int], text: str) -> Any:
+        """A command recording something a party was told or answered: ID, party, when, who."""
+        sub = command(name, run, text)
+        sub.add_argument("campaign", metavar="ID", help="the campaign's id")
+        sub.add_argument("--party", required=True, help="the party, KIND:id")
+        option(sub, "--at", to_datetime, "date-time", "when (ISO 8601)", required=True)
+        sub.add_argument("--by", required=True, help="who records it")
+        return sub
+
+    notifying = answer("notify", _run_notify, "record that a party was told of the recall")
     notifying.add_argument("--channel", help="how: letter, e-mail, phone...")
 
-    responding = command("respond", _run_respond, "record a party's answer and its figures")
-    responding.add_argument("campaign", metavar="ID", help="the campaign's id")
-    responding.add_argument("--party", required=True, help="who answered, KIND:id")
-    option(responding, "--at", to_datetime, "date-time", "when (ISO 8601)", required=True)
-    responding.add_argument("--by", required=True, help="who records the answer")
+    responding = answer("respond", _run_respond, "record a party's answer and its figures")
     responding.add_argument("--lot", help="the lot the figures are of (of the campaign's device)")
     responding.add_argument("--serial", help="the serial the figures are of")
     for flag, text in (
