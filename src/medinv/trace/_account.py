@@ -359,76 +359,64 @@ class Account:
 
 
 class Shapes:
-    """A subject's rows grouped by shape, then counted into an `Account` once per shape.
+    """A subject's rows summed by what they do, then counted into an `Account` once per sum.
 
-    The forward trace's pass: per row, one tuple and one dictionary update (the
-    sums and dates of ``Account`` are linear or extremes, so grouping first gives
-    the same answer). What it keeps grows with the distinct shapes (items, places,
-    parties), not with the rows. Measured by ``benchmarks/bench_trace.py``.
+    The forward trace's pass: per row, a sum by place (effective kind, reversal or
+    not, item, source and destination with their statuses) and, for a row with a
+    counterparty, a sum by party (the party, the effective kind, reversal or not).
+    The figures of ``Account`` are linear in the quantities or first and last dates,
+    so counting each sum once gives what counting its rows one by one gives, and a
+    lot consumed on a thousand patients counts its places once, not once per
+    patient. What it keeps grows with the places and parties, not with the rows.
+    Measured by ``benchmarks/bench_trace.py`` (docs/benchmarks/trace.md).
     """
 
     def __init__(self) -> None:
-        self._shapes: dict[Shape, list[Any]] = {}
+        self._places: dict[tuple[Any, ...], list[Any]] = {}
+        self._parties: dict[tuple[str, str, bool], list[Any]] = {}
 
     def add(self, rows: Iterable[MovementRow], originals: Mapping[str, str]) -> None:
-        """Group ``rows`` (in position order); ``originals``: the kind each reversed id had."""
-        shapes = self._shapes
+        """Sum ``rows`` (in position order); ``originals``: the kind each reversed id had."""
+        places, parties = self._places, self._parties
         row = None
         try:
             for row in rows:
                 reverses = row.reverses
-                key = (
-                    row.kind if reverses is None else originals[reverses], reverses is not None,
-                    row.device, row.lot, row.serial, row.from_location, row.from_status,
-                    row.to_location, row.to_status, row.counterparty,
-                )  # fmt: skip
+                kind = row.kind if reverses is None else originals[reverses]
+                undoes = reverses is not None
                 at = _fromisoformat(row.occurred_at)
-                found = shapes.get(key)
-                if found is None:
-                    moment = (at, row.position, row.occurred_at)
-                    shapes[key] = [row.quantity, 1, moment, moment]
-                    continue
-                found[0] += row.quantity
-                found[1] += 1
-                if at < found[2][0]:
-                    found[2] = (at, row.position, row.occurred_at)
-                if at > found[3][0]:
-                    found[3] = (at, row.position, row.occurred_at)
+                key = (
+                    kind, undoes, row.device, row.lot, row.serial, row.from_location,
+                    row.from_status, row.to_location, row.to_status,
+                )  # fmt: skip
+                _sum(places, key, row, at)
+                if row.counterparty is not None:
+                    _sum(parties, (row.counterparty, kind, undoes), row, at)
         except (ValueError, TypeError) as e:
             position = None if row is None else row.position
             msg = f"the stored movement at position {position!r} cannot be read back: {e}"
             raise StorageError(msg) from e
 
     def account(self) -> Account:
-        """Every shape counted into a new account.
-
-        The shapes are merged first into those without their counterparty (the
-        balances, locations and sites do not depend on it) and into one sum per
-        party and kind, so a lot consumed on a thousand patients counts its places
-        once, not once per patient.
-        """
-        places: dict[Shape, list[Any]] = {}
-        parties: dict[tuple[str, str, bool], list[Any]] = {}
-        for shape, (quantity, count, first, last) in self._shapes.items():
-            _merge(places, (*shape[:9], None), quantity, count, first, last)
-            if shape[9] is not None:
-                _merge(parties, (shape[9], shape[0], shape[1]), quantity, count, first, last)
+        """Every sum counted into a new account."""
         account = Account()
-        for shape, (quantity, count, first, last) in places.items():
-            account.count_shape(shape, quantity, count, first, last)
-        for (party, kind, undoes), (quantity, _, first, last) in parties.items():
+        for key, (quantity, count, first, last) in self._places.items():
+            account.count_shape((*key, None), quantity, count, first, last)
+        for (party, kind, undoes), (quantity, _, first, last) in self._parties.items():
             account.count_party(party, kind, -quantity if undoes else quantity, first, last)
         return account
 
 
-def _merge(  # noqa: PLR0917  (the sums, a key, its sum, count, first and last)
-    sums: dict[Any, list[Any]], key: Any, quantity: int, count: int, first: Moment, last: Moment
-) -> None:
+def _sum(sums: dict[Any, list[Any]], key: Any, row: MovementRow, at: dt.datetime) -> None:
+    """Add a row to its sum: quantity, count, first and last moment (rows in position order)."""
     found = sums.get(key)
     if found is None:
-        sums[key] = [quantity, count, first, last]
+        moment = (at, row.position, row.occurred_at)
+        sums[key] = [row.quantity, 1, moment, moment]
         return
-    found[0] += quantity
-    found[1] += count
-    found[2] = min(found[2], first)
-    found[3] = latest(found[3], last)
+    found[0] += row.quantity
+    found[1] += 1
+    if at < found[2][0]:
+        found[2] = (at, row.position, row.occurred_at)
+    if at > found[3][0]:
+        found[3] = (at, row.position, row.occurred_at)
