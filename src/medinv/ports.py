@@ -985,7 +985,9 @@ class MovementRowReader(Protocol):
         [`MovementRow.of`][medinv.ports.MovementRow.of] gives it. A store reads them
         through the same indexes, but need not decode them into movements (nor read
         their hashes); a stored row that cannot be read raises
-        [`StorageError`][medinv.errors.StorageError].
+        [`StorageError`][medinv.errors.StorageError]. The rows are streamed: a store
+        holds a page or a window of them at a time, never every match of a hot lot
+        (readers ask for a whole history in one call).
         """
         ...
 

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from medinv.adapters import _rows
 from medinv.adapters.memory import MemoryStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.locations import Location
@@ -48,6 +49,10 @@ def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_read, "_TARGET_ROWS", 3)
     monkeypatch.setattr(_read, "_GROWTH", 2)
     monkeypatch.setattr(_read, "_CHUNK", 2)
+    # The stores' own windows and pages, for their movement_rows.
+    monkeypatch.setattr(_rows, "FIRST_WINDOW", 3)
+    monkeypatch.setattr(_rows, "_TARGET_ROWS", 3)
+    monkeypatch.setattr("medinv.adapters.postgres._sql.PAGE", 3)
 
 
 def check_history(store: LedgerStore, movements: list[Movement], data: st.DataObject) -> None:

@@ -17,12 +17,26 @@ from typing import Any, Final
 from medinv.errors import StorageError
 from medinv.ports import MovementQuery, MovementRow
 
-__all__ = ["content_rows", "corrupt", "light", "occurred_window"]
+__all__ = ["FIRST_WINDOW", "content_rows", "corrupt", "light", "next_window", "occurred_window"]
 
 _fromisoformat = dt.datetime.fromisoformat
 _new_row = MovementRow._make
 _PLAIN: Final = 16
 """Fields of a movement's content without its counterparty and business references."""
+
+
+FIRST_WINDOW: Final = 2048
+"""The first window of positions a store reads a history in, and the smallest."""
+_TARGET_ROWS: Final = 2048
+"""About how many rows a window should hold."""
+_MAX_WINDOW: Final = 1 << 18
+"""The largest window (positions): a burst after a sparse stretch holds at most this many."""
+
+
+def next_window(window: int, found: int) -> int:
+    """The next window of positions, from the rows the last one held (at most 4 times it)."""
+    grown = min(window * 4, _MAX_WINDOW)
+    return grown if found == 0 else max(FIRST_WINDOW, min(grown, window * _TARGET_ROWS // found))
 
 
 def light(query: MovementQuery) -> bool:

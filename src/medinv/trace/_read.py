@@ -7,15 +7,17 @@ a lot's history without decoding every row into a validated `Movement`, which wa
 most of a trace's time in ``benchmarks/bench_trace.py`` (docs/benchmarks/trace.md);
 a store without it is read through ``movements``.
 
-A store answers a keyed query at once (the SQL stores fetch every matching row of
-a query before handing out the first), so a hot lot read in one query would hold
-all its rows in memory together. The trace reads in windows of ledger positions
-instead: a window of ``w`` positions holds at most ``w`` movements, and each next
-window is sized from the density of the last (aiming at about ``_TARGET_ROWS``
-movements, growing at most ``_GROWTH`` times, at most ``_MAX_WINDOW`` positions),
-so memory stays flat however many movements the subject has, and a sparse subject
-still needs only a handful of queries over a large ledger. Rows are handed on in
-chunks of ``_CHUNK``, each chunk's reversals resolved in one read. Whatever is
+A store's ``movements`` answers a keyed query at once (the SQL stores fetch every
+matching row of a query before handing out the first), so a hot lot read in one
+query would hold all its rows in memory together. A store's ``movement_rows``
+streams them itself (the SQLite store in windows of positions, PostgreSQL in
+pages); a store without it is read here in windows of ledger positions: a window of
+``w`` positions holds at most ``w`` movements, and each next window is sized from
+the density of the last (aiming at about ``_TARGET_ROWS`` movements, growing at
+most ``_GROWTH`` times, at most ``_MAX_WINDOW`` positions), so memory stays flat
+however many movements the subject has, and a sparse subject still needs only a
+handful of queries over a large ledger. Rows are handed on in chunks of
+``_CHUNK``, each chunk's reversals resolved in one read. Whatever is
 decoded into objects is decoded with caches that live for one chunk.
 """
 
@@ -32,7 +34,13 @@ from medinv.catalogue import PartyRef
 from medinv.chain import MovementDecoder
 from medinv.errors import InvalidValueError, StorageError
 from medinv.movements import MovementKind
-from medinv.ports import LedgerStore, MovementQuery, MovementRow, movement_rows
+from medinv.ports import (
+    LedgerStore,
+    MovementQuery,
+    MovementRow,
+    MovementRowReader,
+    movement_rows,
+)
 from medinv.status import StockStatus
 from medinv.trace._model import TraceStep
 
@@ -64,13 +72,30 @@ def rows(
 ) -> Iterator[MovementRow]:
     """The rows matching ``query`` after its ``after_position`` up to ``up_to``, streamed.
 
-    ``before``: only those that occurred before it. Checked here rather than by the
-    store, so that each window is sized from the rows it read, not from those kept
-    (a window whose rows mostly occurred later would otherwise grow to the largest).
+    ``before``: only those that occurred before it, checked here, after reading (so
+    that windows are sized from the rows read, not from those kept). A
+    [`MovementRowReader`][medinv.ports.MovementRowReader] streams its rows itself
+    (the SQL stores read in windows or pages), in one call: on PostgreSQL, one
+    round trip where windows would take one each. Other stores are read here in
+    windows of positions.
     """
+    limit = None if before is None else _fromisoformat(before.isoformat())  # a plain date-time
+    if isinstance(store, MovementRowReader):
+        found = store.movement_rows(attrs.evolve(query, up_to_position=up_to))
+    else:
+        found = _windows(store, query, up_to)
+    if limit is None:
+        yield from found
+        return
+    for row in found:
+        if _occurred(row) < limit:
+            yield row
+
+
+def _windows(store: LedgerStore, query: MovementQuery, up_to: int) -> Iterator[MovementRow]:
+    """The rows of a store without ``movement_rows``, read in windows of positions."""
     after = query.after_position
     window = _MIN_WINDOW
-    limit = None if before is None else _fromisoformat(before.isoformat())  # a plain date-time
     while after < up_to:
         last = min(after + window, up_to)
         found = 0
@@ -78,8 +103,7 @@ def rows(
             store, attrs.evolve(query, after_position=after, up_to_position=last)
         ):
             found += 1
-            if limit is None or _occurred(row) < limit:
-                yield row
+            yield row
         after = last
         grown = min(window * _GROWTH, _MAX_WINDOW)
         window = (

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+import attrs
 import pendulum
 
 from medinv.adapters import _base, _rows
@@ -825,14 +826,28 @@ class SqliteStore(_base.Closing):
 
         A query on the item keys and positions (and an occurred-at window) is read
         through the item index as stored text, without decoding movements or
-        reading their hashes; any other query is read by ``movements``.
+        reading their hashes, in windows of positions sized to hold a few thousand
+        rows each (so a hot lot is never in memory whole); any other query is read
+        by ``movements``.
         """
         check_query(query, MovementQuery)
         keyed, params = item_filters(query, "?")
         if not keyed or not _rows.light(query):
             return map(MovementRow.of, self.movements(query))
-        rows = self._by_item(query, keyed, params, "position, content, recorded_at")
-        return _rows.content_rows(rows, query)
+        up_to = self.head().position if query.up_to_position is None else query.up_to_position
+        return self._row_windows(query, keyed, params, up_to)
+
+    def _row_windows(
+        self, query: MovementQuery, keyed: list[str], params: list[object], up_to: int
+    ) -> Iterator[MovementRow]:
+        """The rows in windows of positions: one window's rows in memory at a time."""
+        after, window = query.after_position, _rows.FIRST_WINDOW
+        while after < up_to:
+            last = min(after + window, up_to)
+            part = attrs.evolve(query, after_position=after, up_to_position=last)
+            rows = self._by_item(part, keyed, params, "position, content, recorded_at")
+            yield from _rows.content_rows(rows, query)
+            after, window = last, _rows.next_window(window, len(rows))
 
 
 def _text_of(value: object) -> object:
