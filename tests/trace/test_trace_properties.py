@@ -52,7 +52,7 @@ def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     # The stores' own windows and pages, for their movement_rows.
     monkeypatch.setattr(_rows, "FIRST_WINDOW", 3)
     monkeypatch.setattr(_rows, "_TARGET_ROWS", 3)
-    monkeypatch.setattr("medinv.adapters.postgres._sql.PAGE", 3)
+    monkeypatch.setattr("medinv.adapters.postgres._store._ROW_PAGE", 3)
 
 
 def check_history(store: LedgerStore, movements: list[Movement], data: st.DataObject) -> None:

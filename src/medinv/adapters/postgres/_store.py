@@ -6,7 +6,7 @@ import contextlib
 import functools
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pendulum
 import psycopg
@@ -578,7 +578,7 @@ class PostgresStore(_base.Closing):
         while True:
             conn = self._open()
             with self._errors("reading movements"):
-                rows = conn.execute(text, [after, *params, _sql.PAGE]).fetchall()
+                rows = conn.execute(text, [after, *params, _ROW_PAGE]).fetchall()
             for row in rows:
                 try:
                     light = _column_row(row)
@@ -587,11 +587,14 @@ class PostgresStore(_base.Closing):
                 except (ValueError, TypeError) as e:
                     raise _rows.corrupt(row[0], e) from e
                 yield light
-            if len(rows) < _sql.PAGE:
+            if len(rows) < _ROW_PAGE:
                 return
             after = rows[-1][0]
 
 
+_ROW_PAGE: Final = 1024
+"""Rows per page of ``movement_rows``: a trace holds one page of a hot lot's rows (about
+1 MB in ``benchmarks/bench_trace.py``, where pages of ``_sql.PAGE`` rows held 8 MB)."""
 _ROW_COLUMNS = (
     "position, id, kind, gtin, lot, serial, quantity, occurred_at, recorded_at, from_location,"
     " from_status, to_location, to_status, reverses, counterparty"
