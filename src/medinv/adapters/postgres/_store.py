@@ -553,43 +553,49 @@ class PostgresStore(_base.Closing):
         """The stored movements that match ``query`` as light rows, in position order.
 
         A query on the item keys and positions (and an occurred-at window) reads
-        only the columns of a row through the item index, in pages, without decoding
-        movements or reading their hashes; any other query is read by ``movements``.
+        only the columns of a row through the item index, without decoding movements
+        or reading their hashes, in windows of positions sized to hold a few
+        thousand rows each (a window's range keeps the planner on the item index; a
+        sparse lot over the whole ledger could be read in position order instead),
+        each in pages; any other query is read by ``movements``.
         """
         check_query(query, MovementQuery)
         conditions, params = item_filters(query, "%s")
         if not conditions or not _rows.light(query):
             return map(MovementRow.of, self.movements(query))
-        if query.up_to_position is not None:
-            conditions.append("position <= %s")
-            params.append(query.up_to_position)
         text = self._format(
             f"SELECT {_ROW_COLUMNS} FROM {{s}}.movements WHERE position > %s "  # noqa: S608  (constant fragments)
             + "".join(f" AND {c}" for c in conditions)
-            + " ORDER BY position LIMIT %s"
+            + " AND position <= %s ORDER BY position LIMIT %s"
         )
-        return self._row_pages(text, query, params)
+        up_to = self.head().position if query.up_to_position is None else query.up_to_position
+        return self._row_windows(text, query, params, up_to)
 
-    def _row_pages(
-        self, text: str, query: MovementQuery, params: list[object]
+    def _row_windows(
+        self, text: str, query: MovementQuery, params: list[object], up_to: int
     ) -> Iterator[MovementRow]:
         inside = _rows.occurred_window(query)
-        after = query.after_position
-        while True:
-            conn = self._open()
-            with self._errors("reading movements"):
-                rows = conn.execute(text, [after, *params, _ROW_PAGE]).fetchall()
-            for row in rows:
-                try:
-                    light = _column_row(row)
-                    if inside is not None and not inside(light.occurred_at):
-                        continue
-                except (ValueError, TypeError) as e:
-                    raise _rows.corrupt(row[0], e) from e
-                yield light
-            if len(rows) < _ROW_PAGE:
-                return
-            after = rows[-1][0]
+        after, window = query.after_position, _rows.FIRST_WINDOW
+        while after < up_to:
+            last = min(after + window, up_to)
+            start, found = after, 0
+            while True:  # the window's rows, a page at a time
+                conn = self._open()
+                with self._errors("reading movements"):
+                    rows = conn.execute(text, [start, *params, last, _ROW_PAGE]).fetchall()
+                found += len(rows)
+                for row in rows:
+                    try:
+                        light = _column_row(row)
+                        if inside is not None and not inside(light.occurred_at):
+                            continue
+                    except (ValueError, TypeError) as e:
+                        raise _rows.corrupt(row[0], e) from e
+                    yield light
+                if len(rows) < _ROW_PAGE:
+                    break
+                start = rows[-1][0]
+            after, window = last, _rows.next_window(window, found)
 
 
 _ROW_PAGE: Final = 1024
