@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from typing import Any, Final, Protocol, Self, runtime_checkable
+from typing import Any, Final, NamedTuple, Protocol, Self, runtime_checkable
 
 import attrs
 import pendulum
@@ -56,6 +56,7 @@ from medinv.catalogue import (
     PartyRef,
     Product,
 )
+from medinv.chain import format_instant, movement_fields
 from medinv.dates import to_date, to_datetime
 from medinv.devices import DeviceIdentifier
 from medinv.errors import ConcurrencyError, InvalidValueError, StalePlanError
@@ -438,6 +439,12 @@ class LedgerStore(Protocol):
     controller's questions"); lots and items by expiry.
 
     Stores are context managers: ``with SomeStore(...) as store:`` closes it on exit.
+
+    Optionally, a store also reads movements as light rows
+    ([`MovementRowReader`][medinv.ports.MovementRowReader]: a ``movement_rows``
+    method, without decoding them into movements); [`medinv.trace`][medinv.trace]
+    uses it when a store has it and reads ``movements`` otherwise, so a store
+    without it keeps working, only slower.
     """
 
     def head(self) -> LedgerHead:
@@ -883,3 +890,113 @@ class ProjectionStore(Protocol):
 
 
 __all__ += ["ProjectionConflictError", "ProjectionStore", "StoredProjection"]
+
+
+# ---------------------------------------------------------------------- movement rows (optional)
+#
+# What a trace reads of each movement, as the stores keep it (text), without
+# building a `Movement`: the SQL stores answer a lot's history from their item
+# index without decoding (and validating) every row into objects. The trace
+# benchmark (benchmarks/bench_trace.py) measured that decoding as most of a
+# trace's time; see docs/benchmarks/trace.md.
+
+
+class MovementRow(NamedTuple):
+    """The fields of a stored movement that a trace reads, as text, with its position.
+
+    The texts are those of [`movement_fields`][medinv.chain.movement_fields] and
+    [`structured_fields`][medinv.chain.structured_fields] (``None`` when absent):
+    the kind's value, the device text, a location's path joined with ``/``, a
+    status's value, the counterparty as ``KIND:id``, the date-times as
+    [`format_instant`][medinv.chain.format_instant] writes them.
+    [`of`][medinv.ports.MovementRow.of] makes one from a recorded movement.
+    """
+
+    position: int
+    """Its ledger position."""
+    id: str
+    """The movement's id."""
+    kind: str
+    """Its kind (``MovementKind`` value)."""
+    device: str
+    """The item's device text (GTIN-14 digits, or ``AGENCY:DI``)."""
+    lot: str | None
+    """The item's lot."""
+    serial: str | None
+    """The item's serial."""
+    quantity: int
+    """How many units."""
+    occurred_at: str
+    """When it happened (business time)."""
+    recorded_at: str
+    """When the ledger stored it."""
+    from_location: str | None
+    """Its source's path."""
+    from_status: str | None
+    """The status it left."""
+    to_location: str | None
+    """Its destination's path."""
+    to_status: str | None
+    """The status it went into."""
+    reverses: str | None
+    """For a reversal, the id of the movement it undoes."""
+    counterparty: str | None
+    """Who it was with, ``KIND:id``."""
+
+    @classmethod
+    def of(cls, recorded: RecordedMovement) -> MovementRow:
+        """The row of a recorded movement."""
+        m = recorded.movement
+        fields = movement_fields(m)
+        party = m.counterparty
+        return cls(
+            recorded.position,
+            m.id,
+            fields[1],
+            fields[2],
+            fields[3],
+            fields[4],
+            m.quantity,
+            fields[6],
+            format_instant(recorded.recorded_at),
+            fields[8],
+            fields[9],
+            fields[10],
+            fields[11],
+            m.reverses,
+            None if party is None else f"{party.kind.value}:{party.id}",
+        )
+
+
+@runtime_checkable
+class MovementRowReader(Protocol):
+    """A [`LedgerStore`][medinv.ports.LedgerStore] that also reads movements as light rows.
+
+    Optional: the three shipped stores have it, and the contract suite
+    ([`medinv.testing.contract`][medinv.testing.contract]) checks it on a store that
+    has it. Readers call [`movement_rows`][medinv.ports.movement_rows], which falls
+    back to ``movements`` for a store without it.
+    """
+
+    def movement_rows(self, query: MovementQuery) -> Iterator[MovementRow]:
+        """The stored movements that match ``query`` as rows, in ascending position order.
+
+        The same movements as ``movements(query)``, each as
+        [`MovementRow.of`][medinv.ports.MovementRow.of] gives it. A store reads them
+        through the same indexes, but need not decode them into movements (nor read
+        their hashes); a stored row that cannot be read raises
+        [`StorageError`][medinv.errors.StorageError]. The rows are streamed: a store
+        holds a page or a window of them at a time, never every match of a hot lot
+        (readers ask for a whole history in one call).
+        """
+        ...
+
+
+def movement_rows(store: LedgerStore, query: MovementQuery) -> Iterator[MovementRow]:
+    """``store.movement_rows(query)`` when the store has it, else its ``movements`` as rows."""
+    if isinstance(store, MovementRowReader):
+        return store.movement_rows(query)
+    return map(MovementRow.of, store.movements(query))
+
+
+__all__ += ["MovementRow", "MovementRowReader", "movement_rows"]

@@ -18,12 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from medinv.adapters import _rows
 from medinv.adapters.memory import MemoryStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.locations import Location
 from medinv.movements import Movement
-from medinv.ports import LedgerStore
-from medinv.trace import Tracer, _read
+from medinv.ports import LedgerStore, RecordedMovement
+from medinv.trace import Tracer, TraceStep, _read
 
 from ._histories import (
     PARTIES,
@@ -48,6 +49,10 @@ def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_read, "_TARGET_ROWS", 3)
     monkeypatch.setattr(_read, "_GROWTH", 2)
     monkeypatch.setattr(_read, "_CHUNK", 2)
+    # The stores' own windows and pages, for their movement_rows.
+    monkeypatch.setattr(_rows, "FIRST_WINDOW", 3)
+    monkeypatch.setattr(_rows, "_TARGET_ROWS", 3)
+    monkeypatch.setattr("medinv.adapters.postgres._store._ROW_PAGE", 3)
 
 
 def check_history(store: LedgerStore, movements: list[Movement], data: st.DataObject) -> None:
@@ -58,10 +63,9 @@ def check_history(store: LedgerStore, movements: list[Movement], data: st.DataOb
     tracer = Tracer(store)
     positions = sorted({0, head, data.draw(st.integers(0, head), label="known_at")})
     for subject in SUBJECTS:
-        # every movement of the subject, in ledger order, and nothing else
-        assert [s.position for s in tracer.steps(subject)] == [
-            r.position for r in rows if subject.covers(r.movement.item)
-        ]
+        # every movement of the subject, in ledger order, and nothing else, field for field
+        mine = [r for r in rows if subject.covers(r.movement.item)]
+        assert [repr(s) for s in tracer.steps(subject)] == [expected_step(r, rows) for r in mine]
         # the mass balance holds, and equals the brute force, after every position
         walked = dict(tracer.balances(subject))
         for position, balance in walked.items():
@@ -78,14 +82,19 @@ def check_history(store: LedgerStore, movements: list[Movement], data: st.DataOb
                 assert flow.net == held
             sent = sum(p.sent - p.received for p in trace.parties)
             assert sent == brute_party_net(rows, subject, position)
+            seen = [r.movement.occurred_at for r in mine if r.position <= position]
+            assert (trace.first_at, trace.last_at) == (
+                (min(seen), max(seen)) if seen else (None, None)
+            )
+            assert trace.movements == len(seen)
         # point in time, bitemporal
         at = START.add(hours=data.draw(st.integers(-10, 50), label="at"))
         known = data.draw(st.sampled_from(positions), label="known")
         where = tracer.where(subject, at=at, known_at=known)
         expected = brute_holdings(rows, subject, up_to=known, before=at)
         assert {(h.item, h.location, h.status): h.quantity for h in where.holdings} == expected
-        assert [s.position for s in where.late] == [
-            r.position
+        assert [repr(s) for s in where.late] == [
+            expected_step(r, rows)
             for r in rows
             if r.position > known
             and subject.covers(r.movement.item)
@@ -110,6 +119,57 @@ def check_history(store: LedgerStore, movements: list[Movement], data: st.DataOb
         assert {r.item: (r.reached, r.left) for r in back.items} == brute_backward_party(
             rows, party, up_to=head
         )
+    same_through_movements(store, data)
+
+
+def same_through_movements(store: LedgerStore, data: st.DataObject) -> None:
+    """Every answer read through the store's light rows equals the one read through movements.
+
+    Compared by ``repr`` too: the same date-times with the same offsets, in the same order.
+    """
+    head = store.head().position
+    known = data.draw(st.integers(0, head), label="known_at (rows)")
+    at = START.add(hours=data.draw(st.integers(-10, 50), label="at (rows)"))
+    fast, slow = Tracer(store), Tracer(WithoutRows(store))
+    for subject in SUBJECTS:
+        assert repr(fast.forward(subject, known_at=known)) == repr(
+            slow.forward(subject, known_at=known)
+        )
+        assert repr(fast.where(subject, at=at, known_at=known)) == repr(
+            slow.where(subject, at=at, known_at=known)
+        )
+        assert list(fast.balances(subject)) == list(slow.balances(subject))
+        assert repr(list(fast.steps(subject))) == repr(list(slow.steps(subject)))
+    for place in ("A/Store", "C/OR"):
+        assert repr(fast.backward(location=place)) == repr(slow.backward(location=place))
+
+
+def expected_step(recorded: RecordedMovement, rows: list[RecordedMovement]) -> str:
+    """The step of a stored movement, built from it (a reversal's kind from the one it undoes).
+
+    Compared by ``repr``: the date-times keep their offsets.
+    """
+    m = recorded.movement
+    kinds = {r.movement.id: r.movement.kind for r in rows}
+    return repr(
+        TraceStep(
+            position=recorded.position,
+            movement_id=m.id,
+            kind=m.kind,
+            effective_kind=m.kind if m.reverses is None else kinds[m.reverses],
+            undoes=m.reverses is not None,
+            reverses=m.reverses,
+            item=m.item,
+            quantity=m.quantity,
+            occurred_at=m.occurred_at,
+            recorded_at=recorded.recorded_at,
+            from_location=m.from_location,
+            from_status=m.from_status,
+            to_location=m.to_location,
+            to_status=m.to_status,
+            counterparty=m.counterparty,
+        )
+    )
 
 
 def brute_party_net(rows: list[Any], subject: Any, position: int) -> int:
@@ -165,3 +225,23 @@ def test_postgresql_traces_equal_a_full_scan(
 ) -> None:
     with postgres_stores() as store:
         check_history(store, movements, data)
+
+
+class WithoutRows:
+    """A store as a third party might write it: every method of the port but ``movement_rows``."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "movement_rows":
+            raise AttributeError(name)
+        return getattr(self._store, name)
+
+
+def test_a_store_without_movement_rows_is_a_ledger_store() -> None:
+    from medinv.ports import MovementRowReader  # noqa: PLC0415
+
+    plain = WithoutRows(MemoryStore())
+    assert isinstance(plain, LedgerStore)
+    assert not isinstance(plain, MovementRowReader)

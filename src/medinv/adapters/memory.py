@@ -47,6 +47,7 @@ from medinv.ports import (
     LedgerHead,
     LotKey,
     MovementQuery,
+    MovementRow,
     PositionQuery,
     RecordedMovement,
     check_query,
@@ -384,3 +385,7 @@ class MemoryStore(Closing):
     def projections(self) -> MemoryProjections:
         """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this store (closes with it)."""
         return self._projections
+
+    def movement_rows(self, query: MovementQuery) -> Iterator[MovementRow]:
+        """Stored movements matching ``query`` as light rows, in position order."""
+        return map(MovementRow.of, self.movements(query))

@@ -1,4 +1,4 @@
-"""``medinv recall open|status|reconcile|close``: run a recall campaign over a stored ledger.
+"""``medinv recall open|status|reconcile|close|notify|respond``: run a recall campaign.
 
 - ``open ID``: record a campaign (its scope: ``--device`` with ``--lot``, ``--serial``
   or ``--produced FIRST LAST``; ``--class``, ``--depth``, ``--at``, ``--by``,
@@ -11,6 +11,11 @@
   unaccounted, with the effectiveness; exit code 1 while units are unaccounted.
 - ``close ID``: close after reconciling (``--reason`` and a closer other than the
   opener when units are unaccounted). Writes.
+- ``notify ID``: record that a party (``--party KIND:id``) was told of the recall
+  (``--at``, ``--by``, ``--channel``). Writes to the campaign, not the ledger.
+- ``respond ID``: record a party's answer: acknowledged (or ``--not-acknowledged``)
+  and, for one lot or serial of the scope (``--lot``, ``--serial``), the units it
+  reports ``--on-hand``, ``--returned`` or ``--destroyed``. Writes to the campaign.
 
 ``--json`` prints one object (see the "Command line" reference).
 """
@@ -26,16 +31,19 @@ from typing import Any, TextIO
 from medinv.cli import _json, _store
 from medinv.cli._table import write_table
 from medinv.dates import to_date, to_datetime
+from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.recall import (
     CampaignRecord,
     Exposure,
     LotReconciliation,
+    Notification,
     QuarantineResult,
     RecallClass,
     RecallDepth,
     RecallScope,
     Reconciliation,
+    Response,
     affected_parties,
     close_campaign,
     open_campaign,
@@ -54,6 +62,13 @@ def _pair(text: str) -> tuple[str, str]:
     if not sep or not lot.strip():
         raise ValueError("expected LOT=YYYY-MM-DD")
     return lot.strip(), str(to_date(day.strip()))
+
+
+def _count(text: str) -> int:
+    value = int(text.strip())
+    if value < 0:
+        raise ValueError("expected a whole number of units, 0 or more")
+    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +123,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
     option(closing, "--at", to_datetime, "date-time", "when it closes (ISO 8601)", required=True)
     closing.add_argument("--by", required=True, help="who closes (and signs the reason)")
     closing.add_argument("--reason", help="why units are left unaccounted (then required)")
+
+    def answer(name: str, run: Callable[[argparse.Namespace, TextIO], int], text: str) -> Any:
+        """A command recording something a party was told or answered: ID, party, when, who."""
+        sub = command(name, run, text)
+        sub.add_argument("campaign", metavar="ID", help="the campaign's id")
+        sub.add_argument("--party", required=True, help="the party, KIND:id")
+        option(sub, "--at", to_datetime, "date-time", "when (ISO 8601)", required=True)
+        sub.add_argument("--by", required=True, help="who records it")
+        return sub
+
+    notifying = answer("notify", _run_notify, "record that a party was told of the recall")
+    notifying.add_argument("--channel", help="how: letter, e-mail, phone...")
+
+    responding = answer("respond", _run_respond, "record a party's answer and its figures")
+    responding.add_argument("--lot", help="the lot the figures are of (of the campaign's device)")
+    responding.add_argument("--serial", help="the serial the figures are of")
+    for flag, text in (
+        ("--on-hand", "units the party still holds, quarantined there"),
+        ("--returned", "units it says it sent back"),
+        ("--destroyed", "units it destroyed"),
+    ):
+        option(responding, flag, _count, "count", text, default=0)
+    responding.add_argument(
+        "--not-acknowledged", action="store_true", help="the party did not acknowledge the notice"
+    )
 
 
 # --------------------------------------------------------------------------- data
@@ -296,8 +336,31 @@ def _run_status(args: argparse.Namespace, out: TextIO) -> int:
         [[e.key, e.kind, str(e.quantity), e.first.isoformat(), e.last.isoformat()]
          for e in exposure],
     )  # fmt: skip
-    out.write(f"notifications: {len(record.notifications)}, responses: {len(record.responses)}\n")
+    _write_answers(out, record)
     return _store.EXIT_OK
+
+
+def _write_answers(out: TextIO, record: CampaignRecord) -> None:
+    """The notifications and responses on record, one table each."""
+    out.write(f"notifications: {len(record.notifications)}\n")
+    if record.notifications:
+        write_table(
+            out,
+            ["party", "notified", "by", "channel"],
+            [[str(n.party), n.notified_at.isoformat(), n.by, n.channel or ""]
+             for n in record.notifications],
+        )  # fmt: skip
+    out.write(f"responses: {len(record.responses)}\n")
+    if record.responses:
+        write_table(
+            out,
+            ["party", "responded", "by", "acknowledged", "item", "on hand", "returned",
+             "destroyed"],
+            [[str(r.party), r.responded_at.isoformat(), r.by, "yes" if r.acknowledged else "no",
+              "" if r.item is None else str(r.item), str(r.on_hand), str(r.returned),
+              str(r.destroyed)]
+             for r in record.responses],
+        )  # fmt: skip
 
 
 def _run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
@@ -350,3 +413,56 @@ def _run_close(args: argparse.Namespace, out: TextIO) -> int:
         f"{closing.unaccounted} unit(s) unaccounted\n"
     )
     return _store.EXIT_OK
+
+
+def _recorded(out: TextIO, args: argparse.Namespace, record: CampaignRecord, *, added: bool) -> int:
+    """Print what ``notify`` or ``respond`` recorded (``added``: false when already on record)."""
+    if args.json:
+        data = status_data(record, None)
+        data["recorded"] = added
+        _emit(out, data)
+        return _store.EXIT_OK
+    what = "notification" if args.recall_command == "notify" else "response"
+    state = "recorded" if added else "already on record (nothing added)"
+    out.write(f"campaign {record.campaign.id}: {what} of {args.party} {state}\n")
+    _write_answers(out, record)
+    return _store.EXIT_OK
+
+
+def _campaign(recalls: Any, campaign_id: str) -> CampaignRecord:
+    record: CampaignRecord | None = recalls.get(campaign_id)
+    if record is None:
+        raise _store.CommandError(f"no recall campaign {campaign_id!r}")
+    return record
+
+
+def _run_notify(args: argparse.Namespace, out: TextIO) -> int:
+    with _store.open_writable_store(args, create=False) as store:
+        _campaign(store.recalls, args.campaign)
+        notification = Notification(
+            party=args.party, notified_at=args.at, by=args.by, channel=args.channel
+        )
+        added = store.recalls.notify(args.campaign, notification)
+        record = _campaign(store.recalls, args.campaign)
+    return _recorded(out, args, record, added=added)
+
+
+def _run_respond(args: argparse.Namespace, out: TextIO) -> int:
+    with _store.open_writable_store(args, create=False) as store:
+        campaign = _campaign(store.recalls, args.campaign).campaign
+        item = None
+        if args.lot is not None or args.serial is not None:
+            item = ItemKey(campaign.scope.device, lot=args.lot, serial=args.serial)
+        response = Response(
+            party=args.party,
+            responded_at=args.at,
+            by=args.by,
+            acknowledged=not args.not_acknowledged,
+            item=item,
+            on_hand=args.on_hand,
+            returned=args.returned,
+            destroyed=args.destroyed,
+        )
+        added = store.recalls.respond(args.campaign, response)
+        record = _campaign(store.recalls, args.campaign)
+    return _recorded(out, args, record, added=added)

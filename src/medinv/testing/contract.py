@@ -72,8 +72,11 @@ from medinv.ports import (
     LedgerStore,
     LotRecord,
     MovementQuery,
+    MovementRow,
+    MovementRowReader,
     PositionQuery,
     RecordedMovement,
+    movement_rows,
 )
 from medinv.quantity import MAX_QUANTITY
 from medinv.status import StockStatus
@@ -1135,3 +1138,56 @@ class LedgerStoreContract:
             PositionQuery(expires_from="2027-01-01", expires_before="2026-01-01")
         with pytest.raises(InvalidValueError, match="has_expiry=False"):
             PositionQuery(has_expiry=False, expires_before="2027-01-01")
+
+    # ----------------------------------------------------------------- light rows (optional)
+
+    def test_movement_rows_are_the_movements_as_rows(self, store: LedgerStore) -> None:
+        """``movement_rows`` (if the store has it) answers what ``movements`` does, as rows."""
+        from hypothesis import HealthCheck, given, settings  # noqa: PLC0415  (testing extra)
+        from hypothesis import strategies as st  # noqa: PLC0415
+
+        if not isinstance(store, MovementRowReader):
+            pytest.skip("the store has no movement_rows (optional: readers fall back)")
+        _queries.store_query_ledger(store, _forged_commit)
+
+        @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(
+            filters=_queries.movement_filters(),
+            keyed=st.sampled_from([{}, {"lot": "L1"}, {"gtin": GTIN}, {"device": GTIN_2}]),
+        )
+        def check(filters: dict[str, Any], keyed: dict[str, Any]) -> None:
+            query = MovementQuery(**{**filters, **keyed})
+            rows = list(store.movement_rows(query))
+            assert rows == [MovementRow.of(r) for r in store.movements(query)], query
+            assert list(movement_rows(store, query)) == rows
+
+        check()
+
+    def test_movement_rows_carry_counterparty_and_reversal(
+        self, ledger: Ledger, store: LedgerStore
+    ) -> None:
+        """A row keeps the counterparty, the reversed id and the recording instant."""
+        if not isinstance(store, MovementRowReader):
+            pytest.skip("the store has no movement_rows (optional: readers fall back)")
+        serial = _item(lot="L1", serial="S-9")
+        issue = _issue("I-1", item=serial, counterparty="PATIENT:P-00042")
+        ledger.post([_receipt("R-1", item=serial, qty=1, counterparty="SUPPLIER:ACME")])
+        ledger.post([issue])
+        ledger.post([Movement.reversal("X-1", of=issue, occurred_at=AT, actor="ana")])
+        for query in (
+            MovementQuery(lot="L1"),
+            MovementQuery(serial="S-9", after_position=1),
+            MovementQuery(item=serial, up_to_position=2),
+            MovementQuery(device=GTIN, occurred_to=issue.occurred_at.add(seconds=1)),
+        ):
+            rows = list(store.movement_rows(query))
+            assert rows == [MovementRow.of(r) for r in store.movements(query)], query
+        rows = list(store.movement_rows(MovementQuery(lot="L1")))
+        assert [(r.id, r.kind, r.counterparty, r.reverses) for r in rows] == [
+            ("R-1", "RECEIPT", "SUPPLIER:ACME", None),
+            ("I-1", "ISSUE", "PATIENT:P-00042", None),
+            ("X-1", "REVERSAL", "PATIENT:P-00042", "I-1"),
+        ]
+        assert (rows[1].device, rows[1].lot, rows[1].serial) == (GTIN, "L1", "S-9")
+        assert rows[1].from_location == "CHU/Store/A1" and rows[1].to_location is None
+        assert rows[1].from_status == "AVAILABLE" and rows[1].quantity == 1

@@ -1,68 +1,127 @@
-"""Reading a trace's movements: in windows of positions, each read through the store's indexes.
+"""Reading a trace's movements: light rows, in windows of positions, through the store's indexes.
 
-A store answers a keyed query at once (the SQL stores fetch every matching row
-before decoding the first), so a hot lot read in one query holds all its rows in
-memory together. The trace reads in windows of ledger positions instead: a
-window of ``w`` positions holds at most ``w`` movements, and each next window is
-sized from the density of the last (aiming at about ``_TARGET_ROWS`` movements,
-growing at most ``_GROWTH`` times), so memory stays flat however many movements
-the subject has, and a sparse subject still needs only a handful of queries over
-a large ledger. Movements are decoded one at a time as the store yields them and
-handed on in chunks of ``_CHUNK``, each chunk's reversals resolved in one read.
+The trace reads each movement as a [`MovementRow`][medinv.ports.MovementRow] (the
+few fields it needs, as stored text) through
+[`movement_rows`][medinv.ports.movement_rows]: a store that has the method answers
+a lot's history without decoding every row into a validated `Movement`, which was
+most of a trace's time in ``benchmarks/bench_trace.py`` (docs/benchmarks/trace.md);
+a store without it is read through ``movements``.
+
+A store's ``movements`` answers a keyed query at once (the SQL stores fetch every
+matching row of a query before handing out the first), so a hot lot read in one
+query would hold all its rows in memory together. A store's ``movement_rows``
+streams them itself (the SQLite store in windows of positions, PostgreSQL in
+pages); a store without it is read here in windows of ledger positions: a window of
+``w`` positions holds at most ``w`` movements, and each next window is sized from
+the density of the last (aiming at about ``_TARGET_ROWS`` movements, growing at
+most ``_GROWTH`` times, at most ``_MAX_WINDOW`` positions), so memory stays flat
+however many movements the subject has, and a sparse subject still needs only a
+handful of queries over a large ledger. Rows are handed on in chunks of
+``_CHUNK``, each chunk's reversals resolved in one read. Whatever is
+decoded into objects is decoded with caches that live for one chunk.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator
 from typing import Final
 
 import attrs
 
-from medinv.errors import StorageError
-from medinv.journal import RecordedMovement
+from medinv.catalogue import PartyRef
+from medinv.chain import MovementDecoder
+from medinv.errors import InvalidValueError, StorageError
 from medinv.movements import MovementKind
-from medinv.ports import LedgerStore, MovementQuery
+from medinv.ports import (
+    LedgerStore,
+    MovementQuery,
+    MovementRow,
+    MovementRowReader,
+    movement_rows,
+)
+from medinv.status import StockStatus
 from medinv.trace._model import TraceStep
 
-__all__ = ["movements", "steps"]
+__all__ = ["Kinded", "chunks", "kinded", "rows", "steps"]
 
 _TARGET_ROWS: Final = 2048
 """About how many movements one window should hold."""
 _MIN_WINDOW: Final = 2048
 """The first window, and the smallest: at most this many movements in it."""
-_MAX_WINDOW: Final = 1 << 20
+_MAX_WINDOW: Final = 1 << 18
 """The largest window (positions); a burst after a sparse stretch holds at most this many."""
 _GROWTH: Final = 4
 """A window is at most this many times the previous one."""
 _CHUNK: Final = 256
-"""Movements decoded and handed on together (their reversals resolved in one read)."""
+"""Rows handed on together (their reversals resolved in one read)."""
+
+_fromisoformat = dt.datetime.fromisoformat
+
+Kinded = tuple[MovementRow, str]
+"""A row and its effective kind's value: its own kind, or the kind of the movement it reverses."""
 
 
-def movements(
-    store: LedgerStore, query: MovementQuery, *, up_to: int
-) -> Iterator[RecordedMovement]:
-    """The movements matching ``query`` after its ``after_position`` up to ``up_to``, streamed."""
+def rows(
+    store: LedgerStore,
+    query: MovementQuery,
+    *,
+    up_to: int,
+    before: dt.datetime | None = None,
+) -> Iterator[MovementRow]:
+    """The rows matching ``query`` after its ``after_position`` up to ``up_to``, streamed.
+
+    ``before``: only those that occurred before it, checked here, after reading (so
+    that windows are sized from the rows read, not from those kept). A
+    [`MovementRowReader`][medinv.ports.MovementRowReader] streams its rows itself
+    (the SQL stores read in windows or pages), in one call: on PostgreSQL, one
+    round trip where windows would take one each. Other stores are read here in
+    windows of positions.
+    """
+    limit = None if before is None else _fromisoformat(before.isoformat())  # a plain date-time
+    if isinstance(store, MovementRowReader):
+        found = store.movement_rows(attrs.evolve(query, up_to_position=up_to))
+    else:
+        found = _windows(store, query, up_to)
+    if limit is None:
+        yield from found
+        return
+    for row in found:
+        if _occurred(row) < limit:
+            yield row
+
+
+def _windows(store: LedgerStore, query: MovementQuery, up_to: int) -> Iterator[MovementRow]:
+    """The rows of a store without ``movement_rows``, read in windows of positions."""
     after = query.after_position
     window = _MIN_WINDOW
     while after < up_to:
         last = min(after + window, up_to)
-        rows = 0
-        for recorded in store.movements(
-            attrs.evolve(query, after_position=after, up_to_position=last)
+        found = 0
+        for row in movement_rows(
+            store, attrs.evolve(query, after_position=after, up_to_position=last)
         ):
-            rows += 1
-            yield recorded
+            found += 1
+            yield row
         after = last
         grown = min(window * _GROWTH, _MAX_WINDOW)
-        window = grown if rows == 0 else max(_MIN_WINDOW, min(grown, window * _TARGET_ROWS // rows))
+        window = (
+            grown if found == 0 else max(_MIN_WINDOW, min(grown, window * _TARGET_ROWS // found))
+        )
 
 
-def _reversed_kinds(
-    store: LedgerStore, chunk: Iterable[RecordedMovement]
-) -> dict[str, MovementKind]:
+def _occurred(row: MovementRow) -> dt.datetime:
+    try:
+        return _fromisoformat(row.occurred_at)
+    except (ValueError, TypeError) as e:
+        msg = f"the stored movement at position {row.position!r} cannot be read back: {e}"
+        raise StorageError(msg) from e
+
+
+def _reversed_kinds(store: LedgerStore, chunk: Iterable[MovementRow]) -> dict[str, str]:
     """The kind of every movement a reversal in ``chunk`` undoes, read by id in one call."""
-    wanted = {r.movement.reverses for r in chunk if r.movement.reverses is not None}
+    wanted = {row.reverses for row in chunk if row.reverses is not None}
     if not wanted:
         return {}
     found = store.movements_by_id(wanted)
@@ -71,30 +130,66 @@ def _reversed_kinds(
         first = min(missing)
         msg = f"the ledger holds a reversal of movement {first!r}, which it does not hold"
         raise StorageError(msg)
-    return {movement_id: recorded.movement.kind for movement_id, recorded in found.items()}
+    return {movement_id: recorded.movement.kind.value for movement_id, recorded in found.items()}
 
 
-def steps(store: LedgerStore, query: MovementQuery, *, up_to: int) -> Iterator[TraceStep]:
-    """The matching movements as trace steps (a reversal knowing the kind it undoes)."""
-    stream = movements(store, query, up_to=up_to)
+def chunks(
+    store: LedgerStore, query: MovementQuery, *, up_to: int, before: dt.datetime | None = None
+) -> Iterator[tuple[list[MovementRow], dict[str, str]]]:
+    """The matching rows in chunks, each with the kind of every movement its reversals undo."""
+    stream = rows(store, query, up_to=up_to, before=before)
     while chunk := list(itertools.islice(stream, _CHUNK)):
-        originals = _reversed_kinds(store, chunk)
-        for recorded in chunk:
-            m = recorded.movement
-            yield TraceStep(
-                position=recorded.position,
-                movement_id=m.id,
-                kind=m.kind,
-                effective_kind=m.kind if m.reverses is None else originals[m.reverses],
-                undoes=m.reverses is not None,
-                reverses=m.reverses,
-                item=m.item,
-                quantity=m.quantity,
-                occurred_at=m.occurred_at,
-                recorded_at=recorded.recorded_at,
-                from_location=m.from_location,
-                from_status=m.from_status,
-                to_location=m.to_location,
-                to_status=m.to_status,
-                counterparty=m.counterparty,
-            )
+        yield chunk, _reversed_kinds(store, chunk)
+
+
+def kinded(store: LedgerStore, query: MovementQuery, *, up_to: int) -> Iterator[Kinded]:
+    """The matching rows, each with its effective kind."""
+    for chunk, originals in chunks(store, query, up_to=up_to):
+        for row in chunk:
+            yield row, row.kind if row.reverses is None else originals[row.reverses]
+
+
+def _step(row: MovementRow, effective: str, decoder: MovementDecoder) -> TraceStep:
+    location, instant = decoder.location, decoder.instant
+    source, target, party = row.from_location, row.to_location, row.counterparty
+    return TraceStep(
+        position=row.position,
+        movement_id=row.id,
+        kind=MovementKind(row.kind),
+        effective_kind=MovementKind(effective),
+        undoes=row.reverses is not None,
+        reverses=row.reverses,
+        item=decoder.item(row.device, row.lot, row.serial),
+        quantity=row.quantity,
+        occurred_at=instant(row.occurred_at),
+        recorded_at=instant(row.recorded_at),
+        from_location=None if source is None else location(source),
+        from_status=None if row.from_status is None else StockStatus(row.from_status),
+        to_location=None if target is None else location(target),
+        to_status=None if row.to_status is None else StockStatus(row.to_status),
+        counterparty=None if party is None else PartyRef.coerce(party),
+    )
+
+
+def _as_step(row: MovementRow, effective: str, decoder: MovementDecoder) -> TraceStep:
+    """A row as a trace step, its texts decoded.
+
+    Raises:
+        StorageError: a stored text no movement has, naming the row's position.
+    """
+    try:
+        return _step(row, effective, decoder)
+    except (InvalidValueError, ValueError, TypeError, AttributeError) as e:
+        msg = f"the stored movement at position {row.position!r} cannot be read back: {e}"
+        raise StorageError(msg) from e
+
+
+def steps(
+    store: LedgerStore, query: MovementQuery, *, up_to: int, before: dt.datetime | None = None
+) -> Iterator[TraceStep]:
+    """The matching movements as trace steps (a reversal knowing the kind it undoes)."""
+    for chunk, originals in chunks(store, query, up_to=up_to, before=before):
+        decoder = MovementDecoder()  # its caches live for one chunk
+        for row in chunk:
+            effective = row.kind if row.reverses is None else originals[row.reverses]
+            yield _as_step(row, effective, decoder)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -14,8 +15,16 @@ from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import MovementKind
-from medinv.ports import LedgerStore, MovementQuery
-from medinv.trace._account import Account, HoldingKey, add_deltas, holdings_of, original_sides
+from medinv.ports import LedgerStore, MovementQuery, MovementRow
+from medinv.trace._account import (
+    Account,
+    Balances,
+    Decoding,
+    Shapes,
+    add_deltas,
+    holdings_of,
+    occurred,
+)
 from medinv.trace._model import (
     BackwardTrace,
     ForwardTrace,
@@ -24,12 +33,13 @@ from medinv.trace._model import (
     Reached,
     TraceStep,
 )
-from medinv.trace._read import steps
+from medinv.trace._read import Kinded, chunks, kinded, rows, steps
 from medinv.trace._subject import TraceSubject
 
 __all__ = ["Tracer"]
 
-_FROM_PARTY = frozenset({MovementKind.RECEIPT, MovementKind.RETURN})
+_FROM_PARTY = frozenset({MovementKind.RECEIPT.value, MovementKind.RETURN.value})
+_NO_PARTY_FLOW = frozenset({MovementKind.ADJUSTMENT.value, MovementKind.STATUS_CHANGE.value})
 
 
 def _subject(value: object) -> TraceSubject:
@@ -95,6 +105,9 @@ class Tracer:
     def _steps(self, query: MovementQuery, up_to: int) -> Iterator[TraceStep]:
         return steps(self._store, query, up_to=up_to)
 
+    def _kinded(self, query: MovementQuery, up_to: int) -> Iterator[Kinded]:
+        return kinded(self._store, query, up_to=up_to)
+
     # ------------------------------------------------------------------ forward
 
     def steps(
@@ -120,16 +133,17 @@ class Tracer:
         """
         followed = _subject(subject)
         position = self._position(known_at)
-        account = Account()
-        for step in self._steps(followed.query(), position):
-            account.add(step)
+        shapes = Shapes()
+        for chunk, originals in chunks(self._store, followed.query(), up_to=position):
+            shapes.add(chunk, originals)
+        account = shapes.account()
         return ForwardTrace(
             subject=followed,
             known_at=position,
             movements=account.count,
-            first_at=account.first_at,
-            last_at=account.last_at,
-            holdings=holdings_of(account.balances),
+            first_at=account.first(),
+            last_at=account.last(),
+            holdings=account.holdings(),
             locations=account.locations(),
             sites=account.sites(),
             parties=account.parties(),
@@ -149,9 +163,9 @@ class Tracer:
 
         def walk() -> Iterator[tuple[int, MassBalance]]:
             account = Account()
-            for step in self._steps(followed.query(), position):
-                account.add(step)
-                yield step.position, account.balance()
+            for row, kind in self._kinded(followed.query(), position):
+                account.add(row, kind)
+                yield row.position, account.balance()
 
         return walk()
 
@@ -184,19 +198,20 @@ class Tracer:
         followed = _subject(subject)
         moment = _optional_moment(at, "instant")
         position = self._position(known_at)
-        balances: dict[HoldingKey, int] = defaultdict(int)
-        for step in self._steps(followed.query(occurred_to=moment), position):
-            add_deltas(balances, step)
+        # Only the balances: no reversal is looked up, no row decoded.
+        balances: Balances = defaultdict(int)
+        for row in rows(self._store, followed.query(), up_to=position, before=moment):
+            add_deltas(balances, row)
         late: tuple[TraceStep, ...] = ()
         head = self._store.head().position
         if position < head:
-            later = followed.query(after_position=position, occurred_to=moment)
-            late = tuple(self._steps(later, head))
+            later = followed.query(after_position=position)
+            late = tuple(steps(self._store, later, up_to=head, before=moment))
         return PointInTime(
             subject=followed,
             at=moment,
             known_at=position,
-            holdings=holdings_of(balances),
+            holdings=holdings_of(balances, Decoding()),
             late=late,
         )
 
@@ -241,28 +256,32 @@ class Tracer:
             occurred_to=_optional_moment(occurred_to, "end of the period"),
         )
         position = self._position(known_at)
-        tallies: dict[ItemKey, list[int]] = {}
-        dates: dict[ItemKey, list[pendulum.DateTime]] = {}
-        for step in self._steps(query, position):
-            into, out = _crossing(step, query)
+        tallies: dict[tuple[str, str | None, str | None], list[int]] = {}
+        dates: dict[tuple[str, str | None, str | None], list[dt.datetime]] = {}
+        decoding = Decoding()
+        for row, kind in self._kinded(query, position):
+            into, out = _crossing(row, kind, query, decoding)
             if not (into or out):
                 continue
-            tally = tallies.setdefault(step.item, [0, 0])
+            key = (row.device, row.lot, row.serial)
+            tally = tallies.setdefault(key, [0, 0])
             tally[0] += into
             tally[1] += out
-            seen = dates.setdefault(step.item, [step.occurred_at, step.occurred_at])
-            seen[0] = min(seen[0], step.occurred_at)
-            seen[1] = max(seen[1], step.occurred_at)
-        items = tuple(
+            at = occurred(row)
+            seen = dates.setdefault(key, [at, at])
+            seen[0] = min(seen[0], at)
+            seen[1] = max(seen[1], at)
+        reached = [
             Reached(
-                item=item,
+                item=decoding.item(*key),
                 reached=tally[0],
                 left=tally[1],
-                first_at=dates[item][0],
-                last_at=dates[item][1],
+                first_at=decoding.instant(dates[key][0]),
+                last_at=decoding.instant(dates[key][1]),
             )
-            for item, tally in sorted(tallies.items(), key=lambda kv: kv[0].sort_key())
-        )
+            for key, tally in tallies.items()
+        ]
+        items = tuple(sorted(reached, key=lambda found: found.item.sort_key()))
         return BackwardTrace(
             party=query.counterparty,
             location=query.location,
@@ -273,19 +292,24 @@ class Tracer:
         )
 
 
-def _crossing(step: TraceStep, query: MovementQuery) -> tuple[int, int]:
-    """(reached, left) of one step for a backward trace of a party or a location subtree."""
-    quantity = step.signed_quantity
+def _crossing(
+    row: MovementRow, kind: str, query: MovementQuery, decoding: Decoding
+) -> tuple[int, int]:
+    """(reached, left) of one row for a backward trace of a party or a location subtree."""
+    undoes = row.reverses is not None
+    quantity = -row.quantity if undoes else row.quantity
     if query.counterparty is not None:
-        if step.effective_kind in _FROM_PARTY:
+        if kind in _FROM_PARTY:
             return 0, quantity
-        if step.effective_kind in (MovementKind.ADJUSTMENT, MovementKind.STATUS_CHANGE):
+        if kind in _NO_PARTY_FLOW:
             return 0, 0
         return quantity, 0
     assert query.location is not None  # noqa: S101  (one of them, checked by the caller)
-    source, target = original_sides(step)
-    inside_source = source is not None and source.is_within(query.location)
-    inside_target = target is not None and target.is_within(query.location)
+    source, target = row.from_location, row.to_location
+    if undoes:  # in the direction of the movement it undoes
+        source, target = target, source
+    inside_source = source is not None and decoding.location(source).is_within(query.location)
+    inside_target = target is not None and decoding.location(target).is_within(query.location)
     if inside_target and not inside_source:
         return quantity, 0
     if inside_source and not inside_target:

@@ -6,13 +6,13 @@ import contextlib
 import functools
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pendulum
 import psycopg
 from psycopg import sql
 
-from medinv.adapters import _base
+from medinv.adapters import _base, _rows
 from medinv.adapters._codec import (
     check_chained,
     item_filters,
@@ -61,6 +61,7 @@ from medinv.ports import (
     LedgerHead,
     LotKey,
     MovementQuery,
+    MovementRow,
     PositionQuery,
     RecordedMovement,
     check_query,
@@ -547,6 +548,74 @@ class PostgresStore(_base.Closing):
     def projections(self) -> PostgresProjections:
         """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this schema."""
         return self._projections
+
+    def movement_rows(self, query: MovementQuery) -> Iterator[MovementRow]:
+        """The stored movements that match ``query`` as light rows, in position order.
+
+        A query on the item keys and positions (and an occurred-at window) reads
+        only the columns of a row through the item index, without decoding movements
+        or reading their hashes, in windows of positions sized to hold a few
+        thousand rows each (a window's range keeps the planner on the item index; a
+        sparse lot over the whole ledger could be read in position order instead),
+        each in pages; any other query is read by ``movements``.
+        """
+        check_query(query, MovementQuery)
+        conditions, params = item_filters(query, "%s")
+        if not conditions or not _rows.light(query):
+            return map(MovementRow.of, self.movements(query))
+        text = self._format(
+            f"SELECT {_ROW_COLUMNS} FROM {{s}}.movements WHERE position > %s "  # noqa: S608  (constant fragments)
+            + "".join(f" AND {c}" for c in conditions)
+            + " AND position <= %s ORDER BY position LIMIT %s"
+        )
+        up_to = self.head().position if query.up_to_position is None else query.up_to_position
+        return self._row_windows(text, query, params, up_to)
+
+    def _row_windows(
+        self, text: str, query: MovementQuery, params: list[object], up_to: int
+    ) -> Iterator[MovementRow]:
+        inside = _rows.occurred_window(query)
+        after, window = query.after_position, _rows.FIRST_WINDOW
+        while after < up_to:
+            last = min(after + window, up_to)
+            start, found = after, 0
+            while True:  # the window's rows, a page at a time
+                conn = self._open()
+                with self._errors("reading movements"):
+                    rows = conn.execute(text, [start, *params, last, _ROW_PAGE]).fetchall()
+                found += len(rows)
+                for row in rows:
+                    try:
+                        light = _column_row(row)
+                        if inside is not None and not inside(light.occurred_at):
+                            continue
+                    except (ValueError, TypeError) as e:
+                        raise _rows.corrupt(row[0], e) from e
+                    yield light
+                if len(rows) < _ROW_PAGE:
+                    break
+                start = rows[-1][0]
+            after, window = last, _rows.next_window(window, found)
+
+
+_ROW_PAGE: Final = 1024
+"""Rows per page of ``movement_rows``: a trace holds one page of a hot lot's rows (about
+1 MB in ``benchmarks/bench_trace.py``, where pages of ``_sql.PAGE`` rows held 8 MB)."""
+_ROW_COLUMNS = (
+    "position, id, kind, gtin, lot, serial, quantity, occurred_at, recorded_at, from_location,"
+    " from_status, to_location, to_status, reverses, counterparty"
+)
+"""The columns of a `MovementRow`, in its order."""
+
+
+def _column_row(row: Sequence[Any]) -> MovementRow:
+    """A row of ``_ROW_COLUMNS`` as a movement row (the key columns keep ``''`` for absent)."""
+    values = list(row)
+    values[4] = values[4] or None
+    values[5] = values[5] or None
+    if type(values[6]) is not int:
+        raise TypeError(f"a stored quantity must be a whole number, not {values[6]!r:.60}")
+    return MovementRow._make(values)
 
 
 # ---------------------------------------------------------------------- stocktakes

@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+import attrs
 import pendulum
 
-from medinv.adapters import _base
+from medinv.adapters import _base, _rows
 from medinv.adapters._codec import (
     STATUSES,
     check_chained,
@@ -62,6 +63,7 @@ from medinv.ports import (
     LedgerHead,
     LotKey,
     MovementQuery,
+    MovementRow,
     PositionQuery,
     RecordedMovement,
     check_query,
@@ -721,30 +723,7 @@ class SqliteStore(_base.Closing):
                 where.append("position <= ?")
                 params.append(query.up_to_position)
             return self._pages(where, params, query.after_position)
-        # The history index is per period of positions: seek each period from the
-        # first after `after_position` to the last (of `up_to_position`, or of the
-        # head, read in the same statement).
-        conditions = " AND ".join(keyed)
-        last = "?" if query.up_to_position is not None else _sql.HEAD_POSITION
-        sql = (
-            f"WITH RECURSIVE periods (p) AS (SELECT ? UNION ALL SELECT p + 1 FROM periods "  # noqa: S608  (constant fragments)
-            f"WHERE p < ({last}) >> {_schema.PERIOD_BITS}) "
-            f"SELECT {_sql.MOVEMENT_COLUMNS} FROM periods CROSS JOIN movements "
-            f"WHERE (position >> {_schema.PERIOD_BITS}) = periods.p "
-            f"AND item_no IN (SELECT item_no FROM item_keys WHERE {conditions}) "
-            "AND position > ? AND position <= coalesce(?, position) ORDER BY position"
-        )
-        after = query.after_position
-        head = [] if query.up_to_position is None else [query.up_to_position]
-        arguments = [
-            (after + 1) >> _schema.PERIOD_BITS,
-            *head,
-            *params,
-            after,
-            query.up_to_position,
-        ]
-        with self._translate("read the history in"):
-            rows = self._db.execute(sql, arguments).fetchall()
+        rows = self._by_item(query, keyed, params, _sql.MOVEMENT_COLUMNS)
         return filter(query.matches, map(self._movement, rows))
 
     def _linked(self, query: MovementQuery, links: list[str]) -> Iterator[RecordedMovement]:
@@ -792,6 +771,35 @@ class SqliteStore(_base.Closing):
                 return
             after = rows[-1][0]
 
+    def _by_item(
+        self, query: MovementQuery, keyed: list[str], params: list[object], columns: str
+    ) -> list[_Row]:
+        """The ``columns`` of the movements of the items ``keyed`` selects, in position order."""
+        # The history index is per period of positions: seek each period from the
+        # first after `after_position` to the last (of `up_to_position`, or of the
+        # head, read in the same statement).
+        conditions = " AND ".join(keyed)
+        last = "?" if query.up_to_position is not None else _sql.HEAD_POSITION
+        sql = (
+            f"WITH RECURSIVE periods (p) AS (SELECT ? UNION ALL SELECT p + 1 FROM periods "  # noqa: S608  (constant fragments)
+            f"WHERE p < ({last}) >> {_schema.PERIOD_BITS}) "
+            f"SELECT {columns} FROM periods CROSS JOIN movements "
+            f"WHERE (position >> {_schema.PERIOD_BITS}) = periods.p "
+            f"AND item_no IN (SELECT item_no FROM item_keys WHERE {conditions}) "
+            "AND position > ? AND position <= coalesce(?, position) ORDER BY position"
+        )
+        after = query.after_position
+        head = [] if query.up_to_position is None else [query.up_to_position]
+        arguments = [
+            (after + 1) >> _schema.PERIOD_BITS,
+            *head,
+            *params,
+            after,
+            query.up_to_position,
+        ]
+        with self._translate("read the history in"):
+            return self._db.execute(sql, arguments).fetchall()
+
     def balances_snapshot(self) -> Iterator[tuple[ItemKey, Location, StockStatus, int]]:
         """The whole stored balance projection (zero balances excluded)."""
         with self._translate("read the balances in"):
@@ -831,6 +839,34 @@ class SqliteStore(_base.Closing):
     def projections(self) -> SqliteProjections:
         """The [`ProjectionStore`][medinv.ports.ProjectionStore] of this file."""
         return self._projections
+
+    def movement_rows(self, query: MovementQuery) -> Iterator[MovementRow]:
+        """The stored movements that match ``query`` as light rows, in position order.
+
+        A query on the item keys and positions (and an occurred-at window) is read
+        through the item index as stored text, without decoding movements or
+        reading their hashes, in windows of positions sized to hold a few thousand
+        rows each (so a hot lot is never in memory whole); any other query is read
+        by ``movements``.
+        """
+        check_query(query, MovementQuery)
+        keyed, params = item_filters(query, "?")
+        if not keyed or not _rows.light(query):
+            return map(MovementRow.of, self.movements(query))
+        up_to = self.head().position if query.up_to_position is None else query.up_to_position
+        return self._row_windows(query, keyed, params, up_to)
+
+    def _row_windows(
+        self, query: MovementQuery, keyed: list[str], params: list[object], up_to: int
+    ) -> Iterator[MovementRow]:
+        """The rows in windows of positions: one window's rows in memory at a time."""
+        after, window = query.after_position, _rows.FIRST_WINDOW
+        while after < up_to:
+            last = min(after + window, up_to)
+            part = attrs.evolve(query, after_position=after, up_to_position=last)
+            rows = self._by_item(part, keyed, params, "position, content, recorded_at")
+            yield from _rows.content_rows(rows, query)
+            after, window = last, _rows.next_window(window, len(rows))
 
 
 def _text_of(value: object) -> object:
