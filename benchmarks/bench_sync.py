@@ -64,14 +64,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._harness import table
 
-from medinv.adapters.memory import MemoryStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
 from medinv.sync import DeviceEvent, EventKind, Outcome, SyncInbox, SyncPolicy
-from medinv.sync._events import to_movement
 
 GTIN = "04006381333931"
 SYNC_BATCH = 100
@@ -151,20 +149,6 @@ def deliveries(streams_: list[list[DeviceEvent]], rng: random.Random) -> list[li
         later = min(len(flat), at + rng.randint(1, 5 * DELIVERY))
         flat.insert(later, flat[at])
     return [flat[i : i + DELIVERY] for i in range(0, len(flat), DELIVERY)]
-
-
-def dry_run(delivered: list[list[DeviceEvent]]) -> list[list[tuple[DeviceEvent, Movement]]]:
-    """Per delivery, the (event, movement) pairs the inbox applies, in application order."""
-    ledger = Ledger(MemoryStore(), clock=lambda: NOW)
-    inbox = SyncInbox(ledger, policy=SyncPolicy(hold_max=None), clock=lambda: NOW)
-    by_id = {e.event_id: e for batch in delivered for e in batch}
-    out = []
-    for batch in delivered:
-        before = ledger.head().position
-        inbox.ingest(batch)
-        applied = [r.movement for r in ledger.history(after_position=before)]
-        out.append([(by_id[m.id.removeprefix("sync:")], m) for m in applied])
-    return out
 
 
 LOOP, BULK, DEDUPE = "post loop", "post per delivery", "dedupe table"
@@ -265,13 +249,6 @@ def _post_loop(
         _post_each(ledger, applied)
 
 
-def _movement_of(event: DeviceEvent, movements: dict[str, Movement]) -> Movement:
-    movement = movements.get(event.event_id)
-    if movement is None:  # held by the inbox until a later delivery: post it then
-        movement = to_movement(event)
-    return movement
-
-
 def _dedupe(dedupe: Dedupe, batch: list[DeviceEvent], movements: dict[str, Movement]) -> None:
     """The ids of a delivery in one transaction, then its new movements in another."""
     dedupe.seen.execute("BEGIN IMMEDIATE")
@@ -279,14 +256,14 @@ def _dedupe(dedupe: Dedupe, batch: list[DeviceEvent], movements: dict[str, Movem
     dedupe.seen.execute("COMMIT")
     with dedupe.store.lock_head():
         for event in new:
-            dedupe.ledger.post([_movement_of(event, movements)])
+            dedupe.ledger.post([movements[event.event_id]])
 
 
 def _dedupe_each(dedupe: Dedupe, batch: list[DeviceEvent], movements: dict[str, Movement]) -> None:
     """Per event: the id (autocommit), then its post (a commit of its own) when new."""
     for event in batch:
         if dedupe.is_new(event):
-            dedupe.ledger.post([_movement_of(event, movements)])
+            dedupe.ledger.post([movements[event.event_id]])
 
 
 def main() -> None:  # noqa: PLR0915  (one benchmark, read top to bottom)
@@ -298,18 +275,9 @@ def main() -> None:  # noqa: PLR0915  (one benchmark, read top to bottom)
     rng = random.Random(seed)
     streams_ = streams(devices, per_device)
     delivered = deliveries(streams_, rng)
-    applied = dry_run(delivered)
-    # The dedupe peer posts each event when it first sees it, in the inbox's order of
-    # application: feed it the deliveries re-ordered so that a held event comes when
-    # the inbox applied it (its duplicates stay where they were delivered).
-    peer_batches: list[list[DeviceEvent]] = []
+    by_id = {e.event_id: e for batch in delivered for e in batch}
+    movements: dict[str, Movement] = {}
     seen_ids: set[str] = set()
-    for batch, booked in zip(delivered, applied, strict=True):
-        order = [e for e, _ in booked]
-        order += [e for e in batch if e.event_id in seen_ids]
-        seen_ids.update(e.event_id for e in order)
-        peer_batches.append(order)
-    movements = {e.event_id: m for booked in applied for e, m in booked}
     events = sum(len(s) for s in streams_)
     deliveries_total = sum(len(b) for b in delivered)
     print(
@@ -323,10 +291,19 @@ def main() -> None:  # noqa: PLR0915  (one benchmark, read top to bottom)
         runs = Runs(folder, commit_each=commit_each)
         gc.collect()
         gc.freeze()
-        for number, (batch, booked, peer) in enumerate(
-            zip(delivered, applied, peer_batches, strict=True), start=1
-        ):
+        for number, batch in enumerate(delivered, start=1):
+            before = runs.inbox.ledger.head().position
             runs.timed("medinv", lambda batch=batch: runs.inbox.ingest(batch))
+            # What the inbox booked from this delivery, in its order (read untimed): the
+            # peers book the same. The dedupe peer sees each event when the inbox applied
+            # it (a held event comes later) and the duplicates where they were delivered.
+            booked = [
+                (by_id[r.movement.id.removeprefix("sync:")], r.movement)
+                for r in runs.inbox.ledger.history(after_position=before)
+            ]
+            movements.update((e.event_id, m) for e, m in booked)
+            peer = [e for e, _ in booked] + [e for e in batch if e.event_id in seen_ids]
+            seen_ids.update(e.event_id for e in peer)
             runs.timed(LOOP, lambda booked=booked: _post_loop(runs.loop_store, runs.loop, booked))
             runs.timed(BULK, lambda booked=booked: runs.bulk.post([m for _, m in booked]))
             runs.timed(DEDUPE, lambda peer=peer: _dedupe(runs.dedupe, peer, movements))
@@ -341,7 +318,11 @@ def main() -> None:  # noqa: PLR0915  (one benchmark, read top to bottom)
                     lambda peer=peer, dedupe=dedupe_each: _dedupe_each(dedupe, peer, movements),
                 )
             if number % 50 == 0:
-                print(f"  {number}/{len(delivered)} deliveries", file=sys.stderr, flush=True)
+                print(
+                    f"  {number}/{len(delivered)} deliveries, medinv {runs.wall['medinv']:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
         audit = runs.inbox.audit()
         assert audit.ok, audit  # noqa: S101
         outcomes = dict.fromkeys(Outcome, 0)
