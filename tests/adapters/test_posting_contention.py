@@ -29,18 +29,6 @@ WRITERS, OPS = 8, 10
 SHARED = ItemKey("04006381333931", lot="SHARED")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    if request.param == "sqlite":
-        path = tmp_path / "ledger.sqlite3"
-        SqliteStore(path).close()
-        return str(path), "-"
-    dsn = request.getfixturevalue("postgres_dsn")
-    schema = request.getfixturevalue("postgres_schema")
-    PostgresStore(dsn, schema=schema).close()
-    return dsn, schema
-
-
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[2] / "src")
@@ -49,11 +37,13 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("mode", ["lock", "backoff"])
-def test_eight_writers_all_land_with_bounded_attempts(target: tuple[str, str], mode: str) -> None:
+def test_eight_writers_all_land_with_bounded_attempts(
+    ledger_target: tuple[str, str], mode: str
+) -> None:
     start_at = time.time() + 5  # every writer imported and connected: they start together
     writers = [
         subprocess.Popen(
-            [sys.executable, str(WORKERS), *target, str(w), str(OPS), mode, str(start_at)],
+            [sys.executable, str(WORKERS), *ledger_target, str(w), str(OPS), mode, str(start_at)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -71,7 +61,7 @@ def test_eight_writers_all_land_with_bounded_attempts(target: tuple[str, str], m
         assert set(attempts) == {1}  # never a lost race
     else:
         assert max(attempts) <= 51  # every post landed within its retries=50
-    location, schema = target
+    location, schema = ledger_target
     store = SqliteStore(location) if schema == "-" else PostgresStore(location, schema=schema)
     with store:
         ledger = Ledger(store)
