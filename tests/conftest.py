@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -74,3 +75,20 @@ class _StoreWithout:
 def store_without() -> type[_StoreWithout]:
     """``store_without("catalogue")``: a ledger store (memory) that has no ``.catalogue``."""
     return _StoreWithout
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """A new ledger that other processes open: ``(file path, "-")`` on SQLite, ``(DSN, schema)``."""
+    if request.param == "sqlite":
+        from medinv.adapters.sqlite import SqliteStore  # noqa: PLC0415  (only these tests)
+
+        path = tmp_path / "ledger.sqlite3"
+        SqliteStore(path).close()
+        return str(path), "-"
+    from medinv.adapters.postgres import PostgresStore  # noqa: PLC0415  (only these tests)
+
+    dsn = request.getfixturevalue("postgres_dsn")
+    schema = request.getfixturevalue("postgres_schema")
+    PostgresStore(dsn, schema=schema).close()
+    return dsn, schema

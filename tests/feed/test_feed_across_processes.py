@@ -38,20 +38,8 @@ def _spawn(*args: object) -> subprocess.Popen[str]:
     )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def target(request, tmp_path) -> tuple[str, str]:
-    if request.param == "sqlite":
-        path = tmp_path / "ledger.sqlite3"
-        SqliteStore(path).close()
-        return str(path), "-"
-    dsn = request.getfixturevalue("postgres_dsn")
-    schema = request.getfixturevalue("postgres_schema")
-    PostgresStore(dsn, schema=schema).close()
-    return dsn, schema
-
-
-def _open(target: tuple[str, str]):
-    location, schema = target
+def _open(ledger_target: tuple[str, str]):
+    location, schema = ledger_target
     return (
         SqliteStore(location, timeout=60)
         if schema == "-"
@@ -59,8 +47,8 @@ def _open(target: tuple[str, str]):
     )
 
 
-def test_a_follower_sees_every_position_of_8_writers_once_in_order(target) -> None:
-    writers = [_spawn("write", *target, worker, EACH) for worker in range(WRITERS)]
+def test_a_follower_sees_every_position_of_8_writers_once_in_order(ledger_target) -> None:
+    writers = [_spawn("write", *ledger_target, worker, EACH) for worker in range(WRITERS)]
     delivered: list[int] = []
     head = LedgerHead.empty()
 
@@ -69,7 +57,7 @@ def test_a_follower_sees_every_position_of_8_writers_once_in_order(target) -> No
         head = check_changes(page.changes, after=head)  # the consumer's own check
         delivered.extend(c.position for c in page.changes)
 
-    with _open(target) as store:
+    with _open(ledger_target) as store:
         follower = Follower(Ledger(store), "test", store.checkpoints, page_size=7)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -91,14 +79,16 @@ def test_a_follower_sees_every_position_of_8_writers_once_in_order(target) -> No
         assert len({c.movement.id for c in Ledger(store).changes(limit=total)}) == total
 
 
-def test_a_killed_follower_gets_at_most_its_unacknowledged_page_again(target, tmp_path) -> None:
+def test_a_killed_follower_gets_at_most_its_unacknowledged_page_again(
+    ledger_target, tmp_path
+) -> None:
     page_size = 5
-    with _open(target) as store:
+    with _open(ledger_target) as store:
         ledger = Ledger(store)
-    writers = [_spawn("write", *target, worker, EACH // 2) for worker in range(WRITERS)]
+    writers = [_spawn("write", *ledger_target, worker, EACH // 2) for worker in range(WRITERS)]
     total = WRITERS * (EACH // 2)
     log = tmp_path / "applied.log"
-    follower = _spawn("follow", *target, log, page_size, total)
+    follower = _spawn("follow", *ledger_target, log, page_size, total)
     assert follower.stdout is not None
     assert follower.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 120
@@ -110,9 +100,9 @@ def test_a_killed_follower_gets_at_most_its_unacknowledged_page_again(target, tm
     for w in writers:
         out, err = w.communicate(timeout=300)
         assert w.returncode == 0, err
-    with _open(target) as store:
+    with _open(ledger_target) as store:
         acknowledged = store.checkpoints.load("crash-test").position
-    again = _spawn("follow", *target, log, page_size, total)
+    again = _spawn("follow", *ledger_target, log, page_size, total)
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
     assert out.split() == ["ready", "caught", "up"]
@@ -129,6 +119,6 @@ def test_a_killed_follower_gets_at_most_its_unacknowledged_page_again(target, tm
     applied_first = [p for page in first_run for p in page]
     assert applied_first == list(range(1, len(applied_first) + 1))
     assert [p for page in second_run for p in page] == list(range(acknowledged + 1, total + 1))
-    with _open(target) as store:
+    with _open(ledger_target) as store:
         assert store.checkpoints.load("crash-test") == store.head()
     del ledger

@@ -208,7 +208,7 @@ class RacingLedger(Ledger):
         super().__init__(base.store, clock=lambda: CLOCK)
         self.races = races
 
-    def post(self, movements, *, expected_position=None, retries=0) -> PostResult:
+    def post(self, movements, *, expected_position=None, retries=0, lock_head=False) -> PostResult:
         if self.races:
             self.races -= 1
             other = Movement.issue(
@@ -220,7 +220,9 @@ class RacingLedger(Ledger):
                 actor="b",
             )
             super().post([other])
-        return super().post(movements, expected_position=expected_position, retries=retries)
+        return super().post(
+            movements, expected_position=expected_position, retries=retries, lock_head=lock_head
+        )
 
 
 def test_allocate_and_post_plans_again_after_losing_a_race(ledger):

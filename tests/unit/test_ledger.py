@@ -415,7 +415,7 @@ def test_retry_helper():
         raise ConcurrencyError("moved")
 
     with pytest.raises(ConcurrencyError):
-        retry(always, attempts=3, wait=0.5, sleep=sleeps.append)
+        retry(always, attempts=3, wait=0.5, sleep=sleeps.append, jitter=None)
     assert len(attempts) == 3 and sleeps == [0.5, 1.0]
     with pytest.raises(InvalidValueError):
         retry(lambda: 1, attempts=0)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 import pendulum
 
-from medinv._retry import retry
+from medinv._retry import retry_lost_races
 from medinv.coldchain._detect import Excursion, Interval
 from medinv.coldchain._records import (
     ColdChainStore,
@@ -318,7 +318,7 @@ def release_exposed(
             ledger.post(batch, expected_position=head.position)
         return tuple(batch)
 
-    return retry(once, attempts=retries + 1)
+    return retry_lost_races(once, retries)
 
 
 def _release_decision(

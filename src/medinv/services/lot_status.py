@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Final, Required, TypedDict, Unpack
 
 import attrs
 
-from medinv._retry import retry
+from medinv._retry import retry_lost_races
 from medinv.devices import DeviceIdentifier, IssuingAgency
 from medinv.errors import InvalidValueError
 from medinv.identifiers import Gtin, ItemKey, Lot, Serial, device_of
@@ -339,7 +339,7 @@ def change_status(
             ledger, chosen, scope, sources, template, operation=operation, attempt=attempts
         )
 
-    return retry(once, attempts=retries + 1)
+    return retry_lost_races(once, retries)
 
 
 class StatusOptions(TypedDict, total=False):

@@ -27,7 +27,8 @@ otherwise, so that several ledgers can share a database):
   commit's expected position and raises
   [`ConcurrencyError`][medinv.errors.ConcurrencyError] if another writer got there
   first; so writers in any number of processes are serialised and none loses an
-  update.
+  update. ``Ledger.post(..., lock_head=True)`` takes the same lock before reading
+  (``PostgresStore.lock_head()``), so writers queue instead of racing.
 - ``stocktakes`` and ``stocktake_lines``: the stocktakes and their count lines,
   served by [`store.stocktakes`][medinv.adapters.postgres.PostgresStore.stocktakes]
   over the same connection (one schema, one schema version for every port).

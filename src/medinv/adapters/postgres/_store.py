@@ -166,6 +166,8 @@ class PostgresStore(_base.Closing):
                     f"not {type(target).__name__}"
                 )
         self._conn = conn
+        self._locked: LedgerHead | None = None
+        """The head while ``lock_head()`` holds its row lock (``None`` outside)."""
         self._stocktakes = PostgresStocktakes(self)
         self._catalogue = PostgresCatalogue(self)
         self._reservations = PostgresReservations(self)
@@ -289,6 +291,8 @@ class PostgresStore(_base.Closing):
 
     def head(self) -> LedgerHead:
         """The position and hash of the last stored movement."""
+        if self._locked is not None:  # no other writer can move it: see lock_head()
+            return self._locked
         rows = self._fetch("head", doing="reading the ledger head")
         if not rows:
             raise StorageError(f"the ledger head row of schema {self.schema!r} is missing")
@@ -322,14 +326,20 @@ class PostgresStore(_base.Closing):
         ]
         links = link_rows(commit.movements)
         last = commit.movements[-1]
+        locked = self._locked
         with (
             self._errors("appending a commit", expected=commit.expected_position),
-            conn.transaction(),
+            # Inside lock_head() the head row is locked already and a failed append
+            # fails the whole block: no savepoint, no second lock (bench_feed.py).
+            conn.transaction() if locked is None else contextlib.nullcontext(),
         ):
-            row = conn.execute(self._sql["lock_head"]).fetchone()
-            if row is None:
-                raise StorageError(f"the ledger head row of schema {self.schema!r} is missing")
-            position, hash_ = int(row[0]), row[1]
+            if locked is None:
+                row = conn.execute(self._sql["lock_head"]).fetchone()
+                if row is None:
+                    raise StorageError(f"the ledger head row of schema {self.schema!r} is missing")
+                position, hash_ = int(row[0]), row[1]
+            else:
+                position, hash_ = locked.position, locked.hash
             if position != commit.expected_position:
                 raise ConcurrencyError(
                     f"the ledger moved: expected position {commit.expected_position}, "
@@ -352,6 +362,8 @@ class PostgresStore(_base.Closing):
                 if links:
                     cur.execute(self._sql["add_links"], _columns(links, 2))
                 cur.execute(self._sql["set_head"], (last.position, last.hash))
+            if locked is not None:
+                self._locked = LedgerHead(last.position, last.hash)
 
     def _apply_balances(
         self, cur: psycopg.Cursor[Any], rows: Sequence[tuple[str, str, str, str | None, str, int]]
@@ -596,6 +608,33 @@ class PostgresStore(_base.Closing):
                     break
                 start = rows[-1][0]
             after, window = last, _rows.next_window(window, found)
+
+    @contextlib.contextmanager
+    def lock_head(self) -> Iterator[None]:
+        """Hold the ledger head's row lock for a whole read-check-append (pessimistic posting).
+
+        One transaction that first locks the ``head`` row (``SELECT ... FOR
+        UPDATE``, waiting for the writer holding it): the head cannot move until the
+        block ends, and every read inside sees the commits before it (read
+        committed); ``head()`` answers from the locked row. An ``append`` inside
+        writes in this transaction; everything is committed when the block ends
+        without an exception, rolled back otherwise (an append that fails inside
+        fails the whole block: let its exception end it).
+
+        Raises:
+            ConcurrencyError: a deadlock or lock time-out (retrying is the remedy).
+            StorageError: PostgreSQL failed, or the head row is missing.
+        """
+        conn = self._open()
+        with self._errors("locking the ledger head"), conn.transaction():
+            row = conn.execute(self._sql["lock_head"]).fetchone()
+            if row is None:
+                raise StorageError(f"the ledger head row of schema {self.schema!r} is missing")
+            self._locked = LedgerHead(int(row[0]), row[1])
+            try:
+                yield
+            finally:
+                self._locked = None
 
 
 _ROW_PAGE: Final = 1024

@@ -868,6 +868,36 @@ class SqliteStore(_base.Closing):
             yield from _rows.content_rows(rows, query)
             after, window = last, _rows.next_window(window, len(rows))
 
+    @contextlib.contextmanager
+    def lock_head(self) -> Iterator[None]:
+        """Hold the file's write lock for a whole read-check-append (pessimistic posting).
+
+        One ``BEGIN IMMEDIATE`` transaction: it waits (up to ``timeout``) until no
+        other connection writes, then the head and everything read inside it cannot
+        change until the block ends; an ``append`` inside joins it and is committed
+        when the block ends without an exception (rolled back otherwise). Inside a
+        transaction already (``sync.transaction()``), the block joins that one.
+
+        Raises:
+            ConcurrencyError: another writer held the lock for longer than ``timeout``.
+            StorageError: SQLite failed to begin or to commit.
+        """
+        db = self._db
+        if db.in_transaction:
+            yield
+            return
+        with self._translate("lock the head of"):
+            db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            with self._translate("commit to"):
+                db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            self._item_nos.clear()  # numbers created in the rolled back transaction
+            self._location_nos.clear()
+            raise
+
 
 def _text_of(value: object) -> object:
     """Bytes read as UTF-8 text; undecodable bytes stay bytes (verification reports them)."""
