@@ -12,15 +12,16 @@ from medinv.adapters.memory_reservations import MemoryReservations
 
 
 class Tables(MemoryTables):
-    __slots__ = ("lists", "rows")
+    __slots__ = ("lists", "log", "rows")
 
     def __init__(self) -> None:
         super().__init__(MemoryStore())
         self.rows: dict[str, int] = {"kept": 1, "gone": 2}
         self.lists: dict[str, list[int]] = {"a": [1]}
+        self.log: list[int] = [0]
 
-    def state(self) -> tuple[dict[str, int], dict[str, list[int]]]:
-        return dict(self.rows), {k: list(v) for k, v in self.lists.items()}
+    def state(self) -> tuple[dict[str, int], dict[str, list[int]], list[int]]:
+        return dict(self.rows), {k: list(v) for k, v in self.lists.items()}, list(self.log)
 
     def write_everything(self) -> None:
         self._set(self.rows, "kept", 10)
@@ -28,6 +29,7 @@ class Tables(MemoryTables):
         self._remove(self.rows, "gone")
         self._append_to(self.lists, "a", 2)
         self._append_to(self.lists, "b", 1)
+        self._extend(self.log, [1, 2])
 
 
 class BoomError(Exception):
@@ -59,7 +61,7 @@ def test_a_failed_transaction_leaves_every_table_as_it_was(tables: Tables) -> No
 def test_a_committed_transaction_keeps_its_writes_and_forgets_how_to_undo(tables: Tables) -> None:
     with tables._transaction():
         tables.write_everything()
-    assert tables.state() == ({"kept": 10, "new": 3}, {"a": [1, 2], "b": [1]})
+    assert tables.state() == ({"kept": 10, "new": 3}, {"a": [1, 2], "b": [1]}, [0, 1, 2])
     assert tables._undo == []
 
 
@@ -69,7 +71,7 @@ def test_a_nested_failure_caught_inside_undoes_only_the_inner_writes(tables: Tab
         with pytest.raises(BoomError):
             fail_after(tables, tables.write_everything)
         tables._set(tables.rows, "after", 8)
-    assert tables.state() == ({"kept": 1, "gone": 2, "outer": 7, "after": 8}, {"a": [1]})
+    assert tables.state() == ({"kept": 1, "gone": 2, "outer": 7, "after": 8}, {"a": [1]}, [0])
 
 
 def test_an_outer_failure_undoes_what_an_inner_transaction_committed(tables: Tables) -> None:

@@ -1,7 +1,7 @@
 """`MemoryTables`: what the side tables kept in memory beside a `MemoryStore` share.
 
 Their transactions roll back as a database's do: every write made inside
-``_transaction`` through `_set`, `_remove` or `_append_to` records how to undo
+``_transaction`` through `_set`, `_remove`, `_extend` or `_append_to` records how to undo
 itself, and an exception leaving the outermost (or any nested) transaction undoes
 the writes made inside it, newest first, before it propagates. What a failed call
 leaves behind is therefore the same on memory, SQLite and PostgreSQL. The undo
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, TypeVar
 
 from medinv.adapters._base import Closing
@@ -77,6 +77,13 @@ class MemoryTables(Closing):
         """``del table[key]``, undone on rollback."""
         old = table.pop(key)
         self._remember(lambda: table.__setitem__(key, old))
+
+    def _extend(self, table: list[V], values: Iterable[V]) -> None:
+        """``table.extend(values)``, undone on rollback."""
+        length = len(table)
+        table.extend(values)
+        if len(table) > length:
+            self._remember(lambda: table.__delitem__(slice(length, None)))
 
     def _append_to(self, table: MutableMapping[K, list[V]], key: K, value: V) -> None:
         """Append ``value`` to the list ``table[key]`` (made when missing), undone on rollback."""

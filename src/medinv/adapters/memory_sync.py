@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import copy
-import threading
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from medinv.adapters._base import Closing
+from medinv.adapters._memory_tables import MemoryTables
 from medinv.errors import StorageError
 from medinv.sync import (
     Conflict,
@@ -27,126 +25,130 @@ if TYPE_CHECKING:
 __all__ = ["MemorySync"]
 
 
-class _State:
-    __slots__ = ("conflicts", "cursors", "deliveries", "events", "gaps", "resolutions")
-
-    def __init__(self) -> None:
-        self.events: dict[str, EventRecord] = {}
-        self.deliveries: dict[str, dict[DeliveryKind, int]] = {}
-        self.conflicts: dict[str, Conflict] = {}
-        self.resolutions: dict[str, Resolution] = {}
-        self.gaps: list[Gap] = []
-        self.cursors: dict[str, DeviceCursor] = {}
-
-
-class MemorySync(Closing):
+class MemorySync(MemoryTables):
     """The sync inbox's records in process memory, beside a `MemoryStore`'s ledger (lost at exit).
 
     Get it as [`MemoryStore().sync`][medinv.adapters.memory.MemoryStore.sync]. A
     transaction holds the inbox's lock and undoes the inbox's writes when it raises;
     the memory ledger cannot undo an append, so a movement booked by a failed
     transaction stays, and the event's next delivery finds it by its id and records
-    it as applied (never booked twice).
+    it as applied (never booked twice). Events are indexed by device and sequence
+    number and the held ones kept apart, so a batch costs what it holds, not what
+    the inbox holds.
     """
 
-    __slots__ = ("_lock", "_state", "_store")
+    __slots__ = (
+        "_at",
+        "_conflicts",
+        "_cursors",
+        "_deliveries",
+        "_events",
+        "_gaps",
+        "_held",
+        "_resolutions",
+    )
 
     def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._lock = threading.RLock()
-        self._state = _State()
+        super().__init__(store)
+        self._events: dict[str, EventRecord] = {}
+        self._at: dict[tuple[str, int], list[str]] = {}
+        """The ids of the events of each (device, sequence number)."""
+        self._held: dict[str, EventRecord] = {}
+        """The events whose outcome is HELD, by id."""
+        self._deliveries: dict[str, dict[DeliveryKind, int]] = {}
+        self._conflicts: dict[str, Conflict] = {}
+        self._resolutions: dict[str, Resolution] = {}
+        self._gaps: list[Gap] = []
+        self._cursors: dict[str, DeviceCursor] = {}
 
-    def close(self) -> None:
-        """Close the store this belongs to (twice is harmless)."""
-        self._store.close()
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
         """See [`SyncStore.transaction`][medinv.sync.SyncStore.transaction]."""
-        self._store._open()  # noqa: SLF001  (the store's own check)
-        with self._lock:
-            saved = copy.copy(self._state)
-            saved.events = dict(self._state.events)
-            saved.deliveries = {k: dict(v) for k, v in self._state.deliveries.items()}
-            saved.conflicts = dict(self._state.conflicts)
-            saved.resolutions = dict(self._state.resolutions)
-            saved.gaps = list(self._state.gaps)
-            saved.cursors = dict(self._state.cursors)
-            try:
-                yield
-            except BaseException:
-                self._state = saved
-                raise
+        return self._transaction()
 
     def write(self, changes: SyncWrite) -> None:
         """See [`SyncStore.write`][medinv.sync.SyncStore.write]."""
-        state = self._state
-        for conflict in changes.conflicts:
-            if conflict.id in state.conflicts:
-                msg = f"conflict {conflict.id!r} is already stored"
-                raise StorageError(msg)
-        for resolution in changes.resolutions:
-            if resolution.conflict_id in state.resolutions:
-                msg = f"conflict {resolution.conflict_id!r} is already resolved"
-                raise StorageError(msg)
-        state.events.update(changes.events)
-        for delivery in changes.deliveries:
-            kinds = state.deliveries.setdefault(delivery.device_id, {})
-            kinds[delivery.kind] = kinds.get(delivery.kind, 0) + 1
-        for conflict in changes.conflicts:
-            state.conflicts[conflict.id] = conflict
-        for resolution in changes.resolutions:
-            state.resolutions[resolution.conflict_id] = resolution
-        state.gaps.extend(changes.gaps)
-        state.cursors.update(changes.cursors)
+        with self._transaction():
+            for conflict in changes.conflicts:
+                if conflict.id in self._conflicts:
+                    msg = f"conflict {conflict.id!r} is already stored"
+                    raise StorageError(msg)
+            for resolution in changes.resolutions:
+                if resolution.conflict_id in self._resolutions:
+                    msg = f"conflict {resolution.conflict_id!r} is already resolved"
+                    raise StorageError(msg)
+            self._file_events(changes.events)
+            for delivery in changes.deliveries:
+                kinds = self._deliveries.get(delivery.device_id)
+                if kinds is None:
+                    kinds = {}
+                    self._set(self._deliveries, delivery.device_id, kinds)
+                self._set(kinds, delivery.kind, kinds.get(delivery.kind, 0) + 1)
+            for conflict in changes.conflicts:
+                self._set(self._conflicts, conflict.id, conflict)
+            for resolution in changes.resolutions:
+                self._set(self._resolutions, resolution.conflict_id, resolution)
+            self._extend(self._gaps, changes.gaps)
+            for device_id, cursor in changes.cursors.items():
+                self._set(self._cursors, device_id, cursor)
 
-    def _read(self) -> _State:
+    def _file_events(self, events: Mapping[str, EventRecord]) -> None:
+        for event_id, record in events.items():
+            if event_id not in self._events:
+                self._append_to(self._at, (record.device_id, record.seq), event_id)
+            self._set(self._events, event_id, record)
+            if record.outcome is Outcome.HELD:
+                self._set(self._held, event_id, record)
+            elif event_id in self._held:
+                self._remove(self._held, event_id)
+
+    def _read(self) -> None:
         self._store._open()  # noqa: SLF001
-        return self._state
 
     def events_by_id(self, event_ids: Collection[str]) -> Mapping[str, EventRecord]:
         """See [`SyncStore.events_by_id`][medinv.sync.SyncStore.events_by_id]."""
-        events = self._read().events
+        self._read()
+        events = self._events
         return {eid: events[eid] for eid in event_ids if eid in events}
 
     def events_at(self, device_id: str, seq: int) -> list[EventRecord]:
         """See [`SyncStore.events_at`][medinv.sync.SyncStore.events_at]."""
-        found = self._read().events.values()
-        return sorted(
-            (r for r in found if r.device_id == device_id and r.seq == seq),
-            key=lambda r: r.event_id,
-        )
+        self._read()
+        ids = self._at.get((device_id, seq), ())
+        return [self._events[eid] for eid in sorted(ids)]
 
     def held(self, device_id: str | None = None) -> list[EventRecord]:
         """See [`SyncStore.held`][medinv.sync.SyncStore.held]."""
-        return [r for r in self.events(device_id) if r.outcome is Outcome.HELD]
+        self._read()
+        return _in_order(self._held.values(), device_id)
 
     def cursors(self, device_ids: Collection[str] | None = None) -> Mapping[str, DeviceCursor]:
         """See [`SyncStore.cursors`][medinv.sync.SyncStore.cursors]."""
-        cursors = self._read().cursors
+        self._read()
+        cursors = self._cursors
         if device_ids is None:
             return dict(cursors)
         return {d: cursors[d] for d in device_ids if d in cursors}
 
     def events(self, device_id: str | None = None) -> Iterator[EventRecord]:
         """See [`SyncStore.events`][medinv.sync.SyncStore.events]."""
-        found = [
-            r for r in self._read().events.values() if device_id is None or r.device_id == device_id
-        ]
-        return iter(sorted(found, key=lambda r: (r.device_id, r.seq, r.event_id)))
+        self._read()
+        return iter(_in_order(self._events.values(), device_id))
 
     def deliveries(self) -> Mapping[str, Mapping[DeliveryKind, int]]:
         """See [`SyncStore.deliveries`][medinv.sync.SyncStore.deliveries]."""
-        return {d: dict(k) for d, k in self._read().deliveries.items()}
+        self._read()
+        return {d: dict(k) for d, k in self._deliveries.items()}
 
     def conflicts(self, *, device_id: str | None = None) -> list[Conflict]:
         """See [`SyncStore.conflicts`][medinv.sync.SyncStore.conflicts]."""
-        found = self._read().conflicts.values()
+        self._read()
+        found = self._conflicts.values()
         return [c for c in found if device_id is None or c.device_id == device_id]
 
     def resolutions(self, conflict_ids: Collection[str] | None = None) -> list[Resolution]:
         """See [`SyncStore.resolutions`][medinv.sync.SyncStore.resolutions]."""
-        found = self._read().resolutions
+        self._read()
+        found = self._resolutions
         if conflict_ids is None:
             return list(found.values())
         wanted = set(conflict_ids)
@@ -154,4 +156,11 @@ class MemorySync(Closing):
 
     def gaps(self, device_id: str | None = None) -> list[Gap]:
         """See [`SyncStore.gaps`][medinv.sync.SyncStore.gaps]."""
-        return [g for g in self._read().gaps if device_id is None or g.device_id == device_id]
+        self._read()
+        return [g for g in self._gaps if device_id is None or g.device_id == device_id]
+
+
+def _in_order(records: Iterable[EventRecord], device_id: str | None) -> list[EventRecord]:
+    """``records`` (of one device, when given) by device, sequence number and id."""
+    found = [r for r in records if device_id is None or r.device_id == device_id]
+    return sorted(found, key=lambda r: (r.device_id, r.seq, r.event_id))
