@@ -86,22 +86,30 @@ def demand(history: StockHistory, gtin: str, location: Location | str) -> Demand
         msg = f"location must be a Location or a path, not {type(location).__name__}"
         raise InvalidValueError(msg)
     key: ProductKey = (gtin, place)
-    events = list(history.events(key))
+    # One pass over the place's events as read (days as ordinals, no date objects):
+    # the full recompute of benchmarks/bench_analytics.py calls this for every place.
+    events = history._day_events(key)  # noqa: SLF001  (this package's own reader)
     if not events:
         return DemandSeries(
             gtin=gtin, location=place, start=None, consumed=(), stock_out=(), closing=()
         )
-    start = min(day for day, _, _, delta in events if delta > 0)
-    first = start.toordinal()
+    first = min(day for _, _, day, _, _, delta in events if delta > 0)
     length = max(0, history.today.toordinal() - first + 1)
     consumed = [0] * length
-    for day, quantity in history.consumed(key).items():
-        consumed[day.toordinal() - first] += quantity
+    outside: dict[int, int] = defaultdict(int)  # issues before the first stocked day
+    for _, day, quantity in history._day_issues(key):  # noqa: SLF001
+        if 0 <= day - first < length:
+            consumed[day - first] += quantity
+        else:
+            outside[day] += quantity
+    for day, quantity in outside.items():
+        if quantity:  # as the net figures by day: a day whose issues were reversed is none
+            consumed[day - first] += quantity
     stock_out, closing = _stock_days(history, events, first, length)
     return DemandSeries(
         gtin=gtin,
         location=place,
-        start=start,
+        start=history._date(first),  # noqa: SLF001
         consumed=tuple(consumed),
         stock_out=tuple(stock_out),
         closing=tuple(closing),
@@ -110,7 +118,7 @@ def demand(history: StockHistory, gtin: str, location: Location | str) -> Demand
 
 def _stock_days(
     history: StockHistory,
-    events: list[tuple[pendulum.Date, ItemKey, StockStatus, int]],
+    events: list[tuple[int, int, int, ItemKey, StockStatus, int]],
     first: int,
     length: int,
 ) -> tuple[list[bool], list[int]]:
@@ -121,15 +129,14 @@ def _stock_days(
     """
     balances: dict[ItemKey, int] = defaultdict(int)
     last_day: dict[ItemKey, int] = {}  # the last day each item is usable (its expiry)
-    for _, item, _, _ in events:
+    available = StockStatus.AVAILABLE
+    dated = []
+    for _, _, day, item, status, delta in events:
         if item not in last_day:
             expiry = history.expiry(item)
             last_day[item] = _NEVER if expiry is None else expiry.toordinal()
-    dated = [
-        (day.toordinal(), item, delta)
-        for day, item, status, delta in events
-        if status is StockStatus.AVAILABLE
-    ]
+        if status is available:
+            dated.append((day, item, delta))
     # The usable quantity is kept as a running total: each event changes it by what it
     # changes the item's positive balance (a late entry can leave a balance below zero
     # for a while in time order), and it is summed again only on the days after an
