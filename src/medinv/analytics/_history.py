@@ -43,6 +43,8 @@ _Issue = tuple[ItemKey, int, int]
 """An issue or consumption at a place: (item, facility day ordinal, quantity); a reversal
 of one is the same with the quantity negated."""
 _IN_TIME_ORDER: Final = operator.itemgetter(0, 1)
+_PathKey = tuple[str, tuple[str, ...]]
+"""A place while reading: (GTIN digits, the location's path)."""
 
 
 class StockHistory:
@@ -73,7 +75,7 @@ class StockHistory:
         self._today = as_of.in_timezone(timezone).date()
 
     @classmethod
-    def read(  # noqa: C901  (one inlined pass over every movement: the hot loop)
+    def read(  # noqa: C901, PLR0912, PLR0915  (one inlined pass over every movement: the hot loop)
         cls,
         source: Ledger | LedgerStore,
         *,
@@ -111,9 +113,10 @@ class StockHistory:
         # effects are filed inline (no deltas() tuple), and every day is an ordinal.
         days = FacilityDays(zoneinfo.ZoneInfo(zone.name))
         hours = days.hours
-        events: dict[ProductKey, list[_Event]] = defaultdict(list)
-        issued: dict[str, tuple[ProductKey, ItemKey, int, int]] = {}
-        reversed_issues: list[tuple[ProductKey, ItemKey, int, int]] = []
+        events: dict[_PathKey, list[_Event]] = {}
+        places: dict[_PathKey, ProductKey] = {}
+        issued: dict[str, tuple[_PathKey, ItemKey, int, int]] = {}
+        reversed_issues: list[tuple[_PathKey, ItemKey, int, int]] = []
         items: set[ItemKey] = set()
         last = exact_instant(moment)
         issuing, reversal = _ISSUING, MovementKind.REVERSAL
@@ -135,26 +138,36 @@ class StockHistory:
                 position, quantity = recorded.position, m.quantity
                 location, status = m.from_location, m.from_status
                 if location is not None and status is not None:
-                    key = (product, location)
-                    events[key].append((at, position, day, item, status, -quantity))
+                    # Keyed by the path (hashed in C) and the first Location seen.
+                    key = (product, location.path)
+                    filed = events.get(key)
+                    if filed is None:
+                        filed = events[key] = []
+                        places[key] = (product, location)
+                    filed.append((at, position, day, item, status, -quantity))
                     if m.kind in issuing:
                         issued[m.id] = (key, item, day, quantity)
                 location, status = m.to_location, m.to_status
                 if location is not None and status is not None:
-                    events[(product, location)].append((at, position, day, item, status, quantity))
+                    key = (product, location.path)
+                    filed = events.get(key)
+                    if filed is None:
+                        filed = events[key] = []
+                        places[key] = (product, location)
+                    filed.append((at, position, day, item, status, quantity))
                 if m.kind is reversal and m.reverses in issued:
                     reversed_issues.append(issued.pop(m.reverses))
             issues: dict[ProductKey, list[_Issue]] = defaultdict(list)
             for key, item, day, quantity in issued.values():
-                issues[key].append((item, day, quantity))
+                issues[places[key]].append((item, day, quantity))
             for key, item, day, quantity in reversed_issues:
-                issues[key] += [(item, day, quantity), (item, day, -quantity)]
-            for dated in events.values():
-                dated.sort(key=_IN_TIME_ORDER)
+                issues[places[key]] += [(item, day, quantity), (item, day, -quantity)]
+            for filed in events.values():
+                filed.sort(key=_IN_TIME_ORDER)
         return cls(
             as_of=moment,
             timezone=zone.name,
-            events=dict(events),
+            events={places[key]: filed for key, filed in events.items()},
             issues=dict(issues),
             expiries=_expiries(store, items),
         )
