@@ -75,7 +75,7 @@ class StockHistory:
         self._today = as_of.in_timezone(timezone).date()
 
     @classmethod
-    def read(  # noqa: C901, PLR0912, PLR0915  (one inlined pass over every movement: the hot loop)
+    def read(  # noqa: C901  (one inlined pass over every movement: the hot loop)
         cls,
         source: Ledger | LedgerStore,
         *,
@@ -136,25 +136,20 @@ class StockHistory:
                 items.add(item)
                 product = item.device_text
                 position, quantity = recorded.position, m.quantity
-                location, status = m.from_location, m.from_status
-                if location is not None and status is not None:
-                    # Keyed by the path (hashed in C) and the first Location seen.
-                    key = (product, location.path)
+                for location, status, delta in (
+                    (m.from_location, m.from_status, -quantity),
+                    (m.to_location, m.to_status, quantity),
+                ):
+                    if location is None or status is None:
+                        continue
+                    key = (product, location.path)  # hashed in C; the first Location kept
                     filed = events.get(key)
                     if filed is None:
                         filed = events[key] = []
                         places[key] = (product, location)
-                    filed.append((at, position, day, item, status, -quantity))
-                    if m.kind in issuing:
+                    filed.append((at, position, day, item, status, delta))
+                    if delta < 0 and m.kind in issuing:
                         issued[m.id] = (key, item, day, quantity)
-                location, status = m.to_location, m.to_status
-                if location is not None and status is not None:
-                    key = (product, location.path)
-                    filed = events.get(key)
-                    if filed is None:
-                        filed = events[key] = []
-                        places[key] = (product, location)
-                    filed.append((at, position, day, item, status, quantity))
                 if m.kind is reversal and m.reverses in issued:
                     reversed_issues.append(issued.pop(m.reverses))
             issues: dict[ProductKey, list[_Issue]] = defaultdict(list)

@@ -56,16 +56,9 @@ class FacilityDays:
 
     ``hours`` maps (``id`` of the time zone, hour counted from day ordinal 0, fold)
     to (the UTC second the hour starts at, its facility day ordinal). Hot loops
-    read it inline and call [`instant_and_day`][] on a miss:
-
-    ```python
-    found = hours.get((id(moment.tzinfo), moment.toordinal() * 24 + moment.hour, moment.fold))
-    if found is None:
-        at, day = days.instant_and_day(moment)
-    else:
-        at = (found[0] + moment.minute * 60 + moment.second) * 1_000_000 + moment.microsecond
-        day = found[1]
-    ```
+    look a moment's hour up there themselves (the instant is then that second plus
+    the moment's minutes, seconds and microseconds) and call
+    `instant_and_day` only when it is missing.
 
     Every time zone an hour was kept for is held here too, so its ``id`` stays its own.
     """
