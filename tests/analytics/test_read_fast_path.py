@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
-from medinv.analytics import StockHistory
+from medinv.analytics import StockHistory, demand
 from medinv.analytics._instants import FacilityDays, collector_paused, exact_instant
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -192,3 +192,41 @@ def test_one_hour_of_movements_in_another_zone_is_filed_on_the_facility_day() ->
         "2026-01-11",
         "2026-01-11",
     ]
+
+
+def _slow_consumed(history: StockHistory, key: tuple[str, Location]) -> tuple[int, ...]:
+    """demand()'s consumption before the fast path: the net figures by day, from the start."""
+    events = list(history.events(key))
+    first = min(day for day, _, _, delta in events if delta > 0).toordinal()
+    consumed = [0] * max(0, history.today.toordinal() - first + 1)
+    for day, quantity in history.consumed(key).items():
+        consumed[day.toordinal() - first] += quantity
+    return tuple(consumed)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**6), st.sampled_from(ZONES))
+def test_demand_consumption_equals_the_net_figures_by_day(seed: int, zone: str) -> None:
+    ledger = random_ledger(MemoryStore(), seed)
+    history = StockHistory.read(ledger, as_of="2026-04-15T00:00:00+00:00", timezone=zone)
+    for key in history.places():
+        assert demand(history, *key).consumed == _slow_consumed(history, key)
+
+
+def test_an_issue_dated_before_the_first_receipt_counts_as_before() -> None:
+    ledger = Ledger(MemoryStore(), clock=lambda: pendulum.datetime(2030, 1, 1, tz="UTC"))
+    item, ward = ItemKey("04006381333931", lot="A"), Location.parse("H/Ward")
+    at = pendulum.datetime(2026, 3, 10, 9, tz="UTC")
+    ledger.post([Movement.receipt("R1", item=item, quantity=10, to=ward, occurred_at=at,
+                                  actor="t", expiry="2027-01-01")])  # fmt: skip
+    # A late entry: stored after the receipt, dated three days before it, then reversed
+    # on one day and not on another.
+    for n, days in enumerate((3, 5)):
+        ledger.post([Movement.issue(f"I{n}", item=item, quantity=2 + n, source=ward,
+                                    occurred_at=at.subtract(days=days), actor="t")])  # fmt: skip
+    issue = ledger.store.movements_by_id(["I1"])["I1"].movement
+    ledger.post([Movement.reversal("I1-R", of=issue, occurred_at=at, actor="t")])
+    history = StockHistory.read(ledger, as_of=at.add(days=20), timezone="UTC")
+    key = (item.device_text, ward)
+    series = demand(history, *key)
+    assert series.consumed == _slow_consumed(history, key)
