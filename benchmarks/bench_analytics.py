@@ -10,14 +10,16 @@ of the day) and the days in the window, from which the MSH average follows.
 - medinv: ``StockHistory.read`` from the store, then ``demand`` and
   ``average_monthly_consumption`` per product and location (the time includes
   reading the store);
-- pandas, polars and DuckDB: the same figures from a flat movements table already
-  in memory (one row per balance effect: key, facility day, position, delta,
-  quantity issued) with group-bys, cumulative sums and a calendar grid. Building
-  that table is not timed.
+- pandas, polars and DuckDB: the same figures from a flat movements table (one
+  row per balance effect: key, facility day, position, delta, quantity issued)
+  with group-bys, cumulative sums and a calendar grid. They are timed twice:
+  (a) on a table already in memory (building it is not timed), and (b) loading
+  the same movements from the same store first (their own loop over
+  ``LedgerStore.movements``, then building their table), as medinv does.
 
-The script first checks that the four agree on every figure, then runs them
-interleaved (three rounds, best wall time kept) and prints times, ratios to the
-fastest, and sizes.
+The script first checks that all agree on every figure, then runs them
+interleaved (three rounds, best wall time kept, a garbage collection before each)
+and prints times, ratios to the fastest of each comparison, and sizes.
 
 Then the incremental report: a ``DemandProjection`` is built from the ledger and
 saved in the store's ``projections``; three more days are posted one at a time,
@@ -25,15 +27,24 @@ and after each the catch-up (the day's movements only), the save of what changed
 and the same figures from the projection are timed against a full recompute of
 the same figures (which must be equal).
 
-Usage: ``python benchmarks/bench_analytics.py [--quick] [--seed N]``.
+``--issue-size`` runs the issue's full size instead: 2,000 products x 50 locations
+x 3 years, each product-location active on about one day in eighteen (over
+5,000,000 movements), posted 30 days per batch; ``--no-peers`` leaves the peers
+out (their calendar grid has a row per place and day: 110 million rows).
+
+Usage: ``python benchmarks/bench_analytics.py [--quick | --issue-size [--no-peers]] [--seed N]``.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import gc
+import math
 import random
 import sys
 import time
+import zoneinfo
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -55,9 +66,10 @@ from medinv.identifiers import ItemKey, gs1_check_digit
 from medinv.ledger import Ledger
 from medinv.locations import Location
 from medinv.movements import Movement
+from medinv.ports import LedgerStore, MovementQuery
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._harness import arguments, table
+from benchmarks._harness import table
 
 ZONE = "Europe/Paris"
 START = pendulum.datetime(2024, 1, 1, 8, tz=ZONE)
@@ -72,16 +84,25 @@ def gtin(n: int) -> str:
     return body + str(gs1_check_digit(body))
 
 
-def day_batches(products: int, locations: int, days: int, seed: int) -> Iterator[list[Movement]]:
-    """The movements of each day in turn."""
+def day_batches(
+    products: int, locations: int, days: int, seed: int, activity: float = 1.0
+) -> Iterator[list[Movement]]:
+    """The movements of each day in turn.
+
+    With ``activity`` below 1, each product-location is active on that share of the
+    days (gaps drawn at random), and only active ones are visited: the issue's size
+    has 110 million place-days, of which about 6 million are active.
+    """
     rng = random.Random(seed)
     places = [Location.parse(f"H/Ward{n}") for n in range(locations)]
     items = [ItemKey(gtin(n), lot="L1") for n in range(products)]
     stock = {(i, p): 0 for i in range(products) for p in range(locations)}
+    active = None if activity >= 1 else _active_days(list(stock), days, activity, rng)
     count = 0
     for day in range(days):
         batch = []
-        for (i, p), before in stock.items():
+        acting = stock.items() if active is None else [(k, stock[k]) for k in active[day]]
+        for (i, p), before in acting:
             held = before
             at = START.add(days=day, minutes=rng.randint(0, 600))
             if held < 5 and rng.random() < 0.7:
@@ -101,32 +122,66 @@ def day_batches(products: int, locations: int, days: int, seed: int) -> Iterator
         yield batch
 
 
-def build(batches: Iterator[list[Movement]], days: int) -> tuple[Ledger, int]:
-    """Post ``days`` days of ``batches``; return the ledger and the number of movements."""
+def _active_days(
+    keys: list[tuple[int, int]], days: int, activity: float, rng: random.Random
+) -> list[list[tuple[int, int]]]:
+    """For each day, the places active on it: geometric gaps of mean ``1 / activity`` days."""
+    plan: list[list[tuple[int, int]]] = [[] for _ in range(days)]
+    scale = 1 / math.log(1 - activity)
+    for key in keys:
+        day = int(math.log(1 - rng.random()) * scale)
+        while day < days:
+            plan[day].append(key)
+            day += 1 + int(math.log(1 - rng.random()) * scale)
+    return plan
+
+
+def build(batches: Iterator[list[Movement]], days: int, per_post: int = 1) -> tuple[Ledger, int]:
+    """Post ``days`` days of ``batches``, ``per_post`` days a batch; the ledger, the count."""
     ledger = Ledger(MemoryStore(), clock=lambda: START, timezone=ZONE)
     count = 0
-    for _, batch in zip(range(days), batches, strict=False):
-        ledger.post(batch)
-        count += len(batch)
+    pending: list[Movement] = []
+    for n, batch in zip(range(days), batches, strict=False):
+        pending += batch
+        if (n + 1) % per_post == 0 or n + 1 == days:
+            ledger.post(pending)
+            count += len(pending)
+            pending = []
     return ledger, count
 
 
-def flat_table(ledger: Ledger) -> dict[str, list[Any]]:
-    """One row per balance effect: key, facility day number, position, delta, issued."""
-    rows: dict[str, list[Any]] = {
-        k: [] for k in ("gtin", "location", "day", "pos", "delta", "issued")
-    }
-    for r in ledger.history():
+def load_columns(store: LedgerStore) -> dict[str, list[Any]]:
+    """A peer's read of the store: one row per balance effect (key, day, position, delta, issued).
+
+    Written as a user would, with the store's public reading and the standard
+    library's conversion of each movement's time to the facility's day.
+    """
+    zone = zoneinfo.ZoneInfo(ZONE)
+    epoch = EPOCH.toordinal()
+    gtins, locations, days, positions, deltas, issued = [], [], [], [], [], []
+    for r in store.movements(MovementQuery()):
         m = r.movement
-        day = (m.occurred_at.in_timezone(ZONE).date() - EPOCH).days
+        day = dt.datetime.fromtimestamp(m.occurred_at.timestamp(), zone).toordinal() - epoch
         for location, _status, delta in m.deltas():
-            rows["gtin"].append(m.item.gtin.value)
-            rows["location"].append(str(location))
-            rows["day"].append(day)
-            rows["pos"].append(r.position)
-            rows["delta"].append(delta)
-            rows["issued"].append(m.quantity if m.is_issuing else 0)
-    return rows
+            gtins.append(m.item.gtin.value)
+            locations.append(str(location))
+            days.append(day)
+            positions.append(r.position)
+            deltas.append(delta)
+            issued.append(m.quantity if m.is_issuing else 0)
+    return {"gtin": gtins, "location": locations, "day": days, "pos": positions,
+            "delta": deltas, "issued": issued}  # fmt: skip
+
+
+def duckdb_of(frame: pd.DataFrame, *, copy: bool) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with ``moves``: a table copied from ``frame``, or a view of it."""
+    con = duckdb.connect()
+    if copy:
+        con.register("moves_view", frame)
+        con.execute("CREATE TABLE moves AS SELECT * FROM moves_view")
+    else:
+        con.register("moves", frame)
+    return con
 
 
 def run_medinv(ledger: Ledger, as_of: pendulum.DateTime, window: int) -> Figures:
@@ -249,29 +304,53 @@ def run_duckdb(con: duckdb.DuckDBPyConnection, today: int, window: int) -> Figur
     return {(g, loc): (int(c), int(s), int(d)) for g, loc, c, s, d in rows}
 
 
+def options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes (well under a minute)")
+    size.add_argument("--issue-size", action="store_true", help="2,000 x 50 x 3 years")
+    parser.add_argument("--no-peers", action="store_true", help="time medinv alone")
+    parser.add_argument("--seed", type=int, default=20261123, help="random seed")
+    return parser.parse_args()
+
+
 def main() -> None:
-    args = arguments(__doc__.splitlines()[0])
-    products, locations, days = (20, 5, 120) if args.quick else (200, 10, 365)
+    args = options()
+    products, locations, days, activity, per_post = (
+        (20, 5, 120, 1.0, 1) if args.quick
+        else (2000, 50, 3 * 365, 0.055, 30) if args.issue_size
+        else (200, 10, 365, 1.0, 1)
+    )  # fmt: skip
     window = 90
     extra = 3
     t0 = time.perf_counter()
-    batches = day_batches(products, locations, days + extra, args.seed)
-    ledger, movements = build(batches, days)
+    batches = day_batches(products, locations, days + extra, args.seed, activity)
+    ledger, movements = build(batches, days, per_post)
     built = time.perf_counter() - t0
     as_of = START.add(days=days - 1, hours=16)
     today = (as_of.date() - EPOCH).days
-    columns = flat_table(ledger)
-    frame = pd.DataFrame(columns)
-    polars_frame = pl.DataFrame(columns)
-    con = duckdb.connect()
-    con.register("moves_view", frame)
-    con.execute("CREATE TABLE moves AS SELECT * FROM moves_view")
+    store = ledger.store
     contenders: dict[str, Callable[[], Figures]] = {
         "medinv": lambda: run_medinv(ledger, as_of, window),
-        "pandas": lambda: run_pandas(frame, today, window),
-        "polars": lambda: run_polars(polars_frame, today, window),
-        "duckdb": lambda: run_duckdb(con, today, window),
     }
+    rows = 0
+    if not args.no_peers:
+        columns = load_columns(store)
+        rows = len(columns["day"])
+        frame = pd.DataFrame(columns)
+        polars_frame = pl.DataFrame(columns)
+        con = duckdb_of(frame, copy=True)
+        del columns
+        contenders |= {
+            "pandas": lambda: run_pandas(frame, today, window),
+            "polars": lambda: run_polars(polars_frame, today, window),
+            "duckdb": lambda: run_duckdb(con, today, window),
+            "pandas, loading": lambda: run_pandas(pd.DataFrame(load_columns(store)), today, window),
+            "polars, loading": lambda: run_polars(pl.DataFrame(load_columns(store)), today, window),
+            "duckdb, loading": lambda: run_duckdb(
+                duckdb_of(pd.DataFrame(load_columns(store)), copy=False), today, window
+            ),
+        }
     results = {name: fn() for name, fn in contenders.items()}
     reference = results["medinv"]
     for name, got in results.items():
@@ -280,22 +359,35 @@ def main() -> None:
                     if reference.get(k) != got.get(k)}  # fmt: skip
             msg = f"{name} disagrees with medinv on {len(diff)} keys, e.g. {list(diff.items())[:3]}"
             raise SystemExit(msg)
+    del results
     best = dict.fromkeys(contenders, float("inf"))
     for _ in range(3):
         for name, fn in contenders.items():
+            gc.collect()
             start = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - start)
-    fastest = min(best.values())
     print(
         f"{products} products x {locations} locations x {days} days: {movements:,} movements "
-        f"({len(frame):,} balance rows; posting took {built:.1f} s); window {window} days; "
-        f"{len(reference):,} product-locations; all four agree on every figure"
+        f"({f'{rows:,} balance rows; ' if rows else ''}posting took {built:.1f} s); "
+        f"window {window} days; "
+        f"{len(reference):,} product-locations"
+        + (f"; all {len(contenders)} agree on every figure" if len(contenders) > 1 else "")
     )
-    rows = [
-        (name, f"{best[name] * 1000:.1f}", f"{best[name] / fastest:.1f}x") for name in contenders
-    ]
-    print(table(["contender", "best of 3 (ms)", "vs fastest"], rows))
+    comparisons = {
+        "(a) peers on a table already in memory": ["medinv", "pandas", "polars", "duckdb"],
+        "(b) peers loading the same store first": [
+            "medinv", "pandas, loading", "polars, loading", "duckdb, loading"
+        ],
+    }  # fmt: skip
+    for title, names in comparisons.items() if len(contenders) > 1 else ():
+        timed = [n for n in names if n in best]
+        fastest = min(best[n] for n in timed)
+        lines = [(n, f"{best[n] * 1000:.1f}", f"{best[n] / fastest:.1f}x") for n in timed]
+        print(f"\n{title}")
+        print(table(["contender", "best of 3 (ms)", "vs fastest"], lines))
+    if len(contenders) == 1:
+        print(f"medinv's full recompute: best of 3 {best['medinv'] * 1000:.1f} ms")
     incremental(ledger, batches, as_of, window, extra)
 
 

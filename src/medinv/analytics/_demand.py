@@ -9,6 +9,7 @@ before the product was first stocked at the location.
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections import defaultdict
 from fractions import Fraction
@@ -86,73 +87,101 @@ def demand(history: StockHistory, gtin: str, location: Location | str) -> Demand
         msg = f"location must be a Location or a path, not {type(location).__name__}"
         raise InvalidValueError(msg)
     key: ProductKey = (gtin, place)
-    events = list(history.events(key))
+    # One pass over the place's events as read (days as ordinals, no date objects):
+    # the full recompute of benchmarks/bench_analytics.py calls this for every place.
+    events = history._day_events(key)  # noqa: SLF001  (this package's own reader)
     if not events:
         return DemandSeries(
             gtin=gtin, location=place, start=None, consumed=(), stock_out=(), closing=()
         )
-    start = min(day for day, _, _, delta in events if delta > 0)
-    first = start.toordinal()
+    first = min(day for _, _, day, _, _, delta in events if delta > 0)
     length = max(0, history.today.toordinal() - first + 1)
     consumed = [0] * length
-    for day, quantity in history.consumed(key).items():
-        consumed[day.toordinal() - first] += quantity
+    outside: dict[int, int] = defaultdict(int)  # issues before the first stocked day
+    for _, day, quantity in history._day_issues(key):  # noqa: SLF001
+        if 0 <= day - first < length:
+            consumed[day - first] += quantity
+        else:
+            outside[day] += quantity
+    for day, quantity in outside.items():
+        if quantity:  # as the net figures by day: a day whose issues were reversed is none
+            consumed[day - first] += quantity
     stock_out, closing = _stock_days(history, events, first, length)
     return DemandSeries(
         gtin=gtin,
         location=place,
-        start=start,
+        start=history._date(first),  # noqa: SLF001
         consumed=tuple(consumed),
         stock_out=tuple(stock_out),
         closing=tuple(closing),
     )
 
 
-def _stock_days(
+def _stock_days(  # noqa: C901  (the fold of a whole series, inlined)
     history: StockHistory,
-    events: list[tuple[pendulum.Date, ItemKey, StockStatus, int]],
+    events: list[tuple[int, int, int, ItemKey, StockStatus, int]],
     first: int,
     length: int,
 ) -> tuple[list[bool], list[int]]:
     """Per day: whether no usable stock was there at any moment, and the usable closing stock.
 
     Days are counted as ordinals (whole numbers) here: date arithmetic per day costs
-    more than everything else in the loop.
+    more than everything else in the loop. Events are taken day by day from ``first``
+    on; a run of days with no event and no expiry is filled at once (the full
+    recompute of benchmarks/bench_analytics.py does this for every place).
     """
-    balances: dict[ItemKey, int] = defaultdict(int)
+    balances: dict[ItemKey, int] = {}
     last_day: dict[ItemKey, int] = {}  # the last day each item is usable (its expiry)
-    for _, item, _, _ in events:
+    available = StockStatus.AVAILABLE
+    dated = []
+    for _, _, day, item, status, delta in events:
         if item not in last_day:
             expiry = history.expiry(item)
             last_day[item] = _NEVER if expiry is None else expiry.toordinal()
-    dated = [
-        (day.toordinal(), item, delta)
-        for day, item, status, delta in events
-        if status is StockStatus.AVAILABLE
-    ]
+            balances[item] = 0
+        if status is available:
+            dated.append((day, item, delta))
     # The usable quantity is kept as a running total: each event changes it by what it
     # changes the item's positive balance (a late entry can leave a balance below zero
     # for a while in time order), and it is summed again only on the days after an
     # item's expiry, when that item stops counting.
     recount = {day + 1 for day in last_day.values()}
+    recounts = sorted(recount)
     stock_out: list[bool] = []
     closing: list[int] = []
     usable = 0
     i, n = 0, len(dated)
-    for ordinal in range(first, first + length):
+    ordinal, end = first, first + length
+    while ordinal < end:
         if ordinal in recount:
             usable = sum(q for item, q in balances.items() if q > 0 and last_day[item] >= ordinal)
         had_stock = usable > 0
-        while i < n and dated[i][0] == ordinal:
-            _, item, delta = dated[i]
-            i += 1
-            before = balances[item]
-            after = balances[item] = before + delta
-            if last_day[item] >= ordinal:
-                usable += max(after, 0) - max(before, 0)
-                had_stock = had_stock or usable > 0
-        stock_out.append(not had_stock)
-        closing.append(usable)
+        if i < n and dated[i][0] == ordinal:
+            while i < n and dated[i][0] == ordinal:
+                _, item, delta = dated[i]
+                i += 1
+                before = balances[item]
+                after = balances[item] = before + delta
+                if last_day[item] >= ordinal:
+                    usable += (after if after > 0 else 0) - (before if before > 0 else 0)  # noqa: FURB136
+                    if usable > 0:
+                        had_stock = True
+            stock_out.append(not had_stock)
+            closing.append(usable)
+            ordinal += 1
+            continue
+        # No event today, nor until the next event's day or the next recount. (An event
+        # dated before the day reached is never taken: a late entry before the first
+        # stocked day stops the series there, as it always has.)
+        stop = end
+        if i < n and ordinal < dated[i][0] < stop:
+            stop = dated[i][0]
+        k = bisect.bisect_right(recounts, ordinal)
+        if k < len(recounts) and recounts[k] < stop:
+            stop = recounts[k]
+        stock_out += [not had_stock] * (stop - ordinal)
+        closing += [usable] * (stop - ordinal)
+        ordinal = stop
     return stock_out, closing
 
 

@@ -17,9 +17,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Final
 
-import attrs
 import pendulum
 
+from medinv.analytics._instants import FacilityDays, collector_paused, exact_instant
 from medinv.dates import facility_timezone, is_expired, to_datetime
 from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
@@ -34,22 +34,17 @@ __all__ = ["ProductKey", "StockHistory"]
 ProductKey = tuple[str, Location]
 """Where demand is counted: (the item's GTIN-14 digits, the exact location)."""
 
-_Issue = tuple[ProductKey, ItemKey, pendulum.Date, int]
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 
-
-_Event = tuple[float, int, pendulum.Date, ItemKey, StockStatus, int]
-"""One effect of a movement on one balance: (occurred at as a POSIX timestamp, position,
-facility day, item, status, delta). Plain tuples: a ledger has millions of them."""
+_Event = tuple[int, int, int, ItemKey, StockStatus, int]
+"""One effect of a movement on one balance: (occurred at in microseconds since the epoch,
+position, facility day ordinal, item, status, delta). Plain tuples: a ledger has millions."""
+_Issue = tuple[ItemKey, int, int]
+"""An issue or consumption at a place: (item, facility day ordinal, quantity); a reversal
+of one is the same with the quantity negated."""
 _IN_TIME_ORDER: Final = operator.itemgetter(0, 1)
-
-
-@attrs.define
-class _Place:
-    """Everything read about one product at one location."""
-
-    events: list[_Event] = attrs.field(factory=list)
-    issued: dict[tuple[ItemKey, pendulum.Date], int] = attrs.field(factory=lambda: defaultdict(int))
+_PathKey = tuple[str, tuple[str, ...]]
+"""A place while reading: (GTIN digits, the location's path)."""
 
 
 class StockHistory:
@@ -66,15 +61,17 @@ class StockHistory:
         *,
         as_of: pendulum.DateTime,
         timezone: str,
-        places: dict[ProductKey, _Place],
+        events: dict[ProductKey, list[_Event]],
+        issues: dict[ProductKey, list[_Issue]],
         expiries: dict[ItemKey, pendulum.Date | None],
-        arrivals: dict[tuple[ItemKey, Location], pendulum.Date],
     ) -> None:
         self._as_of = as_of
         self._timezone = timezone
-        self._places = places
+        self._events = events
+        self._issues = issues
         self._expiries = expiries
-        self._arrivals = arrivals
+        self._arrivals: dict[tuple[ItemKey, Location], int] | None = None
+        self._dates: dict[int, pendulum.Date] = {}
         self._today = as_of.in_timezone(timezone).date()
 
     @classmethod
@@ -109,52 +106,65 @@ class StockHistory:
         """
         moment = to_datetime(as_of)
         store, zone = _store_and_zone(source, timezone)
-        std_zone = zoneinfo.ZoneInfo(zone.name)
         query = MovementQuery(device=gtin, up_to_position=up_to_position)
-        places: dict[ProductKey, _Place] = defaultdict(_Place)
-        arrivals: dict[tuple[ItemKey, Location], pendulum.Date] = {}
-        issued: dict[str, _Issue] = {}
-        reversed_issues: list[_Issue] = []
+        # The hot loop of a full recompute (benchmarks/bench_analytics.py): each
+        # movement's instant and facility day come from cached UTC offsets
+        # (medinv.analytics._instants) instead of two time-zone conversions, its
+        # effects are filed inline (no deltas() tuple), and every day is an ordinal.
+        days = FacilityDays(zoneinfo.ZoneInfo(zone.name))
+        hours = days.hours
+        events: dict[_PathKey, list[_Event]] = {}
+        places: dict[_PathKey, ProductKey] = {}
+        issued: dict[str, tuple[_PathKey, ItemKey, int, int]] = {}
+        reversed_issues: list[tuple[_PathKey, ItemKey, int, int]] = []
         items: set[ItemKey] = set()
-        days: dict[int, pendulum.Date] = {}
-        last = moment.timestamp()
-        for recorded in store.movements(query):
-            m = recorded.movement
-            # The standard library's conversion from the instant, far cheaper than
-            # pendulum's (``astimezone`` of a pendulum date-time into pendulum's zone is
-            # an hour off around a daylight-saving change).
-            at = m.occurred_at.timestamp()
-            if at > last:
-                continue
-            local = dt.datetime.fromtimestamp(at, std_zone).date()
-            day = days.get(local.toordinal())
-            if day is None:
-                day = days[local.toordinal()] = pendulum.Date(local.year, local.month, local.day)
-            item = m.item
-            items.add(item)
-            product = item.device_text
-            for location, status, delta in m.deltas():
-                place = places[(product, location)]
-                place.events.append((at, recorded.position, day, item, status, delta))
-                if delta > 0:
-                    first = arrivals.get((item, location))
-                    if first is None or day < first:
-                        arrivals[(item, location)] = day
-                elif m.kind in _ISSUING:
-                    place.issued[(item, day)] += m.quantity
-                    issued[m.id] = ((product, location), item, day, m.quantity)
-            if m.kind is MovementKind.REVERSAL and m.reverses in issued:
-                reversed_issues.append(issued.pop(m.reverses))
-        for key, item, day, quantity in reversed_issues:
-            places[key].issued[(item, day)] -= quantity
-        for place in places.values():
-            place.events.sort(key=_IN_TIME_ORDER)
+        last = exact_instant(moment)
+        issuing, reversal = _ISSUING, MovementKind.REVERSAL
+        with collector_paused():
+            for recorded in store.movements(query):
+                m = recorded.movement
+                o = m.occurred_at
+                found = hours.get((id(o.tzinfo), o.toordinal() * 24 + o.hour, o.fold))
+                if found is None:
+                    at, day = days.instant_and_day(o)
+                else:
+                    at = (found[0] + o.minute * 60 + o.second) * 1_000_000 + o.microsecond
+                    day = found[1]
+                if at > last:
+                    continue
+                item = m.item
+                items.add(item)
+                product = item.device_text
+                position, quantity = recorded.position, m.quantity
+                for location, status, delta in (
+                    (m.from_location, m.from_status, -quantity),
+                    (m.to_location, m.to_status, quantity),
+                ):
+                    if location is None or status is None:
+                        continue
+                    key = (product, location.path)  # hashed in C; the first Location kept
+                    filed = events.get(key)
+                    if filed is None:
+                        filed = events[key] = []
+                        places[key] = (product, location)
+                    filed.append((at, position, day, item, status, delta))
+                    if delta < 0 and m.kind in issuing:
+                        issued[m.id] = (key, item, day, quantity)
+                if m.kind is reversal and m.reverses in issued:
+                    reversed_issues.append(issued.pop(m.reverses))
+            issues: dict[ProductKey, list[_Issue]] = defaultdict(list)
+            for key, item, day, quantity in issued.values():
+                issues[places[key]].append((item, day, quantity))
+            for key, item, day, quantity in reversed_issues:
+                issues[places[key]] += [(item, day, quantity), (item, day, -quantity)]
+            for filed in events.values():
+                filed.sort(key=_IN_TIME_ORDER)
         return cls(
             as_of=moment,
             timezone=zone.name,
-            places=dict(places),
+            events={places[key]: filed for key, filed in events.items()},
+            issues=dict(issues),
             expiries=_expiries(store, items),
-            arrivals=arrivals,
         )
 
     # ------------------------------------------------------------------ what was read
@@ -176,7 +186,7 @@ class StockHistory:
 
     def places(self) -> list[ProductKey]:
         """Every (GTIN, location) that has had stock, sorted by GTIN then location path."""
-        return sorted(self._places, key=lambda k: (k[0], k[1].path))
+        return sorted(self._events, key=lambda k: (k[0], k[1].path))
 
     def expiry(self, item: ItemKey) -> pendulum.Date | None:
         """The item's expiry (its lot's, else its own), ``None`` when it has none."""
@@ -188,45 +198,74 @@ class StockHistory:
 
     def first_arrival(self, item: ItemKey, location: Location) -> pendulum.Date | None:
         """The first day ``item`` came into ``location`` (receipt, transfer in, return ...)."""
-        return self._arrivals.get((item, location))
+        ordinal = self._first_arrivals().get((item, location))
+        return None if ordinal is None else self._date(ordinal)
 
     def first_received(self, item: ItemKey) -> pendulum.Date | None:
         """The first day ``item`` came into any location: its age survives transfers."""
-        days = [day for (it, _), day in self._arrivals.items() if it == item]
-        return min(days) if days else None
+        days = [day for (it, _), day in self._first_arrivals().items() if it == item]
+        return self._date(min(days)) if days else None
 
     def balances(self, key: ProductKey) -> dict[tuple[ItemKey, StockStatus], int]:
         """The non-zero balances of a product at a location at ``as_of``, per item and status."""
         totals: dict[tuple[ItemKey, StockStatus], int] = defaultdict(int)
-        for _, _, _, item, status, delta in self._place(key).events:
+        for _, _, _, item, status, delta in self._events.get(key, ()):
             totals[(item, status)] += delta
         return {k: q for k, q in totals.items() if q}
 
     def consumed(self, key: ProductKey) -> dict[pendulum.Date, int]:
         """Net quantity issued or consumed per day at the location (non-zero days only)."""
-        totals: dict[pendulum.Date, int] = defaultdict(int)
-        for (_, day), quantity in self._place(key).issued.items():
+        totals: dict[int, int] = defaultdict(int)
+        for _, day, quantity in self._issues.get(key, ()):
             totals[day] += quantity
-        return {d: q for d, q in sorted(totals.items()) if q}
+        return {self._date(d): q for d, q in sorted(totals.items()) if q}
 
     def last_issue(self, key: ProductKey) -> dict[ItemKey, pendulum.Date]:
         """The last day each item was issued or consumed at the location (reversed ones not)."""
-        last: dict[ItemKey, pendulum.Date] = {}
-        for (item, day), quantity in self._place(key).issued.items():
+        net: dict[tuple[ItemKey, int], int] = defaultdict(int)
+        for item, day, quantity in self._issues.get(key, ()):
+            net[(item, day)] += quantity
+        last: dict[ItemKey, int] = {}
+        for (item, day), quantity in net.items():
             if quantity > 0 and (item not in last or last[item] < day):
                 last[item] = day
-        return last
+        return {item: self._date(day) for item, day in last.items()}
 
     def events(self, key: ProductKey) -> Iterator[tuple[pendulum.Date, ItemKey, StockStatus, int]]:
         """Each balance change at the location in time order: (day, item, status, delta)."""
-        for _, _, day, item, status, delta in self._place(key).events:
-            yield day, item, status, delta
+        for _, _, day, item, status, delta in self._events.get(key, ()):
+            yield self._date(day), item, status, delta
 
-    def _place(self, key: ProductKey) -> _Place:
-        place = self._places.get(key)
-        if place is None:
-            return _Place()
-        return place
+    # ------------------------------------------------------------------ for this package
+
+    def _day_events(self, key: ProductKey) -> list[_Event]:
+        """The events at a place as read, in time order (days as ordinals): do not change."""
+        return self._events.get(key, [])
+
+    def _day_issues(self, key: ProductKey) -> list[_Issue]:
+        """The issues at a place as read (days as ordinals, reversals negated): do not change."""
+        return self._issues.get(key, [])
+
+    def _date(self, ordinal: int) -> pendulum.Date:
+        """The date of a day ordinal (one date object per day)."""
+        day = self._dates.get(ordinal)
+        if day is None:
+            plain = dt.date.fromordinal(ordinal)
+            day = self._dates[ordinal] = pendulum.Date(plain.year, plain.month, plain.day)
+        return day
+
+    def _first_arrivals(self) -> dict[tuple[ItemKey, Location], int]:
+        """The first day each item came into each location (worked out once, when asked)."""
+        if self._arrivals is None:
+            arrivals: dict[tuple[ItemKey, Location], int] = {}
+            for (_, location), found in self._events.items():
+                for _, _, day, item, _, delta in found:
+                    if delta > 0:
+                        first = arrivals.get((item, location))
+                        if first is None or day < first:
+                            arrivals[(item, location)] = day
+            self._arrivals = arrivals
+        return self._arrivals
 
 
 def _store_and_zone(source: object, timezone: str | None) -> tuple[LedgerStore, pendulum.Timezone]:

@@ -30,6 +30,7 @@ import pendulum
 
 from medinv.analytics._demand import DemandSeries, demand
 from medinv.analytics._history import ProductKey, StockHistory, _expiries, _store_and_zone
+from medinv.analytics._instants import FacilityDays, exact_instant
 from medinv.dates import facility_timezone, to_datetime
 from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
@@ -257,6 +258,11 @@ class DemandProjection:
         zone = facility_timezone(timezone)
         self._timezone = zone.name
         self._zone = zoneinfo.ZoneInfo(zone.name)
+        # Instants and days from cached hourly offsets, as StockHistory.read does
+        # (benchmarks/bench_analytics.py times the catch-up of one day).
+        self._days = FacilityDays(self._zone)
+        self._as_of: tuple[object, int, int] | None = None
+        """The last ``as_of`` asked about, the latest instant then folded and its day."""
         self._places: dict[ProductKey, _Place] = {}
         self._position = 0
         self._latest = 0
@@ -342,10 +348,8 @@ class DemandProjection:
         for recorded in stored:
             count += 1
             m = recorded.movement
-            stamp = m.occurred_at.timestamp()
-            at = round(stamp * 1_000_000)
+            at, ordinal = self._days.instant_and_day(m.occurred_at)
             self._latest = max(self._latest, at)
-            ordinal = dt.datetime.fromtimestamp(stamp, self._zone).toordinal()
             item = m.item
             items.add(item)
             product = item.device_text
@@ -453,8 +457,12 @@ class DemandProjection:
         return found.series(gtin, place, today)
 
     def _today(self, as_of: object) -> int:
+        # A report asks about one as_of for every place: convert it once.
+        last = self._as_of
+        if last is not None and last[0] is as_of and last[1] == self._latest:
+            return last[2]
         moment = to_datetime(as_of)
-        if _micros(moment) < self._latest:
+        if exact_instant(moment) < self._latest:
             latest = dt.datetime.fromtimestamp(self._latest / 1_000_000, dt.UTC).isoformat()
             msg = (
                 f"as_of {moment.isoformat()} is before the latest movement folded in "
@@ -462,7 +470,10 @@ class DemandProjection:
                 "StockHistory for an earlier moment"
             )
             raise InvalidValueError(msg)
-        return self._ordinal(moment)
+        today = self._ordinal(moment)
+        if isinstance(as_of, (str, dt.datetime)):  # immutable: the same object, the same day
+            self._as_of = (as_of, self._latest, today)
+        return today
 
     def verify(self, source: Ledger | LedgerStore, *, as_of: object) -> list[ProjectionMismatch]:
         """Recompute every series from the ledger up to ``position``; list the disagreements.
@@ -633,11 +644,6 @@ class DemandProjection:
         return projection
 
 
-def _micros(moment: dt.datetime) -> int:
-    """Microseconds since the epoch (a float timestamp holds them to a quarter)."""
-    return round(moment.timestamp() * 1_000_000)
-
-
 def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, int]:
     return {
         item: _NEVER if expiry is None else expiry.toordinal()
@@ -645,5 +651,9 @@ def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, i
     }
 
 
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
+"""One encoder for every row (``json.dumps`` with options builds one per call)."""
+
+
 def _dumps(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"))
+    return _ENCODER.encode(data)
