@@ -54,7 +54,7 @@ def consumption(frame: pd.DataFrame) -> pd.DataFrame:
 def daily(
     frame: pd.DataFrame, expiries: Mapping[tuple[str, str], dt.date | None], today: dt.date
 ) -> dict[tuple[str, str], pd.DataFrame]:
-    """Per (gtin, location): a frame per day from first arrival with consumed, stock_out, closing."""
+    """Per (gtin, location): a frame per day from its first movement: consumed, stock_out, closing."""
     out: dict[tuple[str, str], pd.DataFrame] = {}
     used = (
         consumption(frame)
@@ -63,7 +63,7 @@ def daily(
     )
     for group, rows in frame.groupby(["gtin", "location"]):
         gtin, location = str(group[0]), str(group[1])
-        start = rows.loc[rows["delta"] > 0, "day"].min()
+        start = rows["day"].min()  # the first movement at the place
         days = pd.date_range(start, today, freq="D").date
         avail = rows[rows["status"].eq("AVAILABLE")].sort_values(["at", "position"])
         # Moments: each day's start (before its events), then each event.

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
-from medinv.analytics import StockHistory, demand
+from medinv.analytics import DemandProjection, StockHistory, demand
 from medinv.analytics._instants import FacilityDays, collector_paused, exact_instant
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -197,10 +197,11 @@ def test_one_hour_of_movements_in_another_zone_is_filed_on_the_facility_day() ->
 def _slow_consumed(history: StockHistory, key: tuple[str, Location]) -> tuple[int, ...]:
     """demand()'s consumption before the fast path: the net figures by day, from the start."""
     events = list(history.events(key))
-    first = min(day for day, _, _, delta in events if delta > 0).toordinal()
+    first = min(day for day, _, _, _ in events).toordinal()  # the first movement's day
     consumed = [0] * max(0, history.today.toordinal() - first + 1)
     for day, quantity in history.consumed(key).items():
-        consumed[day.toordinal() - first] += quantity
+        if 0 <= day.toordinal() - first < len(consumed):
+            consumed[day.toordinal() - first] += quantity
     return tuple(consumed)
 
 
@@ -213,7 +214,7 @@ def test_demand_consumption_equals_the_net_figures_by_day(seed: int, zone: str) 
         assert demand(history, *key).consumed == _slow_consumed(history, key)
 
 
-def test_an_issue_dated_before_the_first_receipt_counts_as_before() -> None:
+def test_an_issue_dated_before_the_first_receipt_starts_the_series_on_its_day() -> None:
     ledger = Ledger(MemoryStore(), clock=lambda: pendulum.datetime(2030, 1, 1, tz="UTC"))
     item, ward = ItemKey("04006381333931", lot="A"), Location.parse("H/Ward")
     at = pendulum.datetime(2026, 3, 10, 9, tz="UTC")
@@ -230,3 +231,15 @@ def test_an_issue_dated_before_the_first_receipt_counts_as_before() -> None:
     key = (item.device_text, ward)
     series = demand(history, *key)
     assert series.consumed == _slow_consumed(history, key)
+    # The stock was there when it was issued: the series starts on the earlier issue's
+    # day, counts each issue on its own day (I1 taken back by its reversal), and folds
+    # the balance through the receipt (10 - 2 - 3 + 3 = 8 from the receipt's day on).
+    assert series.start == at.subtract(days=5).date()
+    assert series.consumed[:6] == (0, 0, 2, 0, 0, 0)
+    assert len(series.closing) == 26  # 5 days before the receipt, its day, 20 after
+    assert series.closing[5:] == (8,) * 21
+    assert not any(series.stock_out[5:])
+    # The daily projection, folded as the movements came, gives the same series.
+    projection = DemandProjection.build(ledger, timezone="UTC")
+    assert projection.demand(*key, as_of=at.add(days=20)) == series
+    assert projection.verify(ledger, as_of=at.add(days=20)) == []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections import defaultdict
 from fractions import Fraction
 from typing import Final
 
@@ -42,7 +41,7 @@ DAYS_PER_MONTH: Final = Fraction(61, 2)
 
 @attrs.frozen(kw_only=True)
 class DemandSeries:
-    """A product's daily demand at one location, from the first day it had stock to ``as_of``.
+    """A product's daily demand at one location, from its first movement there to ``as_of``.
 
     Every tuple has one entry per day, ``start`` first. Empty (``start`` is
     ``None``) when the product never had stock at the location.
@@ -53,7 +52,8 @@ class DemandSeries:
     location: Location
     """The location (exactly, not its subtree)."""
     start: pendulum.Date | None
-    """The first day the product came into the location (it was first stocked there)."""
+    """The first day the product was at the location: the day of its first movement
+    there (its first receipt, or an issue dated earlier still: the stock was there)."""
     consumed: tuple[int, ...]
     """Net quantity issued or consumed each day (reversals taken back)."""
     stock_out: tuple[bool, ...]
@@ -94,17 +94,14 @@ def demand(history: StockHistory, gtin: str, location: Location | str) -> Demand
         return DemandSeries(
             gtin=gtin, location=place, start=None, consumed=(), stock_out=(), closing=()
         )
-    first = min(day for _, _, day, _, _, delta in events if delta > 0)
+    # The series starts on the place's first movement: usually its first receipt, but a
+    # late entry of an issue dated earlier (the stock was there that day) starts it then,
+    # so no issue falls before the series and the balance is folded from its start.
+    first = min(day for _, _, day, _, _, _ in events)
     length = max(0, history.today.toordinal() - first + 1)
     consumed = [0] * length
-    outside: dict[int, int] = defaultdict(int)  # issues before the first stocked day
     for _, day, quantity in history._day_issues(key):  # noqa: SLF001
         if 0 <= day - first < length:
-            consumed[day - first] += quantity
-        else:
-            outside[day] += quantity
-    for day, quantity in outside.items():
-        if quantity:  # as the net figures by day: a day whose issues were reversed is none
             consumed[day - first] += quantity
     stock_out, closing = _stock_days(history, events, first, length)
     return DemandSeries(
@@ -170,9 +167,8 @@ def _stock_days(  # noqa: C901  (the fold of a whole series, inlined)
             closing.append(usable)
             ordinal += 1
             continue
-        # No event today, nor until the next event's day or the next recount. (An event
-        # dated before the day reached is never taken: a late entry before the first
-        # stocked day stops the series there, as it always has.)
+        # No event today, nor until the next event's day or the next recount (the
+        # series starts on the first event's day: none is dated before the day reached).
         stop = end
         if i < n and ordinal < dated[i][0] < stop:
             stop = dated[i][0]
