@@ -78,6 +78,7 @@ __all__ = [
     "ENCODING_VERSION",
     "GENESIS_HASH",
     "STRUCTURED_FIELDS",
+    "LightFields",
     "MovementDecoder",
     "chain_hash",
     "content_differences",
@@ -86,6 +87,7 @@ __all__ = [
     "entry_hashes",
     "format_instant",
     "keys_of_links",
+    "light_fields",
     "link_keys",
     "movement_content",
     "movement_fields",
@@ -496,6 +498,53 @@ def _optional(field: str) -> str | None:
     if field[:1] != "+":
         raise ValueError(f"an optional field must be '-' or start with '+', not {field!r}")
     return field[1:]
+
+
+LightFields = tuple[
+    int, str, str, str, str | None, str | None, int, str, str,
+    str | None, str | None, str | None, str | None, str | None, str | None,
+]  # fmt: skip
+"""position, id, kind, device text, lot, serial, quantity, occurred-at text, recorded-at
+text, source path and status, destination path and status, the id reversed, the
+counterparty ``KIND:id``: the order of [`MovementRow`][medinv.ports.MovementRow]."""
+
+
+def light_fields(position: int, content: str, recorded_at: str) -> LightFields:
+    """The fields a light movement row reads of a stored movement, without building it.
+
+    Those of [`MovementRow`][medinv.ports.MovementRow], in its order (optional
+    ones ``None`` when absent), each checked as
+    [`MovementDecoder.content`][medinv.chain.MovementDecoder.content] checks it;
+    the fields it does not return are not read. Written out field by field, in
+    one call: a trace calls it for every row of a lot (benchmarks/bench_trace.py).
+
+    Raises:
+        ValueError: content that no movement encodes to.
+    """
+    f = content.split(_SEP)
+    count = len(f)
+    plain = len(CONTENT_FIELDS)
+    if count not in {plain, plain + len(STRUCTURED_FIELDS)}:
+        raise ValueError(f"movement content has {count} fields, not {plain}")
+    quantity = int(f[5])
+    if str(quantity) != f[5]:
+        raise ValueError(f"a stored quantity must be canonical decimal, not {f[5]!r:.60}")
+    lot, serial, source, source_status, target, target_status, reverses = (
+        f[3], f[4], f[8], f[9], f[10], f[11], f[15],
+    )  # fmt: skip
+    party = f[plain] if count > plain else "-"
+    for optional in (lot, serial, source, source_status, target, target_status, reverses, party):
+        if optional != "-" and optional[:1] != "+":
+            raise ValueError(
+                f"an optional field must be '-' or start with '+', not {optional!r:.60}"
+            )
+    return (
+        position, f[0], f[1], f[2], None if lot == "-" else lot[1:],
+        None if serial == "-" else serial[1:], quantity, f[6], recorded_at,
+        None if source == "-" else source[1:], None if source_status == "-" else source_status[1:],
+        None if target == "-" else target[1:], None if target_status == "-" else target_status[1:],
+        None if reverses == "-" else reverses[1:], None if party == "-" else party[1:],
+    )  # fmt: skip
 
 
 class MovementDecoder:

@@ -12,17 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
+from medinv.chain import light_fields
 from medinv.errors import StorageError
 from medinv.ports import MovementQuery, MovementRow
 
-__all__ = ["FIRST_WINDOW", "content_rows", "corrupt", "light", "next_window", "occurred_window"]
+__all__ = [
+    "FIRST_WINDOW",
+    "content_rows",
+    "corrupt",
+    "in_windows",
+    "light",
+    "next_window",
+    "occurred_window",
+]
 
 _fromisoformat = dt.datetime.fromisoformat
 _new_row = MovementRow._make
-_PLAIN: Final = 16
-"""Fields of a movement's content without its counterparty and business references."""
+T = TypeVar("T")
 
 
 FIRST_WINDOW: Final = 2048
@@ -37,6 +45,23 @@ def next_window(window: int, found: int) -> int:
     """The next window of positions, from the rows the last one held (at most 4 times it)."""
     grown = min(window * 4, _MAX_WINDOW)
     return grown if found == 0 else max(FIRST_WINDOW, min(grown, window * _TARGET_ROWS // found))
+
+
+def in_windows(after: int, up_to: int, read: Callable[[int, int], Iterable[T]]) -> Iterator[T]:
+    """The rows ``read(after, last)`` gives for each window of positions up to ``up_to``.
+
+    The first window holds ``FIRST_WINDOW`` positions; each next one is sized by
+    `next_window` from the rows the last one held, so a store holds about a
+    window's rows at a time whatever the lot.
+    """
+    window = FIRST_WINDOW
+    while after < up_to:
+        last = min(after + window, up_to)
+        found = 0
+        for row in read(after, last):
+            found += 1
+            yield row
+        after, window = last, next_window(window, found)
 
 
 def light(query: MovementQuery) -> bool:
@@ -69,39 +94,6 @@ def occurred_window(query: MovementQuery) -> Callable[[str], bool] | None:
     return inside
 
 
-def _content_row(position: int, content: str, recorded_at: str) -> MovementRow:
-    f = content.split("\x00")
-    count = len(f)
-    if count not in {_PLAIN, _PLAIN + 2}:
-        raise ValueError(f"movement content has {count} fields, not 16")
-    quantity = int(f[5])
-    if str(quantity) != f[5]:
-        raise ValueError(f"a stored quantity must be canonical decimal, not {f[5]!r:.60}")
-    # The optional fields: "-" when absent, "+" and the value when present.
-    lot, serial, source, source_status, target, target_status, reverses = (
-        f[3],
-        f[4],
-        f[8],
-        f[9],
-        f[10],
-        f[11],
-        f[15],
-    )
-    party = f[16] if count > _PLAIN else "-"
-    for optional in (lot, serial, source, source_status, target, target_status, reverses, party):
-        if optional != "-" and optional[:1] != "+":
-            raise ValueError(
-                f"an optional field must be '-' or start with '+', not {optional!r:.60}"
-            )
-    return _new_row((
-        position, f[0], f[1], f[2], None if lot == "-" else lot[1:],
-        None if serial == "-" else serial[1:], quantity, f[6], recorded_at,
-        None if source == "-" else source[1:], None if source_status == "-" else source_status[1:],
-        None if target == "-" else target[1:], None if target_status == "-" else target_status[1:],
-        None if reverses == "-" else reverses[1:], None if party == "-" else party[1:],
-    ))  # fmt: skip
-
-
 def content_rows(rows: Iterable[tuple[Any, ...]], query: MovementQuery) -> Iterator[MovementRow]:
     """Stored ``(position, content, recorded_at)`` rows as movement rows, in the query's window.
 
@@ -111,7 +103,7 @@ def content_rows(rows: Iterable[tuple[Any, ...]], query: MovementQuery) -> Itera
     inside = occurred_window(query)
     for position, content, recorded_at in rows:
         try:
-            row = _content_row(position, content, recorded_at)
+            row = _new_row(light_fields(position, content, recorded_at))
             if inside is not None and not inside(row.occurred_at):
                 continue
         except (ValueError, TypeError, AttributeError) as e:

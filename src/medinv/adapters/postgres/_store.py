@@ -587,27 +587,26 @@ class PostgresStore(_base.Closing):
         self, text: str, query: MovementQuery, params: list[object], up_to: int
     ) -> Iterator[MovementRow]:
         inside = _rows.occurred_window(query)
-        after, window = query.after_position, _rows.FIRST_WINDOW
-        while after < up_to:
-            last = min(after + window, up_to)
-            start, found = after, 0
+
+        def window(after: int, last: int) -> Iterator[Sequence[Any]]:
+            start = after
             while True:  # the window's rows, a page at a time
                 conn = self._open()
                 with self._errors("reading movements"):
                     rows = conn.execute(text, [start, *params, last, _ROW_PAGE]).fetchall()
-                found += len(rows)
-                for row in rows:
-                    try:
-                        light = _column_row(row)
-                        if inside is not None and not inside(light.occurred_at):
-                            continue
-                    except (ValueError, TypeError) as e:
-                        raise _rows.corrupt(row[0], e) from e
-                    yield light
+                yield from rows
                 if len(rows) < _ROW_PAGE:
-                    break
+                    return
                 start = rows[-1][0]
-            after, window = last, _rows.next_window(window, found)
+
+        for row in _rows.in_windows(query.after_position, up_to, window):
+            try:
+                light = _column_row(row)
+                if inside is not None and not inside(light.occurred_at):
+                    continue
+            except (ValueError, TypeError) as e:
+                raise _rows.corrupt(row[0], e) from e
+            yield light
 
     @contextlib.contextmanager
     def lock_head(self) -> Iterator[None]:

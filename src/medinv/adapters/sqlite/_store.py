@@ -860,13 +860,12 @@ class SqliteStore(_base.Closing):
         self, query: MovementQuery, keyed: list[str], params: list[object], up_to: int
     ) -> Iterator[MovementRow]:
         """The rows in windows of positions: one window's rows in memory at a time."""
-        after, window = query.after_position, _rows.FIRST_WINDOW
-        while after < up_to:
-            last = min(after + window, up_to)
+
+        def window(after: int, last: int) -> list[_Row]:
             part = attrs.evolve(query, after_position=after, up_to_position=last)
-            rows = self._by_item(part, keyed, params, "position, content, recorded_at")
-            yield from _rows.content_rows(rows, query)
-            after, window = last, _rows.next_window(window, len(rows))
+            return self._by_item(part, keyed, params, "position, content, recorded_at")
+
+        return _rows.content_rows(_rows.in_windows(query.after_position, up_to, window), query)
 
     @contextlib.contextmanager
     def lock_head(self) -> Iterator[None]:
