@@ -111,14 +111,18 @@ class Book:
             limit = received_micros(to_datetime(as_of))
             due.extend(rid for _, rid in self.expiring.irange(maximum=(limit, _LAST_ID)))
         if before_position is not None:
-            every = {rid: reservation for rid, (reservation, _) in self.held.items()}
-            every.update(self.waiting)
             due.extend(
                 rid
-                for rid, reservation in sorted(every.items())
+                for rid, reservation in sorted(self.in_force().items())
                 if reservation.plan.position < before_position and rid not in due
             )
         return due
+
+    def in_force(self) -> dict[str, Reservation]:
+        """Every reservation by id, held or waiting."""
+        every = {rid: reservation for rid, (reservation, _) in self.held.items()}
+        every.update(self.waiting)
+        return every
 
     def needs(self, gtin: str) -> bool:
         """Whether a waiting reservation holds a plan of the product ``gtin``."""
@@ -154,11 +158,10 @@ class Book:
         reservations, never on their history: what an index rebuilt after a
         restart takes from the kept reservations.
         """
-        every = [reservation for reservation, _ in self.held.values()]
-        every.extend(self.waiting.values())
-        for reservation in every:
-            self.release(reservation.id)
-        for reservation in sorted(every, key=lambda r: r.id):
+        every = self.in_force()
+        for rid in every:
+            self.release(rid)
+        for _, reservation in sorted(every.items()):
             try:
                 self.reserve(reservation.plan, reservation.id, reservation.expires_at, position)
             except StalePlanError:
@@ -204,11 +207,9 @@ class Book:
                 )
                 reserved[id(entry)] = reserved.get(id(entry), 0) + quantity
         ensure(not self.waiting.keys() & self.held.keys(), "a reservation is held or waits")
-        every = {rid: r for rid, (r, _) in self.held.items()}
-        every.update(self.waiting)
         expiring = [
             (received_micros(r.expires_at), rid)
-            for rid, r in every.items()
+            for rid, r in self.in_force().items()
             if r.expires_at is not None
         ]
         ensure(list(self.expiring) == sorted(expiring), "expiring reservations are listed")
