@@ -204,3 +204,33 @@ def test_a_version_15_file_gets_its_tags_regrouped_with_the_same_answers(
             [r.movement.id for r in stored if MovementQuery(**filters).matches(r)]
             for filters in MOVEMENT_FILTERS
         ]
+
+
+def test_tag_queries_across_eras_match_a_plain_scan(tmp_path: Path) -> None:
+    # 2,500 movements in commits of 23: blocks split between commits (several rows
+    # of tag_blocks each), three eras of 16 blocks; any filter with any bounds
+    # answers what a check of every stored movement finds.
+    from hypothesis import HealthCheck, given, settings  # noqa: PLC0415
+    from hypothesis import strategies as st  # noqa: PLC0415
+
+    with SqliteStore(tmp_path / "eras.sqlite3") as store:
+        stored = _queries.store_query_ledger(store, _forged_commit, size=2_500)
+        assert len(stored) == 2_500
+        parts = store._db.execute("SELECT count(*), count(DISTINCT start >> 6) FROM tag_blocks")
+        rows, blocks = parts.fetchone()
+        assert blocks == 40 < rows  # many blocks written by two commits or more
+        head = stored[-1].position
+
+        @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(
+            filters=_queries.movement_filters(),
+            after=st.integers(0, head),
+            up_to=st.none() | st.integers(0, head + 5),
+        )
+        def check(filters: dict[str, Any], after: int, up_to: int | None) -> None:
+            filters = {**filters, "after_position": after, "up_to_position": up_to}
+            query = MovementQuery(**filters)
+            found = [r.movement.id for r in store.movements(query)]
+            assert found == [r.movement.id for r in stored if query.matches(r)], filters
+
+        check()
