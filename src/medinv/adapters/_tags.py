@@ -4,10 +4,12 @@ A stored movement gets a few **tags**, texts ``<facet>=<value>``: its kind and t
 UTC hour it occurred in (``k=RECEIPT:`` and 8 digits of hours, so that text order
 is time order), its actor's normalised name (``a=lea``), the path of each location
 it comes from or goes to (``l=CHU/Store/A1``), its reference (``r=DN-1001``). The
-SQL stores keep, in one table ``movement_tags (tag, block)`` whose primary key is
-``(tag, block)``, which blocks of 64 consecutive positions hold each tag (see
-[`block_tags`][medinv.adapters._tags.block_tags]); the memory store keeps the
-movements of each tag in a dictionary. Every filter of a
+SQL stores keep which blocks of 64 consecutive positions hold each tag (see
+[`block_tags`][medinv.adapters._tags.block_tags]): PostgreSQL in one table
+``movement_tags`` whose primary key is ``(tag, block)``; SQLite as one text of
+tags per block and which eras of 16 blocks hold each tag (see
+[`packed_tags`][medinv.adapters._tags.packed_tags]), so that a commit writes few
+rows. The memory store keeps the movements of each tag in a dictionary. Every filter of a
 [`MovementQuery`][medinv.ports.MovementQuery] beyond the item ones is a set of
 **spans** of tags: one tag (``tag = ?``) or a half-open range (``? <= tag < ?``):
 
@@ -22,8 +24,9 @@ Why one tag table and not an index per column: the filters need values SQL canno
 compute the way medinv does (an actor compared as a person, an instant in UTC
 whatever offset it was given), the SQLite store keeps a movement as its hashed
 content rather than columns, and a movement's locations are two columns that one
-subtree filter reads as one. One composite key answers all of them, on SQLite and
-PostgreSQL alike, with a range scan of one B-tree; a new filter is one more entry in
+subtree filter reads as one. One composite key answers all of them with a range
+scan of one B-tree (on SQLite, of the eras' index, then of the eras' blocks, whose
+texts are checked with [`holds`][medinv.adapters._tags.holds]); a new filter is one more entry in
 [`FACETS`][medinv.adapters._tags.FACETS] and needs no new column or index.
 
 A query reads its candidates through **one** filter, the first of ``FACETS`` it
