@@ -188,7 +188,7 @@ def test_packed_tags_are_the_same_tags_per_block_and_per_era(
     }
     assert sorted(unpacked) == _tags.block_tags(stored) == every_tag(stored)
     assert eras == sorted({(tag, block >> era_bits) for tag, block in every_tag(stored)})
-    firsts = {}
+    firsts: dict[int, int] = {}
     for s in stored:
         firsts.setdefault(s.position >> _tags.BLOCK_BITS, s.position)
     assert [start for start, _ in parts] == sorted(firsts.values())
