@@ -898,18 +898,26 @@ class SqliteStore(_base.Closing):
 
         The eras holding one of the tags give the blocks to look at (their rows of
         ``tag_blocks``); the blocks holding one give the movements (each block one
-        range of the movements' key).
+        range of the movements' key). The statements read one snapshot of the file
+        (a savepoint: a read transaction of its own, or part of the caller's).
         """
         sql, params = _sql.tagged_blocks(spans)
         after, up_to = query.after_position, query.up_to_position
+        db = self._db
         with self._translate("read the history in"):
-            parts = self._db.execute(sql, [*params, after, up_to, after, up_to]).fetchall()
-            blocks = sorted({start >> BLOCK_BITS for start, tags in parts if holds(tags, spans)})
-            rows: list[_Row] = []
-            for chunk in _sql.chunks(blocks):
-                rows += self._db.execute(
-                    _sql.movements_of_blocks(len(chunk)), [*chunk, after, up_to]
-                ).fetchall()
+            db.execute("SAVEPOINT tagged")
+            try:
+                parts = db.execute(sql, [*params, after, up_to, after, up_to]).fetchall()
+                blocks = sorted(
+                    {start >> BLOCK_BITS for start, text in parts if holds(text, spans)}
+                )
+                rows: list[_Row] = []
+                for chunk in _sql.chunks(blocks):
+                    rows += db.execute(
+                        _sql.movements_of_blocks(len(chunk)), [*chunk, after, up_to]
+                    ).fetchall()
+            finally:
+                db.execute("RELEASE tagged")
         return rows
 
 
