@@ -412,9 +412,9 @@ def packed_tags(
     laid out so that a commit writes few rows: one per block, appended at the end of
     the store's table, and one per tag and era, most of them written already by the
     commits before it in the same era. Measured by `benchmarks/bench_ledger.py`
-    (commits of 1,000 movements): about 76 rows instead of 620 per commit, the
-    tags' statements about a fifth of their CPU and the commit's pages 172 instead
-    of 243.
+    (commits of 1,000 movements): 17 block rows and 97 era rows (55 of them new)
+    instead of 615 rows per commit, the tags' statements about a fifth of their
+    CPU and the commit's pages 172 instead of 243.
     """
     parts: list[tuple[int, str]] = []
     eras: set[tuple[str, int]] = set()

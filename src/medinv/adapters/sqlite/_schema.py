@@ -681,7 +681,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         16,
         "the movement tags kept per block (one row per block and commit) with an index of "
-        "the eras of 16 blocks holding each tag: a commit writes about a tenth of the rows",
+        "the eras of 16 blocks holding each tag: a commit writes about a tenth as many rows",
         _SCHEMA_V16,
     ),
 )
