@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from medinv.adapters._tags import BLOCK_BITS, block_tags
 from medinv.adapters.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
 from medinv.ports import MovementQuery, PositionQuery
 from medinv.testing import _queries
@@ -72,15 +73,21 @@ def _full_scans(plan: str) -> list[str]:
         and "CONSTANT ROW" not in line
         and "SCAN v" not in line
         and "SCAN periods" not in line
-        and "SCAN blocks" not in line  # the blocks the tag index found
+        and "SCAN eras" not in line  # the eras the tag index found
+        and "SCAN b" not in line  # the blocks holding a tag
     ]
 
 
 @pytest.mark.parametrize("filters", MOVEMENT_FILTERS, ids=repr)
 def test_every_movement_filter_reads_an_index(store: SqliteStore, filters: dict[str, Any]) -> None:
-    [plan] = _plans(store, lambda: list(store.movements(MovementQuery(**filters))))
-    assert not _full_scans(plan), plan
-    assert "movement_tags USING PRIMARY KEY" in plan or "movements_by_period_item" in plan, plan
+    # Through the tags: the eras (tag_eras), their blocks (tag_blocks), the movements
+    # of the blocks holding a tag; or through the item history index.
+    plans = _plans(store, lambda: list(store.movements(MovementQuery(**filters))))
+    plan = "\n".join(plans)
+    assert plans and not _full_scans(plan), plan
+    assert "tag_eras USING PRIMARY KEY" in plan or "movements_by_period_item" in plan, plan
+    if "tag_eras" in plan:
+        assert "SEARCH t USING INTEGER PRIMARY KEY" in plan, plan
     assert (
         "SEARCH movements USING INTEGER PRIMARY KEY" in plan or "movements_by_period_item" in plan
     )
@@ -133,12 +140,22 @@ def later_tables(migrations: Any, after: int) -> list[str]:
     ]
 
 
+def _tag_pairs(db: sqlite3.Connection) -> list[tuple[str, int]]:
+    """Every ``(tag, block)`` the file's tag tables hold, each once, sorted."""
+    return sorted(
+        {
+            (tag, start >> BLOCK_BITS)
+            for start, tags in db.execute("SELECT start, tags FROM tag_blocks")
+            for tag in tags.split("\x00")
+        }
+    )
+
+
 def test_a_file_of_the_previous_version_gets_every_movement_tagged(store: SqliteStore) -> None:
     stored = list(store.movements(MovementQuery()))
     db = store._db
-    tags = sorted(db.execute("SELECT tag, block FROM movement_tags").fetchall())
+    tags = _tag_pairs(db)
     for statement in (
-        "DROP TABLE movement_tags",
         "DROP INDEX lots_by_expiry",
         "DROP INDEX items_by_expiry",
         *(f"DROP TABLE {t}" for t in later_tables(MIGRATIONS, 10)),
@@ -149,6 +166,71 @@ def test_a_file_of_the_previous_version_gets_every_movement_tagged(store: Sqlite
     store.close()
     with SqliteStore(path) as migrated:
         assert migrated.schema_version == SCHEMA_VERSION
-        assert sorted(migrated._db.execute("SELECT tag, block FROM movement_tags")) == tags
+        assert _tag_pairs(migrated._db) == tags == block_tags(stored)
         found = [r.movement.id for r in migrated.movements(MovementQuery(actor="LEA"))]
         assert found == _queries.expected_movements(stored, {"actor": "LEA"}) != []
+
+
+def _answers(store: SqliteStore) -> list[list[str]]:
+    return [
+        [r.movement.id for r in store.movements(MovementQuery(**filters))]
+        for filters in MOVEMENT_FILTERS
+    ]
+
+
+def test_a_version_15_file_gets_its_tags_regrouped_with_the_same_answers(
+    store: SqliteStore,
+) -> None:
+    # A file of schema 15 keeps its tags as (tag, block) rows; migration 16 regroups
+    # them per block and per era, and every query answers as before.
+    stored = list(store.movements(MovementQuery()))
+    answers = _answers(store)
+    eras = sorted(store._db.execute("SELECT tag, era FROM tag_eras"))
+    db = store._db
+    db.executescript(
+        "BEGIN; DROP TABLE tag_blocks; DROP TABLE tag_eras; "
+        "CREATE TABLE movement_tags (tag TEXT NOT NULL, block INTEGER NOT NULL, "
+        "PRIMARY KEY (tag, block)) WITHOUT ROWID; PRAGMA user_version = 15; COMMIT;"
+    )
+    db.executemany("INSERT INTO movement_tags VALUES (?, ?)", block_tags(stored))
+    path = store.path
+    store.close()
+    with SqliteStore(path) as migrated:
+        assert migrated.schema_version == SCHEMA_VERSION == 16
+        assert _tag_pairs(migrated._db) == block_tags(stored)
+        assert sorted(migrated._db.execute("SELECT tag, era FROM tag_eras")) == eras
+        assert _answers(migrated) == answers
+        assert answers == [  # every movement that matches, none other
+            [r.movement.id for r in stored if MovementQuery(**filters).matches(r)]
+            for filters in MOVEMENT_FILTERS
+        ]
+
+
+def test_tag_queries_across_eras_match_a_plain_scan(tmp_path: Path) -> None:
+    # 2,500 movements in commits of 23: blocks split between commits (several rows
+    # of tag_blocks each), three eras of 16 blocks; any filter with any bounds
+    # answers what a check of every stored movement finds.
+    from hypothesis import HealthCheck, given, settings  # noqa: PLC0415
+    from hypothesis import strategies as st  # noqa: PLC0415
+
+    with SqliteStore(tmp_path / "eras.sqlite3") as store:
+        stored = _queries.store_query_ledger(store, _forged_commit, size=2_500)
+        assert len(stored) == 2_500
+        parts = store._db.execute("SELECT count(*), count(DISTINCT start >> 6) FROM tag_blocks")
+        rows, blocks = parts.fetchone()
+        assert blocks == 40 < rows  # many blocks written by two commits or more
+        head = stored[-1].position
+
+        @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(
+            filters=_queries.movement_filters(),
+            after=st.integers(0, head),
+            up_to=st.none() | st.integers(0, head + 5),
+        )
+        def check(filters: dict[str, Any], after: int, up_to: int | None) -> None:
+            filters = {**filters, "after_position": after, "up_to_position": up_to}
+            query = MovementQuery(**filters)
+            found = [r.movement.id for r in store.movements(query)]
+            assert found == [r.movement.id for r in stored if query.matches(r)], filters
+
+        check()

@@ -644,7 +644,7 @@ def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
         migrate(old, version)
     old.close()
     with SqliteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 15
+        assert store.schema_version == SCHEMA_VERSION == 16
         assert store.head() == LedgerHead(4, recorded[-1].hash)
 
         def by(**query: Any) -> list[str]:

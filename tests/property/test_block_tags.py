@@ -165,3 +165,50 @@ def test_a_commit_of_one_block_and_the_next() -> None:
         ("l=CHU/Ward-3", 1),
         ("r=DN-1", 1),
     ]
+
+
+@st.composite
+def commits(draw: st.DrawFn) -> list[Stored]:
+    """Movements at consecutive positions from anywhere: what a commit holds."""
+    count = draw(st.integers(0, 150))
+    first = draw(st.integers(1, 10_000))
+    return [Stored(first + i, draw(movements(i))) for i in range(count)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(commits(), st.integers(0, 6))
+def test_packed_tags_are_the_same_tags_per_block_and_per_era(
+    stored: list[Stored], era_bits: int
+) -> None:
+    # The SQLite store's layout holds exactly the pairs of block_tags: one text per
+    # block, keyed by the first position of the commit in it, and each (tag, era).
+    parts, eras = _tags.packed_tags(stored, era_bits)
+    unpacked = {
+        (tag, start >> _tags.BLOCK_BITS) for start, text in parts for tag in text.split("\x00")
+    }
+    assert sorted(unpacked) == _tags.block_tags(stored) == every_tag(stored)
+    assert eras == sorted({(tag, block >> era_bits) for tag, block in every_tag(stored)})
+    firsts: dict[int, int] = {}
+    for s in stored:
+        firsts.setdefault(s.position >> _tags.BLOCK_BITS, s.position)
+    assert [start for start, _ in parts] == sorted(firsts.values())
+    for _, text in parts:  # each tag once per block
+        assert len(text.split("\x00")) == len(set(text.split("\x00")))
+
+
+TAGS = ("a=jm", "k=ISSUE:00001000", "k=ISSUE:00001002", "l=A/B", "l=A/B/C", "l=A/B0", "r=")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(TAGS), min_size=1, unique=True),
+    st.lists(
+        st.tuples(st.sampled_from(TAGS), st.none() | st.sampled_from(TAGS)), min_size=1, max_size=4
+    ),
+)
+def test_holds_is_a_tag_in_a_span(tags: list[str], spans: list[tuple[str, str | None]]) -> None:
+    def within(tag: str, low: str, high: str | None) -> bool:
+        return tag == low if high is None else low <= tag < high
+
+    expected = any(within(tag, low, high) for tag in tags for low, high in spans)
+    assert _tags.holds("\x00".join(tags), spans) is expected

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Sequence
 from typing import Final, NamedTuple
 
 from medinv.adapters._base import Migration
 from medinv.adapters._catalogue_sql import SET_CHAIN, SET_HEAD, TO_CHAIN, chained
 from medinv.adapters._checkpoints_sql import CREATE as CHECKPOINTS_TABLE
-from medinv.adapters._tags import block_tags
+from medinv.adapters._tags import BLOCK_BITS, Positioned, packed_tags
 from medinv.chain import GENESIS_HASH, MovementDecoder
 from medinv.errors import StorageError
 from medinv.movements import Movement
@@ -31,6 +32,7 @@ __all__ = [
     "Migration",
     "create_or_migrate",
     "stored_version",
+    "write_tags",
 ]
 
 # The tables (and their indexes) that are still as the migration that made them
@@ -412,7 +414,7 @@ _SCHEMA_V9: Final = (
 # block): one B-tree answers every movement filter beyond the item ones by an
 # equality or a range of its key. Lots and items get an index by expiry for the expiry window of
 # stock positions. A file migrated to it gets the tags of its movements in the
-# same transaction (`_tag_stored_movements`).
+# same transaction (`_tag_stored_movements`). Version 16 keeps them otherwise.
 _SCHEMA_V10: Final = (
     """
     CREATE TABLE movement_tags (
@@ -546,6 +548,48 @@ _SCHEMA_V15: Final = (
     """,
 )
 
+TAG_ERA_BITS: Final = 4
+"""``tag_eras`` records which eras of 2**4 = 16 blocks (1,024 positions) hold a tag."""
+
+# Version 16: the movement tags laid out so that a commit writes few rows
+# (measured by benchmarks/bench_ledger.py: keyed (tag, block), a commit of 1,000
+# movements wrote about 620 rows, one per distinct tag and block, each tag in its
+# own part of the key). `tag_blocks` holds one row per block and commit (keyed by
+# the first position it covers, so a commit's rows append at the end of the
+# table): the block's distinct tags in one text, NUL between them. `tag_eras`
+# holds which eras of 16 blocks hold each tag: a busy era repeats its tags, so a
+# commit adds few rows there. A query finds the eras of its tags, reads their
+# blocks' rows and keeps the blocks holding one (medinv.adapters._tags.holds).
+# A file migrated to it gets its tag rows regrouped in the same transaction.
+_TAG_TABLES: Final = (
+    """
+    CREATE TABLE tag_blocks (
+        start INTEGER PRIMARY KEY,
+        tags  TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE tag_eras (
+        tag TEXT NOT NULL,
+        era INTEGER NOT NULL,
+        PRIMARY KEY (tag, era)
+    ) WITHOUT ROWID
+    """,
+)
+_SCHEMA_V16: Final = (
+    *_TAG_TABLES,
+    (
+        "INSERT INTO tag_blocks (start, tags) "  # noqa: S608  (constant SQL)
+        f"SELECT block << {BLOCK_BITS}, group_concat(tag, char(0)) "
+        "FROM movement_tags GROUP BY block"
+    ),
+    (
+        "INSERT INTO tag_eras (tag, era) "  # noqa: S608  (constant SQL)
+        f"SELECT DISTINCT tag, block >> {TAG_ERA_BITS} FROM movement_tags"
+    ),
+    "DROP TABLE movement_tags",
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -634,6 +678,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "position each has folded in, and one JSON text per key",
         _SCHEMA_V15,
     ),
+    Migration(
+        16,
+        "the movement tags kept per block (one row per block and commit) with an index of "
+        "the eras of 16 blocks holding each tag: a commit writes about a tenth as many rows",
+        _SCHEMA_V16,
+    ),
 )
 """The schema's history, oldest first; a file is at the version of the last step applied."""
 
@@ -673,8 +723,9 @@ SCHEMA: Final = (
     *_SCHEMA_V8,
     # The reservations.
     *_SCHEMA_V9,
-    # The movement tags and the expiry indexes.
-    *_SCHEMA_V10,
+    # The expiry indexes (version 10) and the movement tags (as version 16 keeps them).
+    *_SCHEMA_V10[1:],
+    *_TAG_TABLES,
     # The change feed's checkpoints.
     *_SCHEMA_V11,
     # The recall campaigns.
@@ -788,11 +839,7 @@ def _tag_stored_movements(db: sqlite3.Connection) -> None:
         ).fetchall()
         if not rows:
             return
-        stored = [_Stored(position, decoder.content(content)) for position, content in rows]
-        db.executemany(
-            "INSERT INTO movement_tags (tag, block) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            block_tags(stored),
-        )
+        write_tags(db, [_Stored(position, decoder.content(content)) for position, content in rows])
         after = rows[-1][0]
 
 
@@ -801,3 +848,10 @@ class _Stored(NamedTuple):
 
     position: int
     movement: Movement
+
+
+def write_tags(db: sqlite3.Connection, movements: Sequence[Positioned]) -> None:
+    """Write the tags of ``movements`` (a commit's, in position order) to the tag tables."""
+    parts, eras = packed_tags(movements, TAG_ERA_BITS)
+    db.executemany("INSERT INTO tag_blocks (start, tags) VALUES (?, ?)", parts)
+    db.executemany("INSERT INTO tag_eras (tag, era) VALUES (?, ?) ON CONFLICT DO NOTHING", eras)

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Final, TypeVar
 
 from medinv.adapters._tags import BLOCK_BITS, Span, expiry_terms, span_terms
+from medinv.adapters.sqlite._schema import TAG_ERA_BITS
 from medinv.chain import CONTENT_FIELDS, STRUCTURED_FIELDS
 from medinv.ports import PositionQuery
 
@@ -41,9 +42,6 @@ UPSERT_BALANCE: Final = (
 )
 INSERT_LINK: Final = "INSERT INTO movement_links (link, position) VALUES (?, ?)"
 DELETE_ZERO_BALANCES: Final = "DELETE FROM balances WHERE quantity = 0"
-INSERT_TAG: Final = (
-    "INSERT INTO movement_tags (tag, block) VALUES (?, ?) ON CONFLICT (tag, block) DO NOTHING"
-)
 INSERT_LOCATION: Final = "INSERT INTO locations (path) VALUES (?) ON CONFLICT (path) DO NOTHING"
 INSERT_LOT: Final = (
     "INSERT INTO lots (gtin, lot, expiry) VALUES (?, ?, ?) ON CONFLICT (gtin, lot) DO NOTHING"
@@ -170,23 +168,41 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield values[start : start + size]
 
 
-def tagged_movements(spans: Sequence[Span]) -> tuple[str, list[str]]:
-    """The movements of the blocks holding a tag in one of ``spans`` (`medinv.adapters._tags`).
+def tagged_blocks(spans: Sequence[Span]) -> tuple[str, list[str]]:
+    """The ``tag_blocks`` rows ``(start, tags)`` of the eras holding a tag in one of ``spans``.
 
     Parameters: for each span its tag (and upper bound), then ``after_position``
-    and ``up_to_position`` (``NULL``: to the head), each twice: for the blocks and
-    for the movements. Each span is one seek (or one range) of the tag index; each
-    block found, one range of the movements' key.
+    and ``up_to_position`` (``NULL``: to the head), each twice: for the eras and for
+    the blocks. Each span is one seek (or one range) of ``tag_eras``; each era
+    found, one range of ``tag_blocks``. Which of those blocks hold a tag of the
+    spans, the store checks ([`holds`][medinv.adapters._tags.holds]).
     """
     clauses, params = span_terms(spans, "?")
+    shift = BLOCK_BITS + TAG_ERA_BITS  # an era's blocks hold 2**shift positions
+    return (
+        f"SELECT t.start, t.tags FROM (SELECT DISTINCT era FROM tag_eras WHERE ({clauses}) "  # noqa: S608  (placeholders only)
+        f"AND era >= (? >> {shift}) AND era <= (coalesce(?, {MAX_POSITION}) >> {shift})) AS eras "
+        f"CROSS JOIN tag_blocks AS t WHERE t.start >= (eras.era << {shift}) "
+        f"AND t.start < ((eras.era + 1) << {shift}) "
+        f"AND t.start >= (((? + 1) >> {BLOCK_BITS}) << {BLOCK_BITS}) "
+        f"AND t.start <= coalesce(?, {MAX_POSITION})"
+    ), params
+
+
+def movements_of_blocks(count: int) -> str:
+    """The movements of ``count`` blocks of positions, in position order.
+
+    Parameters: the blocks, then ``after_position`` and ``up_to_position`` (``NULL``:
+    to the head). Each block is one range of the movements' key.
+    """
+    blocks = ", ".join(["(?)"] * count)
     bits = BLOCK_BITS
     return (
-        f"SELECT {MOVEMENT_COLUMNS} FROM (SELECT DISTINCT block FROM movement_tags "  # noqa: S608  (placeholders only)
-        f"WHERE ({clauses}) AND block >= (? >> {bits}) AND block <= (coalesce(?, {MAX_POSITION}) "
-        f">> {bits})) AS blocks CROSS JOIN movements WHERE position >= (blocks.block << {bits}) "
-        f"AND position < ((blocks.block + 1) << {bits}) AND position > ? "
+        f"WITH b (block) AS (VALUES {blocks}) SELECT {MOVEMENT_COLUMNS} "  # noqa: S608  (placeholders only)
+        f"FROM b CROSS JOIN movements WHERE position >= (b.block << {bits}) "
+        f"AND position < ((b.block + 1) << {bits}) AND position > ? "
         "AND position <= coalesce(?, position) ORDER BY position"
-    ), params
+    )
 
 
 def expiring_items(query: PositionQuery) -> tuple[str, list[object]]:

@@ -34,7 +34,7 @@ from medinv.adapters._stocktake_json import (
     stocktake_from_json,
     stocktake_to_json,
 )
-from medinv.adapters._tags import block_tags, driving_facet
+from medinv.adapters._tags import BLOCK_BITS, Span, driving_facet, holds
 from medinv.adapters.sqlite import _schema, _sql
 from medinv.adapters.sqlite._catalogue import SqliteCatalogue
 from medinv.adapters.sqlite._checkpoints import SqliteCheckpoints
@@ -436,7 +436,7 @@ class SqliteStore(_base.Closing):
                 links = link_rows(movements)
                 if links:
                     self._db.executemany(_sql.INSERT_LINK, links)
-                self._db.executemany(_sql.INSERT_TAG, block_tags(movements))
+                _schema.write_tags(self._db, movements)
                 last = movements[-1]
                 self._db.execute(
                     "UPDATE head SET position = ?, hash = ? WHERE singleton = 1",
@@ -711,11 +711,7 @@ class SqliteStore(_base.Closing):
             return self._linked(query, links)
         driver = driving_facet(query)
         if driver is not None:  # read through the tag index, the other filters checked here
-            sql, tags = _sql.tagged_movements(driver[1])
-            bounds = [query.after_position, query.up_to_position]
-            with self._translate("read the history in"):
-                rows = self._db.execute(sql, [*tags, *bounds, *bounds]).fetchall()
-            return filter(query.matches, map(self._movement, rows))
+            return filter(query.matches, map(self._movement, self._tagged(query, driver[1])))
         where: list[str] = []
         keyed, params = item_filters(query, "?")  # conditions on item_keys, the small table
         if not keyed:
@@ -896,6 +892,33 @@ class SqliteStore(_base.Closing):
             self._item_nos.clear()  # numbers created in the rolled back transaction
             self._location_nos.clear()
             raise
+
+    def _tagged(self, query: MovementQuery, spans: list[Span]) -> list[_Row]:
+        """The movement rows of the blocks holding a tag of ``spans``, in position order.
+
+        The eras holding one of the tags give the blocks to look at (their rows of
+        ``tag_blocks``); the blocks holding one give the movements (each block one
+        range of the movements' key). The statements read one snapshot of the file
+        (a savepoint: a read transaction of its own, or part of the caller's).
+        """
+        sql, params = _sql.tagged_blocks(spans)
+        after, up_to = query.after_position, query.up_to_position
+        db = self._db
+        with self._translate("read the history in"):
+            db.execute("SAVEPOINT tagged")
+            try:
+                parts = db.execute(sql, [*params, after, up_to, after, up_to]).fetchall()
+                blocks = sorted(
+                    {start >> BLOCK_BITS for start, text in parts if holds(text, spans)}
+                )
+                rows: list[_Row] = []
+                for chunk in _sql.chunks(blocks):
+                    rows += db.execute(
+                        _sql.movements_of_blocks(len(chunk)), [*chunk, after, up_to]
+                    ).fetchall()
+            finally:
+                db.execute("RELEASE tagged")
+        return rows
 
 
 def _text_of(value: object) -> object:
