@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterator
 
 import pendulum
@@ -18,10 +17,9 @@ from medinv.movements import MovementKind
 from medinv.ports import LedgerStore, MovementQuery, MovementRow
 from medinv.trace._account import (
     Account,
-    Balances,
     Decoding,
     Shapes,
-    add_deltas,
+    balances_before,
     holdings_of,
     occurred,
 )
@@ -199,9 +197,7 @@ class Tracer:
         moment = _optional_moment(at, "instant")
         position = self._position(known_at)
         # Only the balances: no reversal is looked up, no row decoded.
-        balances: Balances = defaultdict(int)
-        for row in rows(self._store, followed.query(), up_to=position, before=moment):
-            add_deltas(balances, row)
+        balances = balances_before(rows(self._store, followed.query(), up_to=position), moment)
         late: tuple[TraceStep, ...] = ()
         head = self._store.head().position
         if position < head:
