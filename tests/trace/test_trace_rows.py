@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from medinv.adapters import _rows
 from medinv.adapters.sqlite import SqliteStore
 from medinv.errors import StorageError
 from medinv.ports import MovementQuery
@@ -58,3 +61,61 @@ def test_an_occurred_at_window_is_of_instants(tmp_path: Path) -> None:
             assert [r.position for r in store.movement_rows(query)] == [
                 r.position for r in store.movements(query)
             ]
+
+
+@pytest.mark.postgres
+def test_a_corrupt_postgres_instant_is_refused_with_its_position(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    """PostgreSQL's rows are read in pages; an instant no movement has names its row."""
+    import psycopg  # noqa: PLC0415  (the postgres extra)
+    from psycopg import sql  # noqa: PLC0415
+
+    from medinv.adapters.postgres import PostgresStore  # noqa: PLC0415
+
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        build(store)
+        subject = TraceSubject.of_lot(GTIN, "L-777")
+        (first, *_) = store.movements(subject.query())
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {}.movements SET occurred_at = 'tuesday' WHERE position = %s"
+                ).format(sql.Identifier(postgres_schema)),
+                (first.position,),
+            )
+        where = f"position {first.position}"
+        with pytest.raises(StorageError, match="cannot be read back") as caught:
+            Tracer(store).forward(subject)
+        assert where in str(caught.value)
+        with pytest.raises(StorageError, match="cannot be read back") as caught:
+            Tracer(store).where(subject, at=day(40))
+        assert where in str(caught.value)
+        with pytest.raises(StorageError, match="is corrupt") as caught:
+            list(store.movement_rows(subject.query(occurred_to=day(40))))
+        assert where in str(caught.value)
+
+
+def test_window_pages_hand_on_whole_pages_and_grow_at_most_growth_times() -> None:
+    """A store reading windows in pages: every page handed on whole, the windows sized
+    from the rows of the last (at least the first window, at most ``growth`` times it)."""
+    reads: list[tuple[int, int]] = []
+
+    def read(after: int, last: int) -> Iterator[list[int]]:
+        reads.append((after, last))
+        found = [p for p in range(after + 1, last + 1) if p % 1000 == 0 or p > 90_000]
+        yield found[:100]
+        if found[100:]:
+            yield found[100:]
+
+    pages = list(_rows.window_pages(0, 100_000, read, growth=16))
+    assert [p for page in pages for p in page] == [
+        p for p in range(1, 100_001) if p % 1000 == 0 or p > 90_000
+    ]
+    assert reads[0] == (0, _rows.FIRST_WINDOW)
+    assert reads[-1][1] == 100_000
+    assert all(b[0] == a[1] for a, b in itertools.pairwise(reads))  # no gap, no overlap
+    sizes = [last - after for after, last in reads]
+    assert all(n <= 16 * m for m, n in itertools.pairwise(sizes))
+    assert max(sizes[1:3]) > 4 * _rows.FIRST_WINDOW  # a sparse stretch: more than 4 times
+    assert len(reads) < 10

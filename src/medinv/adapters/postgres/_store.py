@@ -599,9 +599,11 @@ class PostgresStore(_base.Closing):
                 start = rows[-1][0]
 
         # The pages chained in C, each row made in one call (the columns are already the
-        # row's, in its order): no generator per row (benchmarks/bench_trace.py).
+        # row's, in its order): no generator per row. A sparse lot's windows grow 16 times
+        # (3 round trips for the exit lot of benchmarks/bench_trace.py, where 4 times took
+        # 5); a page holds a window's aim of rows, so a window takes one round trip.
         found = itertools.chain.from_iterable(
-            _rows.window_pages(query.after_position, up_to, window)
+            _rows.window_pages(query.after_position, up_to, window, _ROW_GROWTH)
         )
         inside = _rows.occurred_window(query)
         return found if inside is None else _rows.occurred_inside(found, inside)
@@ -639,6 +641,8 @@ _ROW_PAGE: Final = 2560
 2.5 MB in ``benchmarks/bench_trace.py``, where pages of ``_sql.PAGE`` rows held 8 MB);
 more than a window's aim of rows (``_rows.next_window``), so that a window is mostly
 read in one round trip."""
+_ROW_GROWTH: Final = 16
+"""How many times the last window ``movement_rows`` reads the next one at most."""
 _ROW_COLUMNS = (
     "position, id, kind, gtin, NULLIF(lot, ''), NULLIF(serial, ''), quantity, occurred_at,"
     " recorded_at, from_location, from_status, to_location, to_status, reverses, counterparty"
