@@ -88,8 +88,8 @@ class Tracer:
             msg = f"a Tracer reads a Ledger or a LedgerStore, not {type(source).__name__}"
             raise InvalidValueError(msg)
 
-    def _position(self, known_at: int | None) -> int:
-        head = self._store.head().position
+    def _position(self, known_at: int | None, head: int | None = None) -> int:
+        head = self._store.head().position if head is None else head
         if known_at is None:
             return head
         if isinstance(known_at, bool) or not isinstance(known_at, int):
@@ -195,11 +195,11 @@ class Tracer:
         """
         followed = _subject(subject)
         moment = _optional_moment(at, "instant")
-        position = self._position(known_at)
+        head = self._store.head().position  # read once: one round trip on PostgreSQL
+        position = self._position(known_at, head)
         # Only the balances: no reversal is looked up, no row decoded.
         balances = balances_before(rows(self._store, followed.query(), up_to=position), moment)
         late: tuple[TraceStep, ...] = ()
-        head = self._store.head().position
         if position < head:
             later = followed.query(after_position=position)
             late = tuple(steps(self._store, later, up_to=head, before=moment))
