@@ -6,13 +6,18 @@ import itertools
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from medinv.adapters import _rows
 from medinv.adapters.sqlite import SqliteStore
 from medinv.errors import StorageError
-from medinv.ports import MovementQuery
+from medinv.identifiers import ItemKey
+from medinv.ledger import Ledger
+from medinv.locations import Location
+from medinv.movements import Movement
+from medinv.ports import MovementQuery, MovementRow
 from medinv.trace import Tracer, TraceSubject
 
 from ._scenario import GTIN, build, day
@@ -119,3 +124,52 @@ def test_window_pages_hand_on_whole_pages_and_grow_at_most_growth_times() -> Non
     assert all(n <= 16 * m for m, n in itertools.pairwise(sizes))
     assert max(sizes[1:3]) > 4 * _rows.FIRST_WINDOW  # a sparse stretch: more than 4 times
     assert len(reads) < 10
+
+
+@pytest.mark.postgres
+def test_a_burst_after_a_sparse_stretch_is_read_whole_in_short_ranges(
+    postgres_dsn: str, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window grown over a sparse stretch that meets a burst: every row once, in order,
+    and after a full page each query spans about the positions that page did."""
+    from medinv.adapters.postgres import PostgresStore  # noqa: PLC0415  (needs the driver)
+
+    monkeypatch.setattr("medinv.adapters.postgres._store._ROW_PAGE", 4)
+    lot, other = ItemKey(GTIN, lot="BURST"), ItemKey(GTIN, lot="FILLER")
+    bin_ = Location.parse("North/Store/Bin-1")
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        ledger = Ledger(store)
+        n = 0
+
+        def receipt(item: ItemKey) -> Movement:
+            nonlocal n
+            n += 1
+            return Movement.receipt(
+                f"M-{n}", item=item, quantity=1, to=bin_, occurred_at=day(1), actor="t"
+            )
+
+        ledger.post([receipt(lot)])
+        ledger.post([receipt(other) for _ in range(5_000)])  # the windows grow over it
+        ledger.post([receipt(lot) for _ in range(40)])  # then a burst
+        ledger.post([receipt(other) for _ in range(10)] + [receipt(lot)])
+        ranges: list[tuple[int, int, int]] = []
+        conn = store._open()  # counting the store's own queries
+        execute = conn.execute
+
+        def counted(query: Any, params: Any = None, **kwargs: Any) -> Any:
+            cursor = execute(query, params, **kwargs)
+            if "LIMIT" in str(query):
+                ranges.append((params[0], params[-2], cursor.rowcount))
+            return cursor
+
+        monkeypatch.setattr(conn, "execute", counted)
+        query = TraceSubject.of_lot(GTIN, "BURST").query()
+        rows = list(store.movement_rows(query))
+        monkeypatch.undo()
+        assert rows == [MovementRow.of(r) for r in store.movements(query)]
+        assert len(rows) == 42
+        full = [(start, end) for start, end, found in ranges if found == 4]
+        assert full  # the burst took several pages
+        for (start, _, found), (next_start, next_end, _) in itertools.pairwise(ranges):
+            if found == 4:  # after a full page: a range of about the positions it spanned
+                assert next_end - next_start <= next_start - start

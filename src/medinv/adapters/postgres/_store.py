@@ -588,15 +588,24 @@ class PostgresStore(_base.Closing):
         self, text: str, query: MovementQuery, params: list[object], up_to: int
     ) -> Iterator[MovementRow]:
         def window(after: int, last: int) -> Iterator[list[MovementRow]]:
-            start = after
-            while True:  # the window's rows, a page at a time
+            # The window's rows a page at a time. A query sorts every row of its range
+            # (the item index is not in position order), so after a full page the next
+            # range spans about as many positions as that page did, not the rest of
+            # the window: a burst in a wide window costs its rows, not their square.
+            start, end = after, last
+            while True:
                 conn = self._open()
                 with self._errors("reading movements"):
-                    rows = conn.execute(text, [start, *params, last, _ROW_PAGE]).fetchall()
+                    rows = conn.execute(text, [start, *params, end, _ROW_PAGE]).fetchall()
                 yield list(map(_new_row, rows))
-                if len(rows) < _ROW_PAGE:
+                if len(rows) == _ROW_PAGE:
+                    span = rows[-1][0] - start
+                    start = rows[-1][0]
+                    end = min(last, start + span)
+                elif end < last:  # that range read whole: the rest, in twice its steps
+                    start, end = end, min(last, end + 2 * (end - start))
+                else:
                     return
-                start = rows[-1][0]
 
         # The pages chained in C, each row made in one call (the columns are already the
         # row's, in its order): no generator per row. A sparse lot's windows grow 16 times
