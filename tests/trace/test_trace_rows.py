@@ -173,3 +173,33 @@ def test_a_burst_after_a_sparse_stretch_is_read_whole_in_short_ranges(
         for (start, _, found), (next_start, next_end, _) in itertools.pairwise(ranges):
             if found == 4:  # after a full page: a range of about the positions it spanned
                 assert next_end - next_start <= next_start - start
+
+
+def test_where_reads_the_subject_once_and_the_head_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As known at an earlier position, the point in time reads the subject's rows up to
+    the head in one pass (the late ones are those after the position) and the head once:
+    each call is a series of round trips on PostgreSQL."""
+    with SqliteStore(tmp_path / "ledger.db") as store:
+        build(store)
+        subject = TraceSubject.of_lot(GTIN, "L-777")
+        head = store.head().position
+        expected = Tracer(store).where(subject, at=day(4), known_at=head // 2)
+        calls: list[str] = []
+        read, head_of = store.movement_rows, store.head
+
+        def movement_rows(query: MovementQuery) -> Iterator[MovementRow]:
+            calls.append("rows")
+            return read(query)
+
+        def counted_head() -> Any:
+            calls.append("head")
+            return head_of()
+
+        monkeypatch.setattr(store, "movement_rows", movement_rows)
+        monkeypatch.setattr(store, "head", counted_head)
+        found = Tracer(store).where(subject, at=day(4), known_at=head // 2)
+        assert found == expected
+        assert found.late  # the scenario's backdated consumption, recorded last
+        assert calls == ["head", "rows"]

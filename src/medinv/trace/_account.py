@@ -33,7 +33,7 @@ __all__ = [
     "Balances",
     "Decoding",
     "Shapes",
-    "balances_before",
+    "balances_and_late",
     "holdings_of",
     "occurred",
 ]
@@ -127,25 +127,33 @@ def holdings_of(balances: Balances, decoding: Decoding) -> tuple[Holding, ...]:
     return tuple(found)
 
 
-def balances_before(rows: Iterable[MovementRow], before: dt.datetime | None) -> Balances:
-    """The balances ``rows`` leave (out of each source, into each destination).
+def balances_and_late(
+    rows: Iterable[MovementRow], before: dt.datetime | None, known_at: int
+) -> tuple[Balances, list[MovementRow]]:
+    """The balances the rows up to position ``known_at`` leave, and the rows after it.
 
-    ``before``: only the rows that occurred before it count. One loop, each row
-    unpacked at once: the point-in-time question runs it for every row of a lot
-    (benchmarks/bench_trace.py, docs/benchmarks/trace.md).
+    ``before``: only the rows that occurred before it count, on either side. One
+    pass over the subject's rows up to the head (one series of windows, not one up
+    to ``known_at`` and another after it), one loop, each row unpacked at once: the
+    point-in-time question (benchmarks/bench_trace.py, docs/benchmarks/trace.md).
 
     Raises:
         StorageError: a row's occurred-at is not a date-time, naming its position.
     """
     limit = None if before is None else _fromisoformat(before.isoformat())  # a plain date-time
     balances: Balances = defaultdict(int)
+    late: list[MovementRow] = []
     position = None
     try:
-        for (
-            position, _, _, device, lot, serial, quantity, occurred_at, _,  # noqa: B007  (named in the error)
-            source, source_status, target, target_status, _, _,
-        ) in rows:  # fmt: skip
+        for row in rows:
+            (
+                position, _, _, device, lot, serial, quantity, occurred_at, _,
+                source, source_status, target, target_status, _, _,
+            ) = row  # fmt: skip
             if limit is not None and _fromisoformat(occurred_at) >= limit:
+                continue
+            if position > known_at:
+                late.append(row)
                 continue
             if source is not None and source_status is not None:
                 balances[device, lot, serial, source, source_status] -= quantity
@@ -154,7 +162,7 @@ def balances_before(rows: Iterable[MovementRow], before: dt.datetime | None) -> 
     except (ValueError, TypeError) as e:
         msg = f"the stored movement at position {position!r} cannot be read back: {e}"
         raise StorageError(msg) from e
-    return balances
+    return balances, late
 
 
 def occurred(row: MovementRow) -> dt.datetime:

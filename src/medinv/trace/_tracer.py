@@ -19,7 +19,7 @@ from medinv.trace._account import (
     Account,
     Decoding,
     Shapes,
-    balances_before,
+    balances_and_late,
     holdings_of,
     occurred,
 )
@@ -31,7 +31,7 @@ from medinv.trace._model import (
     Reached,
     TraceStep,
 )
-from medinv.trace._read import Kinded, chunks, kinded, rows, steps
+from medinv.trace._read import Kinded, chunks, kinded, rows, steps, steps_of
 from medinv.trace._subject import TraceSubject
 
 __all__ = ["Tracer"]
@@ -197,12 +197,10 @@ class Tracer:
         moment = _optional_moment(at, "instant")
         head = self._store.head().position  # read once: one round trip on PostgreSQL
         position = self._position(known_at, head)
-        # Only the balances: no reversal is looked up, no row decoded.
-        balances = balances_before(rows(self._store, followed.query(), up_to=position), moment)
-        late: tuple[TraceStep, ...] = ()
-        if position < head:
-            later = followed.query(after_position=position)
-            late = tuple(steps(self._store, later, up_to=head, before=moment))
+        # Only the balances: no reversal is looked up, no row decoded but the late ones.
+        stream = rows(self._store, followed.query(), up_to=head)
+        balances, later = balances_and_late(stream, moment, position)
+        late = tuple(steps_of(self._store, later))
         return PointInTime(
             subject=followed,
             at=moment,
