@@ -416,7 +416,7 @@ class Shapes:
 
     def add(self, rows: Iterable[MovementRow], originals: Mapping[str, str]) -> None:
         """Sum ``rows`` (in position order); ``originals``: the kind each reversed id had."""
-        # One loop, the sums inline and each row unpacked at once: this is run for
+        # One loop, each row unpacked at once (one call per sum): this is run for
         # every row of a lot (benchmarks/bench_trace.py, docs/benchmarks/trace.md).
         places, parties = self._places, self._parties
         position = None
@@ -432,17 +432,7 @@ class Shapes:
                     kind, undoes, device, lot, serial, source, source_status, target,
                     target_status,
                 )  # fmt: skip
-                found = places.get(key)
-                if found is None:
-                    moment = (at, position, occurred_at)
-                    places[key] = [quantity, 1, moment, moment]
-                else:
-                    found[0] += quantity
-                    found[1] += 1
-                    if at < found[2][0]:
-                        found[2] = (at, position, occurred_at)
-                    elif at > found[3][0]:
-                        found[3] = (at, position, occurred_at)
+                _sum(places, key, position, quantity, at, occurred_at)
                 if party is not None:
                     _sum(parties, (party, kind, undoes), position, quantity, at, occurred_at)
         except (ValueError, TypeError) as e:
