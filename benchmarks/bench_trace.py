@@ -281,30 +281,35 @@ def peak(fn: Callable[[], object]) -> int:
     return peak_memory(fn)[0]
 
 
-def compare(  # noqa: PLR0917  (the four ways, named)
+def compare(  # noqa: PLR0917  (the four ways, named, and the optional fifth)
     name: str,
     trace: Callable[[], Holdings],
     scan: Callable[[], Holdings],
     sql: Callable[[], Holdings],
     sql_decoded: Callable[[], Holdings],
     repeat: int,
+    same: tuple[Callable[[], object], Callable[[], object]] | None = None,
 ) -> list[object]:
     """One row: the trace, the scan (once) and the SQL with and without decoding, which agree.
 
-    The trace and the two SQL peers take turns, ``repeat`` rounds, best of each: on
-    a shared machine a burst of load then slows all three, not one.
+    The trace and the SQL peers take turns, ``repeat`` rounds, best of each: on a
+    shared machine a burst of load then slows all of them, not one. ``same``: the
+    whole answer by medinv and by the same-answer SQL peer (`same_answer`), which
+    must be equal; the peer then takes its turn too and gets two more columns.
     """
-    best = [float("inf")] * 3
-    answers: list[Holdings] = [{}, {}, {}]
+    peers = [sql, sql_decoded, trace] + ([same[1]] if same else [])
+    best = [float("inf")] * len(peers)
+    answers: list[object] = [None] * len(peers)
     for _ in range(repeat):
-        for i, fn in enumerate((sql, sql_decoded, trace)):
+        for i, fn in enumerate(peers):
             elapsed, answers[i] = best_of(fn, 1)
             best[i] = min(best[i], elapsed)
-    (t_sql, t_decoded, t_trace), (expected, decoded_answer, traced) = best, answers
+    t_sql, t_decoded, t_trace = best[:3]
+    expected, decoded_answer, traced = answers[:3]
     t_scan, scanned = best_of(scan, 1)
     if not traced == scanned == expected == decoded_answer:
         raise SystemExit(f"{name}: the trace, the scan and the SQL disagree")
-    return [
+    row: list[object] = [
         name,
         f"{t_trace * 1e3:.1f} ms",
         f"{t_scan:.2f} s",
@@ -314,6 +319,11 @@ def compare(  # noqa: PLR0917  (the four ways, named)
         f"{t_decoded * 1e3:.1f} ms",
         f"{t_trace / t_decoded:.2f}x",
     ]
+    if same is not None:
+        if same[0]() != answers[3]:
+            raise SystemExit(f"{name}: the trace and the same-answer SQL disagree")
+        row += [f"{best[3] * 1e3:.1f} ms", f"{t_trace / best[3]:.2f}x"]
+    return row
 
 
 Peer = Callable[..., Holdings]
@@ -321,11 +331,31 @@ Peer = Callable[..., Holdings]
 
 
 def two_rows(  # noqa: PLR0917  (the store, two peers, the item, its label, the repeats)
-    store: LedgerStore, sql: Peer, sql_decoded: Peer, item: ItemKey, label: str, repeat: int
+    store: LedgerStore,
+    sql: Peer,
+    sql_decoded: Peer,
+    item: ItemKey,
+    label: str,
+    repeat: int,
+    same: Callable[..., object] | None = None,
 ) -> list[list[object]]:
-    """The forward trace and the point in time of ``item``, each against its three peers."""
+    """The forward trace and the point in time of ``item``, each against its peers.
+
+    ``same``: the same-answer SQL peer (`same_answer`), compared with medinv's whole
+    answer (`forward_answer`, `where_answer`).
+    """
     head = store.head().position
     instant, known = at(head // 2), head * 3 // 4
+    forward_same = where_same = None
+    if same is not None:
+        forward_same = (
+            functools.partial(forward_answer, store, item),
+            functools.partial(same, item),
+        )
+        where_same = (
+            functools.partial(where_answer, store, item, instant, known),
+            functools.partial(same, item, instant, known),
+        )
     return [
         compare(
             f"forward: {label}",
@@ -334,6 +364,7 @@ def two_rows(  # noqa: PLR0917  (the store, two peers, the item, its label, the 
             functools.partial(sql, item),
             functools.partial(sql_decoded, item),
             repeat,
+            forward_same,
         ),
         compare(
             f"where at mid, known at 3/4: {label}",
@@ -342,6 +373,7 @@ def two_rows(  # noqa: PLR0917  (the store, two peers, the item, its label, the 
             functools.partial(sql, item, instant, known),
             functools.partial(sql_decoded, item, instant, known),
             repeat,
+            where_same,
         ),
     ]
 
@@ -438,6 +470,182 @@ def decoded_columns(rows: Iterator[tuple[Any, ...]], instant: dt.datetime | None
     return {key: qty for key, qty in totals.items() if qty}
 
 
+# ---------------------------------------------------------------------- the same answer, by hand
+
+Answer = tuple[object, ...]
+"""A forward trace's whole answer as plain values: count, first and last instants,
+holdings, location, site and party flows, mass balance (`forward_answer`); or a point
+in time's: holdings and the ids of the backdated movements (`where_answer`)."""
+
+CATEGORY = {
+    "RECEIPT": "received", "RETURN": "returned", "ADJUSTMENT": "adjusted",
+    "ISSUE": "distributed", "CONSUMPTION": "consumed", "SCRAP": "scrapped",
+}  # fmt: skip
+FROM_PARTY = frozenset({"RECEIPT", "RETURN"})
+TO_PARTY = frozenset({"ISSUE", "CONSUMPTION", "SCRAP", "TRANSFER"})
+
+
+def forward_answer(store: LedgerStore, item: ItemKey) -> Answer:
+    """medinv's forward trace of ``item`` as plain values (to compare with `same_answer`)."""
+    t = Tracer(store).forward(TraceSubject.of_item(item))
+    b = t.balance
+    return (
+        t.movements, t.first_at, t.last_at,
+        {(str(h.location), h.status.value): h.quantity for h in t.holdings},
+        {str(f.place): (f.entered, f.left, f.first_at, f.last_at) for f in t.locations},
+        {str(f.place): (f.entered, f.left, f.first_at, f.last_at) for f in t.sites},
+        {str(p.party): (p.sent, p.received, p.consumed, p.first_at, p.last_at) for p in t.parties},
+        (b.received, b.returned, b.adjusted, b.on_hand, b.consumed, b.distributed, b.scrapped),
+    )  # fmt: skip
+
+
+def where_answer(store: LedgerStore, item: ItemKey, instant: Any, known: int) -> Answer:
+    """medinv's point in time of ``item`` as plain values (to compare with `same_answer`)."""
+    found = Tracer(store).where(TraceSubject.of_item(item), at=instant, known_at=known)
+    holdings = {(str(h.location), h.status.value): h.quantity for h in found.holdings}
+    return holdings, [step.movement_id for step in found.late]
+
+
+def _cross(flows: dict[Any, list[Any]], source: Any, target: Any, qty: int, when: Any) -> None:
+    for place, side in ((target, 0), (source, 1)):
+        if place is not None:
+            flow = flows.get(place)
+            if flow is None:
+                flow = flows[place] = [0, 0, when, when]
+            flow[side] += qty
+            flow[2] = min(flow[2], when)
+            flow[3] = max(flow[3], when)
+
+
+def _party_flow(parties: dict[str, list[Any]], party: str, kind: str, qty: int, when: Any) -> None:
+    if kind not in FROM_PARTY and kind not in TO_PARTY:
+        return
+    flow = parties.get(party)
+    if flow is None:
+        flow = parties[party] = [0, 0, 0, when, when]
+    if kind in FROM_PARTY:
+        flow[1] += qty
+    else:
+        flow[0] += qty
+        flow[2] += qty if kind == "CONSUMPTION" else 0
+    flow[3] = min(flow[3], when)
+    flow[4] = max(flow[4], when)
+
+
+def fold_answer(rows: Iterator[tuple[Any, ...]], originals: dict[str, str]) -> Answer:
+    """A forward trace folded by hand from plain rows: what `forward_answer` holds.
+
+    Each row: kind, the id it reverses, quantity, occurred-at text, source and its
+    status, destination and its status, counterparty. ``originals``: the kind of
+    each reversed movement (a reversal counts against it, in its direction).
+    """
+    holdings: Holdings = collections.defaultdict(int)
+    places: dict[Any, list[Any]] = {}
+    sites: dict[Any, list[Any]] = {}
+    parties: dict[str, list[Any]] = {}
+    totals = dict.fromkeys(CATEGORY.values(), 0)
+    count, first, last = 0, None, None
+    for own_kind, reverses, qty, occurred_at, out_of, out_status, into, into_status, party in rows:
+        when = dt.datetime.fromisoformat(occurred_at)
+        count += 1
+        first = when if first is None or when < first else first
+        last = when if last is None or when > last else last
+        if out_of is not None:
+            holdings[out_of, out_status] -= qty
+        if into is not None:
+            holdings[into, into_status] += qty
+        kind, quantity, source, target = own_kind, qty, out_of, into
+        if reverses is not None:
+            kind, quantity, source, target = originals[reverses], -qty, into, out_of
+        category = CATEGORY.get(kind)
+        if category is not None:
+            totals[category] += -quantity if kind == "ADJUSTMENT" and target is None else quantity
+        if source != target:
+            _cross(places, source, target, quantity, when)
+            source_site = None if source is None else source.partition("/")[0]
+            target_site = None if target is None else target.partition("/")[0]
+            if source_site != target_site:
+                _cross(sites, source_site, target_site, quantity, when)
+        if party is not None:
+            _party_flow(parties, party, kind, quantity, when)
+    return (
+        count, first, last, {key: qty for key, qty in holdings.items() if qty},
+        {place: tuple(flow) for place, flow in places.items()},
+        {site: tuple(flow) for site, flow in sites.items()},
+        {party: tuple(flow) for party, flow in parties.items()},
+        (
+            totals["received"], totals["returned"], totals["adjusted"], sum(holdings.values()),
+            totals["consumed"], totals["distributed"], totals["scrapped"],
+        ),
+    )  # fmt: skip
+
+
+PG_SAME_SQL = """
+SELECT kind, reverses, quantity, occurred_at, from_location, from_status, to_location,
+       to_status, counterparty
+FROM {schema}.movements WHERE gtin = %s AND lot = %s AND position <= %s
+"""
+PG_KINDS_SQL = "SELECT id, kind FROM {schema}.movements WHERE id = ANY(%s)"
+PG_LATE_SQL = """
+SELECT id, occurred_at FROM {schema}.movements
+WHERE gtin = %s AND lot = %s AND position > %s ORDER BY position
+"""
+PG_GROUPED_SQL = """
+SELECT m.counterparty, coalesce(o.kind, m.kind), m.reverses IS NOT NULL, sum(m.quantity),
+       min(m.occurred_at::timestamptz), max(m.occurred_at::timestamptz)
+FROM {schema}.movements m LEFT JOIN {schema}.movements o ON o.id = m.reverses
+WHERE m.gtin = %s AND m.lot = %s AND m.position <= %s AND m.counterparty IS NOT NULL
+GROUP BY 1, 2, 3
+"""
+"""The party flows alone grouped in the database (measured, not the peer: slower than
+reading the rows, see docs/benchmarks/trace.md)."""
+
+
+def pg_same_answer(
+    conn: Any,
+    schema: str,
+    item: ItemKey,
+    instant: Any = None,
+    known: int | None = None,
+) -> Answer:
+    """The same answer as medinv's by hand on PostgreSQL: the forward trace (no ``instant``)
+    or the point in time (holdings at ``instant`` as known at ``known``, and the ids of
+    the movements recorded after ``known`` that occurred before ``instant``)."""
+    lot = item.lot.value if item.lot else ""
+    if instant is None:
+        rows = conn.execute(PG_SAME_SQL.format(schema=schema), (item.device_text, lot, 2**62))
+        rows = rows.fetchall()
+        reversed_ids = [row[1] for row in rows if row[1] is not None]
+        originals = {}
+        if reversed_ids:
+            originals = dict(conn.execute(PG_KINDS_SQL.format(schema=schema), (reversed_ids,)))
+        return fold_answer(iter(rows), originals)
+    limit = dt.datetime.fromisoformat(instant.isoformat())  # a plain date-time compares faster
+    text = PG_SQL.format(schema=schema)
+    holdings = sum_columns(iter(conn.execute(text, (item.device_text, lot, known))), limit)
+    later = conn.execute(PG_LATE_SQL.format(schema=schema), (item.device_text, lot, known))
+    late = [mid for mid, occurred_at in later if dt.datetime.fromisoformat(occurred_at) < limit]
+    return holdings, late
+
+
+def _fetch(conn: Any, text: str, args: tuple[object, ...]) -> list[Any]:
+    return list(conn.execute(text, args).fetchall())
+
+
+def grouped_parties(conn: Any, schema: str, repeat: int) -> str:
+    """How long the party flows alone take grouped in the database (`PG_GROUPED_SQL`)."""
+    text = PG_GROUPED_SQL.format(schema=schema)
+    found = []
+    for item in (EXITS, BUSY):
+        lot = item.lot.value if item.lot else ""
+        args = (item.device_text, lot, 2**62)
+        elapsed = min(
+            best_of(functools.partial(_fetch, conn, text, args), 1)[0] for _ in range(repeat)
+        )
+        found.append(f"{item.lot} {elapsed * 1e3:.1f} ms")
+    return "party flows alone by GROUP BY in the database: " + ", ".join(found)
+
+
 def on_postgres(dsn: str | None, size: int, busy: int, seed: int, repeat: int) -> None:
     import psycopg  # noqa: PLC0415  (the postgres extra)
     from psycopg import sql  # noqa: PLC0415
@@ -472,11 +680,13 @@ def on_postgres(dsn: str | None, size: int, busy: int, seed: int, repeat: int) -
                     rows = conn.execute(full, (item.device_text, lot, up_to or 2**62))
                     return decoded_columns(iter(rows), when)
 
+                same = functools.partial(pg_same_answer, conn, schema)
                 rows = []
                 for item in (EXITS, BUSY):
-                    rows += two_rows(store, by_pg, by_pg_decoded, item, str(item.lot), repeat)
+                    rows += two_rows(store, by_pg, by_pg_decoded, item, str(item.lot), repeat, same)
                 print(f"\nPostgreSQL, {head:,} movements")
-                print(table(HEADERS, rows))
+                print(table((*HEADERS, "same-answer SQL", "trace / same-answer SQL"), rows))
+                print(grouped_parties(conn, schema, repeat))
                 print("\npeak Python memory (tracemalloc)")
                 print(memory_table(store, head))
         finally:

@@ -25,7 +25,9 @@ __all__ = [
     "in_windows",
     "light",
     "next_window",
+    "occurred_inside",
     "occurred_window",
+    "window_pages",
 ]
 
 _fromisoformat = dt.datetime.fromisoformat
@@ -41,9 +43,9 @@ _MAX_WINDOW: Final = 1 << 18
 """The largest window (positions): a burst after a sparse stretch holds at most this many."""
 
 
-def next_window(window: int, found: int) -> int:
-    """The next window of positions, from the rows the last one held (at most 4 times it)."""
-    grown = min(window * 4, _MAX_WINDOW)
+def next_window(window: int, found: int, growth: int = 4) -> int:
+    """The next window of positions, from the rows the last one held (at most ``growth`` times)."""
+    grown = min(window * growth, _MAX_WINDOW)
     return grown if found == 0 else max(FIRST_WINDOW, min(grown, window * _TARGET_ROWS // found))
 
 
@@ -117,3 +119,41 @@ def corrupt(position: object, error: Exception) -> StorageError:
         f"the stored movement at position {position!r} is corrupt (edited outside medinv?): {error}"
     )
     return StorageError(msg)
+
+
+def window_pages(
+    after: int, up_to: int, read: Callable[[int, int], Iterable[list[T]]], growth: int = 4
+) -> Iterator[list[T]]:
+    """The pages ``read(after, last)`` gives for each window of positions up to ``up_to``.
+
+    The windows of `in_windows`, for a store that reads a window in pages (lists):
+    its caller chains the pages in C rather than handing on each row through a
+    generator, which a trace on PostgreSQL paid for every row of a hot lot
+    (``benchmarks/bench_trace.py``, docs/benchmarks/trace.md). ``growth``: how many
+    times the last window the next one may be (`next_window`).
+    """
+    window = FIRST_WINDOW
+    while after < up_to:
+        last = min(after + window, up_to)
+        found = 0
+        for page in read(after, last):
+            found += len(page)
+            yield page
+        after, window = last, next_window(window, found, growth)
+
+
+def occurred_inside(
+    rows: Iterable[MovementRow], inside: Callable[[str], bool]
+) -> Iterator[MovementRow]:
+    """The ``rows`` whose occurred-at text ``inside`` accepts (`occurred_window`).
+
+    Raises:
+        StorageError: a row's occurred-at is not a date-time, naming its position.
+    """
+    for row in rows:
+        try:
+            if not inside(row.occurred_at):
+                continue
+        except (ValueError, TypeError) as e:
+            raise corrupt(row.position, e) from e
+        yield row

@@ -28,7 +28,15 @@ from medinv.ports import MovementRow
 from medinv.status import StockStatus
 from medinv.trace._model import Flow, FlowKind, Holding, MassBalance, PartyFlow
 
-__all__ = ["Account", "Balances", "Decoding", "Shapes", "add_deltas", "holdings_of", "occurred"]
+__all__ = [
+    "Account",
+    "Balances",
+    "Decoding",
+    "Shapes",
+    "balances_and_late",
+    "holdings_of",
+    "occurred",
+]
 
 _K = MovementKind
 _CATEGORY: Final = {
@@ -119,13 +127,42 @@ def holdings_of(balances: Balances, decoding: Decoding) -> tuple[Holding, ...]:
     return tuple(found)
 
 
-def add_deltas(balances: Balances, row: MovementRow) -> None:
-    """Apply a row's effect on balances: out of its source, into its destination."""
-    source, target = row.from_location, row.to_location
-    if source is not None and row.from_status is not None:
-        balances[row.device, row.lot, row.serial, source, row.from_status] -= row.quantity
-    if target is not None and row.to_status is not None:
-        balances[row.device, row.lot, row.serial, target, row.to_status] += row.quantity
+def balances_and_late(
+    rows: Iterable[MovementRow], before: dt.datetime | None, known_at: int
+) -> tuple[Balances, list[MovementRow]]:
+    """The balances the rows up to position ``known_at`` leave, and the rows after it.
+
+    ``before``: only the rows that occurred before it count, on either side. One
+    pass over the subject's rows up to the head (one series of windows, not one up
+    to ``known_at`` and another after it), one loop, each row unpacked at once: the
+    point-in-time question (benchmarks/bench_trace.py, docs/benchmarks/trace.md).
+
+    Raises:
+        StorageError: a row's occurred-at is not a date-time, naming its position.
+    """
+    limit = None if before is None else _fromisoformat(before.isoformat())  # a plain date-time
+    balances: Balances = defaultdict(int)
+    late: list[MovementRow] = []
+    position = None
+    try:
+        for row in rows:
+            (
+                position, _, _, device, lot, serial, quantity, occurred_at, _,
+                source, source_status, target, target_status, _, _,
+            ) = row  # fmt: skip
+            if limit is not None and _fromisoformat(occurred_at) >= limit:
+                continue
+            if position > known_at:
+                late.append(row)
+                continue
+            if source is not None and source_status is not None:
+                balances[device, lot, serial, source, source_status] -= quantity
+            if target is not None and target_status is not None:
+                balances[device, lot, serial, target, target_status] += quantity
+    except (ValueError, TypeError) as e:
+        msg = f"the stored movement at position {position!r} cannot be read back: {e}"
+        raise StorageError(msg) from e
+    return balances, late
 
 
 def occurred(row: MovementRow) -> dt.datetime:
@@ -328,9 +365,11 @@ class Account:
     def parties(self) -> tuple[PartyFlow, ...]:
         """The party flows, sorted by kind and id."""
         instant = self.decoding.instant
-        # Sorted by the stored "KIND:id" text split (the kind's value, the id) as the
-        # decoded references would sort, without reading their enums' values.
-        ordered = sorted(self._parties.items(), key=lambda kv: kv[0].partition(":")[::2])
+        # Sorted by the stored "KIND:id" text, as the decoded references sort (by the
+        # kind's value, then the id): a kind's value is capital letters, all after ":",
+        # so "KIND:" orders as the kind alone. Without a key function (1,042 patients in
+        # benchmarks/bench_trace.py).
+        ordered = sorted(self._parties.items())
         flows = []
         for party, tally in ordered:
             first = instant(tally.first_at)
@@ -377,23 +416,26 @@ class Shapes:
 
     def add(self, rows: Iterable[MovementRow], originals: Mapping[str, str]) -> None:
         """Sum ``rows`` (in position order); ``originals``: the kind each reversed id had."""
+        # One loop, each row unpacked at once (one call per sum): this is run for
+        # every row of a lot (benchmarks/bench_trace.py, docs/benchmarks/trace.md).
         places, parties = self._places, self._parties
-        row = None
+        position = None
         try:
-            for row in rows:
-                reverses = row.reverses
-                kind = row.kind if reverses is None else originals[reverses]
+            for (
+                position, _, own_kind, device, lot, serial, quantity, occurred_at, _,
+                source, source_status, target, target_status, reverses, party,
+            ) in rows:  # fmt: skip
                 undoes = reverses is not None
-                at = _fromisoformat(row.occurred_at)
+                kind = own_kind if reverses is None else originals[reverses]
+                at = _fromisoformat(occurred_at)
                 key = (
-                    kind, undoes, row.device, row.lot, row.serial, row.from_location,
-                    row.from_status, row.to_location, row.to_status,
+                    kind, undoes, device, lot, serial, source, source_status, target,
+                    target_status,
                 )  # fmt: skip
-                _sum(places, key, row, at)
-                if row.counterparty is not None:
-                    _sum(parties, (row.counterparty, kind, undoes), row, at)
+                _sum(places, key, position, quantity, at, occurred_at)
+                if party is not None:
+                    _sum(parties, (party, kind, undoes), position, quantity, at, occurred_at)
         except (ValueError, TypeError) as e:
-            position = None if row is None else row.position
             msg = f"the stored movement at position {position!r} cannot be read back: {e}"
             raise StorageError(msg) from e
 
@@ -407,16 +449,23 @@ class Shapes:
         return account
 
 
-def _sum(sums: dict[Any, list[Any]], key: Any, row: MovementRow, at: dt.datetime) -> None:
+def _sum(  # noqa: PLR0917  (a row's fields, unpacked by the caller)
+    sums: dict[Any, list[Any]],
+    key: Any,
+    position: int,
+    quantity: int,
+    at: dt.datetime,
+    text: str,
+) -> None:
     """Add a row to its sum: quantity, count, first and last moment (rows in position order)."""
     found = sums.get(key)
     if found is None:
-        moment = (at, row.position, row.occurred_at)
-        sums[key] = [row.quantity, 1, moment, moment]
+        moment = (at, position, text)
+        sums[key] = [quantity, 1, moment, moment]
         return
-    found[0] += row.quantity
+    found[0] += quantity
     found[1] += 1
     if at < found[2][0]:
-        found[2] = (at, row.position, row.occurred_at)
-    if at > found[3][0]:
-        found[3] = (at, row.position, row.occurred_at)
+        found[2] = (at, position, text)
+    elif at > found[3][0]:
+        found[3] = (at, position, text)

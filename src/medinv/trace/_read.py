@@ -23,7 +23,6 @@ decoded into objects is decoded with caches that live for one chunk.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator
 from typing import Final
@@ -44,7 +43,7 @@ from medinv.ports import (
 from medinv.status import StockStatus
 from medinv.trace._model import TraceStep
 
-__all__ = ["Kinded", "chunks", "kinded", "rows", "steps"]
+__all__ = ["Kinded", "chunks", "kinded", "rows", "steps", "steps_of"]
 
 _TARGET_ROWS: Final = 2048
 """About how many movements one window should hold."""
@@ -57,39 +56,22 @@ _GROWTH: Final = 4
 _CHUNK: Final = 256
 """Rows handed on together (their reversals resolved in one read)."""
 
-_fromisoformat = dt.datetime.fromisoformat
 
 Kinded = tuple[MovementRow, str]
 """A row and its effective kind's value: its own kind, or the kind of the movement it reverses."""
 
 
-def rows(
-    store: LedgerStore,
-    query: MovementQuery,
-    *,
-    up_to: int,
-    before: dt.datetime | None = None,
-) -> Iterator[MovementRow]:
+def rows(store: LedgerStore, query: MovementQuery, *, up_to: int) -> Iterator[MovementRow]:
     """The rows matching ``query`` after its ``after_position`` up to ``up_to``, streamed.
 
-    ``before``: only those that occurred before it, checked here, after reading (so
-    that windows are sized from the rows read, not from those kept). A
-    [`MovementRowReader`][medinv.ports.MovementRowReader] streams its rows itself
+    A [`MovementRowReader`][medinv.ports.MovementRowReader] streams its rows itself
     (the SQL stores read in windows or pages), in one call: on PostgreSQL, one
     round trip where windows would take one each. Other stores are read here in
     windows of positions.
     """
-    limit = None if before is None else _fromisoformat(before.isoformat())  # a plain date-time
     if isinstance(store, MovementRowReader):
-        found = store.movement_rows(attrs.evolve(query, up_to_position=up_to))
-    else:
-        found = _windows(store, query, up_to)
-    if limit is None:
-        yield from found
-        return
-    for row in found:
-        if _occurred(row) < limit:
-            yield row
+        return iter(store.movement_rows(attrs.evolve(query, up_to_position=up_to)))
+    return _windows(store, query, up_to)  # no generator of its own per row (bench_trace.py)
 
 
 def _windows(store: LedgerStore, query: MovementQuery, up_to: int) -> Iterator[MovementRow]:
@@ -111,14 +93,6 @@ def _windows(store: LedgerStore, query: MovementQuery, up_to: int) -> Iterator[M
         )
 
 
-def _occurred(row: MovementRow) -> dt.datetime:
-    try:
-        return _fromisoformat(row.occurred_at)
-    except (ValueError, TypeError) as e:
-        msg = f"the stored movement at position {row.position!r} cannot be read back: {e}"
-        raise StorageError(msg) from e
-
-
 def _reversed_kinds(store: LedgerStore, chunk: Iterable[MovementRow]) -> dict[str, str]:
     """The kind of every movement a reversal in ``chunk`` undoes, read by id in one call."""
     wanted = {row.reverses for row in chunk if row.reverses is not None}
@@ -134,10 +108,15 @@ def _reversed_kinds(store: LedgerStore, chunk: Iterable[MovementRow]) -> dict[st
 
 
 def chunks(
-    store: LedgerStore, query: MovementQuery, *, up_to: int, before: dt.datetime | None = None
+    store: LedgerStore, query: MovementQuery, *, up_to: int
 ) -> Iterator[tuple[list[MovementRow], dict[str, str]]]:
     """The matching rows in chunks, each with the kind of every movement its reversals undo."""
-    stream = rows(store, query, up_to=up_to, before=before)
+    return _chunked(store, rows(store, query, up_to=up_to))
+
+
+def _chunked(
+    store: LedgerStore, stream: Iterator[MovementRow]
+) -> Iterator[tuple[list[MovementRow], dict[str, str]]]:
     while chunk := list(itertools.islice(stream, _CHUNK)):
         yield chunk, _reversed_kinds(store, chunk)
 
@@ -184,11 +163,14 @@ def _as_step(row: MovementRow, effective: str, decoder: MovementDecoder) -> Trac
         raise StorageError(msg) from e
 
 
-def steps(
-    store: LedgerStore, query: MovementQuery, *, up_to: int, before: dt.datetime | None = None
-) -> Iterator[TraceStep]:
+def steps(store: LedgerStore, query: MovementQuery, *, up_to: int) -> Iterator[TraceStep]:
     """The matching movements as trace steps (a reversal knowing the kind it undoes)."""
-    for chunk, originals in chunks(store, query, up_to=up_to, before=before):
+    return steps_of(store, rows(store, query, up_to=up_to))
+
+
+def steps_of(store: LedgerStore, found: Iterable[MovementRow]) -> Iterator[TraceStep]:
+    """Rows of ``store`` as trace steps (a reversal knowing the kind it undoes)."""
+    for chunk, originals in _chunked(store, iter(found)):
         decoder = MovementDecoder()  # its caches live for one chunk
         for row in chunk:
             effective = row.kind if row.reverses is None else originals[row.reverses]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterator
 
 import pendulum
@@ -18,10 +17,9 @@ from medinv.movements import MovementKind
 from medinv.ports import LedgerStore, MovementQuery, MovementRow
 from medinv.trace._account import (
     Account,
-    Balances,
     Decoding,
     Shapes,
-    add_deltas,
+    balances_and_late,
     holdings_of,
     occurred,
 )
@@ -33,7 +31,7 @@ from medinv.trace._model import (
     Reached,
     TraceStep,
 )
-from medinv.trace._read import Kinded, chunks, kinded, rows, steps
+from medinv.trace._read import Kinded, chunks, kinded, rows, steps, steps_of
 from medinv.trace._subject import TraceSubject
 
 __all__ = ["Tracer"]
@@ -90,8 +88,8 @@ class Tracer:
             msg = f"a Tracer reads a Ledger or a LedgerStore, not {type(source).__name__}"
             raise InvalidValueError(msg)
 
-    def _position(self, known_at: int | None) -> int:
-        head = self._store.head().position
+    def _position(self, known_at: int | None, head: int | None = None) -> int:
+        head = self._store.head().position if head is None else head
         if known_at is None:
             return head
         if isinstance(known_at, bool) or not isinstance(known_at, int):
@@ -197,16 +195,12 @@ class Tracer:
         """
         followed = _subject(subject)
         moment = _optional_moment(at, "instant")
-        position = self._position(known_at)
-        # Only the balances: no reversal is looked up, no row decoded.
-        balances: Balances = defaultdict(int)
-        for row in rows(self._store, followed.query(), up_to=position, before=moment):
-            add_deltas(balances, row)
-        late: tuple[TraceStep, ...] = ()
-        head = self._store.head().position
-        if position < head:
-            later = followed.query(after_position=position)
-            late = tuple(steps(self._store, later, up_to=head, before=moment))
+        head = self._store.head().position  # read once: one round trip on PostgreSQL
+        position = self._position(known_at, head)
+        # Only the balances: no reversal is looked up, no row decoded but the late ones.
+        stream = rows(self._store, followed.query(), up_to=head)
+        balances, later = balances_and_late(stream, moment, position)
+        late = tuple(steps_of(self._store, later))
         return PointInTime(
             subject=followed,
             at=moment,

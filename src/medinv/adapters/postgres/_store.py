@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -586,27 +587,35 @@ class PostgresStore(_base.Closing):
     def _row_windows(
         self, text: str, query: MovementQuery, params: list[object], up_to: int
     ) -> Iterator[MovementRow]:
-        inside = _rows.occurred_window(query)
-
-        def window(after: int, last: int) -> Iterator[Sequence[Any]]:
-            start = after
-            while True:  # the window's rows, a page at a time
+        def window(after: int, last: int) -> Iterator[list[MovementRow]]:
+            # The window's rows a page at a time. A query sorts every row of its range
+            # (the item index is not in position order), so after a full page the next
+            # range spans about as many positions as that page did, not the rest of
+            # the window: a burst in a wide window costs its rows, not their square.
+            start, end = after, last
+            while True:
                 conn = self._open()
                 with self._errors("reading movements"):
-                    rows = conn.execute(text, [start, *params, last, _ROW_PAGE]).fetchall()
-                yield from rows
-                if len(rows) < _ROW_PAGE:
+                    rows = conn.execute(text, [start, *params, end, _ROW_PAGE]).fetchall()
+                yield list(map(_new_row, rows))
+                if len(rows) == _ROW_PAGE:
+                    span = rows[-1][0] - start
+                    start = rows[-1][0]
+                    end = min(last, start + span)
+                elif end < last:  # that range read whole: the rest, in twice its steps
+                    start, end = end, min(last, end + 2 * (end - start))
+                else:
                     return
-                start = rows[-1][0]
 
-        for row in _rows.in_windows(query.after_position, up_to, window):
-            try:
-                light = _column_row(row)
-                if inside is not None and not inside(light.occurred_at):
-                    continue
-            except (ValueError, TypeError) as e:
-                raise _rows.corrupt(row[0], e) from e
-            yield light
+        # The pages chained in C, each row made in one call (the columns are already the
+        # row's, in its order): no generator per row. A sparse lot's windows grow 16 times
+        # (3 round trips for the exit lot of benchmarks/bench_trace.py, where 4 times took
+        # 5); a page holds a window's aim of rows, so a window takes one round trip.
+        found = itertools.chain.from_iterable(
+            _rows.window_pages(query.after_position, up_to, window, _ROW_GROWTH)
+        )
+        inside = _rows.occurred_window(query)
+        return found if inside is None else _rows.occurred_inside(found, inside)
 
     @contextlib.contextmanager
     def lock_head(self) -> Iterator[None]:
@@ -636,24 +645,19 @@ class PostgresStore(_base.Closing):
                 self._locked = None
 
 
-_ROW_PAGE: Final = 1024
+_ROW_PAGE: Final = 2560
 """Rows per page of ``movement_rows``: a trace holds one page of a hot lot's rows (about
-1 MB in ``benchmarks/bench_trace.py``, where pages of ``_sql.PAGE`` rows held 8 MB)."""
+2.5 MB in ``benchmarks/bench_trace.py``, where pages of ``_sql.PAGE`` rows held 8 MB);
+more than a window's aim of rows (``_rows.next_window``), so that a window is mostly
+read in one round trip."""
+_ROW_GROWTH: Final = 16
+"""How many times the last window ``movement_rows`` reads the next one at most."""
 _ROW_COLUMNS = (
-    "position, id, kind, gtin, lot, serial, quantity, occurred_at, recorded_at, from_location,"
-    " from_status, to_location, to_status, reverses, counterparty"
+    "position, id, kind, gtin, NULLIF(lot, ''), NULLIF(serial, ''), quantity, occurred_at,"
+    " recorded_at, from_location, from_status, to_location, to_status, reverses, counterparty"
 )
-"""The columns of a `MovementRow`, in its order."""
-
-
-def _column_row(row: Sequence[Any]) -> MovementRow:
-    """A row of ``_ROW_COLUMNS`` as a movement row (the key columns keep ``''`` for absent)."""
-    values = list(row)
-    values[4] = values[4] or None
-    values[5] = values[5] or None
-    if type(values[6]) is not int:
-        raise TypeError(f"a stored quantity must be a whole number, not {values[6]!r:.60}")
-    return MovementRow._make(values)
+"""The columns of a `MovementRow`, in its order (the key columns store ``''`` for absent)."""
+_new_row = MovementRow._make
 
 
 # ---------------------------------------------------------------------- stocktakes
