@@ -368,9 +368,10 @@ class FefoIndex:
         units some reservation held, or stock came back that a waiting reservation
         needs. Each reservation is taken again as an index built after a restart
         takes the kept ones ([`sync_reservations`][medinv.services.sync_reservations]):
-        by id; one whose units are not all there waits, holding nothing, and is
-        taken again when AVAILABLE stock grows. So a long-running index and a
-        rebuilt one hold the same reservations and plan alike.
+        by id; one whose units are not all there waits, keeping from other plans
+        the units left of its picks, and is taken again when AVAILABLE stock grows.
+        So a long-running index and a rebuilt one hold the same reservations and
+        plan alike.
         """
         self._book.rebook(self._position)
 
@@ -573,9 +574,9 @@ class FefoIndex:
 
         Each is held when its units are free, taking them in id order as the index
         does whenever AVAILABLE stock changes under its reservations; one whose
-        units are not all there waits, holding nothing, and is taken again when
-        stock comes back. Reservations the index held and ``reservations`` lacks
-        are released.
+        units are not all there waits, keeping from other plans the units left of
+        its picks (as a store counts them), and is taken again when stock comes
+        back. Reservations the index held and ``reservations`` lacks are released.
 
         Returns:
             How many reservations were taken, let go, or changed.
@@ -624,7 +625,11 @@ class FefoIndex:
         return self._book.reservations()
 
     def waiting_reservations(self) -> tuple[Reservation, ...]:
-        """The reservations in force that hold nothing until their units come back, by id."""
+        """The reservations in force whose units are not all there, by id.
+
+        Each keeps the units still left of its picks from other plans and is held
+        again when the rest comes back; it cannot be posted meanwhile.
+        """
         return tuple(self._book.waiting[rid] for rid in sorted(self._book.waiting))
 
     def commit(self, plan: Plan, *, reservation_id: str | None = None) -> None:

@@ -2,7 +2,8 @@
 
 A [`Book`][medinv.allocation._reserve.Book] keeps the reservations an index holds,
 each with its holds (the entries it holds units of, and how many), the reservations
-waiting for units that left (taken again when stock comes back), and the
+waiting for units that left (keeping from other plans what is left of their units,
+as a store counts them, and taken again when stock comes back), and the
 reservations that lapse by themselves in order of their deadline. Holding or
 releasing units changes the index's entries through the index's own ``settle``,
 which files each entry where it then belongs.
@@ -18,7 +19,7 @@ from sortedcontainers import SortedList
 
 from medinv.allocation._entries import Entry, Hold, Product, ensure
 from medinv.allocation._order import received_micros
-from medinv.allocation._plan import Plan, Reservation
+from medinv.allocation._plan import Pick, Plan, Reservation
 from medinv.dates import to_datetime
 from medinv.errors import InvalidValueError, StalePlanError
 
@@ -34,7 +35,7 @@ _LAST_ID = "\U0010ffff"
 class Book:
     """The reservations of one index: what each holds, and when the timed ones lapse."""
 
-    __slots__ = ("expiring", "held", "products", "settle", "waiting")
+    __slots__ = ("claims", "expiring", "held", "products", "settle", "waiting")
 
     def __init__(self, products: Mapping[str, Product], settle: Settle) -> None:
         self.products = products
@@ -43,9 +44,15 @@ class Book:
         self.held: dict[str, tuple[Reservation, tuple[Hold, ...]]] = {}
         """Each reservation by id, with its holds."""
         self.waiting: dict[str, Reservation] = {}
-        """Reservations still in force whose units left AVAILABLE: they hold nothing
-        until `rebook` finds their units again (as an index rebuilt from the kept
+        """Reservations still in force whose units left AVAILABLE: they wait until
+        `rebook` finds all their units again (as an index rebuilt from the kept
         reservations would)."""
+        self.claims: dict[str, tuple[Hold, ...]] = {}
+        """What each waiting reservation keeps of its units meanwhile: of each entry its
+        plan takes, as many units as were free when it began to wait (at most what it
+        takes). A store counts every reservation in force against the free units,
+        waiting or not, so units left beside a waiting reservation are not free for
+        another plan."""
         self.expiring: SortedList[tuple[int, str]] = SortedList()
         """(deadline in microseconds, id) of each reservation, held or waiting, that
         lapses by itself."""
@@ -73,19 +80,28 @@ class Book:
 
     def resolve(self, plan: Plan, position: int) -> list[Hold]:
         """Find each pick's entry (picks of one entry summed); refuse picks of vanished stock."""
+        holds, vanished = self._entries(plan)
+        if vanished is not None:
+            raise StalePlanError(
+                planned_at=plan.position,
+                current=position,
+                reason=f"no AVAILABLE {vanished.item} is left at {vanished.location}",
+            )
+        return holds
+
+    def _entries(self, plan: Plan) -> tuple[list[Hold], Pick | None]:
+        """Each pick's entry still there (picks of one entry summed); the first pick gone."""
         found: dict[int, Hold] = {}
+        vanished: Pick | None = None
         for pick in plan.picks:
             product = self.products.get(pick.item.device.value)
             entry = None if product is None else product.entries.get((pick.item, pick.location))
             if product is None or entry is None:
-                raise StalePlanError(
-                    planned_at=plan.position,
-                    current=position,
-                    reason=f"no AVAILABLE {pick.item} is left at {pick.location}",
-                )
+                vanished = vanished or pick
+                continue
             before = found.get(id(entry), (product, entry, 0))[2]
             found[id(entry)] = (product, entry, before + pick.quantity)
-        return list(found.values())
+        return list(found.values()), vanished
 
     def release(self, reservation_id: str) -> Reservation | None:
         """Release a reservation, held or waiting; ``None`` if there is none by that id."""
@@ -94,15 +110,19 @@ class Book:
             waiting = self.waiting.pop(reservation_id, None)
             if waiting is not None and waiting.expires_at is not None:
                 self.expiring.discard((received_micros(waiting.expires_at), reservation_id))
+            self._let_go(self.claims.pop(reservation_id, ()))
             return waiting
         reservation, holds = held
         if reservation.expires_at is not None:
             self.expiring.discard((received_micros(reservation.expires_at), reservation_id))
+        self._let_go(holds)
+        return reservation
+
+    def _let_go(self, holds: tuple[Hold, ...]) -> None:
         for product, entry, quantity in holds:
             was_free = entry.quantity > entry.reserved
             entry.reserved -= quantity
             self.settle(product, entry, was_free)
-        return reservation
 
     def due(self, as_of: dt.datetime | None, before_position: int | None) -> list[str]:
         """The ids of the reservations lapsed at ``as_of`` or made before ``before_position``."""
@@ -146,17 +166,27 @@ class Book:
         return sum(1 for rid in before.keys() | after.keys() if before.get(rid) != after.get(rid))
 
     def _wait(self, reservation: Reservation) -> None:
+        """Let ``reservation`` wait, keeping what is free of its units (see ``claims``)."""
         self.waiting[reservation.id] = reservation
+        kept: list[Hold] = []
+        for product, entry, quantity in self._entries(reservation.plan)[0]:
+            take = min(quantity, entry.free)
+            if take > 0:
+                entry.reserved += take
+                self.settle(product, entry, True)  # noqa: FBT003  (it had free units)
+                kept.append((product, entry, take))
+        if kept:
+            self.claims[reservation.id] = tuple(kept)
         if reservation.expires_at is not None:
             self.expiring.add((received_micros(reservation.expires_at), reservation.id))
 
     def rebook(self, position: int) -> None:
         """Take every reservation in force again, held or waiting, in id order.
 
-        A reservation whose units are no longer all free waits (holding nothing)
-        until a later ``rebook``. The result depends only on the stock and the
-        reservations, never on their history: what an index rebuilt after a
-        restart takes from the kept reservations.
+        A reservation whose units are no longer all free waits (keeping what is
+        left of them from later plans) until a later ``rebook``. The result depends
+        only on the stock and the reservations, never on their history: what an
+        index rebuilt after a restart takes from the kept reservations.
         """
         every = self.in_force()
         for rid in every:
@@ -198,7 +228,8 @@ class Book:
     def check(self) -> dict[int, int]:
         """Check the book's invariants; return the units held per entry (by id)."""
         reserved: dict[int, int] = {}
-        for _, holds in self.held.values():
+        ensure(self.claims.keys() <= self.waiting.keys(), "only waiting reservations keep units")
+        for holds in [h for _, h in self.held.values()] + list(self.claims.values()):
             for product, entry, quantity in holds:
                 ensure(quantity > 0, "reservation holds are positive")
                 ensure(

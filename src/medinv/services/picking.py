@@ -492,8 +492,9 @@ def sync_reservations(
     store keeps reservations. Bring the index up to the ledger first
     ([`sync_index`][medinv.services.sync_index]); a kept reservation whose units
     the index no longer has (its plan was posted by a process that died before
-    releasing it) is not held: it waits in the index, holding nothing, and is
-    taken again if its units come back (as in a long-running index).
+    releasing it) is not held: it waits in the index, keeping from other plans
+    whatever is left of its units, and is taken again if its units come back (as
+    in a long-running index).
 
     Returns:
         How many reservations the index took or let go.
