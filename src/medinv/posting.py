@@ -53,6 +53,10 @@ _AVAILABLE: Final = StockStatus.AVAILABLE
 _REVERSAL: Final = MovementKind.REVERSAL
 ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 """The kinds that take stock out for use: only available, unexpired stock."""
+# The same two kinds for identity tests on the posting path: ``kind in ISSUING``
+# hashes the enum member through a Python call (benchmarks/bench_ledger.py).
+_ISSUE: Final = MovementKind.ISSUE
+_CONSUMPTION: Final = MovementKind.CONSUMPTION
 _MISSING: Final = object()
 _date_of = dt.datetime.date  # the C method: pendulum's date() costs three times as much
 _MAX_BALANCE: Final = MAX_QUANTITY  # every store holds a balance up to it exactly
@@ -136,7 +140,7 @@ def apply_rules(  # noqa: C901  (one loop, kept flat for speed)
         # Master data matters to movements entering the ledger (first receipt of
         # a lot or item?), those stating an expiry (conflict?) and issuing ones
         # (expired?): not to transfers and status changes.
-        issuing = kind in ISSUING
+        issuing = kind is _ISSUE or kind is _CONSUMPTION
         if source is None or m.expiry is not None or issuing:
             expiry = master_data(m, state)
             if issuing:

