@@ -203,8 +203,8 @@ def run_incremental(
     projection.save(ledger.store.projections)  # type: ignore[attr-defined]
     out: Figures = {}
     for g, location in projection.places():
-        amc = average_monthly_consumption(
-            projection.demand(g, location, as_of=as_of), window_days=window, method=AmcMethod.MSH
+        amc = projection.average_monthly_consumption(
+            g, location, as_of=as_of, window_days=window, method=AmcMethod.MSH
         )
         out[(g, str(location))] = (amc.consumed, amc.stock_out_days, amc.window_days)
     return out
