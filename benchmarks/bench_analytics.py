@@ -57,7 +57,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pendulum
 import polars as pl
@@ -210,10 +209,8 @@ def run_incremental(
     projection.catch_up(ledger)
     projection.save(ledger.store.projections)  # type: ignore[attr-defined]
     out: Figures = {}
-    for g, location in projection.places():
-        amc = projection.average_monthly_consumption(
-            g, location, as_of=as_of, window_days=window, method=AmcMethod.MSH
-        )
+    averages = projection.averages(as_of=as_of, window_days=window, method=AmcMethod.MSH)
+    for (g, location), amc in averages.items():
         out[(g, str(location))] = (amc.consumed, amc.stock_out_days, amc.window_days)
     return out
 
@@ -236,7 +233,7 @@ def run_pandas(frame: pd.DataFrame, today: int, window: int) -> Figures:
     following = by_place["day"].shift(-1, fill_value=today + 1)
     in_window = d["day"] >= first
     out_today = ~((opening > 0) | (d["day_max"] > 0)) & in_window
-    gap = (np.minimum(following - 1, today) - np.maximum(d["day"] + 1, first) + 1).clip(lower=0)
+    gap = ((following - 1).clip(upper=today) - (d["day"] + 1).clip(lower=first) + 1).clip(lower=0)
     d = d.assign(
         first=first,
         outs=out_today.astype("int64") + gap.where(d["closing"] <= 0, 0),

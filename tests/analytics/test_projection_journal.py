@@ -188,6 +188,14 @@ def test_the_projections_average_equals_the_average_of_the_full_series(
             )
             series = demand(history, gtin, location)
             assert got == average_monthly_consumption(series, window_days=window, method=method)
+    every = projection.averages(as_of=as_of, window_days=window, method=method)
+    assert list(every) == projection.places()
+    assert every == {
+        (g, loc): projection.average_monthly_consumption(
+            g, loc, as_of=as_of, window_days=window, method=method
+        )
+        for g, loc in projection.places()
+    }
 
 
 def test_the_projections_average_checks_what_it_is_given() -> None:
@@ -204,6 +212,10 @@ def test_the_projections_average_checks_what_it_is_given() -> None:
         )
     with pytest.raises(InvalidValueError, match="location must be"):
         projection.average_monthly_consumption(GTINS[0], 3, as_of=as_of)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="window_days must be"):
+        projection.averages(as_of=as_of, window_days=True)
+    with pytest.raises(InvalidValueError, match="before the latest movement"):
+        projection.averages(as_of=START)
 
 
 def _daily_ledger() -> tuple[Ledger, MemoryStore]:

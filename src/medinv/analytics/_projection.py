@@ -722,7 +722,11 @@ class DemandProjection:
         )
         self._saved = self._position
         if journal:
-            self._journaled = _earliest(self._journaled, self._changed)
+            journaled = self._journaled
+            for key, ordinal in self._changed.items():
+                known = journaled.get(key)
+                if known is None or ordinal < known:
+                    journaled[key] = ordinal
             self._journal_gone = _widest(self._journal_gone, self._gone)
         else:
             self._journaled, self._journal_gone = {}, {}
@@ -790,6 +794,23 @@ class DemandProjection:
         if found is None:
             return _average(method, None, (), (), ())
         return found.average(today, window_days, method)
+
+    def averages(
+        self, *, as_of: object, window_days: int = 365, method: AmcMethod = AmcMethod.MSH
+    ) -> dict[ProductKey, AverageConsumption]:
+        """The average monthly consumption of every place, in the order of ``places()``.
+
+        Each is what
+        [`average_monthly_consumption`][medinv.analytics.DemandProjection.average_monthly_consumption]
+        gives for the place (what a report shows for every product and location).
+
+        Raises:
+            InvalidValueError: as for ``average_monthly_consumption``.
+        """
+        _check_average(window_days, method)
+        today = self._today(as_of)
+        places = self._places
+        return {key: places[key].average(today, window_days, method) for key in self.places()}
 
     def _journal_text(self) -> str:
         """One journal row: each changed place's state and its days from the first changed."""
