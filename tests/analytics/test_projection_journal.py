@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pendulum
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,20 +36,10 @@ from medinv.movements import Movement
 from medinv.ports import LedgerStore
 
 from ._ledgers import CLOCK, GTINS, ITEMS, LOTS, PLACES, START, ZONE, random_ledger
+from .test_projection import full, projected
 
 JOURNAL = "\tjournal\t"
 StoreMaker = Callable[[], contextlib.AbstractContextManager[LedgerStore]]
-
-
-def full(ledger: Ledger, as_of: pendulum.DateTime) -> dict[tuple[str, str], object]:
-    history = StockHistory.read(ledger, as_of=as_of)
-    return {(g, str(loc)): demand(history, g, loc) for g, loc in history.places()}
-
-
-def projected(
-    projection: DemandProjection, as_of: pendulum.DateTime
-) -> dict[tuple[str, str], object]:
-    return {(g, str(loc)): projection.demand(g, loc, as_of=as_of) for g, loc in projection.places()}
 
 
 def stored_rows(store: LedgerStore) -> dict[str, str]:
