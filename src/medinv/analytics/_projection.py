@@ -826,29 +826,30 @@ class DemandProjection:
         if sorted(journal) != list(range(len(journal))):
             msg = f"the journal rows are numbered {sorted(journal)!r:.80}, not from 0 on"
             raise InvalidValueError(msg)
+        locations: dict[str, Location] = {}  # each path parsed once, not once per row
         for n in range(len(journal)):
             text, data = journal[n]
             try:
-                self._replay(data)
+                self._replay(data, locations)
             except (ValueError, KeyError, TypeError, IndexError, InvalidValueError) as exc:
                 msg = f"projection row {text!r:.80} is not a stored demand projection: {exc}"
                 raise InvalidValueError(msg) from exc
         self._journal = len(journal)
 
-    def _replay(self, data: Mapping[str, Any]) -> None:
+    def _replay(self, data: Mapping[str, Any], locations: dict[str, Location]) -> None:
         """Apply a journal row (``_journal_text``) over the places loaded so far."""
         if data.get("format") != _FORMAT:
             msg = f"unknown format {data.get('format')!r}"
             raise ValueError(msg)
         for product, path, start, end in data["gone"]:
-            key = (str(product), Location.parse(path))
+            key = (str(product), _parsed(locations, path))
             self._places.pop(key, None)
             self._journaled.pop(key, None)
             known = self._journal_gone.get(key, (int(start), int(end)))
             self._journal_gone[key] = (min(known[0], int(start)), max(known[1], int(end)))
         for entry in data["places"]:
             product, path, state, days = _journal_place(entry)
-            key = (str(product), Location.parse(path))
+            key = (str(product), _parsed(locations, path))
             first = int(days["from"])
             place = self._places.get(key)
             if place is None or first == int(state["start"]):
@@ -871,6 +872,13 @@ def _journal_place(entry: list[Any]) -> tuple[str, str, dict[str, Any], dict[str
     state["last"] = [at, position]
     return product, path, state, {"from": first, "stock_out": outs, "closing": closing,
                                   "consumed": consumed}  # fmt: skip
+
+
+def _parsed(locations: dict[str, Location], path: str) -> Location:
+    found = locations.get(path)
+    if found is None:
+        found = locations[path] = Location.parse(path)
+    return found
 
 
 def _location(location: object) -> Location:
