@@ -12,8 +12,10 @@ product's movements again from the start; nothing else is read twice.
 [`verify`][medinv.analytics.DemandProjection.verify] recomputes every series from
 the whole ledger and lists the places where the projection disagrees, so a stale or
 tampered projection is found. [`to_rows`][medinv.analytics.DemandProjection.to_rows]
-and [`from_rows`][medinv.analytics.DemandProjection.from_rows] turn it into one
-JSON text per place, what the stores keep in their ``projections`` part.
+and [`from_rows`][medinv.analytics.DemandProjection.from_rows] turn it into
+JSON texts per place, what the stores keep in their ``projections`` part;
+[`save`][medinv.analytics.DemandProjection.save] adds a day's changes as one
+journal row, compacted into the places' rows every sixteenth save.
 """
 
 from __future__ import annotations
@@ -694,6 +696,12 @@ class DemandProjection:
 
     def save(self, projections: ProjectionStore, *, name: str = DEFAULT_NAME) -> int:
         """Write what changed since it was loaded or last saved; return how many places.
+
+        The first save writes every place's rows (``to_rows``). Later ones append one
+        journal row with what changed (each changed place's state and its days from
+        the first changed one); every sixteenth rewrites the rows of the places the
+        journal changed and deletes the journal (a compaction). ``load`` applies
+        the journal, so a loaded projection equals the one saved.
 
         Raises:
             ProjectionConflictError: another writer saved the projection since; nothing
