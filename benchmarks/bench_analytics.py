@@ -12,14 +12,18 @@ of the day) and the days in the window, from which the MSH average follows.
   reading the store);
 - pandas, polars and DuckDB: the same figures from a flat movements table (one
   row per balance effect: key, facility day, position, delta, quantity issued)
-  with group-bys, cumulative sums and a calendar grid. They are timed twice:
+  with group-bys and cumulative sums, without a calendar grid (the days between
+  two active days of a place hold the earlier one's closing balance, so a gap
+  after a day that closed at zero counts its length in stock-out days, clipped to
+  the window). They are timed twice:
   (a) on a table already in memory (building it is not timed), and (b) loading
   the same movements from the same store first (their own loop over
   ``LedgerStore.movements``, then building their table), as medinv does.
 
 The script first checks that all agree on every figure, then runs them
-interleaved (three rounds, best wall time kept, a garbage collection before each)
-and prints times, ratios to the fastest of each comparison, and sizes.
+interleaved (three rounds, one at the issue's size; best wall time kept, a
+garbage collection before each) and prints times, ratios to the fastest of each
+comparison, sizes, the load average and the process's peak memory.
 
 Then the incremental report: a ``DemandProjection`` is built from the ledger and
 saved in the store's ``projections``; three more days are posted one at a time,
@@ -30,9 +34,10 @@ the same figures (which must be equal).
 ``--issue-size`` runs the issue's full size instead: 2,000 products x 50 locations
 x 3 years, each product-location active on about one day in eighteen (over
 5,000,000 movements), posted 30 days per batch; ``--no-peers`` leaves the peers
-out (their calendar grid has a row per place and day: 110 million rows).
+out.
 
-Usage: ``python benchmarks/bench_analytics.py [--quick | --issue-size [--no-peers]] [--seed N]``.
+Usage: ``python benchmarks/bench_analytics.py [--quick | --issue-size] [--no-peers]
+[--rounds N] [--seed N]``.
 """
 
 from __future__ import annotations
@@ -41,7 +46,9 @@ import argparse
 import datetime as dt
 import gc
 import math
+import os
 import random
+import resource
 import sys
 import time
 import zoneinfo
@@ -202,38 +209,43 @@ def run_incremental(
     projection.catch_up(ledger)
     projection.save(ledger.store.projections)  # type: ignore[attr-defined]
     out: Figures = {}
-    for g, location in projection.places():
-        amc = average_monthly_consumption(
-            projection.demand(g, location, as_of=as_of), window_days=window, method=AmcMethod.MSH
-        )
+    averages = projection.averages(as_of=as_of, window_days=window, method=AmcMethod.MSH)
+    for (g, location), amc in averages.items():
         out[(g, str(location))] = (amc.consumed, amc.stock_out_days, amc.window_days)
     return out
 
 
 def run_pandas(frame: pd.DataFrame, today: int, window: int) -> Figures:
-    f = frame.sort_values(["gtin", "location", "pos"])
-    f = f.assign(bal=f.groupby(["gtin", "location"])["delta"].cumsum())
-    daily = f.groupby(["gtin", "location", "day"], as_index=False).agg(
+    key = ["gtin", "location"]
+    f = frame.sort_values([*key, "pos"])
+    f = f.assign(bal=f.groupby(key)["delta"].cumsum())
+    daily = f.groupby([*key, "day"], as_index=False).agg(
         day_max=("bal", "max"), closing=("bal", "last"), consumed=("issued", "sum")
     )
-    starts = (
-        f[f["delta"] > 0].groupby(["gtin", "location"], as_index=False).agg(start=("day", "min"))
+    starts = f[f["delta"] > 0].groupby(key, as_index=False).agg(start=("day", "min"))
+    # No calendar grid: the active days of each place in order; the days between two
+    # active days hold the earlier one's closing balance.
+    d = daily.merge(starts, on=key)  # an inner merge keeps the left order: by key, day
+    d = d[(d["day"] >= d["start"]) & (d["day"] <= today)]
+    first = d["start"].clip(lower=today - window + 1)
+    by_place = d.groupby(key)
+    opening = by_place["closing"].shift(1, fill_value=0)
+    following = by_place["day"].shift(-1, fill_value=today + 1)
+    in_window = d["day"] >= first
+    out_today = ~((opening > 0) | (d["day_max"] > 0)) & in_window
+    gap = ((following - 1).clip(upper=today) - (d["day"] + 1).clip(lower=first) + 1).clip(lower=0)
+    d = d.assign(
+        first=first,
+        outs=out_today.astype("int64") + gap.where(d["closing"] <= 0, 0),
+        used=d["consumed"].where(in_window, 0),
     )
-    starts["first"] = starts["start"].clip(lower=today - window + 1)
-    grid = starts.loc[starts.index.repeat(today - starts["start"] + 1)].copy()
-    grid["day"] = grid["start"] + grid.groupby(["gtin", "location"]).cumcount()
-    grid = grid.merge(daily, on=["gtin", "location", "day"], how="left")
-    grid["closing"] = grid.groupby(["gtin", "location"])["closing"].ffill().fillna(0)
-    grid["opening"] = grid.groupby(["gtin", "location"])["closing"].shift(1).fillna(0)
-    grid["in_stock"] = (grid["opening"] > 0) | (grid["day_max"].fillna(0) > 0)
-    win = grid[grid["day"] >= grid["first"]]
-    result = win.groupby(["gtin", "location"]).agg(
-        consumed=("consumed", "sum"), in_stock=("in_stock", "sum"), days=("day", "count")
+    result = d.groupby(key).agg(
+        consumed=("used", "sum"), outs=("outs", "sum"), first=("first", "first")
     )
     return {
-        (str(g), str(loc)): (int(c), int(d - s), int(d))
-        for (g, loc), c, s, d in zip(
-            result.index, result["consumed"], result["in_stock"], result["days"], strict=True
+        (str(g), str(loc)): (int(c), int(s), int(today - w + 1))
+        for (g, loc), c, s, w in zip(
+            result.index, result["consumed"], result["outs"], result["first"], strict=True
         )
     }
 
@@ -247,25 +259,37 @@ def run_polars(frame: pl.DataFrame, today: int, window: int) -> Figures:
         pl.col("issued").sum().alias("consumed"),
     )
     starts = f.filter(pl.col("delta") > 0).group_by(key).agg(pl.col("day").min().alias("start"))
-    grid = (
-        starts.with_columns(pl.int_ranges(pl.col("start"), today + 1).alias("day"))
-        .explode("day")
-        .join(daily, on=[*key, "day"], how="left")
+    # No calendar grid: the active days of each place in order; the days between two
+    # active days hold the earlier one's closing balance.
+    day, first = pl.col("day"), pl.col("first")
+    d = (
+        daily.join(starts, on=key)
+        .filter((day >= pl.col("start")) & (day <= today))
         .sort([*key, "day"])
-        .with_columns(pl.col("closing").forward_fill().over(key).fill_null(0))
-        .with_columns(pl.col("closing").shift(1).over(key).fill_null(0).alias("opening"))
         .with_columns(
-            ((pl.col("opening") > 0) | (pl.col("day_max").fill_null(0) > 0)).alias("in_stock")
+            pl.max_horizontal(pl.col("start"), pl.lit(today - window + 1)).alias("first"),
+            pl.col("closing").shift(1).over(key).fill_null(0).alias("opening"),
+            day.shift(-1).over(key).fill_null(today + 1).alias("following"),
         )
-        .filter(pl.col("day") >= pl.max_horizontal(pl.col("start"), pl.lit(today - window + 1)))
+        .with_columns((day >= first).alias("in_window"))
     )
-    result = grid.group_by(key).agg(
-        pl.col("consumed").fill_null(0).sum(), pl.col("in_stock").sum(), pl.len().alias("days")
+    gap = (
+        pl.min_horizontal(pl.col("following") - 1, pl.lit(today))
+        - pl.max_horizontal(day + 1, first)
+        + 1
+    ).clip(lower_bound=0)
+    out_today = ~((pl.col("opening") > 0) | (pl.col("day_max") > 0)) & pl.col("in_window")
+    result = d.group_by(key).agg(
+        pl.col("consumed").filter(pl.col("in_window")).sum(),
+        (out_today.cast(pl.Int64) + pl.when(pl.col("closing") <= 0).then(gap).otherwise(0))
+        .sum()
+        .alias("outs"),
+        first.first(),
     )
     return {
-        (g, loc): (int(c), int(d - s), int(d))
-        for g, loc, c, s, d in result.select(
-            "gtin", "location", "consumed", "in_stock", "days"
+        (g, loc): (int(c), int(s), int(today - w + 1))
+        for g, loc, c, s, w in result.select(
+            "gtin", "location", "consumed", "outs", "first"
         ).iter_rows()
     }
 
@@ -279,23 +303,21 @@ WITH f AS (
   FROM f GROUP BY ALL
 ), starts AS (
   SELECT gtin, location, min(day) AS start FROM f WHERE delta > 0 GROUP BY ALL
-), grid AS (
-  SELECT s.gtin, s.location, s.start, g.day
-  FROM starts s, LATERAL (SELECT unnest(range(s.start, $today + 1)) AS day) g
-), joined AS (
-  SELECT g.*, d.day_max, d.consumed,
-         coalesce(last_value(d.closing IGNORE NULLS) OVER w, 0) AS closing
-  FROM grid g LEFT JOIN daily d USING (gtin, location, day)
-  WINDOW w AS (PARTITION BY g.gtin, g.location ORDER BY g.day
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-), flagged AS (
-  SELECT *, coalesce(lag(closing) OVER (PARTITION BY gtin, location ORDER BY day), 0) > 0
-            OR coalesce(day_max, 0) > 0 AS in_stock
-  FROM joined
+), active AS (
+  SELECT d.*, greatest(s.start, $first) AS wfirst,
+         coalesce(lag(d.closing) OVER w, 0) AS opening,
+         coalesce(lead(d.day) OVER w, $today + 1) AS following
+  FROM daily d JOIN starts s USING (gtin, location)
+  WHERE d.day >= s.start AND d.day <= $today
+  WINDOW w AS (PARTITION BY d.gtin, d.location ORDER BY d.day)
 )
-SELECT gtin, location, coalesce(sum(consumed), 0)::BIGINT, count(*) - count(*) FILTER (in_stock),
-       count(*)
-FROM flagged WHERE day >= greatest(start, $first) GROUP BY ALL
+SELECT gtin, location,
+       coalesce(sum(consumed) FILTER (day >= wfirst), 0)::BIGINT,
+       (count(*) FILTER (day >= wfirst AND NOT (opening > 0 OR day_max > 0))
+        + coalesce(sum(CASE WHEN closing > 0 THEN 0 ELSE greatest(0,
+            least(following - 1, $today) - greatest(day + 1, wfirst) + 1) END), 0))::BIGINT,
+       ($today - any_value(wfirst) + 1)::BIGINT
+FROM active GROUP BY ALL
 """
 
 
@@ -310,6 +332,7 @@ def options() -> argparse.Namespace:
     size.add_argument("--quick", action="store_true", help="small sizes (well under a minute)")
     size.add_argument("--issue-size", action="store_true", help="2,000 x 50 x 3 years")
     parser.add_argument("--no-peers", action="store_true", help="time medinv alone")
+    parser.add_argument("--rounds", type=int, help="timed rounds (3; 1 at the issue's size)")
     parser.add_argument("--seed", type=int, default=20261123, help="random seed")
     return parser.parse_args()
 
@@ -323,6 +346,7 @@ def main() -> None:
     )  # fmt: skip
     window = 90
     extra = 3
+    print(f"load average at the start {os.getloadavg()}", flush=True)
     t0 = time.perf_counter()
     batches = day_batches(products, locations, days + extra, args.seed, activity)
     ledger, movements = build(batches, days, per_post)
@@ -360,8 +384,9 @@ def main() -> None:
             msg = f"{name} disagrees with medinv on {len(diff)} keys, e.g. {list(diff.items())[:3]}"
             raise SystemExit(msg)
     del results
+    rounds = args.rounds or (1 if args.issue_size else 3)
     best = dict.fromkeys(contenders, float("inf"))
-    for _ in range(3):
+    for _ in range(rounds):
         for name, fn in contenders.items():
             gc.collect()
             start = time.perf_counter()
@@ -385,10 +410,12 @@ def main() -> None:
         fastest = min(best[n] for n in timed)
         lines = [(n, f"{best[n] * 1000:.1f}", f"{best[n] / fastest:.1f}x") for n in timed]
         print(f"\n{title}")
-        print(table(["contender", "best of 3 (ms)", "vs fastest"], lines))
+        print(table(["contender", f"best of {rounds} (ms)", "vs fastest"], lines))
     if len(contenders) == 1:
-        print(f"medinv's full recompute: best of 3 {best['medinv'] * 1000:.1f} ms")
+        print(f"medinv's full recompute: best of {rounds} {best['medinv'] * 1000:.1f} ms")
     incremental(ledger, batches, as_of, window, extra)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"\nload average at the end {os.getloadavg()}; peak memory {peak:.1f} GB")
 
 
 def incremental(

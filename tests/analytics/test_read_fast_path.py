@@ -86,6 +86,7 @@ def test_instants_and_days_equal_the_standard_library_conversion(
         assert _fast(days, moment) == _slow(moment, facility)
         same_hour = moment.replace(minute=59, second=59, microsecond=999_999)
         assert _fast(days, same_hour) == _slow(same_hour, facility)
+        assert days.lookup(same_hour) == _slow(same_hour, facility)  # the catch-up's
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Final
 
@@ -239,34 +240,50 @@ def average_monthly_consumption(
         InvalidValueError: ``window_days`` is not a whole number of at least 1, or
             ``method`` is not an ``AmcMethod``.
     """
-    given: object = window_days
-    if isinstance(given, bool) or not isinstance(given, int) or given < 1:
-        msg = f"window_days must be a whole number of days of at least 1, not {window_days!r:.40}"
-        raise InvalidValueError(msg)
-    chosen: object = method
-    if not isinstance(chosen, AmcMethod):
-        msg = f"method must be an AmcMethod, not {method!r:.40}"
-        raise InvalidValueError(msg)
+    _check_average(window_days, method)
     count = min(window_days, len(series.consumed))
     first = len(series.consumed) - count
-    consumed = sum(series.consumed[first:])
-    outs = sum(series.stock_out[first:])
+    start = None if series.start is None or count == 0 else series.start.add(days=first)
+    return _average(
+        method, start, series.consumed[first:], series.stock_out[first:], series.closing[first:]
+    )
+
+
+def _check_average(window_days: object, method: object) -> None:
+    if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
+        msg = f"window_days must be a whole number of days of at least 1, not {window_days!r:.40}"
+        raise InvalidValueError(msg)
+    if not isinstance(method, AmcMethod):
+        msg = f"method must be an AmcMethod, not {method!r:.40}"
+        raise InvalidValueError(msg)
+
+
+def _average(
+    method: AmcMethod,
+    start: pendulum.Date | None,
+    consumed: Sequence[int],
+    stock_out: Sequence[bool],
+    closing: Sequence[int],
+) -> AverageConsumption:
+    """The average over the window's days (``start`` first; ``None`` when there are none)."""
+    count = len(consumed)
+    total = sum(consumed)
+    outs = sum(stock_out)
     in_stock = count - outs
     if method is AmcMethod.CALENDAR:
         days = count
     elif method is AmcMethod.MSH:
         days = in_stock
     else:
-        days = sum(1 for q in series.closing[first:] if q > 0)
-        if days == 0 and consumed:
+        days = sum(1 for q in closing if q > 0)
+        if days == 0 and total:
             days = in_stock
-    start = None if series.start is None or count == 0 else series.start.add(days=first)
     return AverageConsumption(
         method=method,
         window_start=start,
         window_days=count,
         days_counted=days,
         stock_out_days=outs,
-        consumed=consumed,
-        per_day=Fraction(consumed, days) if days else Fraction(0),
+        consumed=total,
+        per_day=Fraction(total, days) if days else Fraction(0),
     )

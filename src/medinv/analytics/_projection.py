@@ -12,8 +12,10 @@ product's movements again from the start; nothing else is read twice.
 [`verify`][medinv.analytics.DemandProjection.verify] recomputes every series from
 the whole ledger and lists the places where the projection disagrees, so a stale or
 tampered projection is found. [`to_rows`][medinv.analytics.DemandProjection.to_rows]
-and [`from_rows`][medinv.analytics.DemandProjection.from_rows] turn it into one
-JSON text per place, what the stores keep in their ``projections`` part.
+and [`from_rows`][medinv.analytics.DemandProjection.from_rows] turn it into
+JSON texts per place, what the stores keep in their ``projections`` part;
+[`save`][medinv.analytics.DemandProjection.save] adds a day's changes as one
+journal row, compacted into the places' rows every sixteenth save.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import pendulum
 
-from medinv.analytics._demand import DemandSeries, demand
+from medinv.analytics._demand import (
+    AmcMethod,
+    AverageConsumption,
+    DemandSeries,
+    _average,
+    _check_average,
+    demand,
+)
 from medinv.analytics._history import ProductKey, StockHistory, _expiries, _store_and_zone
 from medinv.analytics._instants import FacilityDays, exact_instant
 from medinv.dates import facility_timezone, to_datetime
@@ -53,7 +62,11 @@ _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 _FORMAT: Final = 1
 """Version of the JSON texts of a place (``to_rows``)."""
 _CHUNK: Final = 64
-"""Days per stored row of a place's series: a day's catch-up rewrites one or two."""
+"""Days per stored row of a place's series: a compaction rewrites one or two per place."""
+_JOURNAL: Final = "\tjournal\t"
+"""Key prefix of the journal rows (no place's key starts with a tab), numbered from 0."""
+_COMPACT_AFTER: Final = 16
+"""Saves that append a journal row before one rewrites the places' own rows instead."""
 
 _Event = tuple[int, int, int, ItemKey, StockStatus, int]
 """(occurred at in microseconds since the epoch, position, day ordinal, item, status, delta)."""
@@ -132,14 +145,9 @@ class _Place:
         length = max(0, today - self.start + 1)
         stock_out = self.stock_out[:length]
         closing = self.closing[:length]
-        # Days after the last event: carried forward, recounted after an expiry.
-        recounts = {d + 1 for d in self.last_day.values()}
-        usable = self.usable
-        for ordinal in range(self.end + 1, today + 1):
-            if ordinal in recounts:
-                usable = self.recount(ordinal)
-            stock_out.append(usable <= 0)
-            closing.append(usable)
+        outs, closes = self._carried(today)
+        stock_out += outs
+        closing += closes
         consumed = self.consumed[:length]
         consumed += [0] * (length - len(consumed))
         start = dt.date.fromordinal(self.start)
@@ -151,6 +159,40 @@ class _Place:
             stock_out=tuple(stock_out),
             closing=tuple(closing),
         )
+
+    def _carried(self, today: int) -> tuple[list[bool], list[int]]:
+        """The days after the last one up to ``today``: carried forward, recounted on expiry."""
+        recounts = {d + 1 for d in self.last_day.values()}
+        usable = self.usable
+        stock_out: list[bool] = []
+        closing: list[int] = []
+        for ordinal in range(self.end + 1, today + 1):
+            if ordinal in recounts:
+                usable = self.recount(ordinal)
+            stock_out.append(usable <= 0)
+            closing.append(usable)
+        return stock_out, closing
+
+    def average(self, today: int, window_days: int, method: AmcMethod) -> AverageConsumption:
+        """``average_monthly_consumption`` of ``series(today)``, from the window's days alone."""
+        length = max(0, today - self.start + 1)
+        count = min(window_days, length)
+        first = length - count
+        stop = min(length, len(self.closing))
+        stock_out = self.stock_out[first:stop]
+        closing = self.closing[first:stop]
+        consumed = self.consumed[first:stop]
+        if length > len(self.closing):
+            outs, closes = self._carried(today)
+            skip = max(0, first - len(self.closing))
+            stock_out += outs[skip:]
+            closing += closes[skip:]
+            consumed += [0] * (len(outs) - skip)
+        start = None
+        if count:
+            day = dt.date.fromordinal(self.start + first)
+            start = pendulum.Date(day.year, day.month, day.day)
+        return _average(method, start, consumed, stock_out, closing)
 
     def state_json(self) -> dict[str, Any]:
         """What goes on from the last day: the lots, the running total, the last event."""
@@ -168,8 +210,12 @@ class _Place:
 
     def chunk_json(self, chunk: int) -> dict[str, Any]:
         """The days of ``chunk`` (ordinals ``chunk * 64`` to ``chunk * 64 + 63``) it has."""
-        first = max(chunk * _CHUNK, self.start)
-        stop = min((chunk + 1) * _CHUNK, self.end + 1)
+        return self.days_json(
+            max(chunk * _CHUNK, self.start), min((chunk + 1) * _CHUNK, self.end + 1)
+        )
+
+    def days_json(self, first: int, stop: int) -> dict[str, Any]:
+        """The days from ordinal ``first`` to ``stop`` (excluded), as a row of days holds them."""
         days = slice(first - self.start, stop - self.start)
         return {
             "from": first,
@@ -180,42 +226,85 @@ class _Place:
             ],
         }
 
+    def journal_entry(self, ordinal: int) -> list[Any]:
+        """``state_json`` and ``days_json`` from ``ordinal`` on, flat: what a save journals.
+
+        A day's save writes this for each place the day touched (about 2,000 in
+        ``benchmarks/bench_analytics.py``): one flat list, no dictionaries, no sort.
+        """
+        start = self.start
+        first = max(ordinal, start)
+        index = first - start
+        consumed = self.consumed
+        return [
+            start,
+            start + len(self.closing) - 1,
+            self.usable,
+            *self.last,
+            [[*_item_fields(i), d, self.balances.get(i, 0)] for i, d in self.last_day.items()],
+            first,
+            "".join(["1" if s else "0" for s in self.stock_out[index:]]),
+            self.closing[index:],
+            [[start + k, consumed[k]] for k in range(index, len(consumed)) if consumed[k]],
+        ]
+
     @classmethod
     def from_json(cls, state: Mapping[str, Any], chunks: list[Mapping[str, Any]]) -> _Place:
+        place = cls.empty(state)
+        for chunk in sorted(chunks, key=lambda c: int(c["from"])):
+            place.extend(chunk)
+        place.restore(state)
+        return place
+
+    @classmethod
+    def empty(cls, state: Mapping[str, Any]) -> _Place:
+        """A place with no days yet, starting where ``state`` says."""
         if state.get("format") != _FORMAT:
             msg = f"unknown format {state.get('format')!r}"
             raise ValueError(msg)
-        place = cls(
-            start=int(state["start"]),
-            usable=int(state["usable"]),
-            last=(int(state["last"][0]), int(state["last"][1])),
-        )
-        for chunk in sorted(chunks, key=lambda c: int(c["from"])):
-            if int(chunk["from"]) != place.start + len(place.closing):
-                msg = f"the days from {chunk['from']} do not follow the days before them"
-                raise ValueError(msg)
-            first = len(place.closing)
-            place.stock_out += [c == "1" for c in chunk["stock_out"]]
-            place.closing += [int(q) for q in chunk["closing"]]
-            if len(place.stock_out) != len(place.closing):
-                msg = "stock-out and closing series differ in length"
-                raise ValueError(msg)
-            place.consumed += [0] * (len(place.closing) - first)
-            for d, q in chunk["consumed"]:
-                index = int(d) - place.start
-                if not first <= index < len(place.closing):
-                    msg = f"a quantity consumed on day {d} is outside its row's days"
-                    raise ValueError(msg)
-                place.consumed[index] = int(q)
-        if place.end != int(state["end"]):
-            msg = f"the days end on {place.end}, not on {state['end']}"
+        return cls(start=int(state["start"]))
+
+    def extend(self, chunk: Mapping[str, Any]) -> None:
+        """Append the days of a row (``days_json``), which must follow the last day."""
+        if int(chunk["from"]) != self.start + len(self.closing):
+            msg = f"the days from {chunk['from']} do not follow the days before them"
             raise ValueError(msg)
+        first = len(self.closing)
+        self.stock_out += [c == "1" for c in chunk["stock_out"]]
+        self.closing += [int(q) for q in chunk["closing"]]
+        if len(self.stock_out) != len(self.closing):
+            msg = "stock-out and closing series differ in length"
+            raise ValueError(msg)
+        self.consumed += [0] * (len(self.closing) - first)
+        for d, q in chunk["consumed"]:
+            index = int(d) - self.start
+            if not first <= index < len(self.closing):
+                msg = f"a quantity consumed on day {d} is outside its row's days"
+                raise ValueError(msg)
+            self.consumed[index] = int(q)
+
+    def truncate(self, ordinal: int) -> None:
+        """Drop the days from ``ordinal`` on (a journal entry holds them again)."""
+        index = ordinal - self.start
+        if not 0 <= index <= len(self.closing):
+            msg = f"the days from {ordinal} do not follow the days before them"
+            raise ValueError(msg)
+        del self.stock_out[index:], self.closing[index:], self.consumed[index:]
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take the running state (``state_json``) of the last day the lists hold."""
+        if self.end != int(state["end"]):
+            msg = f"the days end on {self.end}, not on {state['end']}"
+            raise ValueError(msg)
+        self.usable = int(state["usable"])
+        self.last = (int(state["last"][0]), int(state["last"][1]))
+        self.last_day = {}
+        self.balances = defaultdict(int)
         for device, lot, serial, last_day, balance in state["items"]:
             item = ItemKey(str(device), lot=lot, serial=serial)
-            place.last_day[item] = int(last_day)
+            self.last_day[item] = int(last_day)
             if balance:
-                place.balances[item] = int(balance)
-        return place
+                self.balances[item] = int(balance)
 
 
 def _item_fields(item: ItemKey) -> tuple[str, str | None, str | None]:
@@ -271,6 +360,11 @@ class DemandProjection:
         self._gone: dict[ProductKey, tuple[int, int]] = {}
         """Places dropped since the last save (refolded): the days their rows held."""
         self._saved: int | None = None
+        # What the stored journal rows hold (see ``save``): how many there are, and the
+        # places they changed or dropped since the places' own rows were last written.
+        self._journal = 0
+        self._journaled: dict[ProductKey, int] = {}
+        self._journal_gone: dict[ProductKey, tuple[int, int]] = {}
 
     # ------------------------------------------------------------------ building
 
@@ -348,7 +442,7 @@ class DemandProjection:
         for recorded in stored:
             count += 1
             m = recorded.movement
-            at, ordinal = self._days.instant_and_day(m.occurred_at)
+            at, ordinal = self._days.lookup(m.occurred_at)
             self._latest = max(self._latest, at)
             item = m.item
             items.add(item)
@@ -410,6 +504,7 @@ class DemandProjection:
             if key not in self._gone:
                 self._gone[key] = (old.start, old.end)
             self._changed.pop(key, None)
+            self._journaled.pop(key, None)
         for key, place in fresh._places.items():
             self._places[key] = place
             self._touch(key, place.start)
@@ -444,11 +539,7 @@ class DemandProjection:
                 ``location`` is not a location.
         """
         today = self._today(as_of)
-        given: object = location
-        place = Location.parse(given) if isinstance(given, str) else given
-        if not isinstance(place, Location):
-            msg = f"location must be a Location or a path, not {type(location).__name__}"
-            raise InvalidValueError(msg)
+        place = _location(location)
         found = self._places.get((gtin, place))
         if found is None:
             return DemandSeries(
@@ -514,11 +605,13 @@ class DemandProjection:
         catch-up, the state and the last rows of each place it touched.
         """
         if changed_only:
-            changed = dict(self._changed)
-            gone = dict(self._gone)
-        else:
-            changed = {key: place.start for key, place in self._places.items()}
-            gone = {}
+            return self._place_rows(self._changed, self._gone)
+        return self._place_rows({key: place.start for key, place in self._places.items()}, {})
+
+    def _place_rows(
+        self, changed: Mapping[ProductKey, int], gone: Mapping[ProductKey, tuple[int, int]]
+    ) -> dict[str, str]:
+        """The rows of ``changed`` places from their day given, and empty ones for ``gone``."""
         rows: dict[str, str] = {}
         for key, (start, end) in gone.items():
             text = f"{key[0]} {key[1]}"
@@ -537,7 +630,9 @@ class DemandProjection:
     def from_rows(
         cls, rows: Mapping[str, str], *, position: int, timezone: str
     ) -> DemandProjection:
-        """The projection that ``to_rows`` wrote (rows with empty text are skipped).
+        """The projection that ``to_rows`` and ``save`` wrote (rows with empty text are skipped).
+
+        The journal rows a save appends are applied in turn over the places' own rows.
 
         Raises:
             InvalidValueError: a row is not what ``to_rows`` writes, or ``position``
@@ -551,11 +646,15 @@ class DemandProjection:
         projection._position = position
         states: dict[str, Any] = {}
         chunks: dict[str, list[Any]] = defaultdict(list)
+        journal: dict[int, tuple[str, Any]] = {}
         for text, payload in rows.items():
             if payload:
                 place_text, tab, _ = text.partition("\t")
                 try:
                     data = json.loads(payload)
+                    if text.startswith(_JOURNAL):
+                        journal[int(text.removeprefix(_JOURNAL))] = (text, data)
+                        continue
                 except ValueError as exc:
                     msg = f"projection row {text!r:.80} is not a stored demand projection: {exc}"
                     raise InvalidValueError(msg) from exc
@@ -576,6 +675,7 @@ class DemandProjection:
         if chunks:
             msg = f"projection rows of {min(chunks)!r:.80} hold days of no stored place"
             raise InvalidValueError(msg)
+        projection._replay_journal(journal)
         return projection
 
     @classmethod
@@ -597,18 +697,51 @@ class DemandProjection:
     def save(self, projections: ProjectionStore, *, name: str = DEFAULT_NAME) -> int:
         """Write what changed since it was loaded or last saved; return how many places.
 
+        The first save writes every place's rows (``to_rows``). Later ones append one
+        journal row with what changed (each changed place's state and its days from
+        the first changed one); every sixteenth rewrites the rows of the places the
+        journal changed and deletes the journal (a compaction). ``load`` applies
+        the journal, so a loaded projection equals the one saved.
+
         Raises:
             ProjectionConflictError: another writer saved the projection since; nothing
                 was written (load it again and catch up).
         """
-        rows = self.to_rows(changed_only=self._saved is not None)
+        places = len(self._changed) + len(self._gone)
+        if self._saved is None:
+            rows, journal = self.to_rows(), 0
+        elif self._journal + 1 < _COMPACT_AFTER:
+            # A day's save appends one row of what the day changed (benchmarks/bench_analytics.py:
+            # rewriting each touched place's state and last 64 days was most of a day's report).
+            rows, journal = {}, self._journal
+            if places:
+                rows[f"{_JOURNAL}{journal}"] = self._journal_text()
+                journal += 1
+        else:
+            # Compaction: the places' own rows catch up with the journal, which is deleted.
+            rows = self._place_rows(
+                _earliest(self._journaled, self._changed),
+                _widest(self._journal_gone, self._gone),
+            )
+            rows |= {f"{_JOURNAL}{n}": "" for n in range(self._journal)}
+            journal = 0
         projections.save(
             name, position=self._position, timezone=self._timezone, rows=rows, expected=self._saved
         )
         self._saved = self._position
+        if journal:
+            journaled = self._journaled
+            for key, ordinal in self._changed.items():
+                known = journaled.get(key)
+                if known is None or ordinal < known:
+                    journaled[key] = ordinal
+            self._journal_gone = _widest(self._journal_gone, self._gone)
+        else:
+            self._journaled, self._journal_gone = {}, {}
+        self._journal = journal
         self._changed = {}
         self._gone = {}
-        return len(rows)
+        return places
 
     @classmethod
     def refresh(
@@ -642,6 +775,146 @@ class DemandProjection:
         projection.catch_up(source)
         projection.save(projections, name=name)
         return projection
+
+    def average_monthly_consumption(
+        self,
+        gtin: str,
+        location: Location | str,
+        *,
+        as_of: object,
+        window_days: int = 365,
+        method: AmcMethod = AmcMethod.MSH,
+    ) -> AverageConsumption:
+        """The average monthly consumption of ``gtin`` at ``location`` up to ``as_of``.
+
+        Equal to [`average_monthly_consumption`][medinv.analytics.average_monthly_consumption]
+        of [`demand`][medinv.analytics.DemandProjection.demand]'s series, but reads
+        only the window's days instead of copying the place's whole history.
+
+        Raises:
+            InvalidValueError: as for [`demand`][medinv.analytics.DemandProjection.demand],
+                or ``window_days`` is not a whole number of at least 1, or ``method``
+                is not an ``AmcMethod``.
+        """
+        _check_average(window_days, method)
+        today = self._today(as_of)
+        found = self._places.get((gtin, _location(location)))
+        if found is None:
+            return _average(method, None, (), (), ())
+        return found.average(today, window_days, method)
+
+    def averages(
+        self, *, as_of: object, window_days: int = 365, method: AmcMethod = AmcMethod.MSH
+    ) -> dict[ProductKey, AverageConsumption]:
+        """The average monthly consumption of every place, in the order of ``places()``.
+
+        Each is what
+        [`average_monthly_consumption`][medinv.analytics.DemandProjection.average_monthly_consumption]
+        gives for the place (what a report shows for every product and location).
+
+        Raises:
+            InvalidValueError: as for ``average_monthly_consumption``.
+        """
+        _check_average(window_days, method)
+        today = self._today(as_of)
+        places = self._places
+        return {key: places[key].average(today, window_days, method) for key in self.places()}
+
+    def _journal_text(self) -> str:
+        """One journal row: each changed place's state and its days from the first changed."""
+        places = [
+            [key[0], str(key[1]), *self._places[key].journal_entry(ordinal)]
+            for key, ordinal in self._changed.items()
+        ]
+        gone = [[key[0], str(key[1]), start, end] for key, (start, end) in self._gone.items()]
+        return _dumps({"format": _FORMAT, "places": places, "gone": gone})
+
+    def _replay_journal(self, journal: Mapping[int, tuple[str, Any]]) -> None:
+        """Apply the journal rows (number: key, data) in turn over the places loaded."""
+        if sorted(journal) != list(range(len(journal))):
+            msg = f"the journal rows are numbered {sorted(journal)!r:.80}, not from 0 on"
+            raise InvalidValueError(msg)
+        locations: dict[str, Location] = {}  # each path parsed once, not once per row
+        for n in range(len(journal)):
+            text, data = journal[n]
+            try:
+                self._replay(data, locations)
+            except (ValueError, KeyError, TypeError, IndexError, InvalidValueError) as exc:
+                msg = f"projection row {text!r:.80} is not a stored demand projection: {exc}"
+                raise InvalidValueError(msg) from exc
+        self._journal = len(journal)
+
+    def _replay(self, data: Mapping[str, Any], locations: dict[str, Location]) -> None:
+        """Apply a journal row (``_journal_text``) over the places loaded so far."""
+        if data.get("format") != _FORMAT:
+            msg = f"unknown format {data.get('format')!r}"
+            raise ValueError(msg)
+        for product, path, start, end in data["gone"]:
+            key = (str(product), _parsed(locations, path))
+            self._places.pop(key, None)
+            self._journaled.pop(key, None)
+            known = self._journal_gone.get(key, (int(start), int(end)))
+            self._journal_gone[key] = (min(known[0], int(start)), max(known[1], int(end)))
+        for entry in data["places"]:
+            product, path, state, days = _journal_place(entry)
+            key = (str(product), _parsed(locations, path))
+            first = int(days["from"])
+            place = self._places.get(key)
+            if place is None or first == int(state["start"]):
+                place = _Place.empty(state)
+            elif place.start != int(state["start"]):
+                msg = f"the place starts on {place.start}, not on {state['start']}"
+                raise ValueError(msg)
+            place.truncate(first)
+            place.extend(days)
+            place.restore(state)
+            self._places[key] = place
+            self._latest = max(self._latest, place.last[0])
+            self._journaled[key] = min(self._journaled.get(key, first), first)
+
+
+def _journal_place(entry: list[Any]) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+    """A journal entry (``_Place.journal_entry``) as a product, a path, a state and days."""
+    product, path, start, end, usable, at, position, items, first, outs, closing, consumed = entry
+    state = {"format": _FORMAT, "start": start, "end": end, "items": items, "usable": usable}
+    state["last"] = [at, position]
+    return product, path, state, {"from": first, "stock_out": outs, "closing": closing,
+                                  "consumed": consumed}  # fmt: skip
+
+
+def _parsed(locations: dict[str, Location], path: str) -> Location:
+    found = locations.get(path)
+    if found is None:
+        found = locations[path] = Location.parse(path)
+    return found
+
+
+def _location(location: object) -> Location:
+    place = Location.parse(location) if isinstance(location, str) else location
+    if not isinstance(place, Location):
+        msg = f"location must be a Location or a path, not {type(location).__name__}"
+        raise InvalidValueError(msg)
+    return place
+
+
+def _earliest(*changes: Mapping[ProductKey, int]) -> dict[ProductKey, int]:
+    """Each place's earliest changed day over ``changes``."""
+    out: dict[ProductKey, int] = {}
+    for changed in changes:
+        for key, ordinal in changed.items():
+            known = out.get(key)
+            out[key] = ordinal if known is None else min(known, ordinal)
+    return out
+
+
+def _widest(*dropped: Mapping[ProductKey, tuple[int, int]]) -> dict[ProductKey, tuple[int, int]]:
+    """Each dropped place's days over ``dropped``: from the first start to the last end."""
+    out: dict[ProductKey, tuple[int, int]] = {}
+    for gone in dropped:
+        for key, (start, end) in gone.items():
+            known = out.get(key)
+            out[key] = (start, end) if known is None else (min(known[0], start), max(known[1], end))
+    return out
 
 
 def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, int]:
