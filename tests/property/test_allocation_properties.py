@@ -249,7 +249,7 @@ def check_random_updates(stock: list[StockPosition], ops: list[tuple[Any, ...]])
             index.allocate(fifo)
         index._check()
     # With every reservation released, the index plans exactly like a fresh one.
-    for reservation in index.reservations():
+    for reservation in index.reservations() + index.waiting_reservations():
         index.release(reservation.id)
     index._check()
     fresh = FefoIndex.from_positions(index.positions())
