@@ -23,6 +23,10 @@ Measured on each hot lot, in one run, the trace and its two SQL peers taking tur
   Python client of that file). Targets: >= 20x the scan, within 2x the SQL.
 - ``Tracer.where`` at an instant half-way through the ledger, as known at a position
   three quarters of the way: the same peers, the same targets.
+- Both against a **same-answer** hand-written peer (``sqlite_same_answer``,
+  ``pg_same_answer``): the same query's rows folded by hand into the whole answer
+  the trace gives (flows per place, site and party with their dates, the mass
+  balance; for the point in time the backdated ids too), checked equal to medinv's.
 - Peak Python memory (tracemalloc) of ``Tracer.forward`` and ``Tracer.where`` on
   both lots, the busy one as known at a tenth, half and all of the ledger (10x the
   movements from first to last: the peak must not grow with them), and of reading
@@ -59,7 +63,7 @@ import pendulum
 
 from medinv.adapters._codec import recorded_movement
 from medinv.adapters.sqlite import SCHEMA_VERSION, SqliteStore
-from medinv.chain import MovementDecoder
+from medinv.chain import CONTENT_FIELDS, MovementDecoder
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
 from medinv.locations import Location
@@ -399,9 +403,10 @@ def on_sqlite(path: Path, repeat: int) -> None:
             rows += two_rows(
                 store, functools.partial(by_sql, path), functools.partial(by_sql_decoded, path),
                 item, f"{item.lot} ({count:,} movements)", repeat,
+                functools.partial(sqlite_same_answer, path),
             )  # fmt: skip
         print(f"\nSQLite, {head:,} movements ({path.stat().st_size / 1e6:.0f} MB file)")
-        print(table(HEADERS, rows))
+        print(table((*HEADERS, "same-answer SQL", "trace / same-answer SQL"), rows))
         print("\npeak Python memory (tracemalloc)")
         print(memory_table(store, head))
         plan = sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute(
@@ -626,6 +631,56 @@ def pg_same_answer(
     later = conn.execute(PG_LATE_SQL.format(schema=schema), (item.device_text, lot, known))
     late = [mid for mid, occurred_at in later if dt.datetime.fromisoformat(occurred_at) < limit]
     return holdings, late
+
+
+SQLITE_LATE_SQL = SQLITE_SQL.replace("AND position <= ?", "AND position > ?")
+"""The lot's movements recorded after a position, by the same index as `SQLITE_SQL`."""
+_PLAIN = len(CONTENT_FIELDS)
+
+
+def _content_row(content: str) -> tuple[Any, ...]:
+    """A stored content text split by hand into the row `fold_answer` reads."""
+    f = content.split("\x00")
+    party = f[_PLAIN] if len(f) > _PLAIN else "-"
+    return (
+        f[1], None if f[15] == "-" else f[15][1:], int(f[5]), f[6],
+        None if f[8] == "-" else f[8][1:], None if f[9] == "-" else f[9][1:],
+        None if f[10] == "-" else f[10][1:], None if f[11] == "-" else f[11][1:],
+        None if party == "-" else party[1:],
+    )  # fmt: skip
+
+
+def sqlite_same_answer(
+    path: Path, item: ItemKey, instant: Any = None, known: int | None = None
+) -> Answer:
+    """The same answer as medinv's by hand on the SQLite file (as `pg_same_answer`):
+    the lot's rows by the hand SQL's query, each content text split and folded."""
+    lot = item.lot.value if item.lot else ""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        if instant is None:
+            rows = [
+                _content_row(content)
+                for _, content in db.execute(SQLITE_SQL, (item.device_text, lot, 2**62))
+            ]
+            reversed_ids = [row[1] for row in rows if row[1] is not None]
+            originals: dict[str, str] = {}
+            if reversed_ids:
+                marks = ",".join("?" * len(reversed_ids))
+                found = db.execute(
+                    f"SELECT id, content FROM movements WHERE id IN ({marks})",
+                    reversed_ids,
+                )
+                originals = {mid: content.split("\x00")[1] for mid, content in found}
+            return fold_answer(iter(rows), originals)
+        limit = dt.datetime.fromisoformat(instant.isoformat())  # a plain date-time compares faster
+        holdings = sum_rows(db.execute(SQLITE_SQL, (item.device_text, lot, known)), limit)
+        later = db.execute(SQLITE_LATE_SQL, (item.device_text, lot, known))
+        late = []
+        for _, content in later:
+            f = content.split("\x00")
+            if dt.datetime.fromisoformat(f[6]) < limit:
+                late.append(f[0])
+        return holdings, late
 
 
 def _fetch(conn: Any, text: str, args: tuple[object, ...]) -> list[Any]:
