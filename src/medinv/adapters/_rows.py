@@ -22,7 +22,6 @@ __all__ = [
     "FIRST_WINDOW",
     "content_rows",
     "corrupt",
-    "in_windows",
     "light",
     "next_window",
     "occurred_inside",
@@ -47,23 +46,6 @@ def next_window(window: int, found: int, growth: int = 4) -> int:
     """The next window of positions, from the rows the last one held (at most ``growth`` times)."""
     grown = min(window * growth, _MAX_WINDOW)
     return grown if found == 0 else max(FIRST_WINDOW, min(grown, window * _TARGET_ROWS // found))
-
-
-def in_windows(after: int, up_to: int, read: Callable[[int, int], Iterable[T]]) -> Iterator[T]:
-    """The rows ``read(after, last)`` gives for each window of positions up to ``up_to``.
-
-    The first window holds ``FIRST_WINDOW`` positions; each next one is sized by
-    `next_window` from the rows the last one held, so a store holds about a
-    window's rows at a time whatever the lot.
-    """
-    window = FIRST_WINDOW
-    while after < up_to:
-        last = min(after + window, up_to)
-        found = 0
-        for row in read(after, last):
-            found += 1
-            yield row
-        after, window = last, next_window(window, found)
 
 
 def light(query: MovementQuery) -> bool:
@@ -126,8 +108,10 @@ def window_pages(
 ) -> Iterator[list[T]]:
     """The pages ``read(after, last)`` gives for each window of positions up to ``up_to``.
 
-    The windows of `in_windows`, for a store that reads a window in pages (lists):
-    its caller chains the pages in C rather than handing on each row through a
+    The first window holds ``FIRST_WINDOW`` positions; each next one is sized by
+    `next_window` from the rows the last one held, so a store holds about a
+    window's rows at a time whatever the lot. A window is read in pages (lists):
+    the caller chains them in C rather than handing on each row through a
     generator, which a trace on PostgreSQL paid for every row of a hot lot
     (``benchmarks/bench_trace.py``, docs/benchmarks/trace.md). ``growth``: how many
     times the last window the next one may be (`next_window`).

@@ -155,13 +155,7 @@ class Book:
     def replace(self, reservations: list[Reservation], position: int) -> int:
         """Hold exactly ``reservations`` (waiting where they do not fit); how many changed."""
         before = {rid: reservation for rid, (reservation, _) in self.held.items()}
-        for rid in list(self.held):
-            self.release(rid)
-        for rid in list(self.waiting):
-            self.release(rid)
-        for reservation in reservations:
-            self._wait(reservation)
-        self.rebook(position)
+        self._take_in_order({r.id: r for r in reservations}, position)
         after = {rid: reservation for rid, (reservation, _) in self.held.items()}
         return sum(1 for rid in before.keys() | after.keys() if before.get(rid) != after.get(rid))
 
@@ -188,8 +182,11 @@ class Book:
         only on the stock and the reservations, never on their history: what an
         index rebuilt after a restart takes from the kept reservations.
         """
-        every = self.in_force()
-        for rid in every:
+        self._take_in_order(self.in_force(), position)
+
+    def _take_in_order(self, every: dict[str, Reservation], position: int) -> None:
+        """Release every reservation in force, then take ``every`` in id order (or let wait)."""
+        for rid in list(self.in_force()):
             self.release(rid)
         for _, reservation in sorted(every.items()):
             try:

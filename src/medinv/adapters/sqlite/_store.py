@@ -857,11 +857,12 @@ class SqliteStore(_base.Closing):
     ) -> Iterator[MovementRow]:
         """The rows in windows of positions: one window's rows in memory at a time."""
 
-        def window(after: int, last: int) -> list[_Row]:
+        def window(after: int, last: int) -> tuple[list[_Row]]:
             part = attrs.evolve(query, after_position=after, up_to_position=last)
-            return self._by_item(part, keyed, params, "position, content, recorded_at")
+            return (self._by_item(part, keyed, params, "position, content, recorded_at"),)
 
-        return _rows.content_rows(_rows.in_windows(query.after_position, up_to, window), query)
+        pages = _rows.window_pages(query.after_position, up_to, window)
+        return _rows.content_rows(itertools.chain.from_iterable(pages), query)
 
     @contextlib.contextmanager
     def lock_head(self) -> Iterator[None]:
