@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medinv.adapters import _rows
+from medinv import _windows
 from medinv.adapters.memory import MemoryStore
 from medinv.adapters.sqlite import SqliteStore
 from medinv.locations import Location
@@ -45,13 +45,11 @@ pytestmark = pytest.mark.usefixtures("small_windows")
 @pytest.fixture
 def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     """Windows of 3 positions growing by 2, chunks of 2: many pages on a ledger of a few dozen."""
-    monkeypatch.setattr(_read, "_MIN_WINDOW", 3)
-    monkeypatch.setattr(_read, "_TARGET_ROWS", 3)
+    monkeypatch.setattr(_windows, "FIRST_WINDOW", 3)
+    monkeypatch.setattr(_windows, "_TARGET_ROWS", 3)
     monkeypatch.setattr(_read, "_GROWTH", 2)
     monkeypatch.setattr(_read, "_CHUNK", 2)
-    # The stores' own windows and pages, for their movement_rows.
-    monkeypatch.setattr(_rows, "FIRST_WINDOW", 3)
-    monkeypatch.setattr(_rows, "_TARGET_ROWS", 3)
+    # The PostgreSQL store's pages, for its movement_rows.
     monkeypatch.setattr("medinv.adapters.postgres._store._ROW_PAGE", 3)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from medinv.adapters import _rows
+from medinv import _windows
 from medinv.adapters.sqlite import SqliteStore
 from medinv.errors import StorageError
 from medinv.identifiers import ItemKey
@@ -113,16 +113,16 @@ def test_window_pages_hand_on_whole_pages_and_grow_at_most_growth_times() -> Non
         if found[100:]:
             yield found[100:]
 
-    pages = list(_rows.window_pages(0, 100_000, read, growth=16))
+    pages = list(_windows.window_pages(0, 100_000, read, growth=16))
     assert [p for page in pages for p in page] == [
         p for p in range(1, 100_001) if p % 1000 == 0 or p > 90_000
     ]
-    assert reads[0] == (0, _rows.FIRST_WINDOW)
+    assert reads[0] == (0, _windows.FIRST_WINDOW)
     assert reads[-1][1] == 100_000
     assert all(b[0] == a[1] for a, b in itertools.pairwise(reads))  # no gap, no overlap
     sizes = [last - after for after, last in reads]
     assert all(n <= 16 * m for m, n in itertools.pairwise(sizes))
-    assert max(sizes[1:3]) > 4 * _rows.FIRST_WINDOW  # a sparse stretch: more than 4 times
+    assert max(sizes[1:3]) > 4 * _windows.FIRST_WINDOW  # a sparse stretch: more than 4 times
     assert len(reads) < 10
 
 

@@ -11,12 +11,11 @@ A store's ``movements`` answers a keyed query at once (the SQL stores fetch ever
 matching row of a query before handing out the first), so a hot lot read in one
 query would hold all its rows in memory together. A store's ``movement_rows``
 streams them itself (the SQLite store in windows of positions, PostgreSQL in
-pages); a store without it is read here in windows of ledger positions: a window of
-``w`` positions holds at most ``w`` movements, and each next window is sized from
-the density of the last (aiming at about ``_TARGET_ROWS`` movements, growing at
-most ``_GROWTH`` times, at most ``_MAX_WINDOW`` positions), so memory stays flat
-however many movements the subject has, and a sparse subject still needs only a
-handful of queries over a large ledger. Rows are handed on in chunks of
+pages); a store without it is read here in windows of ledger positions
+([`window_pages`][medinv._windows.window_pages], each next window at most
+``_GROWTH`` times the last), so memory stays flat however many movements the
+subject has, and a sparse subject still needs only a handful of queries over a
+large ledger. Rows are handed on in chunks of
 ``_CHUNK``, each chunk's reversals resolved in one read. Whatever is
 decoded into objects is decoded with caches that live for one chunk.
 """
@@ -29,6 +28,7 @@ from typing import Final
 
 import attrs
 
+from medinv._windows import window_pages
 from medinv.catalogue import PartyRef
 from medinv.chain import MovementDecoder
 from medinv.errors import InvalidValueError, StorageError
@@ -45,12 +45,6 @@ from medinv.trace._model import TraceStep
 
 __all__ = ["Kinded", "chunks", "kinded", "rows", "steps", "steps_of"]
 
-_TARGET_ROWS: Final = 2048
-"""About how many movements one window should hold."""
-_MIN_WINDOW: Final = 2048
-"""The first window, and the smallest: at most this many movements in it."""
-_MAX_WINDOW: Final = 1 << 18
-"""The largest window (positions); a burst after a sparse stretch holds at most this many."""
 _GROWTH: Final = 4
 """A window is at most this many times the previous one."""
 _CHUNK: Final = 256
@@ -76,21 +70,12 @@ def rows(store: LedgerStore, query: MovementQuery, *, up_to: int) -> Iterator[Mo
 
 def _windows(store: LedgerStore, query: MovementQuery, up_to: int) -> Iterator[MovementRow]:
     """The rows of a store without ``movement_rows``, read in windows of positions."""
-    after = query.after_position
-    window = _MIN_WINDOW
-    while after < up_to:
-        last = min(after + window, up_to)
-        found = 0
-        for row in movement_rows(
-            store, attrs.evolve(query, after_position=after, up_to_position=last)
-        ):
-            found += 1
-            yield row
-        after = last
-        grown = min(window * _GROWTH, _MAX_WINDOW)
-        window = (
-            grown if found == 0 else max(_MIN_WINDOW, min(grown, window * _TARGET_ROWS // found))
-        )
+
+    def window(after: int, last: int) -> tuple[list[MovementRow]]:
+        part = attrs.evolve(query, after_position=after, up_to_position=last)
+        return (list(movement_rows(store, part)),)
+
+    return itertools.chain.from_iterable(window_pages(query.after_position, up_to, window, _GROWTH))
 
 
 def _reversed_kinds(store: LedgerStore, chunk: Iterable[MovementRow]) -> dict[str, str]:

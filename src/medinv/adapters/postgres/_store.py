@@ -13,6 +13,7 @@ import pendulum
 import psycopg
 from psycopg import sql
 
+from medinv._windows import window_pages
 from medinv.adapters import _base, _rows
 from medinv.adapters._codec import (
     check_chained,
@@ -612,7 +613,7 @@ class PostgresStore(_base.Closing):
         # (3 round trips for the exit lot of benchmarks/bench_trace.py, where 4 times took
         # 5); a page holds a window's aim of rows, so a window takes one round trip.
         found = itertools.chain.from_iterable(
-            _rows.window_pages(query.after_position, up_to, window, _ROW_GROWTH)
+            window_pages(query.after_position, up_to, window, _ROW_GROWTH)
         )
         inside = _rows.occurred_window(query)
         return found if inside is None else _rows.occurred_inside(found, inside)
@@ -648,7 +649,7 @@ class PostgresStore(_base.Closing):
 _ROW_PAGE: Final = 2560
 """Rows per page of ``movement_rows``: a trace holds one page of a hot lot's rows (about
 2.5 MB in ``benchmarks/bench_trace.py``, where pages of ``_sql.PAGE`` rows held 8 MB);
-more than a window's aim of rows (``_rows.next_window``), so that a window is mostly
+more than a window's aim of rows (``medinv._windows.next_window``), so that a window is mostly
 read in one round trip."""
 _ROW_GROWTH: Final = 16
 """How many times the last window ``movement_rows`` reads the next one at most."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import attrs
 import pendulum
 
+from medinv._windows import window_pages
 from medinv.adapters import _base, _rows
 from medinv.adapters._codec import (
     STATUSES,
@@ -861,7 +862,7 @@ class SqliteStore(_base.Closing):
             part = attrs.evolve(query, after_position=after, up_to_position=last)
             return (self._by_item(part, keyed, params, "position, content, recorded_at"),)
 
-        pages = _rows.window_pages(query.after_position, up_to, window)
+        pages = window_pages(query.after_position, up_to, window)
         return _rows.content_rows(itertools.chain.from_iterable(pages), query)
 
     @contextlib.contextmanager
