@@ -70,6 +70,19 @@ class DemandSeries:
         return [self.start.add(days=i) for i in range(len(self.consumed))]
 
 
+def location_of(location: object) -> Location:
+    """``location`` as a `Location` (a path is parsed), checked at run time.
+
+    Raises:
+        InvalidValueError: not a `Location` nor a valid location path.
+    """
+    place = Location.parse(location) if isinstance(location, str) else location
+    if not isinstance(place, Location):
+        msg = f"location must be a Location or a path, not {type(location).__name__}"
+        raise InvalidValueError(msg)
+    return place
+
+
 def demand(history: StockHistory, gtin: str, location: Location | str) -> DemandSeries:
     """The daily demand series of ``gtin`` at ``location`` up to ``history.as_of``.
 
@@ -82,11 +95,7 @@ def demand(history: StockHistory, gtin: str, location: Location | str) -> Demand
     Raises:
         InvalidValueError: ``location`` is not a valid location path.
     """
-    given: object = location  # checked at run time, whatever the annotations say
-    place = Location.parse(given) if isinstance(given, str) else given
-    if not isinstance(place, Location):
-        msg = f"location must be a Location or a path, not {type(location).__name__}"
-        raise InvalidValueError(msg)
+    place = location_of(location)
     key: ProductKey = (gtin, place)
     # One pass over the place's events as read (days as ordinals, no date objects):
     # the full recompute of benchmarks/bench_analytics.py calls this for every place.

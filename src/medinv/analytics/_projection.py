@@ -37,6 +37,7 @@ from medinv.analytics._demand import (
     _average,
     _check_average,
     demand,
+    location_of,
 )
 from medinv.analytics._history import ProductKey, StockHistory, _expiries, _store_and_zone
 from medinv.analytics._instants import FacilityDays, exact_instant
@@ -539,7 +540,7 @@ class DemandProjection:
                 ``location`` is not a location.
         """
         today = self._today(as_of)
-        place = _location(location)
+        place = location_of(location)
         found = self._places.get((gtin, place))
         if found is None:
             return DemandSeries(
@@ -730,11 +731,7 @@ class DemandProjection:
         )
         self._saved = self._position
         if journal:
-            journaled = self._journaled
-            for key, ordinal in self._changed.items():
-                known = journaled.get(key)
-                if known is None or ordinal < known:
-                    journaled[key] = ordinal
+            _earliest_into(self._journaled, self._changed)
             self._journal_gone = _widest(self._journal_gone, self._gone)
         else:
             self._journaled, self._journal_gone = {}, {}
@@ -798,7 +795,7 @@ class DemandProjection:
         """
         _check_average(window_days, method)
         today = self._today(as_of)
-        found = self._places.get((gtin, _location(location)))
+        found = self._places.get((gtin, location_of(location)))
         if found is None:
             return _average(method, None, (), (), ())
         return found.average(today, window_days, method)
@@ -853,8 +850,7 @@ class DemandProjection:
             key = (str(product), _parsed(locations, path))
             self._places.pop(key, None)
             self._journaled.pop(key, None)
-            known = self._journal_gone.get(key, (int(start), int(end)))
-            self._journal_gone[key] = (min(known[0], int(start)), max(known[1], int(end)))
+            _widen(self._journal_gone, key, (int(start), int(end)))
         for entry in data["places"]:
             product, path, state, days = _journal_place(entry)
             key = (str(product), _parsed(locations, path))
@@ -889,32 +885,35 @@ def _parsed(locations: dict[str, Location], path: str) -> Location:
     return found
 
 
-def _location(location: object) -> Location:
-    place = Location.parse(location) if isinstance(location, str) else location
-    if not isinstance(place, Location):
-        msg = f"location must be a Location or a path, not {type(location).__name__}"
-        raise InvalidValueError(msg)
-    return place
-
-
 def _earliest(*changes: Mapping[ProductKey, int]) -> dict[ProductKey, int]:
     """Each place's earliest changed day over ``changes``."""
     out: dict[ProductKey, int] = {}
     for changed in changes:
-        for key, ordinal in changed.items():
-            known = out.get(key)
-            out[key] = ordinal if known is None else min(known, ordinal)
+        _earliest_into(out, changed)
     return out
+
+
+def _earliest_into(out: dict[ProductKey, int], changed: Mapping[ProductKey, int]) -> None:
+    """Merge ``changed`` into ``out`` in place, keeping each place's earliest day."""
+    for key, ordinal in changed.items():
+        known = out.get(key)
+        if known is None or ordinal < known:
+            out[key] = ordinal
 
 
 def _widest(*dropped: Mapping[ProductKey, tuple[int, int]]) -> dict[ProductKey, tuple[int, int]]:
     """Each dropped place's days over ``dropped``: from the first start to the last end."""
     out: dict[ProductKey, tuple[int, int]] = {}
     for gone in dropped:
-        for key, (start, end) in gone.items():
-            known = out.get(key)
-            out[key] = (start, end) if known is None else (min(known[0], start), max(known[1], end))
+        for key, days in gone.items():
+            _widen(out, key, days)
     return out
+
+
+def _widen(out: dict[ProductKey, tuple[int, int]], key: ProductKey, days: tuple[int, int]) -> None:
+    """Widen ``out[key]`` to cover ``days`` (from the first start to the last end)."""
+    known = out.get(key)
+    out[key] = days if known is None else (min(known[0], days[0]), max(known[1], days[1]))
 
 
 def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, int]:
