@@ -36,6 +36,7 @@ __all__ = [
     "balances_and_late",
     "holdings_of",
     "occurred",
+    "unreadable",
 ]
 
 _K = MovementKind
@@ -59,6 +60,13 @@ HoldingKey = tuple[str, str | None, str | None, str, str]
 Balances = dict[HoldingKey, int]
 _Key = TypeVar("_Key")
 _fromisoformat = dt.datetime.fromisoformat
+
+
+def unreadable(position: object, error: Exception) -> StorageError:
+    """The error for a stored movement row whose texts no movement has, naming its position."""
+    return StorageError(
+        f"the stored movement at position {position!r} cannot be read back: {error}"
+    )
 
 
 class Decoding:
@@ -160,8 +168,7 @@ def balances_and_late(
             if target is not None and target_status is not None:
                 balances[device, lot, serial, target, target_status] += quantity
     except (ValueError, TypeError) as e:
-        msg = f"the stored movement at position {position!r} cannot be read back: {e}"
-        raise StorageError(msg) from e
+        raise unreadable(position, e) from e
     return balances, late
 
 
@@ -174,8 +181,7 @@ def occurred(row: MovementRow) -> dt.datetime:
     try:
         return _fromisoformat(row.occurred_at)
     except (ValueError, TypeError) as e:
-        msg = f"the stored movement at position {row.position!r} cannot be read back: {e}"
-        raise StorageError(msg) from e
+        raise unreadable(row.position, e) from e
 
 
 Moment = tuple[dt.datetime, int, str]
@@ -436,8 +442,7 @@ class Shapes:
                 if party is not None:
                     _sum(parties, (party, kind, undoes), position, quantity, at, occurred_at)
         except (ValueError, TypeError) as e:
-            msg = f"the stored movement at position {position!r} cannot be read back: {e}"
-            raise StorageError(msg) from e
+            raise unreadable(position, e) from e
 
     def account(self) -> Account:
         """Every sum counted into a new account."""

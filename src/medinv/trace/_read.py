@@ -41,6 +41,7 @@ from medinv.ports import (
     movement_rows,
 )
 from medinv.status import StockStatus
+from medinv.trace._account import unreadable
 from medinv.trace._model import TraceStep
 
 __all__ = ["Kinded", "chunks", "kinded", "rows", "steps", "steps_of"]
@@ -144,8 +145,7 @@ def _as_step(row: MovementRow, effective: str, decoder: MovementDecoder) -> Trac
     try:
         return _step(row, effective, decoder)
     except (InvalidValueError, ValueError, TypeError, AttributeError) as e:
-        msg = f"the stored movement at position {row.position!r} cannot be read back: {e}"
-        raise StorageError(msg) from e
+        raise unreadable(row.position, e) from e
 
 
 def steps(store: LedgerStore, query: MovementQuery, *, up_to: int) -> Iterator[TraceStep]:
