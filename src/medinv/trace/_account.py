@@ -204,9 +204,7 @@ class _Tally:
 
     def seen(self, first: Moment, last: Moment) -> None:
         self.first_at = min(self.first_at, first)
-        held = self.last_at
-        if last[0] > held[0] or (last[1] < held[1] and last[0] == held[0]):
-            self.last_at = last
+        self.last_at = latest(self.last_at, last)
 
 
 def latest(one: Moment, other: Moment) -> Moment:
