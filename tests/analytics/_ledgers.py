@@ -27,18 +27,24 @@ CLOCK = pendulum.datetime(2030, 1, 1, tz="UTC")
 
 
 def random_ledger(  # noqa: C901  (one branch per kind of movement)
-    store: LedgerStore, seed: int, steps: int = 60, days: int = 60
+    store: LedgerStore, seed: int, steps: int = 60, days: int = 60, late: float = 0.0
 ) -> Ledger:
     """Post ``steps`` random valid movements spread over ``days`` days (refused ones skipped).
 
     Times are drawn at any hour (in UTC offsets too), so that the facility day of a
-    movement is not the day of its offset; some issues are reversed.
+    movement is not the day of its offset; some issues are reversed. With ``late``
+    above 0, that share of the movements is entered late: dated up to ten days
+    before the one posted just before it (a balance can then dip below zero for a
+    while in time order).
     """
     rng = random.Random(seed)  # noqa: S311  (reproducible test data)
     ledger = Ledger(store, clock=lambda: CLOCK, timezone=ZONE)
     issues: list[Movement] = []
     moments = sorted(START.add(minutes=rng.randint(0, days * 24 * 60)) for _ in range(steps))
-    for n, at in enumerate(moments):
+    for n, moment in enumerate(moments):
+        at = moment
+        if late and rng.random() < late:
+            at = moment.subtract(minutes=rng.randint(1, 10 * 24 * 60))
         when = at.in_timezone("UTC") if rng.random() < 0.3 else at
         item = rng.choice(ITEMS)
         place = rng.choice(PLACES)

@@ -7,7 +7,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
-from medinv.analytics import AmcMethod, StockHistory, average_monthly_consumption, demand
+from medinv.analytics import (
+    AmcMethod,
+    StockHistory,
+    average_monthly_consumption,
+    averages,
+    demand,
+)
 
 from . import _reference as ref
 from ._ledgers import EXPIRIES, START, ZONE, random_ledger
@@ -33,6 +39,13 @@ def test_demand_and_averages_equal_the_pandas_reference(
     expected = ref.daily(frame, EXPIRIES, today) if len(frame) else {}
     keys = history.places()
     assert {(g, str(loc)) for g, loc in keys} == set(expected)
+    every = {
+        method: {
+            (g, str(loc)): amc
+            for (g, loc), amc in averages(history, window_days=window, method=method).items()
+        }
+        for method in AmcMethod
+    }
     for (gtin, location), table in expected.items():
         series = demand(history, gtin, location)
         assert series.days == [pendulum.Date(d.year, d.month, d.day) for d in table.index]
@@ -43,3 +56,5 @@ def test_demand_and_averages_equal_the_pandas_reference(
             got = average_monthly_consumption(series, window_days=window, method=method)
             rate, days, consumed = ref.amc(table, window, method.value)
             assert (got.per_day, got.days_counted, got.consumed) == (rate, days, consumed)
+            # The full recompute from the window's days alone gives the same figures.
+            assert every[method][(gtin, location)] == got

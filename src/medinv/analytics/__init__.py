@@ -56,6 +56,7 @@ from medinv.analytics._demand import (
     AverageConsumption,
     DemandSeries,
     average_monthly_consumption,
+    averages,
     demand,
 )
 from medinv.analytics._expiry import (
@@ -98,6 +99,7 @@ __all__ = [
     "StockHistory",
     "StocktakeVariance",
     "average_monthly_consumption",
+    "averages",
     "classify_abc",
     "classify_demand_pattern",
     "classify_xyz",

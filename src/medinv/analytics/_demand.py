@@ -9,16 +9,16 @@ before the product was first stocked at the location.
 
 from __future__ import annotations
 
-import bisect
 import enum
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from typing import Final
 
 import attrs
 import pendulum
 
-from medinv.analytics._history import ProductKey, StockHistory
+from medinv.analytics._history import ProductKey, StockHistory, _Event
 from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
@@ -30,6 +30,7 @@ __all__ = [
     "AverageConsumption",
     "DemandSeries",
     "average_monthly_consumption",
+    "averages",
     "demand",
 ]
 
@@ -124,18 +125,41 @@ def demand(history: StockHistory, gtin: str, location: Location | str) -> Demand
     )
 
 
-def _stock_days(  # noqa: C901  (the fold of a whole series, inlined)
+def _stock_days(
     history: StockHistory,
-    events: list[tuple[int, int, int, ItemKey, StockStatus, int]],
+    events: list[_Event],
     first: int,
     length: int,
 ) -> tuple[list[bool], list[int]]:
     """Per day: whether no usable stock was there at any moment, and the usable closing stock.
 
     Days are counted as ordinals (whole numbers) here: date arithmetic per day costs
-    more than everything else in the loop. Events are taken day by day from ``first``
-    on; a run of days with no event and no expiry is filled at once (the full
-    recompute of benchmarks/bench_analytics.py does this for every place).
+    more than everything else in the loop.
+    """
+    stock_out: list[bool] = []
+    closing: list[int] = []
+    for days, out, usable in _runs(history, events, first, first + length - 1, {}):
+        if days == 1:
+            stock_out.append(out)
+            closing.append(usable)
+        else:
+            stock_out += [out] * days
+            closing += [usable] * days
+    return stock_out, closing
+
+
+def _runs(
+    history: StockHistory,
+    events: list[_Event],
+    start: int,
+    today: int,
+    expiries: dict[ItemKey, int],
+) -> Iterator[tuple[int, bool, int]]:
+    """The days of a place from ``start`` to ``today`` in runs (see ``_day_runs``).
+
+    ``events`` are the place's, in time order. Those dated before ``start`` only
+    move balances: no day before ``start`` is walked. ``expiries`` keeps each item's
+    last usable day (its expiry's ordinal) across calls.
     """
     balances: dict[ItemKey, int] = {}
     last_day: dict[ItemKey, int] = {}  # the last day each item is usable (its expiry)
@@ -143,24 +167,49 @@ def _stock_days(  # noqa: C901  (the fold of a whole series, inlined)
     dated = []
     for _, _, day, item, status, delta in events:
         if item not in last_day:
-            expiry = history.expiry(item)
-            last_day[item] = _NEVER if expiry is None else expiry.toordinal()
+            usable_until = expiries.get(item)
+            if usable_until is None:
+                expiry = history.expiry(item)
+                usable_until = expiries[item] = _NEVER if expiry is None else expiry.toordinal()
+            last_day[item] = usable_until
             balances[item] = 0
         if status is available:
-            dated.append((day, item, delta))
-    # The usable quantity is kept as a running total: each event changes it by what it
-    # changes the item's positive balance (a late entry can leave a balance below zero
-    # for a while in time order), and it is summed again only on the days after an
-    # item's expiry, when that item stops counting.
-    recount = {day + 1 for day in last_day.values()}
-    recounts = sorted(recount)
-    stock_out: list[bool] = []
-    closing: list[int] = []
-    usable = 0
-    i, n = 0, len(dated)
-    ordinal, end = first, first + length
+            if day < start:
+                balances[item] += delta
+            else:
+                dated.append((day, item, delta))
+    return _day_runs(dated, balances, last_day, start, today)
+
+
+def _day_runs(
+    dated: list[tuple[int, ItemKey, int]],
+    balances: dict[ItemKey, int],
+    last_day: dict[ItemKey, int],
+    start: int,
+    today: int,
+) -> Iterator[tuple[int, bool, int]]:
+    """The days from ``start`` to ``today`` in runs: (days, stock-out, usable closing stock).
+
+    ``balances`` hold every item's ``AVAILABLE`` balance before ``start`` (changed in
+    place), ``last_day`` the last day each item is usable (its expiry's ordinal), and
+    ``dated`` the ``AVAILABLE`` events from ``start`` on, in time order: ``(day, item,
+    delta)``. A stock-out day had no usable stock at any moment. A day with events is a
+    run of one; a run of days without events or expiry is given at once.
+
+    The usable quantity is kept as a running total: each event changes it by what it
+    changes the item's positive balance (a late entry can leave a balance below zero
+    for a while in time order), and it is summed again only on the days after an
+    item's expiry, when that item stops counting. At the start of every day it is
+    the sum of the positive balances of the items still usable that day, so a walk
+    may start on any day from the balances before it.
+    """
+    recounts = sorted({d + 1 for d in last_day.values() if start < d + 1 <= today})
+    usable = sum(q for item, q in balances.items() if q > 0 and last_day[item] >= start)
+    i, n, r = 0, len(dated), 0
+    ordinal, end = start, today + 1
     while ordinal < end:
-        if ordinal in recount:
+        if r < len(recounts) and recounts[r] == ordinal:
+            r += 1
             usable = sum(q for item, q in balances.items() if q > 0 and last_day[item] >= ordinal)
         had_stock = usable > 0
         if i < n and dated[i][0] == ordinal:
@@ -173,22 +222,18 @@ def _stock_days(  # noqa: C901  (the fold of a whole series, inlined)
                     usable += (after if after > 0 else 0) - (before if before > 0 else 0)  # noqa: FURB136
                     if usable > 0:
                         had_stock = True
-            stock_out.append(not had_stock)
-            closing.append(usable)
+            yield 1, not had_stock, usable
             ordinal += 1
             continue
-        # No event today, nor until the next event's day or the next recount (the
-        # series starts on the first event's day: none is dated before the day reached).
+        # No event today, nor until the next event's day or the next recount (a walk
+        # starts on or before its first event's day: none is dated before the day reached).
         stop = end
-        if i < n and ordinal < dated[i][0] < stop:
+        if i < n and dated[i][0] < stop:
             stop = dated[i][0]
-        k = bisect.bisect_right(recounts, ordinal)
-        if k < len(recounts) and recounts[k] < stop:
-            stop = recounts[k]
-        stock_out += [not had_stock] * (stop - ordinal)
-        closing += [usable] * (stop - ordinal)
+        if r < len(recounts) and recounts[r] < stop:
+            stop = recounts[r]
+        yield stop - ordinal, not had_stock, usable
         ordinal = stop
-    return stock_out, closing
 
 
 class AmcMethod(enum.Enum):
@@ -253,9 +298,75 @@ def average_monthly_consumption(
     count = min(window_days, len(series.consumed))
     first = len(series.consumed) - count
     start = None if series.start is None or count == 0 else series.start.add(days=first)
-    return _average(
+    return _average_of_days(
         method, start, series.consumed[first:], series.stock_out[first:], series.closing[first:]
     )
+
+
+def averages(
+    history: StockHistory,
+    *,
+    window_days: int = 365,
+    method: AmcMethod = AmcMethod.MSH,
+) -> dict[ProductKey, AverageConsumption]:
+    """The average monthly consumption of every place, in the order of ``history.places()``.
+
+    Each equals ``average_monthly_consumption(demand(history, gtin, location), ...)``
+    for its place, but is computed from the window's days alone: the place's
+    movements before the window are folded into balances, without a daily series
+    for the days before it. This is the full recompute a report of every product
+    and location needs; its cost follows the movements read, not the days of
+    history times the places (three years of 100,000 places are 110 million
+    place-days, of which a window of 90 days holds 9 million).
+
+    Raises:
+        InvalidValueError: ``window_days`` is not a whole number of at least 1, or
+            ``method`` is not an ``AmcMethod``.
+    """
+    _check_average(window_days, method)
+    today = history.today.toordinal()
+    expiries: dict[ItemKey, int] = {}
+    return {
+        key: _window_average(history, key, today, window_days, method, expiries)
+        for key in history.places()
+    }
+
+
+_DAY: Final = operator.itemgetter(2)
+
+
+def _window_average(  # noqa: PLR0917  (once per place: no keywords)
+    history: StockHistory,
+    key: ProductKey,
+    today: int,
+    window_days: int,
+    method: AmcMethod,
+    expiries: dict[ItemKey, int],
+) -> AverageConsumption:
+    """``average_monthly_consumption(demand(history, *key))`` from the window's days alone.
+
+    The movements before the window only move balances; the days are walked from the
+    window's first day, as ``demand`` walks them from the series' first.
+    """
+    events = history._day_events(key)  # noqa: SLF001  (this package's own reader)
+    first = min(map(_DAY, events)) if events else today + 1
+    length = today - first + 1
+    if length <= 0:
+        return _average(method, None, count=0, total=0, outs=0, closed=0)
+    count = min(window_days, length)
+    start = today - count + 1
+    outs = closed = 0
+    for days, out, usable in _runs(history, events, start, today, expiries):
+        if out:
+            outs += days
+        if usable > 0:
+            closed += days
+    consumed = 0
+    for _, day, quantity in history._day_issues(key):  # noqa: SLF001
+        if start <= day <= today:
+            consumed += quantity
+    first_day = history._date(start)  # noqa: SLF001
+    return _average(method, first_day, count=count, total=consumed, outs=outs, closed=closed)
 
 
 def _check_average(window_days: object, method: object) -> None:
@@ -267,7 +378,7 @@ def _check_average(window_days: object, method: object) -> None:
         raise InvalidValueError(msg)
 
 
-def _average(
+def _average_of_days(
     method: AmcMethod,
     start: pendulum.Date | None,
     consumed: Sequence[int],
@@ -275,16 +386,33 @@ def _average(
     closing: Sequence[int],
 ) -> AverageConsumption:
     """The average over the window's days (``start`` first; ``None`` when there are none)."""
-    count = len(consumed)
-    total = sum(consumed)
-    outs = sum(stock_out)
+    closed = sum(1 for q in closing if q > 0)
+    return _average(
+        method, start, count=len(consumed), total=sum(consumed), outs=sum(stock_out), closed=closed
+    )
+
+
+def _average(
+    method: AmcMethod,
+    start: pendulum.Date | None,
+    *,
+    count: int,
+    total: int,
+    outs: int,
+    closed: int,
+) -> AverageConsumption:
+    """The average over ``count`` days from ``start``.
+
+    ``total`` was consumed, ``outs`` days had no stock at any moment and ``closed``
+    days ended with usable stock.
+    """
     in_stock = count - outs
     if method is AmcMethod.CALENDAR:
         days = count
     elif method is AmcMethod.MSH:
         days = in_stock
     else:
-        days = sum(1 for q in closing if q > 0)
+        days = closed
         if days == 0 and total:
             days = in_stock
     return AverageConsumption(

@@ -17,7 +17,7 @@ from fractions import Fraction
 import attrs
 import pendulum
 
-from medinv.analytics._demand import AmcMethod, average_monthly_consumption, demand
+from medinv.analytics._demand import AmcMethod, _check_average, _window_average
 from medinv.analytics._history import ProductKey, StockHistory
 from medinv.catalogue import UnitValue
 from medinv.dates import is_expired, remaining_shelf_life
@@ -131,8 +131,15 @@ def expiry_risk(
 
     Returns:
         One entry per (GTIN, location) with stock on hand, sorted by GTIN then location.
+
+    Raises:
+        InvalidValueError: ``window_days`` is not a whole number of at least 1,
+            ``method`` is not an ``AmcMethod``, or a forecast rate is negative.
     """
+    _check_average(window_days, method)
     out = []
+    today = history.today.toordinal()
+    expiries: dict[ItemKey, int] = {}
     for key in history.places():
         on_hand = _on_hand(history, key)
         if not on_hand:
@@ -140,10 +147,9 @@ def expiry_risk(
         gtin, location = key
         rate = None if rates is None else rates.get(key)
         if rate is None:
-            series = demand(history, gtin, location)
-            rate = average_monthly_consumption(
-                series, window_days=window_days, method=method
-            ).per_day
+            # The average of the window's days alone (the same figure as
+            # average_monthly_consumption of the place's whole series).
+            rate = _window_average(history, key, today, window_days, method, expiries).per_day
         if rate < 0:
             msg = f"the forecast daily rate of {gtin} at {location} is negative: {rate}"
             raise InvalidValueError(msg)

@@ -35,6 +35,7 @@ from medinv.analytics._demand import (
     AverageConsumption,
     DemandSeries,
     _average,
+    _average_of_days,
     _check_average,
     demand,
     location_of,
@@ -193,7 +194,7 @@ class _Place:
         if count:
             day = dt.date.fromordinal(self.start + first)
             start = pendulum.Date(day.year, day.month, day.day)
-        return _average(method, start, consumed, stock_out, closing)
+        return _average_of_days(method, start, consumed, stock_out, closing)
 
     def state_json(self) -> dict[str, Any]:
         """What goes on from the last day: the lots, the running total, the last event."""
@@ -797,7 +798,7 @@ class DemandProjection:
         today = self._today(as_of)
         found = self._places.get((gtin, location_of(location)))
         if found is None:
-            return _average(method, None, (), (), ())
+            return _average(method, None, count=0, total=0, outs=0, closed=0)
         return found.average(today, window_days, method)
 
     def averages(
