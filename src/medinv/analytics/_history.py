@@ -34,8 +34,6 @@ __all__ = ["ProductKey", "StockHistory"]
 ProductKey = tuple[str, Location]
 """Where demand is counted: (the item's GTIN-14 digits, the exact location)."""
 
-_ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
-
 _Event = tuple[int, int, int, ItemKey, StockStatus, int]
 """One effect of a movement on one balance: (occurred at in microseconds since the epoch,
 position, facility day ordinal, item, status, delta). Plain tuples: a ledger has millions."""
@@ -75,7 +73,7 @@ class StockHistory:
         self._today = as_of.in_timezone(timezone).date()
 
     @classmethod
-    def read(  # noqa: C901  (one inlined pass over every movement: the hot loop)
+    def read(  # noqa: C901, PLR0912, PLR0915  (one inlined pass over every movement: the hot loop)
         cls,
         source: Ledger | LedgerStore,
         *,
@@ -117,9 +115,10 @@ class StockHistory:
         places: dict[_PathKey, ProductKey] = {}
         issued: dict[str, tuple[_PathKey, ItemKey, int, int]] = {}
         reversed_issues: list[tuple[_PathKey, ItemKey, int, int]] = []
-        items: set[ItemKey] = set()
+        products: dict[ItemKey, str] = {}  # every item read: its device text
         last = exact_instant(moment)
-        issuing, reversal = _ISSUING, MovementKind.REVERSAL
+        issue, consumption = MovementKind.ISSUE, MovementKind.CONSUMPTION
+        reversal = MovementKind.REVERSAL
         with collector_paused():
             for recorded in store.movements(query):
                 m = recorded.movement
@@ -133,23 +132,31 @@ class StockHistory:
                 if at > last:
                     continue
                 item = m.item
-                items.add(item)
-                product = item.device_text
+                product = products.get(item)
+                if product is None:
+                    product = products[item] = item.device_text
                 position, quantity = recorded.position, m.quantity
-                for location, status, delta in (
-                    (m.from_location, m.from_status, -quantity),
-                    (m.to_location, m.to_status, quantity),
-                ):
-                    if location is None or status is None:
-                        continue
+                # The two sides written out (no tuple of sides per movement): the
+                # source's effect first, as deltas() gives them.
+                location, status = m.from_location, m.from_status
+                if location is not None and status is not None:
                     key = (product, location.path)  # hashed in C; the first Location kept
                     filed = events.get(key)
                     if filed is None:
                         filed = events[key] = []
                         places[key] = (product, location)
-                    filed.append((at, position, day, item, status, delta))
-                    if delta < 0 and m.kind in issuing:
+                    filed.append((at, position, day, item, status, -quantity))
+                    kind = m.kind
+                    if kind is issue or kind is consumption:
                         issued[m.id] = (key, item, day, quantity)
+                location, status = m.to_location, m.to_status
+                if location is not None and status is not None:
+                    key = (product, location.path)
+                    filed = events.get(key)
+                    if filed is None:
+                        filed = events[key] = []
+                        places[key] = (product, location)
+                    filed.append((at, position, day, item, status, quantity))
                 if m.kind is reversal and m.reverses in issued:
                     reversed_issues.append(issued.pop(m.reverses))
             issues: dict[ProductKey, list[_Issue]] = defaultdict(list)
@@ -164,7 +171,7 @@ class StockHistory:
             timezone=zone.name,
             events={places[key]: filed for key, filed in events.items()},
             issues=dict(issues),
-            expiries=_expiries(store, items),
+            expiries=_expiries(store, set(products)),
         )
 
     # ------------------------------------------------------------------ what was read
