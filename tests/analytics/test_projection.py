@@ -108,6 +108,31 @@ def test_a_late_entry_and_a_reversal_of_an_earlier_issue_are_folded_in() -> None
     assert projection.verify(ledger, as_of=as_of) == []
 
 
+def test_places_and_averages_follow_new_places_and_late_entries() -> None:
+    # places() is kept between calls: a new place, folded on top or by a late entry
+    # (which folds its product again), must show in it and in averages().
+    ledger, item, store = _small_ledger()
+    projection = DemandProjection.build(ledger)
+    as_of = START.add(days=10)
+
+    def agrees() -> None:
+        expected = StockHistory.read(ledger, as_of=as_of).places()
+        assert projection.places() == expected
+        assert list(projection.averages(as_of=as_of)) == expected
+
+    agrees()
+    ward, annex = Location.parse("H/Ward"), Location.parse("H/Annex")
+    ledger.post([Movement.transfer("t1", item=item, quantity=5, source=store, to=ward,
+                                   occurred_at=START.add(days=3), actor="a")])  # fmt: skip
+    projection.catch_up(ledger)
+    agrees()
+    ledger.post([Movement.transfer("t0", item=item, quantity=2, source=store, to=annex,
+                                   occurred_at=START.add(days=1), actor="a")])  # fmt: skip
+    projection.catch_up(ledger)
+    agrees()
+    assert [str(loc) for _, loc in projection.places()] == ["H/Annex", "H/Store", "H/Ward"]
+
+
 def test_a_projection_that_disagrees_with_the_ledger_is_found() -> None:
     ledger, _, store = _small_ledger()
     projection = DemandProjection.build(ledger)

@@ -386,10 +386,19 @@ def _average_of_days(
     closing: Sequence[int],
 ) -> AverageConsumption:
     """The average over the window's days (``start`` first; ``None`` when there are none)."""
-    closed = sum(1 for q in closing if q > 0)
+    closed = _positive_days(closing)
     return _average(
         method, start, count=len(consumed), total=sum(consumed), outs=sum(stock_out), closed=closed
     )
+
+
+def _positive_days(closing: Sequence[int]) -> int:
+    """How many of the days ``closing`` ended with stock (a quantity above 0)."""
+    if not closing:
+        return 0
+    if min(closing) >= 0:  # usable stock never goes below zero: count the zeros, in C
+        return len(closing) - closing.count(0)
+    return sum(1 for q in closing if q > 0)
 
 
 def _average(

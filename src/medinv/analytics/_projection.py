@@ -35,8 +35,9 @@ from medinv.analytics._demand import (
     AverageConsumption,
     DemandSeries,
     _average,
-    _average_of_days,
     _check_average,
+    _day_runs,
+    _positive_days,
     demand,
     location_of,
 )
@@ -176,25 +177,33 @@ class _Place:
         return stock_out, closing
 
     def average(self, today: int, window_days: int, method: AmcMethod) -> AverageConsumption:
-        """``average_monthly_consumption`` of ``series(today)``, from the window's days alone."""
+        """``average_monthly_consumption`` of ``series(today)``, from the window's days alone.
+
+        The days folded are summed from the lists; the days carried after the last
+        one (nothing happened on them) are counted in runs between expiries.
+        """
         length = max(0, today - self.start + 1)
         count = min(window_days, length)
         first = length - count
-        stop = min(length, len(self.closing))
-        stock_out = self.stock_out[first:stop]
-        closing = self.closing[first:stop]
-        consumed = self.consumed[first:stop]
-        if length > len(self.closing):
-            outs, closes = self._carried(today)
-            skip = max(0, first - len(self.closing))
-            stock_out += outs[skip:]
-            closing += closes[skip:]
-            consumed += [0] * (len(outs) - skip)
-        start = None
-        if count:
-            day = dt.date.fromordinal(self.start + first)
-            start = pendulum.Date(day.year, day.month, day.day)
-        return _average_of_days(method, start, consumed, stock_out, closing)
+        folded = len(self.closing)
+        total = outs = closed = 0
+        if first < folded:
+            stop = min(length, folded)
+            total = sum(self.consumed[first:stop])
+            outs = sum(self.stock_out[first:stop])
+            closed = _positive_days(self.closing[first:stop])
+        if length > folded:
+            begin = self.start + max(first, folded)
+            for days, out, usable in _day_runs([], self.balances, self.last_day, begin, today):
+                if out:
+                    outs += days
+                if usable > 0:
+                    closed += days
+        if not count:
+            return _average(method, None, count=0, total=0, outs=0, closed=0)
+        day = dt.date.fromordinal(self.start + first)
+        start = pendulum.Date(day.year, day.month, day.day)
+        return _average(method, start, count=count, total=total, outs=outs, closed=closed)
 
     def state_json(self) -> dict[str, Any]:
         """What goes on from the last day: the lots, the running total, the last event."""
@@ -355,6 +364,8 @@ class DemandProjection:
         self._as_of: tuple[object, int, int] | None = None
         """The last ``as_of`` asked about, the latest instant then folded and its day."""
         self._places: dict[ProductKey, _Place] = {}
+        self._order: list[ProductKey] | None = None
+        """``places()``, kept until a place is added or dropped."""
         self._position = 0
         self._latest = 0
         self._changed: dict[ProductKey, int] = {}
@@ -462,6 +473,7 @@ class DemandProjection:
         place = self._places.get(key)
         if place is None:
             place = self._places[key] = _Place(start=ordinal)
+            self._order = None
         return place
 
     def _ordinal(self, moment: dt.datetime) -> int:
@@ -501,6 +513,7 @@ class DemandProjection:
         fresh = DemandProjection(self._timezone)
         query = MovementQuery(device=product, up_to_position=head)
         fresh._fold(store, store.movements(query), head, rebuild=True)
+        self._order = None
         for key in [k for k in self._places if k[0] == product]:
             old = self._places.pop(key)
             if key not in self._gone:
@@ -526,7 +539,13 @@ class DemandProjection:
 
     def places(self) -> list[ProductKey]:
         """Every (product, location) folded in, sorted by product then location path."""
-        return sorted(self._places, key=lambda k: (k[0], k[1].path))
+        return list(self._sorted_places())
+
+    def _sorted_places(self) -> list[ProductKey]:
+        """``places()``, sorted again only after places were added or dropped: do not change."""
+        if self._order is None:
+            self._order = sorted(self._places, key=lambda k: (k[0], k[1].path))
+        return self._order
 
     def demand(self, gtin: str, location: Location | str, *, as_of: object) -> DemandSeries:
         """The daily demand series of ``gtin`` at ``location`` up to ``as_of``'s facility date.
@@ -816,7 +835,9 @@ class DemandProjection:
         _check_average(window_days, method)
         today = self._today(as_of)
         places = self._places
-        return {key: places[key].average(today, window_days, method) for key in self.places()}
+        return {
+            key: places[key].average(today, window_days, method) for key in self._sorted_places()
+        }
 
     def _journal_text(self) -> str:
         """One journal row: each changed place's state and its days from the first changed."""
@@ -847,6 +868,7 @@ class DemandProjection:
         if data.get("format") != _FORMAT:
             msg = f"unknown format {data.get('format')!r}"
             raise ValueError(msg)
+        self._order = None
         for product, path, start, end in data["gone"]:
             key = (str(product), _parsed(locations, path))
             self._places.pop(key, None)
