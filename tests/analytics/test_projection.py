@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
-from medinv.analytics import DemandProjection, StockHistory, demand
+from medinv.analytics import DemandProjection, StockHistory, averages, demand
 from medinv.errors import InvalidValueError, StockError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -131,6 +131,32 @@ def test_places_and_averages_follow_new_places_and_late_entries() -> None:
     projection.catch_up(ledger)
     agrees()
     assert [str(loc) for _, loc in projection.places()] == ["H/Annex", "H/Store", "H/Ward"]
+
+
+@pytest.mark.parametrize("last_day", ["2026-03-19", "2026-03-20", "2026-03-21"])
+def test_the_days_after_the_last_folded_one_stop_counting_a_lot_after_its_expiry(
+    last_day: str,
+) -> None:
+    # Lot A expires on 2026-03-20: usable that day, not after. With the last event
+    # folded the day before, on or after its expiry, the days carried after it must
+    # count the stock-outs from the 21st on, as a full recompute does.
+    ledger, item, store = _small_ledger()
+    day = pendulum.Date.fromisoformat(last_day)
+    at = pendulum.datetime(day.year, day.month, day.day, 10, tz=ZONE)
+    if day <= pendulum.date(2026, 3, 20):
+        last = Movement.issue("i9", item=item, quantity=1, source=store, occurred_at=at, actor="a")
+    else:  # expired stock is scrapped, not issued
+        last = Movement.scrap("x9", item=item, quantity=1, source=store, occurred_at=at,
+                              actor="a", reason="expired")  # fmt: skip
+    ledger.post([last])
+    projection = DemandProjection.build(ledger)
+    as_of = START.add(days=60)
+    history = StockHistory.read(ledger, as_of=as_of)
+    for window in (3, 10, 60):
+        got = projection.averages(as_of=as_of, window_days=window)
+        assert got == averages(history, window_days=window)
+        amc = got[(GTINS[0], store)]
+        assert amc.stock_out_days == min(window, (as_of.date() - pendulum.date(2026, 3, 20)).days)
 
 
 def test_a_projection_that_disagrees_with_the_ledger_is_found() -> None:

@@ -10,7 +10,6 @@ they all describe the same ledger at the same moment, and none reads the clock.
 
 from __future__ import annotations
 
-import datetime as dt
 import operator
 import zoneinfo
 from collections import defaultdict
@@ -19,7 +18,7 @@ from typing import Final
 
 import pendulum
 
-from medinv.analytics._instants import FacilityDays, collector_paused, exact_instant
+from medinv.analytics._instants import DayDates, FacilityDays, collector_paused, exact_instant
 from medinv.dates import facility_timezone, is_expired, to_datetime
 from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
@@ -69,7 +68,7 @@ class StockHistory:
         self._issues = issues
         self._expiries = expiries
         self._arrivals: dict[tuple[ItemKey, Location], int] | None = None
-        self._dates: dict[int, pendulum.Date] = {}
+        self._dates = DayDates()
         self._today = as_of.in_timezone(timezone).date()
 
     @classmethod
@@ -255,11 +254,7 @@ class StockHistory:
 
     def _date(self, ordinal: int) -> pendulum.Date:
         """The date of a day ordinal (one date object per day)."""
-        day = self._dates.get(ordinal)
-        if day is None:
-            plain = dt.date.fromordinal(ordinal)
-            day = self._dates[ordinal] = pendulum.Date(plain.year, plain.month, plain.day)
-        return day
+        return self._dates[ordinal]
 
     def _first_arrivals(self) -> dict[tuple[ItemKey, Location], int]:
         """The first day each item came into each location (worked out once, when asked)."""

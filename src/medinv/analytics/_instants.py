@@ -24,9 +24,11 @@ import zoneinfo
 from collections.abc import Iterator
 from typing import Final
 
+import pendulum
+
 from medinv.errors import InvalidValueError
 
-__all__ = ["EPOCH_ORDINAL", "FacilityDays", "collector_paused", "exact_instant"]
+__all__ = ["EPOCH_ORDINAL", "DayDates", "FacilityDays", "collector_paused", "exact_instant"]
 
 EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
 """The day ordinal of 1970-01-01, the epoch of POSIX timestamps."""
@@ -49,6 +51,19 @@ def exact_instant(moment: dt.datetime) -> int:
     # A plain timedelta: pendulum's own durations do not divide by one.
     plain = dt.timedelta(days=offset.days, seconds=offset.seconds, microseconds=offset.microseconds)
     return seconds * 1_000_000 + moment.microsecond - plain // _MICROSECOND
+
+
+class DayDates(dict[int, pendulum.Date]):
+    """The date of each day ordinal, made once: ``dates[ordinal]``.
+
+    A report gives the same few window starts to thousands of places; a lookup of a
+    day already made costs a dictionary read instead of two date constructions.
+    """
+
+    def __missing__(self, ordinal: int) -> pendulum.Date:
+        plain = dt.date.fromordinal(ordinal)
+        made = self[ordinal] = pendulum.Date(plain.year, plain.month, plain.day)
+        return made
 
 
 class FacilityDays:

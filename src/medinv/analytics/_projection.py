@@ -42,7 +42,7 @@ from medinv.analytics._demand import (
     location_of,
 )
 from medinv.analytics._history import ProductKey, StockHistory, _expiries, _store_and_zone
-from medinv.analytics._instants import FacilityDays, exact_instant
+from medinv.analytics._instants import DayDates, FacilityDays, exact_instant
 from medinv.dates import facility_timezone, to_datetime
 from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
@@ -176,7 +176,9 @@ class _Place:
             closing.append(usable)
         return stock_out, closing
 
-    def average(self, today: int, window_days: int, method: AmcMethod) -> AverageConsumption:
+    def average(
+        self, today: int, window_days: int, method: AmcMethod, dates: DayDates
+    ) -> AverageConsumption:
         """``average_monthly_consumption`` of ``series(today)``, from the window's days alone.
 
         The days folded are summed from the lists; the days carried after the last
@@ -194,16 +196,23 @@ class _Place:
             closed = _positive_days(self.closing[first:stop])
         if length > folded:
             begin = self.start + max(first, folded)
-            for days, out, usable in _day_runs([], self.balances, self.last_day, begin, today):
-                if out:
-                    outs += days
-                if usable > 0:
-                    closed += days
+            last = self.start + folded - 1
+            if any(last <= day < today for day in self.last_day.values()):
+                # A lot stops being usable after the last day folded: recount there.
+                for days, out, usable in _day_runs([], self.balances, self.last_day, begin, today):
+                    if out:
+                        outs += days
+                    if usable > 0:
+                        closed += days
+            elif self.usable > 0:  # every day carried closes as the last one folded
+                closed += today - begin + 1
+            else:
+                outs += today - begin + 1
         if not count:
             return _average(method, None, count=0, total=0, outs=0, closed=0)
-        day = dt.date.fromordinal(self.start + first)
-        start = pendulum.Date(day.year, day.month, day.day)
-        return _average(method, start, count=count, total=total, outs=outs, closed=closed)
+        return _average(
+            method, dates[self.start + first], count=count, total=total, outs=outs, closed=closed
+        )
 
     def state_json(self) -> dict[str, Any]:
         """What goes on from the last day: the lots, the running total, the last event."""
@@ -364,6 +373,7 @@ class DemandProjection:
         self._as_of: tuple[object, int, int] | None = None
         """The last ``as_of`` asked about, the latest instant then folded and its day."""
         self._places: dict[ProductKey, _Place] = {}
+        self._dates_made = DayDates()
         self._order: list[ProductKey] | None = None
         """``places()``, kept until a place is added or dropped."""
         self._position = 0
@@ -818,7 +828,7 @@ class DemandProjection:
         found = self._places.get((gtin, location_of(location)))
         if found is None:
             return _average(method, None, count=0, total=0, outs=0, closed=0)
-        return found.average(today, window_days, method)
+        return found.average(today, window_days, method, self._dates_made)
 
     def averages(
         self, *, as_of: object, window_days: int = 365, method: AmcMethod = AmcMethod.MSH
@@ -836,7 +846,8 @@ class DemandProjection:
         today = self._today(as_of)
         places = self._places
         return {
-            key: places[key].average(today, window_days, method) for key in self._sorted_places()
+            key: places[key].average(today, window_days, method, self._dates_made)
+            for key in self._sorted_places()
         }
 
     def _journal_text(self) -> str:
