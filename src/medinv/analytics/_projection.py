@@ -37,7 +37,6 @@ from medinv.analytics._demand import (
     _average,
     _check_average,
     _day_runs,
-    _positive_days,
     demand,
     location_of,
 )
@@ -129,20 +128,27 @@ class _Place:
 
     def fold(self, events: list[_Event], expiries: Mapping[ItemKey, int]) -> None:
         """Fold events that come after every event folded so far, in time order."""
+        last_day, balances, available = self.last_day, self.balances, StockStatus.AVAILABLE
+        stop = self.start + len(self.closing)  # the day after the last one opened
+        usable = self.usable
         for at, position, ordinal, item, status, delta in events:
-            if item not in self.last_day:
-                self.last_day[item] = expiries[item]
-            if ordinal >= self.start + len(self.closing):
+            if item not in last_day:
+                last_day[item] = expiries[item]
+            if ordinal >= stop:
+                self.usable = usable
                 self.open_days(ordinal)
-            if status is StockStatus.AVAILABLE:
-                before = self.balances[item]
-                after = self.balances[item] = before + delta
-                if self.last_day[item] >= ordinal:
-                    self.usable += max(after, 0) - max(before, 0)
-                    if self.usable > 0:
+                usable = self.usable
+                stop = ordinal + 1
+            if status is available:
+                before = balances[item]
+                after = balances[item] = before + delta
+                if last_day[item] >= ordinal:
+                    usable += (after if after > 0 else 0) - (before if before > 0 else 0)  # noqa: FURB136
+                    if usable > 0:
                         self.stock_out[-1] = False
-                self.closing[-1] = self.usable
+                self.closing[-1] = usable
             self.last = (at, position)
+        self.usable = usable
 
     def series(self, gtin: str, location: Location, today: int) -> DemandSeries:
         length = max(0, today - self.start + 1)
@@ -192,8 +198,8 @@ class _Place:
         if first < folded:
             stop = min(length, folded)
             total = sum(self.consumed[first:stop])
-            outs = sum(self.stock_out[first:stop])
-            closed = _positive_days(self.closing[first:stop])
+            outs = self.stock_out[first:stop].count(True)  # in C: sum() of bools is slow
+            closed = stop - first - self.closing[first:stop].count(0)  # usable is never < 0
         if length > folded:
             begin = self.start + max(first, folded)
             last = self.start + folded - 1
@@ -460,23 +466,35 @@ class DemandProjection:
         events: dict[ProductKey, list[_Event]] = defaultdict(list)
         issues: dict[str, tuple[ProductKey, int, int]] = {}
         reversed_ids: list[str] = []
-        items: set[ItemKey] = set()
-        count = 0
+        products: dict[ItemKey, str] = {}  # every item read: its device text
+        count, latest, lookup = 0, self._latest, self._days.lookup
+        issue, consumption = MovementKind.ISSUE, MovementKind.CONSUMPTION
+        reversal = MovementKind.REVERSAL
         for recorded in stored:
             count += 1
             m = recorded.movement
-            at, ordinal = self._days.lookup(m.occurred_at)
-            self._latest = max(self._latest, at)
+            at, ordinal = lookup(m.occurred_at)
+            latest = max(latest, at)
             item = m.item
-            items.add(item)
-            product = item.device_text
-            for location, status, delta in m.deltas():
+            product = products.get(item)
+            if product is None:
+                product = products[item] = item.device_text
+            position, quantity = recorded.position, m.quantity
+            # The two sides written out, the source's first, as deltas() gives them.
+            location, status = m.from_location, m.from_status
+            if location is not None and status is not None:
                 key = (product, location)
-                events[key].append((at, recorded.position, ordinal, item, status, delta))
-                if delta < 0 and m.kind in _ISSUING:
-                    issues[m.id] = (key, ordinal, m.quantity)
-            if m.kind is MovementKind.REVERSAL and m.reverses is not None:
+                events[key].append((at, position, ordinal, item, status, -quantity))
+                kind = m.kind
+                if kind is issue or kind is consumption:
+                    issues[m.id] = (key, ordinal, quantity)
+            location, status = m.to_location, m.to_status
+            if location is not None and status is not None:
+                events[(product, location)].append((at, position, ordinal, item, status, quantity))
+            if m.kind is reversal and m.reverses is not None:
                 reversed_ids.append(m.reverses)
+        self._latest = latest
+        items = set(products)
         return count, events, issues, reversed_ids, items
 
     def _place(self, key: ProductKey, ordinal: int) -> _Place:
