@@ -479,18 +479,11 @@ class DemandProjection:
             product = products.get(item)
             if product is None:
                 product = products[item] = item.device_text
-            position, quantity = recorded.position, m.quantity
-            # The two sides written out, the source's first, as deltas() gives them.
-            location, status = m.from_location, m.from_status
-            if location is not None and status is not None:
+            for location, status, delta in m.deltas():
                 key = (product, location)
-                events[key].append((at, position, ordinal, item, status, -quantity))
-                kind = m.kind
-                if kind is issue or kind is consumption:
-                    issues[m.id] = (key, ordinal, quantity)
-            location, status = m.to_location, m.to_status
-            if location is not None and status is not None:
-                events[(product, location)].append((at, position, ordinal, item, status, quantity))
+                events[key].append((at, recorded.position, ordinal, item, status, delta))
+                if delta < 0 and (m.kind is issue or m.kind is consumption):
+                    issues[m.id] = (key, ordinal, m.quantity)
             if m.kind is reversal and m.reverses is not None:
                 reversed_ids.append(m.reverses)
         self._latest = latest
