@@ -61,7 +61,7 @@ def test_a_walk_from_any_day_gives_the_rest_of_the_series(
         events = history._day_events((gtin, location))
         stock_out: list[bool] = []
         closing: list[int] = []
-        for days, out, usable in _runs(history, events, start, today, {}):
+        for days, out, usable in _runs(history, events, start, today):
             stock_out += [out] * days
             closing += [usable] * days
         assert stock_out == list(series.stock_out[skip:]), (gtin, location, skip)

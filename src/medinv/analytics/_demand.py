@@ -14,17 +14,16 @@ import functools
 import operator
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 import pendulum
 
 from medinv._slots import new_instance, slot_setters
-from medinv.analytics._history import ProductKey, StockHistory, _Event
+from medinv.analytics._history import AVAILABLE_NUMBER, ProductKey, StockHistory, _Event
 from medinv.errors import InvalidValueError
 from medinv.identifiers import ItemKey
 from medinv.locations import Location
-from medinv.status import StockStatus
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -36,8 +35,8 @@ __all__ = [
     "demand",
 ]
 
-_NEVER: Final = 10**9
-"""A day ordinal after every date: the last usable day of stock without expiry."""
+_Item = TypeVar("_Item", int, ItemKey)
+"""How a walk of days knows the items: by number (a history) or by key (the projection)."""
 
 DAYS_PER_MONTH: Final = Fraction(61, 2)
 """Days in an average month for the monthly figures (30.5, as the field tools use)."""
@@ -140,7 +139,7 @@ def _stock_days(
     """
     stock_out: list[bool] = []
     closing: list[int] = []
-    for days, out, usable in _runs(history, events, first, first + length - 1, {}):
+    for days, out, usable in _runs(history, events, first, first + length - 1):
         if days == 1:
             stock_out.append(out)
             closing.append(usable)
@@ -151,31 +150,22 @@ def _stock_days(
 
 
 def _runs(
-    history: StockHistory,
-    events: list[_Event],
-    start: int,
-    today: int,
-    expiries: dict[ItemKey, int],
+    history: StockHistory, events: list[_Event], start: int, today: int
 ) -> Iterator[tuple[int, bool, int]]:
     """The days of a place from ``start`` to ``today`` in runs (see ``_day_runs``).
 
     ``events`` are the place's, in time order. Those dated before ``start`` only
-    move balances: no day before ``start`` is walked. ``expiries`` keeps each item's
-    last usable day (its expiry's ordinal) across calls.
+    move balances: no day before ``start`` is walked.
     """
-    balances: dict[ItemKey, int] = {}
-    last_day: dict[ItemKey, int] = {}  # the last day each item is usable (its expiry)
-    available = StockStatus.AVAILABLE
+    balances: dict[int, int] = {}  # by item number
+    last_day: dict[int, int] = {}  # the last day each item is usable (its expiry)
+    usable_until = history._last_day  # noqa: SLF001  (this package's own reader)
     dated = []
     for _, _, day, item, status, delta in events:
         if item not in last_day:
-            usable_until = expiries.get(item)
-            if usable_until is None:
-                expiry = history.expiry(item)
-                usable_until = expiries[item] = _NEVER if expiry is None else expiry.toordinal()
-            last_day[item] = usable_until
+            last_day[item] = usable_until(item)
             balances[item] = 0
-        if status is available:
+        if status == AVAILABLE_NUMBER:
             if day < start:
                 balances[item] += delta
             else:
@@ -184,9 +174,9 @@ def _runs(
 
 
 def _day_runs(
-    dated: list[tuple[int, ItemKey, int]],
-    balances: dict[ItemKey, int],
-    last_day: dict[ItemKey, int],
+    dated: list[tuple[int, _Item, int]],
+    balances: dict[_Item, int],
+    last_day: dict[_Item, int],
     start: int,
     today: int,
 ) -> Iterator[tuple[int, bool, int]]:
@@ -327,23 +317,16 @@ def averages(
     """
     _check_average(window_days, method)
     today = history.today.toordinal()
-    expiries: dict[ItemKey, int] = {}
     return {
-        key: _window_average(history, key, today, window_days, method, expiries)
-        for key in history.places()
+        key: _window_average(history, key, today, window_days, method) for key in history.places()
     }
 
 
 _DAY: Final = operator.itemgetter(2)
 
 
-def _window_average(  # noqa: PLR0917  (once per place: no keywords)
-    history: StockHistory,
-    key: ProductKey,
-    today: int,
-    window_days: int,
-    method: AmcMethod,
-    expiries: dict[ItemKey, int],
+def _window_average(
+    history: StockHistory, key: ProductKey, today: int, window_days: int, method: AmcMethod
 ) -> AverageConsumption:
     """``average_monthly_consumption(demand(history, *key))`` from the window's days alone.
 
@@ -358,7 +341,7 @@ def _window_average(  # noqa: PLR0917  (once per place: no keywords)
     count = min(window_days, length)
     start = today - count + 1
     outs = closed = 0
-    for days, out, usable in _runs(history, events, start, today, expiries):
+    for days, out, usable in _runs(history, events, start, today):
         if out:
             outs += days
         if usable > 0:

@@ -139,7 +139,6 @@ def expiry_risk(
     _check_average(window_days, method)
     out = []
     today = history.today.toordinal()
-    expiries: dict[ItemKey, int] = {}
     for key in history.places():
         on_hand = _on_hand(history, key)
         if not on_hand:
@@ -149,7 +148,7 @@ def expiry_risk(
         if rate is None:
             # The average of the window's days alone (the same figure as
             # average_monthly_consumption of the place's whole series).
-            rate = _window_average(history, key, today, window_days, method, expiries).per_day
+            rate = _window_average(history, key, today, window_days, method).per_day
         if rate < 0:
             msg = f"the forecast daily rate of {gtin} at {location} is negative: {rate}"
             raise InvalidValueError(msg)

@@ -33,12 +33,23 @@ __all__ = ["ProductKey", "StockHistory"]
 ProductKey = tuple[str, Location]
 """Where demand is counted: (the item's GTIN-14 digits, the exact location)."""
 
-_Event = tuple[int, int, int, ItemKey, StockStatus, int]
+_Event = tuple[int, int, int, int, int, int]
 """One effect of a movement on one balance: (occurred at in microseconds since the epoch,
-position, facility day ordinal, item, status, delta). Plain tuples: a ledger has millions."""
-_Issue = tuple[ItemKey, int, int]
-"""An issue or consumption at a place: (item, facility day ordinal, quantity); a reversal
-of one is the same with the quantity negated."""
+position, facility day ordinal, item number, status number, delta).
+
+Plain tuples of whole numbers: a ledger has millions, and a tuple that holds only
+numbers is left alone by Python's cyclic garbage collector after its first pass (one
+that held the item and status objects would be walked by every full collection)."""
+_Issue = tuple[int, int, int]
+"""An issue or consumption at a place: (item number, facility day ordinal, quantity); a
+reversal of one is the same with the quantity negated."""
+_STATUSES: Final = tuple(StockStatus)
+"""The statuses by number, as events hold them."""
+_STATUS_NUMBERS: Final = {status: n for n, status in enumerate(_STATUSES)}
+AVAILABLE_NUMBER: Final = _STATUS_NUMBERS[StockStatus.AVAILABLE]
+"""The number of ``AVAILABLE`` in an event."""
+_NEVER: Final = 10**9
+"""A day ordinal after every date: the last usable day of stock without expiry."""
 _IN_TIME_ORDER: Final = operator.itemgetter(0, 1)
 _PathKey = tuple[str, tuple[str, ...]]
 """A place while reading: (GTIN digits, the location's path)."""
@@ -60,13 +71,19 @@ class StockHistory:
         timezone: str,
         events: dict[ProductKey, list[_Event]],
         issues: dict[ProductKey, list[_Issue]],
+        items: list[ItemKey],
         expiries: dict[ItemKey, pendulum.Date | None],
     ) -> None:
         self._as_of = as_of
         self._timezone = timezone
         self._events = events
         self._issues = issues
+        self._items = items
+        """The items read, by the number events give them."""
         self._expiries = expiries
+        self._last_days = [
+            _NEVER if (e := expiries.get(item)) is None else e.toordinal() for item in items
+        ]
         self._arrivals: dict[tuple[ItemKey, Location], int] | None = None
         self._dates = DayDates()
         self._today = as_of.in_timezone(timezone).date()
@@ -112,9 +129,12 @@ class StockHistory:
         hours = days.hours
         events: dict[_PathKey, list[_Event]] = {}
         places: dict[_PathKey, ProductKey] = {}
-        issued: dict[str, tuple[_PathKey, ItemKey, int, int]] = {}
-        reversed_issues: list[tuple[_PathKey, ItemKey, int, int]] = []
-        products: dict[ItemKey, str] = {}  # every item read: its device text
+        issued: dict[str, tuple[_PathKey, int, int, int]] = {}
+        reversed_issues: list[tuple[_PathKey, int, int, int]] = []
+        numbers: dict[ItemKey, int] = {}  # every item read: its number in `items`
+        items: list[ItemKey] = []
+        products: list[str] = []  # each item's device text, by number
+        status_numbers = _STATUS_NUMBERS
         last = exact_instant(moment)
         issue, consumption = MovementKind.ISSUE, MovementKind.CONSUMPTION
         reversal = MovementKind.REVERSAL
@@ -131,9 +151,12 @@ class StockHistory:
                 if at > last:
                     continue
                 item = m.item
-                product = products.get(item)
-                if product is None:
-                    product = products[item] = item.device_text
+                number = numbers.get(item)
+                if number is None:
+                    number = numbers[item] = len(items)
+                    items.append(item)
+                    products.append(item.device_text)
+                product = products[number]
                 position, quantity = recorded.position, m.quantity
                 # The two sides written out (no tuple of sides per movement): the
                 # source's effect first, as deltas() gives them.
@@ -144,10 +167,10 @@ class StockHistory:
                     if filed is None:
                         filed = events[key] = []
                         places[key] = (product, location)
-                    filed.append((at, position, day, item, status, -quantity))
+                    filed.append((at, position, day, number, status_numbers[status], -quantity))
                     kind = m.kind
                     if kind is issue or kind is consumption:
-                        issued[m.id] = (key, item, day, quantity)
+                        issued[m.id] = (key, number, day, quantity)
                 location, status = m.to_location, m.to_status
                 if location is not None and status is not None:
                     key = (product, location.path)
@@ -155,22 +178,25 @@ class StockHistory:
                     if filed is None:
                         filed = events[key] = []
                         places[key] = (product, location)
-                    filed.append((at, position, day, item, status, quantity))
+                    filed.append((at, position, day, number, status_numbers[status], quantity))
                 if m.kind is reversal and m.reverses in issued:
                     reversed_issues.append(issued.pop(m.reverses))
-            issues: dict[ProductKey, list[_Issue]] = defaultdict(list)
-            for key, item, day, quantity in issued.values():
-                issues[places[key]].append((item, day, quantity))
-            for key, item, day, quantity in reversed_issues:
-                issues[places[key]] += [(item, day, quantity), (item, day, -quantity)]
+            # Grouped by the path key (hashed in C), each group's key made a place once.
+            by_path: dict[_PathKey, list[_Issue]] = defaultdict(list)
+            for key, number, day, quantity in issued.values():
+                by_path[key].append((number, day, quantity))
+            for key, number, day, quantity in reversed_issues:
+                by_path[key] += [(number, day, quantity), (number, day, -quantity)]
+            issues = {places[key]: found for key, found in by_path.items()}
             for filed in events.values():
                 filed.sort(key=_IN_TIME_ORDER)
         return cls(
             as_of=moment,
             timezone=zone.name,
             events={places[key]: filed for key, filed in events.items()},
-            issues=dict(issues),
-            expiries=_expiries(store, set(products)),
+            issues=issues,
+            items=items,
+            expiries=_expiries(store, set(items)),
         )
 
     # ------------------------------------------------------------------ what was read
@@ -214,10 +240,11 @@ class StockHistory:
 
     def balances(self, key: ProductKey) -> dict[tuple[ItemKey, StockStatus], int]:
         """The non-zero balances of a product at a location at ``as_of``, per item and status."""
-        totals: dict[tuple[ItemKey, StockStatus], int] = defaultdict(int)
+        totals: dict[tuple[int, int], int] = defaultdict(int)
         for _, _, _, item, status, delta in self._events.get(key, ()):
             totals[(item, status)] += delta
-        return {k: q for k, q in totals.items() if q}
+        items = self._items
+        return {(items[i], _STATUSES[s]): q for (i, s), q in totals.items() if q}
 
     def consumed(self, key: ProductKey) -> dict[pendulum.Date, int]:
         """Net quantity issued or consumed per day at the location (non-zero days only)."""
@@ -228,19 +255,20 @@ class StockHistory:
 
     def last_issue(self, key: ProductKey) -> dict[ItemKey, pendulum.Date]:
         """The last day each item was issued or consumed at the location (reversed ones not)."""
-        net: dict[tuple[ItemKey, int], int] = defaultdict(int)
+        net: dict[tuple[int, int], int] = defaultdict(int)
         for item, day, quantity in self._issues.get(key, ()):
             net[(item, day)] += quantity
-        last: dict[ItemKey, int] = {}
+        last: dict[int, int] = {}
         for (item, day), quantity in net.items():
             if quantity > 0 and (item not in last or last[item] < day):
                 last[item] = day
-        return {item: self._date(day) for item, day in last.items()}
+        return {self._items[item]: self._date(day) for item, day in last.items()}
 
     def events(self, key: ProductKey) -> Iterator[tuple[pendulum.Date, ItemKey, StockStatus, int]]:
         """Each balance change at the location in time order: (day, item, status, delta)."""
+        items = self._items
         for _, _, day, item, status, delta in self._events.get(key, ()):
-            yield self._date(day), item, status, delta
+            yield self._date(day), items[item], _STATUSES[status], delta
 
     # ------------------------------------------------------------------ for this package
 
@@ -252,6 +280,10 @@ class StockHistory:
         """The issues at a place as read (days as ordinals, reversals negated): do not change."""
         return self._issues.get(key, [])
 
+    def _last_day(self, item: int) -> int:
+        """The last day item number ``item`` is usable (its expiry's ordinal, or never)."""
+        return self._last_days[item]
+
     def _date(self, ordinal: int) -> pendulum.Date:
         """The date of a day ordinal (one date object per day)."""
         return self._dates[ordinal]
@@ -260,12 +292,14 @@ class StockHistory:
         """The first day each item came into each location (worked out once, when asked)."""
         if self._arrivals is None:
             arrivals: dict[tuple[ItemKey, Location], int] = {}
+            items = self._items
             for (_, location), found in self._events.items():
                 for _, _, day, item, _, delta in found:
                     if delta > 0:
-                        first = arrivals.get((item, location))
+                        key = (items[item], location)
+                        first = arrivals.get(key)
                         if first is None or day < first:
-                            arrivals[(item, location)] = day
+                            arrivals[key] = day
             self._arrivals = arrivals
         return self._arrivals
 
