@@ -135,6 +135,7 @@ class StockHistory:
         items: list[ItemKey] = []
         products: list[str] = []  # each item's device text, by number
         status_numbers = _STATUS_NUMBERS
+        unsorted: dict[int, list[_Event]] = {}  # places with an event dated before their last
         last = exact_instant(moment)
         issue, consumption = MovementKind.ISSUE, MovementKind.CONSUMPTION
         reversal = MovementKind.REVERSAL
@@ -167,6 +168,8 @@ class StockHistory:
                     if filed is None:
                         filed = events[key] = []
                         places[key] = (product, location)
+                    elif at < filed[-1][0]:  # dated before the place's last: sort it
+                        unsorted[id(filed)] = filed
                     filed.append((at, position, day, number, status_numbers[status], -quantity))
                     kind = m.kind
                     if kind is issue or kind is consumption:
@@ -178,6 +181,8 @@ class StockHistory:
                     if filed is None:
                         filed = events[key] = []
                         places[key] = (product, location)
+                    elif at < filed[-1][0]:
+                        unsorted[id(filed)] = filed
                     filed.append((at, position, day, number, status_numbers[status], quantity))
                 if m.kind is reversal and m.reverses in issued:
                     reversed_issues.append(issued.pop(m.reverses))
@@ -188,7 +193,9 @@ class StockHistory:
             for key, number, day, quantity in reversed_issues:
                 by_path[key] += [(number, day, quantity), (number, day, -quantity)]
             issues = {places[key]: found for key, found in by_path.items()}
-            for filed in events.values():
+            # Positions grow through the read, so a place's events are in time order
+            # unless one was dated before the place's last (a late entry).
+            for filed in unsorted.values():
                 filed.sort(key=_IN_TIME_ORDER)
         return cls(
             as_of=moment,
