@@ -21,6 +21,7 @@ journal row, compacted into the places' rows every sixteenth save.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import zoneinfo
 from collections import defaultdict
@@ -108,13 +109,16 @@ class _Place:
             self._open(self.start)
         if upto <= self.end:
             return
-        recounts = {d + 1 for d in self.last_day.values()}
+        last_days = self.last_day.values()  # a lot is usable up to its day, recounted after
+        usable = self.usable
+        stock_out, closing, consumed = self.stock_out, self.closing, self.consumed
         for ordinal in range(self.end + 1, upto + 1):
-            if ordinal in recounts:
-                self.usable = self.recount(ordinal)
-            self.stock_out.append(self.usable <= 0)
-            self.closing.append(self.usable)
-            self.consumed.append(0)
+            if ordinal - 1 in last_days:
+                usable = self.recount(ordinal)
+            stock_out.append(usable <= 0)
+            closing.append(usable)
+            consumed.append(0)
+        self.usable = usable
 
     def _open(self, ordinal: int) -> None:
         self.usable = self.recount(ordinal)
@@ -333,7 +337,12 @@ class _Place:
                 self.balances[item] = int(balance)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _item_fields(item: ItemKey) -> tuple[str, str | None, str | None]:
+    """An item's texts as the projection's rows keep them, each made once.
+
+    A day's save writes every lot of every place it touched.
+    """
     lot, serial = item.lot, item.serial
     return (
         item.device_text,
