@@ -9,7 +9,9 @@ workload (40 % receipts, transfers between neighbouring locations, issues)
 over ``N / 5`` lots at 60 locations, so that the projection holds
 hundreds of thousands of balances (the case that used to need a gigabyte).
 It is built once through ``Ledger.post`` in batches of 10,000 and kept in the
-temporary directory between runs (``medinv-bench-verify-<N>-<seed>.sqlite3``).
+temporary directory between runs (``medinv-bench-verify-schema<V>-<N>-<seed>.sqlite3``,
+one per SQLite schema version, so that the code before a schema change still finds
+a file it can open).
 
 Measured, interleaved in one run (best of three wall times each):
 
@@ -65,7 +67,7 @@ import pendulum
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._harness import arguments, table
 
-from medinv.adapters.sqlite import SqliteStore
+from medinv.adapters.sqlite import SCHEMA_VERSION, SqliteStore
 from medinv.chain import ENCODING_VERSION, GENESIS_HASH
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -386,7 +388,8 @@ def main() -> None:  # noqa: C901  (options, interleaved rounds, the table)
         sys.argv.remove("--bounds")
     args = arguments("verify() on a large SQLite ledger against re-hashing its chain")
     total = 100_000 if args.quick else 1_000_000
-    path = Path(tempfile.gettempdir()) / f"medinv-bench-verify-{total}-{args.seed}.sqlite3"
+    name = f"medinv-bench-verify-schema{SCHEMA_VERSION}-{total}-{args.seed}.sqlite3"
+    path = Path(tempfile.gettempdir()) / name
     if not path.exists():
         print(f"building {path} ...")
         build(path, total, args.seed)

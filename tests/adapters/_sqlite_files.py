@@ -69,3 +69,34 @@ def migrate(db: sqlite3.Connection, version: int) -> None:
         db.execute(statement)
     db.execute(f"PRAGMA user_version = {version}")
     db.execute("COMMIT")
+
+
+BALANCES_OF_SCHEMA_16 = (
+    """
+    CREATE TABLE balances_v16 (
+        item_no     INTEGER NOT NULL,
+        location_no INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        quantity    INTEGER NOT NULL,
+        PRIMARY KEY (item_no, location_no, status)
+    ) WITHOUT ROWID
+    """,
+    (
+        "INSERT INTO balances_v16 SELECT balance_key >> 32, location_no, CASE balance_key & 15 "
+        "WHEN 0 THEN 'AVAILABLE' WHEN 1 THEN 'QUARANTINE' WHEN 2 THEN 'HOLD' "
+        "WHEN 3 THEN 'RECALLED' WHEN 4 THEN 'DAMAGED' END, quantity FROM balances"
+    ),
+    "DROP TABLE balances",
+    "ALTER TABLE balances_v16 RENAME TO balances",
+    "CREATE INDEX balances_by_location ON balances (location_no)",
+    "CREATE INDEX balances_emptied ON balances (item_no) WHERE quantity = 0",
+)
+"""Statements that put a current file's balance table back as schema 16 kept it."""
+
+
+def balances_as_in_schema_16(db: sqlite3.Connection) -> None:
+    """Give the open file the balance table of schema 16, rows and all (one transaction)."""
+    db.execute("BEGIN")
+    for statement in BALANCES_OF_SCHEMA_16:
+        db.execute(statement)
+    db.execute("COMMIT")

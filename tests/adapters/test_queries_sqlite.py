@@ -17,6 +17,8 @@ from medinv.ports import MovementQuery, PositionQuery
 from medinv.testing import _queries
 from medinv.testing.contract import _forged_commit
 
+from ._sqlite_files import balances_as_in_schema_16
+
 DATA = Path(__file__).parent.parent / "data"
 
 MOVEMENT_FILTERS: list[dict[str, Any]] = [
@@ -130,13 +132,18 @@ def test_a_previous_release_file_gets_its_movements_tagged(tmp_path: Path) -> No
 
 
 def later_tables(migrations: Any, after: int) -> list[str]:
-    """The tables the migrations after version ``after`` create (newest last)."""
+    """The tables the migrations after version ``after`` create (newest last).
+
+    A table a migration builds under a passing name (``balances_v17``) to take the
+    place of an older one is not a new table.
+    """
     return [
         found.group(1)
         for migration in migrations
         if migration.version > after
         for statement in migration.statements
         if (found := re.search(r"CREATE TABLE (?:IF NOT EXISTS )?(?:\{s\}\.)?(\w+)", statement))
+        and not re.search(r"_v\d+$", found.group(1))
     ]
 
 
@@ -155,6 +162,7 @@ def test_a_file_of_the_previous_version_gets_every_movement_tagged(store: Sqlite
     stored = list(store.movements(MovementQuery()))
     db = store._db
     tags = _tag_pairs(db)
+    balances_as_in_schema_16(db)
     for statement in (
         "DROP INDEX lots_by_expiry",
         "DROP INDEX items_by_expiry",
@@ -187,6 +195,7 @@ def test_a_version_15_file_gets_its_tags_regrouped_with_the_same_answers(
     answers = _answers(store)
     eras = sorted(store._db.execute("SELECT tag, era FROM tag_eras"))
     db = store._db
+    balances_as_in_schema_16(db)
     db.executescript(
         "BEGIN; DROP TABLE tag_blocks; DROP TABLE tag_eras; "
         "CREATE TABLE movement_tags (tag TEXT NOT NULL, block INTEGER NOT NULL, "
@@ -196,7 +205,7 @@ def test_a_version_15_file_gets_its_tags_regrouped_with_the_same_answers(
     path = store.path
     store.close()
     with SqliteStore(path) as migrated:
-        assert migrated.schema_version == SCHEMA_VERSION == 16
+        assert migrated.schema_version == SCHEMA_VERSION
         assert _tag_pairs(migrated._db) == block_tags(stored)
         assert sorted(migrated._db.execute("SELECT tag, era FROM tag_eras")) == eras
         assert _answers(migrated) == answers

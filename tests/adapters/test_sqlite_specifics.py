@@ -13,6 +13,8 @@ import pendulum
 import pytest
 
 from medinv.adapters.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, register_sql_functions
+from medinv.adapters.sqlite._schema import STATUS_CODES
+from medinv.adapters.sqlite._sql import UPSERT_BALANCE
 from medinv.chain import CONTENT_FIELDS, GENESIS_HASH, chain_hash, movement_content
 from medinv.errors import ConcurrencyError, StockError, StorageError
 from medinv.identifiers import ItemKey, Lot
@@ -396,18 +398,21 @@ def plan(store: SqliteStore, sql: str, params: list[object]) -> str:
             "SEARCH loc USING COVERING INDEX sqlite_autoindex_locations_1 (path>? AND path<?) | SEARCH b USING INDEX balances_by_location (location_no=?)",
         ),
         (
-            "SELECT * FROM item_keys AS k JOIN balances AS b ON b.item_no = k.item_no WHERE k.lot = ? AND k.lot <> ''",
-            "SEARCH k USING INDEX item_keys_by_lot (lot=?) | SEARCH b USING PRIMARY KEY (item_no=?)",
+            "SELECT * FROM item_keys AS k JOIN balances AS b ON b.balance_key BETWEEN (k.item_no << 32) AND ((k.item_no << 32) | 4294967295) WHERE k.lot = ? AND k.lot <> ''",
+            "SEARCH k USING INDEX item_keys_by_lot (lot=?) | SEARCH b USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
         ),
         (
-            "SELECT * FROM item_keys AS k JOIN balances AS b ON b.item_no = k.item_no WHERE k.serial = ? AND k.serial <> ''",
-            "SEARCH k USING INDEX item_keys_by_serial (serial=?) | SEARCH b USING PRIMARY KEY (item_no=?)",
+            "SELECT * FROM item_keys AS k JOIN balances AS b ON b.balance_key BETWEEN (k.item_no << 32) AND ((k.item_no << 32) | 4294967295) WHERE k.serial = ? AND k.serial <> ''",
+            "SEARCH k USING INDEX item_keys_by_serial (serial=?) | SEARCH b USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
         ),
         (
-            "SELECT * FROM item_keys AS k JOIN balances AS b ON b.item_no = k.item_no WHERE k.gtin = ? AND k.lot = ? AND k.serial = ?",
-            "SEARCH k USING COVERING INDEX sqlite_autoindex_item_keys_1 (gtin=? AND lot=? AND serial=?) | SEARCH b USING PRIMARY KEY (item_no=?)",
+            "SELECT * FROM item_keys AS k JOIN balances AS b ON b.balance_key BETWEEN (k.item_no << 32) AND ((k.item_no << 32) | 4294967295) WHERE k.gtin = ? AND k.lot = ? AND k.serial = ?",
+            "SEARCH k USING COVERING INDEX sqlite_autoindex_item_keys_1 (gtin=? AND lot=? AND serial=?) | SEARCH b USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
         ),
-        ("SELECT * FROM balances WHERE item_no = ?", "USING PRIMARY KEY (item_no=?)"),
+        (
+            "SELECT * FROM balances WHERE balance_key >= ? AND balance_key < ?",
+            "USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
+        ),
     ],
 )
 def test_every_keyed_query_uses_an_index(store: SqliteStore, sql: str, uses: str):
@@ -644,7 +649,7 @@ def test_an_older_file_is_migrated_to_the_current_schema_with_its_history(
         migrate(old, version)
     old.close()
     with SqliteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 16
+        assert store.schema_version == SCHEMA_VERSION == 17
         assert store.head() == LedgerHead(4, recorded[-1].hash)
 
         def by(**query: Any) -> list[str]:
@@ -819,24 +824,38 @@ def test_history_queries_read_across_periods_of_the_history_index(tmp_path: Path
                     assert got == want, (query, len(got), len(want))
 
 
-def test_balance_rows_are_upserted_in_item_number_order() -> None:
+def test_balance_rows_are_upserted_in_item_number_order(store: SqliteStore) -> None:
     """A commit's balance rows walk the balance table's key once (a speed measure, same totals)."""
     from medinv.adapters.sqlite._store import _balance_rows  # noqa: PLC0415  (private helper)
 
     items = [ItemKey(GTIN, lot=f"L{i}") for i in range(5)]
     shelf, ward = Location.parse("S/A"), Location.parse("S/W")
     item_nos = {item: number for number, item in zip([40, 7, 19, 3, 25], items, strict=True)}
+    location_nos = {shelf: 1, ward: 2}
     changes = [
-        BalanceChange(item=item, location=place, status=AV, delta=delta)
-        for item, place, delta in zip(
-            items * 2, [shelf] * 5 + [ward] * 5, range(-5, 5), strict=True
+        BalanceChange(item=item, location=place, status=status, delta=delta)
+        for item, place, status, delta in zip(
+            items * 2,
+            [shelf] * 5 + [ward] * 5,
+            [AV, StockStatus.HOLD] * 5,
+            range(-5, 5),
+            strict=True,
         )
     ]
-    rows = _balance_rows(changes, item_nos, {shelf: 1, ward: 2})
+    rows = _balance_rows(changes, item_nos, location_nos)
     assert [row[0] for row in rows] == sorted(item_nos[c.item] for c in changes)
     assert sorted(rows) == sorted(
-        (item_nos[c.item], {shelf: 1, ward: 2}[c.location], "AVAILABLE", c.delta) for c in changes
+        (item_nos[c.item], location_nos[c.location], STATUS_CODES[c.status], c.delta)
+        for c in changes
     )
+    # The upsert packs (item number, location number, status code) into the key, in
+    # the key's order; the column repeats the location number.
+    db = store._db
+    db.executemany(UPSERT_BALANCE, rows)
+    assert db.execute("SELECT balance_key, location_no, quantity FROM balances").fetchall() == [
+        (item_no << 32 | location_no << 4 | code, location_no, delta)
+        for item_no, location_no, code, delta in sorted(rows, key=lambda r: r[:3])
+    ]
 
 
 def test_movements_are_read_by_id_in_id_order(store: SqliteStore):

@@ -174,8 +174,9 @@ def test_an_edited_lot_expiry_is_reported_before_an_expired_lot_is_issued(path: 
         "UPDATE movements SET reverses = CAST(x'c3' AS TEXT) WHERE position = 5",
         "UPDATE item_keys SET gtin = CAST(x'ff' AS TEXT) WHERE serial = 'SN-7'",
         "UPDATE balances SET quantity = 'many' WHERE quantity = 6",
-        "UPDATE balances SET status = 'LOST' WHERE quantity = 6",
-        "UPDATE balances SET status = CAST(x'ff' AS TEXT) WHERE quantity = 6",
+        "UPDATE balances SET balance_key = balance_key | 15 WHERE quantity = 6",  # no such status
+        "UPDATE balances SET balance_key = balance_key + (1000 << 4) WHERE quantity = 6",
+        "UPDATE balances SET balance_key = balance_key + (1000 << 32) WHERE quantity = 6",
         "UPDATE balances SET location_no = 999 WHERE quantity = 6",
         "UPDATE locations SET path = CAST(x'ff' AS TEXT) WHERE path = 'CHU/Ward'",
         "UPDATE locations SET path = '' WHERE path = 'CHU/Ward'",
@@ -217,7 +218,12 @@ def test_the_unique_id_index_spares_remembering_every_id(path: Path):
 
 
 def test_a_record_that_is_not_utf8_spoils_no_other_record(path: Path):
-    edit(path, "UPDATE balances SET status = CAST(x'ff' AS TEXT) WHERE quantity = 6")
+    edit(
+        path,
+        "INSERT INTO locations (location_no, path) VALUES (999, CAST(x'ff' AS TEXT))",
+        "UPDATE balances SET location_no = 999, balance_key = (balance_key & ~(268435455 << 4)) "
+        "| (999 << 4) WHERE quantity = 6",
+    )
     report = verify(path)
     # The unreadable balance is reported (its key matches no movement's); the
     # others, read again as bytes, still compare equal.

@@ -24,7 +24,7 @@ def test_the_ledger_section_posts_refuses_and_verifies_on_the_sqlite_file(tmp_pa
     db = tmp_path / "demo.sqlite3"
     text = run_demo(db)
     assert "== Ledger: movements on the SQLite default file ==" in text
-    assert "ledger file demo.sqlite3 (WAL, schema 16)" in text
+    assert "ledger file demo.sqlite3 (WAL, schema 17)" in text
     assert "receive delivery DN-4711: 3 movement(s) posted, 0 replayed; head at position 3" in text
     assert "-> 40 x (01)04006381333931(10)L2026-11A AVAILABLE" in text  # 2 boxes of 20
     assert "-> 60 x (01)04006381333931(10)L2027-02B AVAILABLE" in text  # 3 boxes of 20

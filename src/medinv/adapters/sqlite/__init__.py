@@ -47,7 +47,7 @@ what to write:
 ...     ledger = Ledger(store)
 ...     _ = ledger.post([receipt])
 ...     ledger.balance(gtin="04006381333931", location="CHU/Store"), store.schema_version
-(12, 16)
+(12, 17)
 
 ```
 

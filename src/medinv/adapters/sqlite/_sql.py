@@ -7,7 +7,13 @@ from collections.abc import Iterator, Sequence
 from typing import Final, TypeVar
 
 from medinv.adapters._tags import BLOCK_BITS, Span, expiry_terms, span_terms
-from medinv.adapters.sqlite._schema import TAG_ERA_BITS
+from medinv.adapters.sqlite._schema import (
+    ITEM_SHIFT,
+    LOCATION_SHIFT,
+    STATUS_CODES,
+    STATUS_MASK,
+    TAG_ERA_BITS,
+)
 from medinv.chain import CONTENT_FIELDS, STRUCTURED_FIELDS
 from medinv.ports import PositionQuery
 
@@ -36,9 +42,11 @@ INSERT_ITEM_KEY: Final = (
     "ON CONFLICT (gtin, lot, serial) DO NOTHING"
 )
 UPSERT_BALANCE: Final = (
-    "INSERT INTO balances (item_no, location_no, status, quantity) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (item_no, location_no, status) "
-    "DO UPDATE SET quantity = quantity + excluded.quantity"
+    # (item number, location number, status code, delta): SQLite packs the key, from
+    # numbers small enough for Python to handle without big-integer arithmetic.
+    "INSERT INTO balances (balance_key, location_no, quantity) "  # noqa: S608  (constant SQL)
+    f"VALUES ((?1 << {ITEM_SHIFT}) | (?2 << {LOCATION_SHIFT}) | ?3, ?2, ?4) "
+    "ON CONFLICT (balance_key) DO UPDATE SET quantity = quantity + excluded.quantity"
 )
 INSERT_LINK: Final = "INSERT INTO movement_links (link, position) VALUES (?, ?)"
 DELETE_ZERO_BALANCES: Final = "DELETE FROM balances WHERE quantity = 0"
@@ -51,12 +59,33 @@ INSERT_ITEM: Final = (
     "ON CONFLICT (gtin, lot, serial) DO NOTHING"
 )
 # Aliases: b balances, k item_keys, loc locations, l lots, i items.
+# A balance's key packs its item number, location number and status code (schema 17).
+# An item's balances are one range of the key, written out so that a plan from the
+# item keys to the balances reads that range.
+BALANCE_ITEM_NO: Final = f"(b.balance_key >> {ITEM_SHIFT})"
+BALANCE_KEY_LOCATION_NO: Final = (
+    f"((b.balance_key >> {LOCATION_SHIFT}) & {(1 << (ITEM_SHIFT - LOCATION_SHIFT)) - 1})"
+)
+"""The location number in the key of balance ``b`` (the column ``location_no`` repeats it)."""
+BALANCE_STATUS_CODE: Final = f"(b.balance_key & {STATUS_MASK})"
+BALANCE_STATUS: Final = (
+    f"CASE {BALANCE_STATUS_CODE} "
+    + " ".join(f"WHEN {code} THEN '{status.value}'" for status, code in STATUS_CODES.items())
+    + " END"
+)
+"""The status of balance ``b`` as its text (``NULL`` for a code no status has)."""
+ITEM_BALANCES: Final = (
+    f"b.balance_key BETWEEN (k.item_no << {ITEM_SHIFT}) "
+    f"AND ((k.item_no << {ITEM_SHIFT}) | {(1 << ITEM_SHIFT) - 1})"
+)
+"""The balances ``b`` of the item key ``k``: one range of the key (its upper bound the
+greatest key of the item, which the next item's first key could overflow)."""
 BALANCE_JOINS: Final = (
-    "JOIN item_keys AS k ON k.item_no = b.item_no "
+    f"JOIN item_keys AS k ON k.item_no = {BALANCE_ITEM_NO} AND {ITEM_BALANCES} "
     "JOIN locations AS loc ON loc.location_no = b.location_no"
 )
 POSITION_SELECT: Final = (
-    "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity, "  # noqa: S608  (constant fragments)
+    f"SELECT k.gtin, k.lot, k.serial, loc.path, {BALANCE_STATUS_CODE}, b.quantity, "  # noqa: S608  (constant fragments)
     "CASE WHEN l.gtin IS NOT NULL THEN l.expiry ELSE i.expiry END, i.first_received_at "
     f"FROM balances AS b {BALANCE_JOINS} "
     "LEFT JOIN lots AS l ON l.gtin = k.gtin AND l.lot = k.lot "

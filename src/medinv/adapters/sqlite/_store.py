@@ -19,7 +19,6 @@ import pendulum
 from medinv._windows import window_pages
 from medinv.adapters import _base, _rows
 from medinv.adapters._codec import (
-    STATUSES,
     check_chained,
     item_filters,
     key_columns,
@@ -115,22 +114,26 @@ def _balance_rows(
     item_nos: Mapping[ItemKey, int],
     location_nos: Mapping[Location, int],
 ) -> list[_Row]:
-    """``(item_no, location_no, status, delta)`` of each change, by item number.
+    """``(item_no, location_no, status code, delta)`` of each change, by item number.
 
-    Upserted in that order, a commit's balance rows walk the balance table's key
-    (item number first) once instead of jumping between its pages: measured on
-    the ledger benchmark's commits replayed into fresh stores (50,000 movements,
-    ten alternating rounds), 3 % to 6 % less CPU for the whole append (the sort
-    included). A commit holds each key once, so the order changes no total.
+    The upsert packs the first three into the balance key (``_sql.UPSERT_BALANCE``):
+    packed here, in Python's big integers, the rows cost nearly twice as much to
+    build and to sort. Upserted in order of item number (the key's first part), a
+    commit's balance rows walk the balance table once instead of jumping between
+    its pages: measured on the ledger benchmark's commits replayed into fresh
+    stores (50,000 movements, ten alternating rounds), 3 % to 6 % less CPU for the
+    whole append (the sort included). A commit holds each key once, so the order
+    changes no total.
     """
-    rows = [
-        (item_nos[c.item], location_nos[c.location], c.status._value_, c.delta) for c in changes
-    ]
+    codes = _STATUS_CODES
+    rows = [(item_nos[c.item], location_nos[c.location], codes[c.status], c.delta) for c in changes]
     rows.sort(key=_first)
     return rows
 
 
 _first: Final = operator.itemgetter(0)
+_STATUS_CODES: Final = _schema.STATUS_CODES
+_STATUS_OF_CODE: Final = {code: status for status, code in _schema.STATUS_CODES.items()}
 
 
 _MAX_TIMEOUT: Final = 86_400.0
@@ -470,7 +473,9 @@ class SqliteStore(_base.Closing):
             if item not in known:
                 missing[key(item)] = item
         if missing:
-            self._number(known, missing, _sql.INSERT_ITEM_KEY, _sql.select_item_numbers)
+            self._number(
+                known, missing, _sql.INSERT_ITEM_KEY, _sql.select_item_numbers, _schema.ITEM_LIMIT
+            )
         return known
 
     def _location_numbers(self, changes: Sequence[BalanceChange]) -> dict[Location, int]:
@@ -485,7 +490,13 @@ class SqliteStore(_base.Closing):
             if location not in known:
                 missing[(path(location),)] = location
         if missing:
-            self._number(known, missing, _sql.INSERT_LOCATION, _sql.select_location_numbers)
+            self._number(
+                known,
+                missing,
+                _sql.INSERT_LOCATION,
+                _sql.select_location_numbers,
+                _schema.LOCATION_LIMIT,
+            )
         return known
 
     def _number(
@@ -494,16 +505,23 @@ class SqliteStore(_base.Closing):
         missing: dict[tuple[str, ...], V],
         insert: str,
         select: Callable[[Sequence[tuple[str, ...]]], tuple[str, list[str]]],
+        limit: int,
     ) -> None:
         """Number the ``missing`` values by their key columns, and read the numbers back.
 
-        A key numbered already (by another writer) keeps its number.
+        A key numbered already (by another writer) keeps its number. A number must
+        stay below ``limit`` to fit its part of a balance key.
         """
         db = self._db
         keys = list(missing)
         db.executemany(insert, keys)
         for chunk in _sql.chunks(keys):
             for number, *parts in db.execute(*select(chunk)):
+                if not 0 <= number < limit:
+                    raise StorageError(
+                        f"cannot number {tuple(parts)!r} in the SQLite ledger {self._path!r}: "
+                        f"its number {number:,} is beyond the {limit - 1:,} a balance key holds"
+                    )
                 known[missing[tuple(parts)]] = number
 
     def _check_head(self, commit: Commit) -> None:
@@ -634,13 +652,13 @@ class SqliteStore(_base.Closing):
         wanted, rows = self._keyed_by_item(
             items,
             "balances",
-            "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity "
+            f"SELECT k.gtin, k.lot, k.serial, loc.path, {_sql.BALANCE_STATUS_CODE}, b.quantity "  # noqa: S608  (constant fragments)
             "FROM v CROSS JOIN item_keys AS k CROSS JOIN balances AS b "
             "JOIN locations AS loc ON loc.location_no = b.location_no "
             "WHERE k.gtin = v.gtin AND k.lot = v.lot AND k.serial = v.serial "
-            "AND b.item_no = k.item_no AND b.quantity <> 0",
+            f"AND {_sql.ITEM_BALANCES} AND b.quantity <> 0",
         )
-        location_of, statuses = self._decoder.location, STATUSES
+        location_of, statuses = self._decoder.location, _STATUS_OF_CODE
         return {
             (wanted[gtin, lot, serial], location_of(path), statuses[status]): quantity
             for gtin, lot, serial, path, status, quantity in rows
@@ -677,11 +695,11 @@ class SqliteStore(_base.Closing):
             sql.append("AND (loc.path = ? OR (loc.path >= ? AND loc.path < ?))")
             params += subtree_bounds(query.location)
         if query.status is not None:
-            sql.append("AND b.status = ?")
-            params.append(query.status.value)
+            sql.append(f"AND {_sql.BALANCE_STATUS_CODE} = ?")
+            params.append(_STATUS_CODES[query.status])
         if query.expiry_window or query.has_expiry is False:  # else: checked below
             expiring, more = _sql.expiring_items(query)
-            sql.append(f"AND b.item_no IN ({expiring})")
+            sql.append(f"AND k.item_no IN ({expiring})")
             params += more
         with self._translate("query stock positions in"):
             rows = self._db.execute(" ".join(sql), params).fetchall()
@@ -690,7 +708,7 @@ class SqliteStore(_base.Closing):
             StockPosition(
                 item=decoder.item(gtin, lot, serial),
                 location=decoder.location(location),
-                status=STATUSES[status],
+                status=_STATUS_OF_CODE[status],
                 quantity=quantity,
                 expiry=decoder.date(expiry),
                 received_at=None if received is None else decoder.instant(received),
@@ -801,7 +819,8 @@ class SqliteStore(_base.Closing):
         """The whole stored balance projection (zero balances excluded)."""
         with self._translate("read the balances in"):
             rows = self._db.execute(
-                "SELECT k.gtin, k.lot, k.serial, loc.path, b.status, b.quantity "  # noqa: S608  (constant fragments)
+                "SELECT k.gtin, k.lot, k.serial, loc.path, "  # noqa: S608  (constant fragments)
+                f"{_sql.BALANCE_STATUS_CODE}, b.quantity "
                 f"FROM balances AS b {_sql.BALANCE_JOINS} WHERE b.quantity <> 0"
             ).fetchall()
         decoder = self._decoder
@@ -809,7 +828,7 @@ class SqliteStore(_base.Closing):
             (
                 decoder.item(gtin, lot, serial),
                 decoder.location(location),
-                STATUSES[status],
+                _STATUS_OF_CODE[status],
                 quantity,
             )
             for gtin, lot, serial, location, status, quantity in rows
@@ -972,9 +991,12 @@ class _VerificationRows:
     def balance_rows(self) -> Iterator[tuple[Any, ...]]:
         """The balance projection, keys encoded like content fields."""
         return self._stream(
-            f"SELECT {_sql.ENCODED_KEY}, '+' || loc.path, '+' || b.status, b.quantity "  # noqa: S608  (constant fragments)
-            "FROM balances AS b LEFT JOIN item_keys AS k ON k.item_no = b.item_no "
+            f"SELECT {_sql.ENCODED_KEY}, '+' || loc.path, '+' || {_sql.BALANCE_STATUS}, "  # noqa: S608  (constant fragments)
+            "b.quantity FROM balances AS b "
+            f"LEFT JOIN item_keys AS k ON k.item_no = {_sql.BALANCE_ITEM_NO} "
+            # A location column that disagrees with the key reads as no location.
             "LEFT JOIN locations AS loc ON loc.location_no = b.location_no "
+            f"AND b.location_no = {_sql.BALANCE_KEY_LOCATION_NO} "
             "WHERE b.quantity IS NOT 0",
             6,
             "the balances",
