@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medinv.adapters.memory import MemoryStore
-from medinv.analytics import DemandProjection, StockHistory, averages, demand
+from medinv.analytics import AmcMethod, DemandProjection, StockHistory, averages, demand
 from medinv.errors import InvalidValueError, StockError
 from medinv.identifiers import ItemKey
 from medinv.ledger import Ledger
@@ -71,6 +71,71 @@ def test_caught_up_in_steps_it_equals_a_full_recompute(
     assert again is not None
     assert projected(again, as_of) == full(ledger, as_of)
     assert again.to_rows() == projection.to_rows()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10**6),
+    late=st.floats(0, 0.4),
+    windows=st.lists(st.sampled_from([1, 3, 7, 30, 365]), min_size=1, max_size=4),
+)
+def test_averages_asked_between_catch_ups_equal_a_full_recompute(
+    seed: int, late: float, windows: list[int]
+) -> None:
+    # A report after every few postings: the running totals a place keeps between
+    # reports must follow every change (a day folded on top, an issue or reversal
+    # counted on an earlier day, a late entry that folds the product again, a
+    # projection loaded back from its journal), and a wider window asked later.
+    source = random_ledger(MemoryStore(), seed, steps=80)
+    rng = random.Random(seed)  # noqa: S311  (reproducible test data)
+    ledger = Ledger(MemoryStore(), clock=lambda: CLOCK, timezone=ZONE)
+    saved = MemoryStore().projections
+    projection = DemandProjection(ZONE)
+    held: list[Movement] = []
+    for n, movement in enumerate(r.movement for r in source.history()):
+        if rng.random() < late:
+            held.append(movement)
+        else:
+            _post(ledger, movement)
+        if held and rng.random() < 0.3:
+            _post(ledger, held.pop(0))
+        if n % rng.randint(1, 8) == 0:
+            projection.catch_up(ledger)
+            projection.save(saved)
+            if rng.random() < 0.2:
+                loaded = DemandProjection.load(saved)
+                assert loaded is not None
+                projection = loaded
+            as_of = max([START, *(r.movement.occurred_at for r in ledger.history())]).add(
+                days=rng.randint(0, 20)
+            )
+            history = StockHistory.read(ledger, as_of=as_of)
+            for window in windows:
+                assert projection.averages(as_of=as_of, window_days=window) == averages(
+                    history, window_days=window
+                ), (n, window)
+
+
+def test_a_report_then_more_postings_on_its_last_day_counts_that_day_again() -> None:
+    # The day reported on is folded again when later movements of the same day come:
+    # a stock-out at noon, stock back in the afternoon, reported before and after.
+    ledger, item, store = _small_ledger()  # 30 received on the 1st, 4 issued on the 3rd
+    day = START.add(days=4)
+    ledger.post([Movement.issue("i5", item=item, quantity=26, source=store,
+                                occurred_at=day.add(hours=2), actor="a")])  # fmt: skip
+    projection = DemandProjection.build(ledger)
+    as_of = day.add(hours=14)
+    for method in AmcMethod:
+        assert projection.averages(as_of=as_of, window_days=3, method=method) == averages(
+            StockHistory.read(ledger, as_of=as_of), window_days=3, method=method
+        )
+    ledger.post([Movement.receipt("r5", item=item, quantity=10, to=store, expiry="2026-03-20",
+                                  occurred_at=day.add(hours=6), actor="a")])  # fmt: skip
+    projection.catch_up(ledger)
+    for method in AmcMethod:
+        got = projection.averages(as_of=as_of, window_days=3, method=method)
+        assert got == averages(StockHistory.read(ledger, as_of=as_of), window_days=3, method=method)
+    assert got[(GTINS[0], store)].days_counted == 3  # the last day closed with stock again
 
 
 def _post(ledger: Ledger, movement: Movement) -> None:

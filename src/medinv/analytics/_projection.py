@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import zoneinfo
 from collections import defaultdict
@@ -92,6 +93,53 @@ class _Place:
     usable: int = 0
     last: tuple[int, int] = (0, 0)
     """(occurred at, position) of the last event folded."""
+    sums: tuple[list[int], list[int], list[int]] = attrs.field(
+        factory=lambda: ([0], [0], [0]), init=False, eq=False, repr=False
+    )
+    """Running totals from day ``sums_from`` (counted from the first day): consumed,
+    stock-out days, days that closed with stock; entry ``k`` sums ``k`` days. A
+    window's figures are then three subtractions, and a day's report adds up only
+    the days folded since the last one."""
+    sums_from: int = attrs.field(default=0, init=False, eq=False, repr=False)
+    summed: int = attrs.field(default=0, init=False, eq=False, repr=False)
+    """The days from ``sums_from`` up to here are summed."""
+
+    def _changed_from(self, index: int) -> None:
+        """The day at ``index`` (from the first day) and those after it changed."""
+        if index < self.summed:
+            self.summed = max(index, self.sums_from)
+
+    def window_sums(self, first: int, stop: int) -> tuple[int, int, int]:
+        """Consumed, stock-out days and days closed with stock, of days ``first`` to ``stop``.
+
+        Days count from the first one. The totals start at the first window asked
+        about (a load does not add up every day of the history) and start again at
+        an earlier one when a wider window is asked about.
+        """
+        if first < self.sums_from or self.summed == self.sums_from:
+            # Nothing summed yet, or a window that starts earlier: start from this one.
+            self.sums = ([0], [0], [0])
+            self.sums_from = self.summed = first
+        base, summed, days = self.sums_from, self.summed, len(self.closing)
+        consumed_sums, out_sums, closed_sums = self.sums
+        if summed < days:
+            keep = summed - base + 1
+            del consumed_sums[keep:], out_sums[keep:], closed_sums[keep:]
+            for sums, values in (
+                (consumed_sums, self.consumed[summed:]),
+                (out_sums, self.stock_out[summed:]),
+                (closed_sums, map(bool, self.closing[summed:])),  # usable is never below 0
+            ):
+                running = itertools.accumulate(values, initial=sums[-1])
+                next(running)
+                sums.extend(running)
+            self.summed = days
+        first, stop = first - base, stop - base
+        return (
+            consumed_sums[stop] - consumed_sums[first],
+            out_sums[stop] - out_sums[first],
+            closed_sums[stop] - closed_sums[first],
+        )
 
     @property
     def end(self) -> int:
@@ -129,11 +177,13 @@ class _Place:
     def add_consumed(self, ordinal: int, quantity: int) -> None:
         """Count ``quantity`` on a day already folded (an issue's, or its reversal's)."""
         self.consumed[ordinal - self.start] += quantity
+        self._changed_from(ordinal - self.start)
 
     def fold(self, events: list[_Event], expiries: Mapping[ItemKey, int]) -> None:
         """Fold events that come after every event folded so far, in time order."""
         last_day, balances, available = self.last_day, self.balances, StockStatus.AVAILABLE
         stop = self.start + len(self.closing)  # the day after the last one opened
+        self._changed_from(len(self.closing) - 1)  # the last day's figures may change
         usable = self.usable
         for at, position, ordinal, item, status, delta in events:
             if item not in last_day:
@@ -201,9 +251,7 @@ class _Place:
         total = outs = closed = 0
         if first < folded:
             stop = min(length, folded)
-            total = sum(self.consumed[first:stop])
-            outs = self.stock_out[first:stop].count(True)  # in C: sum() of bools is slow
-            closed = stop - first - self.closing[first:stop].count(0)  # usable is never < 0
+            total, outs, closed = self.window_sums(first, stop)
         if length > folded:
             begin = self.start + max(first, folded)
             last = self.start + folded - 1
@@ -300,6 +348,7 @@ class _Place:
             msg = f"the days from {chunk['from']} do not follow the days before them"
             raise ValueError(msg)
         first = len(self.closing)
+        self._changed_from(first)
         self.stock_out += [c == "1" for c in chunk["stock_out"]]
         self.closing += [int(q) for q in chunk["closing"]]
         if len(self.stock_out) != len(self.closing):
@@ -320,6 +369,7 @@ class _Place:
             msg = f"the days from {ordinal} do not follow the days before them"
             raise ValueError(msg)
         del self.stock_out[index:], self.closing[index:], self.consumed[index:]
+        self._changed_from(index)
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Take the running state (``state_json``) of the last day the lists hold."""
@@ -389,7 +439,7 @@ class DemandProjection:
         """The last ``as_of`` asked about, the latest instant then folded and its day."""
         self._places: dict[ProductKey, _Place] = {}
         self._dates_made = DayDates()
-        self._order: list[ProductKey] | None = None
+        self._order: list[tuple[ProductKey, _Place]] | None = None
         """``places()``, kept until a place is added or dropped."""
         self._position = 0
         self._latest = 0
@@ -569,12 +619,12 @@ class DemandProjection:
 
     def places(self) -> list[ProductKey]:
         """Every (product, location) folded in, sorted by product then location path."""
-        return list(self._sorted_places())
+        return [key for key, _ in self._sorted_places()]
 
-    def _sorted_places(self) -> list[ProductKey]:
+    def _sorted_places(self) -> list[tuple[ProductKey, _Place]]:
         """``places()``, sorted again only after places were added or dropped: do not change."""
         if self._order is None:
-            self._order = sorted(self._places, key=lambda k: (k[0], k[1].path))
+            self._order = sorted(self._places.items(), key=lambda kv: (kv[0][0], kv[0][1].path))
         return self._order
 
     def demand(self, gtin: str, location: Location | str, *, as_of: object) -> DemandSeries:
@@ -864,10 +914,9 @@ class DemandProjection:
         """
         _check_average(window_days, method)
         today = self._today(as_of)
-        places = self._places
         return {
-            key: places[key].average(today, window_days, method, self._dates_made)
-            for key in self._sorted_places()
+            key: place.average(today, window_days, method, self._dates_made)
+            for key, place in self._sorted_places()
         }
 
     def _journal_text(self) -> str:
