@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+from collections.abc import Iterator
 
 import pendulum
 import pytest
@@ -38,27 +39,13 @@ def projected(
 def test_caught_up_in_steps_it_equals_a_full_recompute(
     seed: int, late: float, extra_days: int
 ) -> None:
-    source = random_ledger(MemoryStore(), seed, steps=80)
     rng = random.Random(seed)  # noqa: S311  (reproducible test data)
-    moves = [r.movement for r in source.history()]
-    # Replay into a second ledger in chunks, holding some movements back so they are
-    # stored late (dated before what was already folded); refused ones are dropped.
     ledger = Ledger(MemoryStore(), clock=lambda: CLOCK, timezone=ZONE)
     saved = MemoryStore().projections
     projection = DemandProjection(ZONE)
-    held: list[Movement] = []
-    for n, movement in enumerate(moves):
-        if rng.random() < late:
-            held.append(movement)
-        else:
-            _post(ledger, movement)
-        if held and rng.random() < 0.3:
-            _post(ledger, held.pop(0))
-        if n % rng.randint(1, 12) == 0:
-            projection.catch_up(ledger)
-            projection.save(saved)  # only what changed since the last save
-    for movement in held:
-        _post(ledger, movement)
+    for _ in _replayed_in_steps(ledger, seed, late, 12, rng):
+        projection.catch_up(ledger)
+        projection.save(saved)  # only what changed since the last save
     read = projection.catch_up(ledger)
     assert projection.position == ledger.store.head().position
     assert projection.catch_up(ledger) == 0 <= read
@@ -86,34 +73,25 @@ def test_averages_asked_between_catch_ups_equal_a_full_recompute(
     # reports must follow every change (a day folded on top, an issue or reversal
     # counted on an earlier day, a late entry that folds the product again, a
     # projection loaded back from its journal), and a wider window asked later.
-    source = random_ledger(MemoryStore(), seed, steps=80)
     rng = random.Random(seed)  # noqa: S311  (reproducible test data)
     ledger = Ledger(MemoryStore(), clock=lambda: CLOCK, timezone=ZONE)
     saved = MemoryStore().projections
     projection = DemandProjection(ZONE)
-    held: list[Movement] = []
-    for n, movement in enumerate(r.movement for r in source.history()):
-        if rng.random() < late:
-            held.append(movement)
-        else:
-            _post(ledger, movement)
-        if held and rng.random() < 0.3:
-            _post(ledger, held.pop(0))
-        if n % rng.randint(1, 8) == 0:
-            projection.catch_up(ledger)
-            projection.save(saved)
-            if rng.random() < 0.2:
-                loaded = DemandProjection.load(saved)
-                assert loaded is not None
-                projection = loaded
-            as_of = max([START, *(r.movement.occurred_at for r in ledger.history())]).add(
-                days=rng.randint(0, 20)
-            )
-            history = StockHistory.read(ledger, as_of=as_of)
-            for window in windows:
-                assert projection.averages(as_of=as_of, window_days=window) == averages(
-                    history, window_days=window
-                ), (n, window)
+    for step in _replayed_in_steps(ledger, seed, late, 8, rng):
+        projection.catch_up(ledger)
+        projection.save(saved)
+        if rng.random() < 0.2:
+            loaded = DemandProjection.load(saved)
+            assert loaded is not None
+            projection = loaded
+        as_of = max([START, *(r.movement.occurred_at for r in ledger.history())]).add(
+            days=rng.randint(0, 20)
+        )
+        history = StockHistory.read(ledger, as_of=as_of)
+        for window in windows:
+            assert projection.averages(as_of=as_of, window_days=window) == averages(
+                history, window_days=window
+            ), (step, window)
 
 
 def test_a_report_then_more_postings_on_its_last_day_counts_that_day_again() -> None:
@@ -136,6 +114,29 @@ def test_a_report_then_more_postings_on_its_last_day_counts_that_day_again() -> 
         got = projection.averages(as_of=as_of, window_days=3, method=method)
         assert got == averages(StockHistory.read(ledger, as_of=as_of), window_days=3, method=method)
     assert got[(GTINS[0], store)].days_counted == 3  # the last day closed with stock again
+
+
+def _replayed_in_steps(
+    ledger: Ledger, seed: int, late: float, every: int, rng: random.Random
+) -> Iterator[int]:
+    """Post a random ledger's movements into ``ledger``, yielding every few of them.
+
+    Some movements are held back so they are stored late (dated before what was
+    already folded); refused ones are dropped. What is held back is posted at the end.
+    """
+    source = random_ledger(MemoryStore(), seed, steps=80)
+    held: list[Movement] = []
+    for n, movement in enumerate(r.movement for r in source.history()):
+        if rng.random() < late:
+            held.append(movement)
+        else:
+            _post(ledger, movement)
+        if held and rng.random() < 0.3:
+            _post(ledger, held.pop(0))
+        if n % rng.randint(1, every) == 0:
+            yield n
+    for movement in held:
+        _post(ledger, movement)
 
 
 def _post(ledger: Ledger, movement: Movement) -> None:
