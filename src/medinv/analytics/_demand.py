@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from typing import Final, TypeVar
 
@@ -37,6 +37,9 @@ __all__ = [
 
 _Item = TypeVar("_Item", int, ItemKey)
 """How a walk of days knows the items: by number (a history) or by key (the projection)."""
+
+_DAY: Final = operator.itemgetter(2)
+"""An event's facility day."""
 
 DAYS_PER_MONTH: Final = Fraction(61, 2)
 """Days in an average month for the monthly figures (30.5, as the field tools use)."""
@@ -109,7 +112,7 @@ def demand(history: StockHistory, gtin: str, location: Location | str) -> Demand
     # The series starts on the place's first movement: usually its first receipt, but a
     # late entry of an issue dated earlier (the stock was there that day) starts it then,
     # so no issue falls before the series and the balance is folded from its start.
-    first = min(day for _, _, day, _, _, _ in events)
+    first = min(map(_DAY, events))
     length = max(0, history.today.toordinal() - first + 1)
     consumed = [0] * length
     for _, day, quantity in history._day_issues(key):  # noqa: SLF001
@@ -137,9 +140,14 @@ def _stock_days(
     Days are counted as ordinals (whole numbers) here: date arithmetic per day costs
     more than everything else in the loop.
     """
+    return expand_runs(_runs(history, events, first, first + length - 1))
+
+
+def expand_runs(runs: Iterable[tuple[int, bool, int]]) -> tuple[list[bool], list[int]]:
+    """Runs of days (``_day_runs``) as one stock-out flag and one closing stock per day."""
     stock_out: list[bool] = []
     closing: list[int] = []
-    for days, out, usable in _runs(history, events, first, first + length - 1):
+    for days, out, usable in runs:
         if days == 1:
             stock_out.append(out)
             closing.append(usable)
@@ -147,6 +155,17 @@ def _stock_days(
             stock_out += [out] * days
             closing += [usable] * days
     return stock_out, closing
+
+
+def count_runs(runs: Iterable[tuple[int, bool, int]]) -> tuple[int, int]:
+    """Of runs of days (``_day_runs``): the stock-out days and the days closed with stock."""
+    outs = closed = 0
+    for days, out, usable in runs:
+        if out:
+            outs += days
+        if usable > 0:
+            closed += days
+    return outs, closed
 
 
 def _runs(
@@ -322,9 +341,6 @@ def averages(
     }
 
 
-_DAY: Final = operator.itemgetter(2)
-
-
 def _window_average(
     history: StockHistory, key: ProductKey, today: int, window_days: int, method: AmcMethod
 ) -> AverageConsumption:
@@ -340,12 +356,7 @@ def _window_average(
         return _average(method, None, count=0, total=0, outs=0, closed=0)
     count = min(window_days, length)
     start = today - count + 1
-    outs = closed = 0
-    for days, out, usable in _runs(history, events, start, today):
-        if out:
-            outs += days
-        if usable > 0:
-            closed += days
+    outs, closed = count_runs(_runs(history, events, start, today))
     consumed = 0
     for _, day, quantity in history._day_issues(key):  # noqa: SLF001
         if start <= day <= today:

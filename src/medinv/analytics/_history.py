@@ -81,9 +81,7 @@ class StockHistory:
         self._items = items
         """The items read, by the number events give them."""
         self._expiries = expiries
-        self._last_days = [
-            _NEVER if (e := expiries.get(item)) is None else e.toordinal() for item in items
-        ]
+        self._last_days = [last_usable_day(expiries.get(item)) for item in items]
         self._arrivals: dict[tuple[ItemKey, Location], int] | None = None
         self._dates = DayDates()
         self._today = as_of.in_timezone(timezone).date()
@@ -309,6 +307,11 @@ class StockHistory:
                             arrivals[key] = day
             self._arrivals = arrivals
         return self._arrivals
+
+
+def last_usable_day(expiry: pendulum.Date | None) -> int:
+    """The ordinal of the last day stock with this expiry is usable (never: ``_NEVER``)."""
+    return _NEVER if expiry is None else expiry.toordinal()
 
 
 def _store_and_zone(source: object, timezone: str | None) -> tuple[LedgerStore, pendulum.Timezone]:

@@ -39,10 +39,18 @@ from medinv.analytics._demand import (
     _average,
     _check_average,
     _day_runs,
+    count_runs,
     demand,
+    expand_runs,
     location_of,
 )
-from medinv.analytics._history import ProductKey, StockHistory, _expiries, _store_and_zone
+from medinv.analytics._history import (
+    ProductKey,
+    StockHistory,
+    _expiries,
+    _store_and_zone,
+    last_usable_day,
+)
 from medinv.analytics._instants import DayDates, FacilityDays, exact_instant
 from medinv.dates import facility_timezone, to_datetime
 from medinv.errors import InvalidValueError
@@ -61,7 +69,6 @@ __all__ = ["DEFAULT_NAME", "DemandProjection", "ProjectionMismatch"]
 DEFAULT_NAME: Final = "daily-demand"
 """The name a demand projection is saved under unless told otherwise."""
 
-_NEVER: Final = 10**9
 _ISSUING: Final = frozenset({MovementKind.ISSUE, MovementKind.CONSUMPTION})
 _FORMAT: Final = 1
 """Version of the JSON texts of a place (``to_rows``)."""
@@ -225,16 +232,7 @@ class _Place:
 
     def _carried(self, today: int) -> tuple[list[bool], list[int]]:
         """The days after the last one up to ``today``: carried forward, recounted on expiry."""
-        recounts = {d + 1 for d in self.last_day.values()}
-        usable = self.usable
-        stock_out: list[bool] = []
-        closing: list[int] = []
-        for ordinal in range(self.end + 1, today + 1):
-            if ordinal in recounts:
-                usable = self.recount(ordinal)
-            stock_out.append(usable <= 0)
-            closing.append(usable)
-        return stock_out, closing
+        return expand_runs(_day_runs([], self.balances, self.last_day, self.end + 1, today))
 
     def average(
         self, today: int, window_days: int, method: AmcMethod, dates: DayDates
@@ -257,11 +255,11 @@ class _Place:
             last = self.start + folded - 1
             if any(last <= day < today for day in self.last_day.values()):
                 # A lot stops being usable after the last day folded: recount there.
-                for days, out, usable in _day_runs([], self.balances, self.last_day, begin, today):
-                    if out:
-                        outs += days
-                    if usable > 0:
-                        closed += days
+                more_outs, more_closed = count_runs(
+                    _day_runs([], self.balances, self.last_day, begin, today)
+                )
+                outs += more_outs
+                closed += more_closed
             elif self.usable > 0:  # every day carried closes as the last one folded
                 closed += today - begin + 1
             else:
@@ -1020,10 +1018,7 @@ def _widen(out: dict[ProductKey, tuple[int, int]], key: ProductKey, days: tuple[
 
 
 def _expiry_ordinals(store: LedgerStore, items: set[ItemKey]) -> dict[ItemKey, int]:
-    return {
-        item: _NEVER if expiry is None else expiry.toordinal()
-        for item, expiry in _expiries(store, items).items()
-    }
+    return {item: last_usable_day(expiry) for item, expiry in _expiries(store, items).items()}
 
 
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
