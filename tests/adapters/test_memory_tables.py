@@ -114,3 +114,28 @@ def test_a_reserve_that_fails_while_writing_leaves_the_expired_reservation(
         fail_after(table, replace)
     assert table._by_id == before
     store.close()
+
+
+def test_a_projection_save_that_fails_later_in_its_transaction_is_undone() -> None:
+    # The rows change in place (a save costs its rows, not a copy of all), so the
+    # undo log is what brings the projection back.
+    store = MemoryStore()
+    projections = store.projections
+    projections.save("p", position=1, timezone="UTC", rows={"a": "1", "b": "2"}, expected=None)
+    before = projections.load("p")
+
+    def save_again() -> None:
+        projections.save("p", position=2, timezone="UTC", rows={"a": "9", "b": "", "c": "3"},
+                         expected=1)  # fmt: skip
+
+    assert isinstance(projections, MemoryTables)
+    with pytest.raises(BoomError):
+        fail_after(projections, save_again)
+    assert projections.load("p") == before
+    save_again()
+    after = projections.load("p")
+    assert after is not None
+    assert (after.position, after.rows) == (2, {"a": "9", "c": "3"})
+    assert before is not None
+    assert before.rows == {"a": "1", "b": "2"}  # what a load returned is its own copy
+    store.close()

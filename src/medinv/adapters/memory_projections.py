@@ -39,12 +39,15 @@ class MemoryProjections(MemoryTables, ProjectionBase):
         return None if found is None else found[0]
 
     def _write(self, name: str, position: int, timezone: str, rows: dict[str, str]) -> None:
-        kept = dict(self._by_name[name][2]) if name in self._by_name else {}
+        # The rows change in place, each write undone on rollback: a day's save costs
+        # the rows it writes, not a copy of every row kept (benchmarks/bench_analytics.py).
+        found = self._by_name.get(name)
+        kept: dict[str, str] = {} if found is None else found[2]
         for key, text in rows.items():
             if text:
-                kept[key] = text
-            else:
-                kept.pop(key, None)
+                self._set(kept, key, text)
+            elif key in kept:
+                self._remove(kept, key)
         self._set(self._by_name, name, (position, timezone, kept))
 
     def _drop(self, name: str) -> None:
