@@ -225,6 +225,30 @@ def test_the_days_after_the_last_folded_one_stop_counting_a_lot_after_its_expiry
         assert amc.stock_out_days == min(window, (as_of.date() - pendulum.date(2026, 3, 20)).days)
 
 
+def test_a_lot_received_after_a_report_on_the_last_day_stops_counting_at_its_expiry() -> None:
+    # A report looks past the last day folded, where no lot stops being usable; a lot
+    # received later that same day expires two days on. The days carried after the
+    # last one must stop counting it then (the place keeps the next expiry it found
+    # until a lot is added), as a full recompute does.
+    ledger = Ledger(MemoryStore(), clock=lambda: CLOCK, timezone=ZONE)
+    store, a, b = Location.parse("H/Store"), ItemKey(GTINS[0], lot="A"), ItemKey(GTINS[0], lot="B")
+    ledger.post([
+        Movement.receipt("ra", item=a, quantity=5, to=store, occurred_at=START, actor="a",
+                         expiry="2027-01-31"),
+        Movement.issue("ia", item=a, quantity=5, source=store, occurred_at=START.add(hours=1),
+                       actor="a"),
+    ])  # fmt: skip
+    projection = DemandProjection.build(ledger)
+    as_of = START.add(days=10)
+    assert projection.averages(as_of=as_of, window_days=30)[(GTINS[0], store)].stock_out_days == 10
+    ledger.post([Movement.receipt("rb", item=b, quantity=10, to=store, expiry="2026-02-03",
+                                  occurred_at=START.add(hours=2), actor="a")])  # fmt: skip
+    projection.catch_up(ledger)
+    got = projection.averages(as_of=as_of, window_days=30)
+    assert got == averages(StockHistory.read(ledger, as_of=as_of), window_days=30)
+    assert got[(GTINS[0], store)].stock_out_days == 8  # usable from the 1st to the 3rd
+
+
 def test_a_projection_that_disagrees_with_the_ledger_is_found() -> None:
     ledger, _, store = _small_ledger()
     projection = DemandProjection.build(ledger)

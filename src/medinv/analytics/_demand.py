@@ -398,10 +398,9 @@ def _positive_days(closing: Sequence[int]) -> int:
     return sum(1 for q in closing if q > 0)
 
 
-def _average(
+def _average(  # noqa: PLR0917  (positional: a report's hot caller passes them so)
     method: AmcMethod,
     start: pendulum.Date | None,
-    *,
     count: int,
     total: int,
     outs: int,
@@ -425,18 +424,17 @@ def _average(
         if days == 0 and total:
             days = in_stock
     made = new_instance(AverageConsumption)
-    set_method, set_start, set_window, set_days, set_outs, set_consumed, set_rate = _SET_AVERAGE
-    set_method(made, method)
-    set_start(made, start)
-    set_window(made, count)
-    set_days(made, days)
-    set_outs(made, outs)
-    set_consumed(made, total)
-    set_rate(made, _rate(total, days))
+    _SET_METHOD(made, method)
+    _SET_START(made, start)
+    _SET_WINDOW(made, count)
+    _SET_DAYS(made, days)
+    _SET_OUTS(made, outs)
+    _SET_CONSUMED(made, total)
+    _SET_RATE(made, _rate(total, days))
     return made
 
 
-_SET_AVERAGE: Final = slot_setters(
+_SET_METHOD, _SET_START, _SET_WINDOW, _SET_DAYS, _SET_OUTS, _SET_CONSUMED, _SET_RATE = slot_setters(
     AverageConsumption,
     "method",
     "window_start",
