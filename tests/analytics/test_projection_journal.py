@@ -61,6 +61,7 @@ def saved_in_steps(store: LedgerStore, seed: int, late: float, extra_days: int) 
     kept = DemandProjection(ZONE)
     held: list[Movement] = []
     saves = 0
+    every = 2 if len(moves) > 40 else 1  # more than sixteen saves: a compaction at least
     for n, movement in enumerate(moves):
         if rng.random() < late:
             held.append(movement)  # stored later, dated before what is folded: a late entry
@@ -68,7 +69,7 @@ def saved_in_steps(store: LedgerStore, seed: int, late: float, extra_days: int) 
             _post(ledger, movement)
         if held and rng.random() < 0.3:
             _post(ledger, held.pop(0))
-        if n % 2 == 0 or n == len(moves) - 1:
+        if n % every == 0 or n == len(moves) - 1:
             for waiting in held if n == len(moves) - 1 else ():
                 _post(ledger, waiting)
             kept.catch_up(ledger)

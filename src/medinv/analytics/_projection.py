@@ -368,22 +368,27 @@ class _Place:
             ],
         }
 
-    def journal_entry(self, ordinal: int) -> list[Any]:
-        """``state_json`` and ``days_json`` from ``ordinal`` on, flat: what a save journals.
+    def journal_entry(self, product: str, path: str, ordinal: int) -> list[Any]:
+        """The place's key, ``state_json`` and ``days_json`` from ``ordinal`` on, flat.
 
-        A day's save writes this for each place the day touched (about 2,000 in
-        ``benchmarks/bench_analytics.py``): one flat list, no dictionaries, no sort.
+        What a save journals for each place the day touched (about 1,600 a day at
+        ``benchmarks/bench_analytics.py``'s default size): one flat list, no
+        dictionaries, no sort.
         """
         start = self.start
-        first = max(ordinal, start)
+        first = ordinal if ordinal > start else start  # noqa: FURB136  (for each place)
         index = first - start
-        consumed = self.consumed
+        consumed, balances = self.consumed, self.balances
+        at, position = self.last
         return [
+            product,
+            path,
             start,
             start + len(self.closing) - 1,
             self.usable,
-            *self.last,
-            [[*_item_fields(i), d, self.balances.get(i, 0)] for i, d in self.last_day.items()],
+            at,
+            position,
+            [[*_item_fields(i), d, balances.get(i, 0)] for i, d in self.last_day.items()],
             first,
             "".join(["1" if s else "0" for s in self.stock_out[index:]]),
             self.closing[index:],
@@ -464,6 +469,12 @@ def _item_fields(item: ItemKey) -> tuple[str, str | None, str | None]:
         None if lot is None else lot.value,
         None if serial is None else serial.value,
     )
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _path_text(location: Location) -> str:
+    """A location's path as a text, made once (a day's save writes thousands)."""
+    return str(location)
 
 
 @attrs.frozen
@@ -998,7 +1009,7 @@ class DemandProjection:
         """One journal row: each changed place's state and its days from the first changed."""
         with collector_paused():
             places = [
-                [key[0], str(key[1]), *self._places[key].journal_entry(ordinal)]
+                self._places[key].journal_entry(key[0], _path_text(key[1]), ordinal)
                 for key, ordinal in self._changed.items()
             ]
         gone = [[key[0], str(key[1]), start, end] for key, (start, end) in self._gone.items()]
