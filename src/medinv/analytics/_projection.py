@@ -581,14 +581,10 @@ class DemandProjection:
             stale = set()
         for product in stale:
             self._rebuild(store, product, head)
-        changed = self._changed
         for key, found in events.items():
             if key[0] not in stale:
                 place = self._place(key, found[0][2])
-                first = place.start + len(place.closing) - 1 if place.closing else place.start
-                known = changed.get(key)  # self._touch(key, first), inline: once per place
-                if known is None or first < known:
-                    changed[key] = first
+                self._touch(key, place.end if place.closing else place.start)
                 place.fold(found, expiries)
         self._net_reversals(store, issues, reversed_ids, stale)
         return count
@@ -654,7 +650,8 @@ class DemandProjection:
     ) -> None:
         """A reversal of an issue or consumption takes it back on the day it was issued.
 
-        ``issues`` are those read with the reversals (``fold`` counted them already).
+        ``issues`` are the issues and consumptions this catch-up read (``fold`` has
+        counted them); one reversed here that was read earlier is looked up by id.
         """
         earlier = [i for i in reversed_ids if i not in issues]
         if earlier:
