@@ -80,8 +80,6 @@ _JOURNAL: Final = "\tjournal\t"
 _COMPACT_AFTER: Final = 16
 """Saves that append a journal row before one rewrites the places' own rows instead."""
 
-_FEW_DAYS: Final = 8
-"""Days summed one by one; more are summed in C (``itertools.accumulate``)."""
 _NO_DAY: Final = 1 << 62
 """A day ordinal after every real one: no lot stops being usable."""
 
@@ -145,22 +143,14 @@ class _Place:
         if summed < days:
             keep = summed - base + 1
             del consumed_sums[keep:], out_sums[keep:], closed_sums[keep:]
-            if days - summed <= _FEW_DAYS:  # a day's report: the day folded since the last
-                total, outs, closed = consumed_sums[-1], out_sums[-1], closed_sums[-1]
-                for quantity, out, left in zip(
-                    self.consumed[summed:],
-                    self.stock_out[summed:],
-                    self.closing[summed:],
-                    strict=True,
-                ):
-                    total += quantity
-                    outs += out
-                    closed += left > 0
-                    consumed_sums.append(total)
-                    out_sums.append(outs)
-                    closed_sums.append(closed)
-            else:
-                self._sum_days(summed)
+            for sums, values in (
+                (consumed_sums, self.consumed[summed:]),
+                (out_sums, self.stock_out[summed:]),
+                (closed_sums, map(bool, self.closing[summed:])),  # usable is never below 0
+            ):
+                running = itertools.accumulate(values, initial=sums[-1])
+                next(running)
+                sums.extend(running)
             self.summed = days
         first, stop = first - base, stop - base
         return (
@@ -168,18 +158,6 @@ class _Place:
             out_sums[stop] - out_sums[first],
             closed_sums[stop] - closed_sums[first],
         )
-
-    def _sum_days(self, summed: int) -> None:
-        """Extend the running totals with the days from ``summed`` on, in C."""
-        consumed_sums, out_sums, closed_sums = self.sums
-        for sums, values in (
-            (consumed_sums, self.consumed[summed:]),
-            (out_sums, self.stock_out[summed:]),
-            (closed_sums, map(bool, self.closing[summed:])),  # usable is never below 0
-        ):
-            running = itertools.accumulate(values, initial=sums[-1])
-            next(running)
-            sums.extend(running)
 
     @property
     def end(self) -> int:
@@ -298,13 +276,6 @@ class _Place:
         stop = length if length < folded else folded  # noqa: FURB136
         if first >= folded:
             total = outs = closed = 0
-        elif self.summed == folded and first >= self.sums_from:  # summed up to the last day
-            base = self.sums_from
-            consumed_sums, out_sums, closed_sums = self.sums
-            low, high = first - base, stop - base
-            total = consumed_sums[high] - consumed_sums[low]
-            outs = out_sums[high] - out_sums[low]
-            closed = closed_sums[high] - closed_sums[low]
         else:
             total, outs, closed = self.window_sums(first, stop)
         if length > folded:
